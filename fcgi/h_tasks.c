@@ -1,0 +1,197 @@
+/* h_tasks: the /api/tasks routes. Each handler parses, validates, calls one store verb and
+ * answers through resp; none holds a connection across anything slow. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "handlers.h"
+#include "kindcache.h"
+#include "query.h"
+#include "resp.h"
+#include "store.h"
+#include "taskjson.h"
+#include "wake.h"
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 500
+
+/* The {id} of the route, checked; answers 400 and returns NULL when it is not a UUID. */
+static const char *path_id(struct req *r)
+{
+	if (!task_id_valid(r->cap[0])) {
+		resp_error(r, TASKQ_BAD_ID, "task id must be a UUID");
+		return NULL;
+	}
+	return r->cap[0];
+}
+
+void h_task_submit(struct req *r)
+{
+	json_object *body;
+	struct task_new n;
+	struct task t = {0};
+	struct taskq_err err;
+	char *payload = NULL;
+	bool created = false;
+
+	if (!req_read_json(r, &body))
+		return;
+	if (taskjson_parse_submit(body, &n, &payload, &err) ||
+	    kindcache_check(r->db, n.kind, &err) ||
+	    store_submit(r->db, &n, &t, &created, &err)) {
+		resp_error(r, err.rc, err.msg);
+		goto out;
+	}
+	if (created)
+		wake_signal();
+	resp_task(r, created ? 202 : 200, &t, 1);
+out:
+	task_cleanup(&t);
+	free(payload);
+	json_object_put(body);
+}
+
+/* True when If-None-Match names this version (or is "*"). */
+static bool etag_matches(const char *inm, long long version)
+{
+	char tag[32];
+
+	if (!inm)
+		return false;
+	if (!strcmp(inm, "*"))
+		return true;
+	snprintf(tag, sizeof tag, "\"%lld\"", version);
+	return strstr(inm, tag) != NULL;
+}
+
+void h_task_get(struct req *r)
+{
+	struct task t = {0};
+	struct taskq_err err;
+	const char *id = path_id(r);
+
+	if (!id)
+		return;
+	if (store_get(r->db, id, &t, &err)) {
+		resp_error(r, err.rc, err.msg);
+		return;
+	}
+	if (etag_matches(req_param(r, "HTTP_IF_NONE_MATCH"), t.version)) {
+		char extra[48];
+		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t.version);
+		resp_empty(r, 304, extra);
+	} else {
+		resp_task(r, 200, &t, 0);
+	}
+	task_cleanup(&t);
+}
+
+void h_task_cancel(struct req *r)
+{
+	struct task t = {0};
+	struct taskq_err err;
+	enum cancel_outcome oc;
+	const char *id = path_id(r);
+
+	if (!id)
+		return;
+	if (store_cancel(r->db, id, &t, &oc, &err)) {
+		resp_error(r, err.rc, err.msg);
+		return;
+	}
+	if (oc == CANCEL_FINISHED) {
+		snprintf(err.msg, sizeof err.msg, "task already %s", task_state_name(t.state));
+		resp_error(r, TASKQ_CONFLICT, err.msg);
+	} else {
+		resp_task(r, oc == CANCEL_DONE ? 200 : 202, &t, 0);
+	}
+	task_cleanup(&t);
+}
+
+void h_task_retry(struct req *r)
+{
+	struct task t = {0};
+	struct taskq_err err;
+	const char *id = path_id(r);
+
+	if (!id)
+		return;
+	if (store_retry(r->db, id, &t, &err))
+		resp_error(r, err.rc, err.msg);
+	else {
+		wake_signal();
+		resp_task(r, 200, &t, 0);
+	}
+	task_cleanup(&t);
+}
+
+struct list_args {
+	struct task_filter f;
+	char state[16], queue[72], kind[72], before[40];
+	char msg[160];
+};
+
+static int list_arg(const char *key, const char *val, void *ctx)
+{
+	struct list_args *a = ctx;
+	long limit;
+
+	if (!strcmp(key, "state")) {
+		if (task_state_parse(val) < 0)
+			goto bad;
+		snprintf(a->state, sizeof a->state, "%s", val);
+		a->f.state = a->state;
+	} else if (!strcmp(key, "queue")) {
+		if (!task_name_valid(val))
+			goto bad;
+		snprintf(a->queue, sizeof a->queue, "%s", val);
+		a->f.queue = a->queue;
+	} else if (!strcmp(key, "kind")) {
+		if (!task_name_valid(val))
+			goto bad;
+		snprintf(a->kind, sizeof a->kind, "%s", val);
+		a->f.kind = a->kind;
+	} else if (!strcmp(key, "before")) {
+		if (!task_id_valid(val))
+			goto bad;
+		snprintf(a->before, sizeof a->before, "%s", val);
+		a->f.before = a->before;
+	} else if (!strcmp(key, "limit")) {
+		if (config_parse_long(val, 1, LIST_MAX, &limit) != TASKQ_OK)
+			goto bad;
+		a->f.limit = (int)limit;
+	} else {
+		snprintf(a->msg, sizeof a->msg, "unknown query parameter '%.40s'", key);
+		return 1;
+	}
+	return 0;
+bad:
+	snprintf(a->msg, sizeof a->msg, "bad value for query parameter '%s'", key);
+	return 1;
+}
+
+void h_task_list(struct req *r)
+{
+	struct list_args a = {.f = {.limit = LIST_DEFAULT}};
+	struct task_list l = {0};
+	struct taskq_err err;
+	json_object *o;
+	int rc = query_each(r->query, list_arg, &a);
+
+	if (rc) {
+		resp_error(r, TASKQ_INVAL, rc < 0 ? "malformed query string" : a.msg);
+		return;
+	}
+	if (store_list(r->db, &a.f, &l, &err)) {
+		resp_error(r, err.rc, err.msg);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "tasks", taskjson_encode_list(&l));
+	json_object_object_add(o, "next", (int)l.n == a.f.limit && l.n > 0
+						  ? json_object_new_string(l.v[l.n - 1].id)
+						  : NULL);
+	resp_json(r, 200, o, NULL);
+	task_list_cleanup(&l);
+}

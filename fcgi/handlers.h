@@ -1,0 +1,14 @@
+/* handlers: one function per route; each is parse → validate → store → respond. */
+#ifndef TASKQ_HANDLERS_H
+#define TASKQ_HANDLERS_H
+
+#include "req.h"
+
+void h_healthz(struct req *r);
+void h_task_submit(struct req *r);
+void h_task_get(struct req *r);
+void h_task_cancel(struct req *r);
+void h_task_retry(struct req *r);
+void h_task_list(struct req *r);
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * taskq-fcgi: the FastCGI responder behind nginx. N threads, each with its own PostgreSQL
+ * connection, take turns accepting connections (a mutex around the accept of a NEW
+ * connection only: nginx runs with fastcgi_keep_conn off), route the request and answer.
+ * Signals are taken by the main thread with sigwait; nothing happens in a signal handler.
+ */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "handlers.h"
+#include "kindcache.h"
+#include "log.h"
+#include "req.h"
+#include "resp.h"
+#include "router.h"
+#include "store.h"
+#include "wake.h"
+#include "xalloc.h"
+
+static const struct route g_routes[] = {
+	{"POST", "/api/tasks", h_task_submit},
+	{"GET", "/api/tasks", h_task_list},
+	{"GET", "/api/tasks/*", h_task_get},
+	{"DELETE", "/api/tasks/*", h_task_cancel},
+	{"POST", "/api/tasks/*/retry", h_task_retry},
+	{"GET", "/healthz", h_healthz},
+	{NULL, NULL, NULL},
+};
+
+static struct {
+	const char *db, *listen, *log_level;
+	long threads, max_body, backlog;
+} g_cfg;
+
+static const struct config_opt g_opts[] = {
+	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
+	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
+	{"listen", "TASKQ_LISTEN", CFG_STR, NULL, 0, 0,
+	 "unix socket path or host:port (default: FastCGI socket on fd 0)", &g_cfg.listen},
+	{"threads", "TASKQ_FCGI_THREADS", CFG_INT, "8", 1, 256, "request threads", &g_cfg.threads},
+	{"max-body", "TASKQ_MAX_BODY", CFG_INT, "1048576", 1024, 64L << 20,
+	 "largest accepted request body in bytes", &g_cfg.max_body},
+	{"backlog", "TASKQ_BACKLOG", CFG_INT, "1024", 1, 65535, "listen backlog", &g_cfg.backlog},
+	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
+	 &g_cfg.log_level},
+};
+#define NOPTS (sizeof g_opts / sizeof g_opts[0])
+
+static int g_listen_fd;
+static pthread_mutex_t g_accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void handle(struct req *r)
+{
+	struct route_match m;
+
+	router_match(g_routes, r->method, r->path, &m);
+	if (m.route) {
+		r->cap[0] = m.ncaps > 0 ? m.caps[0] : NULL;
+		r->cap[1] = m.ncaps > 1 ? m.caps[1] : NULL;
+		m.route->handler(r);
+	} else if (m.status == 405) {
+		char extra[96];
+		snprintf(extra, sizeof extra, "Allow: %s\r\n", m.allow);
+		resp_error_status(r, 405, "method_not_allowed", "method not allowed on this route", extra);
+	} else {
+		resp_error(r, TASKQ_NOTFOUND, "no such route");
+	}
+}
+
+static void *serve(void *arg)
+{
+	struct db *db = arg;
+	FCGX_Request fr;
+
+	FCGX_InitRequest(&fr, g_listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	for (;;) {
+		struct req r;
+		int rc;
+
+		pthread_mutex_lock(&g_accept_lock);
+		rc = FCGX_Accept_r(&fr);
+		pthread_mutex_unlock(&g_accept_lock);
+		if (rc < 0)
+			break;
+		req_init(&r, &fr, db, (size_t)g_cfg.max_body);
+		handle(&r);
+		if (r.status >= 500)
+			log_warn("event=request req=%s method=%s path=\"%s\" status=%d", r.id, r.method,
+				 r.path, r.status);
+		else
+			log_debug("event=request req=%s method=%s path=\"%s\" status=%d", r.id, r.method,
+				  r.path, r.status);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 1);
+	return NULL;
+}
+
+/* Opens the listening socket: a unix path (stale socket replaced, mode 0660), host:port,
+ * or fd 0 handed over by spawn-fcgi or systemd. */
+static int open_listener(void)
+{
+	struct stat st;
+	int fd;
+
+	if (!g_cfg.listen || !*g_cfg.listen)
+		return 0;
+	if (g_cfg.listen[0] == '/' && stat(g_cfg.listen, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(g_cfg.listen);
+	fd = FCGX_OpenSocket(g_cfg.listen, (int)g_cfg.backlog);
+	if (fd < 0)
+		return -1;
+	if (g_cfg.listen[0] == '/' && chmod(g_cfg.listen, 0660) < 0)
+		log_warn("event=chmod_failed path=\"%s\" errno=%d", g_cfg.listen, errno);
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	struct taskq_err err;
+	int npos, help, lvl, sig;
+	pthread_t *threads;
+	struct db **dbs;
+	sigset_t set;
+
+	log_set_program("taskq-fcgi");
+	if (config_parse(g_opts, NOPTS, argc, argv, &npos, &help, &err)) {
+		fprintf(stderr, "taskq-fcgi: %s\n", err.msg);
+		return 2;
+	}
+	if (help || npos > 0) {
+		config_usage(help ? stdout : stderr, "taskq-fcgi [options]", g_opts, NOPTS);
+		return help ? 0 : 2;
+	}
+	if ((lvl = log_level_parse(g_cfg.log_level)) < 0) {
+		fprintf(stderr, "taskq-fcgi: bad --log-level '%s'\n", g_cfg.log_level);
+		return 2;
+	}
+	g_log_level = (enum log_level)lvl;
+
+	if (FCGX_Init() != 0 || (g_listen_fd = open_listener()) < 0) {
+		log_error("event=listen_failed addr=\"%s\" errno=%d", g_cfg.listen ? g_cfg.listen : "fd0", errno);
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	wake_start(g_cfg.db);
+	threads = xcalloc((size_t)g_cfg.threads, sizeof *threads);
+	dbs = xcalloc((size_t)g_cfg.threads, sizeof *dbs);
+	for (long i = 0; i < g_cfg.threads; i++) {
+		dbs[i] = store_open(g_cfg.db, "taskq-fcgi");
+		if (pthread_create(&threads[i], NULL, serve, dbs[i]) != 0) {
+			log_error("event=thread_failed");
+			return 1;
+		}
+	}
+	log_info("event=started listen=\"%s\" threads=%ld max_body=%ld",
+		 g_cfg.listen ? g_cfg.listen : "fd0", g_cfg.threads, g_cfg.max_body);
+	log_warn("event=auth_off msg=\"no authentication: every client can see and cancel every "
+		 "task; keep taskq-fcgi behind a trusted network\"");
+
+	do {
+		if (sigwait(&set, &sig) != 0)
+			sig = SIGTERM;
+		if (sig == SIGHUP)
+			log_info("event=sighup msg=\"nothing to reload yet\"");
+	} while (sig == SIGHUP);
+
+	log_info("event=stopping signal=%d", sig);
+	FCGX_ShutdownPending();
+	shutdown(g_listen_fd, SHUT_RDWR);
+	for (long i = 0; i < g_cfg.threads; i++) {
+		pthread_join(threads[i], NULL);
+		db_free(dbs[i]);
+	}
+	if (g_cfg.listen && g_cfg.listen[0] == '/')
+		unlink(g_cfg.listen);
+	wake_stop();
+	kindcache_free();
+	free(threads);
+	free(dbs);
+	log_info("event=stopped");
+	return 0;
+}

@@ -1,0 +1,103 @@
+/* resp: writing responses and mapping errors to statuses. */
+#include "resp.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "taskjson.h"
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+void resp_json(struct req *r, int status, json_object *body, const char *extra)
+{
+	size_t len;
+	const char *text = json_object_to_json_string_length(
+		body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	char head[512];
+	int n;
+
+	/* formatted here, not with FCGX_FPrintF: libfcgi's own printf knows no %zu */
+	n = snprintf(head, sizeof head,
+		     "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+		     "Cache-Control: no-store\r\n%s\r\n",
+		     status, reason(status), len + 1, extra ? extra : "");
+	r->status = status;
+	FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, r->fr->out);
+	FCGX_PutStr(text, (int)len, r->fr->out);
+	FCGX_PutChar('\n', r->fr->out);
+	json_object_put(body);
+}
+
+void resp_empty(struct req *r, int status, const char *extra)
+{
+	char head[256];
+	int n = snprintf(head, sizeof head, "Status: %d %s\r\n%s\r\n", status, reason(status),
+			 extra ? extra : "");
+
+	r->status = status;
+	FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, r->fr->out);
+}
+
+void resp_error_status(struct req *r, int status, const char *code, const char *msg,
+		       const char *extra)
+{
+	json_object *e = json_object_new_object(), *o = json_object_new_object();
+
+	json_object_object_add(e, "code", json_object_new_string(code));
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	json_object_object_add(o, "error", e);
+	resp_json(r, status, o, extra);
+}
+
+void resp_error(struct req *r, enum taskq_rc rc, const char *msg)
+{
+	switch (rc) {
+	case TASKQ_INVAL: resp_error_status(r, 400, "invalid_field", msg, NULL); return;
+	case TASKQ_BAD_JSON: resp_error_status(r, 400, "invalid_json", msg, NULL); return;
+	case TASKQ_UNKNOWN_KIND: resp_error_status(r, 400, "unknown_kind", msg, NULL); return;
+	case TASKQ_BAD_ID: resp_error_status(r, 400, "invalid_id", msg, NULL); return;
+	case TASKQ_NOTFOUND: resp_error_status(r, 404, "not_found", msg, NULL); return;
+	case TASKQ_CONFLICT: resp_error_status(r, 409, "wrong_state", msg, NULL); return;
+	case TASKQ_TOO_BIG: resp_error_status(r, 413, "too_large", msg, NULL); return;
+	case TASKQ_DB_DOWN:
+		resp_error_status(r, 503, "db_unavailable", "database unavailable, try again shortly",
+				  "Retry-After: 1\r\n");
+		return;
+	case TASKQ_OK:
+	case TASKQ_INTERNAL:
+		break;
+	}
+	resp_error_status(r, 500, "internal", "internal error", NULL);
+}
+
+void resp_task(struct req *r, int status, const struct task *t, int with_location)
+{
+	char extra[160];
+
+	if (with_location)
+		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\nLocation: /api/tasks/%s\r\n", t->version, t->id);
+	else
+		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t->version);
+	resp_json(r, status, taskjson_encode(t), extra);
+}

@@ -1,0 +1,27 @@
+/*
+ * resp: the only writer of HTTP responses in taskq-fcgi, and the only map from taskq_rc to
+ * HTTP status and error code. Every body is JSON built with json-c.
+ */
+#ifndef TASKQ_RESP_H
+#define TASKQ_RESP_H
+
+#include <json-c/json.h>
+
+#include "err.h"
+#include "req.h"
+#include "task.h"
+
+/* Sends status + body (consumed: the function puts it). extra: more header lines, each
+ * ending in "\r\n", or NULL. */
+void resp_json(struct req *r, int status, json_object *body, const char *extra);
+/* Sends a status with no body (204, 304). */
+void resp_empty(struct req *r, int status, const char *extra);
+/* Sends {"error":{"code","message"}} with the status and code that rc maps to. */
+void resp_error(struct req *r, enum taskq_rc rc, const char *msg);
+/* The same with an explicit status and code (405, 411, 415 ...). */
+void resp_error_status(struct req *r, int status, const char *code, const char *msg,
+		       const char *extra);
+/* Sends a task as JSON with its ETag; with_location adds Location: /api/tasks/{id}. */
+void resp_task(struct req *r, int status, const struct task *t, int with_location);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * router: the route table of taskq-fcgi and the matching of (method, path) against it.
+ * Pure code (no FastCGI, no database), so it is unit-tested directly.
+ */
+#ifndef TASKQ_ROUTER_H
+#define TASKQ_ROUTER_H
+
+#include <stddef.h>
+
+struct req;
+typedef void (*handler_fn)(struct req *r);
+
+#define ROUTER_MAX_CAPS 2
+#define ROUTER_MAX_SEG 128
+
+struct route {
+	const char *method;
+	const char *pattern; /* segments; "*" captures one non-empty segment */
+	handler_fn handler;
+};
+
+struct route_match {
+	const struct route *route; /* NULL: no route matched */
+	int status;                /* 0 on a match, else 404 or 405 */
+	char allow[64];            /* with 405: the methods the path allows */
+	char caps[ROUTER_MAX_CAPS][ROUTER_MAX_SEG];
+	int ncaps;
+};
+
+/* Matches method + path (no query string) against a table ending in a {NULL} entry. */
+void router_match(const struct route *table, const char *method, const char *path,
+		  struct route_match *m);
+
+#endif

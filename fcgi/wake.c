@@ -1,0 +1,78 @@
+/* wake: the NOTIFY coalescing thread. */
+#include "wake.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "log.h"
+#include "store.h"
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
+static bool g_pending, g_stopping, g_started;
+static pthread_t g_thread;
+static struct db *g_db;
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void *wake_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct taskq_err err;
+		bool stop;
+
+		pthread_mutex_lock(&g_lock);
+		while (!g_pending && !g_stopping)
+			pthread_cond_wait(&g_cond, &g_lock);
+		stop = g_stopping && !g_pending;
+		g_pending = false;
+		pthread_mutex_unlock(&g_lock);
+		if (stop)
+			break;
+		if (store_wake(g_db, &err) != TASKQ_OK) {
+			log_debug("event=wake_failed msg=\"%s\"", err.msg);
+			pause_ms(100); /* the workers' poll covers the gap */
+			continue;
+		}
+		pause_ms(1);
+	}
+	return NULL;
+}
+
+void wake_start(const char *conninfo)
+{
+	g_db = store_open(conninfo, "taskq-fcgi-wake");
+	g_started = pthread_create(&g_thread, NULL, wake_main, NULL) == 0;
+	if (!g_started)
+		log_error("event=wake_thread_failed");
+}
+
+void wake_signal(void)
+{
+	pthread_mutex_lock(&g_lock);
+	if (!g_pending) {
+		g_pending = true;
+		pthread_cond_signal(&g_cond);
+	}
+	pthread_mutex_unlock(&g_lock);
+}
+
+void wake_stop(void)
+{
+	if (!g_started)
+		return;
+	pthread_mutex_lock(&g_lock);
+	g_stopping = true;
+	pthread_cond_signal(&g_cond);
+	pthread_mutex_unlock(&g_lock);
+	pthread_join(g_thread, NULL);
+	db_free(g_db);
+	g_db = NULL;
+	g_started = false;
+}

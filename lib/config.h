@@ -1,0 +1,40 @@
+/*
+ * config: one table per program that names each setting once: its flag, its TASKQ_*
+ * environment variable, its type, default, range and help (PgBouncer's key table). Flags beat
+ * the environment, the environment beats defaults. --help prints the table.
+ */
+#ifndef TASKQ_CONFIG_H
+#define TASKQ_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "err.h"
+
+enum config_type { CFG_STR, CFG_INT, CFG_BOOL };
+
+struct config_opt {
+	const char *flag; /* "db" for --db */
+	const char *env;  /* "TASKQ_DATABASE_URL", or NULL */
+	enum config_type type;
+	const char *def;  /* default as text, NULL for none */
+	long min, max;    /* CFG_INT range */
+	const char *help;
+	void *target;     /* const char ** (CFG_STR, borrowed from argv/environ/def) or long * */
+};
+
+/*
+ * Applies defaults, then the environment, then flags (--name VALUE or --name=VALUE, anywhere
+ * on the line; CFG_BOOL flags take no value). Positional arguments are moved, in order, to the
+ * front of argv[1..]; *npos receives their count. Returns TASKQ_INVAL with a message for an
+ * unknown flag, a missing value or a bad number. "--help" sets *help and stops.
+ */
+enum taskq_rc config_parse(const struct config_opt *opts, size_t nopts, int argc, char **argv,
+			   int *npos, int *help, struct taskq_err *err);
+
+/* Parses a whole decimal number in [min, max] (strtol-based, no trailing bytes). */
+enum taskq_rc config_parse_long(const char *s, long min, long max, long *out);
+
+void config_usage(FILE *out, const char *synopsis, const struct config_opt *opts, size_t nopts);
+
+#endif

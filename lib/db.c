@@ -1,0 +1,233 @@
+/* db: connection, reconnect, prepared statements and SQLSTATE mapping for libpq. */
+#include "db.h"
+
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xalloc.h"
+
+#define DB_MAX_LISTEN 4
+
+struct db {
+	PGconn *conn;
+	char *conninfo;
+	const char *app_name;
+	const struct db_stmt *stmts;
+	int nstmts;
+	const char *listen[DB_MAX_LISTEN];
+	int nlisten;
+	bool *prepared; /* per statement, on this connection */
+	bool ready;
+	bool was_ready; /* for logging a reconnect once */
+};
+
+struct db *db_new(const char *conninfo, const char *app_name, const struct db_stmt *stmts,
+		  int nstmts)
+{
+	struct db *db = xcalloc(1, sizeof *db);
+	db->conninfo = xstrdup(conninfo ? conninfo : "");
+	db->app_name = app_name;
+	db->stmts = stmts;
+	db->nstmts = nstmts;
+	db->prepared = xcalloc((size_t)nstmts + 1, sizeof *db->prepared);
+	return db;
+}
+
+void db_free(struct db *db)
+{
+	if (!db)
+		return;
+	if (db->conn)
+		PQfinish(db->conn);
+	free(db->conninfo);
+	free(db->prepared);
+	free(db);
+}
+
+void db_listen(struct db *db, const char *channel)
+{
+	if (db->nlisten < DB_MAX_LISTEN)
+		db->listen[db->nlisten++] = channel;
+}
+
+bool db_connected(const struct db *db)
+{
+	return db->ready;
+}
+
+static void drop(struct db *db)
+{
+	if (db->conn)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	db->ready = false;
+	memset(db->prepared, 0, (size_t)db->nstmts * sizeof *db->prepared);
+}
+
+/* Maps a failed result (or a dead connection) to an rc and message. */
+static enum taskq_rc map_error(struct db *db, const PGresult *res, struct taskq_err *err)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *msg = primary ? primary : PQerrorMessage(db->conn);
+
+	if (PQstatus(db->conn) != CONNECTION_OK || !state || !strncmp(state, "08", 2) ||
+	    !strncmp(state, "57P", 3)) {
+		if (db->ready)
+			log_warn("event=db_lost sqlstate=%s msg=\"%s\"", state ? state : "-", msg);
+		drop(db);
+		return taskq_fail(err, TASKQ_DB_DOWN, "database unavailable");
+	}
+	if (!strcmp(state, "23505"))
+		return taskq_fail(err, TASKQ_CONFLICT, "%s", msg);
+	if (!strncmp(state, "22", 2) || !strncmp(state, "23", 2))
+		return taskq_fail(err, TASKQ_INVAL, "%s", msg);
+	log_error("event=db_error sqlstate=%s msg=\"%s\"", state, msg);
+	return taskq_fail(err, TASKQ_INTERNAL, "database error %s: %s", state, msg);
+}
+
+static enum taskq_rc run_simple(struct db *db, const char *sql, struct taskq_err *err)
+{
+	PGresult *res = PQexec(db->conn, sql);
+	enum taskq_rc rc = TASKQ_OK;
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		rc = map_error(db, res, err);
+	PQclear(res);
+	return rc;
+}
+
+/* Server notices (e.g. "already exists, skipping") are not events worth a line. */
+static void on_notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("event=db_notice msg=\"%.200s\"", message);
+}
+
+static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
+{
+	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
+	const char *vals[] = {db->conninfo, db->app_name, "5", NULL};
+	enum taskq_rc rc;
+
+	drop(db);
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->conn));
+		drop(db);
+		if (db->was_ready)
+			log_debug("event=db_connect_failed msg=\"%s\"", msg);
+		return taskq_fail(err, TASKQ_DB_DOWN, "database unavailable: %s", msg);
+	}
+	PQsetNoticeProcessor(db->conn, on_notice, NULL);
+	if ((rc = run_simple(db, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'", err)))
+		return rc;
+	for (int i = 0; i < db->nlisten; i++) {
+		char *ident = PQescapeIdentifier(db->conn, db->listen[i], strlen(db->listen[i]));
+		char sql[128];
+		snprintf(sql, sizeof sql, "LISTEN %s", ident ? ident : "taskq_wake");
+		PQfreemem(ident);
+		if ((rc = run_simple(db, sql, err)))
+			return rc;
+	}
+	if (db->was_ready)
+		log_info("event=db_reconnected");
+	db->ready = db->was_ready = true;
+	return TASKQ_OK;
+}
+
+/* An idle connection whose socket is readable has been told something: usually that the
+ * server is shutting down, or EOF. Find out before sending a statement into it. */
+static void check_idle(struct db *db)
+{
+	struct pollfd p = {.fd = PQsocket(db->conn), .events = POLLIN};
+
+	if (p.fd < 0) {
+		drop(db);
+		return;
+	}
+	if (poll(&p, 1, 0) <= 0)
+		return;
+	if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
+		log_warn("event=db_lost msg=\"connection closed while idle\"");
+		drop(db);
+	}
+}
+
+enum taskq_rc db_ensure(struct db *db, struct taskq_err *err)
+{
+	if (db->ready)
+		check_idle(db);
+	if (db->ready)
+		return TASKQ_OK;
+	return connect_now(db, err);
+}
+
+enum taskq_rc db_exec(struct db *db, int stmt, const char *const *params, PGresult **out,
+		      struct taskq_err *err)
+{
+	enum taskq_rc rc;
+	PGresult *res;
+	ExecStatusType st;
+
+	*out = NULL;
+	if ((rc = db_ensure(db, err)))
+		return rc;
+	if (!db->prepared[stmt]) {
+		/* prepared on first use, so a connection only prepares what it runs, and the
+		 * migrator can connect before the schema exists */
+		res = PQprepare(db->conn, db->stmts[stmt].name, db->stmts[stmt].sql,
+				db->stmts[stmt].nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			rc = map_error(db, res, err);
+			PQclear(res);
+			return rc;
+		}
+		PQclear(res);
+		db->prepared[stmt] = true;
+	}
+	res = PQexecPrepared(db->conn, db->stmts[stmt].name, db->stmts[stmt].nparams, params, NULL,
+			     NULL, 0);
+	st = PQresultStatus(res);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		rc = map_error(db, res, err);
+		PQclear(res);
+		return rc;
+	}
+	*out = res;
+	return TASKQ_OK;
+}
+
+enum taskq_rc db_exec_script(struct db *db, const char *sql, struct taskq_err *err)
+{
+	enum taskq_rc rc = db_ensure(db, err);
+	return rc ? rc : run_simple(db, sql, err);
+}
+
+int db_socket(struct db *db)
+{
+	return db->ready ? PQsocket(db->conn) : -1;
+}
+
+int db_drain_notifies(struct db *db)
+{
+	PGnotify *n;
+	int count = 0;
+
+	if (!db->ready)
+		return -1;
+	if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
+		log_warn("event=db_lost msg=\"listen connection closed\"");
+		drop(db);
+		return -1;
+	}
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		count++;
+		PQfreemem(n);
+	}
+	return count;
+}

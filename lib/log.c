@@ -1,0 +1,77 @@
+/* log: formatting and writing one log line. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum log_level g_log_level = LOG_INFO;
+static const char *g_prog = "taskq";
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+int log_level_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void log_set_program(const char *name)
+{
+	g_prog = name;
+}
+
+static void vlog(enum log_level level, const char *task_id, const char *fmt, va_list ap)
+{
+	char line[2048];
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+	int k;
+
+	if (level < g_log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	k = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s prog=%s ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     ts.tv_nsec / 1000000, level_names[level], g_prog);
+	n = k > 0 ? (size_t)k : 0;
+	if (task_id && n < sizeof line) {
+		k = snprintf(line + n, sizeof line - n, "task=%s ", task_id);
+		n += k > 0 ? (size_t)k : 0;
+	}
+	if (n < sizeof line) {
+		k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+		n += k > 0 ? (size_t)k : 0;
+	}
+	if (n >= sizeof line - 1)
+		n = sizeof line - 2;
+	/* one event, one line: fold any newline a message carried */
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0)
+		return;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void log_task(enum log_level level, const char *task_id, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(level, task_id, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,27 @@
+/*
+ * log: one line per event on stderr, key=value, written with a single write(2) so lines from
+ * threads never interleave. Never log tokens, secrets or whole bodies.
+ */
+#ifndef TASKQ_LOG_H
+#define TASKQ_LOG_H
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+extern enum log_level g_log_level;
+
+/* Parses "debug" / "info" / "warn" / "error"; returns -1 for anything else. */
+int log_level_parse(const char *s);
+void log_set_program(const char *name);
+
+/* fmt continues the line after "level=.. prog=..": write it as key=value pairs. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with task=<id> in front of the pairs. */
+void log_task(enum log_level level, const char *task_id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define log_debug(...) do { if (g_log_level <= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,534 @@
+/*
+ * store: every SQL statement taskq's C code runs, as prepared statements, and the decoding
+ * of task rows into struct task. The semantics live in sql/ (taskq.* functions); this file
+ * calls them and maps outcomes to taskq_rc.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+enum {
+	S_PING,
+	S_SUBMIT,
+	S_SUBMIT_DEDUPE,
+	S_FIND_DEDUPE,
+	S_GET,
+	S_CANCEL,
+	S_RETRY,
+	S_LIST,
+	S_WAKE,
+	S_KINDS,
+	S_REGISTER_KIND,
+	S_CLAIM,
+	S_NEXT_DUE,
+	S_PROGRESS,
+	S_COMPLETE,
+	S_FAIL,
+	S_ACK_CANCEL,
+	S_RELEASE,
+	S_RESCUE,
+	S_HEARTBEAT,
+	S_MIGRATED,
+	S_RECORD_MIGRATION,
+	S_COUNT
+};
+
+#define INSERT_TASK                                                                          \
+	"INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,"  \
+	" timeout_s, dedupe_key, concurrency_key, owner)"                                      \
+	" VALUES ($1, $2::jsonb, $3, $4::smallint, now() + make_interval(secs => $5::float8),"  \
+	" $6::int, $7::int, $8, $9, $10)"
+
+static const struct db_stmt stmts[S_COUNT] = {
+	[S_PING] = {"ping", "SELECT 1", 0},
+	[S_SUBMIT] = {"submit", INSERT_TASK " RETURNING t.*", 10},
+	[S_SUBMIT_DEDUPE] = {"submit_dedupe",
+			     INSERT_TASK " ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL"
+					 " AND state IN ('queued', 'running') DO NOTHING RETURNING t.*",
+			     10},
+	[S_FIND_DEDUPE] = {"find_dedupe",
+			   "SELECT * FROM taskq.tasks WHERE owner = $1 AND dedupe_key = $2"
+			   " AND state IN ('queued', 'running')",
+			   2},
+	[S_GET] = {"get", "SELECT * FROM taskq.tasks WHERE id = $1::uuid", 1},
+	[S_CANCEL] = {"cancel", "SELECT c.outcome, (c.t).* FROM taskq.cancel($1::uuid) c", 1},
+	[S_RETRY] = {"retry", "SELECT r.outcome, (r.t).* FROM taskq.retry($1::uuid) r", 1},
+	[S_LIST] = {"list",
+		    "SELECT * FROM taskq.tasks"
+		    " WHERE ($1::taskq.state IS NULL OR state = $1::taskq.state)"
+		    " AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR kind = $3)"
+		    " AND ($4::uuid IS NULL OR id < $4::uuid)"
+		    " ORDER BY id DESC LIMIT $5::int",
+		    5},
+	[S_WAKE] = {"wake", "SELECT pg_notify('taskq_wake', '')", 0},
+	[S_KINDS] = {"kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0},
+	[S_REGISTER_KIND] = {"register_kind",
+			     "INSERT INTO taskq.kinds (name) VALUES ($1)"
+			     " ON CONFLICT (name) DO UPDATE SET last_seen = now()",
+			     1},
+	[S_CLAIM] = {"claim", "SELECT * FROM taskq.claim($1, $2, $3::int, $4::int)", 4},
+	[S_NEXT_DUE] = {"next_due",
+			"SELECT extract(epoch FROM taskq.next_run_at(string_to_array($1, ',')) - now())",
+			1},
+	[S_PROGRESS] = {"progress", "SELECT taskq.progress($1::uuid, $2, $3::int, $4, $5::int)", 5},
+	[S_COMPLETE] = {"complete", "SELECT taskq.complete($1::uuid, $2, $3::jsonb)", 3},
+	[S_FAIL] = {"fail", "SELECT taskq.fail($1::uuid, $2, $3, $4::boolean)", 4},
+	[S_ACK_CANCEL] = {"ack_cancel", "SELECT taskq.ack_cancel($1::uuid, $2)", 2},
+	[S_RELEASE] = {"release", "SELECT taskq.release($1::uuid, $2)", 2},
+	[S_RESCUE] = {"rescue", "SELECT taskq.rescue()", 0},
+	[S_HEARTBEAT] = {"heartbeat", "SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int)", 2},
+	[S_MIGRATED] = {"migrated", "SELECT 1 FROM taskq.schema_version WHERE version = $1::int", 1},
+	[S_RECORD_MIGRATION] = {"record_migration",
+				"INSERT INTO taskq.schema_version (version, name) VALUES ($1::int, $2)",
+				2},
+};
+
+struct db *store_open(const char *conninfo, const char *app_name)
+{
+	return db_new(conninfo, app_name, stmts, S_COUNT);
+}
+
+struct db *store_open_listener(const char *conninfo, const char *app_name)
+{
+	struct db *db = store_open(conninfo, app_name);
+	db_listen(db, "taskq_wake");
+	return db;
+}
+
+/* ---- decoding ---------------------------------------------------------------------- */
+
+static char *opt_str(const PGresult *res, int row, int col)
+{
+	if (col < 0 || PQgetisnull(res, row, col))
+		return NULL;
+	return xstrdup(PQgetvalue(res, row, col));
+}
+
+static long long opt_ll(const PGresult *res, int row, int col, long long dflt)
+{
+	if (col < 0 || PQgetisnull(res, row, col))
+		return dflt;
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* PostgreSQL's ISO output in UTC ("2026-11-24 22:42:00.123456+00") → RFC 3339
+ * ("2026-11-24T22:42:00.123456Z"). */
+static char *opt_time(const PGresult *res, int row, int col)
+{
+	char *s = opt_str(res, row, col);
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	if (n > 10 && s[10] == ' ')
+		s[10] = 'T';
+	if (n > 3 && !strcmp(s + n - 3, "+00")) {
+		s[n - 3] = 'Z';
+		s[n - 2] = '\0';
+	}
+	return s;
+}
+
+static void decode_task(const PGresult *res, int row, struct task *t)
+{
+	int c_id = PQfnumber(res, "id"), c_state = PQfnumber(res, "state");
+	const char *id = PQgetvalue(res, row, c_id);
+
+	memset(t, 0, sizeof *t);
+	snprintf(t->id, sizeof t->id, "%s", id ? id : "");
+	t->kind = opt_str(res, row, PQfnumber(res, "kind"));
+	t->queue = opt_str(res, row, PQfnumber(res, "queue"));
+	t->owner = opt_str(res, row, PQfnumber(res, "owner"));
+	t->state = (enum task_state)task_state_parse(PQgetvalue(res, row, c_state));
+	t->progress = (int)opt_ll(res, row, PQfnumber(res, "progress"), 0);
+	t->message = opt_str(res, row, PQfnumber(res, "message"));
+	t->payload = opt_str(res, row, PQfnumber(res, "payload"));
+	t->result = opt_str(res, row, PQfnumber(res, "result"));
+	t->error = opt_str(res, row, PQfnumber(res, "error"));
+	t->attempts = (int)opt_ll(res, row, PQfnumber(res, "attempts"), 0);
+	t->max_attempts = (int)opt_ll(res, row, PQfnumber(res, "max_attempts"), 0);
+	t->priority = (int)opt_ll(res, row, PQfnumber(res, "priority"), 0);
+	t->timeout_s = (int)opt_ll(res, row, PQfnumber(res, "timeout_s"), -1);
+	t->cancel_requested = !strcmp(PQgetvalue(res, row, PQfnumber(res, "cancel_requested")), "t");
+	t->created_at = opt_time(res, row, PQfnumber(res, "created_at"));
+	t->run_at = opt_time(res, row, PQfnumber(res, "run_at"));
+	t->started_at = opt_time(res, row, PQfnumber(res, "started_at"));
+	t->finished_at = opt_time(res, row, PQfnumber(res, "finished_at"));
+	t->updated_at = opt_time(res, row, PQfnumber(res, "updated_at"));
+	t->version = opt_ll(res, row, PQfnumber(res, "version"), 0);
+	t->dedupe_key = opt_str(res, row, PQfnumber(res, "dedupe_key"));
+	t->concurrency_key = opt_str(res, row, PQfnumber(res, "concurrency_key"));
+}
+
+static void decode_list(const PGresult *res, struct task_list *out)
+{
+	int n = PQntuples(res);
+	out->n = (size_t)n;
+	out->v = n ? xcalloc((size_t)n, sizeof *out->v) : NULL;
+	for (int i = 0; i < n; i++)
+		decode_task(res, i, &out->v[i]);
+}
+
+/* Runs a statement expected to return at most one value; copies it (or NULL) to *val. */
+static enum taskq_rc exec_value(struct db *db, int stmt, const char *const *params, char **val,
+				struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, stmt, params, &res, err);
+
+	*val = NULL;
+	if (rc)
+		return rc;
+	if (PQntuples(res) > 0)
+		*val = opt_str(res, 0, 0);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+/* ---- HTTP-side verbs ----------------------------------------------------------------- */
+
+enum taskq_rc store_ping(struct db *db, struct taskq_err *err)
+{
+	char *v;
+	enum taskq_rc rc = exec_value(db, S_PING, NULL, &v, err);
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out,
+			   bool *created, struct taskq_err *err)
+{
+	char prio[16], delay[32], maxa[16], tmo[16];
+	const char *p[10];
+	enum taskq_rc rc;
+	PGresult *res;
+
+	snprintf(prio, sizeof prio, "%d", n->priority);
+	snprintf(delay, sizeof delay, "%.6f", n->delay_s);
+	snprintf(maxa, sizeof maxa, "%d", n->max_attempts);
+	snprintf(tmo, sizeof tmo, "%d", n->timeout_s);
+	p[0] = n->kind;
+	p[1] = n->payload;
+	p[2] = n->queue;
+	p[3] = prio;
+	p[4] = delay;
+	p[5] = maxa;
+	p[6] = n->timeout_s >= 0 ? tmo : NULL;
+	p[7] = n->dedupe_key;
+	p[8] = n->concurrency_key;
+	p[9] = n->owner;
+
+	for (int tries = 0; tries < 5; tries++) {
+		rc = db_exec(db, n->dedupe_key ? S_SUBMIT_DEDUPE : S_SUBMIT, p, &res, err);
+		if (rc)
+			return rc;
+		if (PQntuples(res) == 1) {
+			decode_task(res, 0, out);
+			PQclear(res);
+			*created = true;
+			return TASKQ_OK;
+		}
+		PQclear(res);
+		/* a live duplicate holds the dedupe key: answer with it */
+		const char *q[2] = {n->owner, n->dedupe_key};
+		if ((rc = db_exec(db, S_FIND_DEDUPE, q, &res, err)))
+			return rc;
+		if (PQntuples(res) == 1) {
+			decode_task(res, 0, out);
+			PQclear(res);
+			*created = false;
+			return TASKQ_OK;
+		}
+		PQclear(res); /* it finished in between: insert again */
+	}
+	return taskq_fail(err, TASKQ_INTERNAL, "dedupe key kept changing hands");
+}
+
+enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+{
+	const char *p[1] = {id};
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, S_GET, p, &res, err);
+
+	if (rc)
+		return rc;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return taskq_fail(err, TASKQ_NOTFOUND, "no task %s", id);
+	}
+	decode_task(res, 0, out);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+/* Runs a statement returning (outcome, task columns...) with one row. */
+static enum taskq_rc exec_outcome(struct db *db, int stmt, const char *id, struct task *out,
+				  char *outcome, size_t outcome_size, struct taskq_err *err)
+{
+	const char *p[1] = {id};
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, stmt, p, &res, err);
+
+	if (rc)
+		return rc;
+	snprintf(outcome, outcome_size, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "not_found");
+	if (strcmp(outcome, "not_found") != 0)
+		decode_task(res, 0, out);
+	PQclear(res);
+	if (!strcmp(outcome, "not_found"))
+		return taskq_fail(err, TASKQ_NOTFOUND, "no task %s", id);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out,
+			   enum cancel_outcome *oc, struct taskq_err *err)
+{
+	char outcome[32];
+	enum taskq_rc rc = exec_outcome(db, S_CANCEL, id, out, outcome, sizeof outcome, err);
+
+	if (rc)
+		return rc;
+	*oc = !strcmp(outcome, "cancelled")   ? CANCEL_DONE
+	      : !strcmp(outcome, "requested") ? CANCEL_REQUESTED
+					      : CANCEL_FINISHED;
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+{
+	char outcome[32];
+	enum taskq_rc rc = exec_outcome(db, S_RETRY, id, out, outcome, sizeof outcome, err);
+
+	if (rc)
+		return rc;
+	if (strcmp(outcome, "queued") != 0)
+		return taskq_fail(err, TASKQ_CONFLICT, "task is %s; only failed or cancelled tasks can be retried",
+				  task_state_name(out->state));
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task_list *out,
+			 struct taskq_err *err)
+{
+	char limit[16];
+	const char *p[5] = {f->state, f->queue, f->kind, f->before, limit};
+	PGresult *res;
+	enum taskq_rc rc;
+
+	snprintf(limit, sizeof limit, "%d", f->limit);
+	if ((rc = db_exec(db, S_LIST, p, &res, err)))
+		return rc;
+	decode_list(res, out);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_wake(struct db *db, struct taskq_err *err)
+{
+	char *v;
+	enum taskq_rc rc = exec_value(db, S_WAKE, NULL, &v, err);
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_kinds(struct db *db, char ***names, int *n, struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, S_KINDS, NULL, &res, err);
+
+	*names = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	*n = PQntuples(res);
+	*names = xcalloc((size_t)*n + 1, sizeof **names);
+	for (int i = 0; i < *n; i++)
+		(*names)[i] = xstrdup(PQgetvalue(res, i, 0));
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_register_kind(struct db *db, const char *name, struct taskq_err *err)
+{
+	const char *p[1] = {name};
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, S_REGISTER_KIND, p, &res, err);
+	PQclear(res);
+	return rc;
+}
+
+/* ---- worker verbs -------------------------------------------------------------------- */
+
+enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, int k,
+			  int lease_s, struct task_list *out, struct taskq_err *err)
+{
+	char ks[16], ls[16];
+	const char *p[4] = {worker, queue, ks, ls};
+	PGresult *res;
+	enum taskq_rc rc;
+
+	snprintf(ks, sizeof ks, "%d", k);
+	snprintf(ls, sizeof ls, "%d", lease_s);
+	if ((rc = db_exec(db, S_CLAIM, p, &res, err)))
+		return rc;
+	decode_list(res, out);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs,
+			     struct taskq_err *err)
+{
+	const char *p[1] = {queues_csv};
+	char *v;
+	enum taskq_rc rc = exec_value(db, S_NEXT_DUE, p, &v, err);
+
+	*secs = -1;
+	if (rc)
+		return rc;
+	if (v) {
+		*secs = strtod(v, NULL);
+		if (*secs < 0)
+			*secs = 0;
+	}
+	free(v);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_progress(struct db *db, const char *id, const char *worker, int pct,
+			     const char *msg, int lease_s, int *cancel, struct taskq_err *err)
+{
+	char ps[16], ls[16];
+	const char *p[5] = {id, worker, ps, msg, ls};
+	char *v;
+	enum taskq_rc rc;
+
+	snprintf(ps, sizeof ps, "%d", pct);
+	snprintf(ls, sizeof ls, "%d", lease_s);
+	if ((rc = exec_value(db, S_PROGRESS, p, &v, err)))
+		return rc;
+	*cancel = !v ? -1 : !strcmp(v, "t") ? 1 : 0;
+	free(v);
+	return TASKQ_OK;
+}
+
+/* Runs a worker verb that answers one boolean: did this worker still hold the task. */
+static enum taskq_rc exec_fenced(struct db *db, int stmt, const char *const *p, bool *held,
+				 struct taskq_err *err)
+{
+	char *v;
+	enum taskq_rc rc = exec_value(db, stmt, p, &v, err);
+
+	if (held)
+		*held = v && !strcmp(v, "t");
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_complete(struct db *db, const char *id, const char *worker,
+			     const char *result_json, bool *recorded, struct taskq_err *err)
+{
+	const char *p[3] = {id, worker, result_json};
+	return exec_fenced(db, S_COMPLETE, p, recorded, err);
+}
+
+enum taskq_rc store_fail(struct db *db, const char *id, const char *worker, const char *error,
+			 bool retryable, int *state_out, struct taskq_err *err)
+{
+	const char *p[4] = {id, worker, error, retryable ? "true" : "false"};
+	char *v;
+	enum taskq_rc rc = exec_value(db, S_FAIL, p, &v, err);
+
+	if (state_out)
+		*state_out = v ? task_state_parse(v) : -1;
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_ack_cancel(struct db *db, const char *id, const char *worker,
+			       struct taskq_err *err)
+{
+	const char *p[2] = {id, worker};
+	return exec_fenced(db, S_ACK_CANCEL, p, NULL, err);
+}
+
+enum taskq_rc store_release(struct db *db, const char *id, const char *worker,
+			    struct taskq_err *err)
+{
+	const char *p[2] = {id, worker};
+	return exec_fenced(db, S_RELEASE, p, NULL, err);
+}
+
+enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err)
+{
+	char *v;
+	enum taskq_rc rc = exec_value(db, S_RESCUE, NULL, &v, err);
+
+	*moved = v ? (int)strtol(v, NULL, 10) : 0;
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_heartbeat(struct db *db, const char *worker, int lease_s,
+			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
+			      struct taskq_err *err)
+{
+	char ls[16];
+	const char *p[2] = {worker, ls};
+	PGresult *res;
+	enum taskq_rc rc;
+
+	snprintf(ls, sizeof ls, "%d", lease_s);
+	if ((rc = db_exec(db, S_HEARTBEAT, p, &res, err)))
+		return rc;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (!strcmp(PQgetvalue(res, i, 1), "t"))
+			on_cancel(PQgetvalue(res, i, 0), ctx);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+/* ---- migrations ---------------------------------------------------------------------- */
+
+enum taskq_rc store_migrate(struct db *db, int version, const char *name, const char *sql,
+			    bool *applied, struct taskq_err *err)
+{
+	static const char boot[] =
+		"BEGIN;"
+		"SELECT pg_advisory_xact_lock(7415238512);"
+		"CREATE SCHEMA IF NOT EXISTS taskq;"
+		"CREATE TABLE IF NOT EXISTS taskq.schema_version ("
+		" version integer PRIMARY KEY, name text NOT NULL,"
+		" applied_at timestamptz NOT NULL DEFAULT now())";
+	char vs[16];
+	const char *p[2] = {vs, name};
+	char *v = NULL;
+	enum taskq_rc rc;
+
+	*applied = false;
+	snprintf(vs, sizeof vs, "%d", version);
+	if ((rc = db_exec_script(db, boot, err)))
+		return rc;
+	if ((rc = exec_value(db, S_MIGRATED, p, &v, err)))
+		goto fail;
+	if (v) {
+		free(v);
+		return db_exec_script(db, "COMMIT", err);
+	}
+	if ((rc = db_exec_script(db, sql, err)))
+		goto fail;
+	if ((rc = exec_fenced(db, S_RECORD_MIGRATION, p, NULL, err)))
+		goto fail;
+	if ((rc = db_exec_script(db, "COMMIT", err)))
+		return rc;
+	*applied = true;
+	return TASKQ_OK;
+fail:
+	db_exec_script(db, "ROLLBACK", NULL);
+	return rc;
+}

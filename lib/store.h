@@ -1,0 +1,78 @@
+/*
+ * store: the ONLY C caller of SQL. Each function is one verb of the queue and runs one
+ * prepared statement (mostly a call of a taskq.* SQL function from sql/), turning its result
+ * into struct task records. Tasks filled in here are owned by the caller (task_cleanup).
+ */
+#ifndef TASKQ_STORE_H
+#define TASKQ_STORE_H
+
+#include <stdbool.h>
+
+#include "db.h"
+#include "err.h"
+#include "task.h"
+
+/* Opens (lazily: nothing is sent until first use) a connection with taskq's statements. */
+struct db *store_open(const char *conninfo, const char *app_name);
+/* The same, LISTENing for worker wake-ups on every (re)connect. */
+struct db *store_open_listener(const char *conninfo, const char *app_name);
+
+enum taskq_rc store_ping(struct db *db, struct taskq_err *err);
+
+/* Inserts a task. *created is false when an unfinished task with the same owner and
+ * dedupe_key existed; *out is then that task. */
+enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out,
+			   bool *created, struct taskq_err *err);
+enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct taskq_err *err);
+
+enum cancel_outcome { CANCEL_DONE, CANCEL_REQUESTED, CANCEL_FINISHED };
+/* TASKQ_NOTFOUND for an unknown id; else *oc says what happened and *out is the task. */
+enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out,
+			   enum cancel_outcome *oc, struct taskq_err *err);
+/* Failed or cancelled → queued; TASKQ_CONFLICT (with *out filled) from any other state. */
+enum taskq_rc store_retry(struct db *db, const char *id, struct task *out,
+			  struct taskq_err *err);
+enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task_list *out,
+			 struct taskq_err *err);
+
+/* Sends one wake-up NOTIFY to the workers (its own transaction). */
+enum taskq_rc store_wake(struct db *db, struct taskq_err *err);
+
+/* The names of the registered task kinds; the caller frees each and the array. */
+enum taskq_rc store_kinds(struct db *db, char ***names, int *n, struct taskq_err *err);
+enum taskq_rc store_register_kind(struct db *db, const char *name, struct taskq_err *err);
+
+/* Worker verbs; all fenced by worker id (a worker that lost a task records nothing). */
+enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, int k,
+			  int lease_s, struct task_list *out, struct taskq_err *err);
+/* Seconds until the next queued task of the comma-separated queues is due (<0: none). */
+enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs,
+			     struct taskq_err *err);
+/* *cancel: 1 cancel requested, 0 carry on, -1 the task is no longer this worker's. */
+enum taskq_rc store_progress(struct db *db, const char *id, const char *worker, int pct,
+			     const char *msg, int lease_s, int *cancel, struct taskq_err *err);
+enum taskq_rc store_complete(struct db *db, const char *id, const char *worker,
+			     const char *result_json, bool *recorded, struct taskq_err *err);
+/* *state_out (may be NULL) receives the state the task moved to ("queued"/"failed"), or
+ * -1 when it was no longer this worker's. */
+enum taskq_rc store_fail(struct db *db, const char *id, const char *worker, const char *error,
+			 bool retryable, int *state_out, struct taskq_err *err);
+enum taskq_rc store_ack_cancel(struct db *db, const char *id, const char *worker,
+			       struct taskq_err *err);
+enum taskq_rc store_release(struct db *db, const char *id, const char *worker,
+			    struct taskq_err *err);
+/* Re-queues (or fails) tasks whose lease expired; *moved receives the count. */
+enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err);
+
+/* Renews the leases of all tasks the worker runs; calls on_cancel(id, ctx) for each whose
+ * cancellation was requested (id borrowed for the call). */
+enum taskq_rc store_heartbeat(struct db *db, const char *worker, int lease_s,
+			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
+			      struct taskq_err *err);
+
+/* Applies one migration file if its version is not yet recorded; *applied says whether it
+ * ran. Serialised across concurrent migrators by an advisory lock. */
+enum taskq_rc store_migrate(struct db *db, int version, const char *name, const char *sql,
+			    bool *applied, struct taskq_err *err);
+
+#endif

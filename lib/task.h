@@ -1,0 +1,71 @@
+/*
+ * task: the task record as C sees it, its states, and the submit request. Pure data and
+ * helpers: no database, no JSON here (lib/store.c fills tasks, lib/taskjson.c encodes them).
+ */
+#ifndef TASKQ_TASK_H
+#define TASKQ_TASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TASK_ID_LEN 36
+
+enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_SUCCEEDED, TASK_FAILED, TASK_CANCELLED };
+
+/* One task row. Every pointer is owned by the task (task_cleanup frees them); NULL stands for
+ * SQL NULL. payload and result hold JSON text; times hold RFC 3339 UTC text. */
+struct task {
+	char id[TASK_ID_LEN + 1];
+	char *kind, *queue, *owner;
+	enum task_state state;
+	int progress;
+	char *message, *payload, *result, *error;
+	int attempts, max_attempts, priority;
+	int timeout_s; /* -1: none */
+	bool cancel_requested;
+	char *created_at, *run_at, *started_at, *finished_at, *updated_at;
+	long long version;
+	char *dedupe_key, *concurrency_key;
+};
+
+/* A list of tasks; task_list_cleanup frees the tasks and the array. */
+struct task_list {
+	struct task *v;
+	size_t n;
+};
+
+/* A validated submit. Strings are borrowed from whatever the caller parsed (see
+ * taskjson_parse_submit); payload is JSON text. */
+struct task_new {
+	const char *kind;
+	const char *payload;
+	const char *queue;
+	int priority;
+	double delay_s;
+	int max_attempts;
+	int timeout_s; /* -1: none */
+	const char *dedupe_key, *concurrency_key;
+	const char *owner;
+};
+
+/* Filters of GET /api/tasks; NULL / 0 means "any". */
+struct task_filter {
+	const char *state, *queue, *kind, *before;
+	int limit;
+};
+
+void task_cleanup(struct task *t);
+void task_list_cleanup(struct task_list *l);
+void task_new_init(struct task_new *n);
+
+const char *task_state_name(enum task_state s);
+/* Returns the state for its name, or -1. */
+int task_state_parse(const char *s);
+bool task_state_final(enum task_state s);
+
+/* True for a canonical UUID text (8-4-4-4-12 hex digits, any case). */
+bool task_id_valid(const char *s);
+/* True for a kind or queue name: 1–64 chars of [A-Za-z0-9_.:-]. */
+bool task_name_valid(const char *s);
+
+#endif

@@ -1,0 +1,218 @@
+/* taskjson: task ↔ JSON with json-c. */
+#include "taskjson.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+/* ---- encoding ------------------------------------------------------------------------ */
+
+static void add_str(json_object *o, const char *key, const char *val)
+{
+	json_object_object_add(o, key, val ? json_object_new_string(val) : NULL);
+}
+
+static void add_json_text(json_object *o, const char *key, const char *text)
+{
+	json_object *v = text ? json_tokener_parse(text) : NULL;
+	json_object_object_add(o, key, v);
+}
+
+json_object *taskjson_encode(const struct task *t)
+{
+	json_object *o = json_object_new_object();
+
+	add_str(o, "id", t->id);
+	add_str(o, "kind", t->kind);
+	add_str(o, "queue", t->queue);
+	add_str(o, "state", task_state_name(t->state));
+	json_object_object_add(o, "progress", json_object_new_int(t->progress));
+	add_str(o, "message", t->message);
+	add_json_text(o, "payload", t->payload);
+	add_json_text(o, "result", t->result);
+	add_str(o, "error", t->error);
+	json_object_object_add(o, "attempts", json_object_new_int(t->attempts));
+	json_object_object_add(o, "max_attempts", json_object_new_int(t->max_attempts));
+	json_object_object_add(o, "priority", json_object_new_int(t->priority));
+	json_object_object_add(o, "cancel_requested", json_object_new_boolean(t->cancel_requested));
+	add_str(o, "created_at", t->created_at);
+	add_str(o, "run_at", t->run_at);
+	add_str(o, "started_at", t->started_at);
+	add_str(o, "finished_at", t->finished_at);
+	add_str(o, "updated_at", t->updated_at);
+	json_object_object_add(o, "version", json_object_new_int64(t->version));
+	json_object_object_add(o, "timeout_s", t->timeout_s >= 0 ? json_object_new_int(t->timeout_s) : NULL);
+	add_str(o, "dedupe_key", t->dedupe_key);
+	add_str(o, "concurrency_key", t->concurrency_key);
+	return o;
+}
+
+json_object *taskjson_encode_list(const struct task_list *l)
+{
+	json_object *a = json_object_new_array_ext((int)l->n);
+	for (size_t i = 0; i < l->n; i++)
+		json_object_array_add(a, taskjson_encode(&l->v[i]));
+	return a;
+}
+
+/* ---- parsing ------------------------------------------------------------------------- */
+
+/* True when text holds a \u0000 escape (an odd run of backslashes before "u0000"). PostgreSQL
+ * cannot store U+0000 in text or jsonb, and json-c would cut object keys at it. */
+static bool has_nul_escape(const char *text, size_t len)
+{
+	for (size_t i = 0; i + 5 < len; i++) {
+		size_t run = 0;
+		if (text[i] != '\\')
+			continue;
+		while (i + run < len && text[i + run] == '\\')
+			run++;
+		i += run - 1;
+		if (run % 2 == 1 && i + 5 < len && text[i + 1] == 'u' && text[i + 2] == '0' &&
+		    text[i + 3] == '0' && text[i + 4] == '0' && text[i + 5] == '0')
+			return true;
+	}
+	return false;
+}
+
+enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
+			     struct taskq_err *err)
+{
+	json_tokener *tok;
+	json_object *v;
+	enum json_tokener_error jerr;
+	size_t end;
+
+	*out = NULL;
+	if (memchr(text, '\0', len))
+		return taskq_fail(err, TASKQ_BAD_JSON, "body contains a NUL byte");
+	tok = json_tokener_new_ex(TASKJSON_MAX_DEPTH);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	v = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (jerr == json_tokener_continue || (!v && jerr == json_tokener_success)) {
+		json_object_put(v);
+		return taskq_fail(err, TASKQ_BAD_JSON, "body is not complete JSON");
+	}
+	if (jerr != json_tokener_success) {
+		return taskq_fail(err, TASKQ_BAD_JSON, "invalid JSON at byte %zu: %s", end,
+				  json_tokener_error_desc(jerr));
+	}
+	while (end < len && strchr(" \t\r\n", text[end]))
+		end++;
+	if (end < len) {
+		json_object_put(v);
+		return taskq_fail(err, TASKQ_BAD_JSON, "unexpected bytes after the JSON value at byte %zu", end);
+	}
+	if (has_nul_escape(text, len)) {
+		json_object_put(v);
+		return taskq_fail(err, TASKQ_INVAL, "strings must not contain U+0000");
+	}
+	*out = v;
+	return TASKQ_OK;
+}
+
+static enum taskq_rc get_name(json_object *v, const char *field, const char **out,
+			      struct taskq_err *err)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be a string", field);
+	if (!task_name_valid(json_object_get_string(v)))
+		return taskq_fail(err, TASKQ_INVAL,
+				  "%s must be 1-64 characters of letters, digits, '_', '.', ':' or '-'", field);
+	*out = json_object_get_string(v);
+	return TASKQ_OK;
+}
+
+static enum taskq_rc get_key(json_object *v, const char *field, const char **out,
+			     struct taskq_err *err)
+{
+	int n;
+	if (json_object_is_type(v, json_type_null)) {
+		*out = NULL;
+		return TASKQ_OK;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be a string", field);
+	n = json_object_get_string_len(v);
+	if (n < 1 || n > 200)
+		return taskq_fail(err, TASKQ_INVAL, "%s must be 1-200 bytes long", field);
+	*out = json_object_get_string(v);
+	return TASKQ_OK;
+}
+
+static enum taskq_rc get_int(json_object *v, const char *field, long lo, long hi, int *out,
+			     struct taskq_err *err)
+{
+	int64_t x;
+	if (!json_object_is_type(v, json_type_int))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be an integer", field);
+	x = json_object_get_int64(v);
+	if (x < lo || x > hi)
+		return taskq_fail(err, TASKQ_INVAL, "%s must be between %ld and %ld", field, lo, hi);
+	*out = (int)x;
+	return TASKQ_OK;
+}
+
+enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char **payload_text,
+				    struct taskq_err *err)
+{
+	enum taskq_rc rc = TASKQ_OK;
+	bool have_kind = false;
+
+	*payload_text = NULL;
+	task_new_init(n);
+	if (!json_object_is_type(body, json_type_object))
+		return taskq_fail(err, TASKQ_BAD_JSON, "body must be a JSON object");
+
+	json_object_object_foreach(body, key, v) {
+		if (!strcmp(key, "kind")) {
+			rc = get_name(v, "kind", &n->kind, err);
+			have_kind = true;
+		} else if (!strcmp(key, "payload")) {
+			if (json_object_is_type(v, json_type_null))
+				continue;
+			if (!json_object_is_type(v, json_type_object))
+				return taskq_fail(err, TASKQ_INVAL, "payload must be a JSON object");
+		} else if (!strcmp(key, "queue")) {
+			rc = get_name(v, "queue", &n->queue, err);
+		} else if (!strcmp(key, "priority")) {
+			rc = get_int(v, "priority", -1000, 1000, &n->priority, err);
+		} else if (!strcmp(key, "delay_s")) {
+			double d;
+			if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+				return taskq_fail(err, TASKQ_INVAL, "delay_s must be a number");
+			d = json_object_get_double(v);
+			if (!isfinite(d) || d < 0 || d > 31536000)
+				return taskq_fail(err, TASKQ_INVAL, "delay_s must be between 0 and 31536000");
+			n->delay_s = d;
+		} else if (!strcmp(key, "max_attempts")) {
+			rc = get_int(v, "max_attempts", 1, 100, &n->max_attempts, err);
+		} else if (!strcmp(key, "timeout_s")) {
+			if (json_object_is_type(v, json_type_null))
+				n->timeout_s = -1;
+			else
+				rc = get_int(v, "timeout_s", 1, 86400, &n->timeout_s, err);
+		} else if (!strcmp(key, "dedupe_key")) {
+			rc = get_key(v, "dedupe_key", &n->dedupe_key, err);
+		} else if (!strcmp(key, "concurrency_key")) {
+			rc = get_key(v, "concurrency_key", &n->concurrency_key, err);
+		} else {
+			return taskq_fail(err, TASKQ_INVAL, "unknown field '%.64s'", key);
+		}
+		if (rc)
+			return rc;
+	}
+	if (!have_kind)
+		return taskq_fail(err, TASKQ_INVAL, "kind is required");
+
+	json_object *payload;
+	if (json_object_object_get_ex(body, "payload", &payload) && payload) {
+		*payload_text = xstrdup(json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		n->payload = *payload_text;
+	}
+	return TASKQ_OK;
+}

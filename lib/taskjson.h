@@ -1,0 +1,37 @@
+/*
+ * taskjson: the ONLY mapping between tasks and JSON (json-c). Encodes struct task as the
+ * task JSON of the HTTP contract, and parses + validates request bodies strictly: depth
+ * limit, no trailing bytes, valid UTF-8, no U+0000, no unknown fields, typed and ranged
+ * fields.
+ */
+#ifndef TASKQ_TASKJSON_H
+#define TASKQ_TASKJSON_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "task.h"
+
+#define TASKJSON_MAX_DEPTH 32
+
+/* Returns a new object (the caller puts it) holding the task JSON. */
+json_object *taskjson_encode(const struct task *t);
+/* Returns a new array of the tasks' JSON. */
+json_object *taskjson_encode_list(const struct task_list *l);
+
+/* Parses len bytes of JSON text strictly. On success *out is the parsed value (the caller
+ * puts it). TASKQ_BAD_JSON (with a message naming the position) otherwise; TASKQ_INVAL for
+ * a U+0000 escape. */
+enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
+			     struct taskq_err *err);
+
+/*
+ * Validates a submit body (an object from taskjson_parse) into *n. Strings in *n borrow
+ * from body, and n->payload points into *payload_text, which the caller frees — both must
+ * outlive *n. Kind existence is not checked here (the caller knows the registered kinds).
+ */
+enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char **payload_text,
+				    struct taskq_err *err);
+
+#endif

@@ -1,0 +1,123 @@
+/* Unit tests: option table parsing (flags beat env beat defaults) and query strings. */
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "query.h"
+#include "units.h"
+
+static const char *s_db;
+static long s_threads, s_flag;
+static const struct config_opt opts[] = {
+	{"db", "TASKQ_UT_DB", CFG_STR, "dflt", 0, 0, "db", &s_db},
+	{"threads", "TASKQ_UT_THREADS", CFG_INT, "8", 1, 64, "threads", &s_threads},
+	{"verbose", NULL, CFG_BOOL, "0", 0, 0, "flag", &s_flag},
+};
+
+static int parse(int argc, char **argv, int *npos, struct taskq_err *err)
+{
+	int help;
+	return config_parse(opts, 3, argc, argv, npos, &help, err);
+}
+
+START_TEST(defaults_env_flags)
+{
+	char *argv1[] = {"prog", NULL};
+	char *argv2[] = {"prog", "--threads", "3", "--db=x", "pos1", "--verbose", "pos2", NULL};
+	struct taskq_err err;
+	int npos;
+
+	unsetenv("TASKQ_UT_DB");
+	unsetenv("TASKQ_UT_THREADS");
+	ck_assert_int_eq(parse(1, argv1, &npos, &err), TASKQ_OK);
+	ck_assert_str_eq(s_db, "dflt");
+	ck_assert_int_eq(s_threads, 8);
+	setenv("TASKQ_UT_THREADS", "5", 1);
+	ck_assert_int_eq(parse(1, argv1, &npos, &err), TASKQ_OK);
+	ck_assert_int_eq(s_threads, 5);
+	ck_assert_int_eq(parse(7, argv2, &npos, &err), TASKQ_OK);
+	ck_assert_int_eq(s_threads, 3); /* the flag beats the environment */
+	ck_assert_str_eq(s_db, "x");
+	ck_assert_int_eq(s_flag, 1);
+	ck_assert_int_eq(npos, 2);
+	ck_assert_str_eq(argv2[1], "pos1");
+	ck_assert_str_eq(argv2[2], "pos2");
+	unsetenv("TASKQ_UT_THREADS");
+}
+END_TEST
+
+START_TEST(bad_values)
+{
+	char *a1[] = {"prog", "--threads", "0"};
+	char *a2[] = {"prog", "--threads", "12abc"};
+	char *a3[] = {"prog", "--nope"};
+	char *a4[] = {"prog", "--db"};
+	struct taskq_err err;
+	int npos;
+
+	ck_assert_int_eq(parse(3, a1, &npos, &err), TASKQ_INVAL);
+	ck_assert_int_eq(parse(3, a2, &npos, &err), TASKQ_INVAL);
+	ck_assert_int_eq(parse(2, a3, &npos, &err), TASKQ_INVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "--nope"));
+	ck_assert_int_eq(parse(2, a4, &npos, &err), TASKQ_INVAL);
+}
+END_TEST
+
+START_TEST(parse_long)
+{
+	long v;
+	ck_assert_int_eq(config_parse_long("42", 0, 100, &v), TASKQ_OK);
+	ck_assert_int_eq(v, 42);
+	ck_assert_int_eq(config_parse_long("-1", 0, 100, &v), TASKQ_INVAL);
+	ck_assert_int_eq(config_parse_long("", 0, 100, &v), TASKQ_INVAL);
+	ck_assert_int_eq(config_parse_long("99999999999999999999", 0, 100, &v), TASKQ_INVAL);
+	ck_assert_int_eq(config_parse_long("7 ", 0, 100, &v), TASKQ_INVAL);
+}
+END_TEST
+
+struct qcase {
+	const char *query;
+	int rc;
+	const char *joined; /* "k=v;k=v;" */
+};
+
+static int collect(const char *k, const char *v, void *ctx)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+	snprintf(out + n, 512 - n, "%s=%s;", k, v);
+	return 0;
+}
+
+START_TEST(query_strings)
+{
+	static const struct qcase cases[] = {
+		{"", 0, ""},
+		{"a=1&b=2", 0, "a=1;b=2;"},
+		{"a=%41%2f&b=x+y", 0, "a=A/;b=x y;"},
+		{"a&&b=", 0, "a=;b=;"},
+		{"a=%zz", -1, ""},
+		{"a=%4", -1, ""},
+		{"a=%00", -1, ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char out[512] = "";
+		ck_assert_int_eq(query_each(cases[i].query, collect, out), cases[i].rc);
+		if (cases[i].rc == 0)
+			ck_assert_str_eq(out, cases[i].joined);
+	}
+}
+END_TEST
+
+Suite *suite_config(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+	tcase_add_test(tc, defaults_env_flags);
+	tcase_add_test(tc, bad_values);
+	tcase_add_test(tc, parse_long);
+	tcase_add_test(tc, query_strings);
+	suite_add_tcase(s, tc);
+	return s;
+}

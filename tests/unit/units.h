@@ -1,0 +1,12 @@
+/* units: the suites of the unit test program (check framework). */
+#ifndef TASKQ_UNITS_H
+#define TASKQ_UNITS_H
+
+#include <check.h>
+
+Suite *suite_config(void);
+Suite *suite_router(void);
+Suite *suite_task(void);
+Suite *suite_taskjson(void);
+
+#endif

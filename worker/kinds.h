@@ -1,0 +1,49 @@
+/*
+ * kinds: the table of task kinds this worker runs, and the small API a kind uses while it
+ * runs (progress, stop checks, interruptible sleep). A new kind is one file in worker/kinds/
+ * and one row in worker/kinds.c.
+ */
+#ifndef TASKQ_KINDS_H
+#define TASKQ_KINDS_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct kind_ctx; /* owned by the pool: one per running task */
+
+enum kind_result {
+	KIND_OK,        /* *result holds the result (or NULL for {}) */
+	KIND_FAIL,      /* a failed attempt: retried while attempts remain */
+	KIND_FAIL_HARD, /* failed for good (a bad payload): not retried */
+	KIND_STOPPED,   /* it stopped because kind_should_stop() said so */
+};
+
+struct kind {
+	const char *name;
+	int default_timeout_s; /* when the task sets none; 0: no limit */
+	/* Runs one attempt. payload is borrowed. On KIND_OK *result may receive a new object
+	 * (the pool puts it). On failure the kind writes a one-line reason into err. */
+	enum kind_result (*run)(struct kind_ctx *ctx, json_object *payload, json_object **result,
+				char *err, size_t errsize);
+};
+
+extern const struct kind kind_sleep, kind_noop;
+
+/* The kind with this name, or NULL. */
+const struct kind *kinds_find(const char *name);
+/* The kinds table, NULL-terminated. */
+const struct kind *const *kinds_all(void);
+
+/* For kinds. The id of the running task (borrowed). */
+const char *kind_task_id(const struct kind_ctx *ctx);
+/* Records progress (0..100) and a message; throttled to a few writes a second except for
+ * 100. Returns false when the kind must stop now (cancelled, timed out, shutting down, or
+ * the task is no longer this worker's). */
+bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg);
+/* True when the kind must stop now. */
+bool kind_should_stop(struct kind_ctx *ctx);
+/* Sleeps ms milliseconds unless told to stop; returns false when it must stop. */
+bool kind_sleep_ms(struct kind_ctx *ctx, long ms);
+
+#endif

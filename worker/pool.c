@@ -1,0 +1,484 @@
+/* pool: claim loop, executors, heartbeat, rescue and shutdown of taskq-worker. */
+#include "pool.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kinds.h"
+#include "log.h"
+#include "store.h"
+#include "xalloc.h"
+
+#define MAX_QUEUES 32
+#define RESCUE_EVERY_S 5.0
+#define PROGRESS_MIN_GAP_S 0.05
+
+enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_TIMEOUT, STOP_SHUTDOWN, STOP_LOST };
+
+struct executor {
+	struct pool *pool;
+	pthread_t thread;
+	struct db *db;
+	char running_id[TASK_ID_LEN + 1]; /* guarded by pool->lock */
+	atomic_int cancel;                /* set by the heartbeat */
+};
+
+struct pool {
+	struct pool_config cfg;
+	char *queues_csv;
+	char *queue[MAX_QUEUES];
+	int nqueues;
+	char worker_id[128];
+
+	pthread_mutex_t lock;
+	pthread_cond_t ready; /* tasks waiting in `pending` */
+	struct task *pending; /* claimed, not yet picked up: a ring of cfg.concurrency */
+	int head, count;
+	int inflight; /* claimed and not yet recorded */
+
+	atomic_bool stopping; /* no more claims */
+	atomic_bool aborting; /* grace over: running kinds must stop */
+	int efd;              /* wakes the claimer */
+
+	pthread_t claimer;
+	struct db *cdb;
+	struct executor *ex;
+};
+
+struct kind_ctx {
+	struct pool *pool;
+	struct executor *ex;
+	const struct task *task;
+	double deadline; /* monotonic seconds; 0: none */
+	double last_progress;
+	enum stop_reason stop;
+};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void poke(struct pool *p)
+{
+	uint64_t one = 1;
+	if (write(p->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_warn("event=eventfd_write_failed errno=%d", errno);
+}
+
+/* ---- the API kinds use ------------------------------------------------------------------ */
+
+const char *kind_task_id(const struct kind_ctx *ctx)
+{
+	return ctx->task->id;
+}
+
+bool kind_should_stop(struct kind_ctx *ctx)
+{
+	if (ctx->stop != STOP_NONE)
+		return true;
+	if (atomic_load(&ctx->ex->cancel))
+		ctx->stop = STOP_CANCEL;
+	else if (ctx->deadline > 0 && mono_s() >= ctx->deadline)
+		ctx->stop = STOP_TIMEOUT;
+	else if (atomic_load(&ctx->pool->aborting))
+		ctx->stop = STOP_SHUTDOWN;
+	return ctx->stop != STOP_NONE;
+}
+
+bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg)
+{
+	struct taskq_err err;
+	double now = mono_s();
+	int cancel;
+
+	if (kind_should_stop(ctx))
+		return false;
+	if (pct < 100 && now - ctx->last_progress < PROGRESS_MIN_GAP_S)
+		return true;
+	ctx->last_progress = now;
+	if (store_progress(ctx->ex->db, ctx->task->id, ctx->pool->worker_id, pct, msg,
+			   ctx->pool->cfg.lease_s, &cancel, &err) != TASKQ_OK) {
+		/* progress is best effort; the lease and the fenced completion keep it safe */
+		log_task(LOG_WARN, ctx->task->id, "event=progress_failed msg=\"%s\"", err.msg);
+		return !kind_should_stop(ctx);
+	}
+	if (cancel < 0)
+		ctx->stop = STOP_LOST;
+	else if (cancel > 0)
+		ctx->stop = STOP_CANCEL;
+	return !kind_should_stop(ctx);
+}
+
+bool kind_sleep_ms(struct kind_ctx *ctx, long ms)
+{
+	double end = mono_s() + (double)ms / 1000.0;
+
+	for (;;) {
+		double left = end - mono_s();
+		long slice;
+		struct timespec ts;
+
+		if (kind_should_stop(ctx))
+			return false;
+		if (left <= 0)
+			return true;
+		slice = left > 0.05 ? 50 : (long)(left * 1000.0) + 1;
+		ts.tv_sec = 0;
+		ts.tv_nsec = slice * 1000000L;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* ---- executors ---------------------------------------------------------------------- */
+
+/* Records what became of one attempt. */
+static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result kr,
+		   json_object *result, const char *errmsg)
+{
+	struct executor *ex = ctx->ex;
+	const struct task *t = ctx->task;
+	const char *wid = ctx->pool->worker_id;
+	struct taskq_err err = {0};
+	enum taskq_rc rc = TASKQ_OK;
+	char msg[320];
+	int state = -1;
+	bool held = true;
+
+	switch (kr) {
+	case KIND_OK:
+		rc = store_complete(ex->db, t->id, wid,
+				    result ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN)
+					   : "{}",
+				    &held, &err);
+		log_task(held ? LOG_INFO : LOG_WARN, t->id, "event=%s kind=%s attempt=%d",
+			 held ? "succeeded" : "result_dropped_not_holder", t->kind, t->attempts);
+		break;
+	case KIND_FAIL:
+	case KIND_FAIL_HARD:
+		rc = store_fail(ex->db, t->id, wid, errmsg, kr == KIND_FAIL, &state, &err);
+		log_task(LOG_INFO, t->id, "event=attempt_failed kind=%s attempt=%d next=%s error=\"%s\"",
+			 t->kind, t->attempts, state < 0 ? "not_holder" : task_state_name(state), errmsg);
+		break;
+	case KIND_STOPPED:
+		switch (ctx->stop) {
+		case STOP_CANCEL:
+			rc = store_ack_cancel(ex->db, t->id, wid, &err);
+			log_task(LOG_INFO, t->id, "event=cancelled kind=%s", t->kind);
+			break;
+		case STOP_TIMEOUT:
+			snprintf(msg, sizeof msg, "timed out after %d s",
+				 t->timeout_s > 0 ? t->timeout_s : k->default_timeout_s);
+			rc = store_fail(ex->db, t->id, wid, msg, true, &state, &err);
+			log_task(LOG_INFO, t->id, "event=timed_out kind=%s attempt=%d", t->kind, t->attempts);
+			break;
+		case STOP_SHUTDOWN:
+			rc = store_release(ex->db, t->id, wid, &err);
+			log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
+			break;
+		case STOP_LOST:
+		case STOP_NONE:
+			log_task(LOG_WARN, t->id, "event=lost_lease kind=%s", t->kind);
+			break;
+		}
+		break;
+	}
+	if (rc != TASKQ_OK)
+		log_task(LOG_ERROR, t->id, "event=record_failed msg=\"%s\" (the lease will expire and the task run again)",
+			 err.msg);
+}
+
+static void run_task(struct executor *ex, const struct task *t)
+{
+	struct kind_ctx ctx = {.pool = ex->pool, .ex = ex, .task = t};
+	const struct kind *k = kinds_find(t->kind);
+	json_object *payload = NULL, *result = NULL;
+	enum kind_result kr;
+	char errmsg[256] = "";
+	int timeout;
+
+	if (!k) {
+		snprintf(errmsg, sizeof errmsg, "this worker does not run kind '%s'", t->kind);
+		record(&ctx, NULL, KIND_FAIL, NULL, errmsg);
+		return;
+	}
+	timeout = t->timeout_s > 0 ? t->timeout_s : k->default_timeout_s;
+	if (timeout > 0)
+		ctx.deadline = mono_s() + timeout;
+	payload = json_tokener_parse(t->payload ? t->payload : "{}");
+	log_task(LOG_DEBUG, t->id, "event=started kind=%s attempt=%d", t->kind, t->attempts);
+	/* work that finished is recorded as finished, even if a cancel arrived meanwhile */
+	kr = k->run(&ctx, payload, &result, errmsg, sizeof errmsg);
+	record(&ctx, k, kr, result, errmsg);
+	json_object_put(result);
+	json_object_put(payload);
+}
+
+static void *executor_main(void *arg)
+{
+	struct executor *ex = arg;
+	struct pool *p = ex->pool;
+
+	for (;;) {
+		struct task t;
+
+		pthread_mutex_lock(&p->lock);
+		while (p->count == 0 && !atomic_load(&p->stopping))
+			pthread_cond_wait(&p->ready, &p->lock);
+		if (p->count == 0) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		t = p->pending[p->head];
+		p->head = (p->head + 1) % p->cfg.concurrency;
+		p->count--;
+		memcpy(ex->running_id, t.id, sizeof ex->running_id);
+		atomic_store(&ex->cancel, t.cancel_requested);
+		pthread_mutex_unlock(&p->lock);
+
+		run_task(ex, &t);
+		task_cleanup(&t);
+
+		pthread_mutex_lock(&p->lock);
+		ex->running_id[0] = '\0';
+		p->inflight--;
+		pthread_mutex_unlock(&p->lock);
+		poke(p);
+	}
+	return NULL;
+}
+
+/* ---- the claimer ---------------------------------------------------------------------- */
+
+static void mark_cancel(const char *id, void *ctx)
+{
+	struct pool *p = ctx;
+
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->cfg.concurrency; i++)
+		if (!strcmp(p->ex[i].running_id, id))
+			atomic_store(&p->ex[i].cancel, 1);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Claims up to `free` tasks over the queues, round robin; returns how many it got. */
+static int claim(struct pool *p, int nfree, int *rotor)
+{
+	int got = 0;
+
+	for (int i = 0; i < p->nqueues && got < nfree; i++) {
+		const char *q = p->queue[(*rotor + i) % p->nqueues];
+		struct task_list l = {0};
+		struct taskq_err err;
+
+		if (store_claim(p->cdb, p->worker_id, q, nfree - got, p->cfg.lease_s, &l, &err)) {
+			log_warn("event=claim_failed queue=%s msg=\"%s\"", q, err.msg);
+			break;
+		}
+		pthread_mutex_lock(&p->lock);
+		for (size_t j = 0; j < l.n; j++) {
+			int tail = (p->head + p->count) % p->cfg.concurrency;
+			p->pending[tail] = l.v[j]; /* ownership moves to the ring */
+			p->count++;
+			p->inflight++;
+			log_task(LOG_DEBUG, l.v[j].id, "event=claimed queue=%s", q);
+		}
+		if (l.n)
+			pthread_cond_broadcast(&p->ready);
+		pthread_mutex_unlock(&p->lock);
+		got += (int)l.n;
+		free(l.v);
+	}
+	*rotor = (*rotor + 1) % p->nqueues;
+	return got;
+}
+
+static void maintenance(struct pool *p, double *next_hb, double *next_rescue)
+{
+	struct taskq_err err;
+	double now = mono_s();
+	int moved;
+
+	if (now >= *next_hb) {
+		if (store_heartbeat(p->cdb, p->worker_id, p->cfg.lease_s, mark_cancel, p, &err))
+			log_warn("event=heartbeat_failed msg=\"%s\"", err.msg);
+		*next_hb = now + p->cfg.lease_s / 3.0;
+	}
+	if (now >= *next_rescue) {
+		if (store_rescue(p->cdb, &moved, &err))
+			log_warn("event=rescue_failed msg=\"%s\"", err.msg);
+		else if (moved > 0)
+			log_info("event=rescued count=%d", moved);
+		*next_rescue = now + RESCUE_EVERY_S;
+	}
+}
+
+static void register_kinds(struct pool *p)
+{
+	struct taskq_err err;
+	for (const struct kind *const *k = kinds_all(); *k; k++)
+		if (store_register_kind(p->cdb, (*k)->name, &err))
+			log_warn("event=register_kind_failed kind=%s msg=\"%s\"", (*k)->name, err.msg);
+}
+
+static void *claimer_main(void *arg)
+{
+	struct pool *p = arg;
+	double next_hb = 0, next_rescue = 0, backoff = 0.1;
+	int rotor = 0;
+	bool registered = false;
+
+	while (!atomic_load(&p->stopping)) {
+		struct taskq_err err;
+		struct pollfd fds[2];
+		double wait_s = p->cfg.poll_s, due;
+		int nfree, got = 0;
+
+		if (db_ensure(p->cdb, &err) != TASKQ_OK) {
+			log_warn("event=db_unavailable msg=\"%s\" retry_in=%.1fs", err.msg, backoff);
+			wait_s = backoff;
+			backoff = backoff * 2 > 5 ? 5 : backoff * 2;
+			goto wait;
+		}
+		backoff = 0.1;
+		if (!registered) {
+			register_kinds(p);
+			registered = true;
+		}
+		maintenance(p, &next_hb, &next_rescue);
+
+		pthread_mutex_lock(&p->lock);
+		nfree = p->cfg.concurrency - p->inflight;
+		pthread_mutex_unlock(&p->lock);
+		if (nfree > 0) {
+			db_drain_notifies(p->cdb);
+			got = claim(p, nfree, &rotor);
+			if (got == nfree)
+				continue; /* a full batch: more may be ready */
+			if (db_drain_notifies(p->cdb) > 0)
+				continue; /* submitted while we claimed */
+			if (store_next_due(p->cdb, p->queues_csv, &due, &err) == TASKQ_OK && due >= 0 &&
+			    due < wait_s)
+				wait_s = due;
+		}
+		{
+			double until_hb = next_hb - mono_s();
+			if (until_hb < wait_s)
+				wait_s = until_hb > 0 ? until_hb : 0;
+		}
+	wait:
+		fds[0].fd = p->efd;
+		fds[0].events = POLLIN;
+		fds[1].fd = db_socket(p->cdb);
+		fds[1].events = POLLIN;
+		if (poll(fds, fds[1].fd >= 0 ? 2 : 1, (int)(wait_s * 1000) + 1) > 0) {
+			uint64_t n;
+			if ((fds[0].revents & POLLIN) && read(p->efd, &n, sizeof n) < 0)
+				log_debug("event=eventfd_read errno=%d", errno);
+			if (fds[1].fd >= 0 && fds[1].revents)
+				db_drain_notifies(p->cdb);
+		}
+	}
+	return NULL;
+}
+
+/* ---- start and stop ------------------------------------------------------------------- */
+
+struct pool *pool_start(const struct pool_config *cfg)
+{
+	struct pool *p = xcalloc(1, sizeof *p);
+	char host[64] = "host";
+
+	p->cfg = *cfg;
+	p->queues_csv = xstrdup(cfg->queues);
+	for (const char *q = cfg->queues; *q && p->nqueues < MAX_QUEUES;) {
+		size_t n = strcspn(q, ",");
+		if (n > 0)
+			p->queue[p->nqueues++] = xstrndup(q, n);
+		q += n + (q[n] == ',');
+	}
+	gethostname(host, sizeof host - 1);
+	snprintf(p->worker_id, sizeof p->worker_id, "%s:%d:%lx", host, (int)getpid(), (long)time(NULL));
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->ready, NULL);
+	p->pending = xcalloc((size_t)cfg->concurrency, sizeof *p->pending);
+	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	p->cdb = store_open_listener(cfg->db, "taskq-worker");
+	p->ex = xcalloc((size_t)cfg->concurrency, sizeof *p->ex);
+	for (int i = 0; i < cfg->concurrency; i++) {
+		p->ex[i].pool = p;
+		p->ex[i].db = store_open(cfg->db, "taskq-worker");
+		if (pthread_create(&p->ex[i].thread, NULL, executor_main, &p->ex[i]) != 0)
+			return NULL;
+	}
+	if (p->efd < 0 || p->nqueues == 0 || pthread_create(&p->claimer, NULL, claimer_main, p) != 0)
+		return NULL;
+	log_info("event=started worker=%s queues=%s concurrency=%d lease_s=%d", p->worker_id,
+		 p->queues_csv, cfg->concurrency, cfg->lease_s);
+	return p;
+}
+
+void pool_stop(struct pool *p)
+{
+	double deadline = mono_s() + p->cfg.grace_s;
+	struct taskq_err err;
+	int left;
+
+	atomic_store(&p->stopping, true);
+	poke(p);
+	pthread_join(p->claimer, NULL);
+
+	/* claimed but not started: hand back at once */
+	pthread_mutex_lock(&p->lock);
+	while (p->count > 0) {
+		struct task *t = &p->pending[p->head];
+		if (store_release(p->cdb, t->id, p->worker_id, &err))
+			log_task(LOG_WARN, t->id, "event=release_failed msg=\"%s\"", err.msg);
+		else
+			log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
+		task_cleanup(t);
+		p->head = (p->head + 1) % p->cfg.concurrency;
+		p->count--;
+		p->inflight--;
+	}
+	pthread_cond_broadcast(&p->ready);
+	left = p->inflight;
+	pthread_mutex_unlock(&p->lock);
+	log_info("event=draining running=%d grace_s=%d", left, p->cfg.grace_s);
+
+	while (left > 0 && mono_s() < deadline) {
+		struct timespec ts = {0, 20000000L};
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&p->lock);
+		left = p->inflight;
+		pthread_mutex_unlock(&p->lock);
+	}
+	if (left > 0)
+		log_info("event=grace_over releasing=%d", left);
+	atomic_store(&p->aborting, true);
+	for (int i = 0; i < p->cfg.concurrency; i++) {
+		pthread_join(p->ex[i].thread, NULL);
+		db_free(p->ex[i].db);
+	}
+	db_free(p->cdb);
+	close(p->efd);
+	for (int i = 0; i < p->nqueues; i++)
+		free(p->queue[i]);
+	free(p->queues_csv);
+	free(p->pending);
+	free(p->ex);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->ready);
+	free(p);
+}

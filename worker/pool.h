@@ -1,0 +1,27 @@
+/*
+ * pool: the worker's engine. One claimer thread (its own connection, LISTENing for wake-ups)
+ * claims ready tasks in batches of up to the free executor count, renews leases with one
+ * heartbeat statement, rescues expired leases, and hands tasks to N executor threads (each
+ * with its own connection) that run the kinds and record the outcome.
+ */
+#ifndef TASKQ_POOL_H
+#define TASKQ_POOL_H
+
+struct pool_config {
+	const char *db;
+	const char *queues; /* comma-separated */
+	int concurrency;
+	int lease_s;
+	int poll_s;
+	int grace_s;
+};
+
+struct pool;
+
+/* Starts the threads; NULL when they cannot start. config is copied. */
+struct pool *pool_start(const struct pool_config *config);
+/* Stops claiming; lets running tasks finish within the grace period, hands the rest back
+ * to the queue, joins every thread and frees the pool. */
+void pool_stop(struct pool *p);
+
+#endif
