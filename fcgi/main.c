@@ -151,6 +151,9 @@ int main(int argc, char **argv)
 		log_error("event=listen_failed addr=\"%s\" errno=%d", g_cfg.listen ? g_cfg.listen : "fd0", errno);
 		return 1;
 	}
+	/* a shell may start us with SIGINT ignored; an ignored signal never reaches sigwait */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

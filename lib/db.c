@@ -152,8 +152,12 @@ static void check_idle(struct db *db)
 	}
 	if (poll(&p, 1, 0) <= 0)
 		return;
-	if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
-		log_warn("event=db_lost msg=\"connection closed while idle\"");
+	/* Only a LISTENing connection expects unsolicited messages. On any other, something
+	 * readable while idle is the server's goodbye (a FATAL, then EOF): reconnect now rather
+	 * than fail the statement we are about to send. */
+	if (db->nlisten == 0 || (p.revents & (POLLHUP | POLLERR)) || !PQconsumeInput(db->conn) ||
+	    PQstatus(db->conn) != CONNECTION_OK) {
+		log_info("event=db_reconnect reason=\"connection closed while idle\"");
 		drop(db);
 	}
 }

@@ -80,7 +80,8 @@ static const struct db_stmt stmts[S_COUNT] = {
 	[S_ACK_CANCEL] = {"ack_cancel", "SELECT taskq.ack_cancel($1::uuid, $2)", 2},
 	[S_RELEASE] = {"release", "SELECT taskq.release($1::uuid, $2)", 2},
 	[S_RESCUE] = {"rescue", "SELECT taskq.rescue()", 0},
-	[S_HEARTBEAT] = {"heartbeat", "SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int)", 2},
+	[S_HEARTBEAT] = {"heartbeat",
+			 "SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[])", 3},
 	[S_MIGRATED] = {"migrated", "SELECT 1 FROM taskq.schema_version WHERE version = $1::int", 1},
 	[S_RECORD_MIGRATION] = {"record_migration",
 				"INSERT INTO taskq.schema_version (version, name) VALUES ($1::int, $2)",
@@ -475,11 +476,11 @@ enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err)
 }
 
 enum taskq_rc store_heartbeat(struct db *db, const char *worker, int lease_s,
-			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
-			      struct taskq_err *err)
+			      const char *held_array, void (*on_cancel)(const char *id, void *ctx),
+			      void *ctx, struct taskq_err *err)
 {
 	char ls[16];
-	const char *p[2] = {worker, ls};
+	const char *p[3] = {worker, ls, held_array};
 	PGresult *res;
 	enum taskq_rc rc;
 

@@ -64,11 +64,12 @@ enum taskq_rc store_release(struct db *db, const char *id, const char *worker,
 /* Re-queues (or fails) tasks whose lease expired; *moved receives the count. */
 enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err);
 
-/* Renews the leases of all tasks the worker runs; calls on_cancel(id, ctx) for each whose
- * cancellation was requested (id borrowed for the call). */
+/* Renews the leases of the tasks the worker still runs, given as a PostgreSQL array literal
+ * of ids ("{id,id}"); calls on_cancel(id, ctx) for each whose cancellation was requested
+ * (id borrowed for the call). */
 enum taskq_rc store_heartbeat(struct db *db, const char *worker, int lease_s,
-			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
-			      struct taskq_err *err);
+			      const char *held_array, void (*on_cancel)(const char *id, void *ctx),
+			      void *ctx, struct taskq_err *err);
 
 /* Applies one migration file if its version is not yet recorded; *applied says whether it
  * ran. Serialised across concurrent migrators by an advisory lock. */

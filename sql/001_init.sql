@@ -58,8 +58,10 @@ CREATE TABLE taskq.tasks (
 
 -- Claimable rows only: finished rows (millions of them) cost the claim nothing.
 CREATE INDEX tasks_ready ON taskq.tasks (queue, priority DESC, run_at, id) WHERE state = 'queued';
--- Running rows, for lease rescue and the admin's view of what runs.
-CREATE INDEX tasks_running ON taskq.tasks (lease_until) WHERE state = 'running';
+-- Running rows, for the heartbeat (by worker), lease rescue and the admin's view of what runs.
+-- lease_until is deliberately not indexed: progress writes and heartbeats then change no
+-- indexed column and stay HOT updates.
+CREATE INDEX tasks_running ON taskq.tasks (worker_id) WHERE state = 'running';
 -- At most one unfinished task per owner and dedupe key.
 CREATE UNIQUE INDEX tasks_dedupe ON taskq.tasks (owner, dedupe_key)
   WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running');
@@ -89,18 +91,20 @@ CREATE FUNCTION taskq.submit(
   owner text DEFAULT 'anonymous'
 ) RETURNS uuid
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
   new_id uuid;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM taskq.kinds k WHERE k.name = submit.kind) THEN
-    RAISE EXCEPTION 'unknown task kind %', kind USING ERRCODE = '22023';
+    RAISE EXCEPTION 'unknown task kind %', submit.kind USING ERRCODE = '22023';
   END IF;
   LOOP
     INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,
                                   timeout_s, dedupe_key, concurrency_key, owner)
-    VALUES (kind, coalesce(payload, '{}'), coalesce(queue, 'default'), coalesce(priority, 0),
-            now() + make_interval(secs => coalesce(delay_s, 0)), coalesce(max_attempts, 3),
-            timeout_s, dedupe_key, concurrency_key, coalesce(owner, 'anonymous'))
+    VALUES (submit.kind, coalesce(submit.payload, '{}'), coalesce(submit.queue, 'default'),
+            coalesce(submit.priority, 0), now() + make_interval(secs => coalesce(submit.delay_s, 0)),
+            coalesce(submit.max_attempts, 3), submit.timeout_s, submit.dedupe_key,
+            submit.concurrency_key, coalesce(submit.owner, 'anonymous'))
     ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running')
     DO NOTHING
     RETURNING t.id INTO new_id;
@@ -269,7 +273,7 @@ BEGIN
   WITH expired AS MATERIALIZED (
     SELECT id FROM taskq.tasks
      WHERE state = 'running' AND lease_until < now()
-     ORDER BY lease_until LIMIT batch FOR UPDATE SKIP LOCKED
+     LIMIT batch FOR UPDATE SKIP LOCKED
   )
   UPDATE taskq.tasks t
      SET state = CASE WHEN t.cancel_requested THEN 'cancelled'::taskq.state
@@ -286,15 +290,16 @@ BEGIN
   RETURN n;
 END $$;
 
--- Heartbeat: renews the leases of every task a worker runs, in one statement, and tells it
--- which of them have a cancellation pending (so a task that writes no progress still stops).
-CREATE FUNCTION taskq.heartbeat(worker text, lease_s integer)
+-- Heartbeat: renews the leases of the tasks a worker still runs (held), in one statement, and
+-- tells it which of them have a cancellation pending (so a task that writes no progress still
+-- stops). A task the worker gave up on is not renewed: its lease expires and it is rescued.
+CREATE FUNCTION taskq.heartbeat(worker text, lease_s integer, held uuid[])
 RETURNS TABLE (id uuid, cancel_requested boolean)
 LANGUAGE plpgsql AS $$
 BEGIN
   RETURN QUERY
   UPDATE taskq.tasks t
      SET lease_until = now() + make_interval(secs => lease_s)
-   WHERE t.worker_id = worker AND t.state = 'running'
+   WHERE t.id = ANY (held) AND t.worker_id = worker AND t.state = 'running'
   RETURNING t.id, t.cancel_requested;
 END $$;

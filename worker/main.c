@@ -77,6 +77,9 @@ int main(int argc, char **argv)
 	}
 	g_log_level = (enum log_level)lvl;
 
+	/* a shell may start us with SIGINT ignored; an ignored signal never reaches sigwait */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

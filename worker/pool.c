@@ -143,49 +143,53 @@ bool kind_sleep_ms(struct kind_ctx *ctx, long ms)
 
 /* ---- executors ---------------------------------------------------------------------- */
 
-/* Records what became of one attempt. */
-static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result kr,
-		   json_object *result, const char *errmsg)
+/* Records what became of one attempt, once. */
+static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enum kind_result kr,
+				 json_object *result, const char *errmsg, struct taskq_err *err)
 {
 	struct executor *ex = ctx->ex;
 	const struct task *t = ctx->task;
 	const char *wid = ctx->pool->worker_id;
-	struct taskq_err err = {0};
 	enum taskq_rc rc = TASKQ_OK;
 	char msg[320];
 	int state = -1;
-	bool held = true;
+	bool held = false;
 
 	switch (kr) {
 	case KIND_OK:
 		rc = store_complete(ex->db, t->id, wid,
 				    result ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN)
 					   : "{}",
-				    &held, &err);
-		log_task(held ? LOG_INFO : LOG_WARN, t->id, "event=%s kind=%s attempt=%d",
-			 held ? "succeeded" : "result_dropped_not_holder", t->kind, t->attempts);
+				    &held, err);
+		if (rc == TASKQ_OK)
+			log_task(held ? LOG_INFO : LOG_WARN, t->id, "event=%s kind=%s attempt=%d",
+				 held ? "succeeded" : "result_dropped_not_holder", t->kind, t->attempts);
 		break;
 	case KIND_FAIL:
 	case KIND_FAIL_HARD:
-		rc = store_fail(ex->db, t->id, wid, errmsg, kr == KIND_FAIL, &state, &err);
-		log_task(LOG_INFO, t->id, "event=attempt_failed kind=%s attempt=%d next=%s error=\"%s\"",
-			 t->kind, t->attempts, state < 0 ? "not_holder" : task_state_name(state), errmsg);
+		rc = store_fail(ex->db, t->id, wid, errmsg, kr == KIND_FAIL, &state, err);
+		if (rc == TASKQ_OK)
+			log_task(LOG_INFO, t->id, "event=attempt_failed kind=%s attempt=%d next=%s error=\"%s\"",
+				 t->kind, t->attempts, state < 0 ? "not_holder" : task_state_name(state), errmsg);
 		break;
 	case KIND_STOPPED:
 		switch (ctx->stop) {
 		case STOP_CANCEL:
-			rc = store_ack_cancel(ex->db, t->id, wid, &err);
-			log_task(LOG_INFO, t->id, "event=cancelled kind=%s", t->kind);
+			rc = store_ack_cancel(ex->db, t->id, wid, err);
+			if (rc == TASKQ_OK)
+				log_task(LOG_INFO, t->id, "event=cancelled kind=%s", t->kind);
 			break;
 		case STOP_TIMEOUT:
 			snprintf(msg, sizeof msg, "timed out after %d s",
 				 t->timeout_s > 0 ? t->timeout_s : k->default_timeout_s);
-			rc = store_fail(ex->db, t->id, wid, msg, true, &state, &err);
-			log_task(LOG_INFO, t->id, "event=timed_out kind=%s attempt=%d", t->kind, t->attempts);
+			rc = store_fail(ex->db, t->id, wid, msg, true, &state, err);
+			if (rc == TASKQ_OK)
+				log_task(LOG_INFO, t->id, "event=timed_out kind=%s attempt=%d", t->kind, t->attempts);
 			break;
 		case STOP_SHUTDOWN:
-			rc = store_release(ex->db, t->id, wid, &err);
-			log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
+			rc = store_release(ex->db, t->id, wid, err);
+			if (rc == TASKQ_OK)
+				log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
 			break;
 		case STOP_LOST:
 		case STOP_NONE:
@@ -194,9 +198,34 @@ static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result 
 		}
 		break;
 	}
-	if (rc != TASKQ_OK)
-		log_task(LOG_ERROR, t->id, "event=record_failed msg=\"%s\" (the lease will expire and the task run again)",
-			 err.msg);
+	return rc;
+}
+
+/* Records the outcome, riding out a database outage: the verbs are fenced by worker id, so
+ * repeating one is safe. Gives up when the lease must have expired (the task is rescued and
+ * runs again) or when the pool is shutting down past its grace period. */
+static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result kr,
+		   json_object *result, const char *errmsg)
+{
+	double give_up = mono_s() + ctx->pool->cfg.lease_s, pause = 0.05;
+	struct taskq_err err = {0};
+
+	while (record_once(ctx, k, kr, result, errmsg, &err) == TASKQ_DB_DOWN) {
+		struct timespec ts;
+
+		if (mono_s() + pause > give_up || atomic_load(&ctx->pool->aborting)) {
+			log_task(LOG_ERROR, ctx->task->id,
+				 "event=record_failed msg=\"%s\" note=\"the lease expires and the task runs again\"",
+				 err.msg);
+			return;
+		}
+		ts.tv_sec = (time_t)pause;
+		ts.tv_nsec = (long)((pause - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+		pause = pause * 2 > 2 ? 2 : pause * 2;
+	}
+	if (err.rc != TASKQ_OK && err.rc != TASKQ_DB_DOWN)
+		log_task(LOG_ERROR, ctx->task->id, "event=record_failed msg=\"%s\"", err.msg);
 }
 
 static void run_task(struct executor *ex, const struct task *t)
@@ -304,6 +333,28 @@ static int claim(struct pool *p, int nfree, int *rotor)
 	return got;
 }
 
+/* The ids the executors hold, as a PostgreSQL array literal; the caller frees it. */
+static char *held_ids(struct pool *p)
+{
+	size_t cap = (size_t)p->cfg.concurrency * (TASK_ID_LEN + 1) + 3, n = 0;
+	char *out = xmalloc(cap);
+
+	out[n++] = '{';
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->cfg.concurrency; i++) {
+		if (!p->ex[i].running_id[0])
+			continue;
+		if (n > 1)
+			out[n++] = ',';
+		memcpy(out + n, p->ex[i].running_id, TASK_ID_LEN);
+		n += TASK_ID_LEN;
+	}
+	pthread_mutex_unlock(&p->lock);
+	out[n++] = '}';
+	out[n] = '\0';
+	return out;
+}
+
 static void maintenance(struct pool *p, double *next_hb, double *next_rescue)
 {
 	struct taskq_err err;
@@ -311,8 +362,10 @@ static void maintenance(struct pool *p, double *next_hb, double *next_rescue)
 	int moved;
 
 	if (now >= *next_hb) {
-		if (store_heartbeat(p->cdb, p->worker_id, p->cfg.lease_s, mark_cancel, p, &err))
+		char *held = held_ids(p);
+		if (store_heartbeat(p->cdb, p->worker_id, p->cfg.lease_s, held, mark_cancel, p, &err))
 			log_warn("event=heartbeat_failed msg=\"%s\"", err.msg);
+		free(held);
 		*next_hb = now + p->cfg.lease_s / 3.0;
 	}
 	if (now >= *next_rescue) {
