@@ -30,8 +30,10 @@ INSERT INTO taskq.kinds (name, builtin) VALUES ('sleep', true), ('noop', true);
 
 CREATE TABLE taskq.tasks (
   id               uuid PRIMARY KEY DEFAULT taskq.uuid_v7(),
-  kind             text NOT NULL CHECK (kind ~ '^[A-Za-z0-9_.:-]{1,64}$'),
-  queue            text NOT NULL DEFAULT 'default' CHECK (queue ~ '^[A-Za-z0-9_.:-]{1,64}$'),
+  -- names are checked by the API (and kinds by taskq.kinds); a regular expression CHECK here
+  -- would cost a fifth of the insert rate
+  kind             text NOT NULL CHECK (length(kind) BETWEEN 1 AND 64),
+  queue            text NOT NULL DEFAULT 'default' CHECK (length(queue) BETWEEN 1 AND 64),
   payload          jsonb NOT NULL DEFAULT '{}',
   state            taskq.state NOT NULL DEFAULT 'queued',
   progress         smallint NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),

@@ -1,0 +1,197 @@
+# shellcheck shell=bash
+# tools/dev/test.sh — sourced by ./dev: ./dev test (builds, unit, integration, sanitizer scan).
+phase() {
+	T_PASSED=$((T_PASSED + $2))
+	T_FAILED=$((T_FAILED + $3))
+	say "test: $1: $2 passed, $3 failed"
+}
+
+# step NAME STATUS — a step that is not a test itself (deps, build, stack): a failure
+# counts as one failed test.
+step() {
+	if (($2 == 0)); then
+		say "test: $1: ok"
+	else
+		T_FAILED=$((T_FAILED + 1))
+		say "test: $1: FAILED"
+	fi
+}
+
+# try CMD... — run CMD in a subshell with errexit in force (a `( ... ) || st=$?` would switch
+# errexit off inside it); the status lands in TRY_STATUS.
+try() {
+	set +e
+	(
+		set -e
+		"$@"
+	)
+	TRY_STATUS=$?
+	set -e
+}
+
+final_line() { printf '%s passed, %s failed\n' "$T_PASSED" "$T_FAILED"; }
+
+free_port() {
+	local p
+	if p=$("$PYTHON" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' 2>/dev/null); then
+		printf '%s\n' "$p"
+		return 0
+	fi
+	for ((p = 20000 + RANDOM % 20000; ; p++)); do
+		port_in_use "$p" || break
+	done
+	printf '%s\n' "$p"
+}
+
+# unit_tests — make check in the ASan build; counts check's "NN%: Checks: N, Failures: F,
+# Errors: E" lines.
+unit_tests() {
+	local dir=$TOP/var/build-asan rc=0 n f e line passed=0 failed=0 found=0 log
+	rm -f "$dir"/tests/unit/*.log
+	say "test: unit tests (make check in var/build-asan)"
+	make -C "$dir" -j2 check >"$dir/dev-check.log" 2>&1 || rc=$?
+	for log in "$dir"/tests/unit/*.log; do
+		[[ -e $log ]] || continue
+		while IFS= read -r line; do
+			if [[ $line =~ ^[0-9]+%:\ Checks:\ ([0-9]+),\ Failures:\ ([0-9]+),\ Errors:\ ([0-9]+) ]]; then
+				n=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} e=${BASH_REMATCH[3]}
+				passed=$((passed + n - f - e))
+				failed=$((failed + f + e))
+				found=1
+			fi
+		done <"$log"
+	done
+	if ((rc != 0)); then
+		tail -n 40 "$dir/dev-check.log" >&2
+		[[ -f $dir/test-suite.log ]] && cat "$dir/test-suite.log" >&2
+		((failed == 0)) && failed=1
+	fi
+	((found || rc)) || warn "make check passed but printed no check summary lines"
+	phase "unit" "$passed" "$failed"
+}
+
+start_test_stack() {
+	start_stack || return 1
+	wait_healthy 60
+}
+
+TEST_STACK_UP=0
+test_stop_stack() {
+	((TEST_STACK_UP)) || return 0
+	TEST_STACK_UP=0
+	say "test: stopping the test stack"
+	stop_all
+}
+
+# sanitizer_scan — one failure per daemon log holding a sanitizer report.
+sanitizer_scan() {
+	local f first bad=0
+	for f in "$LOG"/*.log; do
+		[[ -e $f ]] || continue
+		first=$(grep -n -m1 -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$f" |
+			cut -d: -f1) || true
+		[[ -n $first ]] || continue
+		bad=$((bad + 1))
+		warn "sanitizer report in $f:"
+		tail -n "+$first" "$f" | head -n 40 >&2
+	done
+	phase "sanitizers" 0 "$bad"
+}
+
+integration_tests() {
+	local out=$VAR/integration.out rc line p="" f=""
+	if [[ ! -f $TOP/tests/integration/run.py ]]; then
+		warn "tests/integration/run.py missing"
+		phase "integration" 0 1
+		return 0
+	fi
+	say "test: integration tests (tests/integration/run.py${*:+ $*})"
+	set +e
+	(cd "$TOP" && exec env TASKQ_URL="http://127.0.0.1:$PORT" TASKQ_VAR="$VAR" \
+		TASKQ_BUILD="$BUILD" TASKQ_DB="$CONNINFO" TASKQ_DEV="$TOP/dev" \
+		TASKQ_SQL_DIR="$TOP/sql" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+		NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" \
+		no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}" \
+		"$PYTHON" tests/integration/run.py "$@") </dev/null 9>&- 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1) || true
+	if [[ $line =~ ^integration:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+		if ((rc != 0 && f == 0)); then
+			warn "run.py exited with status $rc"
+			f=1
+		fi
+	else
+		warn "run.py (status $rc) printed no 'integration: N passed, N failed' line"
+		p=0 f=1
+	fi
+	phase "integration" "$p" "$f"
+}
+
+# test_lock — one `./dev test` at a time per checkout: they share var/build* and var/test.
+test_lock() {
+	ensure_var_location
+	mkdir -p "$TOP/var"
+	exec 9>"$TOP/var/.test.lock"
+	if ! flock -n 9; then
+		say "test: another ./dev test runs in this checkout; waiting for it"
+		flock 9
+	fi
+}
+
+cmd_test() {
+	local port st
+	export UBSAN_OPTIONS=print_stacktrace=1
+	export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
+	test_lock
+
+	say "test: deps"
+	try cmd_deps
+	step "deps" "$TRY_STATUS"
+
+	say "test: build (var/build)"
+	try do_build plain 0
+	step "build" "$TRY_STATUS"
+	say "test: build (var/build-asan)"
+	try do_build asan 0
+	step "build-asan" "$TRY_STATUS"
+	if ((TRY_STATUS != 0)); then
+		final_line
+		exit 1
+	fi
+
+	unit_tests
+
+	# the test stack: its own TASKQ_VAR, a free port, a fresh cluster, the ASan binaries
+	unset TASKQ_DATABASE_URL
+	port=$(free_port)
+	export TASKQ_VAR=$TOP/var/test TASKQ_PORT=$port TASKQ_CONCURRENCY=24
+	TASKQ_BUILD=$(cd "$TOP/var/build-asan" && pwd -P)
+	export TASKQ_BUILD
+	stack_paths
+	if [[ -d $VAR ]]; then
+		stop_all # a stack left over from an interrupted run
+		rm -rf "$PGDATA" "$LOG" "$RUN" "$NGX" "$VAR/integration.out"
+	fi
+	trap test_stop_stack EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	say "test: starting the test stack on port $PORT (TASKQ_VAR=$VAR)"
+	TEST_STACK_UP=1
+	try start_test_stack
+	st=$TRY_STATUS
+	resolve_var
+	if ((st != 0)); then show_log_tails; fi
+	step "stack" "$st"
+	((st != 0)) || integration_tests "$@"
+	test_stop_stack
+	sanitizer_scan
+	final_line
+	((T_FAILED == 0))
+}
+
+###############################################################################
