@@ -32,6 +32,8 @@ enum {
 	S_RELEASE,
 	S_RESCUE,
 	S_HEARTBEAT,
+	S_WORKER_EXIT,
+	S_PRUNE,
 	S_MIGRATED,
 	S_RECORD_MIGRATION,
 	S_COUNT
@@ -81,7 +83,11 @@ static const struct db_stmt stmts[S_COUNT] = {
 	[S_RELEASE] = {"release", "SELECT taskq.release($1::uuid, $2)", 2},
 	[S_RESCUE] = {"rescue", "SELECT taskq.rescue()", 0},
 	[S_HEARTBEAT] = {"heartbeat",
-			 "SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[])", 3},
+			 "SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[], $4,"
+			 " $5::int, $6, $7, $8::int)",
+			 8},
+	[S_WORKER_EXIT] = {"worker_exit", "SELECT taskq.worker_exit($1)", 1},
+	[S_PRUNE] = {"prune", "SELECT taskq.prune(make_interval(hours => $1::int), $2::int)", 2},
 	[S_MIGRATED] = {"migrated", "SELECT 1 FROM taskq.schema_version WHERE version = $1::int", 1},
 	[S_RECORD_MIGRATION] = {"record_migration",
 				"INSERT INTO taskq.schema_version (version, name) VALUES ($1::int, $2)",
@@ -475,16 +481,18 @@ enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err)
 	return rc;
 }
 
-enum taskq_rc store_heartbeat(struct db *db, const char *worker, int lease_s,
+enum taskq_rc store_heartbeat(struct db *db, const struct worker_info *w, int lease_s,
 			      const char *held_array, void (*on_cancel)(const char *id, void *ctx),
 			      void *ctx, struct taskq_err *err)
 {
-	char ls[16];
-	const char *p[3] = {worker, ls, held_array};
+	char ls[16], pid[16], conc[16];
+	const char *p[8] = {w->id, ls, held_array, w->host, pid, w->version, w->queues, conc};
 	PGresult *res;
 	enum taskq_rc rc;
 
 	snprintf(ls, sizeof ls, "%d", lease_s);
+	snprintf(pid, sizeof pid, "%d", w->pid);
+	snprintf(conc, sizeof conc, "%d", w->concurrency);
 	if ((rc = db_exec(db, S_HEARTBEAT, p, &res, err)))
 		return rc;
 	for (int i = 0; i < PQntuples(res); i++)
@@ -492,6 +500,31 @@ enum taskq_rc store_heartbeat(struct db *db, const char *worker, int lease_s,
 			on_cancel(PQgetvalue(res, i, 0), ctx);
 	PQclear(res);
 	return TASKQ_OK;
+}
+
+enum taskq_rc store_worker_exit(struct db *db, const char *worker, struct taskq_err *err)
+{
+	const char *p[1] = {worker};
+	char *v;
+	enum taskq_rc rc = exec_value(db, S_WORKER_EXIT, p, &v, err);
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_prune(struct db *db, int older_than_h, int batch, int *deleted,
+			  struct taskq_err *err)
+{
+	char hs[16], bs[16];
+	const char *p[2] = {hs, bs};
+	char *v;
+	enum taskq_rc rc;
+
+	snprintf(hs, sizeof hs, "%d", older_than_h);
+	snprintf(bs, sizeof bs, "%d", batch);
+	rc = exec_value(db, S_PRUNE, p, &v, err);
+	*deleted = v ? (int)strtol(v, NULL, 10) : 0;
+	free(v);
+	return rc;
 }
 
 /* ---- migrations ---------------------------------------------------------------------- */

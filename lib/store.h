@@ -64,12 +64,23 @@ enum taskq_rc store_release(struct db *db, const char *id, const char *worker,
 /* Re-queues (or fails) tasks whose lease expired; *moved receives the count. */
 enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err);
 
-/* Renews the leases of the tasks the worker still runs, given as a PostgreSQL array literal
- * of ids ("{id,id}"); calls on_cancel(id, ctx) for each whose cancellation was requested
- * (id borrowed for the call). */
-enum taskq_rc store_heartbeat(struct db *db, const char *worker, int lease_s,
+/* What a worker tells the fleet table about itself (strings borrowed). */
+struct worker_info {
+	const char *id, *host, *version, *queues;
+	int pid, concurrency;
+};
+
+/* Upserts the worker's row in taskq.workers and renews the leases of the tasks it still
+ * runs, given as a PostgreSQL array literal of ids ("{id,id}"); calls on_cancel(id, ctx)
+ * for each whose cancellation was requested (id borrowed for the call). */
+enum taskq_rc store_heartbeat(struct db *db, const struct worker_info *w, int lease_s,
 			      const char *held_array, void (*on_cancel)(const char *id, void *ctx),
 			      void *ctx, struct taskq_err *err);
+/* Removes the worker's row (clean exit). */
+enum taskq_rc store_worker_exit(struct db *db, const char *worker, struct taskq_err *err);
+/* Deletes up to batch finished tasks older than older_than_h hours, and their events. */
+enum taskq_rc store_prune(struct db *db, int older_than_h, int batch, int *deleted,
+			  struct taskq_err *err);
 
 /* Applies one migration file if its version is not yet recorded; *applied says whether it
  * ran. Serialised across concurrent migrators by an advisory lock. */

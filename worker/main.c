@@ -5,17 +5,18 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "log.h"
 #include "pool.h"
-#include "task.h"
 
 static struct {
 	const char *db, *queues, *log_level;
-	long concurrency, lease_s, poll_s, grace_s;
+	long concurrency, lease_s, poll_s, grace_s, retention_h;
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
@@ -23,35 +24,30 @@ static const struct config_opt g_opts[] = {
 	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
 	{"concurrency", "TASKQ_CONCURRENCY", CFG_INT, "8", 1, 1024, "executor threads",
 	 &g_cfg.concurrency},
-	{"queues", "TASKQ_QUEUES", CFG_STR, "default", 0, 0, "comma-separated queues to serve",
-	 &g_cfg.queues},
-	{"lease", "TASKQ_LEASE_S", CFG_INT, "30", 3, 3600,
+	{"queues", "TASKQ_QUEUES", CFG_STR, "default", 0, 0,
+	 "queues to serve: name[=max running here],...", &g_cfg.queues},
+	{"lease", "TASKQ_LEASE_S", CFG_INT, "20", 2, 3600,
 	 "seconds a claim holds a task without a heartbeat", &g_cfg.lease_s},
 	{"poll", "TASKQ_POLL_S", CFG_INT, "5", 1, 3600,
 	 "seconds between claims when no wake-up arrives", &g_cfg.poll_s},
 	{"grace", "TASKQ_GRACE_S", CFG_INT, "10", 0, 3600,
 	 "seconds running tasks get to finish on SIGTERM", &g_cfg.grace_s},
+	{"retention-h", "TASKQ_RETENTION_H", CFG_INT, "168", 1, 87600,
+	 "hours finished tasks are kept before pruning", &g_cfg.retention_h},
 	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
 	 &g_cfg.log_level},
 };
 #define NOPTS (sizeof g_opts / sizeof g_opts[0])
 
-/* Checks --queues: comma-separated valid queue names. */
+/* Checks --queues: comma-separated name[=limit]. */
 static bool queues_valid(const char *s)
 {
-	char name[80];
+	char *names[64];
+	int limits[64], n = pool_parse_queues(s, names, limits, 64);
 
-	for (const char *q = s; *q;) {
-		size_t n = strcspn(q, ",");
-		if (n == 0 || n >= sizeof name)
-			return false;
-		memcpy(name, q, n);
-		name[n] = '\0';
-		if (!task_name_valid(name))
-			return false;
-		q += n + (q[n] == ',');
-	}
-	return *s != '\0';
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	return n > 0;
 }
 
 int main(int argc, char **argv)
@@ -92,7 +88,8 @@ int main(int argc, char **argv)
 				  .concurrency = (int)g_cfg.concurrency,
 				  .lease_s = (int)g_cfg.lease_s,
 				  .poll_s = (int)g_cfg.poll_s,
-				  .grace_s = (int)g_cfg.grace_s};
+				  .grace_s = (int)g_cfg.grace_s,
+				  .retention_h = (int)g_cfg.retention_h};
 	if (!(pool = pool_start(&pc))) {
 		log_error("event=start_failed");
 		return 1;

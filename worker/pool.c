@@ -13,13 +13,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "kinds.h"
 #include "log.h"
 #include "store.h"
 #include "xalloc.h"
 
 #define MAX_QUEUES 32
-#define RESCUE_EVERY_S 5.0
+#define RESCUE_EVERY_MAX_S 5.0
+#define PRUNE_EVERY_S 60.0
+#define PRUNE_BATCH 1000
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
 #define PROGRESS_MIN_GAP_S 0.05
 
 enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_TIMEOUT, STOP_SHUTDOWN, STOP_LOST };
@@ -28,6 +35,7 @@ struct executor {
 	struct pool *pool;
 	pthread_t thread;
 	struct db *db;
+	int queue_idx; /* of the running task; guarded by pool->lock */
 	char running_id[TASK_ID_LEN + 1]; /* guarded by pool->lock */
 	atomic_int cancel;                /* set by the heartbeat */
 };
@@ -36,8 +44,12 @@ struct pool {
 	struct pool_config cfg;
 	char *queues_csv;
 	char *queue[MAX_QUEUES];
+	int queue_limit[MAX_QUEUES]; /* 0: no limit but the concurrency */
+	int queue_running[MAX_QUEUES]; /* guarded by lock */
 	int nqueues;
 	char worker_id[128];
+	char host[64];
+	struct worker_info info;
 
 	pthread_mutex_t lock;
 	pthread_cond_t ready; /* tasks waiting in `pending` */
@@ -254,6 +266,14 @@ static void run_task(struct executor *ex, const struct task *t)
 	json_object_put(payload);
 }
 
+static int queue_index(const struct pool *p, const char *queue)
+{
+	for (int i = 0; i < p->nqueues; i++)
+		if (queue && !strcmp(p->queue[i], queue))
+			return i;
+	return -1;
+}
+
 static void *executor_main(void *arg)
 {
 	struct executor *ex = arg;
@@ -273,6 +293,7 @@ static void *executor_main(void *arg)
 		p->head = (p->head + 1) % p->cfg.concurrency;
 		p->count--;
 		memcpy(ex->running_id, t.id, sizeof ex->running_id);
+		ex->queue_idx = queue_index(p, t.queue);
 		atomic_store(&ex->cancel, t.cancel_requested);
 		pthread_mutex_unlock(&p->lock);
 
@@ -282,6 +303,8 @@ static void *executor_main(void *arg)
 		pthread_mutex_lock(&p->lock);
 		ex->running_id[0] = '\0';
 		p->inflight--;
+		if (ex->queue_idx >= 0)
+			p->queue_running[ex->queue_idx]--;
 		pthread_mutex_unlock(&p->lock);
 		poke(p);
 	}
@@ -307,11 +330,20 @@ static int claim(struct pool *p, int nfree, int *rotor)
 	int got = 0;
 
 	for (int i = 0; i < p->nqueues && got < nfree; i++) {
-		const char *q = p->queue[(*rotor + i) % p->nqueues];
+		int qi = (*rotor + i) % p->nqueues, want = nfree - got;
+		const char *q = p->queue[qi];
 		struct task_list l = {0};
 		struct taskq_err err;
 
-		if (store_claim(p->cdb, p->worker_id, q, nfree - got, p->cfg.lease_s, &l, &err)) {
+		if (p->queue_limit[qi] > 0) {
+			pthread_mutex_lock(&p->lock);
+			if (p->queue_limit[qi] - p->queue_running[qi] < want)
+				want = p->queue_limit[qi] - p->queue_running[qi];
+			pthread_mutex_unlock(&p->lock);
+			if (want <= 0)
+				continue;
+		}
+		if (store_claim(p->cdb, p->worker_id, q, want, p->cfg.lease_s, &l, &err)) {
 			log_warn("event=claim_failed queue=%s msg=\"%s\"", q, err.msg);
 			break;
 		}
@@ -321,6 +353,7 @@ static int claim(struct pool *p, int nfree, int *rotor)
 			p->pending[tail] = l.v[j]; /* ownership moves to the ring */
 			p->count++;
 			p->inflight++;
+			p->queue_running[qi]++;
 			log_task(LOG_DEBUG, l.v[j].id, "event=claimed queue=%s", q);
 		}
 		if (l.n)
@@ -355,25 +388,43 @@ static char *held_ids(struct pool *p)
 	return out;
 }
 
-static void maintenance(struct pool *p, double *next_hb, double *next_rescue)
+struct schedule {
+	double heartbeat, rescue, prune;
+};
+
+static void maintenance(struct pool *p, struct schedule *next)
 {
 	struct taskq_err err;
 	double now = mono_s();
-	int moved;
+	int n;
 
-	if (now >= *next_hb) {
+	if (now >= next->heartbeat) {
 		char *held = held_ids(p);
-		if (store_heartbeat(p->cdb, p->worker_id, p->cfg.lease_s, held, mark_cancel, p, &err))
+		if (store_heartbeat(p->cdb, &p->info, p->cfg.lease_s, held, mark_cancel, p, &err))
 			log_warn("event=heartbeat_failed msg=\"%s\"", err.msg);
 		free(held);
-		*next_hb = now + p->cfg.lease_s / 3.0;
+		next->heartbeat = now + p->cfg.lease_s / 3.0;
 	}
-	if (now >= *next_rescue) {
-		if (store_rescue(p->cdb, &moved, &err))
+	if (now >= next->rescue) {
+		double every = p->cfg.lease_s / 2.0;
+		if (store_rescue(p->cdb, &n, &err))
 			log_warn("event=rescue_failed msg=\"%s\"", err.msg);
-		else if (moved > 0)
-			log_info("event=rescued count=%d", moved);
-		*next_rescue = now + RESCUE_EVERY_S;
+		else if (n > 0)
+			log_info("event=rescued count=%d", n);
+		next->rescue = now + (every < RESCUE_EVERY_MAX_S ? every : RESCUE_EVERY_MAX_S);
+	}
+	if (now >= next->prune) {
+		int total = 0, rounds = 0;
+		do {
+			if (store_prune(p->cdb, p->cfg.retention_h, PRUNE_BATCH, &n, &err)) {
+				log_warn("event=prune_failed msg=\"%s\"", err.msg);
+				break;
+			}
+			total += n;
+		} while (n == PRUNE_BATCH && ++rounds < 20 && !atomic_load(&p->stopping));
+		if (total > 0)
+			log_info("event=pruned count=%d older_than_h=%d", total, p->cfg.retention_h);
+		next->prune = now + PRUNE_EVERY_S;
 	}
 }
 
@@ -388,7 +439,8 @@ static void register_kinds(struct pool *p)
 static void *claimer_main(void *arg)
 {
 	struct pool *p = arg;
-	double next_hb = 0, next_rescue = 0, backoff = 0.1;
+	struct schedule next = {0, 0, 0};
+	double backoff = 0.1;
 	int rotor = 0;
 	bool registered = false;
 
@@ -409,7 +461,7 @@ static void *claimer_main(void *arg)
 			register_kinds(p);
 			registered = true;
 		}
-		maintenance(p, &next_hb, &next_rescue);
+		maintenance(p, &next);
 
 		pthread_mutex_lock(&p->lock);
 		nfree = p->cfg.concurrency - p->inflight;
@@ -426,7 +478,7 @@ static void *claimer_main(void *arg)
 				wait_s = due;
 		}
 		{
-			double until_hb = next_hb - mono_s();
+			double until_hb = next.heartbeat - mono_s();
 			if (until_hb < wait_s)
 				wait_s = until_hb > 0 ? until_hb : 0;
 		}
@@ -454,15 +506,30 @@ struct pool *pool_start(const struct pool_config *cfg)
 	char host[64] = "host";
 
 	p->cfg = *cfg;
-	p->queues_csv = xstrdup(cfg->queues);
-	for (const char *q = cfg->queues; *q && p->nqueues < MAX_QUEUES;) {
-		size_t n = strcspn(q, ",");
-		if (n > 0)
-			p->queue[p->nqueues++] = xstrndup(q, n);
-		q += n + (q[n] == ',');
+	p->nqueues = pool_parse_queues(cfg->queues, p->queue, p->queue_limit, MAX_QUEUES);
+	if (p->nqueues <= 0) {
+		free(p);
+		return NULL;
+	}
+	{
+		/* the names alone, for the next-due query */
+		size_t len = 0, at = 0;
+		for (int i = 0; i < p->nqueues; i++)
+			len += strlen(p->queue[i]) + 1;
+		p->queues_csv = xcalloc(len + 1, 1);
+		for (int i = 0; i < p->nqueues; i++)
+			at += (size_t)snprintf(p->queues_csv + at, len + 1 - at, "%s%s", i ? "," : "",
+					       p->queue[i]);
 	}
 	gethostname(host, sizeof host - 1);
+	snprintf(p->host, sizeof p->host, "%s", host);
 	snprintf(p->worker_id, sizeof p->worker_id, "%s:%d:%lx", host, (int)getpid(), (long)time(NULL));
+	p->info = (struct worker_info){.id = p->worker_id,
+				       .host = p->host,
+				       .version = PACKAGE_VERSION,
+				       .queues = cfg->queues,
+				       .pid = (int)getpid(),
+				       .concurrency = cfg->concurrency};
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->ready, NULL);
 	p->pending = xcalloc((size_t)cfg->concurrency, sizeof *p->pending);
@@ -477,8 +544,8 @@ struct pool *pool_start(const struct pool_config *cfg)
 	}
 	if (p->efd < 0 || p->nqueues == 0 || pthread_create(&p->claimer, NULL, claimer_main, p) != 0)
 		return NULL;
-	log_info("event=started worker=%s queues=%s concurrency=%d lease_s=%d", p->worker_id,
-		 p->queues_csv, cfg->concurrency, cfg->lease_s);
+	log_info("event=started worker=%s queues=%s concurrency=%d lease_s=%d retention_h=%d",
+		 p->worker_id, cfg->queues, cfg->concurrency, cfg->lease_s, cfg->retention_h);
 	return p;
 }
 
@@ -524,6 +591,8 @@ void pool_stop(struct pool *p)
 		pthread_join(p->ex[i].thread, NULL);
 		db_free(p->ex[i].db);
 	}
+	if (store_worker_exit(p->cdb, p->worker_id, &err))
+		log_warn("event=worker_exit_failed msg=\"%s\"", err.msg);
 	db_free(p->cdb);
 	close(p->efd);
 	for (int i = 0; i < p->nqueues; i++)
@@ -534,4 +603,40 @@ void pool_stop(struct pool *p)
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->ready);
 	free(p);
+}
+
+int pool_parse_queues(const char *spec, char **names, int *limits, int max)
+{
+	int n = 0;
+
+	for (const char *q = spec; *q;) {
+		size_t len = strcspn(q, ","), nlen = strcspn(q, "=,");
+		char name[80];
+		long lim = 0;
+
+		if (nlen == 0 || nlen >= sizeof name || n >= max)
+			goto bad;
+		memcpy(name, q, nlen);
+		name[nlen] = '\0';
+		if (!task_name_valid(name))
+			goto bad;
+		if (nlen < len) {
+			char num[16];
+			size_t dl = len - nlen - 1;
+			if (dl == 0 || dl >= sizeof num)
+				goto bad;
+			memcpy(num, q + nlen + 1, dl);
+			num[dl] = '\0';
+			if (config_parse_long(num, 1, 100000, &lim) != TASKQ_OK)
+				goto bad;
+		}
+		names[n] = xstrdup(name);
+		limits[n++] = (int)lim;
+		q += len + (q[len] == ',');
+	}
+	return n > 0 ? n : -1;
+bad:
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	return -1;
 }

@@ -9,12 +9,17 @@
 
 struct pool_config {
 	const char *db;
-	const char *queues; /* comma-separated */
+	const char *queues; /* comma-separated name[=max running in this worker] */
 	int concurrency;
 	int lease_s;
 	int poll_s;
 	int grace_s;
+	int retention_h; /* finished tasks older than this are pruned */
 };
+
+/* Parses "name[=limit],..." into names (heap copies) and limits (0: only the worker's
+ * concurrency bounds it). Returns the count, or -1 for a bad list. */
+int pool_parse_queues(const char *spec, char **names, int *limits, int max);
 
 struct pool;
 
