@@ -34,6 +34,7 @@ enum {
 	S_HEARTBEAT,
 	S_WORKER_EXIT,
 	S_PRUNE,
+	S_LIVE_WORKERS,
 	S_MIGRATED,
 	S_RECORD_MIGRATION,
 	S_COUNT
@@ -86,6 +87,9 @@ static const struct db_stmt stmts[S_COUNT] = {
 			 "SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[], $4,"
 			 " $5::int, $6, $7, $8::int)",
 			 8},
+	[S_LIVE_WORKERS] = {"live_workers",
+			    "SELECT count(*) FROM taskq.workers WHERE last_seen > now() - interval '1 minute'",
+			    0},
 	[S_WORKER_EXIT] = {"worker_exit", "SELECT taskq.worker_exit($1)", 1},
 	[S_PRUNE] = {"prune", "SELECT taskq.prune(make_interval(hours => $1::int), $2::int)", 2},
 	[S_MIGRATED] = {"migrated", "SELECT 1 FROM taskq.schema_version WHERE version = $1::int", 1},
@@ -203,6 +207,16 @@ enum taskq_rc store_ping(struct db *db, struct taskq_err *err)
 {
 	char *v;
 	enum taskq_rc rc = exec_value(db, S_PING, NULL, &v, err);
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_live_workers(struct db *db, int *n, struct taskq_err *err)
+{
+	char *v;
+	enum taskq_rc rc = exec_value(db, S_LIVE_WORKERS, NULL, &v, err);
+
+	*n = v ? (int)strtol(v, NULL, 10) : 0;
 	free(v);
 	return rc;
 }

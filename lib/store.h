@@ -18,6 +18,8 @@ struct db *store_open(const char *conninfo, const char *app_name);
 struct db *store_open_listener(const char *conninfo, const char *app_name);
 
 enum taskq_rc store_ping(struct db *db, struct taskq_err *err);
+/* How many worker daemons sent a heartbeat in the last minute. */
+enum taskq_rc store_live_workers(struct db *db, int *n, struct taskq_err *err);
 
 /* Inserts a task. *created is false when an unfinished task with the same owner and
  * dedupe_key existed; *out is then that task. */

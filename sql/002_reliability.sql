@@ -372,8 +372,7 @@ END $$;
 -- ---- admin views ---------------------------------------------------------------------------
 
 CREATE VIEW taskq.queue_stats AS
-SELECT queue, state, count(*) AS count,
-       now() - min(CASE WHEN state = 'queued' THEN run_at ELSE created_at END) AS oldest_age
+SELECT queue, state, count(*) AS count, now() - min(created_at) AS oldest_age
   FROM taskq.tasks
  GROUP BY queue, state
  ORDER BY queue, state;

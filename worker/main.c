@@ -13,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 #include "pool.h"
+#include "queues.h"
 
 static struct {
 	const char *db, *queues, *log_level;
@@ -43,7 +44,7 @@ static const struct config_opt g_opts[] = {
 static bool queues_valid(const char *s)
 {
 	char *names[64];
-	int limits[64], n = pool_parse_queues(s, names, limits, 64);
+	int limits[64], n = queues_parse(s, names, limits, 64);
 
 	for (int i = 0; i < n; i++)
 		free(names[i]);

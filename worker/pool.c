@@ -1,5 +1,6 @@
 /* pool: claim loop, executors, heartbeat, rescue and shutdown of taskq-worker. */
 #include "pool.h"
+#include "queues.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -13,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "kinds.h"
 #include "log.h"
 #include "store.h"
@@ -506,7 +506,7 @@ struct pool *pool_start(const struct pool_config *cfg)
 	char host[64] = "host";
 
 	p->cfg = *cfg;
-	p->nqueues = pool_parse_queues(cfg->queues, p->queue, p->queue_limit, MAX_QUEUES);
+	p->nqueues = queues_parse(cfg->queues, p->queue, p->queue_limit, MAX_QUEUES);
 	if (p->nqueues <= 0) {
 		free(p);
 		return NULL;
@@ -603,40 +603,4 @@ void pool_stop(struct pool *p)
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->ready);
 	free(p);
-}
-
-int pool_parse_queues(const char *spec, char **names, int *limits, int max)
-{
-	int n = 0;
-
-	for (const char *q = spec; *q;) {
-		size_t len = strcspn(q, ","), nlen = strcspn(q, "=,");
-		char name[80];
-		long lim = 0;
-
-		if (nlen == 0 || nlen >= sizeof name || n >= max)
-			goto bad;
-		memcpy(name, q, nlen);
-		name[nlen] = '\0';
-		if (!task_name_valid(name))
-			goto bad;
-		if (nlen < len) {
-			char num[16];
-			size_t dl = len - nlen - 1;
-			if (dl == 0 || dl >= sizeof num)
-				goto bad;
-			memcpy(num, q + nlen + 1, dl);
-			num[dl] = '\0';
-			if (config_parse_long(num, 1, 100000, &lim) != TASKQ_OK)
-				goto bad;
-		}
-		names[n] = xstrdup(name);
-		limits[n++] = (int)lim;
-		q += len + (q[len] == ',');
-	}
-	return n > 0 ? n : -1;
-bad:
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	return -1;
 }

@@ -17,9 +17,6 @@ struct pool_config {
 	int retention_h; /* finished tasks older than this are pruned */
 };
 
-/* Parses "name[=limit],..." into names (heap copies) and limits (0: only the worker's
- * concurrency bounds it). Returns the count, or -1 for a bad list. */
-int pool_parse_queues(const char *spec, char **names, int *limits, int max);
 
 struct pool;
 

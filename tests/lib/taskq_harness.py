@@ -350,6 +350,12 @@ class Db:
         rows = self.query(sql, params)
         return next(iter(rows[0].values())) if rows else None
 
+    def columns(self, relation):
+        """Column names of a table or view, in order."""
+        return [r["attname"] for r in self.query(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum", (relation,))]
+
     def task(self, task_id):
         rows = self.query("SELECT * FROM taskq.tasks WHERE id = %s", (task_id,))
         return rows[0] if rows else None

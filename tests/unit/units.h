@@ -8,5 +8,6 @@ Suite *suite_config(void);
 Suite *suite_router(void);
 Suite *suite_task(void);
 Suite *suite_taskjson(void);
+Suite *suite_queues(void);
 
 #endif
