@@ -37,11 +37,13 @@ static const struct route g_routes[] = {
 };
 
 static struct {
-	const char *db, *listen, *log_level;
+	const char *config, *db, *listen, *log_level;
 	long threads, max_body, backlog;
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
+	{"config", "TASKQ_CONFIG", CFG_STR, NULL, 0, 0,
+	 "file of key = value lines, keys as these flags (/etc/taskq/taskq.conf)", &g_cfg.config},
 	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
 	{"listen", "TASKQ_LISTEN", CFG_STR, NULL, 0, 0,
@@ -197,5 +199,6 @@ int main(int argc, char **argv)
 	free(threads);
 	free(dbs);
 	log_info("event=stopped");
+	config_cleanup();
 	return 0;
 }

@@ -1,10 +1,13 @@
 /* config: parsing flags and TASKQ_* variables against a program's option table. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "xalloc.h"
 
 enum taskq_rc config_parse_long(const char *s, long min, long max, long *out)
 {
@@ -54,17 +57,114 @@ static const struct config_opt *find(const struct config_opt *opts, size_t n, co
 	return NULL;
 }
 
+/* Strings read from a configuration file live until config_cleanup(). */
+static char **g_file_values;
+static size_t g_nfile_values;
+
+static const char *keep(const char *s, size_t n)
+{
+	char *v = xstrndup(s, n);
+	g_file_values = xrealloc(g_file_values, (g_nfile_values + 1) * sizeof *g_file_values);
+	g_file_values[g_nfile_values++] = v;
+	return v;
+}
+
+void config_cleanup(void)
+{
+	for (size_t i = 0; i < g_nfile_values; i++)
+		free(g_file_values[i]);
+	free(g_file_values);
+	g_file_values = NULL;
+	g_nfile_values = 0;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && isspace((unsigned char)**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && isspace((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+}
+
+/* Applies "key = value" lines (keys are flag names; '#' starts a comment line). */
+static enum taskq_rc load_file(const struct config_opt *opts, size_t nopts, const char *path,
+			       struct taskq_err *err)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], where[300];
+	int lineno = 0;
+	enum taskq_rc rc = TASKQ_OK;
+
+	if (!f)
+		return taskq_fail(err, TASKQ_INVAL, "cannot read configuration file %s", path);
+	while (rc == TASKQ_OK && fgets(line, sizeof line, f)) {
+		const char *k = line, *v, *eq;
+		size_t kn, vn;
+		const struct config_opt *o;
+
+		lineno++;
+		kn = strlen(line);
+		trim(&k, &kn);
+		if (kn == 0 || *k == '#')
+			continue;
+		eq = memchr(k, '=', kn);
+		if (!eq) {
+			rc = taskq_fail(err, TASKQ_INVAL, "%s:%d: expected key = value", path, lineno);
+			break;
+		}
+		v = eq + 1;
+		vn = kn - (size_t)(v - k);
+		kn = (size_t)(eq - k);
+		trim(&k, &kn);
+		trim(&v, &vn);
+		o = find(opts, nopts, k, kn);
+		if (!o || !strcmp(o->flag, "config")) {
+			rc = taskq_fail(err, TASKQ_INVAL, "%s:%d: unknown key '%.*s'", path, lineno, (int)kn, k);
+			break;
+		}
+		snprintf(where, sizeof where, "%s:%d", path, lineno);
+		rc = set_value(o, keep(v, vn), where, err);
+	}
+	fclose(f);
+	return rc;
+}
+
+/* The --config file named on the command line (or by the option's variable), or NULL. */
+static const char *config_path(const struct config_opt *opts, size_t nopts, int argc, char **argv)
+{
+	const struct config_opt *o = find(opts, nopts, "config", 6);
+	const char *path = NULL;
+
+	if (!o)
+		return NULL;
+	if (o->env && getenv(o->env) && *getenv(o->env))
+		path = getenv(o->env);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			path = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			path = argv[i] + 9;
+	}
+	return path;
+}
+
 enum taskq_rc config_parse(const struct config_opt *opts, size_t nopts, int argc, char **argv,
 			   int *npos, int *help, struct taskq_err *err)
 {
+	const char *file = config_path(opts, nopts, argc, argv);
 	enum taskq_rc rc;
 	int pos = 0;
 
 	*help = 0;
-	for (size_t i = 0; i < nopts; i++) {
-		const char *env = opts[i].env ? getenv(opts[i].env) : NULL;
+	for (size_t i = 0; i < nopts; i++)
 		if (opts[i].def && (rc = set_value(&opts[i], opts[i].def, opts[i].flag, err)))
 			return rc;
+	if (file && (rc = load_file(opts, nopts, file, err)))
+		return rc;
+	for (size_t i = 0; i < nopts; i++) {
+		const char *env = opts[i].env ? getenv(opts[i].env) : NULL;
 		if (env && *env && (rc = set_value(&opts[i], env, opts[i].env, err)))
 			return rc;
 	}

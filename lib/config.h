@@ -24,13 +24,18 @@ struct config_opt {
 };
 
 /*
- * Applies defaults, then the environment, then flags (--name VALUE or --name=VALUE, anywhere
+ * Applies defaults, then the configuration file (when the table has a "config" option and it
+ * is set by flag or variable: "key = value" lines, keys as the flags), then the environment,
+ * then flags (--name VALUE or --name=VALUE, anywhere
  * on the line; CFG_BOOL flags take no value). Positional arguments are moved, in order, to the
  * front of argv[1..]; *npos receives their count. Returns TASKQ_INVAL with a message for an
  * unknown flag, a missing value or a bad number. "--help" sets *help and stops.
  */
 enum taskq_rc config_parse(const struct config_opt *opts, size_t nopts, int argc, char **argv,
 			   int *npos, int *help, struct taskq_err *err);
+
+/* Frees the strings read from a configuration file (their options point into them). */
+void config_cleanup(void);
 
 /* Parses a whole decimal number in [min, max] (strtol-based, no trailing bytes). */
 enum taskq_rc config_parse_long(const char *s, long min, long max, long *out);

@@ -16,11 +16,13 @@
 #include "queues.h"
 
 static struct {
-	const char *db, *queues, *log_level;
+	const char *config, *db, *queues, *log_level;
 	long concurrency, lease_s, poll_s, grace_s, retention_h;
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
+	{"config", "TASKQ_CONFIG", CFG_STR, NULL, 0, 0,
+	 "file of key = value lines, keys as these flags (/etc/taskq/taskq.conf)", &g_cfg.config},
 	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
 	{"concurrency", "TASKQ_CONCURRENCY", CFG_INT, "8", 1, 1024, "executor threads",
@@ -104,5 +106,6 @@ int main(int argc, char **argv)
 	log_info("event=stopping signal=%d", sig);
 	pool_stop(pool);
 	log_info("event=stopped");
+	config_cleanup();
 	return 0;
 }

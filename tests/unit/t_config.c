@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "query.h"
@@ -110,6 +111,49 @@ START_TEST(query_strings)
 }
 END_TEST
 
+static const char *f_config, *f_name;
+static long f_num;
+static const struct config_opt fopts[] = {
+	{"config", "TASKQ_UT_CONFIG", CFG_STR, NULL, 0, 0, "file", &f_config},
+	{"name", "TASKQ_UT_NAME", CFG_STR, "dflt", 0, 0, "name", &f_name},
+	{"num", NULL, CFG_INT, "1", 0, 100, "num", &f_num},
+};
+
+START_TEST(config_file)
+{
+	char path[] = "/tmp/taskq-ut-XXXXXX";
+	int fd = mkstemp(path), npos, help;
+	FILE *f = fdopen(fd, "w");
+	char *argv[] = {"prog", "--config", path, NULL};
+	char *argv2[] = {"prog", "--config", path, "--num", "9", NULL};
+	struct taskq_err err;
+
+	fputs("# comment\n\n  name =  from file  \nnum=7\n", f);
+	fclose(f);
+	unsetenv("TASKQ_UT_NAME");
+	ck_assert_int_eq(config_parse(fopts, 3, 3, argv, &npos, &help, &err), TASKQ_OK);
+	ck_assert_str_eq(f_name, "from file");
+	ck_assert_int_eq(f_num, 7);
+	setenv("TASKQ_UT_NAME", "from env", 1); /* the environment beats the file */
+	ck_assert_int_eq(config_parse(fopts, 3, 5, argv2, &npos, &help, &err), TASKQ_OK);
+	ck_assert_str_eq(f_name, "from env");
+	ck_assert_int_eq(f_num, 9); /* flags beat both */
+	unsetenv("TASKQ_UT_NAME");
+
+	f = fopen(path, "w");
+	fputs("num = 7\nbogus = 1\n", f);
+	fclose(f);
+	ck_assert_int_eq(config_parse(fopts, 3, 3, argv, &npos, &help, &err), TASKQ_INVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, ":2: unknown key 'bogus'"));
+	f = fopen(path, "w");
+	fputs("num = 700\n", f);
+	fclose(f);
+	ck_assert_int_eq(config_parse(fopts, 3, 3, argv, &npos, &help, &err), TASKQ_INVAL);
+	unlink(path);
+	config_cleanup();
+}
+END_TEST
+
 Suite *suite_config(void)
 {
 	Suite *s = suite_create("config");
@@ -118,6 +162,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, bad_values);
 	tcase_add_test(tc, parse_long);
 	tcase_add_test(tc, query_strings);
+	tcase_add_test(tc, config_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
