@@ -35,6 +35,8 @@ enum {
 	S_WORKER_EXIT,
 	S_PRUNE,
 	S_LIVE_WORKERS,
+	S_CLAIM_CALLBACKS,
+	S_CALLBACK_DONE,
 	S_MIGRATED,
 	S_RECORD_MIGRATION,
 	S_COUNT
@@ -42,17 +44,17 @@ enum {
 
 #define INSERT_TASK                                                                          \
 	"INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,"  \
-	" timeout_s, dedupe_key, concurrency_key, owner)"                                      \
+	" timeout_s, dedupe_key, concurrency_key, owner, callback_url)"                        \
 	" VALUES ($1, $2::jsonb, $3, $4::smallint, now() + make_interval(secs => $5::float8),"  \
-	" $6::int, $7::int, $8, $9, $10)"
+	" $6::int, $7::int, $8, $9, $10, $11)"
 
 static const struct db_stmt stmts[S_COUNT] = {
 	[S_PING] = {"ping", "SELECT 1", 0},
-	[S_SUBMIT] = {"submit", INSERT_TASK " RETURNING t.*", 10},
+	[S_SUBMIT] = {"submit", INSERT_TASK " RETURNING t.*", 11},
 	[S_SUBMIT_DEDUPE] = {"submit_dedupe",
 			     INSERT_TASK " ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL"
 					 " AND state IN ('queued', 'running') DO NOTHING RETURNING t.*",
-			     10},
+			     11},
 	[S_FIND_DEDUPE] = {"find_dedupe",
 			   "SELECT * FROM taskq.tasks WHERE owner = $1 AND dedupe_key = $2"
 			   " AND state IN ('queued', 'running')",
@@ -79,7 +81,7 @@ static const struct db_stmt stmts[S_COUNT] = {
 			1},
 	[S_PROGRESS] = {"progress", "SELECT taskq.progress($1::uuid, $2, $3::int, $4, $5::int)", 5},
 	[S_COMPLETE] = {"complete", "SELECT taskq.complete($1::uuid, $2, $3::jsonb)", 3},
-	[S_FAIL] = {"fail", "SELECT taskq.fail($1::uuid, $2, $3, $4::boolean)", 4},
+	[S_FAIL] = {"fail", "SELECT taskq.fail($1::uuid, $2, $3, $4::boolean, $5::float8)", 5},
 	[S_ACK_CANCEL] = {"ack_cancel", "SELECT taskq.ack_cancel($1::uuid, $2)", 2},
 	[S_RELEASE] = {"release", "SELECT taskq.release($1::uuid, $2)", 2},
 	[S_RESCUE] = {"rescue", "SELECT taskq.rescue()", 0},
@@ -90,6 +92,8 @@ static const struct db_stmt stmts[S_COUNT] = {
 	[S_LIVE_WORKERS] = {"live_workers",
 			    "SELECT count(*) FROM taskq.workers WHERE last_seen > now() - interval '1 minute'",
 			    0},
+	[S_CLAIM_CALLBACKS] = {"claim_callbacks", "SELECT * FROM taskq.claim_callbacks($1::int, $2::int)", 2},
+	[S_CALLBACK_DONE] = {"callback_done", "SELECT taskq.callback_done($1::uuid, $2::boolean, $3)", 3},
 	[S_WORKER_EXIT] = {"worker_exit", "SELECT taskq.worker_exit($1)", 1},
 	[S_PRUNE] = {"prune", "SELECT taskq.prune(make_interval(hours => $1::int), $2::int)", 2},
 	[S_MIGRATED] = {"migrated", "SELECT 1 FROM taskq.schema_version WHERE version = $1::int", 1},
@@ -174,6 +178,8 @@ static void decode_task(const PGresult *res, int row, struct task *t)
 	t->version = opt_ll(res, row, PQfnumber(res, "version"), 0);
 	t->dedupe_key = opt_str(res, row, PQfnumber(res, "dedupe_key"));
 	t->concurrency_key = opt_str(res, row, PQfnumber(res, "concurrency_key"));
+	t->callback_url = opt_str(res, row, PQfnumber(res, "callback_url"));
+	t->callback_state = opt_str(res, row, PQfnumber(res, "callback_state"));
 }
 
 static void decode_list(const PGresult *res, struct task_list *out)
@@ -225,7 +231,7 @@ enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task 
 			   bool *created, struct taskq_err *err)
 {
 	char prio[16], delay[32], maxa[16], tmo[16];
-	const char *p[10];
+	const char *p[11];
 	enum taskq_rc rc;
 	PGresult *res;
 
@@ -243,6 +249,7 @@ enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task 
 	p[7] = n->dedupe_key;
 	p[8] = n->concurrency_key;
 	p[9] = n->owner;
+	p[10] = n->callback_url;
 
 	for (int tries = 0; tries < 5; tries++) {
 		rc = db_exec(db, n->dedupe_key ? S_SUBMIT_DEDUPE : S_SUBMIT, p, &res, err);
@@ -459,11 +466,15 @@ enum taskq_rc store_complete(struct db *db, const char *id, const char *worker,
 }
 
 enum taskq_rc store_fail(struct db *db, const char *id, const char *worker, const char *error,
-			 bool retryable, int *state_out, struct taskq_err *err)
+			 bool retryable, double retry_in_s, int *state_out, struct taskq_err *err)
 {
-	const char *p[4] = {id, worker, error, retryable ? "true" : "false"};
+	char rs[32];
+	const char *p[5] = {id, worker, error, retryable ? "true" : "false", retry_in_s > 0 ? rs : NULL};
 	char *v;
-	enum taskq_rc rc = exec_value(db, S_FAIL, p, &v, err);
+	enum taskq_rc rc;
+
+	snprintf(rs, sizeof rs, "%.3f", retry_in_s);
+	rc = exec_value(db, S_FAIL, p, &v, err);
 
 	if (state_out)
 		*state_out = v ? task_state_parse(v) : -1;
@@ -537,6 +548,33 @@ enum taskq_rc store_prune(struct db *db, int older_than_h, int batch, int *delet
 	snprintf(bs, sizeof bs, "%d", batch);
 	rc = exec_value(db, S_PRUNE, p, &v, err);
 	*deleted = v ? (int)strtol(v, NULL, 10) : 0;
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_claim_callbacks(struct db *db, int k, int lease_s, struct task_list *out,
+				    struct taskq_err *err)
+{
+	char ks[16], ls[16];
+	const char *p[2] = {ks, ls};
+	PGresult *res;
+	enum taskq_rc rc;
+
+	snprintf(ks, sizeof ks, "%d", k);
+	snprintf(ls, sizeof ls, "%d", lease_s);
+	if ((rc = db_exec(db, S_CLAIM_CALLBACKS, p, &res, err)))
+		return rc;
+	decode_list(res, out);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_callback_done(struct db *db, const char *id, bool ok, const char *error,
+				  struct taskq_err *err)
+{
+	const char *p[3] = {id, ok ? "true" : "false", error};
+	char *v;
+	enum taskq_rc rc = exec_value(db, S_CALLBACK_DONE, p, &v, err);
 	free(v);
 	return rc;
 }

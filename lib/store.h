@@ -56,9 +56,9 @@ enum taskq_rc store_progress(struct db *db, const char *id, const char *worker, 
 enum taskq_rc store_complete(struct db *db, const char *id, const char *worker,
 			     const char *result_json, bool *recorded, struct taskq_err *err);
 /* *state_out (may be NULL) receives the state the task moved to ("queued"/"failed"), or
- * -1 when it was no longer this worker's. */
+ * -1 when it was no longer this worker's. retry_in_s > 0 delays a retry at least that long. */
 enum taskq_rc store_fail(struct db *db, const char *id, const char *worker, const char *error,
-			 bool retryable, int *state_out, struct taskq_err *err);
+			 bool retryable, double retry_in_s, int *state_out, struct taskq_err *err);
 enum taskq_rc store_ack_cancel(struct db *db, const char *id, const char *worker,
 			       struct taskq_err *err);
 enum taskq_rc store_release(struct db *db, const char *id, const char *worker,
@@ -83,6 +83,13 @@ enum taskq_rc store_worker_exit(struct db *db, const char *worker, struct taskq_
 /* Deletes up to batch finished tasks older than older_than_h hours, and their events. */
 enum taskq_rc store_prune(struct db *db, int older_than_h, int batch, int *deleted,
 			  struct taskq_err *err);
+
+/* Takes up to k completion callbacks that are due, leased for lease_s seconds. */
+enum taskq_rc store_claim_callbacks(struct db *db, int k, int lease_s, struct task_list *out,
+				    struct taskq_err *err);
+/* Records one delivery: delivered, or retried later, or failed after too many tries. */
+enum taskq_rc store_callback_done(struct db *db, const char *id, bool ok, const char *error,
+				  struct taskq_err *err);
 
 /* Applies one migration file if its version is not yet recorded; *applied says whether it
  * ran. Serialised across concurrent migrators by an advisory lock. */

@@ -24,6 +24,8 @@ void task_cleanup(struct task *t)
 	free(t->updated_at);
 	free(t->dedupe_key);
 	free(t->concurrency_key);
+	free(t->callback_url);
+	free(t->callback_state);
 	memset(t, 0, sizeof *t);
 }
 

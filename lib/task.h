@@ -26,6 +26,7 @@ struct task {
 	char *created_at, *run_at, *started_at, *finished_at, *updated_at;
 	long long version;
 	char *dedupe_key, *concurrency_key;
+	char *callback_url, *callback_state;
 };
 
 /* A list of tasks; task_list_cleanup frees the tasks and the array. */
@@ -45,6 +46,7 @@ struct task_new {
 	int max_attempts;
 	int timeout_s; /* -1: none */
 	const char *dedupe_key, *concurrency_key;
+	const char *callback_url;
 	const char *owner;
 };
 

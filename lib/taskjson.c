@@ -45,6 +45,8 @@ json_object *taskjson_encode(const struct task *t)
 	json_object_object_add(o, "timeout_s", t->timeout_s >= 0 ? json_object_new_int(t->timeout_s) : NULL);
 	add_str(o, "dedupe_key", t->dedupe_key);
 	add_str(o, "concurrency_key", t->concurrency_key);
+	add_str(o, "callback_url", t->callback_url);
+	add_str(o, "callback_state", t->callback_state);
 	return o;
 }
 
@@ -144,6 +146,28 @@ static enum taskq_rc get_key(json_object *v, const char *field, const char **out
 	return TASKQ_OK;
 }
 
+static enum taskq_rc get_url(json_object *v, const char *field, const char **out,
+			     struct taskq_err *err)
+{
+	const char *s;
+	int n;
+
+	if (json_object_is_type(v, json_type_null)) {
+		*out = NULL;
+		return TASKQ_OK;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be a string", field);
+	s = json_object_get_string(v);
+	n = json_object_get_string_len(v);
+	if (n > 2048 || (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) ||
+	    strpbrk(s, " \t\r\n"))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be an http:// or https:// URL of at most 2048 bytes",
+				  field);
+	*out = s;
+	return TASKQ_OK;
+}
+
 static enum taskq_rc get_int(json_object *v, const char *field, long lo, long hi, int *out,
 			     struct taskq_err *err)
 {
@@ -200,6 +224,8 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 			rc = get_key(v, "dedupe_key", &n->dedupe_key, err);
 		} else if (!strcmp(key, "concurrency_key")) {
 			rc = get_key(v, "concurrency_key", &n->concurrency_key, err);
+		} else if (!strcmp(key, "callback_url")) {
+			rc = get_url(v, "callback_url", &n->callback_url, err);
 		} else {
 			return taskq_fail(err, TASKQ_INVAL, "unknown field '%.64s'", key);
 		}

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "err.h"
+
 struct kind_ctx; /* owned by the pool: one per running task */
 
 enum kind_result {
@@ -26,10 +28,20 @@ struct kind {
 	 * (the pool puts it). On failure the kind writes a one-line reason into err. */
 	enum kind_result (*run)(struct kind_ctx *ctx, json_object *payload, json_object **result,
 				char *err, size_t errsize);
+	const char *path; /* command kinds: the executable the worker's configuration names */
 };
 
-extern const struct kind kind_sleep, kind_noop;
+extern const struct kind kind_sleep, kind_noop, kind_http;
 
+/* Runs a command kind (worker/kinds/command.c); kind_of(ctx)->path is the program. */
+enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload,
+				  json_object **result, char *err, size_t errsize);
+
+/* Builds the kinds table: the built-in kinds, plus one command kind per "name=/abs/path" of
+ * commands (comma-separated; NULL or "" for none). TASKQ_INVAL for a bad list, a relative
+ * path, or a name that clashes with a built-in kind. */
+enum taskq_rc kinds_init(const char *commands, struct taskq_err *err);
+void kinds_cleanup(void);
 /* The kind with this name, or NULL. */
 const struct kind *kinds_find(const char *name);
 /* The kinds table, NULL-terminated. */
@@ -37,6 +49,15 @@ const struct kind *const *kinds_all(void);
 
 /* For kinds. The id of the running task (borrowed). */
 const char *kind_task_id(const struct kind_ctx *ctx);
+/* The running task's attempt number (1 for the first). */
+int kind_attempt(const struct kind_ctx *ctx);
+/* The kind being run (its name and path). */
+const struct kind *kind_of(const struct kind_ctx *ctx);
+/* Seconds left before the attempt's timeout; a large number when it has none. */
+double kind_time_left(const struct kind_ctx *ctx);
+/* Asks that a failed attempt be retried no sooner than this many seconds from now (an
+ * upstream's Retry-After); the usual back-off applies when it is longer. */
+void kind_retry_after(struct kind_ctx *ctx, double seconds);
 /* Records progress (0..100) and a message; throttled to a few writes a second except for
  * 100. Returns false when the kind must stop now (cancelled, timed out, shutting down, or
  * the task is no longer this worker's). */

@@ -10,14 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "config.h"
+#include "callbacks.h"
+#include "httpreq.h"
+#include "kinds.h"
 #include "log.h"
 #include "pool.h"
 #include "queues.h"
 
 static struct {
-	const char *config, *db, *queues, *log_level;
-	long concurrency, lease_s, poll_s, grace_s, retention_h;
+	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
+		*log_level;
+	long http_max_body, concurrency, lease_s, poll_s, grace_s, retention_h;
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
@@ -35,6 +41,18 @@ static const struct config_opt g_opts[] = {
 	 "seconds between claims when no wake-up arrives", &g_cfg.poll_s},
 	{"grace", "TASKQ_GRACE_S", CFG_INT, "10", 0, 3600,
 	 "seconds running tasks get to finish on SIGTERM", &g_cfg.grace_s},
+	{"commands", "TASKQ_COMMANDS", CFG_STR, NULL, 0, 0,
+	 "command kinds: name=/absolute/path,... (payload JSON on stdin)", &g_cfg.commands},
+	{"http-allow", "TASKQ_HTTP_ALLOW", CFG_STR, "*", 0, 0,
+	 "http kind: hosts (*, name, *.domain) and CIDRs it may reach; private ranges need a CIDR",
+	 &g_cfg.http_allow},
+	{"http-max-body", "TASKQ_HTTP_MAX_BODY", CFG_INT, "1048576", 1024, 64L << 20,
+	 "http kind: response bytes kept in the result (the rest is cut, truncated: true)",
+	 &g_cfg.http_max_body},
+	{"http-headers", "TASKQ_HTTP_HEADERS", CFG_STR, NULL, 0, 0,
+	 "http kind: named headers payloads attach by name: name=Header: value;...", &g_cfg.http_headers},
+	{"callback-secret", "TASKQ_CALLBACK_SECRET", CFG_STR, NULL, 0, 0,
+	 "key of the X-Taskq-Signature HMAC-SHA256 on completion webhooks", &g_cfg.callback_secret},
 	{"retention-h", "TASKQ_RETENTION_H", CFG_INT, "168", 1, 87600,
 	 "hours finished tasks are kept before pruning", &g_cfg.retention_h},
 	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
@@ -58,6 +76,7 @@ int main(int argc, char **argv)
 	struct pool_config pc;
 	struct taskq_err err;
 	struct pool *pool;
+	struct callbacks *cb;
 	int npos, help, lvl, sig;
 	sigset_t set;
 
@@ -75,6 +94,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g_log_level = (enum log_level)lvl;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (httpreq_configure(g_cfg.http_allow, g_cfg.http_max_body, g_cfg.http_headers, &err) ||
+	    kinds_init(g_cfg.commands, &err) != TASKQ_OK) {
+		fprintf(stderr, "taskq-worker: %s\n", err.msg);
+		return 2;
+	}
 
 	/* a shell may start us with SIGINT ignored; an ignored signal never reaches sigwait */
 	signal(SIGINT, SIG_DFL);
@@ -97,6 +122,7 @@ int main(int argc, char **argv)
 		log_error("event=start_failed");
 		return 1;
 	}
+	cb = callbacks_start(g_cfg.db, g_cfg.callback_secret);
 	do {
 		if (sigwait(&set, &sig) != 0)
 			sig = SIGTERM;
@@ -104,8 +130,12 @@ int main(int argc, char **argv)
 			log_info("event=sighup msg=\"nothing to reload yet\"");
 	} while (sig == SIGHUP);
 	log_info("event=stopping signal=%d", sig);
+	callbacks_stop(cb);
 	pool_stop(pool);
 	log_info("event=stopped");
+	kinds_cleanup();
+	httpreq_cleanup();
+	curl_global_cleanup();
 	config_cleanup();
 	return 0;
 }

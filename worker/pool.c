@@ -70,6 +70,8 @@ struct kind_ctx {
 	struct pool *pool;
 	struct executor *ex;
 	const struct task *task;
+	const struct kind *kind;
+	double retry_after_s; /* 0: the usual back-off */
 	double deadline; /* monotonic seconds; 0: none */
 	double last_progress;
 	enum stop_reason stop;
@@ -94,6 +96,26 @@ static void poke(struct pool *p)
 const char *kind_task_id(const struct kind_ctx *ctx)
 {
 	return ctx->task->id;
+}
+
+int kind_attempt(const struct kind_ctx *ctx)
+{
+	return ctx->task->attempts;
+}
+
+const struct kind *kind_of(const struct kind_ctx *ctx)
+{
+	return ctx->kind;
+}
+
+double kind_time_left(const struct kind_ctx *ctx)
+{
+	return ctx->deadline > 0 ? ctx->deadline - mono_s() : 1e9;
+}
+
+void kind_retry_after(struct kind_ctx *ctx, double seconds)
+{
+	ctx->retry_after_s = seconds > 0 ? seconds : 0;
 }
 
 bool kind_should_stop(struct kind_ctx *ctx)
@@ -176,10 +198,17 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 		if (rc == TASKQ_OK)
 			log_task(held ? LOG_INFO : LOG_WARN, t->id, "event=%s kind=%s attempt=%d",
 				 held ? "succeeded" : "result_dropped_not_holder", t->kind, t->attempts);
+		else if (rc == TASKQ_INVAL) {
+			/* PostgreSQL refused the result (too big, bad text): the attempt fails for good
+			 * rather than looping until the lease runs out */
+			snprintf(msg, sizeof msg, "result rejected by the database: %.200s", err->msg);
+			rc = store_fail(ex->db, t->id, wid, msg, false, 0, &state, err);
+			log_task(LOG_WARN, t->id, "event=result_rejected kind=%s", t->kind);
+		}
 		break;
 	case KIND_FAIL:
 	case KIND_FAIL_HARD:
-		rc = store_fail(ex->db, t->id, wid, errmsg, kr == KIND_FAIL, &state, err);
+		rc = store_fail(ex->db, t->id, wid, errmsg, kr == KIND_FAIL, ctx->retry_after_s, &state, err);
 		if (rc == TASKQ_OK)
 			log_task(LOG_INFO, t->id, "event=attempt_failed kind=%s attempt=%d next=%s error=\"%s\"",
 				 t->kind, t->attempts, state < 0 ? "not_holder" : task_state_name(state), errmsg);
@@ -194,7 +223,7 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 		case STOP_TIMEOUT:
 			snprintf(msg, sizeof msg, "timed out after %d s",
 				 t->timeout_s > 0 ? t->timeout_s : k->default_timeout_s);
-			rc = store_fail(ex->db, t->id, wid, msg, true, &state, err);
+			rc = store_fail(ex->db, t->id, wid, msg, true, 0, &state, err);
 			if (rc == TASKQ_OK)
 				log_task(LOG_INFO, t->id, "event=timed_out kind=%s attempt=%d", t->kind, t->attempts);
 			break;
@@ -242,8 +271,8 @@ static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result 
 
 static void run_task(struct executor *ex, const struct task *t)
 {
-	struct kind_ctx ctx = {.pool = ex->pool, .ex = ex, .task = t};
 	const struct kind *k = kinds_find(t->kind);
+	struct kind_ctx ctx = {.pool = ex->pool, .ex = ex, .task = t, .kind = k};
 	json_object *payload = NULL, *result = NULL;
 	enum kind_result kr;
 	char errmsg[256] = "";

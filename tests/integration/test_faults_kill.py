@@ -87,9 +87,40 @@ class KillTests(TaskqTestCase):
                         "a killed task waited %.1fs to run again (lease %ds)" % (max(gaps), LEASE))
         rescued = sum(1 for evs in t.events.values() for e in evs if e["event"] == "rescued")
         self.report("%s; %d kills, %d runs killed (%d rescued events); kill -> next claim "
-                    "median %.1fs, max %.1fs (lease %ds)" % (
-                        t.figures(), len(kills), victims, rescued, statistics.median(gaps),
-                        max(gaps), LEASE))
+                    "min %.2fs, median %.2fs, max %.2fs (lease %ds)" % (
+                        t.figures(), len(kills), victims, rescued, min(gaps),
+                        statistics.median(gaps), max(gaps), LEASE))
+
+    def test_kill9_last_attempt_rescued_as_failed(self):
+        """A killed run that was the task's last attempt ends `failed` (lease expired), with a
+        `rescued` event saying so; one with attempts left is re-queued and runs again."""
+        q = self.own_queue("kill1")
+        w = self.start_worker(q, name="kill-last", lease=LEASE, concurrency=4)
+        wid = w.worker_id()
+        last = self.submit_ok("sleep", {"steps": 50, "step_ms": 100}, queue=q, max_attempts=1)
+        more = self.submit_ok("sleep", {"steps": 50, "step_ms": 100}, queue=q, max_attempts=2)
+        ids = [last["id"], more["id"]]
+        wait_until(lambda: self.running_on(q, wid) == 2, timeout=15, what="both running")
+        at = w.kill()
+        t = wait_final([last["id"]], timeout=LEASE + 10)
+        took = (self.db.task(last["id"])["finished_at"] - at).total_seconds()
+        row = t.rows[last["id"]]
+        self.assertEqual((row["state"], row["attempts"]), ("failed", 1), str(t))
+        self.assertIn("lease expired", row["error"] or "")
+        evs = t.events[last["id"]]
+        self.assertEqual([e["event"] for e in evs], ["claimed", "rescued"], evs)
+        self.assertIn("failed", evs[-1]["detail"] or "", "rescued detail: %r" % evs[-1])
+        # the other one is queued again: a new worker runs it to success (attempt 2)
+        wait_until(lambda: self.db.task(more["id"])["state"] == "queued", timeout=LEASE + 10,
+                   what="the task with an attempt left re-queued")
+        w.start()
+        t = wait_final(ids, timeout=15)
+        evs = t.events[more["id"]]
+        self.assertEqual([(e["event"], e["attempt"]) for e in evs],
+                         [("claimed", 1), ("rescued", 1), ("claimed", 2), ("succeeded", 2)], evs)
+        self.assertIn("queued", evs[1]["detail"] or "", "rescued detail: %r" % evs[1])
+        self.assertEqual(dict(t.states), {"failed": 1, "succeeded": 1}, str(t))
+        self.report("%s; last attempt failed %.1fs after the kill" % (t.figures(), took))
 
     def states(self, ids):
         rows = self.db.query("SELECT state::text, count(*) FROM taskq.tasks "

@@ -9,5 +9,6 @@ Suite *suite_router(void);
 Suite *suite_task(void);
 Suite *suite_taskjson(void);
 Suite *suite_queues(void);
+Suite *suite_netallow(void);
 
 #endif

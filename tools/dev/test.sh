@@ -170,6 +170,11 @@ cmd_test() {
 	unset TASKQ_DATABASE_URL
 	port=$(free_port)
 	export TASKQ_VAR=$TOP/var/test TASKQ_PORT=$port TASKQ_CONCURRENCY=24
+	# the http kind's tests talk to a server of theirs on 127.0.0.1 (and check that other
+	# loopback addresses stay refused); webhooks are signed with a known secret
+	export TASKQ_HTTP_ALLOW='*,127.0.0.1/32' TASKQ_CALLBACK_SECRET=taskq-test-secret
+	export TASKQ_HTTP_HEADERS='testauth=X-Test-Auth: sekrit-from-config'
+	export TASKQ_HTTP_MAX_BODY=262144
 	TASKQ_BUILD=$(cd "$TOP/var/build-asan" && pwd -P)
 	export TASKQ_BUILD
 	stack_paths

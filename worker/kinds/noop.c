@@ -12,4 +12,4 @@ static enum kind_result noop_run(struct kind_ctx *ctx, json_object *payload,
 	return KIND_OK;
 }
 
-const struct kind kind_noop = {"noop", 60, noop_run};
+const struct kind kind_noop = {"noop", 60, noop_run, NULL};

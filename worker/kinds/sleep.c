@@ -53,4 +53,4 @@ static enum kind_result sleep_run(struct kind_ctx *ctx, json_object *payload,
 	return KIND_OK;
 }
 
-const struct kind kind_sleep = {"sleep", 0, sleep_run};
+const struct kind kind_sleep = {"sleep", 0, sleep_run, NULL};

@@ -1,0 +1,81 @@
+/* Unit tests: the http kind's SSRF policy. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "netallow.h"
+#include "units.h"
+
+static bool addr_ok(const struct netallow *na, const char *ip)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
+	}
+	return netallow_addr(na, (struct sockaddr *)&ss);
+}
+
+START_TEST(default_refuses_private_ranges)
+{
+	struct netallow *na;
+	struct taskq_err err;
+	static const char *const refused[] = {
+		"127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+		"169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "::1", "::",
+		"fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"};
+	static const char *const allowed[] = {"93.184.216.34", "8.8.8.8", "172.32.0.1",
+					      "2606:4700::1111", "::ffff:8.8.8.8"};
+
+	ck_assert_int_eq(netallow_parse(NULL, &na, &err), TASKQ_OK);
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		ck_assert_msg(!addr_ok(na, refused[i]), "%s should be refused", refused[i]);
+	for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+		ck_assert_msg(addr_ok(na, allowed[i]), "%s should be allowed", allowed[i]);
+	ck_assert(netallow_host(na, "api.example.com"));
+	ck_assert(netallow_host(na, "127.0.0.1")); /* the address check refuses it */
+	netallow_free(na);
+}
+END_TEST
+
+START_TEST(cidrs_and_hosts)
+{
+	struct netallow *na;
+	struct taskq_err err;
+
+	ck_assert_int_eq(netallow_parse("api.example.com, *.llm.test,127.0.0.1/32,fd00::/8", &na, &err), TASKQ_OK);
+	ck_assert(addr_ok(na, "127.0.0.1"));
+	ck_assert(!addr_ok(na, "127.0.0.2"));
+	ck_assert(addr_ok(na, "fd12::1"));
+	ck_assert(!addr_ok(na, "10.0.0.1"));
+	ck_assert(netallow_host(na, "api.example.com"));
+	ck_assert(netallow_host(na, "API.Example.com"));
+	ck_assert(netallow_host(na, "eu.llm.test"));
+	ck_assert(!netallow_host(na, "llm.test"));
+	ck_assert(!netallow_host(na, "evil-api.example.com"));
+	ck_assert(!netallow_host(na, "api.example.com.evil.test"));
+	ck_assert(netallow_host(na, "127.0.0.1"));
+	ck_assert(!netallow_host(na, "8.8.8.8")); /* no "*": a literal needs a CIDR */
+	netallow_free(na);
+
+	ck_assert_int_eq(netallow_parse("10.0.0.0/33", &na, &err), TASKQ_INVAL);
+	ck_assert_int_eq(netallow_parse("bad host!", &na, &err), TASKQ_INVAL);
+	ck_assert_int_eq(netallow_parse("10.0.0.0/8/1", &na, &err), TASKQ_INVAL);
+}
+END_TEST
+
+Suite *suite_netallow(void)
+{
+	Suite *s = suite_create("netallow");
+	TCase *tc = tcase_create("netallow");
+	tcase_add_test(tc, default_refuses_private_ranges);
+	tcase_add_test(tc, cidrs_and_hosts);
+	suite_add_tcase(s, tc);
+	return s;
+}

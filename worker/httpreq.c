@@ -1,0 +1,615 @@
+/* httpreq: libcurl exchanges with the SSRF check, capped bodies and per-thread handles. */
+#include "httpreq.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "netallow.h"
+#include "xalloc.h"
+
+#define MAX_HEADERS 64
+#define MAX_URL 8192
+#define PROGRESS_GAP_S 0.25
+
+struct header_set {
+	char *name, *line;
+};
+
+static struct netallow *g_allow;
+static long g_max_body = 1 << 20;
+static struct header_set *g_sets;
+static int g_nsets;
+static pthread_key_t g_handle_key;
+
+static void free_handle(void *h)
+{
+	curl_easy_cleanup(h);
+}
+
+/* This thread's curl handle, created on first use and reset between uses. */
+static CURL *thread_handle(void)
+{
+	CURL *h = pthread_getspecific(g_handle_key);
+
+	if (!h) {
+		h = curl_easy_init();
+		if (!h)
+			return NULL;
+		pthread_setspecific(g_handle_key, h);
+	} else {
+		curl_easy_reset(h);
+	}
+	return h;
+}
+
+static enum taskq_rc parse_sets(const char *spec, struct taskq_err *err)
+{
+	for (const char *p = spec ? spec : ""; *p;) {
+		size_t n = strcspn(p, ";");
+		const char *eq = memchr(p, '=', n), *colon = eq ? memchr(eq, ':', n - (size_t)(eq - p)) : NULL;
+
+		if (n > 0) {
+			if (!eq || eq == p || !colon || colon == eq + 1 || g_nsets >= MAX_HEADERS)
+				return taskq_fail(err, TASKQ_INVAL,
+						  "http header sets: expected name=Header: value, got '%.*s'",
+						  (int)(eq ? eq - p : (long)n), p);
+			g_sets = xrealloc(g_sets, (size_t)(g_nsets + 1) * sizeof *g_sets);
+			g_sets[g_nsets].name = xstrndup(p, (size_t)(eq - p));
+			g_sets[g_nsets].line = xstrndup(eq + 1, n - (size_t)(eq - p) - 1);
+			g_nsets++;
+		}
+		p += n + (p[n] == ';');
+	}
+	return TASKQ_OK;
+}
+
+enum taskq_rc httpreq_configure(const char *allow, long max_body, const char *header_sets,
+				struct taskq_err *err)
+{
+	enum taskq_rc rc;
+
+	if ((rc = netallow_parse(allow, &g_allow, err)))
+		return rc;
+	if ((rc = parse_sets(header_sets, err)))
+		return rc;
+	g_max_body = max_body;
+	pthread_key_create(&g_handle_key, free_handle);
+	return TASKQ_OK;
+}
+
+void httpreq_cleanup(void)
+{
+	for (int i = 0; i < g_nsets; i++) {
+		free(g_sets[i].name);
+		free(g_sets[i].line);
+	}
+	free(g_sets);
+	g_sets = NULL;
+	g_nsets = 0;
+	netallow_free(g_allow);
+	g_allow = NULL;
+}
+
+/* ---- the payload ------------------------------------------------------------------------ */
+
+static bool header_ok(const char *name, const char *value)
+{
+	if (!*name || strlen(name) > 128)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c))
+			return false;
+	return !strpbrk(value, "\r\n");
+}
+
+static bool add_config_headers(json_object *names, struct http_request *rq, char *err, size_t errsize)
+{
+	if (!json_object_is_type(names, json_type_array)) {
+		snprintf(err, errsize, "http: config_headers must be an array of names");
+		return false;
+	}
+	for (size_t i = 0; i < json_object_array_length(names); i++) {
+		const char *want = json_object_get_string(json_object_array_get_idx(names, i));
+		bool found = false;
+		for (int j = 0; want && j < g_nsets; j++)
+			if (!strcmp(g_sets[j].name, want)) {
+				rq->headers = curl_slist_append(rq->headers, g_sets[j].line);
+				found = true;
+			}
+		if (!found) {
+			snprintf(err, errsize, "http: no header set '%.60s' in the worker's configuration",
+				 want ? want : "?");
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool parse_fields(json_object *payload, struct http_request *rq, char *err, size_t errsize)
+{
+	static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+	bool have_body = false;
+
+	json_object_object_foreach(payload, key, v) {
+		if (!strcmp(key, "method")) {
+			bool ok = false;
+			for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+				ok |= json_object_is_type(v, json_type_string) &&
+				      !strcmp(json_object_get_string(v), methods[i]);
+			if (!ok) {
+				snprintf(err, errsize, "http: method must be one of GET HEAD POST PUT PATCH DELETE OPTIONS");
+				return false;
+			}
+			free(rq->method);
+			rq->method = xstrdup(json_object_get_string(v));
+		} else if (!strcmp(key, "url")) {
+			if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) > MAX_URL) {
+				snprintf(err, errsize, "http: url must be a string of at most %d bytes", MAX_URL);
+				return false;
+			}
+			rq->url = xstrdup(json_object_get_string(v));
+		} else if (!strcmp(key, "headers")) {
+			if (!json_object_is_type(v, json_type_object) || json_object_object_length(v) > MAX_HEADERS) {
+				snprintf(err, errsize, "http: headers must be an object of at most %d strings", MAX_HEADERS);
+				return false;
+			}
+			json_object_object_foreach(v, hname, hval) {
+				char line[8300];
+				if (!json_object_is_type(hval, json_type_string) ||
+				    !header_ok(hname, json_object_get_string(hval))) {
+					snprintf(err, errsize, "http: bad header '%.60s'", hname);
+					return false;
+				}
+				snprintf(line, sizeof line, "%s: %s", hname, json_object_get_string(hval));
+				rq->headers = curl_slist_append(rq->headers, line);
+			}
+		} else if (!strcmp(key, "body") || !strcmp(key, "json")) {
+			const char *text;
+			if (have_body) {
+				snprintf(err, errsize, "http: give body or json, not both");
+				return false;
+			}
+			have_body = true;
+			if (key[0] == 'b' && !json_object_is_type(v, json_type_string)) {
+				snprintf(err, errsize, "http: body must be a string (use json for JSON)");
+				return false;
+			}
+			text = key[0] == 'b' ? json_object_get_string(v)
+					     : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+			rq->body_len = key[0] == 'b' ? (size_t)json_object_get_string_len(v) : strlen(text);
+			rq->body = xstrndup(text, rq->body_len);
+			if (key[0] == 'j')
+				rq->headers = curl_slist_append(rq->headers, "Content-Type: application/json");
+		} else if (!strcmp(key, "timeout_s")) {
+			double t = json_object_get_double(v);
+			if ((!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) ||
+			    t <= 0 || t > 3600) {
+				snprintf(err, errsize, "http: timeout_s must be a number in (0, 3600]");
+				return false;
+			}
+			rq->timeout_s = t;
+		} else if (!strcmp(key, "config_headers")) {
+			if (!add_config_headers(v, rq, err, errsize))
+				return false;
+		} else if (strcmp(key, "expect_status") != 0) {
+			snprintf(err, errsize, "http: unknown payload field '%.60s'", key);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool httpreq_parse(json_object *payload, struct http_request *rq, char *err, size_t errsize)
+{
+	memset(rq, 0, sizeof *rq);
+	rq->method = xstrdup("GET");
+	if (!json_object_is_type(payload, json_type_object) || !parse_fields(payload, rq, err, errsize))
+		goto bad;
+	if (!rq->url) {
+		snprintf(err, errsize, "http: url is required");
+		goto bad;
+	}
+	return true;
+bad:
+	if (!*err)
+		snprintf(err, errsize, "http: the payload must be an object");
+	httpreq_request_cleanup(rq);
+	return false;
+}
+
+void httpreq_request_cleanup(struct http_request *rq)
+{
+	free(rq->method);
+	free(rq->url);
+	free(rq->body);
+	curl_slist_free_all(rq->headers);
+	memset(rq, 0, sizeof *rq);
+}
+
+/* ---- one exchange ----------------------------------------------------------------------- */
+
+void httpreq_exchange_init(struct http_exchange *x)
+{
+	memset(x, 0, sizeof *x);
+	x->headers = json_object_new_object();
+}
+
+void httpreq_exchange_cleanup(struct http_exchange *x)
+{
+	free(x->body);
+	free(x->redirect_url);
+	json_object_put(x->headers);
+	memset(x, 0, sizeof *x);
+}
+
+struct transfer {
+	struct http_exchange *x;
+	bool (*progress)(void *arg, long long now, long long total);
+	void *arg;
+	double last_progress;
+	bool stopped;
+};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_exchange *x = ((struct transfer *)arg)->x;
+	size_t len = size * n, room = (size_t)g_max_body - x->body_len;
+
+	if (len > room) {
+		len = room;
+		x->truncated = true;
+	}
+	if (x->body_len + len + 1 > x->body_cap) {
+		x->body_cap = (x->body_len + len + 1) * 2;
+		if (x->body_cap > (size_t)g_max_body + 1)
+			x->body_cap = (size_t)g_max_body + 1;
+		x->body = xrealloc(x->body, x->body_cap);
+	}
+	memcpy(x->body + x->body_len, data, len);
+	x->body_len += len;
+	x->body[x->body_len] = '\0';
+	return x->truncated ? 0 : size * n; /* 0 ends the transfer: the cap is reached */
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	static const char *const keep[] = {"content-type", "content-length", "etag", "last-modified",
+					   "location", "retry-after", "x-request-id"};
+	struct http_exchange *x = ((struct transfer *)arg)->x;
+	size_t len = size * n;
+	const char *colon = memchr(data, ':', len);
+
+	if (len >= 5 && !strncmp(data, "HTTP/", 5)) { /* a new response (after a 100 Continue) */
+		json_object_put(x->headers);
+		x->headers = json_object_new_object();
+		return len;
+	}
+	if (!colon)
+		return len;
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+		size_t kn = strlen(keep[i]), vn;
+		const char *v = colon + 1;
+		if ((size_t)(colon - data) != kn || strncasecmp(data, keep[i], kn) != 0)
+			continue;
+		vn = len - (size_t)(v - data);
+		while (vn && (*v == ' ' || *v == '\t')) {
+			v++;
+			vn--;
+		}
+		while (vn && (v[vn - 1] == '\r' || v[vn - 1] == '\n' || v[vn - 1] == ' '))
+			vn--;
+		json_object_object_add(x->headers, keep[i], json_object_new_string_len(v, (int)vn));
+	}
+	return len;
+}
+
+static int on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct transfer *t = arg;
+	double now = mono_s();
+
+	(void)ultotal;
+	(void)ulnow;
+	if (now - t->last_progress < PROGRESS_GAP_S)
+		return 0;
+	t->last_progress = now;
+	if (!t->progress(t->arg, (long long)dlnow, (long long)dltotal)) {
+		t->stopped = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* Checks every address before libcurl connects to it; a refused one opens no socket. */
+static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct http_exchange *x = ((struct transfer *)arg)->x;
+
+	(void)purpose;
+	if (!netallow_addr(g_allow, &a->addr)) {
+		const void *ip = a->family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr
+						       : (const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
+		if (!inet_ntop(a->family, ip, x->refused, sizeof x->refused))
+			snprintf(x->refused, sizeof x->refused, "?");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Checks the URL's scheme and host and copies the host into x->host. */
+static bool url_allowed(const char *url, struct http_exchange *x, char *err, size_t errsize)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	bool ok = false;
+
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(err, errsize, "http: not a valid URL: %.200s", url);
+		goto out;
+	}
+	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+		snprintf(err, errsize, "http: only http and https URLs are allowed, not %.20s", scheme);
+		goto out;
+	}
+	snprintf(x->host, sizeof x->host, "%s", host[0] == '[' ? host + 1 : host);
+	x->host[strcspn(x->host, "]")] = '\0';
+	if (!netallow_host(g_allow, x->host)) {
+		snprintf(err, errsize, "http: refused: host %.200s is not in the worker's allow-list", x->host);
+		goto out;
+	}
+	ok = true;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+static void set_options(CURL *h, struct http_request *rq, struct transfer *t, double timeout_s,
+			char *errbuf)
+{
+	curl_easy_setopt(h, CURLOPT_URL, rq->url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never a proxy from the environment */
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "taskq/" PACKAGE_VERSION);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, rq->headers);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_s < 10 ? timeout_s * 1000 : 10000));
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xfer);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
+	if (!strcmp(rq->method, "HEAD"))
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	else if (strcmp(rq->method, "GET") != 0)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+	if (rq->body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+	}
+}
+
+/* Seconds from a Retry-After value: a number of seconds or an HTTP date. */
+static double retry_after(json_object *headers)
+{
+	json_object *v;
+	const char *s;
+	char *end;
+	double secs;
+
+	if (!json_object_object_get_ex(headers, "retry-after", &v))
+		return 0;
+	s = json_object_get_string(v);
+	secs = strtod(s, &end);
+	if (end != s && *end == '\0')
+		return secs > 0 ? (secs < 86400 ? secs : 86400) : 0;
+	secs = (double)(curl_getdate(s, NULL) - time(NULL));
+	return secs > 0 && secs < 86400 ? secs : 0;
+}
+
+enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange *x, double timeout_s,
+				  bool (*progress)(void *arg, long long now, long long total),
+				  void *arg, char *err, size_t errsize)
+{
+	struct transfer t = {.x = x, .progress = progress, .arg = arg};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *h;
+	CURLcode rc;
+
+	if (!url_allowed(rq->url, x, err, errsize))
+		return HTTP_REFUSED;
+	if (timeout_s <= 0) {
+		snprintf(err, errsize, "http: no time left for the request");
+		return HTTP_NET_ERROR;
+	}
+	if (!(h = thread_handle())) {
+		snprintf(err, errsize, "http: cannot create a curl handle");
+		return HTTP_NET_ERROR;
+	}
+	set_options(h, rq, &t, timeout_s, errbuf);
+	rc = curl_easy_perform(h);
+	if (t.stopped)
+		return HTTP_STOPPED;
+	if (x->refused[0]) {
+		snprintf(err, errsize, "http: refused: %s resolves to %s, which the worker's allow-list does not cover",
+			 x->host, x->refused);
+		return HTTP_REFUSED;
+	}
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->truncated)) {
+		snprintf(err, errsize, "http: %s: %s", curl_easy_strerror(rc), errbuf[0] ? errbuf : x->host);
+		return HTTP_NET_ERROR;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->status);
+	x->retry_after_s = retry_after(x->headers);
+	if (x->status >= 300 && x->status < 400 && x->status != 304) {
+		char *loc = NULL;
+		curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
+		if (loc) {
+			x->redirect = true;
+			x->redirect_url = xstrdup(loc);
+		}
+	}
+	return HTTP_DONE;
+}
+
+bool httpreq_follow(struct http_request *rq, struct http_exchange *x, char *err, size_t errsize)
+{
+	bool to_get = x->status == 303 || ((x->status == 301 || x->status == 302) && !strcmp(rq->method, "POST"));
+
+	if (!x->redirect_url) {
+		snprintf(err, errsize, "http: redirect without a target");
+		return false;
+	}
+	free(rq->url);
+	rq->url = x->redirect_url;
+	x->redirect_url = NULL;
+	if (to_get) {
+		free(rq->method);
+		rq->method = xstrdup("GET");
+		free(rq->body);
+		rq->body = NULL;
+		rq->body_len = 0;
+	}
+	httpreq_exchange_cleanup(x);
+	httpreq_exchange_init(x);
+	return true;
+}
+
+/* ---- the result ------------------------------------------------------------------------- */
+
+/* True when s[0..n) is valid UTF-8 without NUL, overlongs or surrogates (what PostgreSQL's
+ * text and jsonb accept). */
+static bool utf8_text(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t k;
+
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if ((c & 0xf0) == 0xe0)
+			k = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3;
+		else
+			return false;
+		if (i + k >= n)
+			return false;
+		for (size_t j = 1; j <= k; j++)
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+		if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0) ||
+		    (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+static json_object *base64_string(const unsigned char *s, size_t n)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+	size_t o = 0;
+	json_object *v;
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v24 = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0) |
+			       (i + 2 < n ? s[i + 2] : 0);
+		out[o++] = tbl[(v24 >> 18) & 63];
+		out[o++] = tbl[(v24 >> 12) & 63];
+		out[o++] = i + 1 < n ? tbl[(v24 >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tbl[v24 & 63] : '=';
+	}
+	v = json_object_new_string_len(out, (int)o);
+	free(out);
+	return v;
+}
+
+/* The body as JSON when it says it is JSON and parses, else text, else base64. */
+static json_object *body_value(const struct http_exchange *x, const char **field)
+{
+	const char *body = x->body ? x->body : "";
+	json_object *ct, *v;
+
+	*field = "body";
+	if (json_object_object_get_ex(x->headers, "content-type", &ct) &&
+	    strstr(json_object_get_string(ct), "json") && !x->truncated &&
+	    utf8_text((const unsigned char *)body, x->body_len) && !strstr(body, "\\u0000")) {
+		json_tokener *tok = json_tokener_new_ex(64);
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		v = json_tokener_parse_ex(tok, body, (int)x->body_len);
+		if (json_tokener_get_error(tok) == json_tokener_success &&
+		    json_tokener_get_parse_end(tok) == x->body_len) {
+			json_tokener_free(tok);
+			return v;
+		}
+		json_object_put(v);
+		json_tokener_free(tok);
+	}
+	if (utf8_text((const unsigned char *)body, x->body_len))
+		return json_object_new_string_len(body, (int)x->body_len);
+	*field = "body_base64";
+	return base64_string((const unsigned char *)body, x->body_len);
+}
+
+json_object *httpreq_result(const struct http_exchange *x, const char *url)
+{
+	json_object *o = json_object_new_object();
+	const char *field;
+	json_object *body = body_value(x, &field);
+
+	json_object_object_add(o, "status", json_object_new_int((int)x->status));
+	json_object_object_add(o, "headers", json_object_get(x->headers));
+	json_object_object_add(o, field, body);
+	json_object_object_add(o, "truncated", json_object_new_boolean(x->truncated));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)x->body_len));
+	json_object_object_add(o, "url", json_object_new_string(url));
+	return o;
+}
+
+void httpreq_excerpt(const struct http_exchange *x, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < x->body_len && o + 1 < size; i++) {
+		unsigned char c = (unsigned char)x->body[i];
+		out[o++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	out[o] = '\0';
+	if (o == 0)
+		snprintf(out, size, "(empty body)");
+}

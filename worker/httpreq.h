@@ -1,0 +1,77 @@
+/*
+ * httpreq: one HTTP exchange with libcurl under taskq's rules, for the http kind and for
+ * completion webhooks: payload parsing, the SSRF check of every connection (netallow), a
+ * capped response body, selected response headers, progress and stop callbacks, and redirects
+ * that the caller follows hop by hop. One reused curl handle per thread (keep-alive, DNS
+ * cache), freed when the thread exits.
+ */
+#ifndef TASKQ_HTTPREQ_H
+#define TASKQ_HTTPREQ_H
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct http_request {
+	char *method; /* GET, POST ... */
+	char *url;    /* the current hop's URL */
+	struct curl_slist *headers;
+	char *body; /* NULL: no body */
+	size_t body_len;
+	double timeout_s; /* 0: the caller's default */
+};
+
+struct http_exchange {
+	long status;
+	char host[256];
+	bool redirect;        /* a 3xx with somewhere to go */
+	char *redirect_url;   /* absolute */
+	char *body;           /* NUL-terminated, at most the configured cap */
+	size_t body_len, body_cap;
+	bool truncated;
+	json_object *headers; /* selected response headers, lower-case names */
+	double retry_after_s; /* from Retry-After, 0 when absent */
+	char refused[64];     /* the address a connection was refused to */
+};
+
+enum http_outcome { HTTP_DONE, HTTP_STOPPED, HTTP_REFUSED, HTTP_NET_ERROR };
+
+/* Once, before threads start: the allow-list (see netallow.h), the response body cap, and
+ * named header sets "name=Header: value;name=Header: value" that payloads attach by name
+ * ("config_headers") so secrets stay out of payloads. */
+enum taskq_rc httpreq_configure(const char *allow, long max_body, const char *header_sets,
+				struct taskq_err *err);
+void httpreq_cleanup(void);
+
+/* Reads the payload's method, url, headers, body/json, timeout_s and config_headers into rq
+ * (which owns its copies); false with a message for a bad payload. */
+bool httpreq_parse(json_object *payload, struct http_request *rq, char *err, size_t errsize);
+void httpreq_request_cleanup(struct http_request *rq);
+
+void httpreq_exchange_init(struct http_exchange *x);
+void httpreq_exchange_cleanup(struct http_exchange *x);
+
+/*
+ * Performs rq once (no redirect following). progress(arg, received, total) is called at most
+ * a few times a second and may return false to abort (HTTP_STOPPED). HTTP_REFUSED: the URL or
+ * an address is not allowed (no connection was opened); HTTP_NET_ERROR: no answer. err gets
+ * a one-line reason for both.
+ */
+enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange *x, double timeout_s,
+				  bool (*progress)(void *arg, long long now, long long total),
+				  void *arg, char *err, size_t errsize);
+
+/* Moves rq to x's redirect target (303, and 301/302 after a POST, become a GET without a
+ * body) and resets x for the next hop. */
+bool httpreq_follow(struct http_request *rq, struct http_exchange *x, char *err, size_t errsize);
+
+/* {"status","headers","body" (JSON when the answer is JSON, else text, else body_base64),
+ * "truncated","bytes","url"}; a new object. */
+json_object *httpreq_result(const struct http_exchange *x, const char *url);
+/* The start of the body as one printable line. */
+void httpreq_excerpt(const struct http_exchange *x, char *out, size_t size);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * http: the kind that makes one HTTP request with libcurl (an LLM API, a partner API, a
+ * webhook). Payload {"method","url","headers"?,"body"?|"json"?,"timeout_s"?,"expect_status"?,
+ * "config_headers"?}. Every connection's address passes the SSRF policy (worker/netallow.c)
+ * before it is opened; redirects are followed here, not by libcurl, so each hop's URL is
+ * checked too. The exchange itself is worker/httpreq.c's: this file decides what an answer
+ * means for the task (result, retry or failure).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "httpreq.h"
+#include "kinds.h"
+
+#define HTTP_DEFAULT_TIMEOUT_S 30
+#define HTTP_MAX_REDIRECTS 5
+
+/* Parses "expect_status": an integer or an array of integers. */
+static bool parse_expect(json_object *v, int *codes, int *n, char *err, size_t errsize)
+{
+	*n = 0;
+	if (!v)
+		return true;
+	if (json_object_is_type(v, json_type_int)) {
+		codes[(*n)++] = json_object_get_int(v);
+		return true;
+	}
+	if (json_object_is_type(v, json_type_array) && json_object_array_length(v) <= 16) {
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			json_object *c = json_object_array_get_idx(v, i);
+			if (!json_object_is_type(c, json_type_int))
+				goto bad;
+			codes[(*n)++] = json_object_get_int(c);
+		}
+		return true;
+	}
+bad:
+	snprintf(err, errsize, "http: expect_status must be an integer or an array of integers");
+	return false;
+}
+
+static bool status_expected(long status, const int *codes, int n)
+{
+	if (n == 0)
+		return status >= 200 && status < 300;
+	for (int i = 0; i < n; i++)
+		if (codes[i] == status)
+			return true;
+	return false;
+}
+
+/* Progress from the transfer: called by httpreq at most a few times a second. */
+static bool on_progress(void *arg, long long now, long long total)
+{
+	struct kind_ctx *ctx = arg;
+	char msg[96];
+
+	if (total <= 0)
+		return !kind_should_stop(ctx);
+	snprintf(msg, sizeof msg, "received %lld of %lld bytes", now, total);
+	return kind_progress(ctx, (int)(now * 99 / total), msg);
+}
+
+/* Turns a finished exchange into the task's result or failure. */
+static enum kind_result judge(struct kind_ctx *ctx, struct http_exchange *x, const char *url,
+			      const int *codes, int ncodes, json_object **result, char *err,
+			      size_t errsize)
+{
+	char excerpt[240];
+
+	if (status_expected(x->status, codes, ncodes)) {
+		*result = httpreq_result(x, url);
+		return KIND_OK;
+	}
+	httpreq_excerpt(x, excerpt, sizeof excerpt);
+	snprintf(err, errsize, "HTTP %ld from %s: %s", x->status, x->host, excerpt);
+	if (x->status == 429) {
+		kind_retry_after(ctx, x->retry_after_s);
+		return KIND_FAIL;
+	}
+	if (x->status >= 500 || x->status == 408)
+		return KIND_FAIL;
+	return KIND_FAIL_HARD; /* other 4xx, or a status the caller did not expect */
+}
+
+static enum kind_result http_run(struct kind_ctx *ctx, json_object *payload, json_object **result,
+				 char *err, size_t errsize)
+{
+	struct http_request rq;
+	struct http_exchange x;
+	enum kind_result kr;
+	json_object *v = NULL;
+	int codes[16], ncodes;
+	double timeout;
+
+	if (!httpreq_parse(payload, &rq, err, errsize))
+		return KIND_FAIL_HARD;
+	json_object_object_get_ex(payload, "expect_status", &v);
+	if (!parse_expect(v, codes, &ncodes, err, errsize)) {
+		httpreq_request_cleanup(&rq);
+		return KIND_FAIL_HARD;
+	}
+	timeout = rq.timeout_s > 0 ? rq.timeout_s : HTTP_DEFAULT_TIMEOUT_S;
+	if (kind_time_left(ctx) < timeout)
+		timeout = kind_time_left(ctx);
+
+	httpreq_exchange_init(&x);
+	for (int hop = 0;; hop++) {
+		enum http_outcome o = httpreq_perform(&rq, &x, timeout, on_progress, ctx, err, errsize);
+
+		if (o == HTTP_STOPPED) {
+			kr = KIND_STOPPED;
+			goto out;
+		}
+		if (o == HTTP_REFUSED) {
+			kr = KIND_FAIL_HARD;
+			goto out;
+		}
+		if (o == HTTP_NET_ERROR) {
+			kr = KIND_FAIL;
+			goto out;
+		}
+		if (!x.redirect || hop >= HTTP_MAX_REDIRECTS)
+			break;
+		if (!httpreq_follow(&rq, &x, err, errsize)) {
+			kr = KIND_FAIL_HARD;
+			goto out;
+		}
+	}
+	kr = judge(ctx, &x, rq.url, codes, ncodes, result, err, errsize);
+out:
+	httpreq_exchange_cleanup(&x);
+	httpreq_request_cleanup(&rq);
+	return kr;
+}
+
+const struct kind kind_http = {"http", 300, http_run, NULL};
