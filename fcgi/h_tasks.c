@@ -12,6 +12,7 @@
 #include "store.h"
 #include "taskjson.h"
 #include "wake.h"
+#include "watch.h"
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 500
@@ -65,19 +66,52 @@ static bool etag_matches(const char *inm, long long version)
 	return strstr(inm, tag) != NULL;
 }
 
+#define WAIT_MAX_S 30
+
+static int wait_arg(const char *key, const char *val, void *ctx)
+{
+	long *wait = ctx;
+
+	if (strcmp(key, "wait") != 0)
+		return 1;
+	if (config_parse_long(val, 0, 1000000, wait) != TASKQ_OK)
+		return 2;
+	if (*wait > WAIT_MAX_S)
+		*wait = WAIT_MAX_S;
+	return 0;
+}
+
 void h_task_get(struct req *r)
 {
 	struct task t = {0};
 	struct taskq_err err;
-	const char *id = path_id(r);
+	const char *id = path_id(r), *inm = req_param(r, "HTTP_IF_NONE_MATCH");
+	long wait = 0;
+	int qrc;
+	bool fresh;
 
 	if (!id)
 		return;
+	if ((qrc = query_each(r->query, wait_arg, &wait)) != 0) {
+		resp_error(r, TASKQ_INVAL, qrc == 1 ? "the only query parameter here is wait"
+						    : "wait must be a whole number of seconds (at most 30)");
+		return;
+	}
 	if (store_get(r->db, id, &t, &err)) {
 		resp_error(r, err.rc, err.msg);
 		return;
 	}
-	if (etag_matches(req_param(r, "HTTP_IF_NONE_MATCH"), t.version)) {
+	fresh = etag_matches(inm, t.version);
+	/* a long-poll waits while the client's version (or, without one, this one) is current */
+	if (wait > 0 && (fresh || !inm) && !task_state_final(t.state)) {
+		if (watch_park(r, id, t.version, (double)wait, fresh)) {
+			r->parked = true;
+			task_cleanup(&t);
+			return;
+		}
+		resp_error_status(r, 429, "too_many_waiters", "too many long-polls at once; poll again shortly",
+				  "Retry-After: 1\r\n");
+	} else if (fresh) {
 		char extra[48];
 		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t.version);
 		resp_empty(r, 304, extra);
@@ -85,6 +119,27 @@ void h_task_get(struct req *r)
 		resp_task(r, 200, &t, 0);
 	}
 	task_cleanup(&t);
+}
+
+void h_task_history(struct req *r)
+{
+	struct task_event *ev;
+	struct task t = {0};
+	struct taskq_err err;
+	const char *id = path_id(r);
+	int n;
+
+	if (!id)
+		return;
+	/* 404 for an unknown task, not an empty history */
+	if (store_get(r->db, id, &t, &err) || store_history(r->db, id, &ev, &n, &err)) {
+		resp_error(r, err.rc, err.msg);
+		task_cleanup(&t);
+		return;
+	}
+	task_cleanup(&t);
+	resp_json(r, 200, taskjson_encode_events(ev, n), NULL);
+	task_events_free(ev, n);
 }
 
 void h_task_cancel(struct req *r)

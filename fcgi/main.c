@@ -24,6 +24,7 @@
 #include "router.h"
 #include "store.h"
 #include "wake.h"
+#include "watch.h"
 #include "xalloc.h"
 
 static const struct route g_routes[] = {
@@ -32,13 +33,15 @@ static const struct route g_routes[] = {
 	{"GET", "/api/tasks/*", h_task_get},
 	{"DELETE", "/api/tasks/*", h_task_cancel},
 	{"POST", "/api/tasks/*/retry", h_task_retry},
+	{"GET", "/api/tasks/*/history", h_task_history},
+	{"GET", "/api/queues", h_queues},
 	{"GET", "/healthz", h_healthz},
 	{NULL, NULL, NULL},
 };
 
 static struct {
 	const char *config, *db, *listen, *log_level;
-	long threads, max_body, backlog;
+	long threads, max_body, backlog, max_waiters;
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
@@ -51,6 +54,8 @@ static const struct config_opt g_opts[] = {
 	{"threads", "TASKQ_FCGI_THREADS", CFG_INT, "8", 1, 256, "request threads", &g_cfg.threads},
 	{"max-body", "TASKQ_MAX_BODY", CFG_INT, "1048576", 1024, 64L << 20,
 	 "largest accepted request body in bytes", &g_cfg.max_body},
+	{"max-waiters", "TASKQ_MAX_WAITERS", CFG_INT, "1024", 0, 100000,
+	 "long-polls (?wait=) parked at once; more get 429", &g_cfg.max_waiters},
 	{"backlog", "TASKQ_BACKLOG", CFG_INT, "1024", 1, 65535, "listen backlog", &g_cfg.backlog},
 	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
 	 &g_cfg.log_level},
@@ -78,22 +83,29 @@ static void handle(struct req *r)
 	}
 }
 
+/* A request on the heap: a parked long-poll keeps its own until the watcher answers it. */
+static FCGX_Request *new_request(void)
+{
+	FCGX_Request *fr = xmalloc(sizeof *fr);
+	FCGX_InitRequest(fr, g_listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	return fr;
+}
+
 static void *serve(void *arg)
 {
 	struct db *db = arg;
-	FCGX_Request fr;
+	FCGX_Request *fr = new_request();
 
-	FCGX_InitRequest(&fr, g_listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	for (;;) {
 		struct req r;
 		int rc;
 
 		pthread_mutex_lock(&g_accept_lock);
-		rc = FCGX_Accept_r(&fr);
+		rc = FCGX_Accept_r(fr);
 		pthread_mutex_unlock(&g_accept_lock);
 		if (rc < 0)
 			break;
-		req_init(&r, &fr, db, (size_t)g_cfg.max_body);
+		req_init(&r, fr, db, (size_t)g_cfg.max_body);
 		handle(&r);
 		if (r.status >= 500)
 			log_warn("event=request req=%s method=%s path=\"%s\" status=%d", r.id, r.method,
@@ -101,9 +113,14 @@ static void *serve(void *arg)
 		else
 			log_debug("event=request req=%s method=%s path=\"%s\" status=%d", r.id, r.method,
 				  r.path, r.status);
-		FCGX_Finish_r(&fr);
+		if (r.parked) {
+			fr = new_request(); /* the watcher owns the parked one */
+			continue;
+		}
+		FCGX_Finish_r(fr);
 	}
-	FCGX_Free(&fr, 1);
+	FCGX_Free(fr, 1);
+	free(fr);
 	return NULL;
 }
 
@@ -164,6 +181,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	wake_start(g_cfg.db);
+	watch_start(g_cfg.db, (int)g_cfg.max_waiters);
 	threads = xcalloc((size_t)g_cfg.threads, sizeof *threads);
 	dbs = xcalloc((size_t)g_cfg.threads, sizeof *dbs);
 	for (long i = 0; i < g_cfg.threads; i++) {
@@ -194,6 +212,7 @@ int main(int argc, char **argv)
 	}
 	if (g_cfg.listen && g_cfg.listen[0] == '/')
 		unlink(g_cfg.listen);
+	watch_stop();
 	wake_stop();
 	kindcache_free();
 	free(threads);

@@ -21,6 +21,7 @@ struct req {
 	const char *cap[2];   /* route captures */
 	size_t max_body;
 	int status;           /* set by resp for the request log */
+	bool parked;          /* handed to the long-poll watcher, which answers it */
 };
 
 /* Fills r from the FastCGI parameters. */

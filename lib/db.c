@@ -217,6 +217,27 @@ int db_socket(struct db *db)
 	return db->ready ? PQsocket(db->conn) : -1;
 }
 
+int db_each_notify(struct db *db, void (*fn)(const char *channel, const char *payload, void *ctx),
+		   void *ctx)
+{
+	PGnotify *n;
+	int count = 0;
+
+	if (!db->ready)
+		return -1;
+	if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
+		log_warn("event=db_lost msg=\"listen connection closed\"");
+		drop(db);
+		return -1;
+	}
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		count++;
+		fn(n->relname, n->extra, ctx);
+		PQfreemem(n);
+	}
+	return count;
+}
+
 int db_drain_notifies(struct db *db)
 {
 	PGnotify *n;

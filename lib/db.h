@@ -48,5 +48,9 @@ int db_socket(struct db *db);
  * -1 when the connection died (it will reconnect on the next db_ensure). */
 int db_drain_notifies(struct db *db);
 bool db_connected(const struct db *db);
+/* Like db_drain_notifies, handing each notification's channel and payload (borrowed for the
+ * call) to fn. */
+int db_each_notify(struct db *db, void (*fn)(const char *channel, const char *payload, void *ctx),
+		   void *ctx);
 
 #endif

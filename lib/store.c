@@ -36,6 +36,9 @@ enum {
 	S_PRUNE,
 	S_LIVE_WORKERS,
 	S_CLAIM_CALLBACKS,
+	S_QUEUES,
+	S_HISTORY,
+	S_GET_MANY,
 	S_CALLBACK_DONE,
 	S_MIGRATED,
 	S_RECORD_MIGRATION,
@@ -79,19 +82,28 @@ static const struct db_stmt stmts[S_COUNT] = {
 	[S_NEXT_DUE] = {"next_due",
 			"SELECT extract(epoch FROM taskq.next_run_at(string_to_array($1, ',')) - now())",
 			1},
-	[S_PROGRESS] = {"progress", "SELECT taskq.progress($1::uuid, $2, $3::int, $4, $5::int)", 5},
-	[S_COMPLETE] = {"complete", "SELECT taskq.complete($1::uuid, $2, $3::jsonb)", 3},
-	[S_FAIL] = {"fail", "SELECT taskq.fail($1::uuid, $2, $3, $4::boolean, $5::float8)", 5},
-	[S_ACK_CANCEL] = {"ack_cancel", "SELECT taskq.ack_cancel($1::uuid, $2)", 2},
-	[S_RELEASE] = {"release", "SELECT taskq.release($1::uuid, $2)", 2},
+	[S_PROGRESS] = {"progress", "SELECT taskq.progress($1::uuid, $2, $3::int, $4::int, $5, $6::int)", 6},
+	[S_COMPLETE] = {"complete", "SELECT taskq.complete($1::uuid, $2, $3::int, $4::jsonb)", 4},
+	[S_FAIL] = {"fail", "SELECT taskq.fail($1::uuid, $2, $3::int, $4, $5::boolean, $6::float8)", 6},
+	[S_ACK_CANCEL] = {"ack_cancel", "SELECT taskq.ack_cancel($1::uuid, $2, $3::int)", 3},
+	[S_RELEASE] = {"release", "SELECT taskq.release($1::uuid, $2, $3::int)", 3},
 	[S_RESCUE] = {"rescue", "SELECT taskq.rescue()", 0},
 	[S_HEARTBEAT] = {"heartbeat",
-			 "SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[], $4,"
-			 " $5::int, $6, $7, $8::int)",
-			 8},
+			 "SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[], $4::int[],"
+			 " $5, $6::int, $7, $8, $9::int)",
+			 9},
 	[S_LIVE_WORKERS] = {"live_workers",
 			    "SELECT count(*) FROM taskq.workers WHERE last_seen > now() - interval '1 minute'",
 			    0},
+	[S_QUEUES] = {"queues",
+		      "SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
+		      " finished_last_minute FROM taskq.queue_overview",
+		      0},
+	[S_HISTORY] = {"history",
+		       "SELECT at, event, attempt, worker_id, detail FROM taskq.task_events"
+		       " WHERE task_id = $1::uuid ORDER BY id LIMIT 1000",
+		       1},
+	[S_GET_MANY] = {"get_many", "SELECT * FROM taskq.tasks WHERE id = ANY ($1::uuid[])", 1},
 	[S_CLAIM_CALLBACKS] = {"claim_callbacks", "SELECT * FROM taskq.claim_callbacks($1::int, $2::int)", 2},
 	[S_CALLBACK_DONE] = {"callback_done", "SELECT taskq.callback_done($1::uuid, $2::boolean, $3)", 3},
 	[S_WORKER_EXIT] = {"worker_exit", "SELECT taskq.worker_exit($1)", 1},
@@ -105,6 +117,13 @@ static const struct db_stmt stmts[S_COUNT] = {
 struct db *store_open(const char *conninfo, const char *app_name)
 {
 	return db_new(conninfo, app_name, stmts, S_COUNT);
+}
+
+struct db *store_open_watcher(const char *conninfo, const char *app_name)
+{
+	struct db *db = store_open(conninfo, app_name);
+	db_listen(db, "taskq_task");
+	return db;
 }
 
 struct db *store_open_listener(const char *conninfo, const char *app_name)
@@ -428,14 +447,15 @@ enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs
 	return TASKQ_OK;
 }
 
-enum taskq_rc store_progress(struct db *db, const char *id, const char *worker, int pct,
-			     const char *msg, int lease_s, int *cancel, struct taskq_err *err)
+enum taskq_rc store_progress(struct db *db, const struct holder *h, int pct, const char *msg,
+			     int lease_s, int *cancel, struct taskq_err *err)
 {
-	char ps[16], ls[16];
-	const char *p[5] = {id, worker, ps, msg, ls};
+	char as[16], ps[16], ls[16];
+	const char *p[6] = {h->id, h->worker, as, ps, msg, ls};
 	char *v;
 	enum taskq_rc rc;
 
+	snprintf(as, sizeof as, "%d", h->attempt);
 	snprintf(ps, sizeof ps, "%d", pct);
 	snprintf(ls, sizeof ls, "%d", lease_s);
 	if ((rc = exec_value(db, S_PROGRESS, p, &v, err)))
@@ -458,21 +478,26 @@ static enum taskq_rc exec_fenced(struct db *db, int stmt, const char *const *p, 
 	return rc;
 }
 
-enum taskq_rc store_complete(struct db *db, const char *id, const char *worker,
-			     const char *result_json, bool *recorded, struct taskq_err *err)
+enum taskq_rc store_complete(struct db *db, const struct holder *h, const char *result_json,
+			     bool *recorded, struct taskq_err *err)
 {
-	const char *p[3] = {id, worker, result_json};
+	char as[16];
+	const char *p[4] = {h->id, h->worker, as, result_json};
+
+	snprintf(as, sizeof as, "%d", h->attempt);
 	return exec_fenced(db, S_COMPLETE, p, recorded, err);
 }
 
-enum taskq_rc store_fail(struct db *db, const char *id, const char *worker, const char *error,
-			 bool retryable, double retry_in_s, int *state_out, struct taskq_err *err)
+enum taskq_rc store_fail(struct db *db, const struct holder *h, const char *error, bool retryable,
+			 double retry_in_s, int *state_out, struct taskq_err *err)
 {
-	char rs[32];
-	const char *p[5] = {id, worker, error, retryable ? "true" : "false", retry_in_s > 0 ? rs : NULL};
+	char as[16], rs[32];
+	const char *p[6] = {h->id, h->worker, as, error, retryable ? "true" : "false",
+			    retry_in_s > 0 ? rs : NULL};
 	char *v;
 	enum taskq_rc rc;
 
+	snprintf(as, sizeof as, "%d", h->attempt);
 	snprintf(rs, sizeof rs, "%.3f", retry_in_s);
 	rc = exec_value(db, S_FAIL, p, &v, err);
 
@@ -482,17 +507,21 @@ enum taskq_rc store_fail(struct db *db, const char *id, const char *worker, cons
 	return rc;
 }
 
-enum taskq_rc store_ack_cancel(struct db *db, const char *id, const char *worker,
-			       struct taskq_err *err)
+enum taskq_rc store_ack_cancel(struct db *db, const struct holder *h, struct taskq_err *err)
 {
-	const char *p[2] = {id, worker};
+	char as[16];
+	const char *p[3] = {h->id, h->worker, as};
+
+	snprintf(as, sizeof as, "%d", h->attempt);
 	return exec_fenced(db, S_ACK_CANCEL, p, NULL, err);
 }
 
-enum taskq_rc store_release(struct db *db, const char *id, const char *worker,
-			    struct taskq_err *err)
+enum taskq_rc store_release(struct db *db, const struct holder *h, struct taskq_err *err)
 {
-	const char *p[2] = {id, worker};
+	char as[16];
+	const char *p[3] = {h->id, h->worker, as};
+
+	snprintf(as, sizeof as, "%d", h->attempt);
 	return exec_fenced(db, S_RELEASE, p, NULL, err);
 }
 
@@ -507,11 +536,12 @@ enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err)
 }
 
 enum taskq_rc store_heartbeat(struct db *db, const struct worker_info *w, int lease_s,
-			      const char *held_array, void (*on_cancel)(const char *id, void *ctx),
-			      void *ctx, struct taskq_err *err)
+			      const char *held_array, const char *held_attempts,
+			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
+			      struct taskq_err *err)
 {
 	char ls[16], pid[16], conc[16];
-	const char *p[8] = {w->id, ls, held_array, w->host, pid, w->version, w->queues, conc};
+	const char *p[9] = {w->id, ls, held_array, held_attempts, w->host, pid, w->version, w->queues, conc};
 	PGresult *res;
 	enum taskq_rc rc;
 
@@ -577,6 +607,67 @@ enum taskq_rc store_callback_done(struct db *db, const char *id, bool ok, const 
 	enum taskq_rc rc = exec_value(db, S_CALLBACK_DONE, p, &v, err);
 	free(v);
 	return rc;
+}
+
+enum taskq_rc store_queues(struct db *db, struct queue_stat **out, int *n, struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, S_QUEUES, NULL, &res, err);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	*n = PQntuples(res);
+	*out = xcalloc((size_t)*n + 1, sizeof **out);
+	for (int i = 0; i < *n; i++) {
+		struct queue_stat *q = &(*out)[i];
+		q->queue = xstrdup(PQgetvalue(res, i, 0));
+		for (int s = 0; s < 5; s++)
+			q->count[s] = opt_ll(res, i, 1 + s, 0);
+		q->oldest_queued_s = PQgetisnull(res, i, 6) ? -1 : strtod(PQgetvalue(res, i, 6), NULL);
+		q->finished_last_minute = opt_ll(res, i, 7, 0);
+	}
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,
+			    struct taskq_err *err)
+{
+	const char *p[1] = {id};
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, S_HISTORY, p, &res, err);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	*n = PQntuples(res);
+	*out = xcalloc((size_t)*n + 1, sizeof **out);
+	for (int i = 0; i < *n; i++) {
+		(*out)[i].at = opt_time(res, i, 0);
+		(*out)[i].event = opt_str(res, i, 1);
+		(*out)[i].attempt = (int)opt_ll(res, i, 2, -1);
+		(*out)[i].worker_id = opt_str(res, i, 3);
+		(*out)[i].detail = opt_str(res, i, 4);
+	}
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_get_many(struct db *db, const char *ids_array, struct task_list *out,
+			     struct taskq_err *err)
+{
+	const char *p[1] = {ids_array};
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, S_GET_MANY, p, &res, err);
+
+	if (rc)
+		return rc;
+	decode_list(res, out);
+	PQclear(res);
+	return TASKQ_OK;
 }
 
 /* ---- migrations ---------------------------------------------------------------------- */

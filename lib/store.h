@@ -14,6 +14,8 @@
 
 /* Opens (lazily: nothing is sent until first use) a connection with taskq's statements. */
 struct db *store_open(const char *conninfo, const char *app_name);
+/* The same, LISTENing for task changes (channel taskq_task: comma-separated ids). */
+struct db *store_open_watcher(const char *conninfo, const char *app_name);
 /* The same, LISTENing for worker wake-ups on every (re)connect. */
 struct db *store_open_listener(const char *conninfo, const char *app_name);
 
@@ -44,25 +46,30 @@ enum taskq_rc store_wake(struct db *db, struct taskq_err *err);
 enum taskq_rc store_kinds(struct db *db, char ***names, int *n, struct taskq_err *err);
 enum taskq_rc store_register_kind(struct db *db, const char *name, struct taskq_err *err);
 
-/* Worker verbs; all fenced by worker id (a worker that lost a task records nothing). */
+/* Who holds a claimed task: the worker and the attempt its claim started. Every worker verb
+ * is fenced by both, so a run whose lease expired (even one its own worker re-claimed)
+ * records nothing. Strings borrowed. */
+struct holder {
+	const char *id, *worker;
+	int attempt;
+};
+
 enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, int k,
 			  int lease_s, struct task_list *out, struct taskq_err *err);
 /* Seconds until the next queued task of the comma-separated queues is due (<0: none). */
 enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs,
 			     struct taskq_err *err);
-/* *cancel: 1 cancel requested, 0 carry on, -1 the task is no longer this worker's. */
-enum taskq_rc store_progress(struct db *db, const char *id, const char *worker, int pct,
-			     const char *msg, int lease_s, int *cancel, struct taskq_err *err);
-enum taskq_rc store_complete(struct db *db, const char *id, const char *worker,
-			     const char *result_json, bool *recorded, struct taskq_err *err);
-/* *state_out (may be NULL) receives the state the task moved to ("queued"/"failed"), or
- * -1 when it was no longer this worker's. retry_in_s > 0 delays a retry at least that long. */
-enum taskq_rc store_fail(struct db *db, const char *id, const char *worker, const char *error,
-			 bool retryable, double retry_in_s, int *state_out, struct taskq_err *err);
-enum taskq_rc store_ack_cancel(struct db *db, const char *id, const char *worker,
-			       struct taskq_err *err);
-enum taskq_rc store_release(struct db *db, const char *id, const char *worker,
-			    struct taskq_err *err);
+/* *cancel: 1 cancel requested, 0 carry on, -1 the task is no longer this holder's. */
+enum taskq_rc store_progress(struct db *db, const struct holder *h, int pct, const char *msg,
+			     int lease_s, int *cancel, struct taskq_err *err);
+enum taskq_rc store_complete(struct db *db, const struct holder *h, const char *result_json,
+			     bool *recorded, struct taskq_err *err);
+/* *state_out (may be NULL) receives the state the task moved to (queued or failed), or -1
+ * when it was no longer this holder's. retry_in_s > 0 delays a retry at least that long. */
+enum taskq_rc store_fail(struct db *db, const struct holder *h, const char *error, bool retryable,
+			 double retry_in_s, int *state_out, struct taskq_err *err);
+enum taskq_rc store_ack_cancel(struct db *db, const struct holder *h, struct taskq_err *err);
+enum taskq_rc store_release(struct db *db, const struct holder *h, struct taskq_err *err);
 /* Re-queues (or fails) tasks whose lease expired; *moved receives the count. */
 enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err);
 
@@ -73,11 +80,13 @@ struct worker_info {
 };
 
 /* Upserts the worker's row in taskq.workers and renews the leases of the tasks it still
- * runs, given as a PostgreSQL array literal of ids ("{id,id}"); calls on_cancel(id, ctx)
+ * runs, given as PostgreSQL array literals of ids ("{id,id}") and of their attempts
+ * ("{1,2}"); calls on_cancel(id, ctx)
  * for each whose cancellation was requested (id borrowed for the call). */
 enum taskq_rc store_heartbeat(struct db *db, const struct worker_info *w, int lease_s,
-			      const char *held_array, void (*on_cancel)(const char *id, void *ctx),
-			      void *ctx, struct taskq_err *err);
+			      const char *held_array, const char *held_attempts,
+			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
+			      struct taskq_err *err);
 /* Removes the worker's row (clean exit). */
 enum taskq_rc store_worker_exit(struct db *db, const char *worker, struct taskq_err *err);
 /* Deletes up to batch finished tasks older than older_than_h hours, and their events. */
@@ -90,6 +99,15 @@ enum taskq_rc store_claim_callbacks(struct db *db, int k, int lease_s, struct ta
 /* Records one delivery: delivered, or retried later, or failed after too many tries. */
 enum taskq_rc store_callback_done(struct db *db, const char *id, bool ok, const char *error,
 				  struct taskq_err *err);
+
+/* Per-queue counts (GET /api/queues); the caller frees with queue_stats_free. */
+enum taskq_rc store_queues(struct db *db, struct queue_stat **out, int *n, struct taskq_err *err);
+/* A task's history, oldest first (at most 1000 rows); free with task_events_free. */
+enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,
+			    struct taskq_err *err);
+/* The tasks among ids (a PostgreSQL array literal "{id,id}") that exist. */
+enum taskq_rc store_get_many(struct db *db, const char *ids_array, struct task_list *out,
+			     struct taskq_err *err);
 
 /* Applies one migration file if its version is not yet recorded; *applied says whether it
  * ran. Serialised across concurrent migrators by an advisory lock. */

@@ -29,6 +29,24 @@ void task_cleanup(struct task *t)
 	memset(t, 0, sizeof *t);
 }
 
+void queue_stats_free(struct queue_stat *q, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(q[i].queue);
+	free(q);
+}
+
+void task_events_free(struct task_event *e, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(e[i].at);
+		free(e[i].event);
+		free(e[i].worker_id);
+		free(e[i].detail);
+	}
+	free(e);
+}
+
 void task_list_cleanup(struct task_list *l)
 {
 	if (!l)

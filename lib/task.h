@@ -56,7 +56,23 @@ struct task_filter {
 	int limit;
 };
 
+/* One row of GET /api/queues. */
+struct queue_stat {
+	char *queue;
+	long long count[5]; /* by enum task_state */
+	double oldest_queued_s; /* < 0: none queued */
+	long long finished_last_minute;
+};
+
+/* One row of a task's history (taskq.task_events). Strings owned; NULL for SQL NULL. */
+struct task_event {
+	char *at, *event, *worker_id, *detail;
+	int attempt; /* -1: none */
+};
+
 void task_cleanup(struct task *t);
+void queue_stats_free(struct queue_stat *q, int n);
+void task_events_free(struct task_event *e, int n);
 void task_list_cleanup(struct task_list *l);
 void task_new_init(struct task_new *n);
 

@@ -58,6 +58,43 @@ json_object *taskjson_encode_list(const struct task_list *l)
 	return a;
 }
 
+json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
+{
+	json_object *arr = json_object_new_array_ext(n), *o = json_object_new_object();
+
+	for (int i = 0; i < n; i++) {
+		json_object *row = json_object_new_object(), *counts = json_object_new_object();
+		for (int s = 0; s < 5; s++)
+			json_object_object_add(counts, task_state_name((enum task_state)s),
+					       json_object_new_int64(q[i].count[s]));
+		add_str(row, "queue", q[i].queue);
+		json_object_object_add(row, "counts", counts);
+		json_object_object_add(row, "oldest_queued_s",
+				       q[i].oldest_queued_s >= 0 ? json_object_new_double(q[i].oldest_queued_s) : NULL);
+		json_object_object_add(row, "finished_last_minute", json_object_new_int64(q[i].finished_last_minute));
+		json_object_array_add(arr, row);
+	}
+	json_object_object_add(o, "queues", arr);
+	return o;
+}
+
+json_object *taskjson_encode_events(const struct task_event *e, int n)
+{
+	json_object *arr = json_object_new_array_ext(n), *o = json_object_new_object();
+
+	for (int i = 0; i < n; i++) {
+		json_object *row = json_object_new_object();
+		add_str(row, "at", e[i].at);
+		add_str(row, "event", e[i].event);
+		json_object_object_add(row, "attempt", e[i].attempt >= 0 ? json_object_new_int(e[i].attempt) : NULL);
+		add_str(row, "worker_id", e[i].worker_id);
+		add_str(row, "detail", e[i].detail);
+		json_object_array_add(arr, row);
+	}
+	json_object_object_add(o, "events", arr);
+	return o;
+}
+
 /* ---- parsing ------------------------------------------------------------------------- */
 
 /* True when text holds a \u0000 escape (an odd run of backslashes before "u0000"). PostgreSQL

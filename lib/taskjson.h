@@ -20,6 +20,11 @@ json_object *taskjson_encode(const struct task *t);
 /* Returns a new array of the tasks' JSON. */
 json_object *taskjson_encode_list(const struct task_list *l);
 
+/* {"queues":[{"queue","counts":{state:n},"oldest_queued_s","finished_last_minute"}]} */
+json_object *taskjson_encode_queues(const struct queue_stat *q, int n);
+/* {"events":[{"at","event","attempt","worker_id","detail"}]} */
+json_object *taskjson_encode_events(const struct task_event *e, int n);
+
 /* Parses len bytes of JSON text strictly. On success *out is the parsed value (the caller
  * puts it). TASKQ_BAD_JSON (with a message naming the position) otherwise; TASKQ_INVAL for
  * a U+0000 escape. */

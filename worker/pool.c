@@ -37,6 +37,7 @@ struct executor {
 	struct db *db;
 	int queue_idx; /* of the running task; guarded by pool->lock */
 	char running_id[TASK_ID_LEN + 1]; /* guarded by pool->lock */
+	int running_attempt;
 	atomic_int cancel;                /* set by the heartbeat */
 };
 
@@ -71,6 +72,7 @@ struct kind_ctx {
 	struct executor *ex;
 	const struct task *task;
 	const struct kind *kind;
+	struct holder holder; /* task id, worker id, attempt: fences every write */
 	double retry_after_s; /* 0: the usual back-off */
 	double deadline; /* monotonic seconds; 0: none */
 	double last_progress;
@@ -142,7 +144,7 @@ bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg)
 	if (pct < 100 && now - ctx->last_progress < PROGRESS_MIN_GAP_S)
 		return true;
 	ctx->last_progress = now;
-	if (store_progress(ctx->ex->db, ctx->task->id, ctx->pool->worker_id, pct, msg,
+	if (store_progress(ctx->ex->db, &ctx->holder, pct, msg,
 			   ctx->pool->cfg.lease_s, &cancel, &err) != TASKQ_OK) {
 		/* progress is best effort; the lease and the fenced completion keep it safe */
 		log_task(LOG_WARN, ctx->task->id, "event=progress_failed msg=\"%s\"", err.msg);
@@ -183,7 +185,7 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 {
 	struct executor *ex = ctx->ex;
 	const struct task *t = ctx->task;
-	const char *wid = ctx->pool->worker_id;
+	const struct holder *h = &ctx->holder;
 	enum taskq_rc rc = TASKQ_OK;
 	char msg[320];
 	int state = -1;
@@ -191,7 +193,7 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 
 	switch (kr) {
 	case KIND_OK:
-		rc = store_complete(ex->db, t->id, wid,
+		rc = store_complete(ex->db, h,
 				    result ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN)
 					   : "{}",
 				    &held, err);
@@ -202,13 +204,13 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 			/* PostgreSQL refused the result (too big, bad text): the attempt fails for good
 			 * rather than looping until the lease runs out */
 			snprintf(msg, sizeof msg, "result rejected by the database: %.200s", err->msg);
-			rc = store_fail(ex->db, t->id, wid, msg, false, 0, &state, err);
+			rc = store_fail(ex->db, h, msg, false, 0, &state, err);
 			log_task(LOG_WARN, t->id, "event=result_rejected kind=%s", t->kind);
 		}
 		break;
 	case KIND_FAIL:
 	case KIND_FAIL_HARD:
-		rc = store_fail(ex->db, t->id, wid, errmsg, kr == KIND_FAIL, ctx->retry_after_s, &state, err);
+		rc = store_fail(ex->db, h, errmsg, kr == KIND_FAIL, ctx->retry_after_s, &state, err);
 		if (rc == TASKQ_OK)
 			log_task(LOG_INFO, t->id, "event=attempt_failed kind=%s attempt=%d next=%s error=\"%s\"",
 				 t->kind, t->attempts, state < 0 ? "not_holder" : task_state_name(state), errmsg);
@@ -216,19 +218,19 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 	case KIND_STOPPED:
 		switch (ctx->stop) {
 		case STOP_CANCEL:
-			rc = store_ack_cancel(ex->db, t->id, wid, err);
+			rc = store_ack_cancel(ex->db, h, err);
 			if (rc == TASKQ_OK)
 				log_task(LOG_INFO, t->id, "event=cancelled kind=%s", t->kind);
 			break;
 		case STOP_TIMEOUT:
 			snprintf(msg, sizeof msg, "timed out after %d s",
 				 t->timeout_s > 0 ? t->timeout_s : k->default_timeout_s);
-			rc = store_fail(ex->db, t->id, wid, msg, true, 0, &state, err);
+			rc = store_fail(ex->db, h, msg, true, 0, &state, err);
 			if (rc == TASKQ_OK)
 				log_task(LOG_INFO, t->id, "event=timed_out kind=%s attempt=%d", t->kind, t->attempts);
 			break;
 		case STOP_SHUTDOWN:
-			rc = store_release(ex->db, t->id, wid, err);
+			rc = store_release(ex->db, h, err);
 			if (rc == TASKQ_OK)
 				log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
 			break;
@@ -272,10 +274,11 @@ static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result 
 static void run_task(struct executor *ex, const struct task *t)
 {
 	const struct kind *k = kinds_find(t->kind);
-	struct kind_ctx ctx = {.pool = ex->pool, .ex = ex, .task = t, .kind = k};
+	struct kind_ctx ctx = {.pool = ex->pool, .ex = ex, .task = t, .kind = k,
+			       .holder = {t->id, ex->pool->worker_id, t->attempts}};
 	json_object *payload = NULL, *result = NULL;
 	enum kind_result kr;
-	char errmsg[256] = "";
+	char errmsg[2200] = ""; /* a command kind puts up to 2 KiB of stderr here */
 	int timeout;
 
 	if (!k) {
@@ -322,6 +325,7 @@ static void *executor_main(void *arg)
 		p->head = (p->head + 1) % p->cfg.concurrency;
 		p->count--;
 		memcpy(ex->running_id, t.id, sizeof ex->running_id);
+		ex->running_attempt = t.attempts;
 		ex->queue_idx = queue_index(p, t.queue);
 		atomic_store(&ex->cancel, t.cancel_requested);
 		pthread_mutex_unlock(&p->lock);
@@ -395,26 +399,33 @@ static int claim(struct pool *p, int nfree, int *rotor)
 	return got;
 }
 
-/* The ids the executors hold, as a PostgreSQL array literal; the caller frees it. */
-static char *held_ids(struct pool *p)
+/* The (id, attempt) pairs the executors hold, as two PostgreSQL array literals; the caller
+ * frees both. */
+static void held_tasks(struct pool *p, char **ids, char **attempts)
 {
-	size_t cap = (size_t)p->cfg.concurrency * (TASK_ID_LEN + 1) + 3, n = 0;
-	char *out = xmalloc(cap);
+	size_t n = 0, a = 0, cap = (size_t)p->cfg.concurrency * (TASK_ID_LEN + 1) + 3;
 
-	out[n++] = '{';
+	*ids = xmalloc(cap);
+	*attempts = xmalloc((size_t)p->cfg.concurrency * 12 + 3);
+	(*ids)[n++] = '{';
+	(*attempts)[a++] = '{';
 	pthread_mutex_lock(&p->lock);
 	for (int i = 0; i < p->cfg.concurrency; i++) {
 		if (!p->ex[i].running_id[0])
 			continue;
-		if (n > 1)
-			out[n++] = ',';
-		memcpy(out + n, p->ex[i].running_id, TASK_ID_LEN);
+		if (n > 1) {
+			(*ids)[n++] = ',';
+			(*attempts)[a++] = ',';
+		}
+		memcpy(*ids + n, p->ex[i].running_id, TASK_ID_LEN);
 		n += TASK_ID_LEN;
+		a += (size_t)snprintf(*attempts + a, 12, "%d", p->ex[i].running_attempt);
 	}
 	pthread_mutex_unlock(&p->lock);
-	out[n++] = '}';
-	out[n] = '\0';
-	return out;
+	(*ids)[n++] = '}';
+	(*ids)[n] = '\0';
+	(*attempts)[a++] = '}';
+	(*attempts)[a] = '\0';
 }
 
 struct schedule {
@@ -428,10 +439,12 @@ static void maintenance(struct pool *p, struct schedule *next)
 	int n;
 
 	if (now >= next->heartbeat) {
-		char *held = held_ids(p);
-		if (store_heartbeat(p->cdb, &p->info, p->cfg.lease_s, held, mark_cancel, p, &err))
+		char *ids, *attempts;
+		held_tasks(p, &ids, &attempts);
+		if (store_heartbeat(p->cdb, &p->info, p->cfg.lease_s, ids, attempts, mark_cancel, p, &err))
 			log_warn("event=heartbeat_failed msg=\"%s\"", err.msg);
-		free(held);
+		free(ids);
+		free(attempts);
 		next->heartbeat = now + p->cfg.lease_s / 3.0;
 	}
 	if (now >= next->rescue) {
@@ -592,7 +605,8 @@ void pool_stop(struct pool *p)
 	pthread_mutex_lock(&p->lock);
 	while (p->count > 0) {
 		struct task *t = &p->pending[p->head];
-		if (store_release(p->cdb, t->id, p->worker_id, &err))
+		struct holder h = {t->id, p->worker_id, t->attempts};
+		if (store_release(p->cdb, &h, &err))
 			log_task(LOG_WARN, t->id, "event=release_failed msg=\"%s\"", err.msg);
 		else
 			log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);

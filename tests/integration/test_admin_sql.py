@@ -105,6 +105,24 @@ class FleetTests(TaskqTestCase):
             beat, took))
 
 
+    def test_stale_worker_rows_are_deleted_by_maintenance(self):
+        """Rows not seen for 5 minutes go, removed by any live worker's maintenance."""
+        stale, fresh = "stale-" + uuid.uuid4().hex[:8], "fresh-" + uuid.uuid4().hex[:8]
+        self.addCleanup(self.db.query, "DELETE FROM taskq.workers WHERE id IN (%s, %s)",
+                        (stale, fresh))
+        for wid, age in ((stale, "6 minutes"), (fresh, "4 minutes")):
+            self.db.query("INSERT INTO taskq.workers (id, host, pid, version, queues, "
+                          "concurrency, started_at, last_seen) VALUES (%s, 'gone.invalid', 1, "
+                          "'0', 'nowhere', 1, now() - interval '1 hour', now() - %s::interval)",
+                          (wid, age))
+        self.start_worker(self.own_queue("maint"), name="maint", concurrency=1).worker_id()
+        wait_until(lambda: self.db.scalar("SELECT count(*) FROM taskq.workers WHERE id = %s",
+                                          (stale,)) == 0, timeout=8,
+                   what="the 6-minute-old worker row deleted")
+        self.assertEqual(self.db.scalar("SELECT count(*) FROM taskq.workers WHERE id = %s",
+                                        (fresh,)), 1, "a 4-minute-old row was deleted")
+
+
 class AdminViewTests(TaskqTestCase):
 
     def test_views_shape_and_rows(self):

@@ -138,14 +138,15 @@ class CommandKindTest(TaskqTestCase):
         self.assertEqual(done["result"], {"a": [1, 2], "b": {"c": "d/e", "u": "caf\u00e9"}})
 
     def test_output_without_json_gives_its_tail_as_valid_text(self):
-        done = self.final(self.submit_cmd("t_text", {})["id"])
+        # a payload far larger than a pipe's buffer, to a program that never reads stdin
+        done = self.final(self.submit_cmd("t_text", {"big": "x" * 600000})["id"])
         self.assertEqual(done["state"], "succeeded", repr(done))
         self.assertEqual(done["result"],
                          {"stdout": "hello\ncaf\u00e9 ??!\nno newline at the end\n"})
 
     def test_stdin_is_the_payload_and_the_environment_is_clean(self):
         payload = {"text": "a/b \"q\" \\ caf\u00e9 \t", "n": -12, "list": [1, True, None, {}],
-                   "deep": {"x": {"y": []}}, "fail_first": True}
+                   "deep": {"x": {"y": []}}, "fail_first": True, "long": "z" * 300000}
         t = self.submit_cmd("t_echo", payload, max_attempts=2)
         done = self.final(t["id"], timeout=20)
         self.assertEqual((done["state"], done["attempts"]), ("succeeded", 2), repr(done))
@@ -184,7 +185,8 @@ class CommandKindTest(TaskqTestCase):
             "sales": {"orders": orders, "revenue": "%d.%02d" % (cents // 100, cents % 100),
                       "currency": "EUR"},
             "traffic": {"visits": visits, "conversion_pct": "%d.%02d" % (bp // 100, bp % 100)}})
-        stages = {25: "fetching sales", 50: "fetching traffic", 75: "joining"}
+        stages = {25: "fetching sales", 50: "fetching traffic", 75: "joining",
+                  100: "writing summary"}
         running = {(x["progress"], x["message"]) for x in seen if x["state"] == "running"
                    and x["progress"] > 0}
         self.assertTrue(running, "no progress seen while running")

@@ -104,3 +104,19 @@ class ConcurrencyKeyTests(TaskqTestCase):
                          "one key, no limits row: more than one ran at once")
         self.report("%s; max %d at once (raw %d)" % (t.figures(), max_overlap(iv, SLACK),
                                                      max_overlap(iv)))
+
+    def test_priority_orders_keyed_and_unkeyed_tasks_alike(self):
+        """'higher priority runs first' holds whether or not a task has a key: one executor,
+        an unkeyed task of priority 10 and a keyed one of priority 0, both ready."""
+        q = self.own_queue("ckp")
+        hi = self.submit_ok("sleep", {"steps": 1, "step_ms": 10}, queue=q, priority=10)
+        lo = self.submit_ok("sleep", {"steps": 1, "step_ms": 10}, queue=q, priority=0,
+                            concurrency_key=unique("kp"))
+        self.start_worker(q, name="ckp", lease=3, concurrency=1).worker_id()
+        t = wait_final([hi["id"], lo["id"]], timeout=15)
+        self.assertEqual(t.not_once_succeeded(), [], str(t))
+        first = self.db.scalar(
+            "SELECT task_id::text FROM taskq.task_events WHERE task_id = ANY(%s::uuid[]) "
+            "AND event = 'claimed' ORDER BY id LIMIT 1", ([hi["id"], lo["id"]],))
+        self.assertEqual(first, hi["id"], "the keyed priority-0 task ran before the unkeyed "
+                         "priority-10 one")

@@ -28,9 +28,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json_object_iterator.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +54,7 @@
 #define GRACE_S 5.0
 #define NOFILE_MAX 1024
 #define DRAIN_ROUNDS 16 /* reads after the exit: what the pipes still hold, not a flood */
+/* strerrordesc_np and sigabbrev_np: thread-safe, unlike strerror and strsignal */
 
 /* The last cap bytes of a stream; the buffer is compacted once it is full. */
 struct tail {
@@ -84,12 +85,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *errtext(int e)
-{
-	const char *s = strerrordesc_np(e); /* thread-safe, unlike strerror */
-	return s ? s : "unknown error";
 }
 
 static void tail_put(struct tail *t, const char *p, size_t n)
@@ -163,8 +158,6 @@ static void clean_text(const char *in, size_t n, char *out, size_t outsize, bool
 /* Whether jsonb takes v: no NaN or infinite number, no U+0000 in a string. */
 static bool storable(json_object *v)
 {
-	struct json_object_iterator it, end;
-
 	switch (json_object_get_type(v)) {
 	case json_type_double:
 		return isfinite(json_object_get_double(v));
@@ -175,13 +168,14 @@ static bool storable(json_object *v)
 			if (!storable(json_object_array_get_idx(v, i)))
 				return false;
 		return true;
-	case json_type_object:
-		end = json_object_iter_end(v);
-		for (it = json_object_iter_begin(v); !json_object_iter_equal(&it, &end);
-		     json_object_iter_next(&it))
-			if (!storable(json_object_iter_peek_value(&it)))
+	case json_type_object: {
+		json_object_object_foreach(v, key, val) {
+			(void)key;
+			if (!storable(val))
 				return false;
+		}
 		return true;
+	}
 	default:
 		return true;
 	}
@@ -304,15 +298,27 @@ static void out_feed(struct run *r, const char *p, size_t n)
 	}
 }
 
-/* Writes what the stdin pipe takes; closes it when all is written or the program is gone
- * (EPIPE: the worker ignores SIGPIPE). */
+/* Writes what the stdin pipe takes; closes it when all is written or the program is gone.
+ * SIGPIPE is blocked around the write and a pending one dropped: EPIPE is enough, whatever
+ * the process's disposition of SIGPIPE. */
 static void write_input(struct run *r)
 {
-	ssize_t n = write(r->in, r->input + r->inoff, r->inlen - r->inoff);
+	static const struct timespec zero = {0, 0};
+	sigset_t pipe, old;
+	ssize_t n;
+	int e;
 
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	n = write(r->in, r->input + r->inoff, r->inlen - r->inoff);
+	e = errno;
+	if (n < 0 && e == EPIPE)
+		sigtimedwait(&pipe, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (n > 0)
 		r->inoff += (size_t)n;
-	if (r->inoff == r->inlen || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	if (r->inoff == r->inlen || (n < 0 && e != EAGAIN && e != EINTR)) {
 		close(r->in);
 		r->in = -1;
 	}
@@ -423,13 +429,8 @@ static void child_prepare(struct child *c, struct kind_ctx *ctx)
 	snprintf(c->id, sizeof c->id, "TASKQ_TASK_ID=%s", kind_task_id(ctx));
 	snprintf(c->attempt, sizeof c->attempt, "TASKQ_ATTEMPT=%d", kind_attempt(ctx));
 	snprintf(c->kind, sizeof c->kind, "TASKQ_KIND=%s", kind_of(ctx)->name);
-	c->envp[0] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
-	c->envp[1] = c->home;
-	c->envp[2] = (char *)"LANG=C.UTF-8";
-	c->envp[3] = c->id;
-	c->envp[4] = c->attempt;
-	c->envp[5] = c->kind;
-	c->envp[6] = NULL;
+	memcpy(c->envp, (char *[]){"PATH=/usr/local/bin:/usr/bin:/bin", c->home, "LANG=C.UTF-8",
+				   c->id, c->attempt, c->kind, NULL}, sizeof c->envp);
 	c->core = (struct rlimit){0, 0};
 	getrlimit(RLIMIT_NOFILE, &c->nofile);
 	c->maxfd = c->nofile.rlim_cur < 65536 ? (int)c->nofile.rlim_cur : 65536;
@@ -483,7 +484,7 @@ static enum kind_result spawn(struct run *r, char *err, size_t errsize)
 
 	for (int i = 0; i < 8; i += 2)
 		if (pipe2(p + i, O_CLOEXEC) < 0) {
-			snprintf(err, errsize, "cannot create pipes: %s", errtext(errno));
+			snprintf(err, errsize, "cannot create pipes: %s", strerrordesc_np(errno));
 			goto out;
 		}
 	child_prepare(&c, r->ctx);
@@ -494,7 +495,7 @@ static enum kind_result spawn(struct run *r, char *err, size_t errsize)
 	if ((pid = fork()) == 0)
 		child_exec(&c);
 	if (pid < 0) {
-		snprintf(err, errsize, "cannot fork: %s", errtext(errno));
+		snprintf(err, errsize, "cannot fork: %s", strerrordesc_np(errno));
 		goto out;
 	}
 	close(p[7]); /* so that the read ends at the exec (EOF) or with the child's report */
@@ -504,7 +505,7 @@ static enum kind_result spawn(struct run *r, char *err, size_t errsize)
 	if (n == (ssize_t)sizeof report) {
 		waitpid(pid, NULL, 0);
 		snprintf(err, errsize, "cannot %s %s: %s", report[0] ? "execute" : "set up a process for",
-			 c.path, errtext(report[1]));
+			 c.path, strerrordesc_np(report[1]));
 		kr = KIND_FAIL_HARD;
 		goto out;
 	}
@@ -536,7 +537,9 @@ static void fail_message(const struct run *r, const char *what, char *err, size_
 	size_t n, room = strlen(what) + 8 < errsize ? errsize - strlen(what) - 8 : 0;
 	const char *s = tail_get(t, &n);
 
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+	for (; n > 0 && strchr(" \t\r\n", *s); n--)
+		s++;
+	while (n > 0 && strchr(" \t\r\n", s[n - 1]))
 		n--;
 	clean_text(s, n, text, sizeof text, true);
 	s = text;

@@ -1,0 +1,290 @@
+/* watch: the long-poll watcher thread and its parked requests. */
+#include "watch.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "resp.h"
+#include "store.h"
+#include "xalloc.h"
+
+#define NOTIFIED_MAX 4096
+
+struct waiter {
+	struct waiter *next;
+	struct req r; /* r.fr is owned: answered and freed by the watcher */
+	char id[TASK_ID_LEN + 1];
+	long long version;
+	double deadline;
+	bool not_modified_ok;
+	bool recheck; /* parked since the last look at its task: look once more */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct waiter *head;
+	int count, max;
+	int efd;
+	pthread_t thread;
+	bool started;
+	atomic_bool stopping;
+	struct db *db;
+	/* ids announced since the last round (watcher thread only) */
+	char (*notified)[TASK_ID_LEN + 1];
+	int nnotified;
+	bool overflow;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void poke(void)
+{
+	uint64_t one = 1;
+	if (write(g.efd, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_warn("event=eventfd_write_failed errno=%d", errno);
+}
+
+bool watch_park(struct req *r, const char *id, long long version, double wait_s, bool not_modified_ok)
+{
+	struct waiter *w;
+
+	pthread_mutex_lock(&g.lock);
+	if (!g.started || g.count >= g.max) {
+		pthread_mutex_unlock(&g.lock);
+		return false;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->r = *r;
+	w->r.cap[0] = w->r.cap[1] = NULL; /* they pointed into the request thread's stack */
+	snprintf(w->id, sizeof w->id, "%s", id);
+	w->version = version;
+	w->deadline = mono_s() + wait_s;
+	w->not_modified_ok = not_modified_ok;
+	w->recheck = true;
+	w->next = g.head;
+	g.head = w;
+	g.count++;
+	pthread_mutex_unlock(&g.lock);
+	poke();
+	return true;
+}
+
+/* Answers a waiter with t (NULL: the task is gone) and frees it. */
+static void answer(struct waiter *w, const struct task *t)
+{
+	if (!t)
+		resp_error(&w->r, TASKQ_NOTFOUND, "no such task");
+	else if (t->version == w->version && w->not_modified_ok) {
+		char extra[48];
+		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t->version);
+		resp_empty(&w->r, 304, extra);
+	} else
+		resp_task(&w->r, 200, t, 0);
+	FCGX_Finish_r(w->r.fr);
+	free(w->r.fr);
+	free(w);
+}
+
+static void on_notify(const char *channel, const char *payload, void *ctx)
+{
+	(void)channel;
+	(void)ctx;
+	for (const char *p = payload; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == TASK_ID_LEN && g.nnotified < NOTIFIED_MAX) {
+			memcpy(g.notified[g.nnotified], p, TASK_ID_LEN);
+			g.notified[g.nnotified++][TASK_ID_LEN] = '\0';
+		} else if (n == TASK_ID_LEN) {
+			g.overflow = true; /* too many to list: every waiter takes a look */
+		}
+		p += n + (p[n] == ',');
+	}
+}
+
+static bool was_notified(const char *id)
+{
+	if (g.overflow)
+		return true;
+	for (int i = 0; i < g.nnotified; i++)
+		if (!memcmp(g.notified[i], id, TASK_ID_LEN))
+			return true;
+	return false;
+}
+
+/* Takes the waiters that need a look now (announced, freshly parked, timed out, or all when
+ * stopping) off the list. */
+static struct waiter *take_due(double now, bool all)
+{
+	struct waiter *due = NULL, **pp;
+
+	pthread_mutex_lock(&g.lock);
+	for (pp = &g.head; *pp;) {
+		struct waiter *w = *pp;
+		if (all || w->recheck || now >= w->deadline || was_notified(w->id)) {
+			*pp = w->next;
+			w->next = due;
+			due = w;
+			g.count--;
+		} else {
+			pp = &w->next;
+		}
+	}
+	pthread_mutex_unlock(&g.lock);
+	g.nnotified = 0;
+	g.overflow = false;
+	return due;
+}
+
+static void repark(struct waiter *w)
+{
+	pthread_mutex_lock(&g.lock);
+	w->recheck = false;
+	w->next = g.head;
+	g.head = w;
+	g.count++;
+	pthread_mutex_unlock(&g.lock);
+}
+
+/* Reads the due waiters' tasks in one query and answers those whose task moved on. */
+static void settle(struct waiter *due, double now, bool all)
+{
+	struct task_list l = {0};
+	struct taskq_err err;
+	size_t n = 0, cap = 2;
+	char *ids;
+	enum taskq_rc rc;
+
+	for (struct waiter *w = due; w; w = w->next)
+		cap += TASK_ID_LEN + 1;
+	ids = xmalloc(cap + 1);
+	ids[n++] = '{';
+	for (struct waiter *w = due; w; w = w->next) {
+		if (n > 1)
+			ids[n++] = ',';
+		memcpy(ids + n, w->id, TASK_ID_LEN);
+		n += TASK_ID_LEN;
+	}
+	ids[n++] = '}';
+	ids[n] = '\0';
+	rc = store_get_many(g.db, ids, &l, &err);
+	free(ids);
+
+	while (due) {
+		struct waiter *w = due;
+		const struct task *t = NULL;
+
+		due = w->next;
+		if (rc != TASKQ_OK) {
+			if (all || now >= w->deadline) {
+				resp_error(&w->r, rc, err.msg);
+				FCGX_Finish_r(w->r.fr);
+				free(w->r.fr);
+				free(w);
+			} else {
+				w->recheck = true; /* look again once the database answers */
+				repark(w);
+			}
+			continue;
+		}
+		for (size_t i = 0; i < l.n && !t; i++)
+			if (!strcmp(l.v[i].id, w->id))
+				t = &l.v[i];
+		if (!t || t->version != w->version || all || now >= w->deadline)
+			answer(w, t);
+		else
+			repark(w);
+	}
+	task_list_cleanup(&l);
+}
+
+static void *watch_main(void *arg)
+{
+	double backoff = 0.1;
+
+	(void)arg;
+	while (!atomic_load(&g.stopping)) {
+		struct taskq_err err;
+		struct pollfd fds[2] = {{.fd = g.efd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+		double now, wait_ms = 1000;
+		struct waiter *due;
+
+		if (db_ensure(g.db, &err) != TASKQ_OK) {
+			wait_ms = backoff * 1000;
+			backoff = backoff * 2 > 2 ? 2 : backoff * 2;
+			/* without a connection no notification arrives: look at every waiter again */
+			pthread_mutex_lock(&g.lock);
+			for (struct waiter *w = g.head; w; w = w->next)
+				w->recheck = true;
+			pthread_mutex_unlock(&g.lock);
+		} else {
+			backoff = 0.1;
+			fds[1].fd = db_socket(g.db);
+		}
+		pthread_mutex_lock(&g.lock);
+		now = mono_s();
+		for (struct waiter *w = g.head; w; w = w->next) {
+			double left = (w->deadline - now) * 1000;
+			if (w->recheck)
+				left = 0;
+			if (left < wait_ms)
+				wait_ms = left < 0 ? 0 : left;
+		}
+		pthread_mutex_unlock(&g.lock);
+		if (poll(fds, fds[1].fd >= 0 ? 2 : 1, (int)wait_ms) > 0 && (fds[0].revents & POLLIN)) {
+			uint64_t v;
+			if (read(g.efd, &v, sizeof v) < 0)
+				log_debug("event=eventfd_read errno=%d", errno);
+		}
+		if (db_connected(g.db))
+			db_each_notify(g.db, on_notify, NULL);
+		now = mono_s();
+		if ((due = take_due(now, false)) != NULL)
+			settle(due, now, false); /* with the database away: 503 past the deadline */
+	}
+	return NULL;
+}
+
+void watch_start(const char *conninfo, int max_waiters)
+{
+	g.max = max_waiters;
+	g.db = store_open_watcher(conninfo, "taskq-fcgi-watch");
+	g.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	g.notified = xcalloc(NOTIFIED_MAX, sizeof *g.notified);
+	g.started = g.efd >= 0 && pthread_create(&g.thread, NULL, watch_main, NULL) == 0;
+	if (!g.started)
+		log_error("event=watch_thread_failed");
+}
+
+void watch_stop(void)
+{
+	struct waiter *all;
+
+	if (!g.started)
+		return;
+	atomic_store(&g.stopping, true);
+	poke();
+	pthread_join(g.thread, NULL);
+	pthread_mutex_lock(&g.lock);
+	g.started = false;
+	pthread_mutex_unlock(&g.lock);
+	if ((all = take_due(mono_s(), true)) != NULL)
+		settle(all, mono_s(), true);
+	db_free(g.db);
+	close(g.efd);
+	free(g.notified);
+}

@@ -1,0 +1,122 @@
+// api.js — the one way the dashboard talks to taskq's HTTP API.
+//
+// api(path, options) sends a request and resolves to {status, ok, data, etag, headers}; it
+// never throws for an HTTP status (callers decide what a 304, 404 or 409 means), only for a
+// network failure (ApiError with status 0) or an abort. errorOf(resp) turns an error answer
+// into {status, code, message} from the API's JSON error body.
+//
+// Auth: when a token is stored (localStorage "taskq.token") every request carries
+// "Authorization: Bearer <token>". A 401 answer fires "taskq:auth-required" on window, so the
+// page can show its token field (see ui.js).
+
+const TOKEN_KEY = "taskq.token";
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function getToken() {
+  try { return localStorage.getItem(TOKEN_KEY) || ""; } catch { return ""; }
+}
+
+export function setToken(token) {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch { /* storage disabled: the token lives only as long as the page */ }
+  window.dispatchEvent(new CustomEvent("taskq:token-changed"));
+}
+
+// The server's clock minus ours, in ms, from the Date header (1 s resolution): ages are
+// computed against the server's "now" so a skewed client clock does not show "-3 s ago".
+let clockOffsetMs = 0;
+export function serverNow() { return Date.now() + clockOffsetMs; }
+
+function noteDate(headers) {
+  const d = headers.get("Date");
+  if (!d) return;
+  const t = Date.parse(d);
+  if (!Number.isNaN(t)) {
+    const off = t - Date.now();
+    // Date has whole seconds: only trust it when it disagrees by more than that.
+    clockOffsetMs = Math.abs(off) > 1500 ? off : 0;
+  }
+}
+
+// api(path, {method, body (object → JSON), headers, signal, timeoutMs})
+export async function api(path, options = {}) {
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let body;
+  if (options.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+  }
+
+  const ctrl = new AbortController();
+  let timer = null;
+  const outer = options.signal;
+  const onOuterAbort = () => ctrl.abort(outer.reason);
+  if (outer) {
+    if (outer.aborted) ctrl.abort(outer.reason);
+    else outer.addEventListener("abort", onOuterAbort, { once: true });
+  }
+  if (options.timeoutMs) timer = setTimeout(() => ctrl.abort(new DOMException("timed out", "TimeoutError")), options.timeoutMs);
+
+  let resp;
+  try {
+    resp = await fetch(path, {
+      method: options.method || "GET",
+      headers,
+      body,
+      cache: "no-store",          // our own If-None-Match reaches the server; 304s reach us
+      credentials: "same-origin",
+      signal: ctrl.signal,
+    });
+  } catch (err) {
+    if (outer && outer.aborted) throw err;  // the caller gave up: not a network error
+    const timedOut = ctrl.signal.aborted;
+    throw new ApiError(0, timedOut ? "timeout" : "network", timedOut ? "the request timed out" : "network error: the server cannot be reached");
+  } finally {
+    if (timer) clearTimeout(timer);
+    if (outer) outer.removeEventListener("abort", onOuterAbort);
+  }
+  noteDate(resp.headers);
+
+  let data = null;
+  if (resp.status !== 204 && resp.status !== 304) {
+    const text = await resp.text().catch(() => "");
+    if (text) {
+      try { data = JSON.parse(text); } catch { data = { raw: text }; }
+    }
+  }
+  if (resp.status === 401) window.dispatchEvent(new CustomEvent("taskq:auth-required"));
+  const etag = resp.headers.get("ETag");
+  return { status: resp.status, ok: resp.ok, data, etag, headers: resp.headers, statusText: resp.statusText };
+}
+
+// errorOf(resp) — {status, code, message} for a non-2xx answer.
+export function errorOf(resp) {
+  const e = resp && resp.data && resp.data.error;
+  if (e && typeof e === "object") {
+    return { status: resp.status, code: String(e.code || "error"), message: String(e.message || "") };
+  }
+  const fallback = resp && resp.data && resp.data.raw ? String(resp.data.raw).slice(0, 200) : "";
+  return { status: resp ? resp.status : 0, code: "http_" + (resp ? resp.status : 0), message: fallback || (resp && resp.statusText) || "unexpected answer" };
+}
+
+// describeError(x) — one line for a user: "HTTP 409 wrong_state: task is finished".
+export function describeError(x) {
+  if (x instanceof ApiError) return x.status ? `HTTP ${x.status} ${x.code}: ${x.message}` : x.message;
+  if (x && typeof x === "object" && "status" in x && "code" in x) return `HTTP ${x.status} ${x.code}${x.message ? ": " + x.message : ""}`;
+  return String(x && x.message ? x.message : x);
+}
+
+export const taskPath = (id) => `/api/tasks/${encodeURIComponent(id)}`;
+export const taskPageHref = (id) => `task.html?id=${encodeURIComponent(id)}`;

@@ -1,0 +1,318 @@
+// overview.js — the overview page: queue counts, the submit form and the task table.
+//
+// The table shows one page (50 tasks, newest first) of GET /api/tasks with the filters;
+// "older" pages with before=<next>, "newest" goes back. The page on screen is refreshed in
+// place (every 1.5 s for the first page, 5 s for older ones, never while the tab is hidden):
+// rows are kept by id and updated, so focus, scroll and paging stay where they are. Filters and
+// the page are in the URL, so a filtered view can be bookmarked.
+
+import { api, errorOf, describeError, taskPageHref } from "./api.js";
+import { el, shortId, renderState, progressBar, setProgress, fmtAge, fmtDuration, fmtTime, renderLive, initAuth, STATES } from "./ui.js";
+import { initSubmit } from "./submit.js";
+
+const LIMIT = 50;
+const FIRST_PAGE_MS = 1500;
+const OLDER_PAGE_MS = 5000;
+const QUEUES_MS = 3000;
+const QUEUES_MISSING_MS = 30000;
+const MAX_BACKOFF_MS = 10000;
+
+const $ = (id) => document.getElementById(id);
+const liveNode = $("live");
+const tbody = $("tasks").querySelector("tbody");
+const filtersForm = $("filters");
+const rows = new Map();          // id → <tr>
+const knownKinds = new Set(["sleep", "noop", "http"]);
+
+// ---- view state, mirrored in the URL -----------------------------------------------------
+const view = { state: "", queue: "", kind: "", before: null, stack: [] };
+{
+  const q = new URLSearchParams(location.search);
+  view.state = STATES.includes(q.get("state")) ? q.get("state") : "";
+  view.queue = q.get("queue") || "";
+  view.kind = q.get("kind") || "";
+  view.before = q.get("before") || null;
+  filtersForm.elements.state.value = view.state;
+  filtersForm.elements.queue.value = view.queue;
+  filtersForm.elements.kind.value = view.kind;
+}
+
+function syncUrl() {
+  const q = new URLSearchParams();
+  for (const k of ["state", "queue", "kind"]) if (view[k]) q.set(k, view[k]);
+  if (view.before) q.set("before", view.before);
+  const s = q.toString();
+  history.replaceState(null, "", s ? `?${s}${location.hash}` : `${location.pathname}${location.hash}`);
+}
+
+function listUrl() {
+  const q = new URLSearchParams();
+  for (const k of ["state", "queue", "kind"]) if (view[k]) q.set(k, view[k]);
+  q.set("limit", String(LIMIT));
+  if (view.before) q.set("before", view.before);
+  return `/api/tasks?${q}`;
+}
+
+// ---- the connection indicator (the table's refresh) --------------------------------------
+let failures = 0;
+function status(state, detail = "") {
+  renderLive(liveNode, { state, mode: state === "live" ? "auto-refresh" : null, detail });
+}
+
+// ---- the task table ----------------------------------------------------------------------
+function makeRow(task) {
+  const link = el("a", { href: taskPageHref(task.id), title: task.id, text: shortId(task.id) });
+  const tr = el("tr", { "data-id": task.id },
+    el("td", { class: "id" }, link),
+    el("td", { class: "state" }, el("span", { class: "state" })),
+    el("td", { class: "kind" }),
+    el("td", { class: "queue" }),
+    el("td", { class: "prog" }, progressBar(`progress of task ${shortId(task.id)}`)),
+    el("td", { class: "msg" }),
+    el("td", { class: "age" }),
+    el("td", { class: "att num" }),
+  );
+  return tr;
+}
+
+function updateRow(tr, task) {
+  const c = tr.children;
+  if (tr.dataset.version !== String(task.version) || tr.dataset.rendered !== "1") {
+    tr.dataset.version = String(task.version);
+    tr.dataset.rendered = "1";
+    tr.dataset.state = task.state;
+    renderState(c[1].firstElementChild, task);
+    c[2].textContent = task.kind;
+    c[3].textContent = task.queue;
+    setProgress(c[4].firstElementChild, task);
+    const msg = task.state === "failed" && task.error ? task.error : task.message || "";
+    c[5].textContent = msg;
+    c[5].title = msg;
+    c[7].textContent = `${task.attempts}/${task.max_attempts}`;
+    c[6].title = `created ${fmtTime(task.created_at)}`;
+    if (task.kind && !knownKinds.has(task.kind)) {
+      knownKinds.add(task.kind);
+      $("kind-list").append(el("option", { value: task.kind }));
+    }
+  }
+  c[6].textContent = fmtAge(task.created_at);
+}
+
+function renderTasks(list, next) {
+  const seen = new Set();
+  list.forEach((task, i) => {
+    seen.add(task.id);
+    let tr = rows.get(task.id);
+    if (!tr) { tr = makeRow(task); rows.set(task.id, tr); }
+    updateRow(tr, task);
+    // move only what is out of place: an unchanged order touches nothing (focus stays)
+    if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
+  });
+  for (const [id, tr] of rows) {
+    if (!seen.has(id)) { tr.remove(); rows.delete(id); }
+  }
+  $("tasks-empty").hidden = list.length > 0;
+  $("page-older").disabled = !next;
+  $("page-newer").disabled = !view.before;
+  $("page-newest").disabled = !view.before;
+  view.next = next || null;
+  const page = view.before ? (view.stack.length ? `page ${view.stack.length + 1}` : "an older page") : "newest";
+  $("page-where").textContent = `${page} · ${list.length} task${list.length === 1 ? "" : "s"}${next ? "" : " (the last page)"}`;
+}
+
+let timer = null;
+let seq = 0;
+let inflight = null;
+
+function schedule(ms) {
+  clearTimeout(timer);
+  timer = null;
+  if (document.hidden) return;      // resumed by visibilitychange
+  timer = setTimeout(refresh, ms);
+}
+
+async function refresh() {
+  clearTimeout(timer);
+  timer = null;
+  const my = ++seq;
+  if (inflight) inflight.abort();
+  const ctrl = new AbortController();
+  inflight = ctrl;
+  let resp;
+  try {
+    resp = await api(listUrl(), { signal: ctrl.signal, timeoutMs: 10000 });
+  } catch (err) {
+    if (my !== seq) return;
+    failures++;
+    status(failures >= 3 ? "offline" : "reconnecting", describeError(err));
+    schedule(Math.min(MAX_BACKOFF_MS, FIRST_PAGE_MS * 2 ** (failures - 1)));
+    return;
+  } finally {
+    if (inflight === ctrl) inflight = null;
+  }
+  if (my !== seq) return;
+  const period = view.before ? OLDER_PAGE_MS : FIRST_PAGE_MS;
+  if (resp.status === 200 && resp.data && Array.isArray(resp.data.tasks)) {
+    failures = 0;
+    status("live");
+    $("tasks-error").textContent = "";
+    renderTasks(resp.data.tasks, resp.data.next);
+    schedule(period);
+    return;
+  }
+  const e = errorOf(resp);
+  if (resp.status >= 400 && resp.status < 500 && resp.status !== 429) {
+    // the request itself is wrong (a filter, a token): say so, keep the connection "live"
+    failures = 0;
+    status("live");
+    $("tasks-error").textContent = describeError(e);
+    renderTasks([], null);
+    schedule(Math.max(period, 5000));
+    return;
+  }
+  failures++;
+  status(failures >= 3 ? "offline" : "reconnecting", describeError(e));
+  const ra = Number(resp.headers.get("Retry-After"));
+  schedule(Math.min(MAX_BACKOFF_MS, Math.max(ra > 0 ? ra * 1000 : 0, FIRST_PAGE_MS * 2 ** (failures - 1))));
+}
+
+// ---- filters and paging ------------------------------------------------------------------
+function applyFilters() {
+  const f = filtersForm.elements;
+  const next = { state: f.state.value, queue: f.queue.value.trim(), kind: f.kind.value.trim() };
+  if (next.state === view.state && next.queue === view.queue && next.kind === view.kind) return;
+  Object.assign(view, next, { before: null, stack: [] });
+  syncUrl();
+  refresh();
+}
+
+let debounce = null;
+filtersForm.addEventListener("input", (ev) => {
+  clearTimeout(debounce);
+  debounce = setTimeout(applyFilters, ev.target.tagName === "SELECT" ? 0 : 300);
+});
+filtersForm.addEventListener("change", () => { clearTimeout(debounce); applyFilters(); });
+filtersForm.addEventListener("submit", (ev) => { ev.preventDefault(); clearTimeout(debounce); applyFilters(); });
+filtersForm.addEventListener("reset", () => setTimeout(applyFilters, 0));
+
+function goPage(before, stack) {
+  view.before = before;
+  view.stack = stack;
+  syncUrl();
+  refresh();
+  $("tasks-h").focus({ preventScroll: true });
+}
+$("page-older").addEventListener("click", () => {
+  if (view.next) goPage(view.next, [...view.stack, view.before]);
+});
+$("page-newer").addEventListener("click", () => {
+  const stack = [...view.stack];
+  goPage(stack.length ? stack.pop() : null, stack);
+});
+$("page-newest").addEventListener("click", () => goPage(null, []));
+
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) {
+    clearTimeout(timer);
+    timer = null;
+    clearTimeout(queuesTimer);
+    queuesTimer = null;
+    status("paused", "the tab is hidden");
+  } else {
+    refresh();
+    refreshQueues();
+  }
+});
+
+// ---- queues ------------------------------------------------------------------------------
+let queuesTimer = null;
+let queuesSeq = 0;
+const queueNames = new Set(["default"]);
+
+function cell(n, cls = "num") {
+  return el("td", { class: n ? cls : `${cls} zero`, text: n === null || n === undefined ? "—" : String(n) });
+}
+
+function renderQueues(queues) {
+  const table = $("queues");
+  const body = table.querySelector("tbody");
+  const note = $("queues-note");
+  if (!queues.length) {
+    table.hidden = true;
+    note.hidden = false;
+    note.textContent = "No tasks yet.";
+    return;
+  }
+  note.hidden = true;
+  table.hidden = false;
+  const trs = queues.map((q) => {
+    const c = q.counts || {};
+    const link = el("a", { href: `?queue=${encodeURIComponent(q.queue)}`, text: q.queue, title: `show the tasks of queue ${q.queue}` });
+    link.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      filtersForm.elements.queue.value = q.queue;
+      applyFilters();
+      $("tasks-h").focus();
+    });
+    if (!queueNames.has(q.queue)) {
+      queueNames.add(q.queue);
+      $("queue-list").append(el("option", { value: q.queue }));
+    }
+    return el("tr", { "data-queue": q.queue },
+      el("td", { class: "q" }, link),
+      cell(c.queued), cell(c.running), cell(c.succeeded), cell(c.failed), cell(c.cancelled, "num wide"),
+      el("td", { class: "num wide", text: q.oldest_queued_s === null || q.oldest_queued_s === undefined ? "—" : fmtDuration(q.oldest_queued_s) }),
+      cell(q.finished_last_minute),
+    );
+  });
+  body.replaceChildren(...trs);
+}
+
+async function refreshQueues() {
+  clearTimeout(queuesTimer);
+  queuesTimer = null;
+  const my = ++queuesSeq;
+  let next = QUEUES_MS;
+  try {
+    const resp = await api("/api/queues", { timeoutMs: 10000 });
+    if (my !== queuesSeq) return;
+    if (resp.status === 200 && resp.data && Array.isArray(resp.data.queues)) {
+      renderQueues(resp.data.queues);
+    } else if (resp.status === 404 || resp.status === 405) {
+      $("queues").hidden = true;
+      $("queues-note").hidden = false;
+      $("queues-note").textContent = "Queue statistics are not available from this server (GET /api/queues answered " + resp.status + ").";
+      next = QUEUES_MISSING_MS;
+    } else {
+      $("queues-note").hidden = false;
+      $("queues-note").textContent = `Queue statistics: ${describeError(errorOf(resp))}`;
+      next = QUEUES_MS * 2;
+    }
+  } catch (err) {
+    if (my !== queuesSeq) return;
+    $("queues-note").hidden = false;
+    $("queues-note").textContent = `Queue statistics: ${describeError(err)}`;
+    next = MAX_BACKOFF_MS;
+  }
+  if (!document.hidden) queuesTimer = setTimeout(refreshQueues, next);
+}
+
+// ---- submit ------------------------------------------------------------------------------
+const details = $("submit-details");
+initSubmit($("submit-form"));
+function openSubmit(focus) {
+  details.open = true;
+  if (focus) $("submit-form").elements.kind.focus();
+}
+$("nav-new").addEventListener("click", (ev) => {
+  ev.preventDefault();
+  openSubmit(true);
+  $("new-task").scrollIntoView({ block: "start" });
+  history.replaceState(null, "", `${location.search}#new-task`);
+});
+if (location.hash === "#new-task") openSubmit(false);
+
+initAuth();
+status("connecting");
+refresh();
+refreshQueues();
