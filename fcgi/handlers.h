@@ -12,5 +12,7 @@ void h_task_retry(struct req *r);
 void h_task_list(struct req *r);
 void h_task_history(struct req *r);
 void h_queues(struct req *r);
+void h_authorize_task(struct req *r);
+void h_authorize_stream(struct req *r);
 
 #endif

@@ -23,6 +23,9 @@
 #include "resp.h"
 #include "router.h"
 #include "store.h"
+#include <curl/curl.h>
+
+#include "publish.h"
 #include "wake.h"
 #include "watch.h"
 #include "xalloc.h"
@@ -35,12 +38,14 @@ static const struct route g_routes[] = {
 	{"POST", "/api/tasks/*/retry", h_task_retry},
 	{"GET", "/api/tasks/*/history", h_task_history},
 	{"GET", "/api/queues", h_queues},
+	{"GET", "/_taskq/authorize/task/*", h_authorize_task},
+	{"GET", "/_taskq/authorize/stream", h_authorize_stream},
 	{"GET", "/healthz", h_healthz},
 	{NULL, NULL, NULL},
 };
 
 static struct {
-	const char *config, *db, *listen, *log_level;
+	const char *config, *db, *listen, *publish, *log_level;
 	long threads, max_body, backlog, max_waiters;
 } g_cfg;
 
@@ -56,6 +61,9 @@ static const struct config_opt g_opts[] = {
 	 "largest accepted request body in bytes", &g_cfg.max_body},
 	{"max-waiters", "TASKQ_MAX_WAITERS", CFG_INT, "1024", 0, 100000,
 	 "long-polls (?wait=) parked at once; more get 429", &g_cfg.max_waiters},
+	{"publish", "TASKQ_PUBLISH", CFG_STR, NULL, 0, 0,
+	 "unix socket of nginx's nchan publisher (live streams); none: streams off, long-polls on",
+	 &g_cfg.publish},
 	{"backlog", "TASKQ_BACKLOG", CFG_INT, "1024", 1, 65535, "listen backlog", &g_cfg.backlog},
 	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
 	 &g_cfg.log_level},
@@ -180,6 +188,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	publish_start(g_cfg.publish);
 	wake_start(g_cfg.db);
 	watch_start(g_cfg.db, (int)g_cfg.max_waiters);
 	threads = xcalloc((size_t)g_cfg.threads, sizeof *threads);
@@ -214,6 +224,8 @@ int main(int argc, char **argv)
 		unlink(g_cfg.listen);
 	watch_stop();
 	wake_stop();
+	publish_stop();
+	curl_global_cleanup();
 	kindcache_free();
 	free(threads);
 	free(dbs);

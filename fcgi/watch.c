@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "publish.h"
 #include "resp.h"
 #include "store.h"
 #include "xalloc.h"
@@ -212,9 +213,31 @@ static void settle(struct waiter *due, double now, bool all)
 	task_list_cleanup(&l);
 }
 
+/* Re-reads the announced tasks someone streams (or all of them while the live feed has
+ * subscribers) in one query and publishes them to nchan. all_watched: after a reconnect or an
+ * overflow, every watched task, so nothing stays stale. */
+static void publish_changes(bool all_watched)
+{
+	struct task_list l = {0};
+	struct taskq_err err;
+	char *ids;
+
+	if (!publish_enabled() || (!all_watched && g.nnotified == 0))
+		return;
+	if (!(ids = publish_wanted(g.notified, g.nnotified, all_watched)))
+		return;
+	if (store_get_many(g.db, ids, &l, &err) == TASKQ_OK)
+		publish_tasks(&l);
+	else
+		log_warn("event=publish_read_failed msg=\"%s\"", err.msg);
+	task_list_cleanup(&l);
+	free(ids);
+}
+
 static void *watch_main(void *arg)
 {
 	double backoff = 0.1;
+	bool was_connected = false;
 
 	(void)arg;
 	while (!atomic_load(&g.stopping)) {
@@ -250,8 +273,11 @@ static void *watch_main(void *arg)
 			if (read(g.efd, &v, sizeof v) < 0)
 				log_debug("event=eventfd_read errno=%d", errno);
 		}
-		if (db_connected(g.db))
+		if (db_connected(g.db)) {
 			db_each_notify(g.db, on_notify, NULL);
+			publish_changes(!was_connected || g.overflow);
+		}
+		was_connected = db_connected(g.db);
 		now = mono_s();
 		if ((due = take_due(now, false)) != NULL)
 			settle(due, now, false); /* with the database away: 503 past the deadline */

@@ -42,6 +42,7 @@ enum {
 	S_CALLBACK_DONE,
 	S_MIGRATED,
 	S_RECORD_MIGRATION,
+	S_WORKERS,
 	S_COUNT
 };
 
@@ -112,6 +113,11 @@ static const struct db_stmt stmts[S_COUNT] = {
 	[S_RECORD_MIGRATION] = {"record_migration",
 				"INSERT INTO taskq.schema_version (version, name) VALUES ($1::int, $2)",
 				2},
+	[S_WORKERS] = {"workers",
+		       "SELECT id, host, pid, version, queues, concurrency, running,"
+		       " extract(epoch FROM now() - last_seen) FROM taskq.workers"
+		       " WHERE last_seen > now() - interval '1 minute' ORDER BY host, pid, id",
+		       0},
 };
 
 struct db *store_open(const char *conninfo, const char *app_name)
@@ -708,4 +714,45 @@ enum taskq_rc store_migrate(struct db *db, int version, const char *name, const 
 fail:
 	db_exec_script(db, "ROLLBACK", NULL);
 	return rc;
+}
+
+/* ---- the fleet for the CLI (taskq stats) ---------------------------------------------- */
+
+enum taskq_rc store_workers(struct db *db, struct worker_row **out, int *n, struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, S_WORKERS, NULL, &res, err);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	*n = PQntuples(res);
+	*out = xcalloc((size_t)*n + 1, sizeof **out);
+	for (int i = 0; i < *n; i++) {
+		struct worker_row *w = &(*out)[i];
+		w->id = xstrdup(PQgetvalue(res, i, 0));
+		w->host = xstrdup(PQgetvalue(res, i, 1));
+		w->pid = (int)opt_ll(res, i, 2, 0);
+		w->version = xstrdup(PQgetvalue(res, i, 3));
+		w->queues = xstrdup(PQgetvalue(res, i, 4));
+		w->concurrency = (int)opt_ll(res, i, 5, 0);
+		w->running = (int)opt_ll(res, i, 6, 0);
+		w->last_seen_s = strtod(PQgetvalue(res, i, 7), NULL);
+	}
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+void store_workers_free(struct worker_row *w, int n)
+{
+	if (!w)
+		return;
+	for (int i = 0; i < n; i++) {
+		free(w[i].id);
+		free(w[i].host);
+		free(w[i].version);
+		free(w[i].queues);
+	}
+	free(w);
 }

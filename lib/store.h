@@ -114,4 +114,17 @@ enum taskq_rc store_get_many(struct db *db, const char *ids_array, struct task_l
 enum taskq_rc store_migrate(struct db *db, int version, const char *name, const char *sql,
 			    bool *applied, struct taskq_err *err);
 
+/* ---- the fleet for the CLI (taskq stats) ---- */
+
+/* One live worker daemon, a row of taskq.workers. Strings owned (store_workers_free). */
+struct worker_row {
+	char *id, *host, *version, *queues;
+	int pid, concurrency, running;
+	double last_seen_s; /* seconds since its last heartbeat */
+};
+/* The workers that sent a heartbeat in the last minute (as store_live_workers counts them),
+ * by host and pid; the caller frees *out with store_workers_free. */
+enum taskq_rc store_workers(struct db *db, struct worker_row **out, int *n, struct taskq_err *err);
+void store_workers_free(struct worker_row *w, int n);
+
 #endif

@@ -26,7 +26,7 @@
 import { api, taskPath, errorOf } from "./api.js";
 
 export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
-export const LIVE_SLOTS = 4;
+export const LIVE_SLOTS = 20;
 
 const SSE_OPEN_MS = 2000;        // a stream not open by then counts as refused
 const SSE_BROKEN_MS = 3000;      // an open stream that errors and is not back by then is broken

@@ -64,7 +64,7 @@ function makeRow(task) {
   const link = el("a", { href: taskPageHref(task.id), title: task.id, text: shortId(task.id) });
   const tr = el("tr", { "data-id": task.id },
     el("td", { class: "id" }, link),
-    el("td", { class: "state" }, el("span", { class: "state" })),
+    el("td", { class: "st" }, el("span", { class: "state" })),
     el("td", { class: "kind" }),
     el("td", { class: "queue" }),
     el("td", { class: "prog" }, progressBar(`progress of task ${shortId(task.id)}`)),
@@ -229,8 +229,8 @@ let queuesTimer = null;
 let queuesSeq = 0;
 const queueNames = new Set(["default"]);
 
-function cell(n, cls = "num") {
-  return el("td", { class: n ? cls : `${cls} zero`, text: n === null || n === undefined ? "—" : String(n) });
+function cell(label, n, cls = "num") {
+  return el("td", { class: n ? cls : `${cls} zero`, "data-label": label, text: n === null || n === undefined ? "—" : String(n) });
 }
 
 function renderQueues(queues) {
@@ -260,9 +260,10 @@ function renderQueues(queues) {
     }
     return el("tr", { "data-queue": q.queue },
       el("td", { class: "q" }, link),
-      cell(c.queued), cell(c.running), cell(c.succeeded), cell(c.failed), cell(c.cancelled, "num wide"),
-      el("td", { class: "num wide", text: q.oldest_queued_s === null || q.oldest_queued_s === undefined ? "—" : fmtDuration(q.oldest_queued_s) }),
-      cell(q.finished_last_minute),
+      cell("queued", c.queued), cell("running", c.running), cell("succeeded", c.succeeded), cell("failed", c.failed),
+      cell("cancelled", c.cancelled),
+      el("td", { class: "num", "data-label": "oldest queued", text: q.oldest_queued_s === null || q.oldest_queued_s === undefined ? "—" : fmtDuration(q.oldest_queued_s) }),
+      cell("done / min", q.finished_last_minute),
     );
   });
   body.replaceChildren(...trs);

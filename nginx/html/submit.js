@@ -25,7 +25,11 @@ export function initSubmit(form, { onCreated } = {}) {
   const template = (k) => (k in TEMPLATES ? JSON.stringify(TEMPLATES[k], null, 2) : "{}");
   if (!payload.value.trim()) payload.value = template(kind.value);
   payload.addEventListener("input", () => { edited = true; payload.setCustomValidity(""); });
-  kind.addEventListener("change", () => { if (!edited) payload.value = template(kind.value.trim()); });
+  // a shipped kind brings its example payload, unless the payload was edited by hand
+  kind.addEventListener("input", () => {
+    const k = kind.value.trim();
+    if (!edited && k in TEMPLATES) payload.value = template(k);
+  });
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();

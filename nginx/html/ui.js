@@ -21,7 +21,13 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-export const shortId = (id) => String(id || "").slice(0, 8);
+// shortId — the first 8 characters of the id (what the CLI and logs show) and its last 4:
+// ids are UUIDv7, whose first 8 characters are a timestamp shared by every task created in
+// the same minute, so the random tail tells neighbours apart.
+export const shortId = (id) => {
+  const s = String(id || "");
+  return s.length > 16 ? `${s.slice(0, 8)}…${s.slice(-4)}` : s;
+};
 
 // stateText — the words a person reads: "running (cancelling)".
 export function stateText(task) {
@@ -74,8 +80,9 @@ export function fmtDuration(s) {
   if (s < 1) return "<1 s";
   if (s < 60) return `${Math.floor(s)} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+  const two = (big, bigUnit, small, smallUnit) => (small ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`);
+  if (s < 86400) return two(Math.floor(s / 3600), "h", Math.floor((s % 3600) / 60), "min");
+  return two(Math.floor(s / 86400), "d", Math.floor((s % 86400) / 3600), "h");
 }
 
 export function ageOf(iso) {
@@ -111,11 +118,9 @@ export function renderLive(node, { state, mode, detail }) {
   node.dataset.state = state;
   node.dataset.mode = mode || "";
   node.title = detail || (state === "ended" ? "the task is finished: nothing to follow" : "");
-  node.replaceChildren(
-    el("span", { class: "sym", "aria-hidden": "true", text: sym }),
-    el("span", { class: "word", text: word }),
-    mode && state !== "ended" ? el("span", { class: "mode", text: `· ${mode}` }) : null,
-  );
+  const parts = [el("span", { class: "sym", "aria-hidden": "true", text: sym }), el("span", { class: "word", text: word })];
+  if (mode && state !== "ended") parts.push(el("span", { class: "mode", text: `· ${mode}` }));
+  node.replaceChildren(...parts);
 }
 
 // ---- the token field (auth) -----------------------------------------------------------------

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import uuid
 
 import psycopg2.extensions
@@ -12,6 +13,11 @@ import psycopg2.extensions
 from taskq_harness import TaskqTestCase, Db, HarnessError, unique, ENV, UUID_RE
 
 FINAL = ("succeeded", "failed", "cancelled")
+
+# exit codes (cli/cli.h; README's CLI lines, taskq --help)
+EXIT_FAILED, EXIT_CANCELLED, EXIT_NOTFOUND, EXIT_ERROR, EXIT_USAGE = 1, 2, 3, 5, 64
+# a plain (not a terminal) watch line: "40% running step 4/10"
+WATCH_LINE = re.compile(r"^(\d{1,3})% (queued|running|succeeded|failed|cancelled)\b(.*)$")
 
 
 def cli(*args, dsn=None, timeout=30, env_extra=None):
@@ -23,8 +29,44 @@ def cli(*args, dsn=None, timeout=30, env_extra=None):
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def cli_popen(*args):
+    """Starts the CLI with stdout and stderr on pipes (so: not a terminal)."""
+    exe = os.path.join(ENV.build, "taskq")
+    return subprocess.Popen([exe, "--db", ENV.db] + [str(a) for a in args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TASKQ_SQL_DIR=ENV.sql_dir))
+
+
 def show(p):
     return "exit %d; stdout %r; stderr %r" % (p.returncode, p.stdout[-600:], p.stderr[-600:])
+
+
+def watch_lines(out):
+    """The progress lines of a plain watch, as (progress, state, rest)."""
+    return [(int(m.group(1)), m.group(2), m.group(3).strip())
+            for m in map(WATCH_LINE.match, out.splitlines()) if m]
+
+
+def result_json(out):
+    """The pretty JSON after the last progress line (a watch's result)."""
+    lines = out.splitlines()
+    last = max(i for i, line in enumerate(lines) if WATCH_LINE.match(line))
+    return json.loads("\n".join(lines[last + 1:]))
+
+
+def table(out, first_header):
+    """Rows of the aligned table whose header line starts with first_header, as dicts keyed
+    by the header's words (the last column takes the rest of the line)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:1] == [first_header])
+    heads = lines[start].split()
+    rows = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        cells = line.split(None, len(heads) - 1)
+        rows.append(dict(zip(heads, cells)))
+    return rows
 
 
 class CliTests(TaskqTestCase):
@@ -133,3 +175,150 @@ class CliTests(TaskqTestCase):
         p = cli("watch", bad["id"])
         self.assertEqual(p.returncode, 1, show(p))
         self.assertEqual(self.get_ok(bad["id"])["state"], "failed")
+
+    # ---- submit --wait, watch, history, stats (issue 11) ----------------------------------
+
+    def test_submit_wait_exits_0_with_the_result_when_it_succeeds(self):
+        p = cli("submit", "sleep", '{"steps":3,"step_ms":50}', "--wait")
+        self.assertEqual(p.returncode, 0, show(p))
+        tid = self.track(p.stdout.splitlines()[0])
+        self.assertRegex(tid, UUID_RE, show(p))
+        self.assertEqual(result_json(p.stdout), {"steps": 3}, show(p))
+        self.assertEqual(self.get_ok(tid)["state"], "succeeded")
+
+    def test_submit_wait_exits_1_with_the_error_when_it_fails(self):
+        p = cli("submit", "sleep", '{"steps":3,"step_ms":10,"fail_at":2}', "--max-attempts", "1",
+                "--wait")
+        self.assertEqual(p.returncode, EXIT_FAILED, show(p))
+        tid = self.track(p.stdout.splitlines()[0])
+        self.assertEqual(watch_lines(p.stdout)[-1][1], "failed", show(p))
+        self.assertIn("error: failed at step 2", p.stdout, show(p))
+        t = self.get_ok(tid)
+        self.assertEqual((t["state"], t["attempts"], t["max_attempts"]), ("failed", 1, 1))
+
+    def test_submit_wait_exits_2_when_it_is_cancelled(self):
+        w = cli_popen("submit", "sleep", '{"steps":400,"step_ms":50}', "--wait")
+        try:
+            tid = self.track(w.stdout.readline().strip())
+            self.assertRegex(tid, UUID_RE)
+            self.api.wait_for(tid, lambda t: t["progress"] > 0, timeout=15)
+            self.cli_ok("cancel", tid)
+            out, err = w.communicate(timeout=20)
+        finally:
+            if w.poll() is None:
+                w.kill()
+                w.communicate()
+        self.assertEqual(w.returncode, EXIT_CANCELLED, "stdout %r stderr %r" % (out, err))
+        self.assertEqual(watch_lines(out)[-1][1], "cancelled", out)
+        self.assertEqual(self.get_ok(tid)["state"], "cancelled")
+
+    def test_watch_plain_output_has_a_line_per_change_then_the_result(self):
+        t = self.submit_ok("sleep", {"steps": 5, "step_ms": 300})
+        p = cli("watch", t["id"])
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertNotIn("\r", p.stdout)
+        self.assertNotIn("\033", p.stdout)   # no terminal control when not a terminal
+        lines = watch_lines(p.stdout)
+        progress = [pct for pct, state, _ in lines]
+        self.assertEqual(progress, sorted(progress), "progress went down: %s" % show(p))
+        self.assertGreaterEqual(len(set(progress)), 4, "too few distinct steps: %s" % show(p))
+        self.assertEqual(len(lines), len(set(lines)), "a line printed twice: %s" % show(p))
+        self.assertIn((40, "running", "step 2/5"), lines, show(p))
+        self.assertEqual(lines[-1], (100, "succeeded", "step 5/5"), show(p))
+        self.assertEqual(result_json(p.stdout), {"steps": 5}, show(p))
+
+    def test_watch_wakes_on_notify_and_does_not_poll_busily(self):
+        t = self.submit_ok("noop", delay_s=3600, queue=self.own_queue())
+        w = cli_popen("watch", t["id"])
+        try:
+            self.assertEqual(w.stdout.readline().split(), ["0%", "queued"])
+            # the watch connection sits idle between reads: it waits for NOTIFYs (and reads
+            # every ~2 s as a safety net) instead of asking in a loop
+            idle = 0.0
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline:
+                idle = max(idle, self.db.scalar(
+                    "SELECT coalesce(max(extract(epoch FROM now() - state_change)), 0)"
+                    "  FROM pg_stat_activity WHERE application_name = 'taskq-cli-watch'"
+                    "   AND state = 'idle'") or 0.0)
+                time.sleep(0.1)
+            self.assertGreater(idle, 1.0, "the watch connection was never idle for a second")
+            t0 = time.monotonic()
+            self.cli_ok("cancel", t["id"])
+            out, err = w.communicate(timeout=10)
+            took = time.monotonic() - t0
+        finally:
+            if w.poll() is None:
+                w.kill()
+                w.communicate()
+        self.assertEqual(w.returncode, EXIT_CANCELLED, "stdout %r stderr %r" % (out, err))
+        self.assertLess(took, 1.0, "the cancel took %.2fs to show: not woken by NOTIFY" % took)
+
+    def test_watch_and_history_exit_codes_for_bad_ids(self):
+        for cmd in ("watch", "history", "status"):
+            with self.subTest(cmd=cmd):
+                p = cli(cmd, str(uuid.uuid4()))
+                self.assertEqual(p.returncode, EXIT_NOTFOUND, show(p))
+                p = cli(cmd, "not-a-uuid")
+                self.assertEqual(p.returncode, EXIT_USAGE, show(p))
+                p = cli(cmd)
+                self.assertEqual(p.returncode, EXIT_USAGE, show(p))
+
+    def test_usage_and_database_errors_have_codes_of_their_own(self):
+        for args in (("no-such-command",), ("--no-such-option", "list"),
+                     ("submit", "noop", "[1]"), ("list", "--state", "bogus")):
+            with self.subTest(args=args):
+                p = cli(*args)
+                self.assertEqual(p.returncode, EXIT_USAGE, show(p))
+        p = cli("status", str(uuid.uuid4()), dsn="host=/nonexistent/taskq dbname=taskq")
+        self.assertEqual(p.returncode, EXIT_ERROR, show(p))
+
+    def test_history_lists_claimed_then_succeeded(self):
+        t = self.submit_ok("sleep", {"steps": 1, "step_ms": 1})
+        done = self.api.wait_for(t["id"], FINAL, timeout=15)
+        self.assertEqual(done["state"], "succeeded", repr(done))
+        p = self.cli_ok("history", t["id"])
+        rows = table(p.stdout, "AT")
+        self.assertEqual([r["EVENT"] for r in rows], ["claimed", "succeeded"], show(p))
+        self.assertEqual([r["ATTEMPT"] for r in rows], ["1", "1"], show(p))
+        for r in rows:
+            self.assertRegex(r["AT"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", show(p))
+            self.assertRegex(r["WORKER"], r"^\S+:\d+:", show(p))
+
+    def test_history_shows_the_error_of_a_retried_attempt(self):
+        t = self.submit_ok("sleep", {"steps": 2, "step_ms": 1, "fail_at": 1}, max_attempts=2)
+        self.assertEqual(self.api.wait_for(t["id"], FINAL, timeout=20)["state"], "failed")
+        p = self.cli_ok("history", t["id"])
+        rows = table(p.stdout, "AT")
+        self.assertEqual([r["EVENT"] for r in rows], ["claimed", "retry", "claimed", "failed"],
+                         show(p))
+        self.assertTrue(rows[1]["DETAIL"].endswith("failed at step 1"), show(p))
+
+    def test_stats_lists_a_queue_with_counts_and_the_workers(self):
+        q = self.own_queue()
+        ids = [self.submit_ok("noop", queue=q, delay_s=3600)["id"] for _ in range(3)]
+        self.cli_ok("cancel", ids[0])
+        p = self.cli_ok("stats")
+        rows = {r["QUEUE"]: r for r in table(p.stdout, "QUEUE")}
+        self.assertIn(q, rows, show(p))
+        got = rows[q]
+        self.assertEqual({k: got[k] for k in ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED",
+                                              "CANCELLED", "DONE/MIN")},
+                         {"QUEUED": "2", "RUNNING": "0", "SUCCEEDED": "0", "FAILED": "0",
+                          "CANCELLED": "1", "DONE/MIN": "1"}, show(p))
+        self.assertRegex(got["OLDEST"], r"^\d+s$", show(p))
+        # the columns line up: every row of the table is as wide as its header up to OLDEST
+        head = next(line for line in p.stdout.splitlines() if line.startswith("QUEUE "))
+        line = next(line for line in p.stdout.splitlines() if line.startswith(q + " "))
+        self.assertEqual(line.index(got["CANCELLED"], head.index("CANCELLED")) +
+                         len(got["CANCELLED"]), head.index("CANCELLED") + len("CANCELLED"),
+                         "CANCELLED is not right-aligned under its header: %s" % show(p))
+        live = self.db.query("SELECT host, pid, running, concurrency FROM taskq.workers"
+                             " WHERE last_seen > now() - interval '1 minute'")
+        self.assertTrue(live, "no live worker on the stack")
+        workers = table(p.stdout, "HOST")
+        self.assertEqual(sorted(int(w["PID"]) for w in workers),
+                         sorted(w["pid"] for w in live), show(p))
+        for w in workers:
+            self.assertRegex(w["RUNNING"], r"^\d+/\d+$", show(p))
+            self.assertRegex(w["LAST"], r"^\d+s$", show(p))

@@ -13,6 +13,7 @@ int main(void)
 	srunner_add_suite(sr, suite_taskjson());
 	srunner_add_suite(sr, suite_queues());
 	srunner_add_suite(sr, suite_netallow());
+	srunner_add_suite(sr, suite_cmdout());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

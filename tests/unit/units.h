@@ -10,5 +10,6 @@ Suite *suite_task(void);
 Suite *suite_taskjson(void);
 Suite *suite_queues(void);
 Suite *suite_netallow(void);
+Suite *suite_cmdout(void);
 
 #endif

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
 # tools/dev/common.sh — sourced by ./dev: small helpers, paths, the stack's saved settings.
+# shellcheck disable=SC2034 # the paths set here are used by the other tools/dev files
 
 say() { printf 'dev: %s\n' "$*"; }
 warn() { printf 'dev: %s\n' "$*" >&2; }

@@ -67,7 +67,7 @@ launch() {
 	(
 		exec 9>&- # the lock of `./dev test`
 		(
-			cd "$VAR"
+			cd "$VAR" || exit 1
 			export HOME=$VAR
 			exec setsid "$@"
 		) </dev/null >>"$log" 2>&1 &
@@ -153,11 +153,23 @@ write_nginx_conf() {
 			html=$NGX/html
 		fi
 	fi
+	local streams="" publisher="" load_nchan=""
+	if [[ -f $NCHAN_MODULE ]]; then
+		load_nchan="load_module $NCHAN_MODULE;"
+		fill_template "$TOP/nginx/taskq-streams.conf.in" "$NGX/taskq-streams.conf" \
+			"PUB_SOCKET=$RUN/nchan-pub.sock"
+		fill_template "$TOP/nginx/taskq-publisher.conf.in" "$NGX/taskq-publisher.conf" \
+			"PUB_SOCKET=$RUN/nchan-pub.sock" "FCGI_SOCKET=$RUN/fcgi.sock" \
+			"FASTCGI_PARAMS=/etc/nginx/fastcgi_params"
+		streams="include $NGX/taskq-streams.conf;"
+		publisher="include $NGX/taskq-publisher.conf;"
+	fi
 	fill_template "$TOP/nginx/taskq.conf.in" "$NGX/taskq.conf" \
 		"LISTEN=127.0.0.1:$PORT" "HTML=$html" "FCGI_SOCKET=$RUN/fcgi.sock" \
-		"FASTCGI_PARAMS=/etc/nginx/fastcgi_params"
+		"FASTCGI_PARAMS=/etc/nginx/fastcgi_params" "STREAMS=$streams"
 	fill_template "$TOP/nginx/nginx-dev.conf.in" "$NGX/nginx.conf" \
-		"USER_LINE=$user_line" "VAR=$VAR" "TOP=$TOP" "WORKERS=$workers"
+		"USER_LINE=$user_line" "VAR=$VAR" "TOP=$TOP" "WORKERS=$workers" \
+		"LOAD_NCHAN=$load_nchan" "PUBLISHER=$publisher"
 }
 
 # write_pg_conf — the dev settings, in a file that postgresql.conf includes; rewritten at
@@ -259,8 +271,10 @@ start_fcgi() {
 	local tenths=150
 	running fcgi >/dev/null && return 0
 	rm -f "$RUN/fcgi.sock"
+	local publish=()
+	[[ -f $NCHAN_MODULE ]] && publish=(--publish "$RUN/nchan-pub.sock")
 	launch fcgi "$LOG/fcgi.log" 1 \
-		"$BUILD/taskq-fcgi" --db "$CONNINFO" --listen "$RUN/fcgi.sock" || return 1
+		"$BUILD/taskq-fcgi" --db "$CONNINFO" --listen "$RUN/fcgi.sock" "${publish[@]}" || return 1
 	until [[ -S $RUN/fcgi.sock ]]; do
 		if ! running fcgi >/dev/null || ((tenths-- <= 0)); then
 			show_tail "$LOG/fcgi.log" 20
@@ -650,11 +664,3 @@ cmd_taskq() {
 	export TASKQ_SQL_DIR=${TASKQ_SQL_DIR:-$TOP/sql}
 	exec "$BUILD/taskq" --db "$CONNINFO" "$@"
 }
-
-###############################################################################
-### test
-
-T_PASSED=0
-T_FAILED=0
-
-# phase NAME PASSED FAILED — count and print one phase's result.

@@ -1,5 +1,11 @@
 # shellcheck shell=bash
 # tools/dev/test.sh — sourced by ./dev: ./dev test (builds, unit, integration, sanitizer scan).
+# shellcheck disable=SC2153 # PORT, VAR … are set by tools/dev/common.sh
+
+T_PASSED=0
+T_FAILED=0
+
+# phase NAME PASSED FAILED — count and print one phase's result.
 phase() {
 	T_PASSED=$((T_PASSED + $2))
 	T_FAILED=$((T_FAILED + $3))

@@ -1,8 +1,8 @@
 /*
  * command: runs one attempt of a command kind, the executable the worker's configuration
  * names (never the payload), as a child process. It owns the child's whole life: start, I/O,
- * stop, reaping. It must not block its executor longer than one poll slice (the stop checks),
- * nor keep more of what the program prints than the bounded tails below.
+ * stop, reaping; worker/cmdout.c makes sense of what the program prints. It must not block its
+ * executor longer than one poll slice (the stop checks).
  *
  * The contract with the program:
  * - argv = {path}, no shell; its own process group; cwd "/"; stdin, stdout and stderr are
@@ -28,7 +28,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,26 +40,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdout.h"
 #include "kinds.h"
 #include "log.h"
 #include "xalloc.h"
 
-#define LINE_MAX_BYTES (1 << 20)  /* a longer stdout line is cut */
-#define VALUE_MAX_BYTES (1 << 20) /* a JSON value open over more lines is given up */
-#define OUT_TAIL 4096
-#define ERR_TAIL 2048
-#define MSG_MAX 512
 #define POLL_MS 50 /* how often the stop conditions are checked */
 #define GRACE_S 5.0
 #define NOFILE_MAX 1024
 #define DRAIN_ROUNDS 16 /* reads after the exit: what the pipes still hold, not a flood */
 /* strerrordesc_np and sigabbrev_np: thread-safe, unlike strerror and strsignal */
-
-/* The last cap bytes of a stream; the buffer is compacted once it is full. */
-struct tail {
-	size_t cap, len;
-	char buf[2 * OUT_TAIL];
-};
 
 struct run {
 	struct kind_ctx *ctx;
@@ -68,14 +57,7 @@ struct run {
 	int pidfd, in, out, err; /* ours; -1 once closed */
 	char *input;             /* payload + '\n'; owned */
 	size_t inlen, inoff;
-	char *line; /* the stdout line being read, with room for '\n' and NUL; owned */
-	size_t linelen, linecap;
-	struct tail outtail, errtail;
-	json_tokener *tok;
-	bool open; /* tok holds the start of a value that the next lines may complete */
-	size_t openbytes;
-	json_object *value; /* the last JSON value so far; owned */
-	char msg[MSG_MAX];  /* the last progress message */
+	struct cmdout *co; /* stdout and stderr; owned */
 	bool stopping, killed, exited;
 	double kill_at;
 };
@@ -87,135 +69,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void tail_put(struct tail *t, const char *p, size_t n)
-{
-	if (n > t->cap) {
-		p += n - t->cap;
-		n = t->cap;
-	}
-	if (t->len + n > sizeof t->buf) {
-		size_t keep = t->cap - n;
-		memmove(t->buf, t->buf + t->len - keep, keep);
-		t->len = keep;
-	}
-	memcpy(t->buf + t->len, p, n);
-	t->len += n;
-}
-
-/* The kept bytes; borrowed until the next tail_put. */
-static const char *tail_get(const struct tail *t, size_t *n)
-{
-	*n = t->len < t->cap ? t->len : t->cap;
-	return t->buf + t->len - *n;
-}
-
-/* Length of the UTF-8 character at s (n bytes left) if PostgreSQL accepts it, else 0. */
-static size_t utf8_char(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
-
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-		return 0; /* overlong, surrogate, past U+10FFFF */
-	return len;
-}
-
-/* Copies program output into out (NUL-terminated) as text PostgreSQL stores: NUL and invalid
- * bytes become '?', a character cut at the start is dropped; with one_line, runs of line
- * breaks become " | " and other control characters spaces. */
-static void clean_text(const char *in, size_t n, char *out, size_t outsize, bool one_line)
-{
-	const unsigned char *s = (const unsigned char *)in;
-	size_t i = 0, o = 0;
-
-	while (i < n && i < 3 && (s[i] & 0xc0) == 0x80)
-		i++;
-	while (i < n && o + 4 < outsize) {
-		size_t len = s[i] ? utf8_char(s + i, n - i) : 0;
-
-		if (one_line && (s[i] == '\n' || s[i] == '\r')) {
-			while (i < n && (s[i] == '\n' || s[i] == '\r'))
-				i++;
-			memcpy(out + o, " | ", 3);
-			o += 3;
-		} else if (len == 0 || (one_line && s[i] < 0x20)) {
-			out[o++] = len ? ' ' : '?';
-			i++;
-		} else {
-			memcpy(out + o, s + i, len);
-			o += len;
-			i += len;
-		}
-	}
-	out[o] = '\0';
-}
-
-/* Whether jsonb takes v: no NaN or infinite number, no U+0000 in a string. */
-static bool storable(json_object *v)
-{
-	switch (json_object_get_type(v)) {
-	case json_type_double:
-		return isfinite(json_object_get_double(v));
-	case json_type_string:
-		return !memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v));
-	case json_type_array:
-		for (size_t i = 0; i < json_object_array_length(v); i++)
-			if (!storable(json_object_array_get_idx(v, i)))
-				return false;
-		return true;
-	case json_type_object: {
-		json_object_object_foreach(v, key, val) {
-			(void)key;
-			if (!storable(val))
-				return false;
-		}
-		return true;
-	}
-	default:
-		return true;
-	}
-}
-
-/* Feeds one output line (with its '\n') to the JSON reader; the rule is in the header. The
- * tokener is strict: trailing bytes after a value are an error, not a second value. */
-static void json_line(struct run *r, const char *s, size_t n)
-{
-	for (bool fresh = !r->open;; fresh = true) {
-		const char *c = s + strspn(s, " \t\r\n");
-		json_object *v;
-		enum json_tokener_error e;
-
-		if (fresh) {
-			/* plain text skips the tokener, which allocates a locale on every call */
-			if (!*c || !strchr("{[\"-0123456789tfn", *c)) {
-				r->open = false;
-				return;
-			}
-			json_tokener_reset(r->tok);
-			r->openbytes = 0;
-		}
-		r->openbytes += n;
-		v = json_tokener_parse_ex(r->tok, s, (int)n);
-		e = json_tokener_get_error(r->tok);
-		r->open = e == json_tokener_continue && r->openbytes <= VALUE_MAX_BYTES;
-		if (r->open)
-			return;
-		if (v && e == json_tokener_success && storable(v)) {
-			json_object_put(r->value);
-			r->value = v;
-			return;
-		}
-		json_object_put(v);
-		if (fresh)
-			return;
-	}
-}
-
 /* Asks the program's group to stop: SIGTERM now, SIGKILL when the grace is over. */
 static void stop(struct run *r)
 {
@@ -224,78 +77,15 @@ static void stop(struct run *r)
 	kill(-r->pid, SIGTERM);
 }
 
-/* "progress P[ message]", P an integer 0..100: true with *pct and *msg (into line, or NULL). */
-static bool progress_line(const char *line, int *pct, const char **msg)
+/* cmdout's progress callback: records a progress line; a "stop now" answer stops the
+ * program, unless it is stopping or has exited already. kind_progress is throttled, so a
+ * flood of progress lines costs no statements. */
+static void on_progress(void *arg, int pct, const char *msg)
 {
-	char *end;
-	long p;
+	struct run *r = arg;
 
-	if (strncmp(line, "progress ", 9) || line[9] < '0' || line[9] > '9')
-		return false;
-	errno = 0;
-	p = strtol(line + 9, &end, 10);
-	if (errno || p > 100 || (*end && *end != ' '))
-		return false;
-	*pct = (int)p;
-	*msg = *end ? end + 1 : NULL;
-	return true;
-}
-
-/* Handles the complete stdout line in r->line (without its '\n'). */
-static void out_line(struct run *r)
-{
-	const char *msg;
-	int pct;
-
-	if (r->linelen > 0 && r->line[r->linelen - 1] == '\r')
-		r->linelen--;
-	r->line[r->linelen] = '\0';
-	if (progress_line(r->line, &pct, &msg)) {
-		if (msg && *msg)
-			clean_text(msg, strlen(msg), r->msg, sizeof r->msg, true);
-		/* kind_progress is throttled; a flood of progress lines costs no statements */
-		if (!r->stopping && !kind_progress(r->ctx, pct, r->msg[0] ? r->msg : NULL) &&
-		    !r->exited)
-			stop(r);
-	} else {
-		r->line[r->linelen++] = '\n';
-		r->line[r->linelen] = '\0';
-		tail_put(&r->outtail, r->line, r->linelen);
-		json_line(r, r->line, r->linelen);
-	}
-	r->linelen = 0;
-}
-
-/* Appends to the current line what fits under LINE_MAX_BYTES; the rest of the line is lost. */
-static void line_append(struct run *r, const char *p, size_t n)
-{
-	if (n > LINE_MAX_BYTES - r->linelen)
-		n = LINE_MAX_BYTES - r->linelen;
-	if (r->linelen + n + 2 > r->linecap) {
-		while (r->linelen + n + 2 > r->linecap)
-			r->linecap = r->linecap ? r->linecap * 2 : 256;
-		if (r->linecap > LINE_MAX_BYTES + 2)
-			r->linecap = LINE_MAX_BYTES + 2;
-		r->line = xrealloc(r->line, r->linecap);
-	}
-	memcpy(r->line + r->linelen, p, n);
-	r->linelen += n;
-}
-
-static void out_feed(struct run *r, const char *p, size_t n)
-{
-	while (n > 0) {
-		const char *nl = memchr(p, '\n', n);
-		size_t take = nl ? (size_t)(nl - p) : n;
-
-		line_append(r, p, take);
-		if (nl) {
-			out_line(r);
-			take++;
-		}
-		p += take;
-		n -= take;
-	}
+	if (!r->stopping && !kind_progress(r->ctx, pct, msg) && !r->exited)
+		stop(r);
 }
 
 /* Writes what the stdin pipe takes; closes it when all is written or the program is gone.
@@ -355,11 +145,11 @@ static bool pump(struct run *r, int timeout_ms)
 	if (pf[0].revents)
 		write_input(r);
 	if (pf[1].revents && (n = read_some(&r->out, buf, sizeof buf)) > 0) {
-		out_feed(r, buf, (size_t)n);
+		cmdout_stdout(r->co, buf, (size_t)n);
 		got = true;
 	}
 	if (pf[2].revents && (n = read_some(&r->err, buf, sizeof buf)) > 0) {
-		tail_put(&r->errtail, buf, (size_t)n);
+		cmdout_stderr(r->co, buf, (size_t)n);
 		got = true;
 	}
 	return got;
@@ -397,8 +187,7 @@ static int supervise(struct run *r)
 	kill(-r->pid, SIGKILL);
 	for (int i = 0; i < DRAIN_ROUNDS && pump(r, 0); i++)
 		;
-	if (r->linelen > 0)
-		out_line(r);
+	cmdout_end(r->co);
 	while (waitpid(r->pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
@@ -528,38 +317,12 @@ out:
 	return kr;
 }
 
-/* err = "<what>: <the stderr tail, else the output tail, on one line>", keeping the end of
- * the tail when it does not fit (the last lines say most, e.g. a traceback's). */
-static void fail_message(const struct run *r, const char *what, char *err, size_t errsize)
-{
-	const struct tail *t = r->errtail.len ? &r->errtail : &r->outtail;
-	char text[3 * OUT_TAIL + 1];
-	size_t n, room = strlen(what) + 8 < errsize ? errsize - strlen(what) - 8 : 0;
-	const char *s = tail_get(t, &n);
-
-	for (; n > 0 && strchr(" \t\r\n", *s); n--)
-		s++;
-	while (n > 0 && strchr(" \t\r\n", s[n - 1]))
-		n--;
-	clean_text(s, n, text, sizeof text, true);
-	s = text;
-	n = strlen(text);
-	if (n > room) {
-		for (s = text + n - room; (*s & 0xc0) == 0x80; s++)
-			;
-		snprintf(err, errsize, "%s: …%s", what, s);
-	} else {
-		snprintf(err, errsize, "%s%s%s", what, n ? ": " : "", text);
-	}
-}
-
 /* What became of the attempt, from the wait status; *result gets the result on KIND_OK. */
 static enum kind_result outcome(struct run *r, int status, json_object **result, char *err,
 				size_t errsize)
 {
-	char what[64], text[OUT_TAIL + 1];
-	const char *sig, *s;
-	size_t n;
+	char what[64];
+	const char *sig;
 
 	if (r->stopping)
 		return KIND_STOPPED;
@@ -571,26 +334,18 @@ static enum kind_result outcome(struct run *r, int status, json_object **result,
 			 sig ? sig : "?");
 	} else if (WEXITSTATUS(status) != 0) {
 		snprintf(what, sizeof what, "exit status %d", WEXITSTATUS(status));
-	} else if (r->value) {
-		*result = r->value;
-		r->value = NULL;
-		return KIND_OK;
 	} else {
-		s = tail_get(&r->outtail, &n);
-		clean_text(s, n, text, sizeof text, false);
-		*result = json_object_new_object();
-		json_object_object_add(*result, "stdout", json_object_new_string(text));
+		*result = cmdout_result(r->co);
 		return KIND_OK;
 	}
-	fail_message(r, what, err, errsize);
+	cmdout_fail_message(r->co, what, err, errsize);
 	return KIND_FAIL;
 }
 
 enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload,
 				  json_object **result, char *err, size_t errsize)
 {
-	struct run r = {.ctx = ctx, .pid = -1, .pidfd = -1, .in = -1, .out = -1, .err = -1,
-			.outtail.cap = OUT_TAIL, .errtail.cap = ERR_TAIL};
+	struct run r = {.ctx = ctx, .pid = -1, .pidfd = -1, .in = -1, .out = -1, .err = -1};
 	const char *json = payload ? json_object_to_json_string_ext(
 					     payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 				   : "{}";
@@ -600,11 +355,10 @@ enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload,
 	r.input = xmalloc(r.inlen);
 	memcpy(r.input, json, r.inlen - 1);
 	r.input[r.inlen - 1] = '\n';
-	if (!(r.tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH))) {
+	if (!(r.co = cmdout_new(on_progress, &r))) {
 		snprintf(err, errsize, "out of memory");
 		goto out;
 	}
-	json_tokener_set_flags(r.tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	if ((kr = spawn(&r, err, errsize)) != KIND_OK)
 		goto out;
 	kr = outcome(&r, supervise(&r), result, err, errsize);
@@ -612,10 +366,7 @@ out:
 	for (int i = 0, fds[] = {r.pidfd, r.in, r.out, r.err}; i < 4; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	json_object_put(r.value);
-	if (r.tok)
-		json_tokener_free(r.tok);
-	free(r.line);
+	cmdout_free(r.co);
 	free(r.input);
 	return kr;
 }

@@ -1,0 +1,101 @@
+/* cli: the exit-code mapping and the output helpers the commands share (see cli.h). */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "task.h"
+#include "taskjson.h"
+
+int cli_fail(const struct taskq_err *err)
+{
+	fprintf(stderr, "taskq: %s\n", err->msg);
+	switch (err->rc) {
+	case TASKQ_NOTFOUND:
+		return CLI_NOTFOUND;
+	case TASKQ_CONFLICT:
+		return CLI_WRONG_STATE;
+	case TASKQ_INVAL:
+	case TASKQ_BAD_JSON:
+	case TASKQ_UNKNOWN_KIND:
+	case TASKQ_BAD_ID:
+	case TASKQ_TOO_BIG:
+		return CLI_USAGE;
+	default:
+		return CLI_ERROR;
+	}
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("taskq: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_USAGE;
+}
+
+int cli_need_id(const char *id)
+{
+	if (id && task_id_valid(id))
+		return 1;
+	if (id)
+		fprintf(stderr, "taskq: '%s' is not a task id (a UUID)\n", id);
+	else
+		fprintf(stderr, "taskq: a task id (UUID) is required\n");
+	return 0;
+}
+
+void cli_print_json(FILE *out, json_object *o)
+{
+	fprintf(out, "%s\n",
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+							  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+void cli_print_json_text(FILE *out, const char *text)
+{
+	json_object *o = NULL;
+
+	if (!text) {
+		fputs("null\n", out);
+		return;
+	}
+	/* what the parser refuses (a bare null, a result nested deeper than its limit) is still
+	 * worth showing, as stored */
+	if (taskjson_parse(text, strlen(text), &o, NULL) != TASKQ_OK) {
+		fprintf(out, "%s\n", text);
+		return;
+	}
+	cli_print_json(out, o);
+}
+
+size_t cli_put_text(FILE *out, const char *s, size_t max, bool multiline)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t chars = 0;
+
+	for (; *p; p++) {
+		unsigned char c = *p;
+
+		if ((c & 0xC0) != 0x80) { /* not a continuation byte: a new character */
+			if (chars == max)
+				break;
+			chars++;
+		}
+		if (c < 0x20 || c == 0x7F) {
+			if (!multiline || (c != '\n' && c != '\t'))
+				c = ' ';
+		} else if (c == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+			/* a C1 control (U+0080..U+009F): some terminals obey those too */
+			p++;
+			c = ' ';
+		}
+		fputc(c, out);
+	}
+	return chars;
+}

@@ -1,0 +1,66 @@
+/*
+ * cli: what the taskq commands share: the parsed options, the exit codes, and the few output
+ * helpers every command uses. Commands live one job per file (verbs.c, watch.c, list.c,
+ * stats.c, migrate.c); cli/taskq.c parses the command line and dispatches. No SQL here: every
+ * command goes through lib/store.
+ */
+#ifndef TASKQ_CLI_H
+#define TASKQ_CLI_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "db.h"
+#include "err.h"
+
+/*
+ * Exit codes. watch and submit --wait exit with the task's outcome (0, 1, 2), so the other
+ * failures keep codes of their own and a script can tell "the task failed" from "taskq could
+ * not ask".
+ */
+enum cli_exit {
+	CLI_OK = 0,          /* done; watch: the task succeeded */
+	CLI_TASK_FAILED = 1, /* watch: the task failed */
+	CLI_CANCELLED = 2,   /* watch: the task was cancelled */
+	CLI_NOTFOUND = 3,    /* no such task */
+	CLI_WRONG_STATE = 4, /* cancel of a finished task, retry of one not failed or cancelled */
+	CLI_ERROR = 5,       /* the database is unreachable or refused the request */
+	CLI_USAGE = 64,      /* bad command line or input (sysexits' EX_USAGE) */
+};
+
+/* The options of the command line (see the table in cli/taskq.c); strings borrowed from argv,
+ * the environment or the defaults. */
+struct cli_opts {
+	const char *db, *sql_dir, *queue, *state, *kind;
+	long priority, delay, max_attempts, limit, wait;
+};
+
+/* Prints "taskq: <msg>" on stderr and returns the exit code for err->rc. */
+int cli_fail(const struct taskq_err *err);
+/* Prints "taskq: <fmt …>" on stderr and returns CLI_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True when id is a task id; else says so on stderr. */
+int cli_need_id(const char *id);
+/* Prints o pretty on out and puts it. */
+void cli_print_json(FILE *out, json_object *o);
+/* Prints JSON text (a task's result) pretty on out, or as it is when it does not parse. */
+void cli_print_json_text(FILE *out, const char *text);
+/* Writes s (NULL: nothing) on out, at most max characters (UTF-8 code points; a cut never
+ * splits one), as text safe for a terminal: control characters (escape sequences from a task's
+ * message, say) become spaces, except newlines and tabs when multiline. Returns the characters
+ * written. */
+size_t cli_put_text(FILE *out, const char *s, size_t max, bool multiline);
+
+/* The commands. Each returns its exit code. */
+int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const char *payload);
+int cmd_status(struct db *db, const char *id);
+int cmd_cancel(struct db *db, const char *id);
+int cmd_retry(struct db *db, const char *id);
+int cmd_list(struct db *db, const struct cli_opts *o);
+int cmd_history(struct db *db, const char *id);
+int cmd_stats(struct db *db);
+/* db must LISTEN on taskq_task (store_open_watcher). */
+int cmd_watch(struct db *db, const char *id);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * verbs: the one-shot commands on one task: submit (then maybe follow it), status, cancel and
+ * retry. Input is checked here as the HTTP API checks it; the queue's rules live in sql/.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "store.h"
+#include "taskjson.h"
+
+/* CLI_OK when kind is registered, else the exit code (with a message). */
+static int check_kind(struct db *db, const char *kind)
+{
+	struct taskq_err err;
+	char **kinds;
+	int nk, known = 0;
+
+	if (store_kinds(db, &kinds, &nk, &err))
+		return cli_fail(&err);
+	for (int i = 0; i < nk; i++) {
+		known |= !strcmp(kinds[i], kind);
+		free(kinds[i]);
+	}
+	free(kinds);
+	return known ? CLI_OK : cli_usage_error("unknown task kind '%s'", kind);
+}
+
+int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const char *payload_arg)
+{
+	struct task_new n;
+	struct task t = {0};
+	struct taskq_err err;
+	json_object *payload = NULL;
+	bool created;
+	int rc;
+
+	task_new_init(&n);
+	n.kind = kind;
+	n.queue = o->queue ? o->queue : "default";
+	n.priority = (int)o->priority;
+	n.delay_s = (double)o->delay;
+	n.max_attempts = (int)o->max_attempts;
+	if (!task_name_valid(kind))
+		return cli_usage_error("bad kind name '%s'", kind);
+	if (!task_name_valid(n.queue))
+		return cli_usage_error("bad queue name '%s'", n.queue);
+	if (payload_arg) {
+		if (taskjson_parse(payload_arg, strlen(payload_arg), &payload, &err))
+			return cli_fail(&err);
+		if (!json_object_is_type(payload, json_type_object)) {
+			json_object_put(payload);
+			return cli_usage_error("the payload must be a JSON object");
+		}
+		n.payload = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
+	}
+	if ((rc = check_kind(db, kind)))
+		goto out;
+	if (store_submit(db, &n, &t, &created, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	store_wake(db, &err); /* best effort: the workers' poll picks the task up anyway */
+	puts(t.id);
+	fflush(stdout);
+	rc = o->wait ? cmd_watch(db, t.id) : CLI_OK;
+out:
+	task_cleanup(&t);
+	json_object_put(payload);
+	return rc;
+}
+
+int cmd_status(struct db *db, const char *id)
+{
+	struct task t = {0};
+	struct taskq_err err;
+
+	if (!cli_need_id(id))
+		return CLI_USAGE;
+	if (store_get(db, id, &t, &err))
+		return cli_fail(&err);
+	cli_print_json(stdout, taskjson_encode(&t));
+	task_cleanup(&t);
+	return CLI_OK;
+}
+
+int cmd_cancel(struct db *db, const char *id)
+{
+	struct task t = {0};
+	struct taskq_err err;
+	enum cancel_outcome oc;
+
+	if (!cli_need_id(id))
+		return CLI_USAGE;
+	if (store_cancel(db, id, &t, &oc, &err))
+		return cli_fail(&err);
+	task_cleanup(&t);
+	switch (oc) {
+	case CANCEL_DONE:
+		puts("cancelled");
+		return CLI_OK;
+	case CANCEL_REQUESTED:
+		puts("cancel requested");
+		return CLI_OK;
+	default:
+		puts("already finished");
+		return CLI_WRONG_STATE;
+	}
+}
+
+int cmd_retry(struct db *db, const char *id)
+{
+	struct task t = {0};
+	struct taskq_err err;
+	enum taskq_rc rc;
+
+	if (!cli_need_id(id))
+		return CLI_USAGE;
+	rc = store_retry(db, id, &t, &err);
+	task_cleanup(&t);
+	if (rc)
+		return cli_fail(&err);
+	store_wake(db, &err);
+	puts("queued");
+	return CLI_OK;
+}

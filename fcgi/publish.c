@@ -1,0 +1,262 @@
+/* publish: the nchan publisher client and the set of watched tasks. */
+#include "publish.h"
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "taskjson.h"
+#include "xalloc.h"
+
+#define WATCH_TTL_S 3600.0
+#define FEED_MAX 200
+
+struct watched {
+	char id[TASK_ID_LEN + 1];
+	long long version; /* last published; -1: none yet */
+	double heard;      /* when a subscriber was last known to listen */
+	double expires;
+};
+
+/* A channel without subscribers keeps being fed this long, so that a client that reconnects
+ * with Last-Event-ID finds every change in nchan's buffer (and nchan counts a subscriber only
+ * after its authorisation has answered). */
+#define IDLE_GRACE_S 60.0
+
+static struct {
+	pthread_mutex_t lock;
+	bool enabled;
+	char *socket;
+	CURL *h;
+	struct watched *w;
+	int n, cap;
+	bool feed;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct answer {
+	char buf[512];
+	size_t len;
+};
+
+static size_t on_answer(char *data, size_t size, size_t n, void *arg)
+{
+	struct answer *a = arg;
+	size_t len = size * n, room = sizeof a->buf - 1 - a->len;
+
+	if (len > room)
+		len = room;
+	memcpy(a->buf + a->len, data, len);
+	a->len += len;
+	a->buf[a->len] = '\0';
+	return size * n;
+}
+
+/* POSTs body to the channel; returns its subscriber count, or -1 when nchan did not take it.
+ * Caller holds g.lock. */
+static int do_post(const char *channel, const char *body, size_t len)
+{
+	struct curl_slist *hdr = NULL;
+	struct answer a = {.len = 0};
+	char url[160];
+	json_object *info, *subs;
+	long status = 0;
+	int n = -1;
+	CURLcode rc;
+
+	snprintf(url, sizeof url, "http://localhost/_pub/%s", channel);
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	hdr = curl_slist_append(hdr, "Accept: application/json");
+	curl_easy_reset(g.h);
+	curl_easy_setopt(g.h, CURLOPT_UNIX_SOCKET_PATH, g.socket);
+	curl_easy_setopt(g.h, CURLOPT_URL, url);
+	curl_easy_setopt(g.h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(g.h, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(g.h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(g.h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(g.h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(g.h, CURLOPT_WRITEFUNCTION, on_answer);
+	curl_easy_setopt(g.h, CURLOPT_WRITEDATA, &a);
+	rc = curl_easy_perform(g.h);
+	curl_slist_free_all(hdr);
+	curl_easy_getinfo(g.h, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK || status < 200 || status >= 300) {
+		log_warn("event=publish_failed channel=%s status=%ld msg=\"%s\"", channel, status,
+			 curl_easy_strerror(rc));
+		return -1;
+	}
+	info = json_tokener_parse(a.buf);
+	if (info && json_object_object_get_ex(info, "subscribers", &subs))
+		n = json_object_get_int(subs);
+	else
+		n = 1; /* an answer we cannot read: assume someone listens */
+	json_object_put(info);
+	return n;
+}
+
+void publish_start(const char *socket)
+{
+	if (!socket || !*socket)
+		return;
+	g.socket = xstrdup(socket);
+	g.h = curl_easy_init();
+	g.enabled = g.h != NULL;
+	log_info("event=publishing target=\"%s\"", socket);
+}
+
+void publish_stop(void)
+{
+	pthread_mutex_lock(&g.lock);
+	if (g.h)
+		curl_easy_cleanup(g.h);
+	free(g.socket);
+	free(g.w);
+	g.h = NULL;
+	g.socket = NULL;
+	g.w = NULL;
+	g.n = g.cap = 0;
+	g.enabled = false;
+	pthread_mutex_unlock(&g.lock);
+}
+
+bool publish_enabled(void)
+{
+	return g.enabled;
+}
+
+/* Caller holds g.lock. */
+static int find(const char *id)
+{
+	for (int i = 0; i < g.n; i++)
+		if (!strcmp(g.w[i].id, id))
+			return i;
+	return -1;
+}
+
+static void drop(int i)
+{
+	g.w[i] = g.w[--g.n];
+}
+
+/* Publishes t to its channel if it is newer than what was published. Caller holds g.lock. */
+static void publish_one(int i, const struct task *t)
+{
+	json_object *o;
+	const char *text;
+	size_t len;
+	char channel[64];
+	int subs;
+
+	if (t->version <= g.w[i].version)
+		return;
+	o = taskjson_encode(t);
+	text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	snprintf(channel, sizeof channel, "task.%s", t->id);
+	subs = do_post(channel, text, len);
+	json_object_put(o);
+	g.w[i].version = t->version;
+	/* nobody listens any more, or nothing more will happen: stop watching */
+	if (subs > 0)
+		g.w[i].heard = mono_s();
+	if ((subs == 0 && mono_s() - g.w[i].heard > IDLE_GRACE_S) || task_state_final(t->state) ||
+	    mono_s() > g.w[i].expires)
+		drop(i);
+}
+
+void publish_subscribed(const struct task *t, bool resuming)
+{
+	int i;
+
+	if (!g.enabled)
+		return;
+	pthread_mutex_lock(&g.lock);
+	if ((i = find(t->id)) < 0) {
+		if (g.n == g.cap) {
+			g.cap = g.cap ? g.cap * 2 : 64;
+			g.w = xrealloc(g.w, (size_t)g.cap * sizeof *g.w);
+		}
+		i = g.n++;
+		snprintf(g.w[i].id, sizeof g.w[i].id, "%s", t->id);
+		g.w[i].version = -1;
+	} else if (!resuming) {
+		g.w[i].version = -1; /* a newcomer gets the current state first, even if it was sent */
+	}
+	/* a resuming subscriber (Last-Event-ID) reads the changes it missed from nchan's buffer:
+	 * only a state newer than the last one published is sent */
+	g.w[i].heard = mono_s();
+	g.w[i].expires = g.w[i].heard + WATCH_TTL_S;
+	publish_one(i, t);
+	pthread_mutex_unlock(&g.lock);
+}
+
+void publish_feed_subscribed(void)
+{
+	pthread_mutex_lock(&g.lock);
+	g.feed = g.enabled;
+	pthread_mutex_unlock(&g.lock);
+}
+
+char *publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched)
+{
+	size_t len = 1, cap;
+	char *out;
+	int count = 0;
+
+	pthread_mutex_lock(&g.lock);
+	cap = (size_t)(n + g.n) * (TASK_ID_LEN + 1) + 3;
+	out = xmalloc(cap);
+	out[0] = '{';
+	for (int i = 0; i < n && !all_watched; i++) {
+		if (!g.feed && find(announced[i]) < 0)
+			continue;
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", count++ ? "," : "", announced[i]);
+	}
+	for (int i = 0; i < g.n && all_watched; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", count++ ? "," : "", g.w[i].id);
+	pthread_mutex_unlock(&g.lock);
+	if (count == 0) {
+		free(out);
+		return NULL;
+	}
+	snprintf(out + len, cap - len, "}");
+	return out;
+}
+
+void publish_tasks(const struct task_list *l)
+{
+	json_object *feed = NULL, *arr = NULL;
+
+	pthread_mutex_lock(&g.lock);
+	if (g.feed && l->n > 0) {
+		feed = json_object_new_object();
+		arr = json_object_new_array();
+		json_object_object_add(feed, "tasks", arr);
+	}
+	for (size_t k = 0; k < l->n; k++) {
+		int i = find(l->v[k].id);
+		if (i >= 0)
+			publish_one(i, &l->v[k]);
+		if (arr && k < FEED_MAX)
+			json_object_array_add(arr, taskjson_encode(&l->v[k]));
+	}
+	if (feed) {
+		size_t len;
+		const char *text = json_object_to_json_string_length(
+			feed, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		if (do_post("tasks", text, len) == 0)
+			g.feed = false;
+		json_object_put(feed);
+	}
+	pthread_mutex_unlock(&g.lock);
+}

@@ -1,0 +1,36 @@
+/*
+ * publish: feeds nginx's nchan module, which holds every open live stream (SSE, WebSocket,
+ * long-poll) so that no stream holds a taskq-fcgi thread. taskq-fcgi publishes a task's JSON to
+ * channel "task.<id>" when the task changes and someone subscribed to it, and batches of
+ * changed tasks to channel "tasks" while the dashboard's live feed has subscribers. Publishing
+ * goes over nchan's internal publisher location on a unix socket (never reachable from
+ * outside), with one kept-alive libcurl handle. Without --publish everything else works and
+ * clients fall back to long-polls.
+ */
+#ifndef TASKQ_PUBLISH_H
+#define TASKQ_PUBLISH_H
+
+#include <stdbool.h>
+
+#include "task.h"
+
+/* socket: the unix socket of nginx's publisher server block, or NULL/"" to disable. */
+void publish_start(const char *socket);
+void publish_stop(void);
+bool publish_enabled(void);
+
+/* A subscription to one task was authorised: publish its current state (the subscriber
+ * receives the newest message first; a resuming one, with Last-Event-ID, only a state newer
+ * than the last published) and keep publishing its changes. */
+void publish_subscribed(const struct task *t, bool resuming);
+/* A subscription to the live feed was authorised. */
+void publish_feed_subscribed(void);
+
+/* The ids (PostgreSQL array literal "{..}") whose changes should be published among those
+ * announced; NULL when none. all_watched: ignore `announced` and return every watched id
+ * (after a reconnect, or when too many were announced to list). The caller frees it. */
+char *publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched);
+/* Publishes the re-read tasks: each watched one to its channel, all of them to the feed. */
+void publish_tasks(const struct task_list *l);
+
+#endif

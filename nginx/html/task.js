@@ -1,0 +1,246 @@
+// task.js — one task's page (task.html?id=<uuid>): everything about it, live, with Cancel
+// and Retry. The follower (live.js) keeps it current; the history is re-read when the task
+// changes (at most once a second).
+
+import { api, errorOf, describeError, taskPath } from "./api.js";
+import { el, shortId, renderState, stateText, progressBar, setProgress, fmtTime, fmtAge, fmtDuration, renderLive, initAuth } from "./ui.js";
+import { followTask, FINAL } from "./live.js";
+
+const $ = (id) => document.getElementById(id);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const id = (new URLSearchParams(location.search).get("id") || "").trim().toLowerCase();
+
+let task = null;
+let follower = null;
+const progress = progressBar("task progress", true);
+$("t-progress").append(progress);
+
+// ---- rendering ---------------------------------------------------------------------------
+function json(v) {
+  if (v === null || v === undefined) return "—";
+  const s = JSON.stringify(v, null, 2);
+  return s.length > 200000 ? s.slice(0, 200000) + "\n… (cut here: " + s.length + " characters in all)" : s;
+}
+
+function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
+
+function fact(dl, name, value, title) {
+  dl.append(el("dt", { text: name }), el("dd", { text: value, title }));
+}
+
+function timeFact(dl, name, iso) {
+  if (!iso) { fact(dl, name, "—"); return; }
+  const age = (Date.parse(iso) - Date.now()) / 1000;
+  const rel = age > 1 ? `in ${fmtDuration(age)}` : fmtAge(iso);
+  fact(dl, name, `${fmtTime(iso)} (${rel})`, iso);
+}
+
+function renderFacts(t) {
+  const dl = $("t-facts");
+  dl.replaceChildren();
+  fact(dl, "id", t.id);
+  fact(dl, "state", stateText(t));
+  fact(dl, "priority", String(t.priority ?? 0));
+  fact(dl, "attempts", `${t.attempts} of at most ${t.max_attempts}`);
+  fact(dl, "timeout", t.timeout_s ? `${t.timeout_s} s` : "the kind's default");
+  timeFact(dl, "created", t.created_at);
+  timeFact(dl, "runs at", t.run_at);
+  timeFact(dl, "started", t.started_at);
+  timeFact(dl, "finished", t.finished_at);
+  if (t.started_at && t.finished_at) fact(dl, "took", fmtDuration((Date.parse(t.finished_at) - Date.parse(t.started_at)) / 1000));
+  timeFact(dl, "updated", t.updated_at);
+  fact(dl, "version", String(t.version));
+  if (t.dedupe_key) fact(dl, "dedupe key", t.dedupe_key);
+  if (t.concurrency_key) fact(dl, "concurrency key", t.concurrency_key);
+  if (t.callback_url) fact(dl, "callback", `${t.callback_url} (${t.callback_state || "not yet"})`);
+}
+
+function render(t) {
+  task = t;
+  $("missing").hidden = true;
+  $("task").hidden = false;
+  setText($("t-short"), shortId(t.id));
+  setText($("t-id"), t.id);
+  renderState($("t-state"), t, "big");
+  setText($("t-kind"), t.kind);
+  setText($("t-queue"), t.queue);
+  setText($("t-attempts"), `${t.attempts}/${t.max_attempts}`);
+  setProgress(progress, t);
+  setText($("t-message"), t.message || (t.state === "queued" ? "waiting for a worker" : ""));
+  $("error-card").hidden = !t.error;
+  setText($("t-error"), t.error || "");
+  setText($("t-result"), json(t.result));
+  setText($("t-payload"), json(t.payload));
+  renderFacts(t);
+  const final = FINAL.has(t.state);
+  $("btn-cancel").disabled = final || !!t.cancel_requested || busy;
+  $("btn-retry").disabled = !(t.state === "failed" || t.state === "cancelled") || busy;
+  document.title = `taskq · ${shortId(t.id)} · ${stateText(t)}${final ? "" : " " + (t.progress ?? 0) + "%"}`;
+  historySoon();
+}
+
+function showMissing(text) {
+  $("task").hidden = true;
+  $("missing").hidden = false;
+  $("missing-text").textContent = text;
+  renderLive($("live"), { state: "ended", mode: null, detail: text });
+  document.title = "taskq · task not found";
+}
+
+// ---- history -----------------------------------------------------------------------------
+let historyTimer = null;
+let historyLast = 0;
+let historyUnavailable = false;
+let historyVersion = -1;
+
+function historySoon() {
+  if (historyUnavailable || !task || task.version === historyVersion || historyTimer) return;
+  const wait = Math.max(0, 1000 - (Date.now() - historyLast));
+  historyTimer = setTimeout(loadHistory, wait);
+}
+
+function detailText(d) {
+  if (d === null || d === undefined) return "";
+  if (typeof d === "string") return d;
+  return JSON.stringify(d);
+}
+
+async function loadHistory() {
+  historyTimer = null;
+  historyLast = Date.now();
+  const version = task ? task.version : -1;
+  const note = $("history-note");
+  const table = $("history");
+  try {
+    const resp = await api(`${taskPath(id)}/history`, { timeoutMs: 10000 });
+    if (resp.status === 200 && resp.data && Array.isArray(resp.data.events)) {
+      historyVersion = version;
+      const events = resp.data.events;
+      if (!events.length) {
+        table.hidden = true;
+        note.hidden = false;
+        note.textContent = "No events yet.";
+      } else {
+        note.hidden = true;
+        table.hidden = false;
+        table.querySelector("tbody").replaceChildren(...events.map((e) => el("tr", { "data-event": e.event },
+          el("td", { text: fmtTime(e.at), title: e.at || "" }),
+          el("td", { text: e.event }),
+          el("td", { class: "num", text: e.attempt === null || e.attempt === undefined ? "" : String(e.attempt) }),
+          el("td", { class: "mono small", text: e.worker_id || "" }),
+          el("td", { class: "detail", text: detailText(e.detail) }),
+        )));
+      }
+    } else if (resp.status === 404 || resp.status === 405) {
+      historyUnavailable = true;
+      table.hidden = true;
+      note.hidden = false;
+      note.textContent = "History unavailable: this server does not answer GET /api/tasks/{id}/history.";
+    } else {
+      note.hidden = false;
+      note.textContent = `History unavailable: ${describeError(errorOf(resp))}`;
+    }
+  } catch (err) {
+    note.hidden = false;
+    note.textContent = `History unavailable: ${describeError(err)}`;
+  }
+  if (task && task.version !== historyVersion && !historyUnavailable) historySoon();
+}
+
+// ---- Cancel and Retry --------------------------------------------------------------------
+let busy = false;
+
+function outcome(text, good) {
+  const o = $("outcome");
+  o.textContent = text;
+  o.className = `outcome ${good ? "good" : "bad"}`;
+}
+
+async function act(kind) {
+  if (busy) return;
+  busy = true;
+  $("btn-cancel").disabled = true;
+  $("btn-retry").disabled = true;
+  const label = kind === "cancel" ? "Cancel" : "Retry";
+  outcome(`${label}: sending…`, true);
+  try {
+    const resp = kind === "cancel"
+      ? await api(taskPath(id), { method: "DELETE", timeoutMs: 15000 })
+      : await api(`${taskPath(id)}/retry`, { method: "POST", timeoutMs: 15000 });
+    const isTask = resp.data && resp.data.id === id;
+    if (resp.ok) {
+      let text;
+      if (kind === "cancel") {
+        text = resp.status === 202
+          ? "Cancel requested (HTTP 202): the worker stops the task at its next step."
+          : `Cancelled (HTTP ${resp.status}): the task had not started.`;
+      } else {
+        text = `Retried (HTTP ${resp.status}): the task is queued again.`;
+      }
+      outcome(text, true);
+    } else {
+      outcome(`${label} refused: ${describeError(errorOf(resp))}`, false);
+    }
+    busy = false;
+    if (isTask) {
+      if (follower) follower.apply(resp.data); else render(resp.data);
+      if (follower && !FINAL.has(resp.data.state) && !follower.running) follower.restart();
+    }
+  } catch (err) {
+    outcome(`${label} failed: ${describeError(err)}`, false);
+  } finally {
+    busy = false;
+    if (task) render(task);
+  }
+}
+$("btn-cancel").addEventListener("click", () => act("cancel"));
+$("btn-retry").addEventListener("click", () => act("retry"));
+
+// ---- start -------------------------------------------------------------------------------
+async function main() {
+  initAuth();
+  if (!UUID.test(id)) {
+    showMissing(id ? `“${id}” is not a task id.` : "No task id in the address (task.html?id=…).");
+    return;
+  }
+  // a task handed over by the submit form shows at once, before the first request
+  try {
+    const cached = sessionStorage.getItem(`taskq.task.${id}`);
+    if (cached) {
+      sessionStorage.removeItem(`taskq.task.${id}`);
+      const t = JSON.parse(cached);
+      if (t && t.id === id) render(t);
+    }
+  } catch { /* no storage: fine */ }
+  if (new URLSearchParams(location.search).get("dedupe") === "1") {
+    outcome("An unfinished task with the same dedupe key already existed: this is that task (HTTP 200).", true);
+  }
+
+  let first = null;
+  for (let attempt = 0; !first; attempt++) {
+    try {
+      const resp = await api(taskPath(id), { timeoutMs: 10000 });
+      if (resp.status === 200 && resp.data && resp.data.id) { first = resp.data; break; }
+      if (resp.status === 404 || resp.status === 400) {
+        showMissing(describeError(errorOf(resp)));
+        return;
+      }
+      renderLive($("live"), { state: attempt >= 2 ? "offline" : "reconnecting", mode: null, detail: describeError(errorOf(resp)) });
+    } catch (err) {
+      renderLive($("live"), { state: attempt >= 2 ? "offline" : "reconnecting", mode: null, detail: describeError(err) });
+    }
+    await new Promise((r) => setTimeout(r, Math.min(10000, 1000 * 2 ** attempt)));
+  }
+  render(first);
+  follower = followTask(id, {
+    version: first.version,
+    state: first.state,
+    onTask: render,
+    onStatus: (s) => renderLive($("live"), s),
+    onGone: (e) => showMissing(describeError(e)),
+  });
+  renderLive($("live"), follower.status);
+  if (FINAL.has(first.state)) renderLive($("live"), { state: "ended", mode: null, detail: "" });
+}
+
+main();

@@ -1,0 +1,508 @@
+// tests/browser/run.mjs — the dashboard's browser tests: playwright-core driving Debian's
+// chromium headless against a running taskq stack.
+//
+//   TASKQ_URL=http://127.0.0.1:18080 node tests/browser/run.mjs [name-filter…]
+//
+// Environment:
+//   TASKQ_URL           the stack's base URL (default http://127.0.0.1:8080)
+//   TASKQ_SCREENSHOTS=1 also write docs/screenshots/overview.png and task.png
+//   TASKQ_DEV           path of ./dev: enables the restart tests (./dev daemon restart fcgi|nginx,
+//                       with TASKQ_VAR/TASKQ_PORT of the stack in the environment)
+//   TASKQ_BROWSER_ARTIFACTS  where failure screenshots go (default $TMPDIR/taskq-browser)
+//   CHROMIUM            the browser (default /usr/bin/chromium)
+// Prints one line per test ("ok   name  1.2s" / "FAIL name  reason" / "skip name  reason")
+// and ends with "browser: N passed, N failed"; exits 0 only when none failed.
+
+import { chromium } from "playwright-core";
+import { execFile } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const TOP = path.resolve(HERE, "../..");
+const BASE = (process.env.TASKQ_URL || "http://127.0.0.1:8080").replace(/\/+$/, "");
+const SHOTS = process.env.TASKQ_SCREENSHOTS === "1";
+const DEV = process.env.TASKQ_DEV || "";
+const ARTIFACTS = process.env.TASKQ_BROWSER_ARTIFACTS || path.join(tmpdir(), "taskq-browser");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const FILTERS = process.argv.slice(2);
+
+// ---- a tiny harness ---------------------------------------------------------------------
+const tests = [];
+function test(name, fn, { timeout = 30000, skip = null } = {}) { tests.push({ name, fn, timeout, skip }); }
+
+class Failure extends Error {}
+function assert(cond, msg) { if (!cond) throw new Failure(msg); }
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// waitFor(fn, what, ms) — polls fn until it returns a truthy value.
+async function waitFor(fn, what, ms = 10000, every = 50) {
+  const end = Date.now() + ms;
+  let last;
+  for (;;) {
+    try { last = await fn(); } catch (err) { last = undefined; if (Date.now() >= end) throw new Failure(`${what}: ${err.message.split("\n")[0]}`); }
+    if (last) return last;
+    if (Date.now() >= end) throw new Failure(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+// ---- the API from node ------------------------------------------------------------------
+async function apiCall(method, p, body) {
+  const resp = await fetch(BASE + p, {
+    method,
+    headers: body === undefined ? { Accept: "application/json" } : { "Content-Type": "application/json", Accept: "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await resp.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = { raw: text }; }
+  return { status: resp.status, data };
+}
+
+async function submit(body) {
+  const r = await apiCall("POST", "/api/tasks", body);
+  assert(r.status === 202 || r.status === 200, `submit answered ${r.status}: ${JSON.stringify(r.data)}`);
+  return r.data;
+}
+
+const getTask = async (id) => (await apiCall("GET", `/api/tasks/${id}`)).data;
+
+// ---- the browser ------------------------------------------------------------------------
+let browser;
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+// Every page records the values its progress bars take (aria-valuenow) and uncaught errors.
+const INIT = () => {
+  window.__progress = [];
+  window.__liveStates = [];
+  const watch = () => {
+    new MutationObserver((muts) => {
+      for (const m of muts) {
+        const t = m.target;
+        if (m.attributeName === "aria-valuenow" && t.closest && t.closest("#t-progress")) window.__progress.push(Number(t.getAttribute("aria-valuenow")));
+        if (m.attributeName === "data-state" && t.id === "live") window.__liveStates.push(`${t.dataset.state}${t.dataset.mode ? "/" + t.dataset.mode : ""}`);
+      }
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ["aria-valuenow", "data-state", "data-mode"] });
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch); else watch();
+};
+
+async function newContext(t, opts = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...opts });
+  await ctx.addInitScript(INIT);
+  ctx.on("page", (page) => watchPage(t, page));
+  t.contexts.push(ctx);
+  return ctx;
+}
+
+function watchPage(t, page) {
+  page.on("pageerror", (err) => t.pageErrors.push(`${page.url()}: ${err.message}`));
+  t.pages.push(page);
+}
+
+async function newPage(t, opts) {
+  const ctx = await newContext(t, opts);
+  return ctx.newPage();
+}
+
+const stateOf = (page) => page.locator("#t-state").getAttribute("data-state");
+const progressOf = async (page) => Number(await page.locator("#t-progress [role=progressbar]").getAttribute("aria-valuenow"));
+
+async function waitState(page, want, ms = 15000) {
+  const wants = Array.isArray(want) ? want : [want];
+  let last = null;
+  try {
+    await waitFor(async () => { last = await stateOf(page); return wants.includes(last); }, `state ${wants.join("|")}`, ms);
+  } catch (err) {
+    throw new Failure(`${err.message} (last seen: ${last}, live: ${await page.locator("#live").textContent().catch(() => "?")})`);
+  }
+}
+
+async function openTask(t, id, page = null) {
+  page = page || await newPage(t);
+  await page.goto(`${BASE}/task.html?id=${id}`);
+  await waitFor(async () => (await page.locator("#t-id").textContent()) === id, "the task page to show the task");
+  return page;
+}
+
+async function noHorizontalScroll(page, what) {
+  const m = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth, bw: document.body.scrollWidth }));
+  assert(m.sw <= m.cw + 1 && m.bw <= m.cw + 1, `${what}: horizontal scroll (scrollWidth ${m.sw}/${m.bw} > clientWidth ${m.cw})`);
+}
+
+// ---- the tests --------------------------------------------------------------------------
+const uniq = () => Math.random().toString(36).slice(2, 8);
+
+if (SHOTS) {
+  test("screenshots of the overview and a task page", async (t) => {
+    const shotDir = path.join(TOP, "docs", "screenshots");
+    mkdirSync(shotDir, { recursive: true });
+    // a mix of states to look at
+    await submit({ kind: "sleep", payload: { steps: 4, step_ms: 50 } });
+    await submit({ kind: "sleep", payload: { steps: 3, step_ms: 50, fail_at: 2 }, max_attempts: 1 });
+    const cancel = await submit({ kind: "sleep", payload: {}, delay_s: 600 });
+    await apiCall("DELETE", `/api/tasks/${cancel.id}`);
+    await submit({ kind: "noop", payload: {}, queue: "reports", delay_s: 3600 });
+    await submit({ kind: "sleep", payload: { steps: 20, step_ms: 1000 }, delay_s: 120 });
+    const long1 = await submit({ kind: "sleep", payload: { steps: 100, step_ms: 150 } });
+    const long2 = await submit({ kind: "sleep", payload: { steps: 40, step_ms: 250 }, priority: 5 });
+    await submit({ kind: "noop", payload: {} });
+    const page = await newPage(t, { viewport: { width: 1280, height: 900 } });
+    await page.goto(`${BASE}/`);
+    await waitFor(async () => (await page.locator("#tasks tbody tr").count()) >= 8, "rows");
+    await waitFor(async () => (await page.locator(`#tasks tr[data-id="${long2.id}"]`).getAttribute("data-state")) === "running", "a running row");
+    await sleep(3500);
+    await page.screenshot({ path: path.join(shotDir, "overview.png") });
+    const tp = await openTask(t, long1.id, await t.contexts[0].newPage());
+    await waitFor(async () => (await progressOf(tp)) >= 40, "progress ≥ 40", 20000);
+    await waitFor(async () => !(await tp.locator("#history-note").textContent()).startsWith("Loading"), "history");
+    await tp.screenshot({ path: path.join(shotDir, "task.png"), fullPage: true });
+    await apiCall("DELETE", `/api/tasks/${long1.id}`);
+    await apiCall("DELETE", `/api/tasks/${long2.id}`);
+  }, { timeout: 45000 });
+}
+
+test("submit from the form: progress climbs to 100, state succeeded", async (t) => {
+  const page = await newPage(t);
+  await page.goto(`${BASE}/`);
+  await page.locator("#submit-details > summary").click();
+  await page.locator("#submit-form [name=kind]").fill("sleep");
+  await page.locator("#submit-form [name=payload]").fill(JSON.stringify({ steps: 10, step_ms: 200 }));
+  await page.locator("#submit-form button[type=submit]").click();
+  await page.waitForURL(/task\.html\?id=[0-9a-f-]{36}/, { timeout: 5000 });
+  await waitState(page, "succeeded", 15000);
+  assert((await progressOf(page)) === 100, "the bar does not end at 100");
+  const seen = await page.evaluate(() => window.__progress);
+  assert(seen.some((v) => v > 0 && v < 100), `no intermediate progress seen (values: ${seen.join(",")})`);
+  for (let i = 1; i < seen.length; i++) assert(seen[i] >= seen[i - 1], `progress went backwards: ${seen.join(",")}`);
+  assert((await page.locator("#t-result").textContent()).includes('"steps": 10'), "the result is not shown");
+  assert((await page.locator("#t-state").textContent()).includes("succeeded"), "the state is not written out as text");
+});
+
+test("the form shows validation errors from the API", async (t) => {
+  const page = await newPage(t);
+  await page.goto(`${BASE}/#new-task`);
+  const form = page.locator("#submit-form");
+  const err = form.locator(".error");
+  await form.locator("[name=kind]").fill("no-such-kind");
+  await form.locator("[name=payload]").fill("{}");
+  await form.locator("button[type=submit]").click();
+  await waitFor(async () => /unknown_kind/.test(await err.textContent()), "the unknown_kind error");
+  await form.locator("[name=kind]").fill("sleep");
+  await form.locator("[name=payload]").fill("{\"steps\": ");
+  await form.locator("button[type=submit]").click();
+  await waitFor(async () => /not valid JSON/.test(await err.textContent()), "the JSON error");
+  await form.locator("[name=payload]").fill("{}");
+  await form.locator("[name=priority]").fill("5000");
+  await form.locator("button[type=submit]").click();
+  await waitFor(async () => /400 invalid_field: priority/.test(await err.textContent()), "the invalid_field error");
+  assert(page.url().endsWith("/#new-task"), "the page navigated away on an error");
+});
+
+test("cancel a running task from its page", async (t) => {
+  const task = await submit({ kind: "sleep", payload: { steps: 60, step_ms: 200 } });
+  const page = await openTask(t, task.id);
+  await waitState(page, "running", 10000);
+  await page.locator("#btn-cancel").click();
+  await waitFor(async () => /Cancel requested \(HTTP 202\)|Cancelled \(HTTP 200\)/.test(await page.locator("#outcome").textContent()), "the cancel outcome");
+  await waitState(page, "cancelled", 10000);
+  assert(await page.locator("#btn-cancel").isDisabled(), "Cancel stays enabled on a cancelled task");
+  assert(await page.locator("#btn-retry").isEnabled(), "Retry is not offered for a cancelled task");
+  // a second cancel through the API is refused; the page shows the API's error for its own
+  const again = await apiCall("DELETE", `/api/tasks/${task.id}`);
+  assert(again.status === 409, `cancel of a cancelled task answered ${again.status}`);
+});
+
+test("a failed task shows its error, and Retry runs it again", async (t) => {
+  const task = await submit({ kind: "sleep", payload: { steps: 5, step_ms: 50, fail_at: 2 }, max_attempts: 1 });
+  const page = await openTask(t, task.id);
+  await waitState(page, "failed", 10000);
+  await waitFor(async () => await page.locator("#error-card").isVisible(), "the error section");
+  const text = await page.locator("#t-error").textContent();
+  assert(/failed at step 2/.test(text), `error text: ${text}`);
+  assert((await page.locator("#t-attempts").textContent()) === "1/1", "attempts are not 1/1");
+  await page.locator("#btn-retry").click();
+  await waitFor(async () => /Retried \(HTTP 200\)/.test(await page.locator("#outcome").textContent()), "the retry outcome");
+  // it runs again and fails again: the follower picked the task up after the retry
+  await waitFor(async () => ["queued", "running"].includes(await stateOf(page)) || (await getTask(task.id)).attempts >= 1, "the retried task");
+  await waitState(page, "failed", 10000);
+  // and Cancel of a finished task shows the API's refusal... the button is disabled instead
+  assert(await page.locator("#btn-cancel").isDisabled(), "Cancel is enabled on a failed task");
+});
+
+test("5 tabs at once each follow their own task live to succeeded", async (t) => {
+  const ctx = await newContext(t);
+  const tasks = [];
+  for (let i = 0; i < 5; i++) tasks.push(await submit({ kind: "sleep", payload: { steps: 10, step_ms: 250 }, delay_s: 1.5 }));
+  const pages = await Promise.all(tasks.map(async (task) => openTask(t, task.id, await ctx.newPage())));
+  await Promise.all(pages.map((p) => waitState(p, "succeeded", 20000)));
+  for (let i = 0; i < 5; i++) {
+    const p = pages[i];
+    assert((await p.locator("#t-id").textContent()) === tasks[i].id, `tab ${i} shows another task`);
+    assert((await progressOf(p)) === 100, `tab ${i}: bar not at 100`);
+    const seen = await p.evaluate(() => window.__progress);
+    assert(seen.some((v) => v > 0 && v < 100), `tab ${i} saw no intermediate progress (${seen.join(",")})`);
+    assert((await p.locator("#live").getAttribute("data-state")) === "ended", `tab ${i}: indicator not ended`);
+  }
+}, { timeout: 40000 });
+
+test("the overview lists a newly submitted task without reload", async (t) => {
+  const page = await newPage(t);
+  await page.goto(`${BASE}/`);
+  await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "live", "the overview to be live");
+  const navs = [];
+  page.on("framenavigated", (f) => { if (f === page.mainFrame()) navs.push(f.url()); });
+  const task = await submit({ kind: "sleep", payload: { steps: 6, step_ms: 150 } });
+  const row = page.locator(`#tasks tbody tr[data-id="${task.id}"]`);
+  await waitFor(async () => (await row.count()) === 1, "the new row", 6000);
+  const link = row.locator("td.id a");
+  const shown = await link.textContent();
+  assert(shown.startsWith(task.id.slice(0, 8)) && shown.endsWith(task.id.slice(-4)), `the row shows the id as ${shown}`);
+  assert((await link.getAttribute("href")).includes(task.id), "the row does not link to the task page");
+  await waitFor(async () => (await row.getAttribute("data-state")) === "succeeded", "the row to turn succeeded", 10000);
+  assert((await row.locator("[role=progressbar]").getAttribute("aria-valuenow")) === "100", "the row's bar is not at 100");
+  assert(navs.length === 0, `the page reloaded: ${navs.join(" ")}`);
+  // the link opens the task page
+  await link.click();
+  await page.waitForURL(new RegExp(`task\\.html\\?id=${task.id}`));
+  await waitState(page, "succeeded", 5000);
+});
+
+test("overview filters and keyset paging", async (t) => {
+  const queue = `browser-${uniq()}`;
+  const ids = [];
+  // 55 tasks in a queue no worker serves: they stay queued
+  for (let i = 0; i < 55; i++) ids.push((await submit({ kind: "noop", payload: {}, queue })).id);
+  try {
+    const page = await newPage(t);
+    await page.goto(`${BASE}/?queue=${queue}`);
+    const rows = page.locator("#tasks tbody tr");
+    await waitFor(async () => (await rows.count()) === 50, "50 rows on the first page");
+    assert((await rows.first().getAttribute("data-id")) === ids[54], "the first row is not the newest task");
+    await page.locator("#page-older").click();
+    await waitFor(async () => (await rows.count()) === 5, "5 rows on the second page");
+    assert((await rows.last().getAttribute("data-id")) === ids[0], "the last row is not the oldest task");
+    assert(await page.locator("#page-older").isDisabled(), "older is enabled on the last page");
+    assert(/before=/.test(page.url()), "the page is not in the URL");
+    await page.locator("#page-newest").click();
+    await waitFor(async () => (await rows.count()) === 50, "back to 50 rows");
+    await page.locator("#filters [name=state]").selectOption("running");
+    await waitFor(async () => (await rows.count()) === 0 && await page.locator("#tasks-empty").isVisible(), "no running tasks in the queue");
+    await page.locator("#filters [name=state]").selectOption("queued");
+    await waitFor(async () => (await rows.count()) === 50, "50 queued");
+  } finally {
+    await Promise.all(ids.map((id) => apiCall("DELETE", `/api/tasks/${id}`)));
+  }
+});
+
+test("the live indicator shows a sensible state", async (t) => {
+  const task = await submit({ kind: "sleep", payload: { steps: 12, step_ms: 250 } });
+  const page = await openTask(t, task.id);
+  const live = page.locator("#live");
+  await waitFor(async () => (await live.getAttribute("data-state")) === "live", "live while the task runs", 5000);
+  const mode = await live.getAttribute("data-mode");
+  assert(["stream", "long-poll", "polling"].includes(mode), `mode ${mode}`);
+  assert((await live.textContent()).includes("live"), "the indicator does not say live");
+  await waitState(page, "succeeded", 15000);
+  await waitFor(async () => (await live.getAttribute("data-state")) === "ended", "ended after the final state", 3000);
+  assert((await live.textContent()).includes("finished"), "the indicator does not say finished");
+  // the overview's indicator
+  const ov = await t.contexts[0].newPage();
+  await ov.goto(`${BASE}/`);
+  await waitFor(async () => (await ov.locator("#live").getAttribute("data-state")) === "live", "the overview live", 5000);
+});
+
+test("the indicator goes offline when the server is unreachable, and comes back", async (t) => {
+  const task = await submit({ kind: "sleep", payload: { steps: 30, step_ms: 200 } });
+  const ctx = await newContext(t);
+  const page = await openTask(t, task.id, await ctx.newPage());
+  await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "live", "live", 5000);
+  // every API request fails at the network level, as if the server had gone
+  await ctx.route("**/api/**", (route) => route.abort("connectionrefused"));
+  await waitFor(async () => ["reconnecting", "offline"].includes(await page.locator("#live").getAttribute("data-state")), "reconnecting", 30000);
+  await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "offline", "offline", 30000);
+  await ctx.unroute("**/api/**");
+  await waitState(page, "succeeded", 20000);
+  await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "ended", "ended", 3000);
+  const states = await page.evaluate(() => window.__liveStates);
+  assert(states.some((s) => s.startsWith("offline")), `never offline: ${states.join(" ")}`);
+}, { timeout: 45000 });
+
+test("falls back to long-poll when the stream is refused", async (t) => {
+  const ctx = await newContext(t);
+  await ctx.route("**/api/tasks/*/events", (route) => route.fulfill({ status: 404, contentType: "application/json", body: '{"error":{"code":"not_found","message":"no such route"}}' }));
+  const task = await submit({ kind: "sleep", payload: { steps: 10, step_ms: 200 } });
+  const page = await openTask(t, task.id, await ctx.newPage());
+  await waitFor(async () => (await page.locator("#live").getAttribute("data-mode")) === "long-poll", "long-poll mode", 5000);
+  await waitState(page, "succeeded", 15000);
+  const seen = await page.evaluate(() => window.__progress);
+  assert(seen.some((v) => v > 0 && v < 100), `no intermediate progress (${seen.join(",")})`);
+});
+
+test("falls back to polling when stream and long-poll are refused", async (t) => {
+  const ctx = await newContext(t);
+  let waits = 0;
+  let polls = 0;
+  await ctx.route("**/api/tasks/**", (route) => {
+    const u = new URL(route.request().url());
+    if (u.pathname.endsWith("/events")) return route.abort("connectionrefused");
+    if (u.searchParams.has("wait")) {
+      waits++;
+      return route.fulfill({ status: 400, contentType: "application/json", body: '{"error":{"code":"invalid_field","message":"bad value for query parameter \'wait\'"}}' });
+    }
+    if (route.request().method() === "GET" && route.request().headers()["if-none-match"]) polls++;
+    return route.continue();
+  });
+  const task = await submit({ kind: "sleep", payload: { steps: 10, step_ms: 250 } });
+  const page = await openTask(t, task.id, await ctx.newPage());
+  await waitFor(async () => (await page.locator("#live").getAttribute("data-mode")) === "polling", "polling mode", 6000);
+  await waitState(page, "succeeded", 15000);
+  assert(waits <= 2, `long-poll was tried ${waits} times after it was refused`);
+  assert(polls >= 1, "no conditional (If-None-Match) polls");
+});
+
+test("an SSE stream is followed (simulated nchan stream)", async (t) => {
+  const task = await submit({ kind: "sleep", payload: {}, delay_s: 300 });
+  try {
+    const ctx = await newContext(t);
+    const at = (progress, state, version, message) => ({ ...task, state, progress, message, version, ...(state === "succeeded" ? { result: { steps: 10 }, finished_at: new Date().toISOString() } : {}) });
+    const events = [at(0, "queued", task.version, null), at(30, "running", task.version + 2, "step 3/10"),
+      at(60, "running", task.version + 3, "step 6/10"), at(100, "succeeded", task.version + 5, "step 10/10")];
+    const body = events.map((e, i) => `id: ${i + 1}\ndata: ${JSON.stringify(e)}\n\n`).join("");
+    await ctx.route("**/api/tasks/*/events", (route) => route.fulfill({ status: 200, headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" }, body }));
+    const page = await openTask(t, task.id, await ctx.newPage());
+    await waitState(page, "succeeded", 5000);
+    const states = await page.evaluate(() => window.__liveStates);
+    assert(states.some((s) => s === "live/stream"), `never live over the stream: ${states.join(" ")}`);
+    const seen = await page.evaluate(() => window.__progress);
+    assert(seen.includes(30) && seen.includes(60) && seen.at(-1) === 100, `progress from the stream: ${seen.join(",")}`);
+  } finally {
+    await apiCall("DELETE", `/api/tasks/${task.id}`);
+  }
+});
+
+test("the task page shows the history, or says it is unavailable", async (t) => {
+  const task = await submit({ kind: "sleep", payload: { steps: 2, step_ms: 50 } });
+  const page = await openTask(t, task.id);
+  await waitState(page, "succeeded", 10000);
+  await waitFor(async () => {
+    const note = await page.locator("#history-note").textContent();
+    const rows = await page.locator("#history tbody tr").count();
+    return (rows > 0 && await page.locator("#history").isVisible()) || /unavailable/.test(note);
+  }, "the history section", 5000);
+  if (await page.locator("#history").isVisible()) {
+    const events = await page.locator("#history tbody tr").evaluateAll((trs) => trs.map((tr) => tr.dataset.event));
+    assert(events.includes("claimed") && events.at(-1) === "succeeded", `events: ${events.join(",")}`);
+  }
+  // an unknown id says so
+  await page.goto(`${BASE}/task.html?id=00000000-0000-7000-8000-000000000000`);
+  await waitFor(async () => await page.locator("#missing").isVisible(), "the not-found section");
+});
+
+test("phone width (375 px) renders without horizontal scroll", async (t) => {
+  const long = "x".repeat(300);
+  const task = await submit({ kind: "sleep", payload: { steps: 2, step_ms: 10, fail_at: 1, note: long, nested: { url: "https://example.com/" + long } }, max_attempts: 1 });
+  const page = await newPage(t, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  await page.goto(`${BASE}/#new-task`);
+  await waitFor(async () => (await page.locator("#tasks tbody tr").count()) > 0, "rows");
+  await noHorizontalScroll(page, "overview");
+  const p2 = await openTask(t, task.id, page);
+  await waitState(p2, "failed", 10000);
+  await noHorizontalScroll(p2, "task page");
+  // the bar is visible and wide enough to read
+  const box = await p2.locator("#t-progress [role=progressbar]").boundingBox();
+  assert(box && box.width > 200, `progress bar is ${box && box.width}px wide`);
+});
+
+test("keyboard: the submit form and the task link are reachable with Tab", async (t) => {
+  const page = await newPage(t);
+  await page.goto(`${BASE}/`);
+  await waitFor(async () => (await page.locator("#tasks tbody tr").count()) > 0, "rows");
+  // Tab from the top reaches the "New task" summary; Enter opens it
+  let found = false;
+  for (let i = 0; i < 15 && !found; i++) {
+    await page.keyboard.press("Tab");
+    found = await page.evaluate(() => document.activeElement && document.activeElement.matches("#submit-details > summary"));
+  }
+  assert(found, "the New task toggle is not reachable with Tab");
+  await page.keyboard.press("Enter");
+  assert(await page.locator("#submit-details").evaluate((d) => d.open), "Enter does not open the form");
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert(outline !== "none", "the focused control has no visible outline");
+});
+
+if (DEV) {
+  const restart = (name) => new Promise((resolve, reject) => {
+    execFile(DEV, ["daemon", "restart", name], { env: process.env, timeout: 60000 }, (err, stdout, stderr) => {
+      if (err) reject(new Failure(`./dev daemon restart ${name}: ${err.message} ${stderr}`)); else resolve();
+    });
+  });
+  for (const name of ["fcgi", "nginx"]) {
+    test(`the page recovers after ${name === "fcgi" ? "taskq-fcgi" : "nginx"} is restarted`, async (t) => {
+      const task = await submit({ kind: "sleep", payload: { steps: 40, step_ms: 200 } });
+      const page = await openTask(t, task.id);
+      await waitState(page, "running", 10000);
+      await restart(name);
+      await waitState(page, "succeeded", 30000);
+      await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "ended", "ended", 5000);
+      assert((await progressOf(page)) === 100, "the bar is not at 100");
+    }, { timeout: 60000 });
+  }
+} else {
+  for (const name of ["taskq-fcgi", "nginx"]) test(`the page recovers after ${name} is restarted`, null, { skip: "TASKQ_DEV is not set" });
+}
+
+// ---- run ---------------------------------------------------------------------------------
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  let passed = 0;
+  let failed = 0;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  } catch (err) {
+    console.log(`FAIL launch  ${err.message.split("\n")[0]}`);
+    console.log("browser: 0 passed, 1 failed");
+    process.exit(1);
+  }
+  const width = Math.max(...tests.map((x) => x.name.length));
+  for (const tc of tests) {
+    if (FILTERS.length && !FILTERS.some((f) => tc.name.includes(f))) continue;
+    const name = tc.name.padEnd(width);
+    if (tc.skip) { console.log(`skip ${name}  ${tc.skip}`); continue; }
+    const t = { contexts: [], pages: [], pageErrors: [] };
+    const t0 = Date.now();
+    let timer;
+    try {
+      await Promise.race([
+        tc.fn(t),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new Failure(`timed out after ${tc.timeout / 1000} s`)), tc.timeout); }),
+      ]);
+      if (t.pageErrors.length) throw new Failure(`uncaught error in the page: ${t.pageErrors[0]}`);
+      passed++;
+      console.log(`ok   ${name}  ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    } catch (err) {
+      failed++;
+      let where = "";
+      const page = t.pages.at(-1);
+      if (page && !page.isClosed()) {
+        const file = path.join(ARTIFACTS, `${tc.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}.png`);
+        try { await page.screenshot({ path: file, timeout: 3000 }); where = ` (screenshot ${file})`; } catch { /* page gone */ }
+      }
+      const reason = err instanceof Failure ? err.message : (err && err.stack ? err.stack.split("\n").slice(0, 2).join(" ") : String(err));
+      console.log(`FAIL ${name}  ${reason.replace(/\s+/g, " ")}${where}`);
+    } finally {
+      clearTimeout(timer);
+      await Promise.all(t.contexts.map((c) => c.close().catch(() => {})));
+    }
+  }
+  await browser.close().catch(() => {});
+  console.log(`browser: ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main();

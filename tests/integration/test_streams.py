@@ -1,0 +1,333 @@
+"""Live progress: SSE and WebSocket through nginx + nchan, resume with Last-Event-ID, the live
+feed, long-polls on taskq-fcgi, and the load of 2,000 open subscribers."""
+
+import asyncio
+import base64
+import json
+import os
+import resource
+import socket
+import time
+from urllib.parse import urlparse
+
+from taskq_harness import ENV as env, TaskqTestCase, parse_time, percentile
+
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+def addr():
+    u = urlparse(env.url)
+    return u.hostname, u.port
+
+
+class Sse:
+    """A minimal EventSource over a raw socket: (id, data) events with arrival times."""
+
+    def __init__(self, path, last_event_id=None, timeout=15):
+        self.sock = socket.create_connection(addr(), timeout=timeout)
+        # HTTP/1.0: the stream is delimited by the connection, no chunked framing to undo
+        head = "GET %s HTTP/1.0\r\nHost: x\r\nAccept: text/event-stream\r\n" % path
+        if last_event_id:
+            head += "Last-Event-ID: %s\r\n" % last_event_id
+        self.sock.sendall((head + "\r\n").encode())
+        self.buf = b""
+        self.status = None
+        self._read_head()
+
+    def _read_head(self):
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed before headers")
+            self.buf += chunk
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        self.status = int(head.split(b" ")[1])
+        self.buf = self.buf.replace(b"\r\n", b"\n")
+
+    def events(self, until, timeout=15):
+        """Yields (id, data dict, arrival time) until until(data) is true."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            while b"\n\n" in self.buf:
+                block, self.buf = self.buf.split(b"\n\n", 1)
+                ev_id, data = None, None
+                for line in block.decode().splitlines():
+                    if line.startswith("id: "):
+                        ev_id = line[4:]
+                    elif line.startswith("data: "):
+                        data = json.loads(line[6:])
+                if data is not None:
+                    yield ev_id, data, time.time()
+                    if until(data):
+                        return
+            self.sock.settimeout(max(0.1, deadline - time.time()))
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return
+            self.buf += chunk.replace(b"\r\n", b"\n")
+
+    def close(self):
+        self.sock.close()
+
+
+def ws_frames(path, until, timeout=15):
+    """A minimal WebSocket client (RFC 6455, text frames from the server); yields dicts."""
+    s = socket.create_connection(addr(), timeout=timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, key)).encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += s.recv(4096)
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    assert b" 101 " in head.split(b"\r\n")[0], head
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            while len(buf) >= 2:
+                op, ln = buf[0] & 0x0F, buf[1] & 0x7F
+                off = 2
+                if ln == 126:
+                    if len(buf) < 4:
+                        break
+                    ln, off = int.from_bytes(buf[2:4], "big"), 4
+                elif ln == 127:
+                    if len(buf) < 10:
+                        break
+                    ln, off = int.from_bytes(buf[2:10], "big"), 10
+                if len(buf) < off + ln:
+                    break
+                payload, buf = buf[off:off + ln], buf[off + ln:]
+                if op == 1 and payload:
+                    data = json.loads(payload)
+                    yield data
+                    if until(data):
+                        return
+            chunk = s.recv(65536)
+            if not chunk:
+                return
+            buf += chunk
+    finally:
+        s.close()
+
+
+class StreamTests(TaskqTestCase):
+
+    def sleeper(self, steps=8, step_ms=150):
+        return self.submit_ok("sleep", {"steps": steps, "step_ms": step_ms})["id"]
+
+    def test_sse_in_order_to_the_final_state(self):
+        tid = self.sleeper()
+        sse = Sse("/api/tasks/%s/events" % tid)
+        self.assertEqual(sse.status, 200)
+        evs = list(sse.events(lambda d: d["state"] in FINAL))
+        sse.close()
+        versions = [d["version"] for _, d, _ in evs]
+        self.assertEqual(versions, sorted(set(versions)), "out of order or repeated: %s" % versions)
+        self.assertEqual(evs[-1][1]["state"], "succeeded")
+        self.assertEqual(evs[-1][1]["progress"], 100)
+        self.assertGreaterEqual(len(evs), 4, "only %d events" % len(evs))
+        self.assertTrue(all(d["id"] == tid for _, d, _ in evs))
+
+    def test_resume_with_last_event_id_loses_and_repeats_nothing(self):
+        tid = self.sleeper(steps=10, step_ms=200)
+        sse = Sse("/api/tasks/%s/events" % tid)
+        first = []
+        for ev in sse.events(lambda d: d["progress"] >= 30):
+            first.append(ev)
+        sse.close()
+        time.sleep(0.5)  # changes happen while we are away
+        sse = Sse("/api/tasks/%s/events" % tid, last_event_id=first[-1][0])
+        rest = list(sse.events(lambda d: d["state"] in FINAL))
+        sse.close()
+        versions = [d["version"] for _, d, _ in first + rest]
+        self.assertEqual(versions, sorted(set(versions)), "lost order or repeated: %s" % versions)
+        self.assertEqual(rest[-1][1]["state"], "succeeded")
+        # nothing published while away was lost: the resumed stream starts right after
+        self.assertTrue(rest and rest[0][1]["version"] > first[-1][1]["version"])
+        self.report("%d events before, %d after the reconnect" % (len(first), len(rest)))
+
+    def test_websocket_on_the_same_url(self):
+        tid = self.sleeper(steps=5, step_ms=150)
+        got = list(ws_frames("/api/tasks/%s/events" % tid, lambda d: d["state"] in FINAL))
+        self.assertEqual(got[-1]["state"], "succeeded")
+        versions = [d["version"] for d in got]
+        self.assertEqual(versions, sorted(set(versions)))
+
+    def test_unknown_task_is_refused(self):
+        sse = Sse("/api/tasks/01a20ff7-0000-7000-8000-000000000000/events")
+        self.assertEqual(sse.status, 404)
+        sse.close()
+
+    def test_live_feed_carries_changed_tasks(self):
+        sse = Sse("/api/stream")
+        self.assertEqual(sse.status, 200)
+        time.sleep(0.3)
+        tid = self.sleeper(steps=3, step_ms=100)
+        seen = []
+        for _, d, _ in sse.events(lambda d: any(t["id"] == tid and t["state"] == "succeeded"
+                                                for t in d["tasks"]), timeout=15):
+            seen.extend(t["state"] for t in d["tasks"] if t["id"] == tid)
+        sse.close()
+        self.assertEqual(seen[-1], "succeeded", seen)
+
+    def test_progress_to_browser_latency_sse_and_long_poll(self):
+        # SSE: progress write (updated_at) → event arrival
+        tid = self.sleeper(steps=120, step_ms=60)
+        sse = Sse("/api/tasks/%s/events" % tid, timeout=30)
+        lat = []
+        for _, d, at in sse.events(lambda d: d["state"] in FINAL, timeout=40):
+            if d["state"] == "running" and d["progress"] > 0:
+                lat.append(at - parse_time(d["updated_at"]).timestamp())
+        sse.close()
+        self.assertGreaterEqual(len(lat), 100, "only %d progress events" % len(lat))
+        # long-poll: the same, with If-None-Match
+        tid = self.sleeper(steps=120, step_ms=60)
+        lp, version = [], None
+        deadline = time.time() + 40
+        while time.time() < deadline:
+            hdrs = {"If-None-Match": '"%d"' % version} if version else {}
+            r = self.api.request("GET", "/api/tasks/%s?wait=25" % tid, headers=hdrs, timeout=30)
+            at = time.time()
+            if r.status == 304:
+                continue
+            d = r.json
+            if version and d["state"] == "running" and d["progress"] > 0:
+                lp.append(at - parse_time(d["updated_at"]).timestamp())
+            version = d["version"]
+            if d["state"] in FINAL:
+                break
+        self.assertGreaterEqual(len(lp), 50)
+        ms = lambda xs, p: percentile(xs, p) * 1000
+        self.report("SSE p50 %.1f ms p99 %.1f ms over %d; long-poll p50 %.1f ms p99 %.1f ms over %d"
+                    % (ms(lat, 50), ms(lat, 99), len(lat), ms(lp, 50), ms(lp, 99), len(lp)))
+
+
+class LongPollTests(TaskqTestCase):
+
+    def test_long_poll_answers_on_change(self):
+        tid = self.submit_ok("sleep", {"steps": 3, "step_ms": 700})["id"]
+        t = self.api.wait_for(tid, lambda d: d["state"] == "running")
+        start = time.time()
+        r = self.api.request("GET", "/api/tasks/%s?wait=20" % tid,
+                             headers={"If-None-Match": '"%d"' % t["version"]}, timeout=25)
+        took = time.time() - start
+        self.assertEqual(r.status, 200, str(r))
+        self.assertGreater(r.json["version"], t["version"])
+        self.assertLess(took, 5, "answered after %.1f s" % took)
+
+    def test_long_poll_times_out_with_304(self):
+        tid = self.submit_ok("sleep", {"steps": 1, "step_ms": 1}, delay_s=60)["id"]
+        t = self.get_ok(tid)
+        start = time.time()
+        r = self.api.request("GET", "/api/tasks/%s?wait=1" % tid,
+                             headers={"If-None-Match": '"%d"' % t["version"]}, timeout=10)
+        self.assertEqual(r.status, 304)
+        self.assertGreaterEqual(time.time() - start, 0.9)
+
+    def test_bad_wait_is_400(self):
+        tid = self.submit_ok("noop", {})["id"]
+        for q in ("wait=abc", "wait=-1", "other=1"):
+            r = self.api.request("GET", "/api/tasks/%s?%s" % (tid, q))
+            self.assertEqual(r.status, 400, q)
+            self.assertEqual(r.json["error"]["code"], "invalid_field")
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def threads(pid):
+    return len(os.listdir("/proc/%d/task" % pid))
+
+
+def nginx_pids():
+    master = int(open(os.path.join(env.var, "run", "nginx.pid")).read())
+    kids = [int(p) for p in os.listdir("/proc") if p.isdigit() and
+            open("/proc/%s/stat" % p).read().split()[3] == str(master)]
+    return [master] + kids
+
+
+class LoadTests(TaskqTestCase):
+
+    N = 2000
+
+    def test_2000_sse_subscribers_while_tasks_run(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, self.N + 1024)), hard))
+        fcgi = int(open(os.path.join(env.var, "run", "fcgi.pid")).read())
+        before = (rss_kb(fcgi), threads(fcgi))
+        ids = [self.submit_ok("sleep", {"steps": 60, "step_ms": 250})["id"] for _ in range(20)]
+        host, port = addr()
+        counts = {"open": 0, "events": 0, "failed": 0}
+
+        async def subscriber(i):
+            try:
+                r, w = await asyncio.open_connection(host, port)
+                w.write(("GET /api/tasks/%s/events HTTP/1.0\r\nHost: x\r\nAccept: text/event-stream"
+                         "\r\n\r\n" % ids[i % len(ids)]).encode())
+                await w.drain()
+                head = await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 30)
+                if b" 200 " not in head.split(b"\r\n")[0]:
+                    counts["failed"] += 1
+                    return None
+                counts["open"] += 1
+                return r, w
+            except Exception:
+                counts["failed"] += 1
+                return None
+
+        async def drain(conn, until):
+            r, _ = conn
+            while time.time() < until:
+                try:
+                    data = await asyncio.wait_for(r.read(65536), max(0.1, until - time.time()))
+                except asyncio.TimeoutError:
+                    return
+                if not data:
+                    return
+                counts["events"] += data.count(b"\ndata: ") + data.startswith(b"data: ")
+
+        async def main():
+            conns = []
+            for start in range(0, self.N, 200):
+                conns += await asyncio.gather(*(subscriber(i) for i in range(start, min(self.N, start + 200))))
+            conns = [c for c in conns if c]
+            # while all are open: submits and status polls still answer at their usual latency
+            lat = []
+            loop = asyncio.get_running_loop()
+            until = time.time() + 6
+            drains = asyncio.gather(*(drain(c, until) for c in conns))
+
+            def probe():
+                for _ in range(60):
+                    t0 = time.time()
+                    r = self.api.submit("noop", {})
+                    assert r.status == 202, r
+                    g = self.api.get(r.json["id"])
+                    assert g.status == 200, g
+                    lat.append(time.time() - t0)
+            await loop.run_in_executor(None, probe)
+            await drains
+            mem = sum(rss_kb(p) for p in nginx_pids())
+            for c in conns:
+                c[1].close()
+            return lat, mem
+
+        lat, nginx_kb = asyncio.run(main())
+        after = (rss_kb(fcgi), threads(fcgi))
+        self.assertEqual(counts["failed"], 0, counts)
+        self.assertEqual(counts["open"], self.N)
+        self.assertGreater(counts["events"], self.N, "subscribers received too little: %s" % counts)
+        self.assertEqual(after[1], before[1], "taskq-fcgi's thread count changed")
+        if "asan" not in env.build:  # ASan's quarantine holds freed memory: RSS says nothing there
+            self.assertLess(after[0] - before[0], 16 * 1024, "taskq-fcgi grew %d KiB" % (after[0] - before[0]))
+        self.assertLess(percentile(lat, 99), 0.5, "submit+status p99 %.0f ms" % (percentile(lat, 99) * 1000))
+        self.report("%d subscribers open, %d events; submit+status p50 %.1f ms p99 %.1f ms; nginx RSS %.1f MiB, "
+                    "taskq-fcgi RSS %.1f -> %.1f MiB, threads %d"
+                    % (counts["open"], counts["events"], percentile(lat, 50) * 1000, percentile(lat, 99) * 1000,
+                       nginx_kb / 1024, before[0] / 1024, after[0] / 1024, after[1]))
