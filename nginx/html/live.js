@@ -26,7 +26,7 @@
 import { api, taskPath, errorOf } from "./api.js";
 
 export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
-export const LIVE_SLOTS = 20;
+export const LIVE_SLOTS = 4;
 
 const SSE_OPEN_MS = 2000;        // a stream not open by then counts as refused
 const SSE_BROKEN_MS = 3000;      // an open stream that errors and is not back by then is broken
@@ -303,6 +303,9 @@ class Follower {
       const t0 = performance.now();
       const ctrl = new AbortController();
       this.abort = ctrl;
+      // a long-poll that is still open after a second is being held by the server (a refused
+      // connection or a 5xx comes back at once): the page is live, not "connecting"
+      const heldTimer = setTimeout(() => { if (this.alive(gen)) this.succeeded("long-poll"); }, 1000);
       let resp;
       try {
         resp = await api(`${taskPath(this.id)}?wait=${WAIT_S}`, {
@@ -317,6 +320,7 @@ class Follower {
         this.noBetterUntil = Date.now() + this.backoffMs();
         return "degrade";
       } finally {
+        clearTimeout(heldTimer);
         if (this.abort === ctrl) this.abort = null;
       }
       if (!this.alive(gen)) return "stopped";
