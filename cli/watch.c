@@ -5,8 +5,9 @@
  *
  * It does not busy-poll: the connection LISTENs on taskq_task, whose payloads are the
  * comma-separated ids of changed tasks, and the task is read again only when its id is
- * announced, or every WATCH_POLL_MS as a safety net (a notification lost to a reconnect). A
- * database outage while watching is waited out.
+ * announced, or every WATCH_POLL_MS as a safety net (a notification lost to a reconnect).
+ * Changes that come faster than one read coalesce into one line. A database outage while
+ * watching is waited out; SIGINT and SIGTERM end the line and the program.
  */
 #include <errno.h>
 #include <poll.h>
@@ -54,18 +55,34 @@ static void on_signal(int sig)
 		g_stop_signal = sig;
 }
 
-/* No SA_RESTART: a signal interrupts the wait in poll(2). */
-static void catch_signals(bool tty)
+/* The signals stay blocked except inside ppoll(2), so that one arriving just before the wait
+ * still interrupts it; *unblocked receives the mask to wait with. */
+static void catch_signals(bool tty, sigset_t *unblocked)
 {
 	struct sigaction sa;
+	sigset_t set;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (tty)
+		sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &set, unblocked);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (tty)
 		sigaction(SIGWINCH, &sa, NULL);
+}
+
+/* Dies of the signal that stopped the watch, as a shell expects of an interrupted command. */
+static void die_of(int sig, const sigset_t *unblocked)
+{
+	signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, unblocked, NULL);
+	raise(sig);
 }
 
 /* True when the comma-separated list of ids holds id. */
@@ -219,12 +236,13 @@ static enum taskq_rc reread(struct db *db, struct watch *w, struct taskq_err *er
 
 /* Returns when the task's id was announced, the safety poll is due, the connection was
  * lost (a reconnect may have missed announcements), or a signal arrived. */
-static void wait_change(struct db *db, struct watch *w)
+static void wait_change(struct db *db, struct watch *w, const sigset_t *unblocked)
 {
 	w->changed = false;
 	while (!g_stop_signal) {
 		long long left = w->last_read_ms + WATCH_POLL_MS - now_ms();
 		struct pollfd p = {.fd = db_connected(db) ? db_socket(db) : -1, .events = POLLIN};
+		struct timespec ts;
 
 		/* first what libpq already holds: poll(2) would not wake for it */
 		if (p.fd >= 0 && db_each_notify(db, on_notify, w) < 0)
@@ -235,7 +253,9 @@ static void wait_change(struct db *db, struct watch *w)
 			g_winch = 0;
 			show(w, true);
 		}
-		if (poll(&p, p.fd >= 0 ? 1 : 0, (int)left) < 0 && errno != EINTR)
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * 1000000L;
+		if (ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, unblocked) < 0 && errno != EINTR)
 			return;
 	}
 }
@@ -246,6 +266,7 @@ int cmd_watch(struct db *db, const char *id)
 	struct taskq_err err;
 	enum taskq_rc rc;
 	bool redraw = false;
+	sigset_t unblocked;
 	int code;
 
 	if (!cli_need_id(id))
@@ -255,7 +276,7 @@ int cmd_watch(struct db *db, const char *id)
 	if (store_get(db, id, &w.cur, &err))
 		return cli_fail(&err);
 	w.last_read_ms = now_ms();
-	catch_signals(w.tty);
+	catch_signals(w.tty, &unblocked);
 	for (;;) {
 		show(&w, redraw);
 		redraw = false;
@@ -263,14 +284,13 @@ int cmd_watch(struct db *db, const char *id)
 			code = finish(&w);
 			break;
 		}
-		wait_change(db, &w);
+		wait_change(db, &w, &unblocked);
 		if (g_stop_signal) {
 			end_bar(&w);
 			fflush(stdout);
 			task_cleanup(&w.cur);
 			free(w.shown_msg);
-			signal(g_stop_signal, SIG_DFL);
-			raise(g_stop_signal);
+			die_of(g_stop_signal, &unblocked);
 			return 128 + g_stop_signal;
 		}
 		rc = reread(db, &w, &err);

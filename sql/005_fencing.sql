@@ -134,6 +134,26 @@ BEGIN
   RETURNING t.id, t.cancel_requested;
 END $$;
 
+-- Takes the queued tasks among ids (already locked by the caller's SELECT … FOR UPDATE SKIP
+-- LOCKED, in the same transaction) for a worker, with one history row each.
+CREATE FUNCTION taskq.take(worker text, ids uuid[], lease_s integer)
+RETURNS SETOF taskq.tasks
+LANGUAGE sql AS $$
+  WITH claimed AS (
+    UPDATE taskq.tasks t
+       SET state = 'running', attempts = t.attempts + 1, started_at = now(),
+           lease_until = now() + make_interval(secs => lease_s), worker_id = worker,
+           progress = 0, message = NULL, error = NULL, updated_at = now(),
+           version = t.version + 1
+     WHERE t.id = ANY (ids) AND t.state = 'queued'
+    RETURNING t.*
+  ), ev AS (
+    INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
+    SELECT c.id, 'claimed', c.attempts, worker FROM claimed c
+  )
+  SELECT * FROM claimed
+$$;
+
 -- Claim in priority order across keyed and plain tasks: keyed tasks more urgent than the best
 -- ready plain task first, then plain tasks, then keyed tasks of any priority for what is left.
 -- Each key is counted under its advisory lock (see version 2).
@@ -150,6 +170,7 @@ DECLARE
   plain_best smallint;
   floor_prio integer;
   pass integer;
+  ids uuid[];
 BEGIN
   SELECT r.priority INTO plain_best FROM taskq.tasks r
    WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
@@ -159,28 +180,14 @@ BEGIN
   FOR pass IN 1..3 LOOP
     EXIT WHEN got >= k;
     IF pass = 2 THEN
-      RETURN QUERY
-      WITH ready AS MATERIALIZED (
+      SELECT array_agg(r.id) INTO ids FROM (
         SELECT r.id FROM taskq.tasks r
          WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
            AND r.concurrency_key IS NULL
          ORDER BY r.priority DESC, r.run_at, r.id
          LIMIT k - got
-         FOR UPDATE SKIP LOCKED
-      ), claimed AS (
-        UPDATE taskq.tasks t
-           SET state = 'running', attempts = t.attempts + 1, started_at = now(),
-               lease_until = now() + make_interval(secs => lease_s), worker_id = worker,
-               progress = 0, message = NULL, error = NULL, updated_at = now(),
-               version = t.version + 1
-          FROM ready
-         WHERE t.id = ready.id
-        RETURNING t.*
-      ), ev AS (
-        INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
-        SELECT c.id, 'claimed', c.attempts, worker FROM claimed c
-      )
-      SELECT * FROM claimed;
+         FOR UPDATE SKIP LOCKED) r;
+      RETURN QUERY SELECT * FROM taskq.take(worker, ids, lease_s);
       GET DIAGNOSTICS n = ROW_COUNT;
       got := got + n;
       CONTINUE;
@@ -210,28 +217,14 @@ BEGIN
        WHERE r.state = 'running' AND r.concurrency_key = ckey;
       room := least(lim - busy, k - got);
       CONTINUE WHEN room <= 0;
-      RETURN QUERY
-      WITH ready AS MATERIALIZED (
+      SELECT array_agg(r.id) INTO ids FROM (
         SELECT r.id FROM taskq.tasks r
          WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
            AND r.concurrency_key = ckey AND r.priority >= floor_prio
          ORDER BY r.priority DESC, r.run_at, r.id
          LIMIT room
-         FOR UPDATE SKIP LOCKED
-      ), claimed AS (
-        UPDATE taskq.tasks t
-           SET state = 'running', attempts = t.attempts + 1, started_at = now(),
-               lease_until = now() + make_interval(secs => lease_s), worker_id = worker,
-               progress = 0, message = NULL, error = NULL, updated_at = now(),
-               version = t.version + 1
-          FROM ready
-         WHERE t.id = ready.id
-        RETURNING t.*
-      ), ev AS (
-        INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
-        SELECT c.id, 'claimed', c.attempts, worker FROM claimed c
-      )
-      SELECT * FROM claimed;
+         FOR UPDATE SKIP LOCKED) r;
+      RETURN QUERY SELECT * FROM taskq.take(worker, ids, lease_s);
       GET DIAGNOSTICS n = ROW_COUNT;
       got := got + n;
     END LOOP;

@@ -5,8 +5,9 @@
 //
 // Modes, best first:
 //   "stream"    EventSource('/api/tasks/<id>/events') (nginx + nchan). Refused (an HTTP error,
-//               or not open within 2 s) → long-poll for the rest of this page; broken after it
-//               was open (not back within 3 s) → long-poll, and the stream is tried again later.
+//               or not open within 2 s) → long-poll for the rest of this page. Dropped after it
+//               was open → reopened at once; dropping again and again → long-poll, and the
+//               stream is tried again 30 s later.
 //   "long-poll" GET /api/tasks/<id>?wait=25 with If-None-Match: "<version>" (200 or 304).
 //               A server that ignores wait answers at once: an answer in < 100 ms with the same
 //               version waits 1 s before asking again, so nothing spins. 400/404/405 for the
@@ -29,7 +30,6 @@ export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 export const LIVE_SLOTS = 4;
 
 const SSE_OPEN_MS = 2000;        // a stream not open by then counts as refused
-const SSE_BROKEN_MS = 3000;      // an open stream that errors and is not back by then is broken
 const WAIT_S = 25;               // long-poll wait
 const FAST_MS = 100;             // an answer faster than this did not wait
 const POLL_MS = 1000;
@@ -198,12 +198,15 @@ class Follower {
       }
       const better = this.slot && Date.now() >= this.noBetterUntil;
       let outcome;
-      if (better && !this.sseRefused) outcome = await this.runStream(gen);
+      if (better && !this.sseRefused) {
+        outcome = await this.runStream(gen);
+        if (this.alive(gen)) await this.streamOutcome(outcome, gen);
+      }
       else if (better && !this.longPollRefused) outcome = await this.runLongPoll(gen);
       else outcome = await this.runPoll(gen);
       if (this.ended(gen)) return;
       if (outcome === "gone" || outcome === "stopped") return;
-      // "refused"/"broken"/"degrade"/"upgrade": go round and pick the mode again
+      // "refused"/"dropped"/"degrade"/"upgrade": go round and pick the mode again
     }
   }
 
@@ -212,38 +215,34 @@ class Follower {
     if (this.es) { this.es.close(); this.es = null; }
   }
 
+  // One EventSource. Resolves "final", "refused" (never opened: an HTTP error, a wrong content
+  // type, or not open within SSE_OPEN_MS), "dropped" (it was open and failed) or "stopped".
+  // The browser's own reconnect (after ~3 s) is not waited for: a dropped stream is reopened
+  // at once by the loop, and its first message is the task as it is now (older messages
+  // that a server might replay are ignored by version).
   runStream(gen) {
     return new Promise((resolve) => {
       let opened = false;
       let settled = false;
-      let brokenTimer = null;
-      const url = `${taskPath(this.id)}/events`;
-      const es = new EventSource(url);
+      const es = new EventSource(`${taskPath(this.id)}/events`);
       this.es = es;
       const finish = (outcome) => {
         if (settled) return;
         settled = true;
         clearTimeout(openTimer);
-        clearTimeout(brokenTimer);
         clearInterval(watch);
         es.close();
         if (this.es === es) this.es = null;
         resolve(outcome);
       };
-      const openTimer = setTimeout(() => {
-        if (!opened) {
-          this.sseRefused = true;
-          finish("refused");
-        }
-      }, SSE_OPEN_MS);
+      const openTimer = setTimeout(() => { if (!opened) finish("refused"); }, SSE_OPEN_MS);
       // stop() closes the EventSource without an event: notice it
       const watch = setInterval(() => { if (!this.alive(gen)) finish("stopped"); }, 250);
       es.onopen = () => {
         if (!this.alive(gen)) return finish("stopped");
         opened = true;
+        this.streamOpenedAt = Date.now();
         clearTimeout(openTimer);
-        clearTimeout(brokenTimer);
-        brokenTimer = null;
         this.succeeded("stream");
       };
       const onMessage = (ev) => {
@@ -257,34 +256,35 @@ class Follower {
       es.addEventListener("task", onMessage);
       es.onerror = () => {
         if (!this.alive(gen)) return finish("stopped");
-        if (!opened) {
-          // an HTTP error or a wrong content type: no stream here
-          this.sseRefused = true;
-          return finish("refused");
-        }
-        if (es.readyState === EventSource.CLOSED) {
-          this.failed("stream", "the stream was closed");
-          this.noBetterUntil = 0;
-          return finish("broken");
-        }
-        // CONNECTING: the browser reconnects by itself (with Last-Event-ID); give it a moment
-        this.failed("stream", "stream interrupted, reconnecting");
-        if (!brokenTimer) {
-          brokenTimer = setTimeout(() => {
-            // back to long-poll; the stream is tried again later
-            this.noBetterUntil = 0;
-            finish("broken");
-          }, SSE_BROKEN_MS);
-        }
+        finish(opened ? "dropped" : "refused");
       };
-    }).then((outcome) => {
-      if (outcome === "broken") {
-        // a stream that broke is retried after UPGRADE_MS; meanwhile the long-poll takes over
-        this.sseRefused = true;
-        this.sseRetryAt = Date.now() + UPGRADE_MS;
-      }
-      return outcome;
     });
+  }
+
+  // streamOutcome — what a stream's end means for the next round.
+  async streamOutcome(outcome, gen) {
+    if (outcome === "refused") {
+      this.sseRefused = true;
+      if (this.streamOpenedAt) {
+        // it worked on this page before: the server is restarting, not without streams
+        this.failed("stream", "the stream cannot be opened");
+        this.sseRetryAt = Date.now() + UPGRADE_MS / 3;
+      }
+      return;                                   // else: no stream here, long-poll for this page
+    }
+    if (outcome !== "dropped") return;
+    // a stream that lived a while and dropped: reopen it at once; one that keeps dropping
+    // soon after opening: long-poll for UPGRADE_MS, then the stream is tried again
+    if (Date.now() - (this.streamOpenedAt || 0) >= 10000) this.streamDrops = 0;
+    this.streamDrops = (this.streamDrops || 0) + 1;
+    this.failed("stream", "the stream was interrupted");
+    if (this.streamDrops <= 2) {
+      await this.sleep(250 * this.streamDrops, gen);
+      return;
+    }
+    this.streamDrops = 0;
+    this.sseRefused = true;
+    this.sseRetryAt = Date.now() + UPGRADE_MS;
   }
 
   maybeReenableStream() {

@@ -31,6 +31,11 @@ export function initSubmit(form, { onCreated } = {}) {
     if (!edited && k in TEMPLATES) payload.value = template(k);
   });
 
+  // Ctrl+Enter (⌘+Enter) in the payload submits, as in most editors
+  payload.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); form.requestSubmit(); }
+  });
+
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     errorBox.textContent = "";

@@ -66,7 +66,7 @@ function render(t) {
   setText($("t-queue"), t.queue);
   setText($("t-attempts"), `${t.attempts}/${t.max_attempts}`);
   setProgress(progress, t);
-  setText($("t-message"), t.message || (t.state === "queued" ? "waiting for a worker" : ""));
+  setText($("t-message"), t.message || queuedText(t));
   $("error-card").hidden = !t.error;
   setText($("t-error"), t.error || "");
   setText($("t-result"), json(t.result));
@@ -77,6 +77,12 @@ function render(t) {
   $("btn-retry").disabled = !(t.state === "failed" || t.state === "cancelled") || busy;
   document.title = `taskq · ${shortId(t.id)} · ${stateText(t)}${final ? "" : " " + (t.progress ?? 0) + "%"}`;
   historySoon();
+}
+
+function queuedText(t) {
+  if (t.state !== "queued") return "";
+  const wait = (Date.parse(t.run_at) - Date.now()) / 1000;
+  return wait > 1 ? `scheduled: starts in about ${fmtDuration(wait)}` : "waiting for a worker";
 }
 
 function showMissing(text) {
@@ -91,10 +97,14 @@ function showMissing(text) {
 let historyTimer = null;
 let historyLast = 0;
 let historyUnavailable = false;
-let historyVersion = -1;
+let historyKey = null;
+
+// Events are written on state changes, not on progress: re-read the history only when
+// something an event records has changed.
+const eventKey = (t) => `${t.state}|${t.attempts}|${t.cancel_requested}|${t.callback_state}|${t.run_at}`;
 
 function historySoon() {
-  if (historyUnavailable || !task || task.version === historyVersion || historyTimer) return;
+  if (historyUnavailable || !task || eventKey(task) === historyKey || historyTimer) return;
   const wait = Math.max(0, 1000 - (Date.now() - historyLast));
   historyTimer = setTimeout(loadHistory, wait);
 }
@@ -108,13 +118,13 @@ function detailText(d) {
 async function loadHistory() {
   historyTimer = null;
   historyLast = Date.now();
-  const version = task ? task.version : -1;
+  const key = task ? eventKey(task) : null;
   const note = $("history-note");
   const table = $("history");
   try {
     const resp = await api(`${taskPath(id)}/history`, { timeoutMs: 10000 });
     if (resp.status === 200 && resp.data && Array.isArray(resp.data.events)) {
-      historyVersion = version;
+      historyKey = key;
       const events = resp.data.events;
       if (!events.length) {
         table.hidden = true;
@@ -144,7 +154,7 @@ async function loadHistory() {
     note.hidden = false;
     note.textContent = `History unavailable: ${describeError(err)}`;
   }
-  if (task && task.version !== historyVersion && !historyUnavailable) historySoon();
+  if (task && eventKey(task) !== historyKey && !historyUnavailable) historySoon();
 }
 
 // ---- Cancel and Retry --------------------------------------------------------------------
@@ -242,5 +252,11 @@ async function main() {
   renderLive($("live"), follower.status);
   if (FINAL.has(first.state)) renderLive($("live"), { state: "ended", mode: null, detail: "" });
 }
+
+// leaving the page (or the back/forward cache) lets go of the connection and the live slot
+window.addEventListener("pagehide", () => { if (follower) follower.stop(); });
+window.addEventListener("pageshow", (ev) => {
+  if (ev.persisted && follower && task && !FINAL.has(task.state)) follower.restart();
+});
 
 main();

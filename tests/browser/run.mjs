@@ -386,6 +386,32 @@ test("an SSE stream is followed (simulated nchan stream)", async (t) => {
   }
 });
 
+test("a dropped stream is reopened at once (simulated)", async (t) => {
+  const task = await submit({ kind: "sleep", payload: {}, delay_s: 300 });
+  try {
+    const ctx = await newContext(t);
+    const at = (progress, state, version) => ({ ...task, state, progress, version, message: `${progress}%` });
+    let opens = 0;
+    await ctx.route("**/api/tasks/*/events", (route) => {
+      opens++;
+      // the first stream ends (a proxy timeout, a restart) before the task is finished
+      const events = opens === 1 ? [at(0, "running", task.version + 1), at(40, "running", task.version + 2)]
+        : [at(40, "running", task.version + 2), at(100, "succeeded", task.version + 4)];
+      const body = events.map((e) => `id: ${e.version}\ndata: ${JSON.stringify(e)}\n\n`).join("");
+      return route.fulfill({ status: 200, headers: { "Content-Type": "text/event-stream" }, body });
+    });
+    const t0 = Date.now();
+    const page = await openTask(t, task.id, await ctx.newPage());
+    await waitState(page, "succeeded", 5000);
+    assert(Date.now() - t0 < 2500, `took ${Date.now() - t0} ms: the browser's own 3 s reconnect was waited for`);
+    assert(opens === 2, `the stream was opened ${opens} times`);
+    const states = await page.evaluate(() => window.__liveStates);
+    assert(!states.some((s) => s.includes("long-poll") || s.includes("polling")), `fell back: ${states.join(" ")}`);
+  } finally {
+    await apiCall("DELETE", `/api/tasks/${task.id}`);
+  }
+});
+
 test("the task page shows the history, or says it is unavailable", async (t) => {
   const task = await submit({ kind: "sleep", payload: { steps: 2, step_ms: 50 } });
   const page = await openTask(t, task.id);
@@ -402,6 +428,33 @@ test("the task page shows the history, or says it is unavailable", async (t) => 
   // an unknown id says so
   await page.goto(`${BASE}/task.html?id=00000000-0000-7000-8000-000000000000`);
   await waitFor(async () => await page.locator("#missing").isVisible(), "the not-found section");
+});
+
+test("auth: a 401 shows the token field; the token is kept and sent as Bearer", async (t) => {
+  const ctx = await newContext(t);
+  let withToken = 0;
+  await ctx.route("**/api/**", (route) => {
+    if (route.request().headers().authorization !== "Bearer s3cret-token") {
+      return route.fulfill({ status: 401, contentType: "application/json", body: '{"error":{"code":"unauthorized","message":"a bearer token is required"}}' });
+    }
+    withToken++;
+    return route.continue();
+  });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/`);
+  await waitFor(async () => await page.locator("#auth").isVisible(), "the token field");
+  await waitFor(async () => /401 unauthorized/.test(await page.locator("#tasks-error").textContent()), "the 401 error");
+  await page.locator("#auth input[name=token]").fill("s3cret-token");
+  await page.locator("#auth button[type=submit]").click();
+  await page.waitForLoadState("load");
+  await waitFor(async () => (await page.locator("#tasks tbody tr").count()) > 0, "rows with the token");
+  assert((await page.locator("#tasks-error").textContent()) === "", "an error is still shown");
+  assert(withToken > 0, "no request carried the token");
+  // the task page uses it too (its stream cannot send headers: it falls back, and still follows)
+  const task = await submit({ kind: "sleep", payload: { steps: 4, step_ms: 150 } });
+  await openTask(t, task.id, page);
+  await waitState(page, "succeeded", 10000);
+  assert(await page.evaluate(() => localStorage.getItem("taskq.token")) === "s3cret-token", "the token is not in localStorage");
 });
 
 test("phone width (375 px) renders without horizontal scroll", async (t) => {
