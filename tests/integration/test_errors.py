@@ -4,7 +4,6 @@ Also: hostile strings (quotes, backslashes, SQL, unicode) are stored and returne
 the service still answers /healthz after the whole battery (test_zz_* runs last in the class).
 """
 
-import json
 import uuid
 
 from taskq_harness import TaskqTestCase, api, raw_http, unique, ENV

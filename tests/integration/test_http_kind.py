@@ -11,7 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from taskq_harness import TaskqTestCase, parse_time, unique
+from taskq_harness import TaskqTestCase, unique
 
 MAX_BODY = 262144
 SECRET = b"taskq-test-secret"
