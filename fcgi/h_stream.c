@@ -23,7 +23,7 @@ void h_authorize_task(struct req *r)
 		resp_error(r, err.rc, err.msg);
 		return;
 	}
-	publish_subscribed(&t, req_param(r, "HTTP_LAST_EVENT_ID") != NULL);
+	publish_subscribed(&t, req_param(r, "HTTP_LAST_EVENT_ID") != NULL, r->db);
 	task_cleanup(&t);
 	resp_json(r, 200, json_object_new_object(), NULL);
 }

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "store.h"
 #include "taskjson.h"
 #include "xalloc.h"
 
@@ -31,6 +33,8 @@ struct watched {
 static struct {
 	pthread_mutex_t lock;
 	bool enabled;
+	bool leader; /* this process publishes the changes for its nginx */
+	char key[320]; /* host and socket: one publisher per nginx */
 	char *socket;
 	CURL *h;
 	struct watched *w;
@@ -109,6 +113,10 @@ void publish_start(const char *socket)
 {
 	if (!socket || !*socket)
 		return;
+	char host[256] = "host";
+
+	gethostname(host, sizeof host - 1);
+	snprintf(g.key, sizeof g.key, "%s:%s", host, socket);
 	g.socket = xstrdup(socket);
 	g.h = curl_easy_init();
 	g.enabled = g.h != NULL;
@@ -174,21 +182,86 @@ static void publish_one(int i, const struct task *t)
 		drop(i);
 }
 
-void publish_subscribed(const struct task *t, bool resuming)
+/* The watched entry for id, added when missing. Caller holds g.lock. */
+static int watch(const char *id)
 {
+	int i = find(id);
+
+	if (i >= 0)
+		return i;
+	if (g.n == g.cap) {
+		g.cap = g.cap ? g.cap * 2 : 64;
+		g.w = xrealloc(g.w, (size_t)g.cap * sizeof *g.w);
+	}
+	i = g.n++;
+	snprintf(g.w[i].id, sizeof g.w[i].id, "%s", id);
+	g.w[i].version = -1;
+	g.w[i].heard = mono_s();
+	g.w[i].expires = g.w[i].heard + WATCH_TTL_S;
+	return i;
+}
+
+const char *publish_key(void)
+{
+	return g.key;
+}
+
+void publish_set_leader(bool leader)
+{
+	pthread_mutex_lock(&g.lock);
+	if (leader != g.leader)
+		log_info("event=%s key=\"%s\"", leader ? "publisher_elected" : "publisher_standby", g.key);
+	g.leader = leader;
+	pthread_mutex_unlock(&g.lock);
+}
+
+bool publish_is_leader(void)
+{
+	return g.enabled && g.leader;
+}
+
+void publish_note(const char *payload)
+{
+	const char *bar = strrchr(payload, '|'), *id;
+	size_t klen;
+	long long version;
+	int i;
+
+	/* "<key>|<id>|<version>": another process of this nginx authorised a subscriber */
+	if (!g.enabled || !bar || bar - payload < TASK_ID_LEN + 2)
+		return;
+	id = bar - TASK_ID_LEN;
+	klen = (size_t)(id - 1 - payload);
+	if (id[-1] != '|' || klen != strlen(g.key) || strncmp(payload, g.key, klen) != 0)
+		return;
+	version = strtoll(bar + 1, NULL, 10);
+	pthread_mutex_lock(&g.lock);
+	{
+		char tid[TASK_ID_LEN + 1];
+		memcpy(tid, id, TASK_ID_LEN);
+		tid[TASK_ID_LEN] = '\0';
+		if (task_id_valid(tid)) {
+			i = watch(tid);
+			if (version > g.w[i].version)
+				g.w[i].version = version;
+			g.w[i].heard = mono_s();
+		}
+	}
+	pthread_mutex_unlock(&g.lock);
+}
+
+void publish_subscribed(const struct task *t, bool resuming, struct db *db)
+{
+	struct taskq_err err;
+	char note[400];
+	long long sent;
 	int i;
 
 	if (!g.enabled)
 		return;
 	pthread_mutex_lock(&g.lock);
 	if ((i = find(t->id)) < 0) {
-		if (g.n == g.cap) {
-			g.cap = g.cap ? g.cap * 2 : 64;
-			g.w = xrealloc(g.w, (size_t)g.cap * sizeof *g.w);
-		}
-		i = g.n++;
-		snprintf(g.w[i].id, sizeof g.w[i].id, "%s", t->id);
-		g.w[i].version = -1;
+		i = watch(t->id);
 	} else if (!resuming) {
 		g.w[i].version = -1; /* a newcomer gets the current state first, even if it was sent */
 	}
@@ -197,7 +270,12 @@ void publish_subscribed(const struct task *t, bool resuming)
 	g.w[i].heard = mono_s();
 	g.w[i].expires = g.w[i].heard + WATCH_TTL_S;
 	publish_one(i, t);
+	sent = t->version;
 	pthread_mutex_unlock(&g.lock);
+	/* the publisher of this nginx (maybe another process) takes it from here */
+	snprintf(note, sizeof note, "%s|%s|%lld", g.key, t->id, sent);
+	if (store_watch_note(db, note, &err))
+		log_warn("event=watch_note_failed msg=\"%s\"", err.msg);
 }
 
 void publish_feed_subscribed(void)

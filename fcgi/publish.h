@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 
+#include "db.h"
 #include "task.h"
 
 /* socket: the unix socket of nginx's publisher server block, or NULL/"" to disable. */
@@ -21,8 +22,18 @@ bool publish_enabled(void);
 
 /* A subscription to one task was authorised: publish its current state (the subscriber
  * receives the newest message first; a resuming one, with Last-Event-ID, only a state newer
- * than the last published) and keep publishing its changes. */
-void publish_subscribed(const struct task *t, bool resuming);
+ * than the last published), and tell every process of this nginx (db: the caller's
+ * connection) so that its one publisher keeps publishing the task's changes. */
+void publish_subscribed(const struct task *t, bool resuming, struct db *db);
+/* A taskq_watch notification: a subscription some process of this nginx authorised. */
+void publish_note(const char *payload);
+
+/* Several taskq-fcgi processes may serve one nginx; each change must reach it once. The one
+ * holding the advisory lock named by publish_key() publishes changes; the others publish only
+ * the first state of the subscriptions they authorise. */
+const char *publish_key(void);
+void publish_set_leader(bool leader);
+bool publish_is_leader(void);
 /* A subscription to the live feed was authorised. */
 void publish_feed_subscribed(void);
 

@@ -103,8 +103,11 @@ static void answer(struct waiter *w, const struct task *t)
 
 static void on_notify(const char *channel, const char *payload, void *ctx)
 {
-	(void)channel;
 	(void)ctx;
+	if (!strcmp(channel, "taskq_watch")) {
+		publish_note(payload);
+		return;
+	}
 	for (const char *p = payload; *p;) {
 		size_t n = strcspn(p, ",");
 		if (n == TASK_ID_LEN && g.nnotified < NOTIFIED_MAX) {
@@ -222,7 +225,7 @@ static void publish_changes(bool all_watched)
 	struct taskq_err err;
 	char *ids;
 
-	if (!publish_enabled() || (!all_watched && g.nnotified == 0))
+	if (!publish_is_leader() || (!all_watched && g.nnotified == 0))
 		return;
 	if (!(ids = publish_wanted(g.notified, g.nnotified, all_watched)))
 		return;
@@ -236,7 +239,7 @@ static void publish_changes(bool all_watched)
 
 static void *watch_main(void *arg)
 {
-	double backoff = 0.1;
+	double backoff = 0.1, next_election = 0;
 	bool was_connected = false;
 
 	(void)arg;
@@ -274,8 +277,19 @@ static void *watch_main(void *arg)
 				log_debug("event=eventfd_read errno=%d", errno);
 		}
 		if (db_connected(g.db)) {
+			bool elected = false;
+
+			if (!was_connected)
+				publish_set_leader(false); /* a new session holds no lock */
+			if (publish_enabled() && !publish_is_leader() && mono_s() >= next_election) {
+				if (store_publish_lock(g.db, publish_key(), &elected, &err) == TASKQ_OK && elected)
+					publish_set_leader(true);
+				next_election = mono_s() + 1.0;
+			}
 			db_each_notify(g.db, on_notify, NULL);
-			publish_changes(!was_connected || g.overflow);
+			publish_changes(!was_connected || g.overflow || elected);
+		} else {
+			publish_set_leader(false);
 		}
 		was_connected = db_connected(g.db);
 		now = mono_s();

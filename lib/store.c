@@ -39,6 +39,8 @@ enum {
 	S_QUEUES,
 	S_HISTORY,
 	S_GET_MANY,
+	S_PUBLISH_LOCK,
+	S_WATCH_NOTE,
 	S_CALLBACK_DONE,
 	S_MIGRATED,
 	S_RECORD_MIGRATION,
@@ -105,6 +107,8 @@ static const struct db_stmt stmts[S_COUNT] = {
 		       " WHERE task_id = $1::uuid ORDER BY id LIMIT 1000",
 		       1},
 	[S_GET_MANY] = {"get_many", "SELECT * FROM taskq.tasks WHERE id = ANY ($1::uuid[])", 1},
+	[S_PUBLISH_LOCK] = {"publish_lock", "SELECT pg_try_advisory_lock(1952539762, hashtext($1))", 1},
+	[S_WATCH_NOTE] = {"watch_note", "SELECT pg_notify('taskq_watch', $1)", 1},
 	[S_CLAIM_CALLBACKS] = {"claim_callbacks", "SELECT * FROM taskq.claim_callbacks($1::int, $2::int)", 2},
 	[S_CALLBACK_DONE] = {"callback_done", "SELECT taskq.callback_done($1::uuid, $2::boolean, $3)", 3},
 	[S_WORKER_EXIT] = {"worker_exit", "SELECT taskq.worker_exit($1)", 1},
@@ -129,6 +133,7 @@ struct db *store_open_watcher(const char *conninfo, const char *app_name)
 {
 	struct db *db = store_open(conninfo, app_name);
 	db_listen(db, "taskq_task");
+	db_listen(db, "taskq_watch");
 	return db;
 }
 
@@ -674,6 +679,26 @@ enum taskq_rc store_get_many(struct db *db, const char *ids_array, struct task_l
 	decode_list(res, out);
 	PQclear(res);
 	return TASKQ_OK;
+}
+
+enum taskq_rc store_publish_lock(struct db *db, const char *key, bool *got, struct taskq_err *err)
+{
+	const char *p[1] = {key};
+	char *v;
+	enum taskq_rc rc = exec_value(db, S_PUBLISH_LOCK, p, &v, err);
+
+	*got = v && !strcmp(v, "t");
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_watch_note(struct db *db, const char *note, struct taskq_err *err)
+{
+	const char *p[1] = {note};
+	char *v;
+	enum taskq_rc rc = exec_value(db, S_WATCH_NOTE, p, &v, err);
+	free(v);
+	return rc;
 }
 
 /* ---- migrations ---------------------------------------------------------------------- */

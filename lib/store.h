@@ -14,8 +14,14 @@
 
 /* Opens (lazily: nothing is sent until first use) a connection with taskq's statements. */
 struct db *store_open(const char *conninfo, const char *app_name);
-/* The same, LISTENing for task changes (channel taskq_task: comma-separated ids). */
+/* The same, LISTENing for task changes (channel taskq_task: comma-separated ids) and for
+ * subscriptions other processes authorised (channel taskq_watch). */
 struct db *store_open_watcher(const char *conninfo, const char *app_name);
+/* Tries to take the session advisory lock that makes this process the one publisher for key
+ * (one per nginx: host and publisher socket); *got says whether it holds it. */
+enum taskq_rc store_publish_lock(struct db *db, const char *key, bool *got, struct taskq_err *err);
+/* Tells the other processes (channel taskq_watch) about a subscription. */
+enum taskq_rc store_watch_note(struct db *db, const char *note, struct taskq_err *err);
 /* The same, LISTENing for worker wake-ups on every (re)connect. */
 struct db *store_open_listener(const char *conninfo, const char *app_name);
 

@@ -7,7 +7,8 @@
 //   "stream"    EventSource('/api/tasks/<id>/events') (nginx + nchan). Refused (an HTTP error,
 //               or not open within 2 s) → long-poll for the rest of this page. Dropped after it
 //               was open → reopened at once; dropping again and again → long-poll, and the
-//               stream is tried again 30 s later.
+//               stream is tried again 30 s later. A stream quiet for 10 s is checked with one
+//               conditional GET; if the task moved on without it, it is reopened.
 //   "long-poll" GET /api/tasks/<id>?wait=25 with If-None-Match: "<version>" (200 or 304).
 //               A server that ignores wait answers at once: an answer in < 100 ms with the same
 //               version waits 1 s before asking again, so nothing spins. 400/404/405 for the
@@ -30,6 +31,7 @@ export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 export const LIVE_SLOTS = 4;
 
 const SSE_OPEN_MS = 2000;        // a stream not open by then counts as refused
+const STREAM_CHECK_MS = 10000;   // a stream quiet this long is checked with a conditional GET
 const WAIT_S = 25;               // long-poll wait
 const FAST_MS = 100;             // an answer faster than this did not wait
 const POLL_MS = 1000;
@@ -216,7 +218,8 @@ class Follower {
   }
 
   // One EventSource. Resolves "final", "refused" (never opened: an HTTP error, a wrong content
-  // type, or not open within SSE_OPEN_MS), "dropped" (it was open and failed) or "stopped".
+  // type, or not open within SSE_OPEN_MS), "dropped" (it was open and failed), "stale" (open
+  // but missing changes) or "stopped".
   // The browser's own reconnect (after ~3 s) is not waited for: a dropped stream is reopened
   // at once by the loop, and its first message is the task as it is now (older messages
   // that a server might replay are ignored by version).
@@ -236,17 +239,37 @@ class Follower {
         resolve(outcome);
       };
       const openTimer = setTimeout(() => { if (!opened) finish("refused"); }, SSE_OPEN_MS);
-      // stop() closes the EventSource without an event: notice it
-      const watch = setInterval(() => { if (!this.alive(gen)) finish("stopped"); }, 250);
+      // stop() closes the EventSource without an event: notice it. And a stream can go quiet
+      // while it looks open (a publisher that restarted and forgot this subscriber): after
+      // STREAM_CHECK_MS without a message, one conditional GET asks whether the task moved on;
+      // if it did, the stream is stale and is opened anew (the new subscription is published to).
+      let lastActivity = Date.now();
+      let checking = false;
+      const watch = setInterval(async () => {
+        if (!this.alive(gen)) return finish("stopped");
+        if (!opened || checking || settled || Date.now() - lastActivity < STREAM_CHECK_MS) return;
+        checking = true;
+        try {
+          const resp = await api(taskPath(this.id), { headers: { "If-None-Match": `"${this.version}"` }, timeoutMs: 10000 });
+          if (settled || !this.alive(gen)) return;
+          lastActivity = Date.now();
+          if (resp.status === 200 && resp.data && this.apply(resp.data)) {
+            if (FINAL.has(this.taskState)) finish("final"); else finish("stale");
+          }
+        } catch { /* the stream's own error handling covers an unreachable server */ }
+        finally { checking = false; }
+      }, 1000);
       es.onopen = () => {
         if (!this.alive(gen)) return finish("stopped");
         opened = true;
+        lastActivity = Date.now();
         this.streamOpenedAt = Date.now();
         clearTimeout(openTimer);
         this.succeeded("stream");
       };
       const onMessage = (ev) => {
         if (!this.alive(gen)) return finish("stopped");
+        lastActivity = Date.now();
         const task = taskFromMessage(ev.data, this.id);
         if (!task) return;
         this.apply(task);

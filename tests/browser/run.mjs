@@ -320,6 +320,9 @@ test("the live indicator shows a sensible state", async (t) => {
 test("the indicator goes offline when the server is unreachable, and comes back", async (t) => {
   const task = await submit({ kind: "sleep", payload: { steps: 30, step_ms: 200 } });
   const ctx = await newContext(t);
+  // requests that start later can be failed here, an open stream cannot: follow by long-poll
+  // (the restart tests cut real streams)
+  await ctx.route("**/api/tasks/*/events", (route) => route.fulfill({ status: 404, contentType: "application/json", body: '{"error":{"code":"not_found","message":"no such route"}}' }));
   const page = await openTask(t, task.id, await ctx.newPage());
   await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "live", "live", 5000);
   // every API request fails at the network level, as if the server had gone

@@ -331,3 +331,46 @@ class LoadTests(TaskqTestCase):
                     "taskq-fcgi RSS %.1f -> %.1f MiB, threads %d"
                     % (counts["open"], counts["events"], percentile(lat, 50) * 1000, percentile(lat, 99) * 1000,
                        nginx_kb / 1024, before[0] / 1024, after[0] / 1024, after[1]))
+
+
+class PublisherElectionTests(TaskqTestCase):
+    """Two taskq-fcgi processes feed one nginx: only the elected one publishes changes, so each
+    change reaches the stream once; when it dies the other takes over."""
+
+    def test_two_processes_one_publisher(self):
+        import subprocess
+        run = os.path.join(env.var, "run")
+        sock = os.path.join(run, "fcgi-extra-%d.sock" % os.getpid())
+        log = open(os.path.join(env.var, "log", "fcgi-extra.log"), "ab")
+        extra = subprocess.Popen([os.path.join(env.build, "taskq-fcgi"), "--db", env.db, "--listen", sock,
+                                  "--threads", "2", "--publish", os.path.join(run, "nchan-pub.sock")],
+                                 stdout=log, stderr=log)
+        try:
+            time.sleep(1.0)
+            tid = self.submit_ok("sleep", {"steps": 24, "step_ms": 250})["id"]
+            sse = Sse("/api/tasks/%s/events" % tid, timeout=30)
+            first = list(sse.events(lambda d: d["progress"] >= 25, timeout=20))
+            v = [d["version"] for _, d, _ in first]
+            self.assertEqual(v, sorted(set(v)), "a change reached the stream twice: %s" % v)
+            # the elected publisher (the stack's own process, started first) dies
+            from taskq_harness import dev
+            dev("daemon", "kill", "fcgi")
+            rest = list(sse.events(lambda d: d["state"] in FINAL, timeout=30))
+            sse.close()
+            self.assertTrue(rest, "nothing arrived after the publisher died")
+            self.assertEqual(rest[-1][1]["state"], "succeeded")
+            allv = v + [d["version"] for _, d, _ in rest]
+            self.assertEqual(allv, sorted(allv), "versions went backwards: %s" % allv)
+            dups = len(allv) - len(set(allv))
+            self.assertLessEqual(dups, 1, "more than the one take-over repeat: %s" % allv)
+            self.report("%d events before the kill, %d after, %d repeated at take-over"
+                        % (len(v), len(rest), dups))
+        finally:
+            extra.terminate()
+            extra.wait(10)
+            log.close()
+            from taskq_harness import dev
+            dev("daemon", "start", "fcgi")  # the tests after this one need the stack's own
+            wait = time.time() + 15
+            while time.time() < wait and self.api.healthz(timeout=2).status != 200:
+                time.sleep(0.2)
