@@ -9,6 +9,7 @@
 import { api, errorOf, describeError, taskPageHref } from "./api.js";
 import { el, shortId, renderState, progressBar, setProgress, fmtAge, fmtDuration, fmtTime, renderLive, initAuth, STATES } from "./ui.js";
 import { initSubmit } from "./submit.js";
+import { followFeed } from "./live.js";
 
 const LIMIT = 50;
 const FIRST_PAGE_MS = 1500;
@@ -55,8 +56,52 @@ function listUrl() {
 
 // ---- the connection indicator (the table's refresh) --------------------------------------
 let failures = 0;
+let lastStatus = ["connecting", ""];
 function status(state, detail = "") {
-  renderLive(liveNode, { state, mode: state === "live" ? "auto-refresh" : null, detail });
+  lastStatus = [state, detail];
+  const mode = state === "live" ? (feedState === "live" ? "stream" : "auto-refresh") : null;
+  renderLive(liveNode, { state, mode, detail });
+}
+
+// ---- the live feed: row updates as they happen --------------------------------------------
+// Changes of the tasks on screen are applied at once from /api/stream (when the server has
+// it); a change of a task the page does not show yet, that belongs on it, refreshes the page.
+let feed = null;
+let feedState = "unavailable";
+let soonTimer = null;
+
+const matches = (t) => (!view.state || t.state === view.state) && (!view.queue || t.queue === view.queue) && (!view.kind || t.kind === view.kind);
+
+function refreshSoon() {
+  if (soonTimer) return;
+  soonTimer = setTimeout(() => { soonTimer = null; refresh(); }, 250);
+}
+
+function onFeed(list) {
+  for (const t of list) {
+    const tr = rows.get(t.id);
+    if (tr) {
+      if (Number(t.version) > Number(tr.dataset.version)) {
+        updateRow(tr, t);
+        if (!matches(t)) refreshSoon();      // it left the filtered set
+      }
+    } else if (!view.before && matches(t)) {
+      refreshSoon();                          // a task that belongs on this page
+    }
+  }
+}
+
+function startFeed() {
+  if (feed) return;
+  feed = followFeed({
+    onTasks: onFeed,
+    onStatus: (s) => { feedState = s; status(...lastStatus); },
+  });
+}
+
+function stopFeed() {
+  if (feed) { feed.stop(); feed = null; }
+  feedState = "unavailable";
 }
 
 // ---- the task table ----------------------------------------------------------------------
@@ -77,7 +122,8 @@ function makeRow(task) {
 
 function updateRow(tr, task) {
   const c = tr.children;
-  if (tr.dataset.version !== String(task.version) || tr.dataset.rendered !== "1") {
+  // a list answer can be older than a change the feed already showed: never step back
+  if (tr.dataset.rendered !== "1" || Number(task.version) > Number(tr.dataset.version)) {
     tr.dataset.version = String(task.version);
     tr.dataset.rendered = "1";
     tr.dataset.state = task.state;
@@ -217,8 +263,10 @@ document.addEventListener("visibilitychange", () => {
     timer = null;
     clearTimeout(queuesTimer);
     queuesTimer = null;
+    stopFeed();
     status("paused", "the tab is hidden");
   } else {
+    startFeed();
     refresh();
     refreshQueues();
   }
@@ -313,7 +361,11 @@ $("nav-new").addEventListener("click", (ev) => {
 });
 if (location.hash === "#new-task") openSubmit(false);
 
+window.addEventListener("pagehide", stopFeed);
+window.addEventListener("pageshow", (ev) => { if (ev.persisted && !document.hidden) { startFeed(); refresh(); } });
+
 initAuth();
 status("connecting");
 refresh();
 refreshQueues();
+if (!document.hidden) startFeed();

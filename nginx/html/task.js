@@ -69,7 +69,7 @@ function render(t) {
   setText($("t-message"), t.message || queuedText(t));
   $("error-card").hidden = !t.error;
   setText($("t-error"), t.error || "");
-  setText($("t-result"), json(t.result));
+  setText($("t-result"), t.result === null && !FINAL.has(t.state) ? "no result yet" : json(t.result));
   setText($("t-payload"), json(t.payload));
   renderFacts(t);
   const final = FINAL.has(t.state);
@@ -132,6 +132,7 @@ async function loadHistory() {
         note.textContent = "No events yet.";
       } else {
         note.hidden = true;
+        note.textContent = "";
         table.hidden = false;
         table.querySelector("tbody").replaceChildren(...events.map((e) => el("tr", { "data-event": e.event },
           el("td", { text: fmtTime(e.at), title: e.at || "" }),

@@ -133,6 +133,7 @@ def main():
     info["duration_s"] = round(time.monotonic() - t0)
     finished = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head[0] += f"; took {info['duration_s'] // 60} min {info['duration_s'] % 60} s"
+    head[2] += ", at end " + ", ".join(f"{x:.2f}" for x in info["machine"]["loadavg_at_end"])
     report.write(head, info, pr, started, finished)
     return 0
 

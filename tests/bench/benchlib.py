@@ -178,7 +178,9 @@ def fmt_num(x, unit=""):
     if isinstance(x, float) and x != x:
         return "–"
     ax = abs(x)
-    if ax >= 100:
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and ax < 100):
+        s = f"{int(x):,}"
+    elif ax >= 100:
         s = f"{round(x):,}"
     elif ax >= 10:
         s = f"{x:.1f}"
@@ -273,6 +275,17 @@ def pg_cpu_ms():
     return tree_cpu_ms(postmaster_pid())
 
 
+def children(root):
+    n = 0
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                n += _stat(int(d))["ppid"] == root
+            except (OSError, ValueError, IndexError):
+                pass
+    return n
+
+
 def machine_busy():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
@@ -295,10 +308,17 @@ class CpuWindow:
         return d, machine_busy(), time.monotonic()
 
     def __enter__(self):
+        self.pm = postmaster_pid()
+        self.backends = children(self.pm)
         self.a = self._snap()
         return self
 
     def __exit__(self, *exc):
+        # the client's backends exit after it does: their CPU counts once the postmaster
+        # has reaped them (cutime), so wait for them to be gone (at most 3 s)
+        end = time.monotonic() + 3
+        while children(self.pm) > self.backends and time.monotonic() < end:
+            time.sleep(0.02)
         self.b = self._snap()
         return False
 

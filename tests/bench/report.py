@@ -196,6 +196,8 @@ def table(judge, pr):
             "vs raw (same run)", "vs peers", "target"]
     rows = []
     for m in R.rows.values():
+        if (m.group == "cpu" and not m.runs) or (m.group != "cpu" and not S.want(m.group)):
+            continue
         st = m.stat()
         if st:
             med = B.fmt_num(st["median"])
@@ -239,7 +241,8 @@ def write(header_lines, info, pr, started, finished):
     with open(S.out_md, "w") as f:
         f.write(text + "\n")
     out = dict(info, started_at=started, finished_at=finished,
-               measurements=[m.to_json() for m in R.rows.values()],
+               measurements=[m.to_json() for m in R.rows.values()
+                             if S.want(m.group) or m.runs],
                ratios=judge.ratios, targets=judge.targets,
                peers={k: v for k, v in (pr or {}).items() if k != "cpu"} or None)
     with open(S.out_json, "w") as f:

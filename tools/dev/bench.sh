@@ -18,14 +18,15 @@ bench_stop_stack() {
 	stop_all
 }
 
-# bench_lock — one ./dev bench at a time per checkout (they share var/bench).
+# bench_lock — one ./dev bench at a time per checkout (they share var/bench). Fd 9, like
+# ./dev test's lock: launch and as_user close it, so no daemon holds it.
 bench_lock() {
 	ensure_var_location
 	mkdir -p "$TOP/var"
-	exec 8>"$TOP/var/.bench.lock"
-	if ! flock -n 8; then
+	exec 9>"$TOP/var/.bench.lock"
+	if ! flock -n 9; then
 		say "bench: another ./dev bench runs in this checkout; waiting for it"
-		flock 8
+		flock 9
 	fi
 }
 
@@ -84,7 +85,7 @@ cmd_bench() {
 		PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
 		NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" \
 		no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}" \
-		"$PYTHON" bench.py) </dev/null 8>&- 9>&-
+		"$PYTHON" bench.py) </dev/null 9>&-
 	st=$?
 	set -e
 	bench_stop_stack

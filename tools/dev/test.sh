@@ -124,18 +124,47 @@ integration_tests() {
 		"$PYTHON" tests/integration/run.py "$@") </dev/null 9>&- 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	set -e
-	line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1) || true
-	if [[ $line =~ ^integration:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+	suite_phase integration "$out" "$rc"
+}
+
+# suite_phase NAME OUT RC — counts a suite from its "NAME: N passed, N failed" line in OUT.
+suite_phase() {
+	local name=$1 out=$2 rc=$3 line p f
+	line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$out" | tail -n 1) || true
+	if [[ $line =~ ^$name:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
 		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
 		if ((rc != 0 && f == 0)); then
-			warn "run.py exited with status $rc"
+			warn "$name tests exited with status $rc"
 			f=1
 		fi
 	else
-		warn "run.py (status $rc) printed no 'integration: N passed, N failed' line"
+		warn "$name tests (status $rc) printed no '$name: N passed, N failed' line"
 		p=0 f=1
 	fi
-	phase "integration" "$p" "$f"
+	phase "$name" "$p" "$f"
+}
+
+# browser_tests [FILTER...] — the dashboard in headless Chromium (tests/browser), against the
+# running test stack; skipped when a filter names only other tests.
+browser_tests() {
+	local out=$VAR/browser.out rc
+	[[ -f $TOP/tests/browser/run.mjs ]] || return 0
+	if (($#)) && [[ " $* " != *browser* ]]; then
+		return 0
+	fi
+	say "test: browser tests (tests/browser, headless chromium)"
+	if ! "$TOP/tests/browser/setup.sh" </dev/null; then
+		warn "tests/browser/setup.sh failed"
+		phase "browser" 0 1
+		return 0
+	fi
+	set +e
+	(cd "$TOP/tests/browser" && exec env TASKQ_URL="http://127.0.0.1:$PORT" \
+		NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
+		node run.mjs) </dev/null 9>&- 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	suite_phase browser "$out" "$rc"
 }
 
 # test_lock — one `./dev test` at a time per checkout: they share var/build* and var/test.
@@ -198,7 +227,10 @@ cmd_test() {
 	resolve_var
 	if ((st != 0)); then show_log_tails; fi
 	step "stack" "$st"
-	((st != 0)) || integration_tests "$@"
+	if ((st == 0)); then
+		integration_tests "$@"
+		browser_tests "$@"
+	fi
 	test_stop_stack
 	sanitizer_scan
 	final_line
