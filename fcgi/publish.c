@@ -311,6 +311,17 @@ char *publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched
 	return out;
 }
 
+void publish_adopt(const struct task_list *l)
+{
+	pthread_mutex_lock(&g.lock);
+	for (size_t k = 0; k < l->n; k++) {
+		int i = watch(l->v[k].id);
+		g.w[i].version = -1;
+		publish_one(i, &l->v[k]);
+	}
+	pthread_mutex_unlock(&g.lock);
+}
+
 void publish_tasks(const struct task_list *l)
 {
 	json_object *feed = NULL, *arr = NULL;

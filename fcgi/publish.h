@@ -41,6 +41,10 @@ void publish_feed_subscribed(void);
  * announced; NULL when none. all_watched: ignore `announced` and return every watched id
  * (after a reconnect, or when too many were announced to list). The caller frees it. */
 char *publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched);
+/* A new publisher does not know who subscribed before it (its predecessor died, or this
+ * process restarted): it publishes these tasks (the running ones) and watches them for a
+ * while, so that streams opened earlier go on. */
+void publish_adopt(const struct task_list *l);
 /* Publishes the re-read tasks: each watched one to its channel, all of them to the feed. */
 void publish_tasks(const struct task_list *l);
 

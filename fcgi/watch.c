@@ -20,6 +20,7 @@
 #include "xalloc.h"
 
 #define NOTIFIED_MAX 4096
+#define ADOPT_MAX 2000 /* running tasks a new publisher takes over */
 
 struct waiter {
 	struct waiter *next;
@@ -282,8 +283,13 @@ static void *watch_main(void *arg)
 			if (!was_connected)
 				publish_set_leader(false); /* a new session holds no lock */
 			if (publish_enabled() && !publish_is_leader() && mono_s() >= next_election) {
-				if (store_publish_lock(g.db, publish_key(), &elected, &err) == TASKQ_OK && elected)
+				if (store_publish_lock(g.db, publish_key(), &elected, &err) == TASKQ_OK && elected) {
+					struct task_list running = {0};
 					publish_set_leader(true);
+					if (store_running(g.db, ADOPT_MAX, &running, &err) == TASKQ_OK)
+						publish_adopt(&running);
+					task_list_cleanup(&running);
+				}
 				next_election = mono_s() + 1.0;
 			}
 			db_each_notify(g.db, on_notify, NULL);

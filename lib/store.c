@@ -40,6 +40,7 @@ enum {
 	S_HISTORY,
 	S_GET_MANY,
 	S_PUBLISH_LOCK,
+	S_RUNNING,
 	S_WATCH_NOTE,
 	S_CALLBACK_DONE,
 	S_MIGRATED,
@@ -107,6 +108,7 @@ static const struct db_stmt stmts[S_COUNT] = {
 		       " WHERE task_id = $1::uuid ORDER BY id LIMIT 1000",
 		       1},
 	[S_GET_MANY] = {"get_many", "SELECT * FROM taskq.tasks WHERE id = ANY ($1::uuid[])", 1},
+	[S_RUNNING] = {"running", "SELECT * FROM taskq.tasks WHERE state = 'running' LIMIT $1::int", 1},
 	[S_PUBLISH_LOCK] = {"publish_lock", "SELECT pg_try_advisory_lock(1952539762, hashtext($1))", 1},
 	[S_WATCH_NOTE] = {"watch_note", "SELECT pg_notify('taskq_watch', $1)", 1},
 	[S_CLAIM_CALLBACKS] = {"claim_callbacks", "SELECT * FROM taskq.claim_callbacks($1::int, $2::int)", 2},
@@ -690,6 +692,21 @@ enum taskq_rc store_publish_lock(struct db *db, const char *key, bool *got, stru
 	*got = v && !strcmp(v, "t");
 	free(v);
 	return rc;
+}
+
+enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, struct taskq_err *err)
+{
+	char ls[16];
+	const char *p[1] = {ls};
+	PGresult *res;
+	enum taskq_rc rc;
+
+	snprintf(ls, sizeof ls, "%d", limit);
+	if ((rc = db_exec(db, S_RUNNING, p, &res, err)))
+		return rc;
+	decode_list(res, out);
+	PQclear(res);
+	return TASKQ_OK;
 }
 
 enum taskq_rc store_watch_note(struct db *db, const char *note, struct taskq_err *err)

@@ -20,6 +20,8 @@ struct db *store_open_watcher(const char *conninfo, const char *app_name);
 /* Tries to take the session advisory lock that makes this process the one publisher for key
  * (one per nginx: host and publisher socket); *got says whether it holds it. */
 enum taskq_rc store_publish_lock(struct db *db, const char *key, bool *got, struct taskq_err *err);
+/* Up to limit running tasks. */
+enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, struct taskq_err *err);
 /* Tells the other processes (channel taskq_watch) about a subscription. */
 enum taskq_rc store_watch_note(struct db *db, const char *note, struct taskq_err *err);
 /* The same, LISTENing for worker wake-ups on every (re)connect. */

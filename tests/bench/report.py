@@ -184,7 +184,7 @@ def peer_rows(pr):
                 "perftest-latency": "perfTest latency"}.get(r.get("test"), r.get("test"))
         cfg = r.get("config") or ""
         rng = (f"{B.fmt_num(r.get('min'))}–{B.fmt_num(r.get('max'))}"
-               if r.get("min") is not None else "–")
+               if r.get("min") is not None and (r.get("n") or 0) > 1 else "–")
         rows.append(["peers", f"{r.get('peer')}: {name}" + (f" ({cfg})" if cfg else ""),
                      str(r.get("concurrency", "")), B.fmt_num(r.get("median")), rng,
                      r.get("unit", ""), f"{r.get('n', '')} runs", "", "", ""])

@@ -374,3 +374,22 @@ class PublisherElectionTests(TaskqTestCase):
             wait = time.time() + 15
             while time.time() < wait and self.api.healthz(timeout=2).status != 200:
                 time.sleep(0.2)
+
+
+class RestartTests(TaskqTestCase):
+
+    def test_open_stream_goes_on_after_taskq_fcgi_restarts(self):
+        from taskq_harness import dev
+        tid = self.submit_ok("sleep", {"steps": 30, "step_ms": 200})["id"]
+        sse = Sse("/api/tasks/%s/events" % tid, timeout=30)
+        before = list(sse.events(lambda d: d["progress"] >= 20, timeout=20))
+        dev("daemon", "restart", "fcgi")
+        restarted = time.time()
+        rest = list(sse.events(lambda d: d["state"] in FINAL, timeout=30))
+        sse.close()
+        self.assertTrue(rest, "the stream went silent after the restart")
+        self.assertEqual(rest[-1][1]["state"], "succeeded")
+        gap = rest[0][2] - restarted
+        self.assertLess(gap, 5, "first event %.1f s after the restart" % gap)
+        self.report("%d events before, %d after; first %.2f s after the restart"
+                    % (len(before), len(rest), gap))

@@ -160,6 +160,7 @@ browser_tests() {
 	fi
 	set +e
 	(cd "$TOP/tests/browser" && exec env TASKQ_URL="http://127.0.0.1:$PORT" \
+		TASKQ_DEV="$TOP/dev" TASKQ_VAR="$VAR" TASKQ_PORT="$PORT" \
 		NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
 		node run.mjs) </dev/null 9>&- 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
