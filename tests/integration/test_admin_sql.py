@@ -73,6 +73,9 @@ class FleetTests(TaskqTestCase):
         q = self.own_queue("fleet")
         w = self.start_worker(q, name="fleet", lease=3, concurrency=5)
         wid = w.worker_id()
+        # the row comes with the first heartbeat, a moment after the start line
+        wait_until(lambda: self.db.query("SELECT 1 FROM taskq.workers WHERE id = %s", (wid,)),
+                   timeout=10, what="a taskq.workers row for %s" % wid)
         row = self.db.query("SELECT * FROM taskq.workers WHERE id = %s", (wid,))
         self.assertEqual(len(row), 1, "no taskq.workers row for %s" % wid)
         row = row[0]
