@@ -19,6 +19,7 @@
 #include "handlers.h"
 #include "kindcache.h"
 #include "log.h"
+#include "signals.h"
 #include "req.h"
 #include "resp.h"
 #include "router.h"
@@ -154,7 +155,7 @@ static int open_listener(void)
 int main(int argc, char **argv)
 {
 	struct taskq_err err;
-	int npos, help, lvl, sig;
+	int npos, help, lvl;
 	pthread_t *threads;
 	struct db **dbs;
 	sigset_t set;
@@ -178,15 +179,7 @@ int main(int argc, char **argv)
 		log_error("event=listen_failed addr=\"%s\" errno=%d", g_cfg.listen ? g_cfg.listen : "fd0", errno);
 		return 1;
 	}
-	/* a shell may start us with SIGINT ignored; an ignored signal never reaches sigwait */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	signals_setup(&set);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	publish_start(g_cfg.publish);
@@ -206,14 +199,7 @@ int main(int argc, char **argv)
 	log_warn("event=auth_off msg=\"no authentication: every client can see and cancel every "
 		 "task; keep taskq-fcgi behind a trusted network\"");
 
-	do {
-		if (sigwait(&set, &sig) != 0)
-			sig = SIGTERM;
-		if (sig == SIGHUP)
-			log_info("event=sighup msg=\"nothing to reload yet\"");
-	} while (sig == SIGHUP);
-
-	log_info("event=stopping signal=%d", sig);
+	signals_wait(&set);
 	FCGX_ShutdownPending();
 	shutdown(g_listen_fd, SHUT_RDWR);
 	for (long i = 0; i < g_cfg.threads; i++) {

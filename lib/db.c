@@ -238,21 +238,14 @@ int db_each_notify(struct db *db, void (*fn)(const char *channel, const char *pa
 	return count;
 }
 
+static void ignore_notify(const char *channel, const char *payload, void *ctx)
+{
+	(void)channel;
+	(void)payload;
+	(void)ctx;
+}
+
 int db_drain_notifies(struct db *db)
 {
-	PGnotify *n;
-	int count = 0;
-
-	if (!db->ready)
-		return -1;
-	if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
-		log_warn("event=db_lost msg=\"listen connection closed\"");
-		drop(db);
-		return -1;
-	}
-	while ((n = PQnotifies(db->conn)) != NULL) {
-		count++;
-		PQfreemem(n);
-	}
-	return count;
+	return db_each_notify(db, ignore_notify, NULL);
 }

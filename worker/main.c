@@ -17,6 +17,7 @@
 #include "httpreq.h"
 #include "kinds.h"
 #include "log.h"
+#include "signals.h"
 #include "pool.h"
 #include "queues.h"
 
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
 	struct taskq_err err;
 	struct pool *pool;
 	struct callbacks *cb;
-	int npos, help, lvl, sig;
+	int npos, help, lvl;
 	sigset_t set;
 
 	log_set_program("taskq-worker");
@@ -101,15 +102,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* a shell may start us with SIGINT ignored; an ignored signal never reaches sigwait */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	signals_setup(&set);
 
 	pc = (struct pool_config){.db = g_cfg.db,
 				  .queues = g_cfg.queues,
@@ -123,13 +116,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cb = callbacks_start(g_cfg.db, g_cfg.callback_secret);
-	do {
-		if (sigwait(&set, &sig) != 0)
-			sig = SIGTERM;
-		if (sig == SIGHUP)
-			log_info("event=sighup msg=\"nothing to reload yet\"");
-	} while (sig == SIGHUP);
-	log_info("event=stopping signal=%d", sig);
+	signals_wait(&set);
 	callbacks_stop(cb);
 	pool_stop(pool);
 	log_info("event=stopped");

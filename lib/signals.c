@@ -1,0 +1,33 @@
+/* signals: blocking the daemons' signals and waiting for them. */
+#include "signals.h"
+
+#include <pthread.h>
+
+#include "log.h"
+
+void signals_setup(sigset_t *set)
+{
+	/* a shell may start us with SIGINT ignored; an ignored signal never reaches sigwait */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int signals_wait(const sigset_t *set)
+{
+	int sig;
+
+	do {
+		if (sigwait(set, &sig) != 0)
+			sig = SIGTERM;
+		if (sig == SIGHUP)
+			log_info("event=sighup msg=\"nothing to reload yet\"");
+	} while (sig == SIGHUP);
+	log_info("event=stopping signal=%d", sig);
+	return sig;
+}
