@@ -238,9 +238,9 @@ test("a failed task shows its error, and Retry runs it again", async (t) => {
 test("5 tabs at once each follow their own task live to succeeded", async (t) => {
   const ctx = await newContext(t);
   const tasks = [];
-  for (let i = 0; i < 5; i++) tasks.push(await submit({ kind: "sleep", payload: { steps: 10, step_ms: 250 }, delay_s: 1.5 }));
+  for (let i = 0; i < 5; i++) tasks.push(await submit({ kind: "sleep", payload: { steps: 16, step_ms: 300 }, delay_s: 3 }));
   const pages = await Promise.all(tasks.map(async (task) => openTask(t, task.id, await ctx.newPage())));
-  await Promise.all(pages.map((p) => waitState(p, "succeeded", 20000)));
+  await Promise.all(pages.map((p) => waitState(p, "succeeded", 30000)));
   for (let i = 0; i < 5; i++) {
     const p = pages[i];
     assert((await p.locator("#t-id").textContent()) === tasks[i].id, `tab ${i} shows another task`);
