@@ -40,6 +40,7 @@ enum {
 	S_HISTORY,
 	S_GET_MANY,
 	S_PUBLISH_LOCK,
+	S_COMPLETE_MANY,
 	S_RUNNING,
 	S_WATCH_NOTE,
 	S_CALLBACK_DONE,
@@ -109,6 +110,8 @@ static const struct db_stmt stmts[S_COUNT] = {
 		       1},
 	[S_GET_MANY] = {"get_many", "SELECT * FROM taskq.tasks WHERE id = ANY ($1::uuid[])", 1},
 	[S_RUNNING] = {"running", "SELECT * FROM taskq.tasks WHERE state = 'running' LIMIT $1::int", 1},
+	[S_COMPLETE_MANY] = {"complete_many",
+			     "SELECT taskq.complete_many($1, $2::uuid[], $3::int[], $4::jsonb)", 4},
 	[S_PUBLISH_LOCK] = {"publish_lock", "SELECT pg_try_advisory_lock(1952539762, hashtext($1))", 1},
 	[S_WATCH_NOTE] = {"watch_note", "SELECT pg_notify('taskq_watch', $1)", 1},
 	[S_CLAIM_CALLBACKS] = {"claim_callbacks", "SELECT * FROM taskq.claim_callbacks($1::int, $2::int)", 2},
@@ -705,6 +708,26 @@ enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, str
 	if ((rc = db_exec(db, S_RUNNING, p, &res, err)))
 		return rc;
 	decode_list(res, out);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_complete_many(struct db *db, const char *worker, const char *ids,
+				  const char *attempts, const char *results, char ***recorded, int *n,
+				  struct taskq_err *err)
+{
+	const char *p[4] = {worker, ids, attempts, results};
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, S_COMPLETE_MANY, p, &res, err);
+
+	*recorded = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	*n = PQntuples(res);
+	*recorded = xcalloc((size_t)*n + 1, sizeof **recorded);
+	for (int i = 0; i < *n; i++)
+		(*recorded)[i] = xstrdup(PQgetvalue(res, i, 0));
 	PQclear(res);
 	return TASKQ_OK;
 }

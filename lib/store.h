@@ -20,6 +20,12 @@ struct db *store_open_watcher(const char *conninfo, const char *app_name);
 /* Tries to take the session advisory lock that makes this process the one publisher for key
  * (one per nginx: host and publisher socket); *got says whether it holds it. */
 enum taskq_rc store_publish_lock(struct db *db, const char *key, bool *got, struct taskq_err *err);
+/* Records the successes of a batch: ids and attempts as PostgreSQL array literals, results
+ * as one JSON array in the same order. *recorded receives the ids recorded (the others were
+ * no longer this worker's); the caller frees each and the array. */
+enum taskq_rc store_complete_many(struct db *db, const char *worker, const char *ids,
+				  const char *attempts, const char *results, char ***recorded, int *n,
+				  struct taskq_err *err);
 /* Up to limit running tasks. */
 enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, struct taskq_err *err);
 /* Tells the other processes (channel taskq_watch) about a subscription. */

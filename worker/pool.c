@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "completer.h"
 #include "kinds.h"
 #include "log.h"
 #include "store.h"
@@ -64,6 +65,7 @@ struct pool {
 
 	pthread_t claimer;
 	struct db *cdb;
+	struct completer *completer;
 	struct executor *ex;
 };
 
@@ -193,10 +195,7 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 
 	switch (kr) {
 	case KIND_OK:
-		rc = store_complete(ex->db, h,
-				    result ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN)
-					   : "{}",
-				    &held, err);
+		rc = completer_complete(ctx->pool->completer, h, result, &held, err);
 		if (rc == TASKQ_OK)
 			log_task(held ? LOG_INFO : LOG_WARN, t->id, "event=%s kind=%s attempt=%d",
 				 held ? "succeeded" : "result_dropped_not_holder", t->kind, t->attempts);
@@ -577,6 +576,9 @@ struct pool *pool_start(const struct pool_config *cfg)
 	p->pending = xcalloc((size_t)cfg->concurrency, sizeof *p->pending);
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->cdb = store_open_listener(cfg->db, "taskq-worker");
+	p->completer = completer_start(cfg->db, p->worker_id);
+	if (!p->completer)
+		return NULL;
 	p->ex = xcalloc((size_t)cfg->concurrency, sizeof *p->ex);
 	for (int i = 0; i < cfg->concurrency; i++) {
 		p->ex[i].pool = p;
@@ -634,6 +636,7 @@ void pool_stop(struct pool *p)
 		pthread_join(p->ex[i].thread, NULL);
 		db_free(p->ex[i].db);
 	}
+	completer_stop(p->completer);
 	if (store_worker_exit(p->cdb, p->worker_id, &err))
 		log_warn("event=worker_exit_failed msg=\"%s\"", err.msg);
 	db_free(p->cdb);
