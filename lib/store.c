@@ -1,9 +1,10 @@
 /*
  * store: every SQL statement taskq's C code runs, as prepared statements, and the decoding
  * of task rows into struct task. The semantics live in sql/ (taskq.* functions); this file
- * calls them and maps outcomes to taskq_rc.
+ * and store_worker.c (the worker's verbs) call them and map outcomes to taskq_rc.
  */
 #include "store.h"
+#include "store_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,52 +12,13 @@
 
 #include "xalloc.h"
 
-enum {
-	S_PING,
-	S_SUBMIT,
-	S_SUBMIT_DEDUPE,
-	S_FIND_DEDUPE,
-	S_GET,
-	S_CANCEL,
-	S_RETRY,
-	S_LIST,
-	S_WAKE,
-	S_KINDS,
-	S_REGISTER_KIND,
-	S_CLAIM,
-	S_NEXT_DUE,
-	S_PROGRESS,
-	S_COMPLETE,
-	S_FAIL,
-	S_ACK_CANCEL,
-	S_RELEASE,
-	S_RESCUE,
-	S_HEARTBEAT,
-	S_WORKER_EXIT,
-	S_PRUNE,
-	S_LIVE_WORKERS,
-	S_CLAIM_CALLBACKS,
-	S_QUEUES,
-	S_HISTORY,
-	S_GET_MANY,
-	S_PUBLISH_LOCK,
-	S_COMPLETE_MANY,
-	S_RUNNING,
-	S_WATCH_NOTE,
-	S_CALLBACK_DONE,
-	S_MIGRATED,
-	S_RECORD_MIGRATION,
-	S_WORKERS,
-	S_COUNT
-};
-
 #define INSERT_TASK                                                                          \
 	"INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,"  \
 	" timeout_s, dedupe_key, concurrency_key, owner, callback_url)"                        \
 	" VALUES ($1, $2::jsonb, $3, $4::smallint, now() + make_interval(secs => $5::float8),"  \
 	" $6::int, $7::int, $8, $9, $10, $11)"
 
-static const struct db_stmt stmts[S_COUNT] = {
+const struct db_stmt store_stmts[S_COUNT] = {
 	[S_PING] = {"ping", "SELECT 1", 0},
 	[S_SUBMIT] = {"submit", INSERT_TASK " RETURNING t.*", 11},
 	[S_SUBMIT_DEDUPE] = {"submit_dedupe",
@@ -131,7 +93,7 @@ static const struct db_stmt stmts[S_COUNT] = {
 
 struct db *store_open(const char *conninfo, const char *app_name)
 {
-	return db_new(conninfo, app_name, stmts, S_COUNT);
+	return db_new(conninfo, app_name, store_stmts, S_COUNT);
 }
 
 struct db *store_open_watcher(const char *conninfo, const char *app_name)
@@ -151,14 +113,14 @@ struct db *store_open_listener(const char *conninfo, const char *app_name)
 
 /* ---- decoding ---------------------------------------------------------------------- */
 
-static char *opt_str(const PGresult *res, int row, int col)
+char *store_opt_str(const PGresult *res, int row, int col)
 {
 	if (col < 0 || PQgetisnull(res, row, col))
 		return NULL;
 	return xstrdup(PQgetvalue(res, row, col));
 }
 
-static long long opt_ll(const PGresult *res, int row, int col, long long dflt)
+long long store_opt_ll(const PGresult *res, int row, int col, long long dflt)
 {
 	if (col < 0 || PQgetisnull(res, row, col))
 		return dflt;
@@ -167,9 +129,9 @@ static long long opt_ll(const PGresult *res, int row, int col, long long dflt)
 
 /* PostgreSQL's ISO output in UTC ("2026-11-24 22:42:00.123456+00") → RFC 3339
  * ("2026-11-24T22:42:00.123456Z"). */
-static char *opt_time(const PGresult *res, int row, int col)
+char *store_opt_time(const PGresult *res, int row, int col)
 {
-	char *s = opt_str(res, row, col);
+	char *s = store_opt_str(res, row, col);
 	size_t n;
 
 	if (!s)
@@ -184,50 +146,50 @@ static char *opt_time(const PGresult *res, int row, int col)
 	return s;
 }
 
-static void decode_task(const PGresult *res, int row, struct task *t)
+void store_decode_task(const PGresult *res, int row, struct task *t)
 {
 	int c_id = PQfnumber(res, "id"), c_state = PQfnumber(res, "state");
 	const char *id = PQgetvalue(res, row, c_id);
 
 	memset(t, 0, sizeof *t);
 	snprintf(t->id, sizeof t->id, "%s", id ? id : "");
-	t->kind = opt_str(res, row, PQfnumber(res, "kind"));
-	t->queue = opt_str(res, row, PQfnumber(res, "queue"));
-	t->owner = opt_str(res, row, PQfnumber(res, "owner"));
+	t->kind = store_opt_str(res, row, PQfnumber(res, "kind"));
+	t->queue = store_opt_str(res, row, PQfnumber(res, "queue"));
+	t->owner = store_opt_str(res, row, PQfnumber(res, "owner"));
 	t->state = (enum task_state)task_state_parse(PQgetvalue(res, row, c_state));
-	t->progress = (int)opt_ll(res, row, PQfnumber(res, "progress"), 0);
-	t->message = opt_str(res, row, PQfnumber(res, "message"));
-	t->payload = opt_str(res, row, PQfnumber(res, "payload"));
-	t->result = opt_str(res, row, PQfnumber(res, "result"));
-	t->error = opt_str(res, row, PQfnumber(res, "error"));
-	t->attempts = (int)opt_ll(res, row, PQfnumber(res, "attempts"), 0);
-	t->max_attempts = (int)opt_ll(res, row, PQfnumber(res, "max_attempts"), 0);
-	t->priority = (int)opt_ll(res, row, PQfnumber(res, "priority"), 0);
-	t->timeout_s = (int)opt_ll(res, row, PQfnumber(res, "timeout_s"), -1);
+	t->progress = (int)store_opt_ll(res, row, PQfnumber(res, "progress"), 0);
+	t->message = store_opt_str(res, row, PQfnumber(res, "message"));
+	t->payload = store_opt_str(res, row, PQfnumber(res, "payload"));
+	t->result = store_opt_str(res, row, PQfnumber(res, "result"));
+	t->error = store_opt_str(res, row, PQfnumber(res, "error"));
+	t->attempts = (int)store_opt_ll(res, row, PQfnumber(res, "attempts"), 0);
+	t->max_attempts = (int)store_opt_ll(res, row, PQfnumber(res, "max_attempts"), 0);
+	t->priority = (int)store_opt_ll(res, row, PQfnumber(res, "priority"), 0);
+	t->timeout_s = (int)store_opt_ll(res, row, PQfnumber(res, "timeout_s"), -1);
 	t->cancel_requested = !strcmp(PQgetvalue(res, row, PQfnumber(res, "cancel_requested")), "t");
-	t->created_at = opt_time(res, row, PQfnumber(res, "created_at"));
-	t->run_at = opt_time(res, row, PQfnumber(res, "run_at"));
-	t->started_at = opt_time(res, row, PQfnumber(res, "started_at"));
-	t->finished_at = opt_time(res, row, PQfnumber(res, "finished_at"));
-	t->updated_at = opt_time(res, row, PQfnumber(res, "updated_at"));
-	t->version = opt_ll(res, row, PQfnumber(res, "version"), 0);
-	t->dedupe_key = opt_str(res, row, PQfnumber(res, "dedupe_key"));
-	t->concurrency_key = opt_str(res, row, PQfnumber(res, "concurrency_key"));
-	t->callback_url = opt_str(res, row, PQfnumber(res, "callback_url"));
-	t->callback_state = opt_str(res, row, PQfnumber(res, "callback_state"));
+	t->created_at = store_opt_time(res, row, PQfnumber(res, "created_at"));
+	t->run_at = store_opt_time(res, row, PQfnumber(res, "run_at"));
+	t->started_at = store_opt_time(res, row, PQfnumber(res, "started_at"));
+	t->finished_at = store_opt_time(res, row, PQfnumber(res, "finished_at"));
+	t->updated_at = store_opt_time(res, row, PQfnumber(res, "updated_at"));
+	t->version = store_opt_ll(res, row, PQfnumber(res, "version"), 0);
+	t->dedupe_key = store_opt_str(res, row, PQfnumber(res, "dedupe_key"));
+	t->concurrency_key = store_opt_str(res, row, PQfnumber(res, "concurrency_key"));
+	t->callback_url = store_opt_str(res, row, PQfnumber(res, "callback_url"));
+	t->callback_state = store_opt_str(res, row, PQfnumber(res, "callback_state"));
 }
 
-static void decode_list(const PGresult *res, struct task_list *out)
+void store_decode_list(const PGresult *res, struct task_list *out)
 {
 	int n = PQntuples(res);
 	out->n = (size_t)n;
 	out->v = n ? xcalloc((size_t)n, sizeof *out->v) : NULL;
 	for (int i = 0; i < n; i++)
-		decode_task(res, i, &out->v[i]);
+		store_decode_task(res, i, &out->v[i]);
 }
 
 /* Runs a statement expected to return at most one value; copies it (or NULL) to *val. */
-static enum taskq_rc exec_value(struct db *db, int stmt, const char *const *params, char **val,
+enum taskq_rc store_exec_value(struct db *db, int stmt, const char *const *params, char **val,
 				struct taskq_err *err)
 {
 	PGresult *res;
@@ -237,9 +199,22 @@ static enum taskq_rc exec_value(struct db *db, int stmt, const char *const *para
 	if (rc)
 		return rc;
 	if (PQntuples(res) > 0)
-		*val = opt_str(res, 0, 0);
+		*val = store_opt_str(res, 0, 0);
 	PQclear(res);
 	return TASKQ_OK;
+}
+
+/* Runs a worker verb that answers one boolean: did this worker still hold the task. */
+enum taskq_rc store_exec_fenced(struct db *db, int stmt, const char *const *p, bool *held,
+				 struct taskq_err *err)
+{
+	char *v;
+	enum taskq_rc rc = store_exec_value(db, stmt, p, &v, err);
+
+	if (held)
+		*held = v && !strcmp(v, "t");
+	free(v);
+	return rc;
 }
 
 /* ---- HTTP-side verbs ----------------------------------------------------------------- */
@@ -247,7 +222,7 @@ static enum taskq_rc exec_value(struct db *db, int stmt, const char *const *para
 enum taskq_rc store_ping(struct db *db, struct taskq_err *err)
 {
 	char *v;
-	enum taskq_rc rc = exec_value(db, S_PING, NULL, &v, err);
+	enum taskq_rc rc = store_exec_value(db, S_PING, NULL, &v, err);
 	free(v);
 	return rc;
 }
@@ -255,7 +230,7 @@ enum taskq_rc store_ping(struct db *db, struct taskq_err *err)
 enum taskq_rc store_live_workers(struct db *db, int *n, struct taskq_err *err)
 {
 	char *v;
-	enum taskq_rc rc = exec_value(db, S_LIVE_WORKERS, NULL, &v, err);
+	enum taskq_rc rc = store_exec_value(db, S_LIVE_WORKERS, NULL, &v, err);
 
 	*n = v ? (int)strtol(v, NULL, 10) : 0;
 	free(v);
@@ -291,7 +266,7 @@ enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task 
 		if (rc)
 			return rc;
 		if (PQntuples(res) == 1) {
-			decode_task(res, 0, out);
+			store_decode_task(res, 0, out);
 			PQclear(res);
 			*created = true;
 			return TASKQ_OK;
@@ -302,7 +277,7 @@ enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task 
 		if ((rc = db_exec(db, S_FIND_DEDUPE, q, &res, err)))
 			return rc;
 		if (PQntuples(res) == 1) {
-			decode_task(res, 0, out);
+			store_decode_task(res, 0, out);
 			PQclear(res);
 			*created = false;
 			return TASKQ_OK;
@@ -324,7 +299,7 @@ enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct 
 		PQclear(res);
 		return taskq_fail(err, TASKQ_NOTFOUND, "no task %s", id);
 	}
-	decode_task(res, 0, out);
+	store_decode_task(res, 0, out);
 	PQclear(res);
 	return TASKQ_OK;
 }
@@ -341,7 +316,7 @@ static enum taskq_rc exec_outcome(struct db *db, int stmt, const char *id, struc
 		return rc;
 	snprintf(outcome, outcome_size, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "not_found");
 	if (strcmp(outcome, "not_found") != 0)
-		decode_task(res, 0, out);
+		store_decode_task(res, 0, out);
 	PQclear(res);
 	if (!strcmp(outcome, "not_found"))
 		return taskq_fail(err, TASKQ_NOTFOUND, "no task %s", id);
@@ -386,7 +361,7 @@ enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task
 	snprintf(limit, sizeof limit, "%d", f->limit);
 	if ((rc = db_exec(db, S_LIST, p, &res, err)))
 		return rc;
-	decode_list(res, out);
+	store_decode_list(res, out);
 	PQclear(res);
 	return TASKQ_OK;
 }
@@ -394,7 +369,7 @@ enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task
 enum taskq_rc store_wake(struct db *db, struct taskq_err *err)
 {
 	char *v;
-	enum taskq_rc rc = exec_value(db, S_WAKE, NULL, &v, err);
+	enum taskq_rc rc = store_exec_value(db, S_WAKE, NULL, &v, err);
 	free(v);
 	return rc;
 }
@@ -425,206 +400,6 @@ enum taskq_rc store_register_kind(struct db *db, const char *name, struct taskq_
 	return rc;
 }
 
-/* ---- worker verbs -------------------------------------------------------------------- */
-
-enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, int k,
-			  int lease_s, struct task_list *out, struct taskq_err *err)
-{
-	char ks[16], ls[16];
-	const char *p[4] = {worker, queue, ks, ls};
-	PGresult *res;
-	enum taskq_rc rc;
-
-	snprintf(ks, sizeof ks, "%d", k);
-	snprintf(ls, sizeof ls, "%d", lease_s);
-	if ((rc = db_exec(db, S_CLAIM, p, &res, err)))
-		return rc;
-	decode_list(res, out);
-	PQclear(res);
-	return TASKQ_OK;
-}
-
-enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs,
-			     struct taskq_err *err)
-{
-	const char *p[1] = {queues_csv};
-	char *v;
-	enum taskq_rc rc = exec_value(db, S_NEXT_DUE, p, &v, err);
-
-	*secs = -1;
-	if (rc)
-		return rc;
-	if (v) {
-		*secs = strtod(v, NULL);
-		if (*secs < 0)
-			*secs = 0;
-	}
-	free(v);
-	return TASKQ_OK;
-}
-
-enum taskq_rc store_progress(struct db *db, const struct holder *h, int pct, const char *msg,
-			     int lease_s, int *cancel, struct taskq_err *err)
-{
-	char as[16], ps[16], ls[16];
-	const char *p[6] = {h->id, h->worker, as, ps, msg, ls};
-	char *v;
-	enum taskq_rc rc;
-
-	snprintf(as, sizeof as, "%d", h->attempt);
-	snprintf(ps, sizeof ps, "%d", pct);
-	snprintf(ls, sizeof ls, "%d", lease_s);
-	if ((rc = exec_value(db, S_PROGRESS, p, &v, err)))
-		return rc;
-	*cancel = !v ? -1 : !strcmp(v, "t") ? 1 : 0;
-	free(v);
-	return TASKQ_OK;
-}
-
-/* Runs a worker verb that answers one boolean: did this worker still hold the task. */
-static enum taskq_rc exec_fenced(struct db *db, int stmt, const char *const *p, bool *held,
-				 struct taskq_err *err)
-{
-	char *v;
-	enum taskq_rc rc = exec_value(db, stmt, p, &v, err);
-
-	if (held)
-		*held = v && !strcmp(v, "t");
-	free(v);
-	return rc;
-}
-
-enum taskq_rc store_complete(struct db *db, const struct holder *h, const char *result_json,
-			     bool *recorded, struct taskq_err *err)
-{
-	char as[16];
-	const char *p[4] = {h->id, h->worker, as, result_json};
-
-	snprintf(as, sizeof as, "%d", h->attempt);
-	return exec_fenced(db, S_COMPLETE, p, recorded, err);
-}
-
-enum taskq_rc store_fail(struct db *db, const struct holder *h, const char *error, bool retryable,
-			 double retry_in_s, int *state_out, struct taskq_err *err)
-{
-	char as[16], rs[32];
-	const char *p[6] = {h->id, h->worker, as, error, retryable ? "true" : "false",
-			    retry_in_s > 0 ? rs : NULL};
-	char *v;
-	enum taskq_rc rc;
-
-	snprintf(as, sizeof as, "%d", h->attempt);
-	snprintf(rs, sizeof rs, "%.3f", retry_in_s);
-	rc = exec_value(db, S_FAIL, p, &v, err);
-
-	if (state_out)
-		*state_out = v ? task_state_parse(v) : -1;
-	free(v);
-	return rc;
-}
-
-enum taskq_rc store_ack_cancel(struct db *db, const struct holder *h, struct taskq_err *err)
-{
-	char as[16];
-	const char *p[3] = {h->id, h->worker, as};
-
-	snprintf(as, sizeof as, "%d", h->attempt);
-	return exec_fenced(db, S_ACK_CANCEL, p, NULL, err);
-}
-
-enum taskq_rc store_release(struct db *db, const struct holder *h, struct taskq_err *err)
-{
-	char as[16];
-	const char *p[3] = {h->id, h->worker, as};
-
-	snprintf(as, sizeof as, "%d", h->attempt);
-	return exec_fenced(db, S_RELEASE, p, NULL, err);
-}
-
-enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err)
-{
-	char *v;
-	enum taskq_rc rc = exec_value(db, S_RESCUE, NULL, &v, err);
-
-	*moved = v ? (int)strtol(v, NULL, 10) : 0;
-	free(v);
-	return rc;
-}
-
-enum taskq_rc store_heartbeat(struct db *db, const struct worker_info *w, int lease_s,
-			      const char *held_array, const char *held_attempts,
-			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
-			      struct taskq_err *err)
-{
-	char ls[16], pid[16], conc[16];
-	const char *p[9] = {w->id, ls, held_array, held_attempts, w->host, pid, w->version, w->queues, conc};
-	PGresult *res;
-	enum taskq_rc rc;
-
-	snprintf(ls, sizeof ls, "%d", lease_s);
-	snprintf(pid, sizeof pid, "%d", w->pid);
-	snprintf(conc, sizeof conc, "%d", w->concurrency);
-	if ((rc = db_exec(db, S_HEARTBEAT, p, &res, err)))
-		return rc;
-	for (int i = 0; i < PQntuples(res); i++)
-		if (!strcmp(PQgetvalue(res, i, 1), "t"))
-			on_cancel(PQgetvalue(res, i, 0), ctx);
-	PQclear(res);
-	return TASKQ_OK;
-}
-
-enum taskq_rc store_worker_exit(struct db *db, const char *worker, struct taskq_err *err)
-{
-	const char *p[1] = {worker};
-	char *v;
-	enum taskq_rc rc = exec_value(db, S_WORKER_EXIT, p, &v, err);
-	free(v);
-	return rc;
-}
-
-enum taskq_rc store_prune(struct db *db, int older_than_h, int batch, int *deleted,
-			  struct taskq_err *err)
-{
-	char hs[16], bs[16];
-	const char *p[2] = {hs, bs};
-	char *v;
-	enum taskq_rc rc;
-
-	snprintf(hs, sizeof hs, "%d", older_than_h);
-	snprintf(bs, sizeof bs, "%d", batch);
-	rc = exec_value(db, S_PRUNE, p, &v, err);
-	*deleted = v ? (int)strtol(v, NULL, 10) : 0;
-	free(v);
-	return rc;
-}
-
-enum taskq_rc store_claim_callbacks(struct db *db, int k, int lease_s, struct task_list *out,
-				    struct taskq_err *err)
-{
-	char ks[16], ls[16];
-	const char *p[2] = {ks, ls};
-	PGresult *res;
-	enum taskq_rc rc;
-
-	snprintf(ks, sizeof ks, "%d", k);
-	snprintf(ls, sizeof ls, "%d", lease_s);
-	if ((rc = db_exec(db, S_CLAIM_CALLBACKS, p, &res, err)))
-		return rc;
-	decode_list(res, out);
-	PQclear(res);
-	return TASKQ_OK;
-}
-
-enum taskq_rc store_callback_done(struct db *db, const char *id, bool ok, const char *error,
-				  struct taskq_err *err)
-{
-	const char *p[3] = {id, ok ? "true" : "false", error};
-	char *v;
-	enum taskq_rc rc = exec_value(db, S_CALLBACK_DONE, p, &v, err);
-	free(v);
-	return rc;
-}
-
 enum taskq_rc store_queues(struct db *db, struct queue_stat **out, int *n, struct taskq_err *err)
 {
 	PGresult *res;
@@ -640,9 +415,9 @@ enum taskq_rc store_queues(struct db *db, struct queue_stat **out, int *n, struc
 		struct queue_stat *q = &(*out)[i];
 		q->queue = xstrdup(PQgetvalue(res, i, 0));
 		for (int s = 0; s < 5; s++)
-			q->count[s] = opt_ll(res, i, 1 + s, 0);
+			q->count[s] = store_opt_ll(res, i, 1 + s, 0);
 		q->oldest_queued_s = PQgetisnull(res, i, 6) ? -1 : strtod(PQgetvalue(res, i, 6), NULL);
-		q->finished_last_minute = opt_ll(res, i, 7, 0);
+		q->finished_last_minute = store_opt_ll(res, i, 7, 0);
 	}
 	PQclear(res);
 	return TASKQ_OK;
@@ -662,11 +437,11 @@ enum taskq_rc store_history(struct db *db, const char *id, struct task_event **o
 	*n = PQntuples(res);
 	*out = xcalloc((size_t)*n + 1, sizeof **out);
 	for (int i = 0; i < *n; i++) {
-		(*out)[i].at = opt_time(res, i, 0);
-		(*out)[i].event = opt_str(res, i, 1);
-		(*out)[i].attempt = (int)opt_ll(res, i, 2, -1);
-		(*out)[i].worker_id = opt_str(res, i, 3);
-		(*out)[i].detail = opt_str(res, i, 4);
+		(*out)[i].at = store_opt_time(res, i, 0);
+		(*out)[i].event = store_opt_str(res, i, 1);
+		(*out)[i].attempt = (int)store_opt_ll(res, i, 2, -1);
+		(*out)[i].worker_id = store_opt_str(res, i, 3);
+		(*out)[i].detail = store_opt_str(res, i, 4);
 	}
 	PQclear(res);
 	return TASKQ_OK;
@@ -681,7 +456,7 @@ enum taskq_rc store_get_many(struct db *db, const char *ids_array, struct task_l
 
 	if (rc)
 		return rc;
-	decode_list(res, out);
+	store_decode_list(res, out);
 	PQclear(res);
 	return TASKQ_OK;
 }
@@ -690,53 +465,18 @@ enum taskq_rc store_publish_lock(struct db *db, const char *key, bool *got, stru
 {
 	const char *p[1] = {key};
 	char *v;
-	enum taskq_rc rc = exec_value(db, S_PUBLISH_LOCK, p, &v, err);
+	enum taskq_rc rc = store_exec_value(db, S_PUBLISH_LOCK, p, &v, err);
 
 	*got = v && !strcmp(v, "t");
 	free(v);
 	return rc;
 }
 
-enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, struct taskq_err *err)
-{
-	char ls[16];
-	const char *p[1] = {ls};
-	PGresult *res;
-	enum taskq_rc rc;
-
-	snprintf(ls, sizeof ls, "%d", limit);
-	if ((rc = db_exec(db, S_RUNNING, p, &res, err)))
-		return rc;
-	decode_list(res, out);
-	PQclear(res);
-	return TASKQ_OK;
-}
-
-enum taskq_rc store_complete_many(struct db *db, const char *worker, const char *ids,
-				  const char *attempts, const char *results, char ***recorded, int *n,
-				  struct taskq_err *err)
-{
-	const char *p[4] = {worker, ids, attempts, results};
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_COMPLETE_MANY, p, &res, err);
-
-	*recorded = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	*n = PQntuples(res);
-	*recorded = xcalloc((size_t)*n + 1, sizeof **recorded);
-	for (int i = 0; i < *n; i++)
-		(*recorded)[i] = xstrdup(PQgetvalue(res, i, 0));
-	PQclear(res);
-	return TASKQ_OK;
-}
-
 enum taskq_rc store_watch_note(struct db *db, const char *note, struct taskq_err *err)
 {
 	const char *p[1] = {note};
 	char *v;
-	enum taskq_rc rc = exec_value(db, S_WATCH_NOTE, p, &v, err);
+	enum taskq_rc rc = store_exec_value(db, S_WATCH_NOTE, p, &v, err);
 	free(v);
 	return rc;
 }
@@ -762,7 +502,7 @@ enum taskq_rc store_migrate(struct db *db, int version, const char *name, const 
 	snprintf(vs, sizeof vs, "%d", version);
 	if ((rc = db_exec_script(db, boot, err)))
 		return rc;
-	if ((rc = exec_value(db, S_MIGRATED, p, &v, err)))
+	if ((rc = store_exec_value(db, S_MIGRATED, p, &v, err)))
 		goto fail;
 	if (v) {
 		free(v);
@@ -770,7 +510,7 @@ enum taskq_rc store_migrate(struct db *db, int version, const char *name, const 
 	}
 	if ((rc = db_exec_script(db, sql, err)))
 		goto fail;
-	if ((rc = exec_fenced(db, S_RECORD_MIGRATION, p, NULL, err)))
+	if ((rc = store_exec_fenced(db, S_RECORD_MIGRATION, p, NULL, err)))
 		goto fail;
 	if ((rc = db_exec_script(db, "COMMIT", err)))
 		return rc;
@@ -798,11 +538,11 @@ enum taskq_rc store_workers(struct db *db, struct worker_row **out, int *n, stru
 		struct worker_row *w = &(*out)[i];
 		w->id = xstrdup(PQgetvalue(res, i, 0));
 		w->host = xstrdup(PQgetvalue(res, i, 1));
-		w->pid = (int)opt_ll(res, i, 2, 0);
+		w->pid = (int)store_opt_ll(res, i, 2, 0);
 		w->version = xstrdup(PQgetvalue(res, i, 3));
 		w->queues = xstrdup(PQgetvalue(res, i, 4));
-		w->concurrency = (int)opt_ll(res, i, 5, 0);
-		w->running = (int)opt_ll(res, i, 6, 0);
+		w->concurrency = (int)store_opt_ll(res, i, 5, 0);
+		w->running = (int)store_opt_ll(res, i, 6, 0);
 		w->last_seen_s = strtod(PQgetvalue(res, i, 7), NULL);
 	}
 	PQclear(res);

@@ -1,0 +1,69 @@
+/*
+ * store_impl: what lib/store.c shares with lib/store_worker.c, and nothing else includes: the
+ * statement numbers, the statement table and the row helpers. No PGresult leaves these two files.
+ */
+#ifndef TASKQ_STORE_IMPL_H
+#define TASKQ_STORE_IMPL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "db.h"
+#include "task.h"
+
+enum {
+	S_PING,
+	S_SUBMIT,
+	S_SUBMIT_DEDUPE,
+	S_FIND_DEDUPE,
+	S_GET,
+	S_CANCEL,
+	S_RETRY,
+	S_LIST,
+	S_WAKE,
+	S_KINDS,
+	S_REGISTER_KIND,
+	S_CLAIM,
+	S_NEXT_DUE,
+	S_PROGRESS,
+	S_COMPLETE,
+	S_FAIL,
+	S_ACK_CANCEL,
+	S_RELEASE,
+	S_RESCUE,
+	S_HEARTBEAT,
+	S_WORKER_EXIT,
+	S_PRUNE,
+	S_LIVE_WORKERS,
+	S_CLAIM_CALLBACKS,
+	S_QUEUES,
+	S_HISTORY,
+	S_GET_MANY,
+	S_PUBLISH_LOCK,
+	S_COMPLETE_MANY,
+	S_RUNNING,
+	S_WATCH_NOTE,
+	S_CALLBACK_DONE,
+	S_MIGRATED,
+	S_RECORD_MIGRATION,
+	S_WORKERS,
+	S_COUNT
+};
+
+extern const struct db_stmt store_stmts[S_COUNT];
+
+/* A copy of a column (NULL for SQL NULL or col < 0); the caller frees it. */
+char *store_opt_str(const PGresult *res, int row, int col);
+long long store_opt_ll(const PGresult *res, int row, int col, long long dflt);
+/* A timestamptz column as RFC 3339 UTC text; the caller frees it. */
+char *store_opt_time(const PGresult *res, int row, int col);
+void store_decode_task(const PGresult *res, int row, struct task *t);
+void store_decode_list(const PGresult *res, struct task_list *out);
+/* Runs a statement that returns at most one value; *val is a copy (or NULL). */
+enum taskq_rc store_exec_value(struct db *db, int stmt, const char *const *params, char **val,
+			       struct taskq_err *err);
+/* Runs a verb that answers one boolean (did this holder still hold the task). */
+enum taskq_rc store_exec_fenced(struct db *db, int stmt, const char *const *p, bool *held,
+				struct taskq_err *err);
+
+#endif
