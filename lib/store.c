@@ -204,6 +204,19 @@ enum taskq_rc store_exec_value(struct db *db, int stmt, const char *const *param
 	return TASKQ_OK;
 }
 
+enum taskq_rc store_exec_list(struct db *db, int stmt, const char *const *params,
+			      struct task_list *out, struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, stmt, params, &res, err);
+
+	if (rc)
+		return rc;
+	store_decode_list(res, out);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
 /* Runs a worker verb that answers one boolean: did this worker still hold the task. */
 enum taskq_rc store_exec_fenced(struct db *db, int stmt, const char *const *p, bool *held,
 				 struct taskq_err *err)
@@ -355,15 +368,9 @@ enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task
 {
 	char limit[16];
 	const char *p[5] = {f->state, f->queue, f->kind, f->before, limit};
-	PGresult *res;
-	enum taskq_rc rc;
 
 	snprintf(limit, sizeof limit, "%d", f->limit);
-	if ((rc = db_exec(db, S_LIST, p, &res, err)))
-		return rc;
-	store_decode_list(res, out);
-	PQclear(res);
-	return TASKQ_OK;
+	return store_exec_list(db, S_LIST, p, out, err);
 }
 
 enum taskq_rc store_wake(struct db *db, struct taskq_err *err)
@@ -451,14 +458,7 @@ enum taskq_rc store_get_many(struct db *db, const char *ids_array, struct task_l
 			     struct taskq_err *err)
 {
 	const char *p[1] = {ids_array};
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_GET_MANY, p, &res, err);
-
-	if (rc)
-		return rc;
-	store_decode_list(res, out);
-	PQclear(res);
-	return TASKQ_OK;
+	return store_exec_list(db, S_GET_MANY, p, out, err);
 }
 
 enum taskq_rc store_publish_lock(struct db *db, const char *key, bool *got, struct taskq_err *err)

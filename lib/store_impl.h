@@ -62,6 +62,9 @@ void store_decode_list(const PGresult *res, struct task_list *out);
 /* Runs a statement that returns at most one value; *val is a copy (or NULL). */
 enum taskq_rc store_exec_value(struct db *db, int stmt, const char *const *params, char **val,
 			       struct taskq_err *err);
+/* Runs a statement returning task rows into *out (the caller cleans it up). */
+enum taskq_rc store_exec_list(struct db *db, int stmt, const char *const *params,
+			      struct task_list *out, struct taskq_err *err);
 /* Runs a verb that answers one boolean (did this holder still hold the task). */
 enum taskq_rc store_exec_fenced(struct db *db, int stmt, const char *const *p, bool *held,
 				struct taskq_err *err);

@@ -19,16 +19,10 @@ enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, 
 {
 	char ks[16], ls[16];
 	const char *p[4] = {worker, queue, ks, ls};
-	PGresult *res;
-	enum taskq_rc rc;
 
 	snprintf(ks, sizeof ks, "%d", k);
 	snprintf(ls, sizeof ls, "%d", lease_s);
-	if ((rc = db_exec(db, S_CLAIM, p, &res, err)))
-		return rc;
-	store_decode_list(res, out);
-	PQclear(res);
-	return TASKQ_OK;
+	return store_exec_list(db, S_CLAIM, p, out, err);
 }
 
 enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs,
@@ -178,16 +172,10 @@ enum taskq_rc store_claim_callbacks(struct db *db, int k, int lease_s, struct ta
 {
 	char ks[16], ls[16];
 	const char *p[2] = {ks, ls};
-	PGresult *res;
-	enum taskq_rc rc;
 
 	snprintf(ks, sizeof ks, "%d", k);
 	snprintf(ls, sizeof ls, "%d", lease_s);
-	if ((rc = db_exec(db, S_CLAIM_CALLBACKS, p, &res, err)))
-		return rc;
-	store_decode_list(res, out);
-	PQclear(res);
-	return TASKQ_OK;
+	return store_exec_list(db, S_CLAIM_CALLBACKS, p, out, err);
 }
 
 enum taskq_rc store_callback_done(struct db *db, const char *id, bool ok, const char *error,
@@ -204,15 +192,9 @@ enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, str
 {
 	char ls[16];
 	const char *p[1] = {ls};
-	PGresult *res;
-	enum taskq_rc rc;
 
 	snprintf(ls, sizeof ls, "%d", limit);
-	if ((rc = db_exec(db, S_RUNNING, p, &res, err)))
-		return rc;
-	store_decode_list(res, out);
-	PQclear(res);
-	return TASKQ_OK;
+	return store_exec_list(db, S_RUNNING, p, out, err);
 }
 
 enum taskq_rc store_complete_many(struct db *db, const char *worker, const char *ids,
