@@ -32,8 +32,8 @@ enum cli_exit {
 /* The options of the command line (see the table in cli/taskq.c); strings borrowed from argv,
  * the environment or the defaults. */
 struct cli_opts {
-	const char *db, *sql_dir, *queue, *state, *kind;
-	long priority, delay, max_attempts, limit, wait;
+	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note;
+	long priority, delay, max_attempts, limit, wait, admin;
 };
 
 /* Prints "taskq: <msg>" on stderr and returns the exit code for err->rc. */
@@ -60,6 +60,8 @@ int cmd_retry(struct db *db, const char *id);
 int cmd_list(struct db *db, const struct cli_opts *o);
 int cmd_history(struct db *db, const char *id);
 int cmd_stats(struct db *db);
+/* token create OWNER | list | revoke ID|PREFIX */
+int cmd_token(struct db *db, const struct cli_opts *o, const char *verb, const char *arg);
 /* db must LISTEN on taskq_task (store_open_watcher). */
 int cmd_watch(struct db *db, const char *id);
 

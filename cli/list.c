@@ -10,7 +10,7 @@
 int cmd_list(struct db *db, const struct cli_opts *o)
 {
 	struct task_filter f = {.state = o->state, .queue = o->queue, .kind = o->kind,
-				.limit = (int)o->limit};
+				.owner = o->owner, .limit = (int)o->limit};
 	struct task_list l = {0};
 	struct taskq_err err;
 

@@ -103,7 +103,7 @@ static int print_queues(struct db *db)
 	struct taskq_err err;
 	int n;
 
-	if (store_queues(db, &q, &n, &err))
+	if (store_queues(db, NULL, &q, &n, &err))
 		return cli_fail(&err);
 	for (int i = 0; i < n; i++) {
 		char *row[NCOLS] = {xstrdup(q[i].queue)};

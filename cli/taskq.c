@@ -34,6 +34,13 @@ static const struct config_opt g_opts[] = {
 	{"state", NULL, CFG_STR, NULL, 0, 0, "only tasks in this state (list)", &g_cli.state},
 	{"kind", NULL, CFG_STR, NULL, 0, 0, "only tasks of this kind (list)", &g_cli.kind},
 	{"limit", NULL, CFG_INT, "20", 1, 500, "how many tasks (list)", &g_cli.limit},
+	{"owner", NULL, CFG_STR, NULL, 0, 0, "owner of the new task (submit); only this owner's (list)",
+	 &g_cli.owner},
+	{"admin", NULL, CFG_BOOL, "off", 0, 0, "the new token sees every owner's tasks (token create)",
+	 &g_cli.admin},
+	{"expires", NULL, CFG_STR, NULL, 0, 0, "the new token expires after 90, 15m, 12h, 30d (token create)",
+	 &g_cli.expires},
+	{"note", NULL, CFG_STR, NULL, 0, 0, "what the new token is for (token create)", &g_cli.note},
 };
 #define NOPTS (sizeof g_opts / sizeof g_opts[0])
 
@@ -51,7 +58,12 @@ static const char synopsis[] =
 	"  retry ID                queue a failed or cancelled task again\n"
 	"  list                    newest tasks first (--state, --queue, --kind, --limit)\n"
 	"  stats                   per queue counts, oldest queued, finished in the last minute;\n"
-	"                          the live workers\n\n"
+	"                          the live workers\n"
+	"  token create OWNER      a new bearer token for the HTTP API (--admin, --expires, --note);\n"
+	"                          printed once, only its hash is stored\n"
+	"  token list              the tokens (never the tokens themselves)\n"
+	"  token revoke ID|PREFIX  revoke a token; taskq-fcgi honours it at once\n\n"
+	"The CLI talks to PostgreSQL directly: whoever can connect is an admin.\n\n"
 	"exit status: 0 ok (watch, submit --wait: the task succeeded), 1 the task failed,\n"
 	"2 it was cancelled, 3 no such task, 4 wrong state (cancel of a finished task, retry\n"
 	"of one not failed or cancelled), 5 database unreachable or error, 64 usage";
@@ -104,6 +116,11 @@ static int run_stats(struct db *db, char **a)
 	return cmd_stats(db);
 }
 
+static int run_token(struct db *db, char **a)
+{
+	return cmd_token(db, &g_cli, a[0], a[1]);
+}
+
 static const struct command {
 	const char *name;
 	int min_args, max_args;
@@ -119,6 +136,7 @@ static const struct command {
 	{"retry", 1, 1, run_retry, " ID"},
 	{"list", 0, 0, run_list, ""},
 	{"stats", 0, 0, run_stats, ""},
+	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX"},
 };
 
 int main(int argc, char **argv)

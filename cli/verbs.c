@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "store.h"
+#include "token.h"
 #include "taskjson.h"
 
 /* CLI_OK when kind is registered, else the exit code (with a message). */
@@ -38,6 +39,10 @@ int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const 
 	task_new_init(&n);
 	n.kind = kind;
 	n.queue = o->queue ? o->queue : "default";
+	if (o->owner && !token_owner_valid(o->owner))
+		return cli_usage_error("an owner is 1-64 of A-Z a-z 0-9 _ . @ : -");
+	if (o->owner)
+		n.owner = o->owner;
 	n.priority = (int)o->priority;
 	n.delay_s = (double)o->delay;
 	n.max_attempts = (int)o->max_attempts;

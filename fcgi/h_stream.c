@@ -1,14 +1,19 @@
-/* h_stream: nchan's authorisation subrequests. nginx asks once per subscription, before it
- * holds the stream: GET /_taskq/authorize/task/{id} (an internal location, never reachable
- * from outside) and GET /_taskq/authorize/stream for the live feed. 200 lets the subscriber in
- * (after publishing the task's current state, which nchan hands it first); 400/404 keep it out.
- * Owners and tokens come with authentication. */
+/* h_stream: nchan's authorisation subrequests, and who the caller is. nginx asks once per
+ * subscription, before it holds the stream, passing the subscriber's own headers (its
+ * Authorization header or taskq_token cookie): GET /_taskq/authorize/task/{id} (an internal
+ * location, never reachable from outside), GET /_taskq/authorize/stream for the feed of all
+ * tasks (admins) and GET /_taskq/authorize/stream/{owner} for one owner's feed. 200 lets the
+ * subscriber in (after publishing the task's current state, which nchan hands it first);
+ * 401/403/404 keep it out, with the same JSON error the API gives. */
 #include <json-c/json.h>
+#include <string.h>
 
+#include "auth.h"
 #include "handlers.h"
 #include "publish.h"
 #include "resp.h"
 #include "store.h"
+#include "token.h"
 
 void h_authorize_task(struct req *r)
 {
@@ -23,13 +28,50 @@ void h_authorize_task(struct req *r)
 		resp_error(r, err.rc, err.msg);
 		return;
 	}
-	publish_subscribed(&t, req_param(r, "HTTP_LAST_EVENT_ID") != NULL, r->db);
+	if (!auth_sees(r, &t)) {
+		resp_error(r, TASKQ_NOTFOUND, "no such task");
+	} else {
+		publish_subscribed(&t, req_param(r, "HTTP_LAST_EVENT_ID") != NULL, r->db);
+		resp_json(r, 200, json_object_new_object(), NULL);
+	}
 	task_cleanup(&t);
-	resp_json(r, 200, json_object_new_object(), NULL);
 }
 
 void h_authorize_stream(struct req *r)
 {
-	publish_feed_subscribed();
+	if (!r->who.admin) {
+		resp_error_status(r, 403, "forbidden",
+				  "the feed of all tasks is for admins; subscribe to /api/stream/{owner}",
+				  NULL);
+		return;
+	}
+	publish_feed_subscribed(NULL, r->db);
 	resp_json(r, 200, json_object_new_object(), NULL);
+}
+
+void h_authorize_owner_stream(struct req *r)
+{
+	const char *owner = r->cap[0];
+
+	if (!token_owner_valid(owner)) {
+		resp_error(r, TASKQ_INVAL, "not an owner name");
+		return;
+	}
+	if (!r->who.admin && strcmp(owner, r->who.owner) != 0) {
+		resp_error_status(r, 403, "forbidden", "a token sees only its own owner's feed", NULL);
+		return;
+	}
+	publish_feed_subscribed(owner, r->db);
+	resp_json(r, 200, json_object_new_object(), NULL);
+}
+
+/* GET /api/me: {"owner","admin","auth"} — what the dashboard needs to pick its feed. */
+void h_me(struct req *r)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "owner", json_object_new_string(r->who.owner));
+	json_object_object_add(o, "admin", json_object_new_boolean(r->who.admin));
+	json_object_object_add(o, "auth", json_object_new_boolean(auth_on()));
+	resp_json(r, 200, o, NULL);
 }

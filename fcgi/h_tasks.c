@@ -4,13 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
+#include "fair.h"
 #include "handlers.h"
 #include "kindcache.h"
+#include "limits.h"
 #include "query.h"
 #include "resp.h"
 #include "store.h"
 #include "taskjson.h"
+#include "token.h"
 #include "wake.h"
 #include "watch.h"
 
@@ -27,25 +31,65 @@ static const char *path_id(struct req *r)
 	return r->cap[0];
 }
 
+/* Reads task id for r: TASKQ_NOTFOUND also for another owner's task, so that ids do not
+ * reveal that a task exists. */
+static enum taskq_rc visible_task(struct req *r, const char *id, struct task *t,
+				  struct taskq_err *err)
+{
+	enum taskq_rc rc = store_get(r->db, id, t, err);
+
+	if (rc == TASKQ_OK && !auth_sees(r, t)) {
+		task_cleanup(t);
+		memset(t, 0, sizeof *t);
+		return taskq_fail(err, TASKQ_NOTFOUND, "no such task");
+	}
+	return rc;
+}
+
+/* For verbs that change a task: may r act on it (checked first; owners never change). */
+static bool may_act(struct req *r, const char *id)
+{
+	struct task t = {0};
+	struct taskq_err err;
+
+	if (r->who.admin)
+		return true;
+	if (visible_task(r, id, &t, &err)) {
+		resp_error(r, err.rc, err.msg);
+		return false;
+	}
+	task_cleanup(&t);
+	return true;
+}
+
 void h_task_submit(struct req *r)
 {
 	json_object *body;
 	struct task_new n;
 	struct task t = {0};
 	struct taskq_err err;
-	char *payload = NULL;
+	char *payload = NULL, fair_at[FAIR_AT_LEN];
 	bool created = false;
 
 	if (!req_read_json(r, &body))
 		return;
-	if (taskjson_parse_submit(body, &n, &payload, &err) ||
-	    kindcache_check(r->db, n.kind, &err) ||
-	    store_submit(r->db, &n, &t, &created, &err)) {
+	if (taskjson_parse_submit(body, &n, &payload, &err) || kindcache_check(r->db, n.kind, &err)) {
 		resp_error(r, err.rc, err.msg);
 		goto out;
 	}
-	if (created)
+	if (!limits_admit(r))
+		goto out;
+	n.owner = r->who.owner;
+	fair_prepare(&n, fair_at);
+	if (store_submit(r->db, &n, &t, &created, &err)) {
+		resp_error(r, err.rc, err.msg);
+		goto out;
+	}
+	if (created) {
+		limits_created(r);
+		fair_created(&n, &t);
 		wake_signal();
+	}
 	resp_task(r, created ? 202 : 200, &t, 1);
 out:
 	task_cleanup(&t);
@@ -97,7 +141,7 @@ void h_task_get(struct req *r)
 						    : "wait must be a whole number of seconds (at most 30)");
 		return;
 	}
-	if (store_get(r->db, id, &t, &err)) {
+	if (visible_task(r, id, &t, &err)) {
 		resp_error(r, err.rc, err.msg);
 		return;
 	}
@@ -132,7 +176,7 @@ void h_task_history(struct req *r)
 	if (!id)
 		return;
 	/* 404 for an unknown task, not an empty history */
-	if (store_get(r->db, id, &t, &err) || store_history(r->db, id, &ev, &n, &err)) {
+	if (visible_task(r, id, &t, &err) || store_history(r->db, id, &ev, &n, &err)) {
 		resp_error(r, err.rc, err.msg);
 		task_cleanup(&t);
 		return;
@@ -149,7 +193,7 @@ void h_task_cancel(struct req *r)
 	enum cancel_outcome oc;
 	const char *id = path_id(r);
 
-	if (!id)
+	if (!id || !may_act(r, id))
 		return;
 	if (store_cancel(r->db, id, &t, &oc, &err)) {
 		resp_error(r, err.rc, err.msg);
@@ -170,7 +214,7 @@ void h_task_retry(struct req *r)
 	struct taskq_err err;
 	const char *id = path_id(r);
 
-	if (!id)
+	if (!id || !may_act(r, id))
 		return;
 	if (store_retry(r->db, id, &t, &err))
 		resp_error(r, err.rc, err.msg);
@@ -183,7 +227,7 @@ void h_task_retry(struct req *r)
 
 struct list_args {
 	struct task_filter f;
-	char state[16], queue[72], kind[72], before[40];
+	char state[16], queue[72], kind[72], before[40], owner[72];
 	char msg[160];
 };
 
@@ -212,6 +256,11 @@ static int list_arg(const char *key, const char *val, void *ctx)
 			goto bad;
 		snprintf(a->before, sizeof a->before, "%s", val);
 		a->f.before = a->before;
+	} else if (!strcmp(key, "owner")) {
+		if (!token_owner_valid(val))
+			goto bad;
+		snprintf(a->owner, sizeof a->owner, "%s", val);
+		a->f.owner = a->owner;
 	} else if (!strcmp(key, "limit")) {
 		if (config_parse_long(val, 1, LIST_MAX, &limit) != TASKQ_OK)
 			goto bad;
@@ -238,6 +287,8 @@ void h_task_list(struct req *r)
 		resp_error(r, TASKQ_INVAL, rc < 0 ? "malformed query string" : a.msg);
 		return;
 	}
+	if (!r->who.admin)
+		a.f.owner = r->who.owner; /* an owner lists its own tasks, whatever it asks */
 	if (store_list(r->db, &a.f, &l, &err)) {
 		resp_error(r, err.rc, err.msg);
 		return;

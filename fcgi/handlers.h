@@ -14,5 +14,7 @@ void h_task_history(struct req *r);
 void h_queues(struct req *r);
 void h_authorize_task(struct req *r);
 void h_authorize_stream(struct req *r);
+void h_authorize_owner_stream(struct req *r);
+void h_me(struct req *r);
 
 #endif

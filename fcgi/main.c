@@ -15,8 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
+#include "fair.h"
 #include "handlers.h"
+#include "limits.h"
 #include "kindcache.h"
 #include "log.h"
 #include "signals.h"
@@ -32,22 +35,25 @@
 #include "xalloc.h"
 
 static const struct route g_routes[] = {
-	{"POST", "/api/tasks", h_task_submit},
-	{"GET", "/api/tasks", h_task_list},
-	{"GET", "/api/tasks/*", h_task_get},
-	{"DELETE", "/api/tasks/*", h_task_cancel},
-	{"POST", "/api/tasks/*/retry", h_task_retry},
-	{"GET", "/api/tasks/*/history", h_task_history},
-	{"GET", "/api/queues", h_queues},
-	{"GET", "/_taskq/authorize/task/*", h_authorize_task},
-	{"GET", "/_taskq/authorize/stream", h_authorize_stream},
-	{"GET", "/healthz", h_healthz},
-	{NULL, NULL, NULL},
+	{"POST", "/api/tasks", h_task_submit, 0},
+	{"GET", "/api/tasks", h_task_list, 0},
+	{"GET", "/api/tasks/*", h_task_get, 0},
+	{"DELETE", "/api/tasks/*", h_task_cancel, 0},
+	{"POST", "/api/tasks/*/retry", h_task_retry, 0},
+	{"GET", "/api/tasks/*/history", h_task_history, 0},
+	{"GET", "/api/queues", h_queues, 0},
+	{"GET", "/api/me", h_me, 0},
+	{"GET", "/_taskq/authorize/task/*", h_authorize_task, 0},
+	{"GET", "/_taskq/authorize/stream", h_authorize_stream, 0},
+	{"GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0},
+	{"GET", "/healthz", h_healthz, ROUTE_PUBLIC},
+	{NULL, NULL, NULL, 0},
 };
 
 static struct {
-	const char *config, *db, *listen, *publish, *log_level;
-	long threads, max_body, backlog, max_waiters;
+	const char *config, *db, *listen, *publish, *log_level, *auth, *fair;
+	long threads, max_body, backlog, max_waiters, max_unfinished;
+	long auth_ttl, owner_rate, owner_burst;
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
@@ -68,8 +74,33 @@ static const struct config_opt g_opts[] = {
 	{"backlog", "TASKQ_BACKLOG", CFG_INT, "1024", 1, 65535, "listen backlog", &g_cfg.backlog},
 	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
 	 &g_cfg.log_level},
+	{"auth", "TASKQ_AUTH", CFG_STR, "on", 0, 0,
+	 "on: every /api/ request needs a bearer token (taskq token create); off: no auth",
+	 &g_cfg.auth},
+	{"auth-ttl", "TASKQ_AUTH_TTL", CFG_INT, "5", 1, 300,
+	 "seconds a token check is cached (revocations also reach the cache at once)",
+	 &g_cfg.auth_ttl},
+	{"owner-rate", "TASKQ_OWNER_RATE", CFG_INT, "200", 0, 1000000,
+	 "submits per second per owner (token bucket; 0: unlimited; admins exempt)",
+	 &g_cfg.owner_rate},
+	{"owner-burst", "TASKQ_OWNER_BURST", CFG_INT, "1000", 1, 10000000,
+	 "submits an owner may make at once before owner-rate applies", &g_cfg.owner_burst},
+	{"owner-max-unfinished", "TASKQ_OWNER_MAX_UNFINISHED", CFG_INT, "10000", 0, 100000000,
+	 "queued + running tasks per owner (0: unlimited; admins exempt)", &g_cfg.max_unfinished},
+	{"fair", "TASKQ_FAIR", CFG_STR, "on", 0, 0,
+	 "on: owners take turns in each queue (fair queueing at submit; with auth only)",
+	 &g_cfg.fair},
 };
 #define NOPTS (sizeof g_opts / sizeof g_opts[0])
+
+/* true when v is "on" or "off"; complains otherwise. */
+static bool on_off(const char *v, const char *name)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "off"))
+		return true;
+	fprintf(stderr, "taskq-fcgi: --%s must be on or off, not '%s'\n", name, v);
+	return false;
+}
 
 static int g_listen_fd;
 static pthread_mutex_t g_accept_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -82,6 +113,8 @@ static void handle(struct req *r)
 	if (m.route) {
 		r->cap[0] = m.ncaps > 0 ? m.caps[0] : NULL;
 		r->cap[1] = m.ncaps > 1 ? m.caps[1] : NULL;
+		if (!(m.route->flags & ROUTE_PUBLIC) && !auth_request(r))
+			return;
 		m.route->handler(r);
 	} else if (m.status == 405) {
 		char extra[96];
@@ -117,11 +150,11 @@ static void *serve(void *arg)
 		req_init(&r, fr, db, (size_t)g_cfg.max_body);
 		handle(&r);
 		if (r.status >= 500)
-			log_warn("event=request req=%s method=%s path=\"%s\" status=%d", r.id, r.method,
-				 r.path, r.status);
+			log_warn("event=request req=%s method=%s path=\"%s\" status=%d owner=%s", r.id,
+				 r.method, r.path, r.status, r.who.owner[0] ? r.who.owner : "-");
 		else
-			log_debug("event=request req=%s method=%s path=\"%s\" status=%d", r.id, r.method,
-				  r.path, r.status);
+			log_debug("event=request req=%s method=%s path=\"%s\" status=%d owner=%s", r.id,
+				  r.method, r.path, r.status, r.who.owner[0] ? r.who.owner : "-");
 		if (r.parked) {
 			fr = new_request(); /* the watcher owns the parked one */
 			continue;
@@ -174,6 +207,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g_log_level = (enum log_level)lvl;
+	if (!on_off(g_cfg.auth, "auth") || !on_off(g_cfg.fair, "fair"))
+		return 2;
+	auth_init(!strcmp(g_cfg.auth, "on"), (double)g_cfg.auth_ttl);
+	limits_init((double)g_cfg.owner_rate, (double)g_cfg.owner_burst, g_cfg.max_unfinished);
+	fair_init(auth_on() && !strcmp(g_cfg.fair, "on"));
 
 	if (FCGX_Init() != 0 || (g_listen_fd = open_listener()) < 0) {
 		log_error("event=listen_failed addr=\"%s\" errno=%d", g_cfg.listen ? g_cfg.listen : "fd0", errno);
@@ -196,8 +234,14 @@ int main(int argc, char **argv)
 	}
 	log_info("event=started listen=\"%s\" threads=%ld max_body=%ld",
 		 g_cfg.listen ? g_cfg.listen : "fd0", g_cfg.threads, g_cfg.max_body);
-	log_warn("event=auth_off msg=\"no authentication: every client can see and cancel every "
-		 "task; keep taskq-fcgi behind a trusted network\"");
+	if (auth_on())
+		log_info("event=auth_on token_cache_s=%ld owner_rate=%ld owner_burst=%ld "
+			 "owner_max_unfinished=%ld fair=%s",
+			 g_cfg.auth_ttl, g_cfg.owner_rate, g_cfg.owner_burst, g_cfg.max_unfinished,
+			 g_cfg.fair);
+	else
+		log_warn("event=auth_off msg=\"AUTH IS OFF: every client can see, submit and cancel "
+			 "every task; keep taskq-fcgi behind a trusted network or set --auth on\"");
 
 	signals_wait(&set);
 	FCGX_ShutdownPending();

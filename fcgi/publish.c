@@ -16,7 +16,8 @@
 #include "xalloc.h"
 
 #define WATCH_TTL_S 3600.0
-#define FEED_MAX 200
+#define FEED_MAX 200   /* tasks in one feed message */
+#define FEEDS_MAX 256  /* feeds (all tasks, or one owner's) with subscribers at once */
 
 struct watched {
 	char id[TASK_ID_LEN + 1];
@@ -39,8 +40,14 @@ static struct {
 	CURL *h;
 	struct watched *w;
 	int n, cap;
-	bool feed;
+	struct feed {
+		char owner[65]; /* "": every task (admins' feed, channel "tasks") */
+		double heard;
+	} feeds[FEEDS_MAX];
+	int nfeeds;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void feed_heard(const char *owner);
 
 static double mono_s(void)
 {
@@ -227,6 +234,14 @@ void publish_note(const char *payload)
 	long long version;
 	int i;
 
+	/* "<key>|feed|<owner or *>": another process of this nginx authorised a feed */
+	if (g.enabled && bar && bar - payload >= 5 && !strncmp(bar - 5, "|feed", 5) &&
+	    (size_t)(bar - 5 - payload) == strlen(g.key) && !strncmp(payload, g.key, strlen(g.key))) {
+		pthread_mutex_lock(&g.lock);
+		feed_heard(strcmp(bar + 1, "*") ? bar + 1 : "");
+		pthread_mutex_unlock(&g.lock);
+		return;
+	}
 	/* "<key>|<id>|<version>": another process of this nginx authorised a subscriber */
 	if (!g.enabled || !bar || bar - payload < TASK_ID_LEN + 2)
 		return;
@@ -278,11 +293,64 @@ void publish_subscribed(const struct task *t, bool resuming, struct db *db)
 		log_warn("event=watch_note_failed msg=\"%s\"", err.msg);
 }
 
-void publish_feed_subscribed(void)
+/* Notes that a feed has a subscriber. Caller holds g.lock. */
+static void feed_heard(const char *owner)
 {
+	int i;
+
+	for (i = 0; i < g.nfeeds && strcmp(g.feeds[i].owner, owner) != 0; i++)
+		;
+	if (i == g.nfeeds) {
+		if (g.nfeeds == FEEDS_MAX)
+			return;
+		snprintf(g.feeds[g.nfeeds++].owner, sizeof g.feeds[0].owner, "%s", owner);
+	}
+	g.feeds[i].heard = mono_s();
+}
+
+void publish_feed_subscribed(const char *owner, struct db *db)
+{
+	struct taskq_err err;
+	char note[400];
+
+	if (!g.enabled)
+		return;
 	pthread_mutex_lock(&g.lock);
-	g.feed = g.enabled;
+	feed_heard(owner ? owner : "");
 	pthread_mutex_unlock(&g.lock);
+	/* the publisher of this nginx (maybe another process) feeds it from now on */
+	snprintf(note, sizeof note, "%s|feed|%s", g.key, owner ? owner : "*");
+	if (store_watch_note(db, note, &err))
+		log_warn("event=watch_note_failed msg=\"%s\"", err.msg);
+}
+
+/* Posts l's tasks that the feed shows (all, or its owner's) to its channel; false when it
+ * has had no subscriber for a while. Caller holds g.lock. */
+static bool feed_post(struct feed *f, const struct task_list *l)
+{
+	json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	char channel[80];
+	const char *text;
+	size_t len;
+	int subs = 1;
+
+	json_object_object_add(o, "tasks", arr);
+	for (size_t k = 0; k < l->n && json_object_array_length(arr) < FEED_MAX; k++)
+		if (!f->owner[0] || (l->v[k].owner && !strcmp(l->v[k].owner, f->owner)))
+			json_object_array_add(arr, taskjson_encode(&l->v[k]));
+	if (json_object_array_length(arr) > 0) {
+		if (f->owner[0])
+			snprintf(channel, sizeof channel, "owner.%s", f->owner);
+		else
+			snprintf(channel, sizeof channel, "tasks");
+		text = json_object_to_json_string_length(
+			o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		subs = do_post(channel, text, len);
+		if (subs > 0)
+			f->heard = mono_s();
+	}
+	json_object_put(o);
+	return subs != 0 || mono_s() - f->heard < IDLE_GRACE_S;
 }
 
 char *publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched)
@@ -296,7 +364,7 @@ char *publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched
 	out = xmalloc(cap);
 	out[0] = '{';
 	for (int i = 0; i < n && !all_watched; i++) {
-		if (!g.feed && find(announced[i]) < 0)
+		if (g.nfeeds == 0 && find(announced[i]) < 0)
 			continue;
 		len += (size_t)snprintf(out + len, cap - len, "%s%s", count++ ? "," : "", announced[i]);
 	}
@@ -324,28 +392,14 @@ void publish_adopt(const struct task_list *l)
 
 void publish_tasks(const struct task_list *l)
 {
-	json_object *feed = NULL, *arr = NULL;
-
 	pthread_mutex_lock(&g.lock);
-	if (g.feed && l->n > 0) {
-		feed = json_object_new_object();
-		arr = json_object_new_array();
-		json_object_object_add(feed, "tasks", arr);
-	}
 	for (size_t k = 0; k < l->n; k++) {
 		int i = find(l->v[k].id);
 		if (i >= 0)
 			publish_one(i, &l->v[k]);
-		if (arr && k < FEED_MAX)
-			json_object_array_add(arr, taskjson_encode(&l->v[k]));
 	}
-	if (feed) {
-		size_t len;
-		const char *text = json_object_to_json_string_length(
-			feed, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-		if (do_post("tasks", text, len) == 0)
-			g.feed = false;
-		json_object_put(feed);
-	}
+	for (int f = 0; f < g.nfeeds; f++)
+		if (l->n > 0 && !feed_post(&g.feeds[f], l))
+			g.feeds[f--] = g.feeds[--g.nfeeds];
 	pthread_mutex_unlock(&g.lock);
 }

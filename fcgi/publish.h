@@ -2,7 +2,8 @@
  * publish: feeds nginx's nchan module, which holds every open live stream (SSE, WebSocket,
  * long-poll) so that no stream holds a taskq-fcgi thread. taskq-fcgi publishes a task's JSON to
  * channel "task.<id>" when the task changes and someone subscribed to it, and batches of
- * changed tasks to channel "tasks" while the dashboard's live feed has subscribers. Publishing
+ * changed tasks to channel "tasks" (and each owner's to "owner.<owner>") while the dashboard's
+ * live feeds have subscribers. Publishing
  * goes over nchan's internal publisher location on a unix socket (never reachable from
  * outside), with one kept-alive libcurl handle. Without --publish everything else works and
  * clients fall back to long-polls.
@@ -34,8 +35,10 @@ void publish_note(const char *payload);
 const char *publish_key(void);
 void publish_set_leader(bool leader);
 bool publish_is_leader(void);
-/* A subscription to the live feed was authorised. */
-void publish_feed_subscribed(void);
+/* A subscription to a live feed was authorised: of every task (owner NULL, channel "tasks")
+ * or of one owner's (channel "owner.<owner>"). Tells the publisher of this nginx (db: the
+ * caller's connection). */
+void publish_feed_subscribed(const char *owner, struct db *db);
 
 /* The ids (PostgreSQL array literal "{..}") whose changes should be published among those
  * announced; NULL when none. all_watched: ignore `announced` and return every watched id

@@ -12,6 +12,12 @@
 
 #include "db.h"
 
+/* Who sent a request (fcgi/auth.c fills it in). With auth off: "anonymous", admin. */
+struct who {
+	char owner[65];
+	bool admin;
+};
+
 struct req {
 	FCGX_Request *fr;
 	struct db *db;
@@ -22,6 +28,7 @@ struct req {
 	size_t max_body;
 	int status;           /* set by resp for the request log */
 	bool parked;          /* handed to the long-poll watcher, which answers it */
+	struct who who;       /* set before the handler runs (public routes: empty owner) */
 };
 
 /* Fills r from the FastCGI parameters. */

@@ -13,10 +13,13 @@ typedef void (*handler_fn)(struct req *r);
 #define ROUTER_MAX_CAPS 2
 #define ROUTER_MAX_SEG 128
 
+enum { ROUTE_PUBLIC = 1 }; /* route flags: no token needed */
+
 struct route {
 	const char *method;
 	const char *pattern; /* segments; "*" captures one non-empty segment */
 	handler_fn handler;
+	int flags;
 };
 
 struct route_match {

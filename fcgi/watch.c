@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "log.h"
 #include "publish.h"
 #include "resp.h"
@@ -107,6 +108,10 @@ static void on_notify(const char *channel, const char *payload, void *ctx)
 	(void)ctx;
 	if (!strcmp(channel, "taskq_watch")) {
 		publish_note(payload);
+		return;
+	}
+	if (!strcmp(channel, "taskq_tokens")) {
+		auth_flush();
 		return;
 	}
 	for (const char *p = payload; *p;) {

@@ -12,19 +12,32 @@
 
 #include "xalloc.h"
 
+/* A task's place in line. Delayed tasks, and all of them unless $12 (fair) is true, run at
+ * now() + delay. Fair ones (start-time fair queueing across owners): one microsecond after
+ * the owner's previous task in this queue and priority ($13, remembered by the caller), but
+ * never before the queue's head nor after now(). A flood from one owner then takes one slot
+ * per microsecond of line while another owner's task lands at the head, so owners alternate. */
+#define FAIR_RUN_AT                                                                          \
+	"CASE WHEN $5::float8 > 0 OR NOT $12::boolean"                                         \
+	" THEN now() + make_interval(secs => $5::float8)"                                      \
+	" ELSE LEAST(now(), GREATEST((SELECT h.run_at FROM taskq.tasks h WHERE h.queue = $3"    \
+	" AND h.state = 'queued' AND h.priority = $4::smallint"                                \
+	" ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1),"                                  \
+	" $13::timestamptz + interval '1 microsecond')) END"
+
 #define INSERT_TASK                                                                          \
 	"INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,"  \
 	" timeout_s, dedupe_key, concurrency_key, owner, callback_url)"                        \
-	" VALUES ($1, $2::jsonb, $3, $4::smallint, now() + make_interval(secs => $5::float8),"  \
-	" $6::int, $7::int, $8, $9, $10, $11)"
+	" VALUES ($1, $2::jsonb, $3, $4::smallint, " FAIR_RUN_AT ", $6::int, $7::int, $8, $9,"     \
+	" $10, $11)"
 
 const struct db_stmt store_stmts[S_COUNT] = {
 	[S_PING] = {"ping", "SELECT 1", 0},
-	[S_SUBMIT] = {"submit", INSERT_TASK " RETURNING t.*", 11},
+	[S_SUBMIT] = {"submit", INSERT_TASK " RETURNING t.*", 13},
 	[S_SUBMIT_DEDUPE] = {"submit_dedupe",
 			     INSERT_TASK " ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL"
 					 " AND state IN ('queued', 'running') DO NOTHING RETURNING t.*",
-			     11},
+			     13},
 	[S_FIND_DEDUPE] = {"find_dedupe",
 			   "SELECT * FROM taskq.tasks WHERE owner = $1 AND dedupe_key = $2"
 			   " AND state IN ('queued', 'running')",
@@ -36,9 +49,9 @@ const struct db_stmt store_stmts[S_COUNT] = {
 		    "SELECT * FROM taskq.tasks"
 		    " WHERE ($1::taskq.state IS NULL OR state = $1::taskq.state)"
 		    " AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR kind = $3)"
-		    " AND ($4::uuid IS NULL OR id < $4::uuid)"
+		    " AND ($4::uuid IS NULL OR id < $4::uuid) AND ($6::text IS NULL OR owner = $6)"
 		    " ORDER BY id DESC LIMIT $5::int",
-		    5},
+		    6},
 	[S_WAKE] = {"wake", "SELECT pg_notify('taskq_wake', '')", 0},
 	[S_KINDS] = {"kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0},
 	[S_REGISTER_KIND] = {"register_kind",
@@ -84,6 +97,29 @@ const struct db_stmt store_stmts[S_COUNT] = {
 	[S_RECORD_MIGRATION] = {"record_migration",
 				"INSERT INTO taskq.schema_version (version, name) VALUES ($1::int, $2)",
 				2},
+	[S_TOKEN_LOOKUP] = {"token_lookup",
+			    "SELECT owner, admin, expires_in_s FROM taskq.token_lookup(decode($1, 'hex'))"
+			    " WHERE owner IS NOT NULL",
+			    1},
+	[S_TOKEN_CREATE] = {"token_create",
+			    "INSERT INTO taskq.tokens (hash, prefix, owner, admin, note, expires_at)"
+			    " VALUES (decode($1, 'hex'), $2, $3, $4::boolean, $5,"
+			    " CASE WHEN $6::float8 > 0 THEN now() + make_interval(secs => $6::float8) END)"
+			    " RETURNING id",
+			    6},
+	[S_TOKEN_LIST] = {"token_list",
+			  "SELECT id, prefix, owner, admin, coalesce(note, ''), created_at,"
+			  " expires_at, status FROM taskq.token_list",
+			  0},
+	[S_TOKEN_REVOKE] = {"token_revoke", "SELECT count(*) FROM taskq.token_revoke($1)", 1},
+	[S_OWNER_UNFINISHED] = {"owner_unfinished",
+				"SELECT count(*) FROM taskq.tasks WHERE owner = $1"
+				" AND state IN ('queued', 'running')",
+				1},
+	[S_QUEUES_OF] = {"queues_of",
+			 "SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
+			 " finished_last_minute FROM taskq.queue_overview_of($1)",
+			 1},
 	[S_WORKERS] = {"workers",
 		       "SELECT id, host, pid, version, queues, concurrency, running,"
 		       " extract(epoch FROM now() - last_seen) FROM taskq.workers"
@@ -101,6 +137,7 @@ struct db *store_open_watcher(const char *conninfo, const char *app_name)
 	struct db *db = store_open(conninfo, app_name);
 	db_listen(db, "taskq_task");
 	db_listen(db, "taskq_watch");
+	db_listen(db, "taskq_tokens");
 	return db;
 }
 
@@ -254,7 +291,7 @@ enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task 
 			   bool *created, struct taskq_err *err)
 {
 	char prio[16], delay[32], maxa[16], tmo[16];
-	const char *p[11];
+	const char *p[13];
 	enum taskq_rc rc;
 	PGresult *res;
 
@@ -273,6 +310,8 @@ enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task 
 	p[8] = n->concurrency_key;
 	p[9] = n->owner;
 	p[10] = n->callback_url;
+	p[11] = n->fair ? "t" : "f";
+	p[12] = n->fair_after;
 
 	for (int tries = 0; tries < 5; tries++) {
 		rc = db_exec(db, n->dedupe_key ? S_SUBMIT_DEDUPE : S_SUBMIT, p, &res, err);
@@ -367,7 +406,7 @@ enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task
 			 struct taskq_err *err)
 {
 	char limit[16];
-	const char *p[5] = {f->state, f->queue, f->kind, f->before, limit};
+	const char *p[6] = {f->state, f->queue, f->kind, f->before, limit, f->owner};
 
 	snprintf(limit, sizeof limit, "%d", f->limit);
 	return store_exec_list(db, S_LIST, p, out, err);
@@ -407,10 +446,12 @@ enum taskq_rc store_register_kind(struct db *db, const char *name, struct taskq_
 	return rc;
 }
 
-enum taskq_rc store_queues(struct db *db, struct queue_stat **out, int *n, struct taskq_err *err)
+enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat **out, int *n,
+			   struct taskq_err *err)
 {
+	const char *p[1] = {owner};
 	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_QUEUES, NULL, &res, err);
+	enum taskq_rc rc = db_exec(db, owner ? S_QUEUES_OF : S_QUEUES, owner ? p : NULL, &res, err);
 
 	*out = NULL;
 	*n = 0;

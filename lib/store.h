@@ -114,8 +114,10 @@ enum taskq_rc store_claim_callbacks(struct db *db, int k, int lease_s, struct ta
 enum taskq_rc store_callback_done(struct db *db, const char *id, bool ok, const char *error,
 				  struct taskq_err *err);
 
-/* Per-queue counts (GET /api/queues); the caller frees with queue_stats_free. */
-enum taskq_rc store_queues(struct db *db, struct queue_stat **out, int *n, struct taskq_err *err);
+/* Per-queue counts (GET /api/queues) of all tasks, or of one owner's; the caller frees with
+ * queue_stats_free. */
+enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat **out, int *n,
+			   struct taskq_err *err);
 /* A task's history, oldest first (at most 1000 rows); free with task_events_free. */
 enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,
 			    struct taskq_err *err);
@@ -127,6 +129,32 @@ enum taskq_rc store_get_many(struct db *db, const char *ids_array, struct task_l
  * ran. Serialised across concurrent migrators by an advisory lock. */
 enum taskq_rc store_migrate(struct db *db, int version, const char *name, const char *sql,
 			    bool *applied, struct taskq_err *err);
+
+/* ---- bearer tokens (lib/store_auth.c) ---- */
+
+/* The owner (copied into owner, 65 bytes) and role of the live token with this SHA-256
+ * (64 hex digits); *found false for an unknown, expired or revoked one. *expires_in_s is
+ * the time it has left (< 0: no expiry). */
+enum taskq_rc store_token_lookup(struct db *db, const char *hash_hex, bool *found, char *owner,
+				 bool *admin, double *expires_in_s, struct taskq_err *err);
+/* Stores a new token's hash; expires_s <= 0 means never. *id receives its id. */
+enum taskq_rc store_token_create(struct db *db, const char *hash_hex, const char *prefix,
+				 const char *owner, bool admin, double expires_s, const char *note,
+				 long long *id, struct taskq_err *err);
+/* One row of taskq.token_list (no hash). Strings owned (store_tokens_free). */
+struct token_row {
+	long long id;
+	char *prefix, *owner, *note, *created_at, *expires_at, *status;
+	bool admin;
+};
+enum taskq_rc store_token_list(struct db *db, struct token_row **out, int *n,
+			       struct taskq_err *err);
+void store_tokens_free(struct token_row *t, int n);
+/* Revokes the token with this id, or the one live token with this prefix; *n revoked. */
+enum taskq_rc store_token_revoke(struct db *db, const char *which, int *n, struct taskq_err *err);
+/* How many of the owner's tasks are queued or running. */
+enum taskq_rc store_owner_unfinished(struct db *db, const char *owner, long long *n,
+				     struct taskq_err *err);
 
 /* ---- the fleet for the CLI (taskq stats) ---- */
 

@@ -48,11 +48,13 @@ struct task_new {
 	const char *dedupe_key, *concurrency_key;
 	const char *callback_url;
 	const char *owner;
+	bool fair;              /* place it in line fairly among owners (see lib/store.c) */
+	const char *fair_after; /* the owner's previous task's run_at in this line, or NULL */
 };
 
 /* Filters of GET /api/tasks; NULL / 0 means "any". */
 struct task_filter {
-	const char *state, *queue, *kind, *before;
+	const char *state, *queue, *kind, *before, *owner;
 	int limit;
 };
 

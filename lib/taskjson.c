@@ -26,6 +26,7 @@ json_object *taskjson_encode(const struct task *t)
 	add_str(o, "id", t->id);
 	add_str(o, "kind", t->kind);
 	add_str(o, "queue", t->queue);
+	add_str(o, "owner", t->owner);
 	add_str(o, "state", task_state_name(t->state));
 	json_object_object_add(o, "progress", json_object_new_int(t->progress));
 	add_str(o, "message", t->message);

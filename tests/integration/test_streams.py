@@ -12,6 +12,12 @@ from urllib.parse import urlparse
 
 from taskq_harness import ENV as env, TaskqTestCase, parse_time, percentile
 
+
+def auth_lines(token):
+    """The Authorization header line for token (default: $TASKQ_TOKEN), or ""."""
+    token = env.token if token is None else token
+    return "Authorization: Bearer %s\r\n" % token if token else ""
+
 FINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -23,10 +29,11 @@ def addr():
 class Sse:
     """A minimal EventSource over a raw socket: (id, data) events with arrival times."""
 
-    def __init__(self, path, last_event_id=None, timeout=15):
+    def __init__(self, path, last_event_id=None, timeout=15, token=None, extra=""):
         self.sock = socket.create_connection(addr(), timeout=timeout)
         # HTTP/1.0: the stream is delimited by the connection, no chunked framing to undo
         head = "GET %s HTTP/1.0\r\nHost: x\r\nAccept: text/event-stream\r\n" % path
+        head += auth_lines(token) + extra
         if last_event_id:
             head += "Last-Event-ID: %s\r\n" % last_event_id
         self.sock.sendall((head + "\r\n").encode())
@@ -70,12 +77,13 @@ class Sse:
         self.sock.close()
 
 
-def ws_frames(path, until, timeout=15):
+def ws_frames(path, until, timeout=15, token=None):
     """A minimal WebSocket client (RFC 6455, text frames from the server); yields dicts."""
     s = socket.create_connection(addr(), timeout=timeout)
     key = base64.b64encode(os.urandom(16)).decode()
     s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, key)).encode())
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n"
+               % (path, key, auth_lines(token))).encode())
     buf = b""
     while b"\r\n\r\n" not in buf:
         buf += s.recv(4096)
@@ -269,7 +277,7 @@ class LoadTests(TaskqTestCase):
             try:
                 r, w = await asyncio.open_connection(host, port)
                 w.write(("GET /api/tasks/%s/events HTTP/1.0\r\nHost: x\r\nAccept: text/event-stream"
-                         "\r\n\r\n" % ids[i % len(ids)]).encode())
+                         "\r\n%s\r\n" % (ids[i % len(ids)], auth_lines(None))).encode())
                 await w.drain()
                 head = await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 30)
                 if b" 200 " not in head.split(b"\r\n")[0]:

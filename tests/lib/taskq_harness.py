@@ -120,8 +120,10 @@ class Response:
 class Client:
     """A small HTTP client over http.client. Thread-safe unless keepalive=True."""
 
-    def __init__(self, base_url=None, timeout=10.0, keepalive=False):
+    def __init__(self, base_url=None, timeout=10.0, keepalive=False, token=_MISSING):
+        """token: the bearer token to send (default: $TASKQ_TOKEN; None sends none)."""
         u = urllib.parse.urlsplit(base_url or ENV.url)
+        self.token = ENV.token if token is _MISSING else token
         self.base_url = base_url or ENV.url
         self.host, self.port = u.hostname, u.port or 80
         self.timeout = timeout
@@ -146,8 +148,8 @@ class Client:
         Returns a Response; raises HarnessError if the server cannot be reached or times out.
         """
         hdrs = {}
-        if ENV.token:
-            hdrs["Authorization"] = "Bearer " + ENV.token
+        if self.token:
+            hdrs["Authorization"] = "Bearer " + self.token
         if json_body is not _MISSING:
             body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
             hdrs["Content-Type"] = "application/json"
@@ -254,12 +256,17 @@ class Client:
 api = Client()
 
 
-def raw_http(data, timeout=10.0):
+def raw_http(data, timeout=10.0, auth=True):
     """Send raw bytes (a whole HTTP/1.1 request, best with Connection: close); return a Response.
 
     For requests http.client will not make: no Content-Length, chunked bodies, odd framing.
+    auth: add $TASKQ_TOKEN's Authorization header after the request line (when there is a
+    token and the request carries none).
     """
     import socket
+    if auth and ENV.token and b"\r\n" in data and b"\nauthorization:" not in data.lower():
+        line, rest = data.split(b"\r\n", 1)
+        data = line + b"\r\nAuthorization: Bearer " + ENV.token.encode() + b"\r\n" + rest
     first = data.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
     method, path = first[0], first[1] if len(first) > 1 else "?"
     t0 = time.monotonic()
@@ -386,6 +393,22 @@ def dev(*args, timeout=90):
     env = dict(os.environ, TASKQ_VAR=ENV.var)
     return subprocess.run([ENV.dev] + list(args), env=env, cwd=os.path.dirname(ENV.dev),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def new_token(owner, *flags):
+    """Creates a bearer token for owner with the CLI (flags: "--admin", "--expires", "5" ...);
+    returns the token."""
+    exe = os.path.join(ENV.build, "taskq")
+    r = subprocess.run([exe, "--db", ENV.db, "token", "create", owner] + list(flags),
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise HarnessError("taskq token create %s: %s" % (owner, r.stderr.strip()))
+    return r.stdout.strip()
+
+
+def auth_header():
+    """{"Authorization": ...} for requests made without Client (raw sockets), or {}."""
+    return {"Authorization": "Bearer " + ENV.token} if ENV.token else {}
 
 
 # -- extra worker daemons (fault tests) ---------------------------------------------------------

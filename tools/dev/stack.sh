@@ -273,8 +273,10 @@ start_fcgi() {
 	rm -f "$RUN/fcgi.sock"
 	local publish=()
 	[[ -f $NCHAN_MODULE ]] && publish=(--publish "$RUN/nchan-pub.sock")
+	# the daemons' default is auth on; a local stack runs without unless TASKQ_AUTH=on
 	launch fcgi "$LOG/fcgi.log" 1 \
-		"$BUILD/taskq-fcgi" --db "$CONNINFO" --listen "$RUN/fcgi.sock" "${publish[@]}" || return 1
+		"$BUILD/taskq-fcgi" --db "$CONNINFO" --listen "$RUN/fcgi.sock" "${publish[@]}" \
+		--auth "${TASKQ_AUTH:-off}" || return 1
 	until [[ -S $RUN/fcgi.sock ]]; do
 		if ! running fcgi >/dev/null || ((tenths-- <= 0)); then
 			show_tail "$LOG/fcgi.log" 20
@@ -449,7 +451,11 @@ announce() {
 		off=$'\e[0m'
 	fi
 	say "taskq is up: http://127.0.0.1:$PORT/"
-	say "${bold}auth: off (local development) -- no token needed, every task is visible to anyone who can reach 127.0.0.1:$PORT${off}"
+	if [[ ${TASKQ_AUTH:-off} == on ]]; then
+		say "auth: on -- make a token with: ./dev taskq token create OWNER [--admin]"
+	else
+		say "${bold}auth: OFF (local development; TASKQ_AUTH=on turns it on) -- no token needed, every task is visible to anyone who can reach 127.0.0.1:$PORT${off}"
+	fi
 	say "logs in $LOG; state in $VAR"
 }
 

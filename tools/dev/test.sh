@@ -79,6 +79,16 @@ unit_tests() {
 	phase "unit" "$passed" "$failed"
 }
 
+# test_token — an admin token for the suites, in TASKQ_TOKEN.
+test_token() {
+	TASKQ_TOKEN=$("$BUILD/taskq" --db "$CONNINFO" token create tests --admin \
+		--note "./dev test" 2>/dev/null) || {
+		warn "taskq token create failed"
+		return 1
+	}
+	export TASKQ_TOKEN
+}
+
 start_test_stack() {
 	start_stack || return 1
 	wait_healthy 60
@@ -211,6 +221,10 @@ cmd_test() {
 	export TASKQ_HTTP_ALLOW='*,127.0.0.1/32' TASKQ_CALLBACK_SECRET=taskq-test-secret
 	export TASKQ_HTTP_HEADERS='testauth=X-Test-Auth: sekrit-from-config'
 	export TASKQ_HTTP_MAX_BODY=262144
+	# the install default: every /api/ request needs a token (the tests get an admin's)
+	export TASKQ_AUTH=on
+	# per-owner limits low enough for tests/integration/test_auth.py to reach them
+	export TASKQ_OWNER_RATE=100 TASKQ_OWNER_BURST=400 TASKQ_OWNER_MAX_UNFINISHED=500
 	TASKQ_BUILD=$(cd "$TOP/var/build-asan" && pwd -P)
 	export TASKQ_BUILD
 	stack_paths
@@ -225,6 +239,7 @@ cmd_test() {
 	TEST_STACK_UP=1
 	try start_test_stack
 	st=$TRY_STATUS
+	((st != 0)) || test_token || st=1
 	resolve_var
 	if ((st != 0)); then show_log_tails; fi
 	step "stack" "$st"

@@ -1,0 +1,167 @@
+/* auth: authenticating requests by bearer token, with a small cache (see auth.h). */
+#include "auth.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "resp.h"
+#include "store.h"
+#include "token.h"
+
+#define SLOTS 1024 /* direct-mapped by hash: a collision just costs a lookup */
+
+struct slot {
+	char hash[TOKEN_HASH_HEX + 1];
+	struct who who;
+	bool found;
+	unsigned gen;
+	double fetched, expires; /* monotonic seconds; expires < 0: never */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	bool on;
+	double ttl;
+	unsigned gen; /* bumped by auth_flush: older slots are stale */
+	struct slot slot[SLOTS];
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .ttl = 5};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void auth_init(bool on, double ttl_s)
+{
+	g.on = on;
+	g.ttl = ttl_s;
+	g.gen = 1;
+}
+
+bool auth_on(void)
+{
+	return g.on;
+}
+
+void auth_flush(void)
+{
+	pthread_mutex_lock(&g.lock);
+	g.gen++;
+	pthread_mutex_unlock(&g.lock);
+	log_debug("event=token_cache_flushed");
+}
+
+/* The token a request carries: the Authorization header, or on GET the taskq_token cookie.
+ * Copied into out (TOKEN_LEN + 1); "" when there is none. */
+static void presented(const struct req *r, char *out, size_t size)
+{
+	const char *a = req_param(r, "HTTP_AUTHORIZATION"), *c;
+
+	out[0] = '\0';
+	if (a) {
+		if (strncasecmp(a, "Bearer ", 7) == 0) {
+			a += 7;
+			a += strspn(a, " ");
+			snprintf(out, size, "%.*s", (int)strcspn(a, " \t"), a);
+		} else
+			snprintf(out, size, "?"); /* another scheme: not ours */
+		return;
+	}
+	if (strcmp(r->method, "GET") != 0 || !(c = req_param(r, "HTTP_COOKIE")))
+		return;
+	for (const char *p = c; (p = strstr(p, "taskq_token=")); p++)
+		if (p == c || p[-1] == ' ' || p[-1] == ';') {
+			p += strlen("taskq_token=");
+			snprintf(out, size, "%.*s", (int)strcspn(p, "; "), p);
+			return;
+		}
+}
+
+static unsigned slot_of(const char *hash)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 4 | (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+	return v % SLOTS;
+}
+
+/* Looks the hash up in the cache, then in PostgreSQL. 1 known, 0 unknown, -1 db down. */
+static int lookup(struct req *r, const char *hash)
+{
+	struct slot *s = &g.slot[slot_of(hash)];
+	struct taskq_err err;
+	double now = mono_s(), left;
+	char owner[65];
+	bool found, admin = false;
+	int rc = -1;
+
+	pthread_mutex_lock(&g.lock);
+	if (s->gen == g.gen && !strcmp(s->hash, hash) && now - s->fetched < g.ttl &&
+	    (s->expires < 0 || now < s->expires)) {
+		rc = s->found;
+		if (s->found)
+			r->who = s->who;
+	}
+	pthread_mutex_unlock(&g.lock);
+	if (rc >= 0)
+		return rc;
+	if (store_token_lookup(r->db, hash, &found, owner, &admin, &left, &err))
+		return -1;
+	pthread_mutex_lock(&g.lock);
+	snprintf(s->hash, sizeof s->hash, "%s", hash);
+	s->found = found;
+	s->gen = g.gen;
+	s->fetched = now;
+	s->expires = found && left >= 0 ? now + left : -1;
+	snprintf(s->who.owner, sizeof s->who.owner, "%s", found ? owner : "");
+	s->who.admin = admin;
+	if (found)
+		r->who = s->who;
+	pthread_mutex_unlock(&g.lock);
+	return found;
+}
+
+bool auth_request(struct req *r)
+{
+	char tok[TOKEN_LEN + 2], hash[TOKEN_HASH_HEX + 1];
+	int known;
+
+	if (!g.on) {
+		snprintf(r->who.owner, sizeof r->who.owner, "anonymous");
+		r->who.admin = true;
+		return true;
+	}
+	presented(r, tok, sizeof tok);
+	if (!tok[0]) {
+		resp_error_status(r, 401, "unauthorized", "a bearer token is required",
+				  "WWW-Authenticate: Bearer realm=\"taskq\"\r\n");
+		return false;
+	}
+	if (!token_well_formed(tok)) {
+		known = 0;
+	} else {
+		token_hash_hex(tok, hash);
+		known = lookup(r, hash);
+	}
+	if (known < 0) {
+		resp_error(r, TASKQ_DB_DOWN, "database unavailable");
+		return false;
+	}
+	if (!known) {
+		resp_error_status(r, 401, "invalid_token", "the token is unknown, expired or revoked",
+				  "WWW-Authenticate: Bearer realm=\"taskq\", error=\"invalid_token\"\r\n");
+		return false;
+	}
+	return true;
+}
+
+bool auth_sees(const struct req *r, const struct task *t)
+{
+	return r->who.admin || (t->owner && !strcmp(t->owner, r->who.owner));
+}

@@ -1,0 +1,27 @@
+/*
+ * auth: bearer tokens on every /api/ request. The token comes in `Authorization: Bearer …`,
+ * or, for GET only (EventSource cannot send headers), in the cookie taskq_token: a cookie
+ * never authorises a change, so a cross-site form cannot submit or cancel. Tokens are
+ * checked against taskq.tokens by their SHA-256 and cached for a few seconds (no database
+ * round trip per request); a change of taskq.tokens (revocation) empties every cache at once
+ * through the watcher's NOTIFY, and the TTL bounds it when that notification is missed.
+ */
+#ifndef TASKQ_AUTH_H
+#define TASKQ_AUTH_H
+
+#include <stdbool.h>
+
+#include "req.h"
+#include "task.h"
+
+/* on: tokens required; off: everyone is the admin "anonymous". ttl_s: cache lifetime. */
+void auth_init(bool on, double ttl_s);
+bool auth_on(void);
+/* Fills r->who. false: it answered 401 (no token, bad token) or 503 (database down). */
+bool auth_request(struct req *r);
+/* May r's sender see (and act on) t: its owner or an admin. */
+bool auth_sees(const struct req *r, const struct task *t);
+/* Forgets every cached token (taskq.tokens changed). */
+void auth_flush(void);
+
+#endif

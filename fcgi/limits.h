@@ -1,0 +1,23 @@
+/*
+ * limits: per-owner limits on submits, kept in this process's memory (no extra database
+ * round trip per submit): a token bucket for the submit rate, and a cap on the owner's
+ * unfinished (queued + running) tasks, counted in PostgreSQL at most once a second per owner
+ * and counted up locally in between. Admins and auth-off stacks are not limited. Several
+ * taskq-fcgi processes each apply the rate: the fleet-wide rate is at most N times it.
+ */
+#ifndef TASKQ_LIMITS_H
+#define TASKQ_LIMITS_H
+
+#include <stdbool.h>
+
+#include "req.h"
+
+/* rate: submits per second per owner (0: unlimited), burst: bucket size; max_unfinished:
+ * queued + running per owner (0: unlimited). */
+void limits_init(double rate, double burst, long max_unfinished);
+/* May r's owner submit one more task now? false: it answered 429 (or 503). */
+bool limits_admit(struct req *r);
+/* A task of r's owner was created. */
+void limits_created(const struct req *r);
+
+#endif

@@ -1,0 +1,260 @@
+"""Bearer tokens and owners: 401 without a valid token, owners see and act on their own tasks
+only (API, streams, feeds), admins see all, revocation and expiry honoured within seconds,
+cookies authorise reads only, per-owner limits (rate, unfinished) answer 429, and owners take
+turns in a queue (fair queueing at submit).
+
+The test stack runs taskq-fcgi with auth on and TASKQ_OWNER_RATE / TASKQ_OWNER_BURST /
+TASKQ_OWNER_MAX_UNFINISHED set by ./dev test (see tools/dev/test.sh); $TASKQ_TOKEN is an admin's.
+"""
+
+import os
+import subprocess
+import time
+
+from taskq_harness import (ENV, Client, HarnessError, TaskqTestCase, new_token, unique,
+                           wait_until)
+from test_streams import Sse, ws_frames
+
+RATE = int(os.environ.get("TASKQ_OWNER_RATE") or 200)
+BURST = int(os.environ.get("TASKQ_OWNER_BURST") or 1000)
+MAX_UNFINISHED = int(os.environ.get("TASKQ_OWNER_MAX_UNFINISHED") or 10000)
+
+
+def revoke(which):
+    exe = os.path.join(ENV.build, "taskq")
+    return subprocess.run([exe, "--db", ENV.db, "token", "revoke", which],
+                          capture_output=True, text=True, timeout=30)
+
+
+class AuthTests(TaskqTestCase):
+
+    def setUp(self):
+        super().setUp()
+        r = Client(token=None).request("GET", "/api/me")
+        if r.status != 401:
+            self.skipTest("auth is off on this stack")
+        self.alice_owner, self.bob_owner = unique("alice"), unique("bob")
+        self.alice = Client(token=new_token(self.alice_owner))
+        self.bob = Client(token=new_token(self.bob_owner))
+
+    def alice_task(self, payload=None, **fields):
+        r = self.alice.submit("sleep", payload or {"steps": 1, "step_ms": 10}, **fields)
+        self.assertEqual(r.status, 202, str(r))
+        self.assertEqual(r.status, 202, str(r))
+        self.track(r.json["id"])
+        return r.json
+
+    def test_no_token_is_401_with_www_authenticate(self):
+        anon = Client(token=None)
+        for method, path in (("GET", "/api/tasks"), ("GET", "/api/queues"), ("GET", "/api/me"),
+                             ("POST", "/api/tasks"),
+                             ("GET", "/api/tasks/01234567-89ab-7def-8123-456789abcdef")):
+            r = anon.request(method, path, json_body={"kind": "noop"} if method == "POST" else None)
+            self.assert_error(r, 401, "unauthorized")
+            self.assertIn("Bearer", r.header("WWW-Authenticate", ""), str(r))
+        self.assertEqual(anon.request("GET", "/healthz").status, 200)
+
+    def test_bad_tokens_are_401_invalid_token(self):
+        for tok in ("tq_" + "A" * 43, "tq_short", "x" * 46, "tq_" + "!" * 43,
+                    "'; DROP TABLE taskq.tokens; --"):
+            r = Client(token=tok).request("GET", "/api/me")
+            self.assert_error(r, 401, "invalid_token")
+        r = Client(token=None).request("GET", "/api/me", headers={"Authorization": "Basic YTpi"})
+        self.assert_error(r, 401, "invalid_token")
+
+    def test_me_says_who(self):
+        me = self.alice.request("GET", "/api/me").json
+        self.assertEqual(me, {"owner": self.alice_owner, "admin": False, "auth": True})
+        self.assertTrue(Client().request("GET", "/api/me").json["admin"])
+
+    def test_owner_sees_and_acts_on_its_own_tasks_only(self):
+        t = self.alice_task({"steps": 50, "step_ms": 100})
+        tid = t["id"]
+        self.assertEqual(t["owner"], self.alice_owner)
+        # bob: as if the task did not exist, for every verb
+        self.assert_error(self.bob.get(tid), 404, "not_found")
+        self.assert_error(self.bob.request("GET", "/api/tasks/%s/history" % tid), 404, "not_found")
+        self.assert_error(self.bob.request("DELETE", "/api/tasks/%s" % tid), 404, "not_found")
+        self.assert_error(self.bob.request("POST", "/api/tasks/%s/retry" % tid), 404, "not_found")
+        ids = [x["id"] for x in self.bob.request("GET", "/api/tasks?limit=500").json["tasks"]]
+        self.assertNotIn(tid, ids)
+        # asking for alice's list as bob still lists bob's
+        r = self.bob.request("GET", "/api/tasks?owner=%s" % self.alice_owner)
+        self.assertEqual(r.json["tasks"], [])
+        self.assertEqual(self.bob.request("GET", "/api/queues").json["queues"], [])
+        # alice and the admin see it; alice may cancel it
+        self.assertEqual(self.alice.get(tid).status, 200)
+        self.assertEqual(Client().get(tid).status, 200)
+        ids = [x["id"] for x in Client().request(
+            "GET", "/api/tasks?owner=%s" % self.alice_owner).json["tasks"]]
+        self.assertEqual(ids, [tid])
+        q = self.alice.request("GET", "/api/queues").json["queues"]
+        self.assertEqual(sum(sum(x["counts"].values()) for x in q), 1, repr(q))
+        self.assertIn(self.alice.request("DELETE", "/api/tasks/%s" % tid).status, (200, 202))
+        self.report("another owner's task answers 404 on GET, history, DELETE, retry; lists "
+                    "and queue counts are the owner's own")
+
+    def test_cookie_authorises_reads_only(self):
+        tok = new_token(self.alice_owner)
+        tid = self.alice_task()["id"]
+        anon = Client(token=None)
+        cookie = {"Cookie": "theme=dark; taskq_token=%s" % tok}
+        self.assertEqual(anon.request("GET", "/api/tasks/%s" % tid, headers=cookie).status, 200)
+        r = anon.request("DELETE", "/api/tasks/%s" % tid, headers=cookie)
+        self.assert_error(r, 401, "unauthorized")
+        r = anon.request("POST", "/api/tasks", json_body={"kind": "noop"}, headers=cookie)
+        self.assert_error(r, 401, "unauthorized")
+
+    def test_revocation_is_honoured_within_seconds(self):
+        owner = unique("rev")
+        tok = new_token(owner)
+        c = Client(token=tok)
+        self.assertEqual(c.request("GET", "/api/me").status, 200)  # now cached
+        prefix = tok[:10]
+        r = revoke(prefix)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        t0 = time.monotonic()
+        wait_until(lambda: c.request("GET", "/api/me").status == 401, timeout=10,
+                   what="the revoked token refused")
+        took = time.monotonic() - t0
+        self.report("revoked token refused after %.0f ms" % (took * 1000))
+        self.assertLess(took, 6.0)
+
+    def test_expired_token_is_refused(self):
+        c = Client(token=new_token(unique("exp"), "--expires", "2"))
+        self.assertEqual(c.request("GET", "/api/me").status, 200)
+        wait_until(lambda: c.request("GET", "/api/me").status == 401, timeout=10,
+                   what="the expired token refused")
+
+    def test_streams_of_another_owner_are_refused(self):
+        tid = self.alice_task({"steps": 3, "step_ms": 100})["id"]
+        probe = Sse("/api/tasks/%s/events" % tid, token=self.bob.token)
+        self.assertEqual(probe.status, 404)
+        probe.close()
+        for path, token, want in (("/api/stream", self.alice.token, 403),
+                                  ("/api/stream/%s" % self.alice_owner, self.bob.token, 403),
+                                  ("/api/stream/%s" % self.alice_owner, "", 401),
+                                  ("/api/tasks/%s/events" % tid, "", 401)):
+            s = Sse(path, token=token)
+            self.assertEqual(s.status, want, path)
+            s.close()
+        with self.assertRaises(AssertionError):
+            for _ in ws_frames("/api/tasks/%s/events" % tid, lambda d: True, token=self.bob.token):
+                pass
+        s = Sse("/api/tasks/%s/events" % tid, token=self.alice.token)
+        self.assertEqual(s.status, 200)
+        last = [d for _, d, _ in s.events(lambda d: d["state"] == "succeeded")][-1]
+        s.close()
+        self.assertEqual(last["state"], "succeeded")
+
+    def test_owner_feed_carries_only_its_owner(self):
+        feed = Sse("/api/stream/%s" % self.alice_owner, token=self.alice.token)
+        self.assertEqual(feed.status, 200)
+        time.sleep(0.3)
+        b = self.bob.submit("sleep", {"steps": 2, "step_ms": 50})
+        self.track(b.json["id"])
+        a = self.alice_task({"steps": 2, "step_ms": 50})["id"]
+        seen = set()
+        for _, data, _ in feed.events(lambda d: any(
+                t["id"] == a and t["state"] == "succeeded" for t in d["tasks"]), timeout=20):
+            seen.update((t["id"], t["owner"]) for t in data["tasks"])
+        feed.close()
+        self.assertIn((a, self.alice_owner), seen)
+        self.assertEqual({o for _, o in seen}, {self.alice_owner})
+
+
+class OwnerLimitTests(TaskqTestCase):
+    """Limits apply to owners' tokens (admins are exempt)."""
+
+    def setUp(self):
+        super().setUp()
+        if Client(token=None).request("GET", "/api/me").status != 401:
+            self.skipTest("auth is off on this stack")
+
+    def test_submit_rate_is_limited_per_owner(self):
+        c = Client(token=new_token(unique("rate")), keepalive=True)
+        other = Client(token=new_token(unique("calm")))
+        q = self.own_queue()
+        codes, retry_after = {}, None
+        t0 = time.monotonic()
+        while not codes.get(429) and sum(codes.values()) < 5 * BURST:
+            r = c.submit("noop", {}, queue=q, delay_s=3600)
+            codes[r.status] = codes.get(r.status, 0) + 1
+            if r.status == 202:
+                self.track(r.json["id"])
+            elif r.status == 429:
+                self.assertEqual(r.json["error"]["code"], "rate_limited", str(r))
+                retry_after = r.header("Retry-After")
+        elapsed = time.monotonic() - t0
+        self.assertGreater(codes.get(429, 0), 0, repr(codes))
+        self.assertGreaterEqual(codes.get(202, 0), BURST, repr(codes))
+        self.assertLessEqual(codes.get(202, 0), BURST + RATE * elapsed + 1, repr(codes))
+        self.assertIsNotNone(retry_after)
+        # another owner is not slowed by the first one's limit
+        r = other.submit("noop", {}, queue=q, delay_s=3600)
+        self.assertEqual(r.status, 202, str(r))
+        self.track(r.json["id"])
+        self.report("owner rate %d/s burst %d: %d accepted in %.2f s, then 429 (Retry-After %s)"
+                    % (RATE, BURST, codes.get(202, 0), elapsed, retry_after))
+
+    def test_unfinished_tasks_are_capped_per_owner(self):
+        if MAX_UNFINISHED > 2000:
+            self.skipTest("cap too high to reach in a test")
+        owner = unique("cap")
+        c = Client(token=new_token(owner), keepalive=True)
+        q = self.own_queue()
+        created, refused = 0, None
+        deadline = time.monotonic() + 60
+        while refused is None and time.monotonic() < deadline:
+            r = c.submit("noop", {}, queue=q, delay_s=3600)
+            if r.status == 202:
+                created += 1
+                self.track(r.json["id"])
+            elif r.json["error"]["code"] == "rate_limited":
+                time.sleep(float(r.header("Retry-After", "1")) / 4)
+            else:
+                refused = r
+        self.assertIsNotNone(refused, "never refused after %d tasks" % created)
+        self.assert_error(refused, 429, "too_many_unfinished")
+        # counted once a second: a little over the cap at most, never under it
+        self.assertGreaterEqual(created, MAX_UNFINISHED)
+        self.assertLessEqual(created, MAX_UNFINISHED + RATE + BURST)
+        self.report("cap %d unfinished: refused after %d" % (MAX_UNFINISHED, created))
+
+
+class FairnessTests(TaskqTestCase):
+
+    def setUp(self):
+        super().setUp()
+        if Client(token=None).request("GET", "/api/me").status != 401:
+            self.skipTest("auth is off on this stack")
+
+    def test_a_flood_from_one_owner_does_not_starve_another(self):
+        q = self.own_queue("fair")
+        flood_owner, late_owner = unique("flood"), unique("late")
+        flood = Client(token=new_token(flood_owner), keepalive=True)
+        late = Client(token=new_token(late_owner), keepalive=True)
+        n_flood = min(300, BURST)
+        for _ in range(n_flood):
+            r = flood.submit("sleep", {"steps": 1, "step_ms": 20}, queue=q)
+            self.assertEqual(r.status, 202, str(r))
+            self.track(r.json["id"])
+        late_ids = []
+        for _ in range(10):
+            r = late.submit("sleep", {"steps": 1, "step_ms": 20}, queue=q)
+            self.assertEqual(r.status, 202, str(r))
+            late_ids.append(r.json["id"])
+            self.track(late_ids[-1])
+        self.start_worker(q, concurrency=2)
+        wait_until(lambda: self.db.scalar(
+            "SELECT count(*) FROM taskq.tasks WHERE id = ANY(%s::uuid[]) AND state = 'succeeded'",
+            (late_ids,)) == len(late_ids), timeout=60, what="the late owner's tasks done")
+        order = self.db.query(
+            "SELECT owner FROM taskq.tasks WHERE queue = %s AND started_at IS NOT NULL "
+            "ORDER BY started_at, id", (q,))
+        positions = [i for i, row in enumerate(order) if row["owner"] == late_owner]
+        self.report("flood of %d from one owner, then 10 from another: the late owner's tasks "
+                    "started at positions %s (without fair queueing they would start at %d+)"
+                    % (n_flood, positions, n_flood))
+        # owners alternate: the late owner's 10 tasks start among the first ~20 + slack
+        self.assertLess(max(positions), 40, positions)
