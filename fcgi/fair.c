@@ -38,7 +38,8 @@ void fair_prepare(struct task_new *n, char at[FAIR_AT_LEN])
 	char key[140];
 	struct slot *s;
 
-	n->fair = g.on && n->delay_s <= 0;
+	/* keyed tasks wait for their key anyway; delayed ones line up by their time */
+	n->fair = g.on && n->delay_s <= 0 && !n->concurrency_key;
 	n->fair_after = NULL;
 	if (!n->fair)
 		return;

@@ -137,8 +137,9 @@ void h_task_get(struct req *r)
 	if (!id)
 		return;
 	if ((qrc = query_each(r->query, wait_arg, &wait)) != 0) {
-		resp_error(r, TASKQ_INVAL, qrc == 1 ? "the only query parameter here is wait"
-						    : "wait must be a whole number of seconds (at most 30)");
+		resp_error(r, TASKQ_INVAL, qrc < 0    ? "malformed query string"
+					   : qrc == 1 ? "the only query parameter here is wait"
+						      : "wait must be a whole number of seconds (at most 30)");
 		return;
 	}
 	if (visible_task(r, id, &t, &err)) {
@@ -266,7 +267,9 @@ static int list_arg(const char *key, const char *val, void *ctx)
 			goto bad;
 		a->f.limit = (int)limit;
 	} else {
-		snprintf(a->msg, sizeof a->msg, "unknown query parameter '%.40s'", key);
+		char k[41];
+		snprintf(a->msg, sizeof a->msg, "unknown query parameter '%s'",
+			 err_snippet(k, sizeof k, key, 40));
 		return 1;
 	}
 	return 0;

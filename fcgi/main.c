@@ -125,6 +125,18 @@ static void handle(struct req *r)
 	}
 }
 
+/* One line per request: at debug level, or warn for a 5xx. */
+static void log_request(const struct req *r)
+{
+	char path[256];
+
+	if (r->status < 500 && g_log_level > LOG_DEBUG)
+		return;
+	log_msg(r->status >= 500 ? LOG_WARN : LOG_DEBUG,
+		"event=request req=%s method=%s path=\"%s\" status=%d owner=%s", r->id, r->method,
+		log_value(path, sizeof path, r->path), r->status, r->who.owner[0] ? r->who.owner : "-");
+}
+
 /* A request on the heap: a parked long-poll keeps its own until the watcher answers it. */
 static FCGX_Request *new_request(void)
 {
@@ -149,12 +161,7 @@ static void *serve(void *arg)
 			break;
 		req_init(&r, fr, db, (size_t)g_cfg.max_body);
 		handle(&r);
-		if (r.status >= 500)
-			log_warn("event=request req=%s method=%s path=\"%s\" status=%d owner=%s", r.id,
-				 r.method, r.path, r.status, r.who.owner[0] ? r.who.owner : "-");
-		else
-			log_debug("event=request req=%s method=%s path=\"%s\" status=%d owner=%s", r.id,
-				  r.method, r.path, r.status, r.who.owner[0] ? r.who.owner : "-");
+		log_request(&r);
 		if (r.parked) {
 			fr = new_request(); /* the watcher owns the parked one */
 			continue;

@@ -32,13 +32,17 @@ void req_init(struct req *r, FCGX_Request *fr, struct db *db, size_t max_body)
 	if (!r->method)
 		r->method = "GET";
 	r->query = req_param(r, "QUERY_STRING");
-	/* DOCUMENT_URI is nginx's normalised path ("..", "//" and escapes resolved) */
+	/* DOCUMENT_URI is nginx's normalised path ("..", "//" and escapes resolved: a %3F in it
+	 * is a "?" of the path, not a query); REQUEST_URI, the raw line, ends at its query */
 	uri = req_param(r, "DOCUMENT_URI");
-	if (!uri)
+	if (uri)
+		n = strlen(uri);
+	else {
 		uri = req_param(r, "REQUEST_URI");
-	if (!uri)
-		uri = "/";
-	n = strcspn(uri, "?");
+		if (!uri)
+			uri = "/";
+		n = strcspn(uri, "?");
+	}
 	if (n >= sizeof r->path)
 		n = sizeof r->path - 1;
 	memcpy(r->path, uri, n);
@@ -57,7 +61,20 @@ static bool is_json_type(const char *ct)
 
 	if (!ct || strncasecmp(ct, want, n) != 0)
 		return false;
-	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+	ct += n + strspn(ct + n, " \t");
+	if (*ct == '\0')
+		return true;
+	if (*ct != ';')
+		return false;
+	/* parameters: only a charset matters, and JSON is UTF-8 */
+	for (const char *p = ct; (p = strcasestr(p, "charset")); p++) {
+		p += strlen("charset") + strspn(p + strlen("charset"), " \t");
+		if (*p != '=')
+			continue;
+		p += 1 + strspn(p + 1, " \t\"");
+		return !strncasecmp(p, "utf-8", 5) || !strncasecmp(p, "utf8", 4);
+	}
+	return true;
 }
 
 bool req_read_json(struct req *r, json_object **out)

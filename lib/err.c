@@ -32,3 +32,14 @@ const char *taskq_rc_name(enum taskq_rc rc)
 	}
 	return "internal";
 }
+
+const char *err_snippet(char *dst, size_t size, const char *src, size_t max)
+{
+	size_t i = 0;
+
+	for (; src && *src && i < max && i + 1 < size; src++)
+		dst[i++] = (unsigned char)*src >= 0x20 && (unsigned char)*src < 0x7f ? *src : '?';
+	if (size)
+		dst[i] = '\0';
+	return dst;
+}

@@ -7,6 +7,8 @@
 #ifndef TASKQ_ERR_H
 #define TASKQ_ERR_H
 
+#include <stddef.h>
+
 enum taskq_rc {
 	TASKQ_OK = 0,
 	TASKQ_INVAL,        /* a field or parameter is wrong */
@@ -28,6 +30,11 @@ struct taskq_err {
 /* Fills err (when not NULL) and returns rc, so callers can `return taskq_fail(...)`. */
 enum taskq_rc taskq_fail(struct taskq_err *err, enum taskq_rc rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Copies at most max bytes of text from a request into dst for an error message: printable
+ * ASCII as it is, anything else (bytes of UTF-8 characters, controls) as '?', so a message
+ * never cuts a character in half nor carries bytes that are not UTF-8. Returns dst. */
+const char *err_snippet(char *dst, size_t size, const char *src, size_t max);
 
 /* A short stable name for rc ("invalid", "not_found", ...) for logs. */
 const char *taskq_rc_name(enum taskq_rc rc);

@@ -51,9 +51,10 @@ static void vlog(enum log_level level, const char *task_id, const char *fmt, va_
 	}
 	if (n >= sizeof line - 1)
 		n = sizeof line - 2;
-	/* one event, one line: fold any newline a message carried */
+	/* one event, one line, no terminal escapes: fold every control character a message
+	 * carried (newlines, ESC, DEL) into a space */
 	for (size_t i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = ' ';
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, n) < 0)
@@ -74,4 +75,15 @@ void log_task(enum log_level level, const char *task_id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(level, task_id, fmt, ap);
 	va_end(ap);
+}
+
+const char *log_value(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+
+	for (; src && *src && i + 1 < size; src++)
+		dst[i++] = *src == '"' ? '\'' : *src == '\\' ? '/' : *src;
+	if (size)
+		dst[i] = '\0';
+	return dst;
 }

@@ -5,6 +5,8 @@
 #ifndef TASKQ_LOG_H
 #define TASKQ_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 extern enum log_level g_log_level;
@@ -18,6 +20,11 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 /* The same with task=<id> in front of the pairs. */
 void log_task(enum log_level level, const char *task_id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Copies text from outside (a URL, a path) into dst for a "quoted" value: a double quote
+ * becomes ' and a backslash /, so that it cannot end the value and forge fields (control
+ * characters are folded for every line anyway). Returns dst. */
+const char *log_value(char *dst, size_t size, const char *src);
 
 #define log_debug(...) do { if (g_log_level <= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

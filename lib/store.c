@@ -15,13 +15,14 @@
 /* A task's place in line. Delayed tasks, and all of them unless $12 (fair) is true, run at
  * now() + delay. Fair ones (start-time fair queueing across owners): one microsecond after
  * the owner's previous task in this queue and priority ($13, remembered by the caller), but
- * never before the queue's head nor after now(). A flood from one owner then takes one slot
+ * never before the queue's head (of tasks_ready: tasks without a concurrency key, which
+ * are the only fair ones) nor after now(). A flood from one owner then takes one slot
  * per microsecond of line while another owner's task lands at the head, so owners alternate. */
 #define FAIR_RUN_AT                                                                          \
 	"CASE WHEN $5::float8 > 0 OR NOT $12::boolean"                                         \
 	" THEN now() + make_interval(secs => $5::float8)"                                      \
 	" ELSE LEAST(now(), GREATEST((SELECT h.run_at FROM taskq.tasks h WHERE h.queue = $3"    \
-	" AND h.state = 'queued' AND h.priority = $4::smallint"                                \
+	" AND h.state = 'queued' AND h.concurrency_key IS NULL AND h.priority = $4::smallint"  \
 	" ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1),"                                  \
 	" $13::timestamptz + interval '1 microsecond')) END"
 

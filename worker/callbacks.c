@@ -104,12 +104,13 @@ static void *callbacks_main(void *arg)
 			continue;
 		}
 		for (size_t i = 0; i < l.n && !atomic_load(&c->stopping); i++) {
-			char msg[256] = "";
+			char msg[256] = "", url[201], emsg[256];
 			bool ok = deliver(c, &l.v[i], msg, sizeof msg);
 
-			log_task(ok ? LOG_INFO : LOG_WARN, l.v[i].id, "event=callback_%s url=\"%.200s\"%s%s%s",
-				 ok ? "delivered" : "failed_attempt", l.v[i].callback_url, ok ? "" : " error=\"",
-				 ok ? "" : msg, ok ? "" : "\"");
+			log_task(ok ? LOG_INFO : LOG_WARN, l.v[i].id, "event=callback_%s url=\"%s\"%s%s%s",
+				 ok ? "delivered" : "failed_attempt",
+				 log_value(url, sizeof url, l.v[i].callback_url), ok ? "" : " error=\"",
+				 ok ? "" : log_value(emsg, sizeof emsg, msg), ok ? "" : "\"");
 			if (store_callback_done(c->db, l.v[i].id, ok, ok ? NULL : msg, &err))
 				log_task(LOG_WARN, l.v[i].id, "event=callback_record_failed msg=\"%s\"", err.msg);
 		}

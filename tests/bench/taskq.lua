@@ -5,6 +5,8 @@
 -- done() prints one line "BENCH {json}" with the latency percentiles for tests/bench.
 
 local mode = os.getenv("BENCH_MODE") or "submit"
+-- BENCH_TOKEN: a bearer token to send (a stack with auth on)
+local token = os.getenv("BENCH_TOKEN")
 local reqs = {}
 local i = 0
 local n = 0
@@ -14,6 +16,7 @@ init = function(args)
     local inm = os.getenv("BENCH_INM") == "1"
     for id, ver in string.gmatch(os.getenv("BENCH_IDS") or "", "([^=,]+)=([^,]+)") do
       local h = {}
+      if token then h["Authorization"] = "Bearer " .. token end
       if inm then h["If-None-Match"] = '"' .. ver .. '"' end
       reqs[#reqs + 1] = wrk.format("GET", "/api/tasks/" .. id, h)
     end
@@ -34,7 +37,9 @@ request = function()
   local body = string.format(
     '{"kind":"noop","payload":{"kind":"http","url":"https://example.test/api/v1/items/%08d","method":"POST","n":%d}}',
     n % 100000000, n)
-  return wrk.format("POST", "/api/tasks", { ["Content-Type"] = "application/json" }, body)
+  local h = { ["Content-Type"] = "application/json" }
+  if token then h["Authorization"] = "Bearer " .. token end
+  return wrk.format("POST", "/api/tasks", h, body)
 end
 
 done = function(summary, latency, requests)

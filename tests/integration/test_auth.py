@@ -177,8 +177,9 @@ class OwnerLimitTests(TaskqTestCase):
         q = self.own_queue()
         codes, retry_after = {}, None
         t0 = time.monotonic()
+        # noops on the served queue finish at once: the unfinished cap stays out of the way
         while not codes.get(429) and sum(codes.values()) < 5 * BURST:
-            r = c.submit("noop", {}, queue=q, delay_s=3600)
+            r = c.submit("noop", {})
             codes[r.status] = codes.get(r.status, 0) + 1
             if r.status == 202:
                 self.track(r.json["id"])
@@ -258,3 +259,41 @@ class FairnessTests(TaskqTestCase):
                     % (n_flood, positions, n_flood))
         # owners alternate: the late owner's 10 tasks start among the first ~20 + slack
         self.assertLess(max(positions), 40, positions)
+
+
+class NginxLimitTests(TaskqTestCase):
+    """The shipped nginx site limits submits per client address (loopback is exempt, so this
+    test comes from 127.0.0.2) and tags every response with X-Request-Id."""
+
+    def test_submits_from_one_address_are_rate_limited_by_nginx(self):
+        import http.client
+        import json
+        host, port = Client().host, Client().port
+        conn = http.client.HTTPConnection(host, port, timeout=10, source_address=("127.0.0.2", 0))
+        body = json.dumps({"kind": "noop", "payload": {}, "queue": self.own_queue(),
+                           "delay_s": 3600})
+        hdrs = {"Content-Type": "application/json", "Authorization": "Bearer " + ENV.token}
+        codes, limited = {}, None
+        try:
+            for _ in range(300):
+                conn.request("POST", "/api/tasks", body=body, headers=hdrs)
+                r = conn.getresponse()
+                data = r.read()
+                codes[r.status] = codes.get(r.status, 0) + 1
+                if r.status == 429 and limited is None:
+                    limited = (json.loads(data), r.getheader("Retry-After"))
+        finally:
+            conn.close()
+        self.assertIsNotNone(limited, repr(codes))
+        self.assertEqual(limited[0]["error"]["code"], "rate_limited")
+        self.assertEqual(limited[1], "1")
+        self.assertGreaterEqual(codes.get(202, 0), 100, repr(codes))
+        self.report("300 submits at once from 127.0.0.2: %r" % codes)
+
+    def test_request_id_is_passed_through_or_made(self):
+        r = Client().request("GET", "/api/me", headers={"X-Request-Id": "abc-123"})
+        self.assertEqual(r.header("X-Request-Id"), "abc-123")
+        r = Client().request("GET", "/api/me", headers={"X-Request-Id": "bad id\"<>"})
+        self.assertRegex(r.header("X-Request-Id", ""), r"^[0-9a-f]{32}$")
+        r = Client(token=None).request("GET", "/api/me")
+        self.assertRegex(r.header("X-Request-Id", ""), r"^[0-9a-f]{32}$")

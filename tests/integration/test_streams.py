@@ -7,10 +7,11 @@ import json
 import os
 import resource
 import socket
+import threading
 import time
 from urllib.parse import urlparse
 
-from taskq_harness import ENV as env, TaskqTestCase, parse_time, percentile
+from taskq_harness import ENV as env, Client, TaskqTestCase, parse_time, percentile
 
 
 def auth_lines(token):
@@ -232,6 +233,44 @@ class LongPollTests(TaskqTestCase):
                              headers={"If-None-Match": '"%d"' % t["version"]}, timeout=10)
         self.assertEqual(r.status, 304)
         self.assertGreaterEqual(time.time() - start, 0.9)
+
+    def test_waiters_are_bounded_429_with_retry_after(self):
+        """More long-polls than --max-waiters at once: the extra ones get 429 + Retry-After at
+        once, the parked ones still answer, and no request thread is held meanwhile."""
+        cap = int(os.environ.get("TASKQ_MAX_WAITERS") or 1024)
+        if cap > 200:
+            self.skipTest("--max-waiters %d: too many to open in a test" % cap)
+        tid = self.submit_ok("sleep", {"steps": 1, "step_ms": 1}, delay_s=60)["id"]
+        etag = '"%d"' % self.get_ok(tid)["version"]
+        results = []
+
+        def poll():
+            c = Client()
+            r = c.request("GET", "/api/tasks/%s?wait=4" % tid, headers={"If-None-Match": etag},
+                          timeout=15)
+            results.append((r.status, r.header("Retry-After"), r.elapsed))
+
+        threads = [threading.Thread(target=poll) for _ in range(cap + 20)]
+        for t in threads:
+            t.start()
+            time.sleep(0.002)
+        time.sleep(1)
+        # the request threads are free while the waiters are parked
+        t0 = time.time()
+        self.assertEqual(self.api.request("GET", "/healthz").status, 200)
+        free_ms = (time.time() - t0) * 1000
+        for t in threads:
+            t.join(20)
+        refused = [r for r in results if r[0] == 429]
+        parked = [r for r in results if r[0] == 304]
+        self.assertEqual(len(results), cap + 20)
+        self.assertGreaterEqual(len(refused), 20, repr(results[:5]))
+        self.assertTrue(all(r[1] == "1" for r in refused), repr(refused[:3]))
+        self.assertTrue(all(r[2] < 2 for r in refused), "429 must answer at once")
+        self.assertEqual(len(parked) + len(refused), len(results), repr(set(r[0] for r in results)))
+        self.report("--max-waiters %d: %d parked (304 after 4 s), %d refused with 429 at once; "
+                    "/healthz answered in %.1f ms meanwhile" % (cap, len(parked), len(refused),
+                                                                free_ms))
 
     def test_bad_wait_is_400(self):
         tid = self.submit_ok("noop", {})["id"]

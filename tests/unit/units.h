@@ -11,5 +11,6 @@ Suite *suite_taskjson(void);
 Suite *suite_queues(void);
 Suite *suite_netallow(void);
 Suite *suite_cmdout(void);
+Suite *suite_token(void);
 
 #endif

@@ -102,6 +102,17 @@ test_stop_stack() {
 	stop_all
 }
 
+# stack_load — what the ASan daemons went through before the scan (their leak check runs
+# at exit): requests nginx logged, tasks and task events in the table.
+STACK_LOAD=""
+stack_load() {
+	local reqs=0 counts=""
+	[[ -f $LOG/nginx-access.log ]] && reqs=$(wc -l <"$LOG/nginx-access.log")
+	counts=$(psql -d "$CONNINFO" -Atc "SELECT (SELECT count(*) FROM taskq.tasks) || ' tasks, ' ||
+		(SELECT count(*) FROM taskq.task_events) || ' task events'" 2>/dev/null) || counts="?"
+	STACK_LOAD="$reqs HTTP requests, $counts"
+}
+
 # sanitizer_scan — one failure per daemon log holding a sanitizer report.
 sanitizer_scan() {
 	local f first bad=0
@@ -114,6 +125,7 @@ sanitizer_scan() {
 		warn "sanitizer report in $f:"
 		tail -n "+$first" "$f" | head -n 40 >&2
 	done
+	[[ -z $STACK_LOAD ]] || say "test: sanitizers: ASan+UBSan+LeakSanitizer daemons after $STACK_LOAD"
 	phase "sanitizers" 0 "$bad"
 }
 
@@ -225,6 +237,8 @@ cmd_test() {
 	export TASKQ_AUTH=on
 	# per-owner limits low enough for tests/integration/test_auth.py to reach them
 	export TASKQ_OWNER_RATE=100 TASKQ_OWNER_BURST=400 TASKQ_OWNER_MAX_UNFINISHED=500
+	# few enough long-poll waiters for test_streams to reach the bound
+	export TASKQ_MAX_WAITERS=64
 	TASKQ_BUILD=$(cd "$TOP/var/build-asan" && pwd -P)
 	export TASKQ_BUILD
 	stack_paths
@@ -247,6 +261,7 @@ cmd_test() {
 		integration_tests "$@"
 		browser_tests "$@"
 	fi
+	stack_load
 	test_stop_stack
 	sanitizer_scan
 	final_line
