@@ -313,10 +313,19 @@ void publish_feed_subscribed(const char *owner, struct db *db)
 	struct taskq_err err;
 	char note[400];
 
+	char channel[80];
+
 	if (!g.enabled)
 		return;
 	pthread_mutex_lock(&g.lock);
 	feed_heard(owner ? owner : "");
+	/* an empty batch first: nchan 1.3.6 aborts a worker when a channel that never had a
+	 * message gets its first one while two subscribers wait on it */
+	if (owner)
+		snprintf(channel, sizeof channel, "owner.%s", owner);
+	else
+		snprintf(channel, sizeof channel, "tasks");
+	do_post(channel, "{\"tasks\":[]}", strlen("{\"tasks\":[]}"));
 	pthread_mutex_unlock(&g.lock);
 	/* the publisher of this nginx (maybe another process) feeds it from now on */
 	snprintf(note, sizeof note, "%s|feed|%s", g.key, owner ? owner : "*");

@@ -6,10 +6,13 @@
 // into {status, code, message} from the API's JSON error body.
 //
 // Auth: when a token is stored (localStorage "taskq.token") every request carries
-// "Authorization: Bearer <token>". A 401 answer fires "taskq:auth-required" on window, so the
-// page can show its token field (see ui.js).
+// "Authorization: Bearer <token>", and the cookie taskq_token holds it too (path /api), for
+// EventSource, which cannot send headers: the server takes the cookie for GET requests only.
+// A 401 answer fires "taskq:auth-required" on window, so the page can show its token field
+// (see ui.js). whoAmI() asks GET /api/me who the token belongs to.
 
 const TOKEN_KEY = "taskq.token";
+const COOKIE = "taskq_token";
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -28,9 +31,42 @@ export function setToken(token) {
   try {
     if (token) localStorage.setItem(TOKEN_KEY, token);
     else localStorage.removeItem(TOKEN_KEY);
+    // tasks handed from the submit form to a task page belong to the old token
+    for (const k of Object.keys(sessionStorage)) if (k.startsWith("taskq.task.")) sessionStorage.removeItem(k);
   } catch { /* storage disabled: the token lives only as long as the page */ }
+  syncTokenCookie(token);
   window.dispatchEvent(new CustomEvent("taskq:token-changed"));
 }
+
+// syncTokenCookie — the cookie taskq_token mirrors the stored token: a session cookie, sent
+// only to /api, never cross-site; cleared without a token (or one a cookie cannot carry).
+export function syncTokenCookie(token = getToken()) {
+  const attrs = `; path=/api; SameSite=Strict${location.protocol === "https:" ? "; Secure" : ""}`;
+  document.cookie = /^[A-Za-z0-9._~+\/=-]+$/.test(token || "")
+    ? `${COOKIE}=${token}${attrs}`
+    : `${COOKIE}=${attrs}; max-age=0`;
+}
+syncTokenCookie();
+
+// whoAmI() — {owner, admin, auth} from GET /api/me, asked once per page (a token change
+// reloads the page). A server without /api/me (404/405) has no auth: {owner: null, admin:
+// true, auth: false}. null when it cannot be told (401, an error): asked again next time.
+let me = null;
+export function whoAmI() {
+  if (!me) {
+    me = api("/api/me", { timeoutMs: 10000 }).then((resp) => {
+      if (resp.status === 200 && resp.data && typeof resp.data.admin === "boolean") return resp.data;
+      if (resp.status === 404 || resp.status === 405) return { owner: null, admin: true, auth: false };
+      me = null;
+      return null;
+    }, () => { me = null; return null; });
+  }
+  return me;
+}
+
+// feedPath(who) — the live feed this caller may follow: every task for an admin (and without
+// auth), else its owner's own.
+export const feedPath = (who) => (who.admin || !who.auth ? "/api/stream" : `/api/stream/${encodeURIComponent(who.owner)}`);
 
 // The server's clock minus ours, in ms, from the Date header (1 s resolution): ages are
 // computed against the server's "now" so a skewed client clock does not show "-3 s ago".

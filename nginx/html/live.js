@@ -444,12 +444,13 @@ class Follower {
 }
 
 // ---- the dashboard's live feed ----------------------------------------------------------------
-// followFeed({onTasks(list), onStatus(state)}) — EventSource('/api/stream'): batches
-// {"tasks":[…]} of changed tasks (all the caller may see). It holds a connection, so it takes
+// followFeed({path, onTasks(list), onStatus(state)}) — EventSource(path): batches
+// {"tasks":[…]} of changed tasks; path is /api/stream (every task: admins) or
+// /api/stream/{owner} (one owner's), see feedPath in api.js. It holds a connection, so it takes
 // one of the live slots like a task page; without a slot, or when the server has no feed (it
 // never opens), it reports "unavailable" and the caller keeps to its periodic refresh.
 // States: "live", "reconnecting", "unavailable". stop() closes it and lets the slot go.
-export function followFeed({ onTasks, onStatus }) {
+export function followFeed({ path = "/api/stream", onTasks, onStatus }) {
   let es = null;
   let slot = null;
   let stopped = false;
@@ -464,7 +465,7 @@ export function followFeed({ onTasks, onStatus }) {
     if (stopped) { if (slot) { slot.release(); slot = null; } return; }
     if (!slot) { onStatus("unavailable"); retryTimer = setTimeout(open, 15000); return; }
     let opened = false;
-    const mine = new EventSource("/api/stream");
+    const mine = new EventSource(path);
     es = mine;
     const openTimer = setTimeout(() => { if (!opened && es === mine) fail(); }, SSE_OPEN_MS);
     mine.onopen = () => { opened = true; everOpened = true; failures = 0; clearTimeout(openTimer); onStatus("live"); };

@@ -6,7 +6,7 @@
 // rows are kept by id and updated, so focus, scroll and paging stay where they are. Filters and
 // the page are in the URL, so a filtered view can be bookmarked.
 
-import { api, errorOf, describeError, taskPageHref } from "./api.js";
+import { api, errorOf, describeError, taskPageHref, whoAmI, feedPath } from "./api.js";
 import { el, shortId, renderState, progressBar, setProgress, fmtAge, fmtDuration, fmtTime, renderLive, initAuth, STATES } from "./ui.js";
 import { initSubmit } from "./submit.js";
 import { followFeed } from "./live.js";
@@ -64,9 +64,11 @@ function status(state, detail = "") {
 }
 
 // ---- the live feed: row updates as they happen --------------------------------------------
-// Changes of the tasks on screen are applied at once from /api/stream (when the server has
-// it); a change of a task the page does not show yet, that belongs on it, refreshes the page.
+// Changes of the tasks on screen are applied at once from the feed (when the server has it):
+// /api/stream for an admin, /api/stream/{owner} for an owner's token (GET /api/me says which);
+// a change of a task the page does not show yet, that belongs on it, refreshes the page.
 let feed = null;
+let feedGen = 0;
 let feedState = "unavailable";
 let soonTimer = null;
 
@@ -91,15 +93,23 @@ function onFeed(list) {
   }
 }
 
-function startFeed() {
+async function startFeed() {
   if (feed) return;
+  const my = ++feedGen;
+  const who = await whoAmI();
+  // an admin (with auth on) sees every owner's tasks: the table says whose each one is
+  if (who) $("tasks").classList.toggle("with-owner", who.auth && who.admin);
+  // not told who we are (401, unreachable): the periodic refresh carries on without a feed
+  if (!who || my !== feedGen || feed || document.hidden) return;
   feed = followFeed({
+    path: feedPath(who),
     onTasks: onFeed,
     onStatus: (s) => { feedState = s; status(...lastStatus); },
   });
 }
 
 function stopFeed() {
+  feedGen++;
   if (feed) { feed.stop(); feed = null; }
   feedState = "unavailable";
 }
@@ -112,6 +122,7 @@ function makeRow(task) {
     el("td", { class: "st" }, el("span", { class: "state" })),
     el("td", { class: "kind" }),
     el("td", { class: "queue" }),
+    el("td", { class: "owner" }),
     el("td", { class: "prog" }, progressBar(`progress of task ${shortId(task.id)}`)),
     el("td", { class: "msg" }),
     el("td", { class: "age" }),
@@ -130,18 +141,19 @@ function updateRow(tr, task) {
     renderState(c[1].firstElementChild, task);
     c[2].textContent = task.kind;
     c[3].textContent = task.queue;
-    setProgress(c[4].firstElementChild, task);
+    c[4].textContent = task.owner || "";
+    setProgress(c[5].firstElementChild, task);
     const msg = task.state === "failed" && task.error ? task.error : task.message || "";
-    c[5].textContent = msg;
-    c[5].title = msg;
-    c[7].textContent = `${task.attempts}/${task.max_attempts}`;
-    c[6].title = `created ${fmtTime(task.created_at)}`;
+    c[6].textContent = msg;
+    c[6].title = msg;
+    c[8].textContent = `${task.attempts}/${task.max_attempts}`;
+    c[7].title = `created ${fmtTime(task.created_at)}`;
     if (task.kind && !knownKinds.has(task.kind)) {
       knownKinds.add(task.kind);
       $("kind-list").append(el("option", { value: task.kind }));
     }
   }
-  c[6].textContent = fmtAge(task.created_at);
+  c[7].textContent = fmtAge(task.created_at);
 }
 
 function renderTasks(list, next) {

@@ -2,7 +2,7 @@
 // and Retry. The follower (live.js) keeps it current; the history is re-read when the task
 // changes (at most once a second).
 
-import { api, errorOf, describeError, taskPath } from "./api.js";
+import { api, errorOf, describeError, taskPath, whoAmI } from "./api.js";
 import { el, shortId, renderState, stateText, progressBar, setProgress, fmtTime, fmtAge, fmtDuration, renderLive, initAuth } from "./ui.js";
 import { followTask, FINAL } from "./live.js";
 
@@ -12,6 +12,7 @@ const id = (new URLSearchParams(location.search).get("id") || "").trim().toLower
 
 let task = null;
 let follower = null;
+let showOwner = false;          // with auth on, the details say whose task it is
 const progress = progressBar("task progress", true);
 $("t-progress").append(progress);
 
@@ -40,6 +41,7 @@ function renderFacts(t) {
   dl.replaceChildren();
   fact(dl, "id", t.id);
   fact(dl, "state", stateText(t));
+  if (showOwner && t.owner) fact(dl, "owner", t.owner);
   fact(dl, "priority", String(t.priority ?? 0));
   fact(dl, "attempts", `${t.attempts} of at most ${t.max_attempts}`);
   fact(dl, "timeout", t.timeout_s ? `${t.timeout_s} s` : "the kind's default");
@@ -210,6 +212,7 @@ $("btn-retry").addEventListener("click", () => act("retry"));
 // ---- start -------------------------------------------------------------------------------
 async function main() {
   initAuth();
+  whoAmI().then((who) => { showOwner = !!(who && who.auth); if (task) renderFacts(task); });
   if (!UUID.test(id)) {
     showMissing(id ? `“${id}” is not a task id.` : "No task id in the address (task.html?id=…).");
     return;

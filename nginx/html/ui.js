@@ -1,7 +1,7 @@
 // ui.js — small DOM helpers shared by the pages: state badges, progress bars, times, the
 // connection indicator and the token field.
 
-import { getToken, setToken, serverNow } from "./api.js";
+import { getToken, setToken, serverNow, whoAmI } from "./api.js";
 
 export const STATES = ["queued", "running", "succeeded", "failed", "cancelled"];
 
@@ -125,8 +125,15 @@ export function renderLive(node, { state, mode, detail }) {
 
 // ---- the token field (auth) -----------------------------------------------------------------
 // Shown when the API answers 401 or a token is stored. The token is kept in localStorage and
-// sent as "Authorization: Bearer <token>" (api.js).
+// sent as "Authorization: Bearer <token>" (api.js). A page never outlives its token: a new
+// token (here, in another tab, or while the page sat in the back/forward cache) reloads it,
+// so nothing seen with the old one stays on screen.
 export function initAuth() {
+  const loaded = getToken();
+  const reloadIfChanged = () => { if (getToken() !== loaded) location.reload(); };
+  window.addEventListener("storage", (ev) => { if (ev.key === null || ev.key === "taskq.token") reloadIfChanged(); });
+  window.addEventListener("pageshow", (ev) => { if (ev.persisted) reloadIfChanged(); });
+  showWho();
   const box = document.getElementById("auth");
   if (!box) return;
   const form = box.querySelector("form");
@@ -138,7 +145,7 @@ export function initAuth() {
     if (toggle) toggle.hidden = false;
     if (why) note.textContent = why;
   };
-  if (getToken()) { if (toggle) toggle.hidden = false; input.value = getToken(); }
+  if (loaded) { if (toggle) toggle.hidden = false; input.value = loaded; }
   if (toggle) toggle.addEventListener("click", () => { box.hidden = !box.hidden; if (!box.hidden) input.focus(); });
   window.addEventListener("taskq:auth-required", () => show(getToken()
     ? "The server refused this token (401). Enter another one."
@@ -149,4 +156,15 @@ export function initAuth() {
     location.reload();
   });
   form.querySelector("button.clear").addEventListener("click", () => { setToken(""); location.reload(); });
+}
+
+// showWho — "owner alice", "admin" or "auth off" in the header's #who (from GET /api/me).
+async function showWho() {
+  const node = document.getElementById("who");
+  const who = await whoAmI();
+  if (!node || !who || !who.owner) return;
+  node.textContent = !who.auth ? "auth off" : who.admin ? "admin" : `owner ${who.owner}`;
+  node.title = !who.auth ? "the server runs without authentication: every task is visible"
+    : `signed in as ${who.owner}${who.admin ? " (admin: every owner's tasks)" : ""}`;
+  node.hidden = false;
 }

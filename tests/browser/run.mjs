@@ -7,8 +7,12 @@
 //   TASKQ_URL           the stack's base URL (default http://127.0.0.1:8080)
 //   TASKQ_SCREENSHOTS=1 also write docs/screenshots/overview.png and task.png
 //   TASKQ_DEV           path of ./dev: enables the restart tests (./dev daemon restart fcgi|nginx,
-//                       with TASKQ_VAR/TASKQ_PORT of the stack in the environment)
+//                       with TASKQ_VAR/TASKQ_PORT of the stack in the environment) and, with
+//                       auth on, the owner tests (./dev taskq token create OWNER)
+//   TASKQ_TOKEN         a token (an admin's, with auth on): every page starts with it in
+//                       localStorage "taskq.token", every request from node sends it as Bearer
 //   TASKQ_BROWSER_ARTIFACTS  where failure screenshots go (default $TMPDIR/taskq-browser)
+//   TASKQ_BROWSER_KNOWN_BUGS=1  also run the test of a known server bug (skipped otherwise)
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 // Prints one line per test ("ok   name  1.2s" / "FAIL name  reason" / "skip name  reason")
 // and ends with "browser: N passed, N failed"; exits 0 only when none failed.
@@ -27,6 +31,7 @@ const SHOTS = process.env.TASKQ_SCREENSHOTS === "1";
 const DEV = process.env.TASKQ_DEV || "";
 const ARTIFACTS = process.env.TASKQ_BROWSER_ARTIFACTS || path.join(tmpdir(), "taskq-browser");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const TOKEN = process.env.TASKQ_TOKEN || "";
 const FILTERS = process.argv.slice(2);
 
 // ---- a tiny harness ---------------------------------------------------------------------
@@ -51,23 +56,37 @@ async function waitFor(fn, what, ms = 10000, every = 50) {
 }
 
 // ---- the API from node ------------------------------------------------------------------
-async function apiCall(method, p, body) {
-  const resp = await fetch(BASE + p, {
-    method,
-    headers: body === undefined ? { Accept: "application/json" } : { "Content-Type": "application/json", Accept: "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+// apiCall(method, path, body, token) — token defaults to TASKQ_TOKEN; "" sends none.
+async function apiCall(method, p, body, token = TOKEN) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const resp = await fetch(BASE + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await resp.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { raw: text }; }
   return { status: resp.status, data };
 }
 
-async function submit(body) {
-  const r = await apiCall("POST", "/api/tasks", body);
+async function submit(body, token = TOKEN) {
+  const r = await apiCall("POST", "/api/tasks", body, token);
   assert(r.status === 202 || r.status === 200, `submit answered ${r.status}: ${JSON.stringify(r.data)}`);
   return r.data;
 }
+
+// Whether the stack runs with auth (GET /api/me: 401 without a good token; a stack without
+// /api/me has no auth).
+const ME = await apiCall("GET", "/api/me").catch(() => null);
+const AUTH = !!(ME && (ME.status === 401 || (ME.status === 200 && ME.data && ME.data.auth)));
+
+// createToken(owner, admin) — a new token from the CLI (./dev taskq token create).
+const createToken = (owner, admin = false) => new Promise((resolve, reject) => {
+  execFile(DEV, ["taskq", "token", "create", owner, ...(admin ? ["--admin"] : [])], { env: process.env, timeout: 30000 }, (err, stdout, stderr) => {
+    const tok = String(stdout).trim();
+    if (err || !/^tq_\S+$/.test(tok)) reject(new Failure(`./dev taskq token create ${owner}: ${err ? err.message : "no token"} ${stderr}`));
+    else resolve(tok);
+  });
+});
 
 const getTask = async (id) => (await apiCall("GET", `/api/tasks/${id}`)).data;
 
@@ -92,9 +111,30 @@ const INIT = () => {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch); else watch();
 };
 
-async function newContext(t, opts = {}) {
+// Every page also records the ids of the task rows it ever showed (window.__rowIds).
+const INIT_ROWS = () => {
+  window.__rowIds = [];
+  new MutationObserver((muts) => {
+    for (const m of muts) for (const n of m.addedNodes) if (n.nodeName === "TR" && n.dataset.id) window.__rowIds.push(n.dataset.id);
+  }).observe(document, { subtree: true, childList: true });
+};
+
+// A context's pages start with its token (TASKQ_TOKEN unless opts.token says otherwise; ""
+// for none) in localStorage, set once per context: a token the page changes later stays.
+const INIT_TOKEN = (token) => {
+  try {
+    if (!localStorage.getItem("taskq.test-token-set")) {
+      localStorage.setItem("taskq.token", token);
+      localStorage.setItem("taskq.test-token-set", "1");
+    }
+  } catch { /* about:blank */ }
+};
+
+async function newContext(t, { token = TOKEN, ...opts } = {}) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...opts });
   await ctx.addInitScript(INIT);
+  await ctx.addInitScript(INIT_ROWS);
+  if (token) await ctx.addInitScript(INIT_TOKEN, token);
   ctx.on("page", (page) => watchPage(t, page));
   t.contexts.push(ctx);
   return ctx;
@@ -142,16 +182,17 @@ if (SHOTS) {
   test("screenshots of the overview and a task page", async (t) => {
     const shotDir = path.join(TOP, "docs", "screenshots");
     mkdirSync(shotDir, { recursive: true });
-    // a mix of states to look at
-    await submit({ kind: "sleep", payload: { steps: 4, step_ms: 50 } });
-    await submit({ kind: "sleep", payload: { steps: 3, step_ms: 50, fail_at: 2 }, max_attempts: 1 });
-    const cancel = await submit({ kind: "sleep", payload: {}, delay_s: 600 });
+    // a mix of states to look at; with auth, from two owners (the admin's page shows both)
+    const [alice, bob] = AUTH && DEV ? [await createToken("alice"), await createToken("bob")] : [TOKEN, TOKEN];
+    await submit({ kind: "sleep", payload: { steps: 4, step_ms: 50 } }, alice);
+    await submit({ kind: "sleep", payload: { steps: 3, step_ms: 50, fail_at: 2 }, max_attempts: 1 }, bob);
+    const cancel = await submit({ kind: "sleep", payload: {}, delay_s: 600 }, alice);
     await apiCall("DELETE", `/api/tasks/${cancel.id}`);
-    await submit({ kind: "noop", payload: {}, queue: "reports", delay_s: 3600 });
-    await submit({ kind: "sleep", payload: { steps: 20, step_ms: 1000 }, delay_s: 120 });
-    const long1 = await submit({ kind: "sleep", payload: { steps: 100, step_ms: 150 } });
-    const long2 = await submit({ kind: "sleep", payload: { steps: 40, step_ms: 250 }, priority: 5 });
-    await submit({ kind: "noop", payload: {} });
+    await submit({ kind: "noop", payload: {}, queue: "reports", delay_s: 3600 }, bob);
+    await submit({ kind: "sleep", payload: { steps: 20, step_ms: 1000 }, delay_s: 120 }, alice);
+    const long1 = await submit({ kind: "sleep", payload: { steps: 100, step_ms: 150 } }, alice);
+    const long2 = await submit({ kind: "sleep", payload: { steps: 40, step_ms: 250 }, priority: 5 }, bob);
+    await submit({ kind: "noop", payload: {} }, bob);
     const page = await newPage(t, { viewport: { width: 1280, height: 900 } });
     await page.goto(`${BASE}/`);
     await waitFor(async () => (await page.locator("#tasks tbody tr").count()) >= 8, "rows");
@@ -449,14 +490,22 @@ test("the task page shows the history, or says it is unavailable", async (t) => 
 });
 
 test("auth: a 401 shows the token field; the token is kept and sent as Bearer", async (t) => {
-  const ctx = await newContext(t);
+  const ctx = await newContext(t, { token: "" });
   let withToken = 0;
-  await ctx.route("**/api/**", (route) => {
-    if (route.request().headers().authorization !== "Bearer s3cret-token") {
+  let withCookie = 0;
+  // the test's own token is "s3cret-token"; a stack with auth gets the real one instead
+  // (as an Authorization header, which the server prefers to the cookie)
+  await ctx.route("**/api/**", async (route) => {
+    const req = route.request();
+    const headers = req.headers();
+    const cookie = (await req.allHeaders()).cookie || "";
+    const byHeader = headers.authorization === "Bearer s3cret-token";
+    const byCookie = !byHeader && req.method() === "GET" && /(^|;\s*)taskq_token=s3cret-token(;|$)/.test(cookie);
+    if (!byHeader && !byCookie) {
       return route.fulfill({ status: 401, contentType: "application/json", body: '{"error":{"code":"unauthorized","message":"a bearer token is required"}}' });
     }
-    withToken++;
-    return route.continue();
+    if (byHeader) withToken++; else withCookie++;
+    return route.continue(TOKEN ? { headers: { ...headers, authorization: `Bearer ${TOKEN}` } } : undefined);
   });
   const page = await ctx.newPage();
   await page.goto(`${BASE}/`);
@@ -468,12 +517,254 @@ test("auth: a 401 shows the token field; the token is kept and sent as Bearer", 
   await waitFor(async () => (await page.locator("#tasks tbody tr").count()) > 0, "rows with the token");
   assert((await page.locator("#tasks-error").textContent()) === "", "an error is still shown");
   assert(withToken > 0, "no request carried the token");
-  // the task page uses it too (its stream cannot send headers: it falls back, and still follows)
+  // the task page uses it too; its stream (EventSource: no headers) sends the cookie
   const task = await submit({ kind: "sleep", payload: { steps: 4, step_ms: 150 } });
   await openTask(t, task.id, page);
   await waitState(page, "succeeded", 10000);
   assert(await page.evaluate(() => localStorage.getItem("taskq.token")) === "s3cret-token", "the token is not in localStorage");
+  assert(withCookie > 0, "no stream carried the taskq_token cookie");
 });
+
+test("the header says who the page is for; the owner column is for admins with auth", async (t) => {
+  const me = AUTH ? ME.data : null;
+  const page = await newPage(t);
+  await page.goto(`${BASE}/`);
+  await waitFor(async () => await page.locator("#who").isVisible(), "the header's who");
+  const who = await page.locator("#who").textContent();
+  const want = !me ? "auth off" : me.admin ? "admin" : `owner ${me.owner}`;
+  assert(who === want, `the header says "${who}", not "${want}"`);
+  await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "live", "the overview live");
+  const col = await page.locator("#tasks th.owner").isVisible();
+  assert(col === !!(me && me.admin), `the owner column is ${col ? "shown" : "hidden"}`);
+});
+
+// ---- owners (auth on): each token sees its own tasks only -------------------------------
+const OWNER_SKIP = !AUTH ? "auth is off on this stack" : !DEV ? "TASKQ_DEV is not set (tokens come from ./dev taskq token create)" : null;
+
+async function newOwner(prefix) {
+  const name = `${prefix}-${uniq()}`;
+  return { name, token: await createToken(name) };
+}
+
+const rowIn = (page, id) => page.locator(`#tasks tbody tr[data-id="${id}"]`);
+const ownCookie = async (ctx) => (await ctx.cookies(`${BASE}/api/`)).find((c) => c.name === "taskq_token");
+
+// RECORD_FEED — an init script: the ids of the tasks every EventSource of the page received
+// (window.__feedIds), i.e. what the live feed carried to the page.
+const RECORD_FEED = () => {
+  const Orig = window.EventSource;
+  window.__feedIds = [];
+  window.EventSource = class extends Orig {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (ev) => {
+        try { for (const x of JSON.parse(ev.data).tasks || []) window.__feedIds.push(x.id); } catch { /* not a batch */ }
+      });
+    }
+  };
+};
+
+// pageFetch(page, path, init) — a request made by the page itself, so it carries the page's
+// cookies and no Authorization header: {status, text}; open: true when the answer was still
+// coming after 3 s (a stream that let the request in).
+function pageFetch(page, p, init = {}) {
+  return page.evaluate(async ([p, init]) => {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), 3000);
+    let status = 0;
+    try {
+      const r = await fetch(p, { ...init, signal: ctrl.signal, credentials: "same-origin" });
+      status = r.status;
+      return { status, text: await r.text() };
+    } catch {
+      return { status, open: true };
+    } finally {
+      clearTimeout(timer);
+    }
+  }, [p, init]);
+}
+
+test("auth: an owner's overview shows its own tasks only, in the table and from its feed", async (t) => {
+  const a = await newOwner("browser-a");
+  const b = await newOwner("browser-b");
+  const queue = `owners-${uniq()}`;
+  const a1 = await submit({ kind: "noop", payload: {}, queue, delay_s: 3600 }, a.token);
+  const b1 = await submit({ kind: "noop", payload: {}, queue, delay_s: 3600 }, b.token);
+  const bIds = [b1.id];
+  try {
+    assert(a1.owner === a.name && b1.owner === b.name, `the tasks' owners: ${a1.owner}, ${b1.owner}`);
+    const ctx = await newContext(t, { token: a.token });
+    await ctx.addInitScript(RECORD_FEED);
+    const page = await ctx.newPage();
+    const feeds = [];
+    page.on("request", (r) => { const u = new URL(r.url()); if (u.pathname.startsWith("/api/stream")) feeds.push(u.pathname); });
+    await page.goto(`${BASE}/`);
+    await waitFor(async () => (await rowIn(page, a1.id).count()) === 1, "A's task in A's table");
+    await waitFor(async () => (await page.locator("#who").textContent()) === `owner ${a.name}`, "the header to say owner A");
+    assert(!(await page.locator("#tasks th.owner").isVisible()), "an owner's table has the owner column");
+    // the live feed is A's own (/api/stream/{owner}), let in by the cookie
+    await waitFor(async () => (await page.locator("#live").getAttribute("data-mode")) === "stream", "the overview's feed to be live", 8000);
+    const mine = `/api/stream/${encodeURIComponent(a.name)}`;
+    assert(feeds.length > 0 && feeds.every((f) => f === mine), `feeds the page opened: ${feeds.join(" ")}`);
+    // the queue counts are A's own: 1 queued in the queue both share
+    const queued = page.locator(`#queues tr[data-queue="${queue}"] td[data-label="queued"]`);
+    await waitFor(async () => (await queued.count()) === 1 && (await queued.textContent()) === "1", "A's count of 1 queued task");
+    // B submits while A's page is open, then A does (to the queue the worker serves): A's
+    // task appears live, B's never does
+    const b2 = await submit({ kind: "sleep", payload: { steps: 4, step_ms: 200 } }, b.token);
+    bIds.push(b2.id);
+    const a2 = await submit({ kind: "sleep", payload: { steps: 4, step_ms: 200 } }, a.token);
+    await waitFor(async () => (await rowIn(page, a2.id).count()) === 1, "A's new task in A's table", 6000);
+    await waitFor(async () => (await rowIn(page, a2.id).getAttribute("data-state")) === "succeeded", "A's new task to succeed", 15000);
+    await waitFor(async () => (await getTask(b2.id)).state === "succeeded", "B's new task to finish", 15000);
+    await sleep(2000);
+    const shown = await page.evaluate(() => window.__rowIds);
+    const carried = await page.evaluate(() => window.__feedIds);
+    assert(shown.includes(a1.id) && shown.includes(a2.id), "A's tasks are not both shown");
+    assert(!bIds.some((id) => shown.includes(id)), "one of B's tasks was shown in A's table");
+    assert(carried.includes(a2.id), `A's feed did not carry A's new task (${carried.length} ids)`);
+    assert(!bIds.some((id) => carried.includes(id)), "A's feed carried one of B's tasks");
+    const owners = await page.locator("#tasks tbody td.owner").allTextContents();
+    assert(owners.length > 0 && owners.every((o) => o === a.name), `owners in A's table: ${[...new Set(owners)].join(",")}`);
+    // the other feeds are closed to A's cookie: B's, and the one of every task
+    for (const path of [`/api/stream/${encodeURIComponent(b.name)}`, "/api/stream"]) {
+      const r = await pageFetch(page, path);
+      assert(r.status === 403, `${path} with A's cookie: ${r.open ? "let in, " : ""}HTTP ${r.status}`);
+    }
+    // an admin's overview shows both owners' tasks, with the owner column
+    const admin = await newPage(t);
+    await admin.goto(`${BASE}/?queue=${queue}`);
+    await waitFor(async () => (await admin.locator("#tasks tbody tr").count()) === 2, "the admin's 2 rows (A's and B's)");
+    assert((await admin.locator("#who").textContent()) === "admin", "the admin's header does not say admin");
+    assert(await admin.locator("#tasks th.owner").isVisible(), "the admin's table has no owner column");
+    assert((await rowIn(admin, b1.id).locator("td.owner").textContent()) === b.name, "the owner column does not name B");
+  } finally {
+    await Promise.all([a1.id, b1.id].map((id) => apiCall("DELETE", `/api/tasks/${id}`)));
+  }
+}, { timeout: 60000, skip: OWNER_SKIP });
+
+test("auth: another owner's task page says not found and shows nothing of it", async (t) => {
+  const a = await newOwner("browser-a");
+  const b = await newOwner("browser-b");
+  const marker = `b-secret-${uniq()}`;
+  const bt = await submit({ kind: "noop", payload: { marker }, delay_s: 3600 }, b.token);
+  try {
+    const ctx = await newContext(t, { token: a.token });
+    const page = await ctx.newPage();
+    const streams = [];
+    page.on("request", (r) => { if (r.url().includes("/events")) streams.push(r.url()); });
+    await page.goto(`${BASE}/task.html?id=${bt.id}`);
+    await waitFor(async () => await page.locator("#missing").isVisible(), "the not-found section");
+    const text = await page.locator("#missing-text").textContent();
+    assert(/404 not_found/.test(text), `the error says: ${text}`);
+    assert(!(await page.locator("#task").isVisible()), "the task section is shown");
+    assert((await page.locator("#t-payload").textContent()) === "", "a payload is shown");
+    assert(!(await page.content()).includes(marker), "B's payload is in the page");
+    assert(streams.length === 0, `the page subscribed to B's task: ${streams.join(" ")}`);
+    // nor does A's token reach B's task another way
+    const ev = await pageFetch(page, `/api/tasks/${bt.id}/events`);
+    assert(ev.status === 404 && !String(ev.text || "").includes(marker), `B's task's events with A's cookie: ${ev.open ? "let in, " : ""}HTTP ${ev.status}`);
+    for (const [method, p] of [["GET", `/api/tasks/${bt.id}/history`], ["DELETE", `/api/tasks/${bt.id}`], ["POST", `/api/tasks/${bt.id}/retry`]]) {
+      const r = await apiCall(method, p, undefined, a.token);
+      assert(r.status === 404, `${method} ${p} with A's token answered ${r.status}`);
+    }
+    assert((await getTask(bt.id)).state === "queued", "B's task did not stay queued");
+  } finally {
+    await apiCall("DELETE", `/api/tasks/${bt.id}`);
+  }
+}, { skip: OWNER_SKIP });
+
+test("auth: with an owner's token the pages are live over streams (EventSource by cookie)", async (t) => {
+  const c = await newOwner("browser-c");
+  const task = await submit({ kind: "sleep", payload: { steps: 12, step_ms: 250 } }, c.token);
+  const ctx = await newContext(t, { token: c.token });
+  const page = await openTask(t, task.id, await ctx.newPage());
+  await waitState(page, "succeeded", 15000);
+  const states = await page.evaluate(() => window.__liveStates);
+  assert(states.includes("live/stream"), `the task page was never live over its stream: ${states.join(" ")}`);
+  // the cookie the page set from the stored token: /api only, same-site only
+  const ck = await ownCookie(ctx);
+  assert(ck && ck.value === c.token, "no taskq_token cookie with the token");
+  assert(ck.path === "/api" && ck.sameSite === "Strict" && ck.secure === BASE.startsWith("https:"), `cookie path ${ck.path}, SameSite ${ck.sameSite}, Secure ${ck.secure}`);
+  // the overview follows the owner's feed
+  const ov = await ctx.newPage();
+  await ov.goto(`${BASE}/`);
+  const live = ov.locator("#live");
+  await waitFor(async () => (await live.getAttribute("data-state")) === "live" && (await live.getAttribute("data-mode")) === "stream", "the overview live over its feed", 8000);
+}, { skip: OWNER_SKIP });
+
+test("auth: a new token reloads the pages (nothing of the old owner stays); Forget clears the cookie", async (t) => {
+  const a = await newOwner("browser-a");
+  const b = await newOwner("browser-b");
+  const queue = `switch-${uniq()}`;
+  const at = await submit({ kind: "noop", payload: {}, queue, delay_s: 3600 }, a.token);
+  const bt = await submit({ kind: "noop", payload: {}, queue, delay_s: 3600 }, b.token);
+  try {
+    const ctx = await newContext(t, { token: a.token });
+    const page = await ctx.newPage();
+    const other = await ctx.newPage();             // another tab of the same browser
+    for (const p of [page, other]) {
+      await p.goto(`${BASE}/?queue=${queue}`);
+      await waitFor(async () => (await rowIn(p, at.id).count()) === 1, "A's row");
+    }
+    await page.locator("#auth-toggle").click();
+    await page.locator("#auth input[name=token]").fill(b.token);
+    await page.locator("#auth button[type=submit]").click();
+    for (const p of [page, other]) {
+      await waitFor(async () => (await p.locator("#who").textContent()) === `owner ${b.name}` && (await rowIn(p, bt.id).count()) === 1, "B's row after the token change");
+      assert((await rowIn(p, at.id).count()) === 0, "A's row is still shown");
+      assert(!(await p.evaluate(() => window.__rowIds)).includes(at.id), "A's task was shown with B's token");
+    }
+    assert((await ownCookie(ctx))?.value === b.token, "the cookie does not hold the new token");
+    await page.locator("#auth-toggle").click();
+    await page.locator("#auth button.clear").click();
+    await waitFor(async () => await page.locator("#auth").isVisible() && /401/.test(await page.locator("#tasks-error").textContent()), "the token field after Forget");
+    assert(!(await ownCookie(ctx)), "the cookie outlived the token");
+    assert((await page.locator("#tasks tbody tr").count()) === 0, "rows are shown without a token");
+  } finally {
+    await Promise.all([at.id, bt.id].map((id) => apiCall("DELETE", `/api/tasks/${id}`)));
+  }
+}, { timeout: 45000, skip: OWNER_SKIP });
+
+test("auth: the cookie alone reads but never changes anything", async (t) => {
+  const a = await newOwner("browser-a");
+  const at = await submit({ kind: "noop", payload: {}, delay_s: 3600 }, a.token);
+  try {
+    const page = await newPage(t, { token: a.token });
+    await page.goto(`${BASE}/`);
+    await waitFor(async () => (await rowIn(page, at.id).count()) === 1, "A's row");
+    const get = await pageFetch(page, `/api/tasks/${at.id}`);
+    assert(get.status === 200, `GET with the cookie alone answered ${get.status}`);
+    const post = await pageFetch(page, "/api/tasks", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"kind":"noop"}' });
+    assert(post.status === 401, `POST with the cookie alone answered ${post.status}`);
+    const del = await pageFetch(page, `/api/tasks/${at.id}`, { method: "DELETE" });
+    assert(del.status === 401, `DELETE with the cookie alone answered ${del.status}`);
+    assert((await getTask(at.id)).state === "queued", "the task did not stay queued");
+  } finally {
+    await apiCall("DELETE", `/api/tasks/${at.id}`);
+  }
+}, { skip: OWNER_SKIP });
+
+// Known server bug (see the report of this change): nchan 1.3.6 aborts an nginx worker
+// (spool.c:479 assertion) when a channel that never had a message has two subscribers and
+// gets its first message, and each new owner's feed is such a channel. Both tabs' feeds
+// drop and reconnect. TASKQ_BROWSER_KNOWN_BUGS=1 runs this test.
+test("auth: two tabs of a new owner keep their feeds when its first task arrives", async (t) => {
+  const o = await newOwner("browser-n");
+  const ctx = await newContext(t, { token: o.token });
+  await ctx.addInitScript(RECORD_FEED);
+  const pages = [await ctx.newPage(), await ctx.newPage()];
+  const opened = [0, 0];
+  for (const [i, p] of pages.entries()) {
+    p.on("request", (r) => { if (new URL(r.url()).pathname.startsWith("/api/stream")) opened[i]++; });
+    await p.goto(`${BASE}/`);
+    await waitFor(async () => (await p.locator("#live").getAttribute("data-mode")) === "stream", "the feed to be live", 8000);
+  }
+  const task = await submit({ kind: "noop", payload: {} }, o.token);
+  for (const p of pages) await waitFor(async () => (await p.evaluate(() => window.__feedIds)).includes(task.id), "the feed to carry the task", 8000);
+  await sleep(1000);
+  assert(opened[0] === 1 && opened[1] === 1, `the feeds were opened ${opened.join(" and ")} times (they dropped)`);
+}, { skip: OWNER_SKIP || (process.env.TASKQ_BROWSER_KNOWN_BUGS === "1" ? null : "a known server bug (nchan aborts a worker); TASKQ_BROWSER_KNOWN_BUGS=1 runs it") });
 
 test("phone width (375 px) renders without horizontal scroll", async (t) => {
   const long = "x".repeat(300);
@@ -482,6 +773,7 @@ test("phone width (375 px) renders without horizontal scroll", async (t) => {
   await page.goto(`${BASE}/#new-task`);
   await waitFor(async () => (await page.locator("#tasks tbody tr").count()) > 0, "rows");
   await noHorizontalScroll(page, "overview");
+  assert(!(await page.locator("#tasks tbody td.owner").first().isVisible()), "the owner column is shown on a phone");
   const p2 = await openTask(t, task.id, page);
   await waitState(p2, "failed", 10000);
   await noHorizontalScroll(p2, "task page");
@@ -509,8 +801,10 @@ test("keyboard: the submit form and the task link are reachable with Tab", async
 });
 
 if (DEV) {
+  // the daemon comes back with the auth the stack has (./dev does not remember TASKQ_AUTH)
+  const env = AUTH ? { ...process.env, TASKQ_AUTH: "on" } : process.env;
   const restart = (name) => new Promise((resolve, reject) => {
-    execFile(DEV, ["daemon", "restart", name], { env: process.env, timeout: 60000 }, (err, stdout, stderr) => {
+    execFile(DEV, ["daemon", "restart", name], { env, timeout: 60000 }, (err, stdout, stderr) => {
       if (err) reject(new Failure(`./dev daemon restart ${name}: ${err.message} ${stderr}`)); else resolve();
     });
   });
@@ -523,6 +817,10 @@ if (DEV) {
       await waitState(page, "succeeded", 30000);
       await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "ended", "ended", 5000);
       assert((await progressOf(page)) === 100, "the bar is not at 100");
+      if (AUTH) {
+        const anon = await apiCall("GET", "/api/tasks?limit=1", undefined, "");
+        assert(anon.status === 401, `after the restart a request without a token answered ${anon.status}`);
+      }
     }, { timeout: 60000 });
   }
 } else {

@@ -110,12 +110,12 @@ find_pgbin() {
 	return 0
 }
 
-# save_stack_env / load_stack_env — remember the port, build dir and concurrency a stack was
+# save_stack_env / load_stack_env — remember the port, build dir, concurrency and auth a stack was
 # started with, so that `./dev daemon start worker` or `./dev taskq` later use the same ones.
 # Explicit TASKQ_* variables still win, unless load_stack_env is given "force".
 save_stack_env() {
-	printf 'PORT=%s\nBUILD=%s\nCONCURRENCY=%s\n' "$PORT" "$BUILD" "$CONCURRENCY" \
-		>"$RUN/stack.env"
+	printf 'PORT=%s\nBUILD=%s\nCONCURRENCY=%s\nAUTH=%s\n' "$PORT" "$BUILD" "$CONCURRENCY" \
+		"${TASKQ_AUTH:-off}" >"$RUN/stack.env"
 }
 
 load_stack_env() {
@@ -126,6 +126,7 @@ load_stack_env() {
 		PORT) [[ -n ${TASKQ_PORT:-} && -z $force ]] || PORT=$v ;;
 		BUILD) [[ -n ${TASKQ_BUILD:-} && -z $force ]] || BUILD=$v ;;
 		CONCURRENCY) [[ -n ${TASKQ_CONCURRENCY:-} && -z $force ]] || CONCURRENCY=$v ;;
+		AUTH) [[ -n ${TASKQ_AUTH:-} && -z $force ]] || export TASKQ_AUTH=$v ;;
 		esac
 	done <"$RUN/stack.env"
 }
