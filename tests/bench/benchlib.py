@@ -489,6 +489,8 @@ def wrk(path, conns, seconds, mode, **lua_env):
     argv = ["wrk", "-t", str(min(conns, 2)), "-c", str(conns), "-d", f"{seconds}s",
             "--timeout", "10s", "-s", LUA, f"{S.url}{path}"]
     env = dict(os.environ, BENCH_MODE=mode, **{k: str(v) for k, v in lua_env.items()})
+    if os.environ.get("TASKQ_TOKEN"):
+        env["BENCH_TOKEN"] = os.environ["TASKQ_TOKEN"]  # the stack runs with auth on
     p = run(argv, timeout=seconds + 60, env=env, check=False)
     m = re.search(r"^BENCH (\{.*\})$", p.stdout, re.M)
     if p.returncode != 0 or not m:
@@ -511,6 +513,8 @@ class Http:
 
     def req(self, method, path, body=None, headers=None):
         h = dict(headers or {})
+        if os.environ.get("TASKQ_TOKEN"):
+            h["Authorization"] = "Bearer " + os.environ["TASKQ_TOKEN"]
         data = None
         if body is not None:
             data = json.dumps(body).encode()

@@ -12,7 +12,6 @@
 //   TASKQ_TOKEN         a token (an admin's, with auth on): every page starts with it in
 //                       localStorage "taskq.token", every request from node sends it as Bearer
 //   TASKQ_BROWSER_ARTIFACTS  where failure screenshots go (default $TMPDIR/taskq-browser)
-//   TASKQ_BROWSER_KNOWN_BUGS=1  also run the test of a known server bug (skipped otherwise)
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 // Prints one line per test ("ok   name  1.2s" / "FAIL name  reason" / "skip name  reason")
 // and ends with "browser: N passed, N failed"; exits 0 only when none failed.
@@ -745,10 +744,10 @@ test("auth: the cookie alone reads but never changes anything", async (t) => {
   }
 }, { skip: OWNER_SKIP });
 
-// Known server bug (see the report of this change): nchan 1.3.6 aborts an nginx worker
-// (spool.c:479 assertion) when a channel that never had a message has two subscribers and
-// gets its first message, and each new owner's feed is such a channel. Both tabs' feeds
-// drop and reconnect. TASKQ_BROWSER_KNOWN_BUGS=1 runs this test.
+// nchan 1.3.6 aborts an nginx worker (spool.c:479 assertion) when a channel that never had a
+// message has two subscribers and gets its first message, and each new owner's feed would be
+// such a channel: taskq-fcgi publishes an empty batch when it authorises a feed. Were that
+// missing, both tabs' feeds would drop and reconnect.
 test("auth: two tabs of a new owner keep their feeds when its first task arrives", async (t) => {
   const o = await newOwner("browser-n");
   const ctx = await newContext(t, { token: o.token });
@@ -764,7 +763,7 @@ test("auth: two tabs of a new owner keep their feeds when its first task arrives
   for (const p of pages) await waitFor(async () => (await p.evaluate(() => window.__feedIds)).includes(task.id), "the feed to carry the task", 8000);
   await sleep(1000);
   assert(opened[0] === 1 && opened[1] === 1, `the feeds were opened ${opened.join(" and ")} times (they dropped)`);
-}, { skip: OWNER_SKIP || (process.env.TASKQ_BROWSER_KNOWN_BUGS === "1" ? null : "a known server bug (nchan aborts a worker); TASKQ_BROWSER_KNOWN_BUGS=1 runs it") });
+}, { skip: OWNER_SKIP });
 
 test("phone width (375 px) renders without horizontal scroll", async (t) => {
   const long = "x".repeat(300);

@@ -57,6 +57,8 @@ cmd_bench() {
 	port=$(free_port)
 	export TASKQ_VAR=$TOP/var/bench TASKQ_PORT=$port TASKQ_BUILD=$bin
 	export TASKQ_CONCURRENCY=${TASKQ_CONCURRENCY:-8}
+	# as installed: auth on (an admin token, so no per-owner limit), fair queueing on
+	export TASKQ_AUTH=${TASKQ_AUTH:-on}
 	stack_paths
 	if [[ -d $PGDATA || -d $RUN ]]; then
 		stop_all # a stack left over from an interrupted run
@@ -69,6 +71,7 @@ cmd_bench() {
 	say "bench: starting the bench stack on port $PORT (TASKQ_VAR=$VAR)"
 	BENCH_STACK_UP=1
 	try start_test_stack
+	((TRY_STATUS != 0)) || [[ $TASKQ_AUTH != on ]] || test_token || TRY_STATUS=1
 	resolve_var
 	if ((TRY_STATUS != 0)); then
 		show_log_tails

@@ -125,6 +125,12 @@ sanitizer_scan() {
 		warn "sanitizer report in $f:"
 		tail -n "+$first" "$f" | head -n 40 >&2
 	done
+	# an nginx worker that crashed (nchan asserts, say) is a failure too
+	if [[ -f $LOG/nginx-error.log ]] && grep -q 'exited on signal' "$LOG/nginx-error.log"; then
+		bad=$((bad + 1))
+		warn "nginx workers crashed:"
+		grep -B2 'exited on signal' "$LOG/nginx-error.log" | head -n 12 >&2
+	fi
 	[[ -z $STACK_LOAD ]] || say "test: sanitizers: ASan+UBSan+LeakSanitizer daemons after $STACK_LOAD"
 	phase "sanitizers" 0 "$bad"
 }
