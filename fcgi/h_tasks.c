@@ -9,7 +9,7 @@
 #include "fair.h"
 #include "handlers.h"
 #include "kindcache.h"
-#include "limits.h"
+#include "owner_limits.h"
 #include "query.h"
 #include "resp.h"
 #include "store.h"

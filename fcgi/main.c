@@ -19,7 +19,7 @@
 #include "config.h"
 #include "fair.h"
 #include "handlers.h"
-#include "limits.h"
+#include "owner_limits.h"
 #include "kindcache.h"
 #include "log.h"
 #include "signals.h"

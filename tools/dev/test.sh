@@ -230,6 +230,12 @@ cmd_test() {
 
 	unit_tests
 
+	# libFuzzer: each target a short while from its seeds (./dev fuzz runs them long)
+	if [[ $# -eq 0 || " $* " == *fuzz* ]]; then
+		source "$TOP/tools/dev/fuzz.sh"
+		fuzz_smoke "${TASKQ_FUZZ_S:-20}"
+	fi
+
 	# the test stack: its own TASKQ_VAR, a free port, a fresh cluster, the ASan binaries
 	unset TASKQ_DATABASE_URL
 	port=$(free_port)

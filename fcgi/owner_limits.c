@@ -1,5 +1,5 @@
-/* limits: per-owner submit rate and unfinished-task cap (see limits.h). */
-#include "limits.h"
+/* owner_limits: per-owner submit rate and unfinished-task cap (see owner_limits.h). */
+#include "owner_limits.h"
 
 #include <math.h>
 #include <pthread.h>

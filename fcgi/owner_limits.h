@@ -1,12 +1,12 @@
 /*
- * limits: per-owner limits on submits, kept in this process's memory (no extra database
+ * owner_limits: per-owner limits on submits, kept in this process's memory (no extra database
  * round trip per submit): a token bucket for the submit rate, and a cap on the owner's
  * unfinished (queued + running) tasks, counted in PostgreSQL at most once a second per owner
  * and counted up locally in between. Admins and auth-off stacks are not limited. Several
  * taskq-fcgi processes each apply the rate: the fleet-wide rate is at most N times it.
  */
-#ifndef TASKQ_LIMITS_H
-#define TASKQ_LIMITS_H
+#ifndef TASKQ_OWNER_LIMITS_H
+#define TASKQ_OWNER_LIMITS_H
 
 #include <stdbool.h>
 
