@@ -26,6 +26,7 @@
 #include "req.h"
 #include "resp.h"
 #include "router.h"
+#include "routes.h"
 #include "store.h"
 #include <curl/curl.h>
 
@@ -34,21 +35,8 @@
 #include "watch.h"
 #include "xalloc.h"
 
-static const struct route g_routes[] = {
-	{"POST", "/api/tasks", h_task_submit, 0},
-	{"GET", "/api/tasks", h_task_list, 0},
-	{"GET", "/api/tasks/*", h_task_get, 0},
-	{"DELETE", "/api/tasks/*", h_task_cancel, 0},
-	{"POST", "/api/tasks/*/retry", h_task_retry, 0},
-	{"GET", "/api/tasks/*/history", h_task_history, 0},
-	{"GET", "/api/queues", h_queues, 0},
-	{"GET", "/api/me", h_me, 0},
-	{"GET", "/_taskq/authorize/task/*", h_authorize_task, 0},
-	{"GET", "/_taskq/authorize/stream", h_authorize_stream, 0},
-	{"GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0},
-	{"GET", "/healthz", h_healthz, ROUTE_PUBLIC},
-	{NULL, NULL, NULL, 0},
-};
+#define ROUTE(method, pattern, handler, flags) {method, pattern, handler, flags},
+static const struct route g_routes[] = {TASKQ_ROUTES(ROUTE){NULL, NULL, NULL, 0}};
 
 static struct {
 	const char *config, *db, *listen, *publish, *log_level, *auth, *fair;

@@ -85,24 +85,6 @@ fuzz_install() {
 	}
 }
 
-# fuzz_routes_of FILE — "METHOD PATTERN" of each entry of the g_routes table in FILE.
-fuzz_routes_of() {
-	sed -n '/g_routes\[\] = {/,/^};/p' "$1" |
-		sed -nE 's/^[[:space:]]*\{"([A-Z]+)", *"([^"]*)".*/\1 \2/p'
-}
-
-# fuzz_route_drift — warn when the route table copied into fuzz_router.c is no longer the one
-# in fcgi/main.c (methods and patterns).
-fuzz_route_drift() {
-	local main harness
-	main=$(fuzz_routes_of "$TOP/fcgi/main.c")
-	harness=$(fuzz_routes_of "$TOP/tests/fuzz/fuzz_router.c")
-	[[ $main == "$harness" ]] && return 0
-	warn "fuzz: the route table in tests/fuzz/fuzz_router.c differs from g_routes in fcgi/main.c:"
-	diff <(printf '%s\n' "$main") <(printf '%s\n' "$harness") | grep '^[<>]' |
-		sed 's/^</  only in fcgi\/main.c:/; s/^>/  only in fuzz_router.c:/' >&2 || true
-}
-
 # fuzz_build [TARGET...] — compile the targets (all by default) into var/fuzz/bin when their
 # sources, the headers or this file changed.
 fuzz_build() {
@@ -121,7 +103,6 @@ fuzz_build() {
 	cflags+=($(pkg-config --cflags json-c libcrypto)) || return 1
 	# shellcheck disable=SC2207
 	libs=($(pkg-config --libs json-c libcrypto) -lm) || return 1
-	fuzz_route_drift
 	for t in "${targets[@]}"; do
 		mapfile -t srcs < <(fuzz_sources "$t")
 		if ((${#srcs[@]} == 0)); then

@@ -1,0 +1,23 @@
+/*
+ * routes: taskq-fcgi's route table as a list, R(method, pattern, handler, flags) per route,
+ * so that fcgi/main.c builds the table with the real handlers and tests/fuzz/fuzz_router.c
+ * the very same table with stand-ins. Patterns: "*" captures one segment (router.h).
+ */
+#ifndef TASKQ_ROUTES_H
+#define TASKQ_ROUTES_H
+
+#define TASKQ_ROUTES(R)                                                         \
+	R("POST", "/api/tasks", h_task_submit, 0)                               \
+	R("GET", "/api/tasks", h_task_list, 0)                                  \
+	R("GET", "/api/tasks/*", h_task_get, 0)                                 \
+	R("DELETE", "/api/tasks/*", h_task_cancel, 0)                           \
+	R("POST", "/api/tasks/*/retry", h_task_retry, 0)                        \
+	R("GET", "/api/tasks/*/history", h_task_history, 0)                     \
+	R("GET", "/api/queues", h_queues, 0)                                    \
+	R("GET", "/api/me", h_me, 0)                                            \
+	R("GET", "/_taskq/authorize/task/*", h_authorize_task, 0)               \
+	R("GET", "/_taskq/authorize/stream", h_authorize_stream, 0)             \
+	R("GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0)     \
+	R("GET", "/healthz", h_healthz, ROUTE_PUBLIC)
+
+#endif
