@@ -16,5 +16,6 @@ void h_authorize_task(struct req *r);
 void h_authorize_stream(struct req *r);
 void h_authorize_owner_stream(struct req *r);
 void h_me(struct req *r);
+void h_metrics(struct req *r);
 
 #endif

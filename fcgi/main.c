@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -22,6 +23,7 @@
 #include "owner_limits.h"
 #include "kindcache.h"
 #include "log.h"
+#include "metrics.h"
 #include "signals.h"
 #include "req.h"
 #include "resp.h"
@@ -39,14 +41,14 @@
 static const struct route g_routes[] = {TASKQ_ROUTES(ROUTE){NULL, NULL, NULL, 0}};
 
 static struct {
-	const char *config, *db, *listen, *publish, *log_level, *auth, *fair;
+	const char *config, *db, *listen, *publish, *log_level, *log_format, *auth, *fair;
 	long threads, max_body, backlog, max_waiters, max_unfinished;
 	long auth_ttl, owner_rate, owner_burst;
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
 	{"config", "TASKQ_CONFIG", CFG_STR, NULL, 0, 0,
-	 "file of key = value lines, keys as these flags (/etc/taskq/taskq.conf)", &g_cfg.config},
+	 "file of key = value lines, keys as these flags (/etc/taskq/taskq-fcgi.conf)", &g_cfg.config},
 	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
 	{"listen", "TASKQ_LISTEN", CFG_STR, NULL, 0, 0,
@@ -62,6 +64,8 @@ static const struct config_opt g_opts[] = {
 	{"backlog", "TASKQ_BACKLOG", CFG_INT, "1024", 1, 65535, "listen backlog", &g_cfg.backlog},
 	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
 	 &g_cfg.log_level},
+	{"log-format", "TASKQ_LOG_FORMAT", CFG_STR, "text", 0, 0,
+	 "text (key=value) or json (one object per line)", &g_cfg.log_format},
 	{"auth", "TASKQ_AUTH", CFG_STR, "on", 0, 0,
 	 "on: every /api/ request needs a bearer token (taskq token create); off: no auth",
 	 &g_cfg.auth},
@@ -93,15 +97,37 @@ static bool on_off(const char *v, const char *name)
 static int g_listen_fd;
 static pthread_mutex_t g_accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Whether r may use a route with these flags; when not, it has answered (401, 403, 503). */
+static bool admitted(struct req *r, int flags)
+{
+	const char *gate;
+
+	if (flags & ROUTE_PUBLIC)
+		return true;
+	/* nginx's loopback-only location sets this FastCGI parameter (a client cannot: its
+	 * headers arrive as HTTP_*), so a local scraper needs no token */
+	if ((flags & ROUTE_LOOPBACK) && (gate = req_param(r, "TASKQ_LOOPBACK_ONLY")) &&
+	    !strcmp(gate, "1"))
+		return true;
+	if (!auth_request(r))
+		return false;
+	if ((flags & ROUTE_ADMIN) && !r->who.admin) {
+		resp_error_status(r, 403, "forbidden", "this route needs an admin token", NULL);
+		return false;
+	}
+	return true;
+}
+
 static void handle(struct req *r)
 {
 	struct route_match m;
 
 	router_match(g_routes, r->method, r->path, &m);
 	if (m.route) {
+		r->route = (int)(m.route - g_routes) + 1;
 		r->cap[0] = m.ncaps > 0 ? m.caps[0] : NULL;
 		r->cap[1] = m.ncaps > 1 ? m.caps[1] : NULL;
-		if (!(m.route->flags & ROUTE_PUBLIC) && !auth_request(r))
+		if (!admitted(r, m.route->flags))
 			return;
 		m.route->handler(r);
 	} else if (m.status == 405) {
@@ -148,8 +174,10 @@ static void *serve(void *arg)
 		if (rc < 0)
 			break;
 		req_init(&r, fr, db, (size_t)g_cfg.max_body);
+		metrics_request_start(&r);
 		handle(&r);
 		log_request(&r);
+		metrics_request_end(&r);
 		if (r.parked) {
 			fr = new_request(); /* the watcher owns the parked one */
 			continue;
@@ -159,6 +187,37 @@ static void *serve(void *arg)
 	FCGX_Free(fr, 1);
 	free(fr);
 	return NULL;
+}
+
+static void on_wake(int sig)
+{
+	(void)sig; /* only to interrupt accept() */
+}
+
+/* Stops the request threads. On a socket of its own (--listen) shutdown() wakes every
+ * accept(); a socket handed over on fd 0 (systemd, spawn-fcgi) stays usable for the next
+ * process, so each thread instead gets a no-op SIGUSR1 (no SA_RESTART: accept() returns
+ * EINTR, and libfcgi gives up since shutdown is pending), again until it has returned. */
+static void join_serve_threads(pthread_t *threads, long n, bool own_socket)
+{
+	const struct timespec pause = {0, 20 * 1000000L};
+	bool *done = xcalloc((size_t)n, sizeof *done);
+	long left = n;
+
+	if (own_socket)
+		shutdown(g_listen_fd, SHUT_RDWR);
+	while (left > 0) {
+		for (long i = 0; i < n && !own_socket; i++)
+			if (!done[i])
+				pthread_kill(threads[i], SIGUSR1);
+		nanosleep(&pause, NULL);
+		for (long i = 0; i < n; i++)
+			if (!done[i] && pthread_tryjoin_np(threads[i], NULL) == 0) {
+				done[i] = true;
+				left--;
+			}
+	}
+	free(done);
 }
 
 /* Opens the listening socket: a unix path (stale socket replaced, mode 0660), host:port,
@@ -202,6 +261,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g_log_level = (enum log_level)lvl;
+	if (log_format_set(g_cfg.log_format) < 0) {
+		fprintf(stderr, "taskq-fcgi: bad --log-format '%s'\n", g_cfg.log_format);
+		return 2;
+	}
+	metrics_init();
 	if (!on_off(g_cfg.auth, "auth") || !on_off(g_cfg.fair, "fair"))
 		return 2;
 	auth_init(!strcmp(g_cfg.auth, "on"), (double)g_cfg.auth_ttl);
@@ -213,6 +277,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signals_setup(&set);
+	{
+		struct sigaction sa = {.sa_handler = on_wake}; /* no SA_RESTART */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	publish_start(g_cfg.publish);
@@ -240,9 +309,8 @@ int main(int argc, char **argv)
 
 	signals_wait(&set);
 	FCGX_ShutdownPending();
-	shutdown(g_listen_fd, SHUT_RDWR);
+	join_serve_threads(threads, g_cfg.threads, g_cfg.listen && *g_cfg.listen);
 	for (long i = 0; i < g_cfg.threads; i++) {
-		pthread_join(threads[i], NULL);
 		db_free(dbs[i]);
 	}
 	if (g_cfg.listen && g_cfg.listen[0] == '/')

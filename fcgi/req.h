@@ -27,6 +27,8 @@ struct req {
 	const char *cap[2];   /* route captures */
 	size_t max_body;
 	int status;           /* set by resp for the request log */
+	int route;            /* 1 + the matched route's index in fcgi/routes.h; 0: none */
+	double started;       /* monotonic seconds when a thread took it (for /metrics) */
 	bool parked;          /* handed to the long-poll watcher, which answers it */
 	struct who who;       /* set before the handler runs (public routes: empty owner) */
 };

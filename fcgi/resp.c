@@ -49,6 +49,25 @@ void resp_json(struct req *r, int status, json_object *body, const char *extra)
 	json_object_put(body);
 }
 
+void resp_text(struct req *r, int status, const char *content_type, const char *body, size_t len,
+	       const char *extra)
+{
+	char head[512];
+	int n = snprintf(head, sizeof head,
+			 "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			 "Cache-Control: no-store\r\n%s\r\n",
+			 status, reason(status), content_type, len, extra ? extra : "");
+
+	r->status = status;
+	FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, r->fr->out);
+	/* FCGX_PutStr takes an int: write a large body in pieces */
+	for (size_t at = 0; at < len;) {
+		size_t chunk = len - at > (1u << 30) ? (1u << 30) : len - at;
+		FCGX_PutStr(body + at, (int)chunk, r->fr->out);
+		at += chunk;
+	}
+}
+
 void resp_empty(struct req *r, int status, const char *extra)
 {
 	char head[256];

@@ -1,6 +1,7 @@
 /*
  * resp: the only writer of HTTP responses in taskq-fcgi, and the only map from taskq_rc to
- * HTTP status and error code. Every body is JSON built with json-c.
+ * HTTP status and error code. Every body is JSON built with json-c, except /metrics' text
+ * (resp_text).
  */
 #ifndef TASKQ_RESP_H
 #define TASKQ_RESP_H
@@ -14,6 +15,9 @@
 /* Sends status + body (consumed: the function puts it). extra: more header lines, each
  * ending in "\r\n", or NULL. */
 void resp_json(struct req *r, int status, json_object *body, const char *extra);
+/* Sends status + a text body of len bytes (borrowed) with this Content-Type. */
+void resp_text(struct req *r, int status, const char *content_type, const char *body, size_t len,
+	       const char *extra);
 /* Sends a status with no body (204, 304). */
 void resp_empty(struct req *r, int status, const char *extra);
 /* Sends {"error":{"code","message"}} with the status and code that rc maps to. */

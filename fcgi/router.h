@@ -13,7 +13,10 @@ typedef void (*handler_fn)(struct req *r);
 #define ROUTER_MAX_CAPS 2
 #define ROUTER_MAX_SEG 128
 
-enum { ROUTE_PUBLIC = 1 }; /* route flags: no token needed */
+/* route flags. PUBLIC: no token needed. ADMIN: an admin token needed. LOOPBACK: no token
+ * needed when nginx's loopback-only location passed the request (FastCGI parameter
+ * TASKQ_LOOPBACK_ONLY=1, see nginx/taskq.conf.in); else the other flags apply. */
+enum { ROUTE_PUBLIC = 1, ROUTE_ADMIN = 2, ROUTE_LOOPBACK = 4 };
 
 struct route {
 	const char *method;

@@ -18,6 +18,7 @@
 	R("GET", "/_taskq/authorize/task/*", h_authorize_task, 0)               \
 	R("GET", "/_taskq/authorize/stream", h_authorize_stream, 0)             \
 	R("GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0)     \
-	R("GET", "/healthz", h_healthz, ROUTE_PUBLIC)
+	R("GET", "/healthz", h_healthz, ROUTE_PUBLIC)                           \
+	R("GET", "/metrics", h_metrics, ROUTE_ADMIN | ROUTE_LOOPBACK)
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "metrics.h"
 #include "publish.h"
 #include "resp.h"
 #include "store.h"
@@ -87,6 +88,16 @@ bool watch_park(struct req *r, const char *id, long long version, double wait_s,
 	return true;
 }
 
+int watch_parked(void)
+{
+	int n;
+
+	pthread_mutex_lock(&g.lock);
+	n = g.count;
+	pthread_mutex_unlock(&g.lock);
+	return n;
+}
+
 /* Answers a waiter with t (NULL: the task is gone) and frees it. */
 static void answer(struct waiter *w, const struct task *t)
 {
@@ -98,6 +109,7 @@ static void answer(struct waiter *w, const struct task *t)
 		resp_empty(&w->r, 304, extra);
 	} else
 		resp_task(&w->r, 200, t, 0);
+	metrics_parked_answered(&w->r);
 	FCGX_Finish_r(w->r.fr);
 	free(w->r.fr);
 	free(w);
@@ -202,6 +214,7 @@ static void settle(struct waiter *due, double now, bool all)
 		if (rc != TASKQ_OK) {
 			if (all || now >= w->deadline) {
 				resp_error(&w->r, rc, err.msg);
+				metrics_parked_answered(&w->r);
 				FCGX_Finish_r(w->r.fr);
 				free(w->r.fr);
 				free(w);

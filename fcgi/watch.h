@@ -22,5 +22,7 @@ void watch_stop(void);
  * not_modified_ok and the version never moved. false: too many waiters (the caller answers 429).
  */
 bool watch_park(struct req *r, const char *id, long long version, double wait_s, bool not_modified_ok);
+/* How many requests are parked now (for /metrics). */
+int watch_parked(void);
 
 #endif

@@ -2,6 +2,7 @@
 #include "db.h"
 
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,22 @@ struct db {
 	bool ready;
 	bool was_ready; /* for logging a reconnect once */
 };
+
+/* Process-wide, for /metrics (relaxed atomics: they are counts, not synchronisation). */
+static atomic_ullong g_lost, g_reconnects, g_connect_failed, g_statement_errors;
+
+static void bump(atomic_ullong *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+void db_counters(struct db_counters *out)
+{
+	out->lost = atomic_load_explicit(&g_lost, memory_order_relaxed);
+	out->reconnects = atomic_load_explicit(&g_reconnects, memory_order_relaxed);
+	out->connect_failed = atomic_load_explicit(&g_connect_failed, memory_order_relaxed);
+	out->statement_errors = atomic_load_explicit(&g_statement_errors, memory_order_relaxed);
+}
 
 struct db *db_new(const char *conninfo, const char *app_name, const struct db_stmt *stmts,
 		  int nstmts)
@@ -75,8 +92,10 @@ static enum taskq_rc map_error(struct db *db, const PGresult *res, struct taskq_
 
 	if (PQstatus(db->conn) != CONNECTION_OK || !state || !strncmp(state, "08", 2) ||
 	    !strncmp(state, "57P", 3)) {
-		if (db->ready)
+		if (db->ready) {
 			log_warn("event=db_lost sqlstate=%s msg=\"%s\"", state ? state : "-", msg);
+			bump(&g_lost);
+		}
 		drop(db);
 		return taskq_fail(err, TASKQ_DB_DOWN, "database unavailable");
 	}
@@ -85,6 +104,7 @@ static enum taskq_rc map_error(struct db *db, const PGresult *res, struct taskq_
 	if (!strncmp(state, "22", 2) || !strncmp(state, "23", 2))
 		return taskq_fail(err, TASKQ_INVAL, "%s", msg);
 	log_error("event=db_error sqlstate=%s msg=\"%s\"", state, msg);
+	bump(&g_statement_errors);
 	return taskq_fail(err, TASKQ_INTERNAL, "database error %s: %s", state, msg);
 }
 
@@ -119,6 +139,7 @@ static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
 		char msg[200];
 		snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->conn));
 		drop(db);
+		bump(&g_connect_failed);
 		if (db->was_ready)
 			log_debug("event=db_connect_failed msg=\"%s\"", msg);
 		return taskq_fail(err, TASKQ_DB_DOWN, "database unavailable: %s", msg);
@@ -134,8 +155,10 @@ static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
 		if ((rc = run_simple(db, sql, err)))
 			return rc;
 	}
-	if (db->was_ready)
+	if (db->was_ready) {
 		log_info("event=db_reconnected");
+		bump(&g_reconnects);
+	}
 	db->ready = db->was_ready = true;
 	return TASKQ_OK;
 }
@@ -158,6 +181,7 @@ static void check_idle(struct db *db)
 	if (db->nlisten == 0 || (p.revents & (POLLHUP | POLLERR)) || !PQconsumeInput(db->conn) ||
 	    PQstatus(db->conn) != CONNECTION_OK) {
 		log_info("event=db_reconnect reason=\"connection closed while idle\"");
+		bump(&g_lost);
 		drop(db);
 	}
 }
@@ -227,6 +251,7 @@ int db_each_notify(struct db *db, void (*fn)(const char *channel, const char *pa
 		return -1;
 	if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
 		log_warn("event=db_lost msg=\"listen connection closed\"");
+		bump(&g_lost);
 		drop(db);
 		return -1;
 	}

@@ -48,6 +48,15 @@ int db_socket(struct db *db);
  * -1 when the connection died (it will reconnect on the next db_ensure). */
 int db_drain_notifies(struct db *db);
 bool db_connected(const struct db *db);
+
+/* What every connection of this process went through since it started (monotonic counters,
+ * for /metrics): connections lost (PostgreSQL restarted, network cut, closed while idle),
+ * reconnects that succeeded, connection attempts that failed, and statements that failed with
+ * an unexpected error (not a constraint or input error, which are the caller's answer). */
+struct db_counters {
+	unsigned long long lost, reconnects, connect_failed, statement_errors;
+};
+void db_counters(struct db_counters *out);
 /* Like db_drain_notifies, handing each notification's channel and payload (borrowed for the
  * call) to fn. */
 int db_each_notify(struct db *db, void (*fn)(const char *channel, const char *payload, void *ctx),

@@ -1,7 +1,9 @@
 /* log: formatting and writing one log line. */
 #include "log.h"
 
+#include <json-c/json.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +11,7 @@
 
 enum log_level g_log_level = LOG_INFO;
 static const char *g_prog = "taskq";
+static bool g_json;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -23,6 +26,62 @@ int log_level_parse(const char *s)
 void log_set_program(const char *name)
 {
 	g_prog = name;
+}
+
+int log_format_set(const char *format)
+{
+	if (!strcmp(format, "text") || !strcmp(format, "json")) {
+		g_json = !strcmp(format, "json");
+		return 0;
+	}
+	return -1;
+}
+
+/* The key=value pairs of a text line (after its time stamp) as one JSON object per line:
+ * keys [a-z_]+, values bare up to a space or "quoted" up to the next quote. Anything that does
+ * not parse goes, from there on, into "rest". Returns the length written to out. */
+static size_t to_json(const char *ts, char *pairs, char *out, size_t size)
+{
+	json_object *o = json_object_new_object();
+	char *p = pairs;
+	const char *text;
+	size_t n;
+
+	json_object_object_add(o, "time", json_object_new_string(ts));
+	while (*p) {
+		size_t k = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+		char *v, *end;
+
+		if (k == 0 || p[k] != '=')
+			break;
+		p[k] = '\0';
+		v = p + k + 1;
+		if (*v == '"' && (end = strchr(v + 1, '"')) && (end[1] == ' ' || end[1] == '\0')) {
+			v++;
+		} else if (*v == '"') {
+			p[k] = '=';
+			break;
+		} else {
+			end = v + strcspn(v, " ");
+		}
+		char save = *end;
+		*end = '\0';
+		json_object_object_add(o, p, json_object_new_string(v));
+		p = end + (save ? 1 : 0);
+		if (save == '"')
+			p += *p == ' ';
+		p += strspn(p, " ");
+	}
+	if (*p)
+		json_object_object_add(o, "rest", json_object_new_string(p));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	n = strlen(text);
+	if (n > size - 2)
+		n = size - 2;
+	memcpy(out, text, n);
+	out[n++] = '\n';
+	json_object_put(o);
+	return n;
 }
 
 static void vlog(enum log_level level, const char *task_id, const char *fmt, va_list ap)
@@ -57,6 +116,15 @@ static void vlog(enum log_level level, const char *task_id, const char *fmt, va_
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = ' ';
 	line[n++] = '\n';
+	if (g_json) {
+		char out[4096], stamp[32];
+		line[n - 1] = '\0';
+		snprintf(stamp, sizeof stamp, "%.24s", line);
+		n = to_json(stamp, line + 25, out, sizeof out);
+		if (write(STDERR_FILENO, out, n) < 0)
+			return;
+		return;
+	}
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;
 }

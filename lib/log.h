@@ -14,6 +14,9 @@ extern enum log_level g_log_level;
 /* Parses "debug" / "info" / "warn" / "error"; returns -1 for anything else. */
 int log_level_parse(const char *s);
 void log_set_program(const char *name);
+/* "text" (key=value, the default) or "json" (one JSON object per line, the same keys plus
+ * "time"); -1 for anything else. */
+int log_format_set(const char *format);
 
 /* fmt continues the line after "level=.. prog=..": write it as key=value pairs. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

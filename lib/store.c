@@ -71,8 +71,8 @@ const struct db_stmt store_stmts[S_COUNT] = {
 	[S_RESCUE] = {"rescue", "SELECT taskq.rescue()", 0},
 	[S_HEARTBEAT] = {"heartbeat",
 			 "SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[], $4::int[],"
-			 " $5, $6::int, $7, $8, $9::int)",
-			 9},
+			 " $5, $6::int, $7, $8, $9::int, $10::jsonb)",
+			 10},
 	[S_LIVE_WORKERS] = {"live_workers",
 			    "SELECT count(*) FROM taskq.workers WHERE last_seen > now() - interval '1 minute'",
 			    0},
@@ -121,6 +121,16 @@ const struct db_stmt store_stmts[S_COUNT] = {
 			 "SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
 			 " finished_last_minute FROM taskq.queue_overview_of($1)",
 			 1},
+	[S_METRICS_QUEUES] = {"metrics_queues",
+			      "SELECT queue, state, count, finished_last_minute, oldest_ready_s"
+			      " FROM taskq.metrics_queues",
+			      0},
+	[S_METRICS_COUNTERS] = {"metrics_counters", "SELECT queue, state, n FROM taskq.counter_totals", 0},
+	[S_METRICS_WORKERS] = {"metrics_workers",
+			       "SELECT id, running, concurrency, extract(epoch FROM now() - last_seen),"
+			       " metrics FROM taskq.workers"
+			       " WHERE last_seen > now() - interval '1 minute' ORDER BY id",
+			       0},
 	[S_WORKERS] = {"workers",
 		       "SELECT id, host, pid, version, queues, concurrency, running,"
 		       " extract(epoch FROM now() - last_seen) FROM taskq.workers"
@@ -561,6 +571,82 @@ enum taskq_rc store_migrate(struct db *db, int version, const char *name, const 
 fail:
 	db_exec_script(db, "ROLLBACK", NULL);
 	return rc;
+}
+
+/* ---- /metrics ----------------------------------------------------------------------- */
+
+enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc;
+	int n;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = db_exec(db, S_METRICS_QUEUES, NULL, &res, err)))
+		return rc;
+	n = PQntuples(res);
+	out->q = xcalloc((size_t)n + 1, sizeof *out->q);
+	for (int i = 0; i < n; i++) {
+		struct metrics_queue *q = &out->q[i];
+		q->queue = xstrdup(PQgetvalue(res, i, 0));
+		q->state = xstrdup(PQgetvalue(res, i, 1));
+		q->count = store_opt_ll(res, i, 2, 0);
+		q->finished_last_minute = store_opt_ll(res, i, 3, 0);
+		q->oldest_ready_s = PQgetisnull(res, i, 4) ? 0 : strtod(PQgetvalue(res, i, 4), NULL);
+	}
+	out->nq = n;
+	PQclear(res);
+
+	if ((rc = db_exec(db, S_METRICS_COUNTERS, NULL, &res, err)))
+		goto fail;
+	n = PQntuples(res);
+	out->c = xcalloc((size_t)n + 1, sizeof *out->c);
+	for (int i = 0; i < n; i++) {
+		out->c[i].queue = xstrdup(PQgetvalue(res, i, 0));
+		out->c[i].state = xstrdup(PQgetvalue(res, i, 1));
+		out->c[i].n = store_opt_ll(res, i, 2, 0);
+	}
+	out->nc = n;
+	PQclear(res);
+
+	if ((rc = db_exec(db, S_METRICS_WORKERS, NULL, &res, err)))
+		goto fail;
+	n = PQntuples(res);
+	out->w = xcalloc((size_t)n + 1, sizeof *out->w);
+	for (int i = 0; i < n; i++) {
+		struct metrics_worker *w = &out->w[i];
+		w->id = xstrdup(PQgetvalue(res, i, 0));
+		w->running = (int)store_opt_ll(res, i, 1, 0);
+		w->concurrency = (int)store_opt_ll(res, i, 2, 0);
+		w->last_seen_s = strtod(PQgetvalue(res, i, 3), NULL);
+		w->metrics = store_opt_str(res, i, 4);
+	}
+	out->nw = n;
+	PQclear(res);
+	return TASKQ_OK;
+fail:
+	store_metrics_free(out);
+	return rc;
+}
+
+void store_metrics_free(struct metrics_db *m)
+{
+	for (int i = 0; i < m->nq; i++) {
+		free(m->q[i].queue);
+		free(m->q[i].state);
+	}
+	for (int i = 0; i < m->nc; i++) {
+		free(m->c[i].queue);
+		free(m->c[i].state);
+	}
+	for (int i = 0; i < m->nw; i++) {
+		free(m->w[i].id);
+		free(m->w[i].metrics);
+	}
+	free(m->q);
+	free(m->c);
+	free(m->w);
+	memset(m, 0, sizeof *m);
 }
 
 /* ---- the fleet for the CLI (taskq stats) ---------------------------------------------- */

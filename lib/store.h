@@ -93,12 +93,12 @@ struct worker_info {
 	int pid, concurrency;
 };
 
-/* Upserts the worker's row in taskq.workers and renews the leases of the tasks it still
- * runs, given as PostgreSQL array literals of ids ("{id,id}") and of their attempts
- * ("{1,2}"); calls on_cancel(id, ctx)
+/* Upserts the worker's row in taskq.workers (with its counters, metrics_json: a JSON object
+ * or NULL) and renews the leases of the tasks it still runs, given as PostgreSQL array
+ * literals of ids ("{id,id}") and of their attempts ("{1,2}"); calls on_cancel(id, ctx)
  * for each whose cancellation was requested (id borrowed for the call). */
 enum taskq_rc store_heartbeat(struct db *db, const struct worker_info *w, int lease_s,
-			      const char *held_array, const char *held_attempts,
+			      const char *held_array, const char *held_attempts, const char *metrics_json,
 			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
 			      struct taskq_err *err);
 /* Removes the worker's row (clean exit). */
@@ -155,6 +155,36 @@ enum taskq_rc store_token_revoke(struct db *db, const char *which, int *n, struc
 /* How many of the owner's tasks are queued or running. */
 enum taskq_rc store_owner_unfinished(struct db *db, const char *owner, long long *n,
 				     struct taskq_err *err);
+
+/* ---- /metrics (taskq-fcgi) ---- */
+
+/* One row of taskq.metrics_queues: a queue and state. */
+struct metrics_queue {
+	char *queue, *state;
+	long long count, finished_last_minute;
+	double oldest_ready_s; /* on the queued row: the longest wait of a ready task, else 0 */
+};
+/* One row of taskq.counter_totals: tasks that ever reached a final state. */
+struct metrics_counter {
+	char *queue, *state;
+	long long n;
+};
+/* A worker seen in the last minute, with its counters as its heartbeat wrote them. */
+struct metrics_worker {
+	char *id, *metrics; /* metrics: JSON text or NULL */
+	int running, concurrency;
+	double last_seen_s;
+};
+struct metrics_db {
+	struct metrics_queue *q;
+	struct metrics_counter *c;
+	struct metrics_worker *w;
+	int nq, nc, nw;
+};
+/* The queue, counter and fleet figures of /metrics (three statements); free with
+ * store_metrics_free (also after a failure, which leaves *out empty). */
+enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_err *err);
+void store_metrics_free(struct metrics_db *m);
 
 /* ---- the fleet for the CLI (taskq stats) ---- */
 

@@ -121,12 +121,13 @@ enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err)
 }
 
 enum taskq_rc store_heartbeat(struct db *db, const struct worker_info *w, int lease_s,
-			      const char *held_array, const char *held_attempts,
+			      const char *held_array, const char *held_attempts, const char *metrics_json,
 			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
 			      struct taskq_err *err)
 {
 	char ls[16], pid[16], conc[16];
-	const char *p[9] = {w->id, ls, held_array, held_attempts, w->host, pid, w->version, w->queues, conc};
+	const char *p[10] = {w->id,    ls,        held_array, held_attempts, w->host,
+			     pid,      w->version, w->queues, conc,          metrics_json};
 	PGresult *res;
 	enum taskq_rc rc;
 

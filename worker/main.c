@@ -20,16 +20,18 @@
 #include "signals.h"
 #include "pool.h"
 #include "queues.h"
+#include "sdnotify.h"
 
 static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
-		*log_level;
+		*log_level, *log_format;
 	long http_max_body, concurrency, lease_s, poll_s, grace_s, retention_h;
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
 	{"config", "TASKQ_CONFIG", CFG_STR, NULL, 0, 0,
-	 "file of key = value lines, keys as these flags (/etc/taskq/taskq.conf)", &g_cfg.config},
+	 "file of key = value lines, keys as these flags (/etc/taskq/taskq-worker.conf)",
+	 &g_cfg.config},
 	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
 	{"concurrency", "TASKQ_CONCURRENCY", CFG_INT, "8", 1, 1024, "executor threads",
@@ -58,6 +60,8 @@ static const struct config_opt g_opts[] = {
 	 "hours finished tasks are kept before pruning", &g_cfg.retention_h},
 	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
 	 &g_cfg.log_level},
+	{"log-format", "TASKQ_LOG_FORMAT", CFG_STR, "text", 0, 0,
+	 "text (key=value) or json (one object per line)", &g_cfg.log_format},
 };
 #define NOPTS (sizeof g_opts / sizeof g_opts[0])
 
@@ -82,6 +86,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 
 	log_set_program("taskq-worker");
+	sdnotify_init(); /* before any thread: it clears NOTIFY_SOCKET & co. from the environment */
 	if (config_parse(g_opts, NOPTS, argc, argv, &npos, &help, &err)) {
 		fprintf(stderr, "taskq-worker: %s\n", err.msg);
 		return 2;
@@ -95,6 +100,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g_log_level = (enum log_level)lvl;
+	if (log_format_set(g_cfg.log_format) < 0) {
+		fprintf(stderr, "taskq-worker: bad --log-format '%s'\n", g_cfg.log_format);
+		return 2;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (httpreq_configure(g_cfg.http_allow, g_cfg.http_max_body, g_cfg.http_headers, &err) ||
 	    kinds_init(g_cfg.commands, &err) != TASKQ_OK) {
@@ -116,7 +125,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cb = callbacks_start(g_cfg.db, g_cfg.callback_secret);
+	/* systemd (Type=notify): up; the claimer loop sends the watchdog's pings */
+	sdnotify("READY=1\nSTATUS=running");
 	signals_wait(&set);
+	sdnotify("STOPPING=1\nSTATUS=draining");
 	callbacks_stop(cb);
 	pool_stop(pool);
 	log_info("event=stopped");

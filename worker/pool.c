@@ -17,7 +17,9 @@
 #include "completer.h"
 #include "kinds.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "store.h"
+#include "wstats.h"
 #include "xalloc.h"
 
 #define MAX_QUEUES 32
@@ -181,6 +183,12 @@ bool kind_sleep_ms(struct kind_ctx *ctx, long ms)
 
 /* ---- executors ---------------------------------------------------------------------- */
 
+/* The outcome of a failed attempt from the state store_fail moved the task to (-1: not ours). */
+static enum wstats_outcome fail_outcome(int state)
+{
+	return state < 0 ? WS_LOST : state == TASK_QUEUED ? WS_RETRIED : WS_FAILED;
+}
+
 /* Records what became of one attempt, once. */
 static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enum kind_result kr,
 				 json_object *result, const char *errmsg, struct taskq_err *err)
@@ -196,46 +204,58 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 	switch (kr) {
 	case KIND_OK:
 		rc = completer_complete(ctx->pool->completer, h, result, &held, err);
-		if (rc == TASKQ_OK)
+		if (rc == TASKQ_OK) {
 			log_task(held ? LOG_INFO : LOG_WARN, t->id, "event=%s kind=%s attempt=%d",
 				 held ? "succeeded" : "result_dropped_not_holder", t->kind, t->attempts);
-		else if (rc == TASKQ_INVAL) {
+			wstats_outcome(held ? WS_SUCCEEDED : WS_LOST);
+		} else if (rc == TASKQ_INVAL) {
 			/* PostgreSQL refused the result (too big, bad text): the attempt fails for good
 			 * rather than looping until the lease runs out */
 			snprintf(msg, sizeof msg, "result rejected by the database: %.200s", err->msg);
 			rc = store_fail(ex->db, h, msg, false, 0, &state, err);
 			log_task(LOG_WARN, t->id, "event=result_rejected kind=%s", t->kind);
+			if (rc == TASKQ_OK)
+				wstats_outcome(state < 0 ? WS_LOST : WS_FAILED);
 		}
 		break;
 	case KIND_FAIL:
 	case KIND_FAIL_HARD:
 		rc = store_fail(ex->db, h, errmsg, kr == KIND_FAIL, ctx->retry_after_s, &state, err);
-		if (rc == TASKQ_OK)
+		if (rc == TASKQ_OK) {
 			log_task(LOG_INFO, t->id, "event=attempt_failed kind=%s attempt=%d next=%s error=\"%s\"",
 				 t->kind, t->attempts, state < 0 ? "not_holder" : task_state_name(state), errmsg);
+			wstats_outcome(fail_outcome(state));
+		}
 		break;
 	case KIND_STOPPED:
 		switch (ctx->stop) {
 		case STOP_CANCEL:
 			rc = store_ack_cancel(ex->db, h, err);
-			if (rc == TASKQ_OK)
+			if (rc == TASKQ_OK) {
 				log_task(LOG_INFO, t->id, "event=cancelled kind=%s", t->kind);
+				wstats_outcome(WS_CANCELLED);
+			}
 			break;
 		case STOP_TIMEOUT:
 			snprintf(msg, sizeof msg, "timed out after %d s",
 				 t->timeout_s > 0 ? t->timeout_s : k->default_timeout_s);
 			rc = store_fail(ex->db, h, msg, true, 0, &state, err);
-			if (rc == TASKQ_OK)
+			if (rc == TASKQ_OK) {
 				log_task(LOG_INFO, t->id, "event=timed_out kind=%s attempt=%d", t->kind, t->attempts);
+				wstats_outcome(fail_outcome(state));
+			}
 			break;
 		case STOP_SHUTDOWN:
 			rc = store_release(ex->db, h, err);
-			if (rc == TASKQ_OK)
+			if (rc == TASKQ_OK) {
 				log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
+				wstats_outcome(WS_RELEASED);
+			}
 			break;
 		case STOP_LOST:
 		case STOP_NONE:
 			log_task(LOG_WARN, t->id, "event=lost_lease kind=%s", t->kind);
+			wstats_outcome(WS_LOST);
 			break;
 		}
 		break;
@@ -278,6 +298,7 @@ static void run_task(struct executor *ex, const struct task *t)
 	json_object *payload = NULL, *result = NULL;
 	enum kind_result kr;
 	char errmsg[2200] = ""; /* a command kind puts up to 2 KiB of stderr here */
+	double t0;
 	int timeout;
 
 	if (!k) {
@@ -291,7 +312,9 @@ static void run_task(struct executor *ex, const struct task *t)
 	payload = json_tokener_parse(t->payload ? t->payload : "{}");
 	log_task(LOG_DEBUG, t->id, "event=started kind=%s attempt=%d", t->kind, t->attempts);
 	/* work that finished is recorded as finished, even if a cancel arrived meanwhile */
+	t0 = mono_s();
 	kr = k->run(&ctx, payload, &result, errmsg, sizeof errmsg);
+	wstats_run(k, mono_s() - t0);
 	record(&ctx, k, kr, result, errmsg);
 	json_object_put(result);
 	json_object_put(payload);
@@ -392,6 +415,7 @@ static int claim(struct pool *p, int nfree, int *rotor)
 			pthread_cond_broadcast(&p->ready);
 		pthread_mutex_unlock(&p->lock);
 		got += (int)l.n;
+		wstats_claimed((int)l.n);
 		free(l.v);
 	}
 	*rotor = (*rotor + 1) % p->nqueues;
@@ -438,20 +462,24 @@ static void maintenance(struct pool *p, struct schedule *next)
 	int n;
 
 	if (now >= next->heartbeat) {
-		char *ids, *attempts;
+		char *ids, *attempts, *stats = wstats_json();
 		held_tasks(p, &ids, &attempts);
-		if (store_heartbeat(p->cdb, &p->info, p->cfg.lease_s, ids, attempts, mark_cancel, p, &err))
+		if (store_heartbeat(p->cdb, &p->info, p->cfg.lease_s, ids, attempts, stats, mark_cancel,
+				    p, &err))
 			log_warn("event=heartbeat_failed msg=\"%s\"", err.msg);
 		free(ids);
 		free(attempts);
+		free(stats);
 		next->heartbeat = now + p->cfg.lease_s / 3.0;
 	}
 	if (now >= next->rescue) {
 		double every = p->cfg.lease_s / 2.0;
 		if (store_rescue(p->cdb, &n, &err))
 			log_warn("event=rescue_failed msg=\"%s\"", err.msg);
-		else if (n > 0)
+		else if (n > 0) {
 			log_info("event=rescued count=%d", n);
+			wstats_rescued(n);
+		}
 		next->rescue = now + (every < RESCUE_EVERY_MAX_S ? every : RESCUE_EVERY_MAX_S);
 	}
 	if (now >= next->prune) {
@@ -488,7 +516,7 @@ static void *claimer_main(void *arg)
 	while (!atomic_load(&p->stopping)) {
 		struct taskq_err err;
 		struct pollfd fds[2];
-		double wait_s = p->cfg.poll_s, due;
+		double wait_s = sdnotify_watchdog(p->cfg.poll_s), due; /* a round: alive */
 		int nfree, got = 0;
 
 		if (db_ensure(p->cdb, &err) != TASKQ_OK) {
@@ -571,6 +599,7 @@ struct pool *pool_start(const struct pool_config *cfg)
 				       .queues = cfg->queues,
 				       .pid = (int)getpid(),
 				       .concurrency = cfg->concurrency};
+	wstats_init();
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->ready, NULL);
 	p->pending = xcalloc((size_t)cfg->concurrency, sizeof *p->pending);
@@ -610,8 +639,10 @@ void pool_stop(struct pool *p)
 		struct holder h = {t->id, p->worker_id, t->attempts};
 		if (store_release(p->cdb, &h, &err))
 			log_task(LOG_WARN, t->id, "event=release_failed msg=\"%s\"", err.msg);
-		else
+		else {
 			log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
+			wstats_outcome(WS_RELEASED);
+		}
 		task_cleanup(t);
 		p->head = (p->head + 1) % p->cfg.concurrency;
 		p->count--;
@@ -649,4 +680,5 @@ void pool_stop(struct pool *p)
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->ready);
 	free(p);
+	wstats_cleanup();
 }

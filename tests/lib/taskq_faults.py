@@ -54,6 +54,8 @@ class WorkerProc:
         self.log_path = os.path.join(ENV.var, "log", "worker-%s-%d.log" % (
             self.name, next(_worker_seq)))
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+        # a reused TASKQ_VAR may hold an earlier run's file of the same name: read past it
+        self._log_from = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -100,6 +102,7 @@ class WorkerProc:
                 pass  # no fleet table (yet): the log says it too
             try:
                 with open(self.log_path, "rb") as f:
+                    f.seek(getattr(self, "_log_from", 0))
                     m = re.search(rb"event=started\b.*?\bworker=(\S+)", f.read())
                 return m.group(1).decode() if m else None
             except OSError:

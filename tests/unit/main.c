@@ -15,6 +15,8 @@ int main(void)
 	srunner_add_suite(sr, suite_netallow());
 	srunner_add_suite(sr, suite_cmdout());
 	srunner_add_suite(sr, suite_token());
+	srunner_add_suite(sr, suite_log());
+	srunner_add_suite(sr, suite_promtext());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

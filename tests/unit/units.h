@@ -12,5 +12,7 @@ Suite *suite_queues(void);
 Suite *suite_netallow(void);
 Suite *suite_cmdout(void);
 Suite *suite_token(void);
+Suite *suite_log(void);
+Suite *suite_promtext(void);
 
 #endif

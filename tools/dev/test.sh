@@ -196,6 +196,19 @@ browser_tests() {
 	suite_phase browser "$out" "$rc"
 }
 
+# package_tests — the Debian package and the systemd units (tests/package/run.sh builds in a
+# copy under /tmp: the checkout stays clean).
+package_tests() {
+	local out=$TOP/var/package.out rc
+	[[ -x $TOP/tests/package/run.sh ]] || return 0
+	say "test: package (dpkg-buildpackage, lintian, systemd-analyze verify)"
+	set +e
+	"$TOP/tests/package/run.sh" </dev/null 9>&- 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	suite_phase package "$out" "$rc"
+}
+
 # test_lock — one `./dev test` at a time per checkout: they share var/build* and var/test.
 test_lock() {
 	ensure_var_location
@@ -234,6 +247,9 @@ cmd_test() {
 	if [[ $# -eq 0 || " $* " == *fuzz* ]]; then
 		source "$TOP/tools/dev/fuzz.sh"
 		fuzz_smoke "${TASKQ_FUZZ_S:-20}"
+	fi
+	if [[ $# -eq 0 || " $* " == *package* ]]; then
+		package_tests
 	fi
 
 	# the test stack: its own TASKQ_VAR, a free port, a fresh cluster, the ASan binaries

@@ -1,0 +1,343 @@
+/*
+ * h_metrics: GET /metrics — Prometheus text format 0.0.4. Two parts:
+ *  - this process's own figures (fcgi/metrics.c), read from atomics at every scrape;
+ *  - the queue, counter and fleet figures from PostgreSQL (three statements), rendered once
+ *    and shared by every request thread for a second, like /api/queues: scrapers and
+ *    dashboards together cost the database at most one round of reads a second. The
+ *    workers' own counters come from their rows in taskq.workers (written by their
+ *    heartbeats); workers not seen for a minute are left out.
+ * Who may read it: see the route's flags in fcgi/routes.h and README "Security".
+ */
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "metrics.h"
+#include "promtext.h"
+#include "resp.h"
+#include "store.h"
+#include "task.h"
+#include "xalloc.h"
+
+#define METRICS_CACHE_S 1.0
+#define MAX_BATCH_BOUNDS 32
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *g_db_text; /* the database part, rendered */
+static size_t g_db_len;
+static double g_db_at = -1e9;
+
+static const char *const g_final[] = {"succeeded", "failed", "cancelled"};
+static const char *const g_outcomes[] = {"succeeded", "failed", "retried", "cancelled", "released",
+					 "lost"};
+static const struct {
+	const char *key, *type;
+} g_db_types[] = {{"lost", "connection_lost"},
+		  {"connect_failed", "connect_failed"},
+		  {"statement_errors", "statement"}};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- queues ---------------------------------------------------------------------------- */
+
+struct qagg {
+	const char *queue;
+	long long count[5], last_minute[5];
+	double oldest;
+	long long finished_total[5];
+};
+
+/* The queues of the task rows and the counter rows, each once, with their figures. */
+static struct qagg *aggregate(const struct metrics_db *m, int *nout)
+{
+	struct qagg *a = xcalloc((size_t)(m->nq + m->nc) + 1, sizeof *a);
+	int n = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		int rows = pass ? m->nc : m->nq;
+		for (int i = 0; i < rows; i++) {
+			const char *queue = pass ? m->c[i].queue : m->q[i].queue;
+			const char *state = pass ? m->c[i].state : m->q[i].state;
+			int s = task_state_parse(state), k;
+
+			for (k = 0; k < n && strcmp(a[k].queue, queue); k++)
+				;
+			if (k == n)
+				a[n++].queue = queue;
+			if (s < 0 || s > 4)
+				continue;
+			if (pass) {
+				a[k].finished_total[s] += m->c[i].n;
+			} else {
+				a[k].count[s] = m->q[i].count;
+				a[k].last_minute[s] = m->q[i].finished_last_minute;
+				if (s == TASK_QUEUED)
+					a[k].oldest = m->q[i].oldest_ready_s;
+			}
+		}
+	}
+	*nout = n;
+	return a;
+}
+
+static void write_queues(struct ptext *t, const struct metrics_db *m)
+{
+	int n;
+	struct qagg *a = aggregate(m, &n);
+
+	pt_family(t, "taskq_tasks", "gauge", "Tasks in the table now, by queue and state.");
+	for (int i = 0; i < n; i++)
+		for (int s = 0; s < 5; s++)
+			pt_sample(t, "", (const char *const[]){"queue", a[i].queue, "state",
+							     task_state_name((enum task_state)s), NULL},
+				  (double)a[i].count[s]);
+
+	pt_family(t, "taskq_queue_oldest_queued_seconds", "gauge",
+		  "How long the longest-waiting ready task of the queue has waited since it became "
+		  "due (its submit, or its run_at when delayed or backing off); 0 when none waits.");
+	for (int i = 0; i < n; i++)
+		pt_sample(t, "", (const char *const[]){"queue", a[i].queue, NULL}, a[i].oldest);
+
+	pt_family(t, "taskq_tasks_finished_last_minute", "gauge",
+		  "Tasks of the queue in this final state that finished in the last 60 seconds.");
+	for (int i = 0; i < n; i++)
+		for (int f = 0; f < 3; f++)
+			pt_sample(t, "", (const char *const[]){"queue", a[i].queue, "state", g_final[f], NULL},
+				  (double)a[i].last_minute[task_state_parse(g_final[f])]);
+
+	pt_family(t, "taskq_tasks_finished_total", "counter",
+		  "Tasks that reached this final state in the queue, ever (taskq.counters; retries "
+		  "that finish again count again; pruning does not lower it).");
+	for (int i = 0; i < n; i++)
+		for (int f = 0; f < 3; f++)
+			pt_sample(t, "", (const char *const[]){"queue", a[i].queue, "state", g_final[f], NULL},
+				  (double)a[i].finished_total[task_state_parse(g_final[f])]);
+	free(a);
+}
+
+/* ---- workers ---------------------------------------------------------------------------- */
+
+static json_object *jget(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/* A non-negative integer member. */
+static bool ju64(json_object *o, const char *key, unsigned long long *v)
+{
+	json_object *x = key ? jget(o, key) : o;
+
+	if (!x || !json_object_is_type(x, json_type_int) || json_object_get_int64(x) < 0)
+		return false;
+	*v = (unsigned long long)json_object_get_uint64(x);
+	return true;
+}
+
+/* A non-negative number member. */
+static bool jnum(json_object *o, const char *key, double *v)
+{
+	json_object *x = jget(o, key);
+
+	if (!x || !(json_object_is_type(x, json_type_int) || json_object_is_type(x, json_type_double)))
+		return false;
+	*v = json_object_get_double(x);
+	return *v >= 0;
+}
+
+static void write_counter_of(struct ptext *t, const struct metrics_worker *w, json_object *j,
+			     const char *key)
+{
+	unsigned long long v;
+	if (ju64(j, key, &v))
+		pt_sample_u64(t, "", (const char *const[]){"worker", w->id, NULL}, v);
+}
+
+static void write_batch_histogram(struct ptext *t, const char *id, json_object *cb)
+{
+	json_object *le = jget(cb, "le"), *bk = jget(cb, "buckets");
+	double bounds[MAX_BATCH_BOUNDS];
+	unsigned long long counts[MAX_BATCH_BOUNDS + 1], sum;
+	int nb;
+
+	if (!le || !bk || !json_object_is_type(le, json_type_array) ||
+	    !json_object_is_type(bk, json_type_array) || !ju64(cb, "sum", &sum))
+		return;
+	nb = (int)json_object_array_length(le);
+	if (nb > MAX_BATCH_BOUNDS || (int)json_object_array_length(bk) != nb + 1)
+		return;
+	for (int i = 0; i <= nb; i++) {
+		if (!ju64(json_object_array_get_idx(bk, (size_t)i), NULL, &counts[i]))
+			return;
+		if (i == nb)
+			break;
+		json_object *b = json_object_array_get_idx(le, (size_t)i);
+		if (!json_object_is_type(b, json_type_int) && !json_object_is_type(b, json_type_double))
+			return;
+		bounds[i] = json_object_get_double(b);
+		if (i > 0 && bounds[i] <= bounds[i - 1])
+			return;
+	}
+	pt_histogram(t, (const char *const[]){"worker", id, NULL}, bounds, nb, counts, (double)sum);
+}
+
+static void write_workers(struct ptext *t, const struct metrics_db *m)
+{
+	json_object **j = xcalloc((size_t)m->nw + 1, sizeof *j);
+
+	for (int i = 0; i < m->nw; i++) {
+		j[i] = m->w[i].metrics ? json_tokener_parse(m->w[i].metrics) : NULL;
+		if (j[i] && !json_object_is_type(j[i], json_type_object)) {
+			json_object_put(j[i]);
+			j[i] = NULL;
+		}
+	}
+
+	pt_family(t, "taskq_workers", "gauge", "Worker daemons with a heartbeat in the last minute.");
+	pt_sample(t, "", NULL, (double)m->nw);
+
+	pt_family(t, "taskq_worker_heartbeat_age_seconds", "gauge",
+		  "Seconds since the worker's last heartbeat (it writes one every lease/3).");
+	for (int i = 0; i < m->nw; i++)
+		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL}, m->w[i].last_seen_s);
+	pt_family(t, "taskq_worker_executors", "gauge", "Executor threads of the worker (--concurrency).");
+	for (int i = 0; i < m->nw; i++)
+		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL},
+			  (double)m->w[i].concurrency);
+	pt_family(t, "taskq_worker_busy_executors", "gauge",
+		  "Executor threads of the worker running a task, at its last heartbeat.");
+	for (int i = 0; i < m->nw; i++)
+		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL}, (double)m->w[i].running);
+
+	pt_family(t, "taskq_worker_claimed_total", "counter", "Tasks the worker claimed.");
+	for (int i = 0; i < m->nw; i++)
+		write_counter_of(t, &m->w[i], j[i], "claimed");
+
+	pt_family(t, "taskq_worker_attempts_total", "counter",
+		  "Attempts the worker finished, by outcome: succeeded, failed (for good), retried "
+		  "(failed, queued again), cancelled, released (handed back on shutdown), lost (no "
+		  "longer the worker's: nothing recorded).");
+	for (int i = 0; i < m->nw; i++) {
+		json_object *o = jget(j[i], "outcomes");
+		for (size_t k = 0; o && k < sizeof g_outcomes / sizeof g_outcomes[0]; k++) {
+			unsigned long long v;
+			if (ju64(o, g_outcomes[k], &v))
+				pt_sample_u64(t, "", (const char *const[]){"worker", m->w[i].id, "outcome",
+									    g_outcomes[k], NULL},
+					      v);
+		}
+	}
+
+	pt_family(t, "taskq_worker_rescued_total", "counter",
+		  "Tasks of stopped workers whose expired lease this worker's maintenance rescued.");
+	for (int i = 0; i < m->nw; i++)
+		write_counter_of(t, &m->w[i], j[i], "rescued");
+
+	pt_family(t, "taskq_worker_claim_batch_size", "histogram",
+		  "Tasks taken per claim statement (claims that took none are left out).");
+	for (int i = 0; i < m->nw; i++) {
+		json_object *cb = jget(j[i], "claim_batch");
+		if (cb)
+			write_batch_histogram(t, m->w[i].id, cb);
+	}
+
+	pt_family(t, "taskq_worker_run_seconds", "summary",
+		  "Time the worker's executors spent running attempts, by kind (recording the "
+		  "outcome not included).");
+	for (int i = 0; i < m->nw; i++) {
+		json_object *kinds = jget(j[i], "kinds");
+		if (!kinds || !json_object_is_type(kinds, json_type_object))
+			continue;
+		json_object_object_foreach(kinds, name, k)
+		{
+			unsigned long long count;
+			double sum;
+			const char *const labels[] = {"worker", m->w[i].id, "kind", name, NULL};
+
+			if (!ju64(k, "count", &count) || !jnum(k, "sum_s", &sum))
+				continue;
+			pt_sample(t, "_sum", labels, sum);
+			pt_sample_u64(t, "_count", labels, count);
+		}
+	}
+
+	pt_family(t, "taskq_worker_db_errors_total", "counter",
+		  "PostgreSQL trouble of the worker's connections (as taskq_db_errors_total).");
+	for (int i = 0; i < m->nw; i++) {
+		json_object *d = jget(j[i], "db");
+		for (size_t k = 0; d && k < sizeof g_db_types / sizeof g_db_types[0]; k++) {
+			unsigned long long v;
+			if (ju64(d, g_db_types[k].key, &v))
+				pt_sample_u64(t, "", (const char *const[]){"worker", m->w[i].id, "type",
+									    g_db_types[k].type, NULL},
+					      v);
+		}
+	}
+	pt_family(t, "taskq_worker_db_reconnects_total", "counter",
+		  "Connections of the worker to PostgreSQL made again after one was lost.");
+	for (int i = 0; i < m->nw; i++) {
+		unsigned long long v;
+		if (ju64(jget(j[i], "db"), "reconnects", &v))
+			pt_sample_u64(t, "", (const char *const[]){"worker", m->w[i].id, NULL}, v);
+	}
+
+	for (int i = 0; i < m->nw; i++)
+		json_object_put(j[i]);
+	free(j);
+}
+
+/* Reads the database figures and renders them (the caller holds g_lock). */
+static void refresh(struct db *db)
+{
+	struct metrics_db m;
+	struct taskq_err err;
+	struct ptext t;
+	bool ok;
+
+	ok = store_metrics(db, &m, &err) == TASKQ_OK;
+	if (!ok)
+		log_warn("event=metrics_db_failed msg=\"%s\"", err.msg);
+	pt_init(&t);
+	pt_family(&t, "taskq_database_up", "gauge",
+		  "1 when taskq-fcgi read the queue and fleet figures from PostgreSQL (they are "
+		  "cached for a second), 0 when it could not (they are then left out).");
+	pt_sample(&t, "", NULL, ok ? 1 : 0);
+	if (ok) {
+		write_queues(&t, &m);
+		write_workers(&t, &m);
+	}
+	store_metrics_free(&m);
+	if (t.errors)
+		log_error("event=metrics_writer_refused count=%d", t.errors);
+	free(g_db_text);
+	g_db_text = xstrndup(t.buf, t.len);
+	g_db_len = t.len;
+	g_db_at = mono_s();
+	pt_free(&t);
+}
+
+void h_metrics(struct req *r)
+{
+	struct ptext t;
+
+	pt_init(&t);
+	metrics_write_process(&t);
+	if (t.errors)
+		log_error("event=metrics_writer_refused count=%d", t.errors);
+	pthread_mutex_lock(&g_lock);
+	if (mono_s() - g_db_at > METRICS_CACHE_S)
+		refresh(r->db);
+	pt_append(&t, g_db_text, g_db_len);
+	pthread_mutex_unlock(&g_lock);
+	resp_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", t.buf, t.len, NULL);
+	pt_free(&t);
+}
