@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "store.h"
 #include "task.h"
 #include "taskjson.h"
 
@@ -98,4 +99,23 @@ size_t cli_put_text(FILE *out, const char *s, size_t max, bool multiline)
 		fputc(c, out);
 	}
 	return chars;
+}
+
+int cli_check_owner(struct db *db, const char *owner, const char *id)
+{
+	struct task t = {0};
+	struct taskq_err err;
+	bool mine;
+
+	if (!cli_need_id(id))
+		return CLI_USAGE;
+	if (store_get(db, id, &t, &err))
+		return cli_fail(&err);
+	mine = t.owner && !strcmp(t.owner, owner);
+	task_cleanup(&t);
+	if (!mine) {
+		fprintf(stderr, "taskq: no such task %s\n", id);
+		return CLI_NOTFOUND;
+	}
+	return CLI_OK;
 }

@@ -42,6 +42,9 @@ int cli_fail(const struct taskq_err *err);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True when id is a task id; else says so on stderr. */
 int cli_need_id(const char *id);
+/* CLI_OK when task id is owner's; else says "no such task" (as the API does for another
+ * owner's task) and returns CLI_NOTFOUND, or the error's code. */
+int cli_check_owner(struct db *db, const char *owner, const char *id);
 /* Prints o pretty on out and puts it. */
 void cli_print_json(FILE *out, json_object *o);
 /* Prints JSON text (a task's result) pretty on out, or as it is when it does not parse. */

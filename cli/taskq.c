@@ -3,6 +3,7 @@
  * per file: verbs.c, watch.c, list.c, stats.c, migrate.c), which talk to PostgreSQL directly
  * through lib/store with the same verbs as the HTTP API. Nothing else lives here.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,7 +35,8 @@ static const struct config_opt g_opts[] = {
 	{"state", NULL, CFG_STR, NULL, 0, 0, "only tasks in this state (list)", &g_cli.state},
 	{"kind", NULL, CFG_STR, NULL, 0, 0, "only tasks of this kind (list)", &g_cli.kind},
 	{"limit", NULL, CFG_INT, "20", 1, 500, "how many tasks (list)", &g_cli.limit},
-	{"owner", NULL, CFG_STR, NULL, 0, 0, "owner of the new task (submit); only this owner's (list)",
+	{"owner", NULL, CFG_STR, NULL, 0, 0,
+	 "act as this owner: the new task's (submit), only its tasks (list, status, watch, history, cancel, retry)",
 	 &g_cli.owner},
 	{"admin", NULL, CFG_BOOL, "off", 0, 0, "the new token sees every owner's tasks (token create)",
 	 &g_cli.admin},
@@ -126,17 +128,18 @@ static const struct command {
 	int min_args, max_args;
 	int (*run)(struct db *db, char **args); /* args: max_args entries, NULL when absent */
 	const char *usage;
+	bool by_id; /* args[0] is a task id: --owner limits the command to that owner's tasks */
 } g_commands[] = {
-	{"migrate", 0, 0, run_migrate, ""},
-	{"submit", 1, 2, run_submit, " KIND [PAYLOAD]"},
-	{"status", 1, 1, run_status, " ID"},
-	{"watch", 1, 1, run_watch, " ID"},
-	{"history", 1, 1, run_history, " ID"},
-	{"cancel", 1, 1, run_cancel, " ID"},
-	{"retry", 1, 1, run_retry, " ID"},
-	{"list", 0, 0, run_list, ""},
-	{"stats", 0, 0, run_stats, ""},
-	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX"},
+	{"migrate", 0, 0, run_migrate, "", false},
+	{"submit", 1, 2, run_submit, " KIND [PAYLOAD]", false},
+	{"status", 1, 1, run_status, " ID", true},
+	{"watch", 1, 1, run_watch, " ID", true},
+	{"history", 1, 1, run_history, " ID", true},
+	{"cancel", 1, 1, run_cancel, " ID", true},
+	{"retry", 1, 1, run_retry, " ID", true},
+	{"list", 0, 0, run_list, "", false},
+	{"stats", 0, 0, run_stats, "", false},
+	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false},
 };
 
 int main(int argc, char **argv)
@@ -175,7 +178,9 @@ int main(int argc, char **argv)
 		db = store_open_watcher(g_cli.db, "taskq-cli-watch");
 	else
 		db = store_open(g_cli.db, "taskq-cli");
-	rc = cmd->run(db, args);
+	rc = cmd->by_id && g_cli.owner ? cli_check_owner(db, g_cli.owner, args[0]) : CLI_OK;
+	if (rc == CLI_OK)
+		rc = cmd->run(db, args);
 	db_free(db);
 	return rc;
 }

@@ -328,3 +328,31 @@ class CliTests(TaskqTestCase):
         for w in workers:
             self.assertRegex(w["RUNNING"], r"^\d+/\d+$", show(p))
             self.assertRegex(w["LAST SEEN"], r"^\d+s ago$", show(p))
+
+
+class CliOwnerTests(TaskqTestCase):
+    """--owner makes the CLI act as one owner: its submits, its list, and status, watch,
+    history, cancel and retry of its own tasks only (another owner's: exit 3, as the API's
+    404)."""
+
+    def test_owner_scopes_the_commands(self):
+        alice, bob = unique("alice"), unique("bob")
+        r = cli("submit", "sleep", '{"steps":1,"step_ms":1}', "--owner", alice, "--delay", "60")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tid = r.stdout.strip()
+        self.track(tid)
+        self.assertEqual(self.db.task(tid)["owner"], alice)
+        for verb in ("status", "history", "cancel", "retry", "watch"):
+            r = cli("--owner", bob, verb, tid)
+            self.assertEqual(r.returncode, 3, "%s as another owner: %s" % (verb, r.stderr))
+            self.assertIn("no such task", r.stderr)
+        self.assertEqual(self.db.task(tid)["state"], "queued")  # bob's cancel did nothing
+        r = cli("--owner", bob, "list")
+        self.assertNotIn(tid, r.stdout)
+        r = cli("--owner", alice, "list")
+        self.assertIn(tid, r.stdout)
+        self.assertEqual(cli("--owner", alice, "status", tid).returncode, 0)
+        self.assertEqual(cli("--owner", alice, "cancel", tid).returncode, 0)
+        self.assertEqual(self.db.task(tid)["state"], "cancelled")
+        r = cli("submit", "noop", "--owner", "not an owner!")
+        self.assertEqual(r.returncode, 64, r.stderr)
