@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "resp.h"
 #include "store.h"
@@ -29,13 +30,6 @@ static struct {
 	unsigned gen; /* bumped by auth_flush: older slots are stale */
 	struct slot slot[SLOTS];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .ttl = 5};
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void auth_init(bool on, double ttl_s)
 {
@@ -96,7 +90,7 @@ static int lookup(struct req *r, const char *hash)
 {
 	struct slot *s = &g.slot[slot_of(hash)];
 	struct taskq_err err;
-	double now = mono_s(), left;
+	double now = clock_mono_s(), left;
 	char owner[65];
 	bool found, admin = false;
 	int rc = -1;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
@@ -39,13 +40,6 @@ static const struct {
 } g_db_types[] = {{"lost", "connection_lost"},
 		  {"connect_failed", "connect_failed"},
 		  {"statement_errors", "statement"}};
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- queues ---------------------------------------------------------------------------- */
 
@@ -321,7 +315,7 @@ static void refresh(struct db *db)
 	free(g_db_text);
 	g_db_text = xstrndup(t.buf, t.len);
 	g_db_len = t.len;
-	g_db_at = mono_s();
+	g_db_at = clock_mono_s();
 	pt_free(&t);
 }
 
@@ -334,7 +328,7 @@ void h_metrics(struct req *r)
 	if (t.errors)
 		log_error("event=metrics_writer_refused count=%d", t.errors);
 	pthread_mutex_lock(&g_lock);
-	if (mono_s() - g_db_at > METRICS_CACHE_S)
+	if (clock_mono_s() - g_db_at > METRICS_CACHE_S)
 		refresh(r->db);
 	pt_append(&t, g_db_text, g_db_len);
 	pthread_mutex_unlock(&g_lock);

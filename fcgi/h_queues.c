@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "handlers.h"
 #include "resp.h"
 #include "store.h"
@@ -18,13 +19,6 @@
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *g_cached; /* JSON text */
 static double g_cached_at = -1e9;
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void h_queues(struct req *r)
 {
@@ -43,7 +37,7 @@ void h_queues(struct req *r)
 		return;
 	}
 	pthread_mutex_lock(&g_lock);
-	if (mono_s() - g_cached_at > QUEUES_CACHE_S) {
+	if (clock_mono_s() - g_cached_at > QUEUES_CACHE_S) {
 		if (store_queues(r->db, NULL, &q, &n, &err)) {
 			pthread_mutex_unlock(&g_lock);
 			resp_error(r, err.rc, err.msg);
@@ -52,7 +46,7 @@ void h_queues(struct req *r)
 		o = taskjson_encode_queues(q, n);
 		free(g_cached);
 		g_cached = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		g_cached_at = mono_s();
+		g_cached_at = clock_mono_s();
 		json_object_put(o);
 		queue_stats_free(q, n);
 	}

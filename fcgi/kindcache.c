@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "store.h"
 
 #define KINDCACHE_TTL_S 5.0
@@ -16,13 +17,6 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static char **g_names;
 static int g_n;
 static double g_loaded_at = -1e9;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void free_names(char **names, int n)
 {
@@ -51,7 +45,7 @@ static enum taskq_rc do_reload(struct db *db, struct taskq_err *err)
 	free_names(g_names, g_n);
 	g_names = names;
 	g_n = n;
-	g_loaded_at = now_s();
+	g_loaded_at = clock_mono_s();
 	return TASKQ_OK;
 }
 
@@ -62,7 +56,7 @@ enum taskq_rc kindcache_check(struct db *db, const char *kind, struct taskq_err 
 	bool found;
 
 	pthread_mutex_lock(&g_lock);
-	age = now_s() - g_loaded_at;
+	age = clock_mono_s() - g_loaded_at;
 	if (age > KINDCACHE_TTL_S)
 		rc = do_reload(db, err);
 	found = rc == TASKQ_OK && do_find(kind);

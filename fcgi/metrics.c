@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "routes.h"
 #include "watch.h"
@@ -48,13 +49,6 @@ static struct {
 	double start_unix;
 } g;
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void add(atomic_ullong *c, unsigned long long n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
@@ -93,7 +87,7 @@ static int status_index(int status)
 
 void metrics_request_start(struct req *r)
 {
-	r->started = mono_s();
+	r->started = clock_mono_s();
 	atomic_fetch_add_explicit(&g.in_flight, 1, memory_order_relaxed);
 }
 
@@ -103,7 +97,7 @@ static void count(const struct req *r, bool timed)
 
 	add(&s->status[status_index(r->status)], 1);
 	if (timed) {
-		double d = mono_s() - r->started;
+		double d = clock_mono_s() - r->started;
 		int b = 0;
 
 		if (d < 0)

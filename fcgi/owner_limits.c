@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "auth.h"
 #include "resp.h"
 #include "store.h"
@@ -27,13 +28,6 @@ static struct {
 	long max_unfinished;
 	struct slot slot[SLOTS];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void limits_init(double rate, double burst, long max_unfinished)
 {
@@ -77,7 +71,7 @@ static void too_many(struct req *r, const char *code, const char *msg, double re
 bool limits_admit(struct req *r)
 {
 	struct taskq_err err;
-	double now = mono_s();
+	double now = clock_mono_s();
 	long long n = 0;
 	bool recount;
 	struct slot *s;
@@ -129,6 +123,6 @@ void limits_created(const struct req *r)
 	if (!limited(r))
 		return;
 	pthread_mutex_lock(&g.lock);
-	slot_for(r->who.owner, mono_s())->unfinished++;
+	slot_for(r->who.owner, clock_mono_s())->unfinished++;
 	pthread_mutex_unlock(&g.lock);
 }

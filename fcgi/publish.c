@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store.h"
 #include "taskjson.h"
@@ -48,13 +49,6 @@ static struct {
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void feed_heard(const char *owner);
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct answer {
 	char buf[512];
@@ -183,9 +177,9 @@ static void publish_one(int i, const struct task *t)
 	g.w[i].version = t->version;
 	/* nobody listens any more, or nothing more will happen: stop watching */
 	if (subs > 0)
-		g.w[i].heard = mono_s();
-	if ((subs == 0 && mono_s() - g.w[i].heard > IDLE_GRACE_S) || task_state_final(t->state) ||
-	    mono_s() > g.w[i].expires)
+		g.w[i].heard = clock_mono_s();
+	if ((subs == 0 && clock_mono_s() - g.w[i].heard > IDLE_GRACE_S) || task_state_final(t->state) ||
+	    clock_mono_s() > g.w[i].expires)
 		drop(i);
 }
 
@@ -203,7 +197,7 @@ static int watch(const char *id)
 	i = g.n++;
 	snprintf(g.w[i].id, sizeof g.w[i].id, "%s", id);
 	g.w[i].version = -1;
-	g.w[i].heard = mono_s();
+	g.w[i].heard = clock_mono_s();
 	g.w[i].expires = g.w[i].heard + WATCH_TTL_S;
 	return i;
 }
@@ -259,7 +253,7 @@ void publish_note(const char *payload)
 			i = watch(tid);
 			if (version > g.w[i].version)
 				g.w[i].version = version;
-			g.w[i].heard = mono_s();
+			g.w[i].heard = clock_mono_s();
 		}
 	}
 	pthread_mutex_unlock(&g.lock);
@@ -282,7 +276,7 @@ void publish_subscribed(const struct task *t, bool resuming, struct db *db)
 	}
 	/* a resuming subscriber (Last-Event-ID) reads the changes it missed from nchan's buffer:
 	 * only a state newer than the last one published is sent */
-	g.w[i].heard = mono_s();
+	g.w[i].heard = clock_mono_s();
 	g.w[i].expires = g.w[i].heard + WATCH_TTL_S;
 	publish_one(i, t);
 	sent = t->version;
@@ -305,7 +299,7 @@ static void feed_heard(const char *owner)
 			return;
 		snprintf(g.feeds[g.nfeeds++].owner, sizeof g.feeds[0].owner, "%s", owner);
 	}
-	g.feeds[i].heard = mono_s();
+	g.feeds[i].heard = clock_mono_s();
 }
 
 void publish_feed_subscribed(const char *owner, struct db *db)
@@ -356,10 +350,10 @@ static bool feed_post(struct feed *f, const struct task_list *l)
 			o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 		subs = do_post(channel, text, len);
 		if (subs > 0)
-			f->heard = mono_s();
+			f->heard = clock_mono_s();
 	}
 	json_object_put(o);
-	return subs != 0 || mono_s() - f->heard < IDLE_GRACE_S;
+	return subs != 0 || clock_mono_s() - f->heard < IDLE_GRACE_S;
 }
 
 char *publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "auth.h"
 #include "log.h"
 #include "metrics.h"
@@ -49,13 +50,6 @@ static struct {
 	bool overflow;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1};
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void poke(void)
 {
 	uint64_t one = 1;
@@ -77,7 +71,7 @@ bool watch_park(struct req *r, const char *id, long long version, double wait_s,
 	w->r.cap[0] = w->r.cap[1] = NULL; /* they pointed into the request thread's stack */
 	snprintf(w->id, sizeof w->id, "%s", id);
 	w->version = version;
-	w->deadline = mono_s() + wait_s;
+	w->deadline = clock_mono_s() + wait_s;
 	w->not_modified_ok = not_modified_ok;
 	w->recheck = true;
 	w->next = g.head;
@@ -281,7 +275,7 @@ static void *watch_main(void *arg)
 			fds[1].fd = db_socket(g.db);
 		}
 		pthread_mutex_lock(&g.lock);
-		now = mono_s();
+		now = clock_mono_s();
 		for (struct waiter *w = g.head; w; w = w->next) {
 			double left = (w->deadline - now) * 1000;
 			if (w->recheck)
@@ -300,7 +294,7 @@ static void *watch_main(void *arg)
 
 			if (!was_connected)
 				publish_set_leader(false); /* a new session holds no lock */
-			if (publish_enabled() && !publish_is_leader() && mono_s() >= next_election) {
+			if (publish_enabled() && !publish_is_leader() && clock_mono_s() >= next_election) {
 				if (store_publish_lock(g.db, publish_key(), &elected, &err) == TASKQ_OK && elected) {
 					struct task_list running = {0};
 					publish_set_leader(true);
@@ -308,7 +302,7 @@ static void *watch_main(void *arg)
 						publish_adopt(&running);
 					task_list_cleanup(&running);
 				}
-				next_election = mono_s() + 1.0;
+				next_election = clock_mono_s() + 1.0;
 			}
 			db_each_notify(g.db, on_notify, NULL);
 			publish_changes(!was_connected || g.overflow || elected);
@@ -316,7 +310,7 @@ static void *watch_main(void *arg)
 			publish_set_leader(false);
 		}
 		was_connected = db_connected(g.db);
-		now = mono_s();
+		now = clock_mono_s();
 		if ((due = take_due(now, false)) != NULL)
 			settle(due, now, false); /* with the database away: 503 past the deadline */
 	}
@@ -346,8 +340,8 @@ void watch_stop(void)
 	pthread_mutex_lock(&g.lock);
 	g.started = false;
 	pthread_mutex_unlock(&g.lock);
-	if ((all = take_due(mono_s(), true)) != NULL)
-		settle(all, mono_s(), true);
+	if ((all = take_due(clock_mono_s(), true)) != NULL)
+		settle(all, clock_mono_s(), true);
 	db_free(g.db);
 	close(g.efd);
 	free(g.notified);

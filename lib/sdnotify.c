@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 
@@ -18,13 +19,6 @@ static struct sockaddr_un g_addr;
 static socklen_t g_addrlen;   /* 0: no $NOTIFY_SOCKET */
 static double g_watchdog_s;   /* half of $WATCHDOG_USEC; 0: no watchdog */
 static double g_watchdog_next; /* monotonic seconds; touched by sdnotify_watchdog only */
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void sdnotify_init(void)
 {
@@ -92,7 +86,7 @@ double sdnotify_watchdog(double wait_s)
 
 	if (g_watchdog_s <= 0)
 		return wait_s;
-	now = mono_s();
+	now = clock_mono_s();
 	if (now >= g_watchdog_next) {
 		sdnotify("WATCHDOG=1");
 		g_watchdog_next = now + g_watchdog_s;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "netallow.h"
 #include "xalloc.h"
 
@@ -257,13 +258,6 @@ struct transfer {
 	bool stopped;
 };
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct http_exchange *x = ((struct transfer *)arg)->x;
@@ -320,7 +314,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 static int on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	struct transfer *t = arg;
-	double now = mono_s();
+	double now = clock_mono_s();
 
 	(void)ultotal;
 	(void)ulnow;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "completer.h"
 #include "kinds.h"
 #include "log.h"
@@ -83,13 +84,6 @@ struct kind_ctx {
 	enum stop_reason stop;
 };
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void poke(struct pool *p)
 {
 	uint64_t one = 1;
@@ -116,7 +110,7 @@ const struct kind *kind_of(const struct kind_ctx *ctx)
 
 double kind_time_left(const struct kind_ctx *ctx)
 {
-	return ctx->deadline > 0 ? ctx->deadline - mono_s() : 1e9;
+	return ctx->deadline > 0 ? ctx->deadline - clock_mono_s() : 1e9;
 }
 
 void kind_retry_after(struct kind_ctx *ctx, double seconds)
@@ -130,7 +124,7 @@ bool kind_should_stop(struct kind_ctx *ctx)
 		return true;
 	if (atomic_load(&ctx->ex->cancel))
 		ctx->stop = STOP_CANCEL;
-	else if (ctx->deadline > 0 && mono_s() >= ctx->deadline)
+	else if (ctx->deadline > 0 && clock_mono_s() >= ctx->deadline)
 		ctx->stop = STOP_TIMEOUT;
 	else if (atomic_load(&ctx->pool->aborting))
 		ctx->stop = STOP_SHUTDOWN;
@@ -140,7 +134,7 @@ bool kind_should_stop(struct kind_ctx *ctx)
 bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg)
 {
 	struct taskq_err err;
-	double now = mono_s();
+	double now = clock_mono_s();
 	int cancel;
 
 	if (kind_should_stop(ctx))
@@ -163,10 +157,10 @@ bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg)
 
 bool kind_sleep_ms(struct kind_ctx *ctx, long ms)
 {
-	double end = mono_s() + (double)ms / 1000.0;
+	double end = clock_mono_s() + (double)ms / 1000.0;
 
 	for (;;) {
-		double left = end - mono_s();
+		double left = end - clock_mono_s();
 		long slice;
 		struct timespec ts;
 
@@ -269,13 +263,13 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result kr,
 		   json_object *result, const char *errmsg)
 {
-	double give_up = mono_s() + ctx->pool->cfg.lease_s, pause = 0.05;
+	double give_up = clock_mono_s() + ctx->pool->cfg.lease_s, pause = 0.05;
 	struct taskq_err err = {0};
 
 	while (record_once(ctx, k, kr, result, errmsg, &err) == TASKQ_DB_DOWN) {
 		struct timespec ts;
 
-		if (mono_s() + pause > give_up || atomic_load(&ctx->pool->aborting)) {
+		if (clock_mono_s() + pause > give_up || atomic_load(&ctx->pool->aborting)) {
 			log_task(LOG_ERROR, ctx->task->id,
 				 "event=record_failed msg=\"%s\" note=\"the lease expires and the task runs again\"",
 				 err.msg);
@@ -308,13 +302,13 @@ static void run_task(struct executor *ex, const struct task *t)
 	}
 	timeout = t->timeout_s > 0 ? t->timeout_s : k->default_timeout_s;
 	if (timeout > 0)
-		ctx.deadline = mono_s() + timeout;
+		ctx.deadline = clock_mono_s() + timeout;
 	payload = json_tokener_parse(t->payload ? t->payload : "{}");
 	log_task(LOG_DEBUG, t->id, "event=started kind=%s attempt=%d", t->kind, t->attempts);
 	/* work that finished is recorded as finished, even if a cancel arrived meanwhile */
-	t0 = mono_s();
+	t0 = clock_mono_s();
 	kr = k->run(&ctx, payload, &result, errmsg, sizeof errmsg);
-	wstats_run(k, mono_s() - t0);
+	wstats_run(k, clock_mono_s() - t0);
 	record(&ctx, k, kr, result, errmsg);
 	json_object_put(result);
 	json_object_put(payload);
@@ -458,7 +452,7 @@ struct schedule {
 static void maintenance(struct pool *p, struct schedule *next)
 {
 	struct taskq_err err;
-	double now = mono_s();
+	double now = clock_mono_s();
 	int n;
 
 	if (now >= next->heartbeat) {
@@ -547,7 +541,7 @@ static void *claimer_main(void *arg)
 				wait_s = due;
 		}
 		{
-			double until_hb = next.heartbeat - mono_s();
+			double until_hb = next.heartbeat - clock_mono_s();
 			if (until_hb < wait_s)
 				wait_s = until_hb > 0 ? until_hb : 0;
 		}
@@ -624,7 +618,7 @@ struct pool *pool_start(const struct pool_config *cfg)
 
 void pool_stop(struct pool *p)
 {
-	double deadline = mono_s() + p->cfg.grace_s;
+	double deadline = clock_mono_s() + p->cfg.grace_s;
 	struct taskq_err err;
 	int left;
 
@@ -653,7 +647,7 @@ void pool_stop(struct pool *p)
 	pthread_mutex_unlock(&p->lock);
 	log_info("event=draining running=%d grace_s=%d", left, p->cfg.grace_s);
 
-	while (left > 0 && mono_s() < deadline) {
+	while (left > 0 && clock_mono_s() < deadline) {
 		struct timespec ts = {0, 20000000L};
 		nanosleep(&ts, NULL);
 		pthread_mutex_lock(&p->lock);

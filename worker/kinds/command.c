@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cmdout.h"
 #include "kinds.h"
 #include "log.h"
@@ -62,18 +63,11 @@ struct run {
 	double kill_at;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Asks the program's group to stop: SIGTERM now, SIGKILL when the grace is over. */
 static void stop(struct run *r)
 {
 	r->stopping = true;
-	r->kill_at = now_s() + GRACE_S;
+	r->kill_at = clock_mono_s() + GRACE_S;
 	kill(-r->pid, SIGTERM);
 }
 
@@ -175,7 +169,7 @@ static int supervise(struct run *r)
 	while (!child_exited(r)) {
 		if (!r->stopping && kind_should_stop(r->ctx)) {
 			stop(r);
-		} else if (r->stopping && !r->killed && now_s() >= r->kill_at) {
+		} else if (r->stopping && !r->killed && clock_mono_s() >= r->kill_at) {
 			log_task(LOG_INFO, kind_task_id(r->ctx), "event=command_killed pid=%d grace_s=%.0f",
 				 (int)r->pid, GRACE_S);
 			kill(-r->pid, SIGKILL);
