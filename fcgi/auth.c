@@ -26,7 +26,7 @@ struct slot {
 static struct {
 	pthread_mutex_t lock;
 	bool on;
-	double ttl;
+	_Atomic double ttl; /* SIGHUP may change it */
 	unsigned gen; /* bumped by auth_flush: older slots are stale */
 	struct slot slot[SLOTS];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .ttl = 5};
@@ -36,6 +36,11 @@ void auth_init(bool on, double ttl_s)
 	g.on = on;
 	g.ttl = ttl_s;
 	g.gen = 1;
+}
+
+void auth_set_ttl(double ttl_s)
+{
+	g.ttl = ttl_s;
 }
 
 bool auth_on(void)

@@ -16,6 +16,8 @@
 
 /* on: tokens required; off: everyone is the admin "anonymous". ttl_s: cache lifetime. */
 void auth_init(bool on, double ttl_s);
+/* A new cache lifetime (SIGHUP); whether auth is on takes a restart. */
+void auth_set_ttl(double ttl_s);
 bool auth_on(void);
 /* Fills r->who. false: it answered 401 (no token, bad token) or 503 (database down). */
 bool auth_request(struct req *r);

@@ -2,6 +2,7 @@
 #include "fair.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,7 +15,7 @@ struct slot {
 
 static struct {
 	pthread_mutex_t lock;
-	bool on;
+	atomic_bool on; /* SIGHUP may change it */
 	struct slot slot[SLOTS];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 

@@ -15,6 +15,7 @@
 
 #define FAIR_AT_LEN 40
 
+/* At start, and again on SIGHUP. */
 void fair_init(bool on);
 /* Sets n->fair and n->fair_after (pointing into at, which must outlive n). */
 void fair_prepare(struct task_new *n, char at[FAIR_AT_LEN]);

@@ -8,6 +8,7 @@
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "resp.h"
 #include "router.h"
 #include "routes.h"
+#include "settings.h"
 #include "store.h"
 #include <curl/curl.h>
 
@@ -39,60 +41,6 @@
 
 #define ROUTE(method, pattern, handler, flags) {method, pattern, handler, flags},
 static const struct route g_routes[] = {TASKQ_ROUTES(ROUTE){NULL, NULL, NULL, 0}};
-
-static struct {
-	const char *config, *db, *listen, *publish, *log_level, *log_format, *auth, *fair;
-	long threads, max_body, backlog, max_waiters, max_unfinished;
-	long auth_ttl, owner_rate, owner_burst;
-} g_cfg;
-
-static const struct config_opt g_opts[] = {
-	{"config", "TASKQ_CONFIG", CFG_STR, NULL, 0, 0,
-	 "file of key = value lines, keys as these flags (/etc/taskq/taskq-fcgi.conf)", &g_cfg.config},
-	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
-	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
-	{"listen", "TASKQ_LISTEN", CFG_STR, NULL, 0, 0,
-	 "unix socket path or host:port (default: FastCGI socket on fd 0)", &g_cfg.listen},
-	{"threads", "TASKQ_FCGI_THREADS", CFG_INT, "8", 1, 256, "request threads", &g_cfg.threads},
-	{"max-body", "TASKQ_MAX_BODY", CFG_INT, "1048576", 1024, 64L << 20,
-	 "largest accepted request body in bytes", &g_cfg.max_body},
-	{"max-waiters", "TASKQ_MAX_WAITERS", CFG_INT, "1024", 0, 100000,
-	 "long-polls (?wait=) parked at once; more get 429", &g_cfg.max_waiters},
-	{"publish", "TASKQ_PUBLISH", CFG_STR, NULL, 0, 0,
-	 "unix socket of nginx's nchan publisher (live streams); none: streams off, long-polls on",
-	 &g_cfg.publish},
-	{"backlog", "TASKQ_BACKLOG", CFG_INT, "1024", 1, 65535, "listen backlog", &g_cfg.backlog},
-	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
-	 &g_cfg.log_level},
-	{"log-format", "TASKQ_LOG_FORMAT", CFG_STR, "text", 0, 0,
-	 "text (key=value) or json (one object per line)", &g_cfg.log_format},
-	{"auth", "TASKQ_AUTH", CFG_STR, "on", 0, 0,
-	 "on: every /api/ request needs a bearer token (taskq token create); off: no auth",
-	 &g_cfg.auth},
-	{"auth-ttl", "TASKQ_AUTH_TTL", CFG_INT, "5", 1, 300,
-	 "seconds a token check is cached (revocations also reach the cache at once)",
-	 &g_cfg.auth_ttl},
-	{"owner-rate", "TASKQ_OWNER_RATE", CFG_INT, "200", 0, 1000000,
-	 "submits per second per owner (token bucket; 0: unlimited; admins exempt)",
-	 &g_cfg.owner_rate},
-	{"owner-burst", "TASKQ_OWNER_BURST", CFG_INT, "1000", 1, 10000000,
-	 "submits an owner may make at once before owner-rate applies", &g_cfg.owner_burst},
-	{"owner-max-unfinished", "TASKQ_OWNER_MAX_UNFINISHED", CFG_INT, "10000", 0, 100000000,
-	 "queued + running tasks per owner (0: unlimited; admins exempt)", &g_cfg.max_unfinished},
-	{"fair", "TASKQ_FAIR", CFG_STR, "on", 0, 0,
-	 "on: owners take turns in each queue (fair queueing at submit; with auth only)",
-	 &g_cfg.fair},
-};
-#define NOPTS (sizeof g_opts / sizeof g_opts[0])
-
-/* true when v is "on" or "off"; complains otherwise. */
-static bool on_off(const char *v, const char *name)
-{
-	if (!strcmp(v, "on") || !strcmp(v, "off"))
-		return true;
-	fprintf(stderr, "taskq-fcgi: --%s must be on or off, not '%s'\n", name, v);
-	return false;
-}
 
 static int g_listen_fd;
 static pthread_mutex_t g_accept_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -159,11 +107,19 @@ static FCGX_Request *new_request(void)
 	return fr;
 }
 
+/* The request threads' wake-up signal (join_serve_threads), blocked in every other thread. */
+#define WAKE_SIGNAL SIGUSR2
+static atomic_bool g_stopping;
+
 static void *serve(void *arg)
 {
 	struct db *db = arg;
 	FCGX_Request *fr = new_request();
+	sigset_t wake;
 
+	sigemptyset(&wake);
+	sigaddset(&wake, WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 	for (;;) {
 		struct req r;
 		int rc;
@@ -171,9 +127,15 @@ static void *serve(void *arg)
 		pthread_mutex_lock(&g_accept_lock);
 		rc = FCGX_Accept_r(fr);
 		pthread_mutex_unlock(&g_accept_lock);
-		if (rc < 0)
+		if (rc < 0 && atomic_load(&g_stopping))
 			break;
-		req_init(&r, fr, db, (size_t)g_cfg.max_body);
+		if (rc < 0) { /* a stray signal, or a failed accept: go on, without spinning */
+			const struct timespec pause = {0, 10 * 1000000L};
+			log_debug("event=accept_failed rc=%d", rc);
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		req_init(&r, fr, db, settings_max_body());
 		metrics_request_start(&r);
 		handle(&r);
 		log_request(&r);
@@ -196,7 +158,7 @@ static void on_wake(int sig)
 
 /* Stops the request threads. On a socket of its own (--listen) shutdown() wakes every
  * accept(); a socket handed over on fd 0 (systemd, spawn-fcgi) stays usable for the next
- * process, so each thread instead gets a no-op SIGUSR1 (no SA_RESTART: accept() returns
+ * process, so each thread instead gets a no-op SIGUSR2 (no SA_RESTART: accept() returns
  * EINTR, and libfcgi gives up since shutdown is pending), again until it has returned. */
 static void join_serve_threads(pthread_t *threads, long n, bool own_socket)
 {
@@ -209,7 +171,7 @@ static void join_serve_threads(pthread_t *threads, long n, bool own_socket)
 	while (left > 0) {
 		for (long i = 0; i < n && !own_socket; i++)
 			if (!done[i])
-				pthread_kill(threads[i], SIGUSR1);
+				pthread_kill(threads[i], WAKE_SIGNAL);
 		nanosleep(&pause, NULL);
 		for (long i = 0; i < n; i++)
 			if (!done[i] && pthread_tryjoin_np(threads[i], NULL) == 0) {
@@ -241,36 +203,17 @@ static int open_listener(void)
 
 int main(int argc, char **argv)
 {
-	struct taskq_err err;
-	int npos, help, lvl;
+	struct signal_actions actions = {settings_reload, NULL};
 	pthread_t *threads;
+	int rc;
 	struct db **dbs;
 	sigset_t set;
 
 	log_set_program("taskq-fcgi");
-	if (config_parse(g_opts, NOPTS, argc, argv, &npos, &help, &err)) {
-		fprintf(stderr, "taskq-fcgi: %s\n", err.msg);
-		return 2;
-	}
-	if (help || npos > 0) {
-		config_usage(help ? stdout : stderr, "taskq-fcgi [options]", g_opts, NOPTS);
-		return help ? 0 : 2;
-	}
-	if ((lvl = log_level_parse(g_cfg.log_level)) < 0) {
-		fprintf(stderr, "taskq-fcgi: bad --log-level '%s'\n", g_cfg.log_level);
-		return 2;
-	}
-	g_log_level = (enum log_level)lvl;
-	if (log_format_set(g_cfg.log_format) < 0) {
-		fprintf(stderr, "taskq-fcgi: bad --log-format '%s'\n", g_cfg.log_format);
-		return 2;
-	}
+	if ((rc = settings_load(argc, argv)) != 0)
+		return rc < 0 ? 0 : rc;
 	metrics_init();
-	if (!on_off(g_cfg.auth, "auth") || !on_off(g_cfg.fair, "fair"))
-		return 2;
-	auth_init(!strcmp(g_cfg.auth, "on"), (double)g_cfg.auth_ttl);
-	limits_init((double)g_cfg.owner_rate, (double)g_cfg.owner_burst, g_cfg.max_unfinished);
-	fair_init(auth_on() && !strcmp(g_cfg.fair, "on"));
+	settings_apply(true);
 
 	if (FCGX_Init() != 0 || (g_listen_fd = open_listener()) < 0) {
 		log_error("event=listen_failed addr=\"%s\" errno=%d", g_cfg.listen ? g_cfg.listen : "fd0", errno);
@@ -280,7 +223,9 @@ int main(int argc, char **argv)
 	{
 		struct sigaction sa = {.sa_handler = on_wake}; /* no SA_RESTART */
 		sigemptyset(&sa.sa_mask);
-		sigaction(SIGUSR1, &sa, NULL);
+		sigaction(WAKE_SIGNAL, &sa, NULL);
+		sigaddset(&sa.sa_mask, WAKE_SIGNAL); /* only the request threads take it */
+		pthread_sigmask(SIG_BLOCK, &sa.sa_mask, NULL);
 	}
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -307,7 +252,8 @@ int main(int argc, char **argv)
 		log_warn("event=auth_off msg=\"AUTH IS OFF: every client can see, submit and cancel "
 			 "every task; keep taskq-fcgi behind a trusted network or set --auth on\"");
 
-	signals_wait(&set);
+	signals_wait(&set, &actions);
+	atomic_store(&g_stopping, true);
 	FCGX_ShutdownPending();
 	join_serve_threads(threads, g_cfg.threads, g_cfg.listen && *g_cfg.listen);
 	for (long i = 0; i < g_cfg.threads; i++) {

@@ -24,16 +24,18 @@ struct slot {
 
 static struct {
 	pthread_mutex_t lock;
-	double rate, burst;
-	long max_unfinished;
+	_Atomic double rate, burst; /* changed under lock (SIGHUP: limits_init again) */
+	_Atomic long max_unfinished;
 	struct slot slot[SLOTS];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 void limits_init(double rate, double burst, long max_unfinished)
 {
+	pthread_mutex_lock(&g.lock); /* the bucket arithmetic reads them under the lock */
 	g.rate = rate;
 	g.burst = burst < 1 ? 1 : burst;
 	g.max_unfinished = max_unfinished;
+	pthread_mutex_unlock(&g.lock);
 }
 
 static bool limited(const struct req *r)

@@ -14,6 +14,7 @@
 
 /* rate: submits per second per owner (0: unlimited), burst: bucket size; max_unfinished:
  * queued + running per owner (0: unlimited). */
+/* At start, and again on SIGHUP with new values (buckets and counts carry on). */
 void limits_init(double rate, double burst, long max_unfinished);
 /* May r's owner submit one more task now? false: it answered 429 (or 503). */
 bool limits_admit(struct req *r);

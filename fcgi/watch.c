@@ -317,6 +317,13 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
+void watch_set_max(int max_waiters)
+{
+	pthread_mutex_lock(&g.lock);
+	g.max = max_waiters;
+	pthread_mutex_unlock(&g.lock);
+}
+
 void watch_start(const char *conninfo, int max_waiters)
 {
 	g.max = max_waiters;

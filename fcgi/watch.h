@@ -13,6 +13,8 @@
 #include "req.h"
 
 void watch_start(const char *conninfo, int max_waiters);
+/* A new bound on parked long-polls (SIGHUP); those parked beyond it stay until answered. */
+void watch_set_max(int max_waiters);
 /* Answers every parked request (with the task as it is) and stops the thread. */
 void watch_stop(void);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "xalloc.h"
 
 enum taskq_rc config_parse_long(const char *s, long min, long max, long *out)
@@ -57,25 +58,37 @@ static const struct config_opt *find(const struct config_opt *opts, size_t n, co
 	return NULL;
 }
 
-/* Strings read from a configuration file live until config_cleanup(). */
-static char **g_file_values;
-static size_t g_nfile_values;
+/* Strings read from a configuration file, by generation: those of the first parse live until
+ * config_cleanup() (a CFG_FIXED option may point into them for good); those of a reload live
+ * until the next successful reload replaces them. */
+struct strings {
+	char **v;
+	size_t n;
+};
+static struct strings g_start, g_current, g_reading, *g_into = &g_start;
 
 static const char *keep(const char *s, size_t n)
 {
 	char *v = xstrndup(s, n);
-	g_file_values = xrealloc(g_file_values, (g_nfile_values + 1) * sizeof *g_file_values);
-	g_file_values[g_nfile_values++] = v;
+	g_into->v = xrealloc(g_into->v, (g_into->n + 1) * sizeof *g_into->v);
+	g_into->v[g_into->n++] = v;
 	return v;
+}
+
+static void strings_free(struct strings *st)
+{
+	for (size_t i = 0; i < st->n; i++)
+		free(st->v[i]);
+	free(st->v);
+	st->v = NULL;
+	st->n = 0;
 }
 
 void config_cleanup(void)
 {
-	for (size_t i = 0; i < g_nfile_values; i++)
-		free(g_file_values[i]);
-	free(g_file_values);
-	g_file_values = NULL;
-	g_nfile_values = 0;
+	strings_free(&g_start);
+	strings_free(&g_current);
+	strings_free(&g_reading);
 }
 
 static void trim(const char **s, size_t *n)
@@ -214,4 +227,79 @@ void config_usage(FILE *out, const char *synopsis, const struct config_opt *opts
 		fprintf(out, "  --%-14s %-22s %-10s %s\n", o->flag, o->env ? o->env : "",
 			o->def ? o->def : "-", o->help);
 	}
+}
+
+/* The reload in progress: the values before it, and where the targets live. */
+static struct {
+	unsigned char *old;
+	void *cfg;
+	size_t size;
+} g_reload;
+
+static void *old_target(const struct config_opt *o)
+{
+	return g_reload.old + ((unsigned char *)o->target - (unsigned char *)g_reload.cfg);
+}
+
+static bool value_differs(const struct config_opt *o)
+{
+	if (o->type == CFG_STR) {
+		const char *a = *(const char **)o->target, *b = *(const char **)old_target(o);
+		return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+	}
+	return *(long *)o->target != *(long *)old_target(o);
+}
+
+bool config_changed(const struct config_opt *opts, size_t nopts, const char *flag)
+{
+	const struct config_opt *o = find(opts, nopts, flag, strlen(flag));
+	return o && g_reload.old && value_differs(o);
+}
+
+enum taskq_rc config_reload(const struct config_opt *opts, size_t nopts, void *cfg, size_t size,
+			    const char *const *fixed, int argc, char **argv, int *changed_fixed,
+			    struct taskq_err *err)
+{
+	enum taskq_rc rc;
+	int npos, help, kept = 0;
+
+	free(g_reload.old);
+	g_reload.old = xmalloc(size);
+	memcpy(g_reload.old, cfg, size);
+	g_reload.cfg = cfg;
+	g_reload.size = size;
+	g_into = &g_reading;
+	rc = config_parse(opts, nopts, argc, argv, &npos, &help, err);
+	g_into = &g_start;
+	if (rc != TASKQ_OK) {
+		config_reload_done(false);
+		return rc;
+	}
+	for (const char *const *f = fixed; f && *f; f++) {
+		const struct config_opt *o = find(opts, nopts, *f, strlen(*f));
+		if (!o || !value_differs(o))
+			continue;
+		log_warn("event=reload_kept option=%s msg=\"a new value takes a restart\"", o->flag);
+		memcpy(o->target, old_target(o), o->type == CFG_STR ? sizeof(char *) : sizeof(long));
+		kept++;
+	}
+	if (changed_fixed)
+		*changed_fixed = kept;
+	return TASKQ_OK;
+}
+
+void config_reload_done(bool keep_new)
+{
+	if (!g_reload.old)
+		return;
+	if (keep_new) {
+		strings_free(&g_current);
+		g_current = g_reading;
+	} else {
+		memcpy(g_reload.cfg, g_reload.old, g_reload.size);
+		strings_free(&g_reading);
+	}
+	g_reading = (struct strings){NULL, 0};
+	free(g_reload.old);
+	g_reload.old = NULL;
 }

@@ -6,6 +6,7 @@
 #ifndef TASKQ_CONFIG_H
 #define TASKQ_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -36,6 +37,24 @@ enum taskq_rc config_parse(const struct config_opt *opts, size_t nopts, int argc
 
 /* Frees the strings read from a configuration file (their options point into them). */
 void config_cleanup(void);
+
+/*
+ * Reload (SIGHUP; main thread only). Parses the same argv again, with the environment as the
+ * process got it and the configuration file as it is now, into the options' targets, which
+ * must all lie in the struct cfg of size bytes. An option named in fixed (NULL-terminated
+ * flag names: what takes a restart) whose value changed keeps its old one, and *changed_fixed
+ * (may be NULL) receives the count (each is logged). On a
+ * parse error the targets keep their old values. On success the caller checks and applies
+ * the new values, then calls config_reload_done(true) (keep them) or
+ * config_reload_done(false) (a check failed: put the old values back).
+ */
+enum taskq_rc config_reload(const struct config_opt *opts, size_t nopts, void *cfg, size_t size,
+			    const char *const *fixed, int argc, char **argv, int *changed_fixed,
+			    struct taskq_err *err);
+void config_reload_done(bool keep);
+/* Whether option flag's value differs from the one before config_reload (for CFG_STR:
+ * string contents). Only between config_reload and config_reload_done. */
+bool config_changed(const struct config_opt *opts, size_t nopts, const char *flag);
 
 /* Parses a whole decimal number in [min, max] (strtol-based, no trailing bytes). */
 enum taskq_rc config_parse_long(const char *s, long min, long max, long *out);

@@ -1,17 +1,21 @@
 /* log: formatting and writing one log line. */
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-enum log_level g_log_level = LOG_INFO;
+_Atomic enum log_level g_log_level = LOG_INFO;
 static const char *g_prog = "taskq";
-static bool g_json;
+static atomic_bool g_json;
+static char g_file[4096]; /* --log-file, or "" for stderr as it came */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -28,13 +32,60 @@ void log_set_program(const char *name)
 	g_prog = name;
 }
 
+bool log_format_valid(const char *format)
+{
+	return !strcmp(format, "text") || !strcmp(format, "json");
+}
+
 int log_format_set(const char *format)
 {
 	if (!strcmp(format, "text") || !strcmp(format, "json")) {
-		g_json = !strcmp(format, "json");
+		atomic_store(&g_json, !strcmp(format, "json"));
 		return 0;
 	}
 	return -1;
+}
+
+/* Opens path for appending and puts it on fd 2 with dup2(), which swaps the file under the
+ * writers in one step: a line is written whole to the old file or to the new one. */
+static int open_onto_stderr(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return -1;
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int log_file_set(const char *path)
+{
+	if (!path || !*path) {
+		g_file[0] = '\0';
+		return 0;
+	}
+	if (strlen(path) >= sizeof g_file || open_onto_stderr(path) < 0)
+		return -1;
+	snprintf(g_file, sizeof g_file, "%s", path);
+	return 0;
+}
+
+int log_reopen(void)
+{
+	if (!g_file[0])
+		return 0;
+	if (open_onto_stderr(g_file) < 0) {
+		log_error("event=log_reopen_failed path=\"%s\" errno=%d", g_file, errno);
+		return -1;
+	}
+	log_info("event=log_reopened");
+	return 0;
 }
 
 /* The key=value pairs of a text line (after its time stamp) as one JSON object per line:
@@ -92,7 +143,7 @@ static void vlog(enum log_level level, const char *task_id, const char *fmt, va_
 	size_t n;
 	int k;
 
-	if (level < g_log_level)
+	if (level < atomic_load_explicit(&g_log_level, memory_order_relaxed))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -116,7 +167,7 @@ static void vlog(enum log_level level, const char *task_id, const char *fmt, va_
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = ' ';
 	line[n++] = '\n';
-	if (g_json) {
+	if (atomic_load_explicit(&g_json, memory_order_relaxed)) {
 		char out[4096], stamp[32];
 		line[n - 1] = '\0';
 		snprintf(stamp, sizeof stamp, "%.24s", line);

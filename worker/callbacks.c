@@ -24,6 +24,7 @@
 struct callbacks {
 	pthread_t thread;
 	struct db *db;
+	pthread_mutex_t lock; /* guards secret: SIGHUP may replace it */
 	char *secret;
 	atomic_bool stopping;
 };
@@ -60,7 +61,7 @@ static bool deliver(struct callbacks *c, const struct task *t, char *err, size_t
 	struct http_exchange x;
 	char line[160], sig[80];
 	enum http_outcome out;
-	bool ok = false;
+	bool ok = false, signed_ok;
 
 	rq.method = xstrdup("POST");
 	rq.url = xstrdup(t->callback_url);
@@ -69,7 +70,10 @@ static bool deliver(struct callbacks *c, const struct task *t, char *err, size_t
 	rq.headers = curl_slist_append(rq.headers, "Content-Type: application/json");
 	snprintf(line, sizeof line, "X-Taskq-Task: %s", t->id);
 	rq.headers = curl_slist_append(rq.headers, line);
-	if (c->secret && callbacks_sign(c->secret, rq.body, rq.body_len, sig, sizeof sig)) {
+	pthread_mutex_lock(&c->lock);
+	signed_ok = c->secret && callbacks_sign(c->secret, rq.body, rq.body_len, sig, sizeof sig);
+	pthread_mutex_unlock(&c->lock);
+	if (signed_ok) {
 		snprintf(line, sizeof line, "X-Taskq-Signature: %s", sig);
 		rq.headers = curl_slist_append(rq.headers, line);
 	}
@@ -126,6 +130,7 @@ struct callbacks *callbacks_start(const char *conninfo, const char *secret)
 	struct callbacks *c = xcalloc(1, sizeof *c);
 
 	c->db = store_open(conninfo, "taskq-worker-callbacks");
+	pthread_mutex_init(&c->lock, NULL);
 	c->secret = secret && *secret ? xstrdup(secret) : NULL;
 	if (!c->secret)
 		log_warn("event=callbacks_unsigned msg=\"no --callback-secret: webhooks go out without X-Taskq-Signature\"");
@@ -138,6 +143,23 @@ struct callbacks *callbacks_start(const char *conninfo, const char *secret)
 	return c;
 }
 
+void callbacks_set_secret(struct callbacks *c, const char *secret)
+{
+	char *fresh = secret && *secret ? xstrdup(secret) : NULL, *old;
+
+	if (!c) {
+		free(fresh);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	old = c->secret;
+	c->secret = fresh;
+	pthread_mutex_unlock(&c->lock);
+	free(old);
+	if (!fresh)
+		log_warn("event=callbacks_unsigned msg=\"no --callback-secret: webhooks go out without X-Taskq-Signature\"");
+}
+
 void callbacks_stop(struct callbacks *c)
 {
 	if (!c)
@@ -145,6 +167,7 @@ void callbacks_stop(struct callbacks *c)
 	atomic_store(&c->stopping, true);
 	pthread_join(c->thread, NULL);
 	db_free(c->db);
+	pthread_mutex_destroy(&c->lock);
 	free(c->secret);
 	free(c);
 }

@@ -15,6 +15,8 @@ struct callbacks;
 
 /* secret: the HMAC key (NULL or "": deliveries go unsigned, and a warning says so). */
 struct callbacks *callbacks_start(const char *conninfo, const char *secret);
+/* A new key (SIGHUP); deliveries from now on use it. */
+void callbacks_set_secret(struct callbacks *c, const char *secret);
 void callbacks_stop(struct callbacks *c);
 
 /* Writes "sha256=<64 hex digits>" of HMAC-SHA256(secret, body) into out (at least 72 bytes);

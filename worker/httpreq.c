@@ -23,11 +23,56 @@ struct header_set {
 	char *name, *line;
 };
 
-static struct netallow *g_allow;
-static long g_max_body = 1 << 20;
-static struct header_set *g_sets;
-static int g_nsets;
+/* The configuration, one generation per (re)load: an exchange holds a reference to the one
+ * it started with, so a SIGHUP never frees an allow-list a transfer is checking against. */
+struct http_conf {
+	struct netallow *allow;
+	long max_body;
+	struct header_set *sets;
+	int nsets;
+	int refs; /* under g_conf_lock */
+};
+
+static pthread_mutex_t g_conf_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct http_conf *g_conf;
 static pthread_key_t g_handle_key;
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+
+static void conf_free(struct http_conf *c)
+{
+	for (int i = 0; i < c->nsets; i++) {
+		free(c->sets[i].name);
+		free(c->sets[i].line);
+	}
+	free(c->sets);
+	netallow_free(c->allow);
+	free(c);
+}
+
+static struct http_conf *conf_get(void)
+{
+	struct http_conf *c;
+
+	pthread_mutex_lock(&g_conf_lock);
+	c = g_conf;
+	if (c)
+		c->refs++;
+	pthread_mutex_unlock(&g_conf_lock);
+	return c;
+}
+
+static void conf_put(struct http_conf *c)
+{
+	bool last;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&g_conf_lock);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&g_conf_lock);
+	if (last)
+		conf_free(c);
+}
 
 static void free_handle(void *h)
 {
@@ -50,52 +95,62 @@ static CURL *thread_handle(void)
 	return h;
 }
 
-static enum taskq_rc parse_sets(const char *spec, struct taskq_err *err)
+static enum taskq_rc parse_sets(struct http_conf *c, const char *spec, struct taskq_err *err)
 {
 	for (const char *p = spec ? spec : ""; *p;) {
 		size_t n = strcspn(p, ";");
 		const char *eq = memchr(p, '=', n), *colon = eq ? memchr(eq, ':', n - (size_t)(eq - p)) : NULL;
 
 		if (n > 0) {
-			if (!eq || eq == p || !colon || colon == eq + 1 || g_nsets >= MAX_HEADERS)
+			if (!eq || eq == p || !colon || colon == eq + 1 || c->nsets >= MAX_HEADERS)
 				return taskq_fail(err, TASKQ_INVAL,
 						  "http header sets: expected name=Header: value, got '%.*s'",
 						  (int)(eq ? eq - p : (long)n), p);
-			g_sets = xrealloc(g_sets, (size_t)(g_nsets + 1) * sizeof *g_sets);
-			g_sets[g_nsets].name = xstrndup(p, (size_t)(eq - p));
-			g_sets[g_nsets].line = xstrndup(eq + 1, n - (size_t)(eq - p) - 1);
-			g_nsets++;
+			c->sets = xrealloc(c->sets, (size_t)(c->nsets + 1) * sizeof *c->sets);
+			c->sets[c->nsets].name = xstrndup(p, (size_t)(eq - p));
+			c->sets[c->nsets].line = xstrndup(eq + 1, n - (size_t)(eq - p) - 1);
+			c->nsets++;
 		}
 		p += n + (p[n] == ';');
 	}
 	return TASKQ_OK;
 }
 
+static void make_key(void)
+{
+	pthread_key_create(&g_handle_key, free_handle);
+}
+
 enum taskq_rc httpreq_configure(const char *allow, long max_body, const char *header_sets,
 				struct taskq_err *err)
 {
+	struct http_conf *c = xcalloc(1, sizeof *c), *old;
 	enum taskq_rc rc;
 
-	if ((rc = netallow_parse(allow, &g_allow, err)))
+	if ((rc = netallow_parse(allow, &c->allow, err)) || (rc = parse_sets(c, header_sets, err))) {
+		conf_free(c);
 		return rc;
-	if ((rc = parse_sets(header_sets, err)))
-		return rc;
-	g_max_body = max_body;
-	pthread_key_create(&g_handle_key, free_handle);
+	}
+	c->max_body = max_body;
+	c->refs = 1;
+	pthread_once(&g_key_once, make_key);
+	pthread_mutex_lock(&g_conf_lock);
+	old = g_conf;
+	g_conf = c;
+	pthread_mutex_unlock(&g_conf_lock);
+	conf_put(old);
 	return TASKQ_OK;
 }
 
 void httpreq_cleanup(void)
 {
-	for (int i = 0; i < g_nsets; i++) {
-		free(g_sets[i].name);
-		free(g_sets[i].line);
-	}
-	free(g_sets);
-	g_sets = NULL;
-	g_nsets = 0;
-	netallow_free(g_allow);
-	g_allow = NULL;
+	struct http_conf *c;
+
+	pthread_mutex_lock(&g_conf_lock);
+	c = g_conf;
+	g_conf = NULL;
+	pthread_mutex_unlock(&g_conf_lock);
+	conf_put(c);
 }
 
 /* ---- the payload ------------------------------------------------------------------------ */
@@ -116,21 +171,25 @@ static bool add_config_headers(json_object *names, struct http_request *rq, char
 		snprintf(err, errsize, "http: config_headers must be an array of names");
 		return false;
 	}
-	for (size_t i = 0; i < json_object_array_length(names); i++) {
+	struct http_conf *c = conf_get();
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < json_object_array_length(names); i++) {
 		const char *want = json_object_get_string(json_object_array_get_idx(names, i));
 		bool found = false;
-		for (int j = 0; want && j < g_nsets; j++)
-			if (!strcmp(g_sets[j].name, want)) {
-				rq->headers = curl_slist_append(rq->headers, g_sets[j].line);
+		for (int j = 0; c && want && j < c->nsets; j++)
+			if (!strcmp(c->sets[j].name, want)) {
+				rq->headers = curl_slist_append(rq->headers, c->sets[j].line);
 				found = true;
 			}
 		if (!found) {
 			snprintf(err, errsize, "http: no header set '%.60s' in the worker's configuration",
 				 want ? want : "?");
-			return false;
+			ok = false;
 		}
 	}
-	return true;
+	conf_put(c);
+	return ok;
 }
 
 static bool parse_fields(json_object *payload, struct http_request *rq, char *err, size_t errsize)
@@ -256,12 +315,14 @@ struct transfer {
 	void *arg;
 	double last_progress;
 	bool stopped;
+	struct http_conf *conf; /* held for the whole transfer */
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
-	struct http_exchange *x = ((struct transfer *)arg)->x;
-	size_t len = size * n, room = (size_t)g_max_body - x->body_len;
+	struct transfer *t = arg;
+	struct http_exchange *x = t->x;
+	size_t max_body = (size_t)t->conf->max_body, len = size * n, room = max_body - x->body_len;
 
 	if (len > room) {
 		len = room;
@@ -269,8 +330,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	}
 	if (x->body_len + len + 1 > x->body_cap) {
 		x->body_cap = (x->body_len + len + 1) * 2;
-		if (x->body_cap > (size_t)g_max_body + 1)
-			x->body_cap = (size_t)g_max_body + 1;
+		if (x->body_cap > max_body + 1)
+			x->body_cap = max_body + 1;
 		x->body = xrealloc(x->body, x->body_cap);
 	}
 	memcpy(x->body + x->body_len, data, len);
@@ -331,10 +392,11 @@ static int on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t u
 /* Checks every address before libcurl connects to it; a refused one opens no socket. */
 static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	struct http_exchange *x = ((struct transfer *)arg)->x;
+	struct transfer *t = arg;
+	struct http_exchange *x = t->x;
 
 	(void)purpose;
-	if (!netallow_addr(g_allow, &a->addr)) {
+	if (!netallow_addr(t->conf->allow, &a->addr)) {
 		const void *ip = a->family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr
 						       : (const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
 		if (!inet_ntop(a->family, ip, x->refused, sizeof x->refused))
@@ -345,7 +407,8 @@ static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockad
 }
 
 /* Checks the URL's scheme and host and copies the host into x->host. */
-static bool url_allowed(const char *url, struct http_exchange *x, char *err, size_t errsize)
+static bool url_allowed(const struct http_conf *c, const char *url, struct http_exchange *x,
+			char *err, size_t errsize)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
@@ -363,7 +426,7 @@ static bool url_allowed(const char *url, struct http_exchange *x, char *err, siz
 	}
 	snprintf(x->host, sizeof x->host, "%s", host[0] == '[' ? host + 1 : host);
 	x->host[strcspn(x->host, "]")] = '\0';
-	if (!netallow_host(g_allow, x->host)) {
+	if (!netallow_host(c->allow, x->host)) {
 		snprintf(err, errsize, "http: refused: host %.200s is not in the worker's allow-list", x->host);
 		goto out;
 	}
@@ -426,16 +489,15 @@ static double retry_after(json_object *headers)
 	return secs > 0 && secs < 86400 ? secs : 0;
 }
 
-enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange *x, double timeout_s,
-				  bool (*progress)(void *arg, long long now, long long total),
-				  void *arg, char *err, size_t errsize)
+static enum http_outcome perform(struct http_request *rq, struct transfer *t, double timeout_s,
+				 char *err, size_t errsize)
 {
-	struct transfer t = {.x = x, .progress = progress, .arg = arg};
+	struct http_exchange *x = t->x;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURL *h;
 	CURLcode rc;
 
-	if (!url_allowed(rq->url, x, err, errsize))
+	if (!url_allowed(t->conf, rq->url, x, err, errsize))
 		return HTTP_REFUSED;
 	if (timeout_s <= 0) {
 		snprintf(err, errsize, "http: no time left for the request");
@@ -445,9 +507,9 @@ enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange 
 		snprintf(err, errsize, "http: cannot create a curl handle");
 		return HTTP_NET_ERROR;
 	}
-	set_options(h, rq, &t, timeout_s, errbuf);
+	set_options(h, rq, t, timeout_s, errbuf);
 	rc = curl_easy_perform(h);
-	if (t.stopped)
+	if (t->stopped)
 		return HTTP_STOPPED;
 	if (x->refused[0]) {
 		snprintf(err, errsize, "http: refused: %s resolves to %s, which the worker's allow-list does not cover",
@@ -469,6 +531,22 @@ enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange 
 		}
 	}
 	return HTTP_DONE;
+}
+
+enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange *x, double timeout_s,
+				  bool (*progress)(void *arg, long long now, long long total),
+				  void *arg, char *err, size_t errsize)
+{
+	struct transfer t = {.x = x, .progress = progress, .arg = arg, .conf = conf_get()};
+	enum http_outcome o;
+
+	if (!t.conf) {
+		snprintf(err, errsize, "http: not configured");
+		return HTTP_REFUSED;
+	}
+	o = perform(rq, &t, timeout_s, err, errsize);
+	conf_put(t.conf);
+	return o;
 }
 
 bool httpreq_follow(struct http_request *rq, struct http_exchange *x, char *err, size_t errsize)

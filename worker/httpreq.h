@@ -39,7 +39,8 @@ struct http_exchange {
 
 enum http_outcome { HTTP_DONE, HTTP_STOPPED, HTTP_REFUSED, HTTP_NET_ERROR };
 
-/* Once, before threads start: the allow-list (see netallow.h), the response body cap, and
+/* At start and on SIGHUP (a transfer keeps the configuration it began with): the allow-list
+ * (see netallow.h), the response body cap, and
  * named header sets "name=Header: value;name=Header: value" that payloads attach by name
  * ("config_headers") so secrets stay out of payloads. */
 enum taskq_rc httpreq_configure(const char *allow, long max_body, const char *header_sets,

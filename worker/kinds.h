@@ -37,15 +37,23 @@ extern const struct kind kind_sleep, kind_noop, kind_http;
 enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload,
 				  json_object **result, char *err, size_t errsize);
 
-/* Builds the kinds table: the built-in kinds, plus one command kind per "name=/abs/path" of
- * commands (comma-separated; NULL or "" for none). TASKQ_INVAL for a bad list, a relative
- * path, or a name that clashes with a built-in kind. */
+/* Builds a kinds table: the built-in kinds, plus one command kind per "name=/abs/path" of
+ * commands (comma-separated; NULL or "" for none), and makes it the current one (at start and
+ * on SIGHUP; tasks running with the previous table keep it until they finish). TASKQ_INVAL
+ * (and the current table unchanged) for a bad list, a relative path, or a name that clashes
+ * with a built-in kind. */
 enum taskq_rc kinds_init(const char *commands, struct taskq_err *err);
 void kinds_cleanup(void);
-/* The kind with this name, or NULL. */
-const struct kind *kinds_find(const char *name);
-/* The kinds table, NULL-terminated. */
-const struct kind *const *kinds_all(void);
+
+struct kind_table;
+/* The current table (the built-in kinds before kinds_init), with a reference that keeps its
+ * kinds valid until kinds_release(). */
+struct kind_table *kinds_acquire(void);
+void kinds_release(struct kind_table *t);
+/* The kind with this name in t, or NULL. */
+const struct kind *kinds_lookup(const struct kind_table *t, const char *name);
+/* t's kinds, NULL-terminated. */
+const struct kind *const *kinds_list(const struct kind_table *t);
 
 /* For kinds. The id of the running task (borrowed). */
 const char *kind_task_id(const struct kind_ctx *ctx);

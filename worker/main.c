@@ -24,7 +24,7 @@
 
 static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
-		*log_level, *log_format;
+		*log_level, *log_format, *log_file;
 	long http_max_body, concurrency, lease_s, poll_s, grace_s, retention_h;
 } g_cfg;
 
@@ -62,8 +62,14 @@ static const struct config_opt g_opts[] = {
 	 &g_cfg.log_level},
 	{"log-format", "TASKQ_LOG_FORMAT", CFG_STR, "text", 0, 0,
 	 "text (key=value) or json (one object per line)", &g_cfg.log_format},
+	{"log-file", "TASKQ_LOG_FILE", CFG_STR, NULL, 0, 0,
+	 "append the log to this file instead of stderr (reopened on SIGUSR1)", &g_cfg.log_file},
 };
 #define NOPTS (sizeof g_opts / sizeof g_opts[0])
+
+/* What a reload (SIGHUP) cannot change in a running worker: these take a restart. */
+static const char *const g_fixed[] = {"config", "db", "concurrency", "queues", "lease", "log-file",
+				      NULL};
 
 /* Checks --queues: comma-separated name[=limit]. */
 static bool queues_valid(const char *s)
@@ -76,13 +82,87 @@ static bool queues_valid(const char *s)
 	return n > 0;
 }
 
+/* Checks the settings that are not plain numbers; applies the log ones. */
+static bool check_settings(char *err, size_t errsize)
+{
+	int lvl = log_level_parse(g_cfg.log_level);
+
+	if (lvl < 0 || !queues_valid(g_cfg.queues) || !log_format_valid(g_cfg.log_format)) {
+		snprintf(err, errsize, "bad --log-level, --log-format or --queues");
+		return false;
+	}
+	return true;
+}
+
+static void apply_log_settings(void)
+{
+	g_log_level = (enum log_level)log_level_parse(g_cfg.log_level);
+	log_format_set(g_cfg.log_format);
+}
+
+static struct pool_config pool_config(void)
+{
+	return (struct pool_config){.db = g_cfg.db,
+				    .queues = g_cfg.queues,
+				    .concurrency = (int)g_cfg.concurrency,
+				    .lease_s = (int)g_cfg.lease_s,
+				    .poll_s = (int)g_cfg.poll_s,
+				    .grace_s = (int)g_cfg.grace_s,
+				    .retention_h = (int)g_cfg.retention_h};
+}
+
+struct running {
+	int argc;
+	char **argv;
+	struct pool *pool;
+	struct callbacks *cb;
+};
+
+/* SIGHUP: the configuration file (and flags) again; what a running worker can take is taken at
+ * once (kinds, http allow-list and header sets, callback key, limits, log settings), tasks
+ * that run keep what they started with, and nothing is applied unless all of it is valid. */
+static void reload(void *arg)
+{
+	struct running *run = arg;
+	struct taskq_err err;
+	char msg[160];
+	int fixed = 0;
+	struct pool_config pc;
+
+	if (config_reload(g_opts, NOPTS, &g_cfg, sizeof g_cfg, g_fixed, run->argc, run->argv, &fixed, &err)) {
+		log_error("event=reload_failed msg=\"%s\"", err.msg);
+		return;
+	}
+	if (!check_settings(msg, sizeof msg)) {
+		log_error("event=reload_failed msg=\"%s\"", msg);
+		config_reload_done(false);
+		return;
+	}
+	if (httpreq_configure(g_cfg.http_allow, g_cfg.http_max_body, g_cfg.http_headers, &err) ||
+	    kinds_init(g_cfg.commands, &err)) {
+		log_error("event=reload_failed msg=\"%s\"", err.msg);
+		config_reload_done(false);
+		/* the old values again (they were valid at start or at the last reload) */
+		httpreq_configure(g_cfg.http_allow, g_cfg.http_max_body, g_cfg.http_headers, &err);
+		return;
+	}
+	apply_log_settings();
+	if (config_changed(g_opts, NOPTS, "callback-secret"))
+		callbacks_set_secret(run->cb, g_cfg.callback_secret);
+	pc = pool_config();
+	pool_reload(run->pool, &pc);
+	config_reload_done(true);
+	log_info("event=reloaded kept_for_restart=%d", fixed);
+}
+
 int main(int argc, char **argv)
 {
 	struct pool_config pc;
 	struct taskq_err err;
-	struct pool *pool;
-	struct callbacks *cb;
-	int npos, help, lvl;
+	struct running run = {.argc = argc, .argv = argv};
+	struct signal_actions actions = {reload, &run};
+	char msg[160];
+	int npos, help;
 	sigset_t set;
 
 	log_set_program("taskq-worker");
@@ -95,15 +175,15 @@ int main(int argc, char **argv)
 		config_usage(help ? stdout : stderr, "taskq-worker [options]", g_opts, NOPTS);
 		return help ? 0 : 2;
 	}
-	if ((lvl = log_level_parse(g_cfg.log_level)) < 0 || !queues_valid(g_cfg.queues)) {
-		fprintf(stderr, "taskq-worker: bad --log-level or --queues\n");
+	if (!check_settings(msg, sizeof msg)) {
+		fprintf(stderr, "taskq-worker: %s\n", msg);
 		return 2;
 	}
-	g_log_level = (enum log_level)lvl;
-	if (log_format_set(g_cfg.log_format) < 0) {
-		fprintf(stderr, "taskq-worker: bad --log-format '%s'\n", g_cfg.log_format);
+	if (log_file_set(g_cfg.log_file) < 0) {
+		fprintf(stderr, "taskq-worker: cannot open --log-file %s\n", g_cfg.log_file);
 		return 2;
 	}
+	apply_log_settings();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (httpreq_configure(g_cfg.http_allow, g_cfg.http_max_body, g_cfg.http_headers, &err) ||
 	    kinds_init(g_cfg.commands, &err) != TASKQ_OK) {
@@ -113,24 +193,18 @@ int main(int argc, char **argv)
 
 	signals_setup(&set);
 
-	pc = (struct pool_config){.db = g_cfg.db,
-				  .queues = g_cfg.queues,
-				  .concurrency = (int)g_cfg.concurrency,
-				  .lease_s = (int)g_cfg.lease_s,
-				  .poll_s = (int)g_cfg.poll_s,
-				  .grace_s = (int)g_cfg.grace_s,
-				  .retention_h = (int)g_cfg.retention_h};
-	if (!(pool = pool_start(&pc))) {
+	pc = pool_config();
+	if (!(run.pool = pool_start(&pc))) {
 		log_error("event=start_failed");
 		return 1;
 	}
-	cb = callbacks_start(g_cfg.db, g_cfg.callback_secret);
+	run.cb = callbacks_start(g_cfg.db, g_cfg.callback_secret);
 	/* systemd (Type=notify): up; the claimer loop sends the watchdog's pings */
 	sdnotify("READY=1\nSTATUS=running");
-	signals_wait(&set);
+	signals_wait(&set, &actions);
 	sdnotify("STOPPING=1\nSTATUS=draining");
-	callbacks_stop(cb);
-	pool_stop(pool);
+	callbacks_stop(run.cb);
+	pool_stop(run.pool);
 	log_info("event=stopped");
 	kinds_cleanup();
 	httpreq_cleanup();

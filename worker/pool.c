@@ -63,6 +63,8 @@ struct pool {
 	int inflight; /* claimed and not yet recorded */
 
 	atomic_bool stopping; /* no more claims */
+	atomic_bool register_kinds; /* (again) the kinds table changed */
+	atomic_int poll_s, retention_h; /* SIGHUP may change them */
 	atomic_bool aborting; /* grace over: running kinds must stop */
 	int efd;              /* wakes the claimer */
 
@@ -286,7 +288,8 @@ static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result 
 
 static void run_task(struct executor *ex, const struct task *t)
 {
-	const struct kind *k = kinds_find(t->kind);
+	struct kind_table *kt = kinds_acquire(); /* a reload frees no kind that runs */
+	const struct kind *k = kinds_lookup(kt, t->kind);
 	struct kind_ctx ctx = {.pool = ex->pool, .ex = ex, .task = t, .kind = k,
 			       .holder = {t->id, ex->pool->worker_id, t->attempts}};
 	json_object *payload = NULL, *result = NULL;
@@ -298,6 +301,7 @@ static void run_task(struct executor *ex, const struct task *t)
 	if (!k) {
 		snprintf(errmsg, sizeof errmsg, "this worker does not run kind '%s'", t->kind);
 		record(&ctx, NULL, KIND_FAIL, NULL, errmsg);
+		kinds_release(kt);
 		return;
 	}
 	timeout = t->timeout_s > 0 ? t->timeout_s : k->default_timeout_s;
@@ -308,10 +312,11 @@ static void run_task(struct executor *ex, const struct task *t)
 	/* work that finished is recorded as finished, even if a cancel arrived meanwhile */
 	t0 = clock_mono_s();
 	kr = k->run(&ctx, payload, &result, errmsg, sizeof errmsg);
-	wstats_run(k, clock_mono_s() - t0);
+	wstats_run(k->name, clock_mono_s() - t0);
 	record(&ctx, k, kr, result, errmsg);
 	json_object_put(result);
 	json_object_put(payload);
+	kinds_release(kt);
 }
 
 static int queue_index(const struct pool *p, const char *queue)
@@ -479,24 +484,27 @@ static void maintenance(struct pool *p, struct schedule *next)
 	if (now >= next->prune) {
 		int total = 0, rounds = 0;
 		do {
-			if (store_prune(p->cdb, p->cfg.retention_h, PRUNE_BATCH, &n, &err)) {
+			if (store_prune(p->cdb, atomic_load(&p->retention_h), PRUNE_BATCH, &n, &err)) {
 				log_warn("event=prune_failed msg=\"%s\"", err.msg);
 				break;
 			}
 			total += n;
 		} while (n == PRUNE_BATCH && ++rounds < 20 && !atomic_load(&p->stopping));
 		if (total > 0)
-			log_info("event=pruned count=%d older_than_h=%d", total, p->cfg.retention_h);
+			log_info("event=pruned count=%d older_than_h=%d", total, atomic_load(&p->retention_h));
 		next->prune = now + PRUNE_EVERY_S;
 	}
 }
 
 static void register_kinds(struct pool *p)
 {
+	struct kind_table *kt = kinds_acquire();
 	struct taskq_err err;
-	for (const struct kind *const *k = kinds_all(); *k; k++)
+
+	for (const struct kind *const *k = kinds_list(kt); *k; k++)
 		if (store_register_kind(p->cdb, (*k)->name, &err))
 			log_warn("event=register_kind_failed kind=%s msg=\"%s\"", (*k)->name, err.msg);
+	kinds_release(kt);
 }
 
 static void *claimer_main(void *arg)
@@ -505,12 +513,10 @@ static void *claimer_main(void *arg)
 	struct schedule next = {0, 0, 0};
 	double backoff = 0.1;
 	int rotor = 0;
-	bool registered = false;
-
 	while (!atomic_load(&p->stopping)) {
 		struct taskq_err err;
 		struct pollfd fds[2];
-		double wait_s = sdnotify_watchdog(p->cfg.poll_s), due; /* a round: alive */
+		double wait_s = sdnotify_watchdog(atomic_load(&p->poll_s)), due; /* a round: alive */
 		int nfree, got = 0;
 
 		if (db_ensure(p->cdb, &err) != TASKQ_OK) {
@@ -520,10 +526,8 @@ static void *claimer_main(void *arg)
 			goto wait;
 		}
 		backoff = 0.1;
-		if (!registered) {
+		if (atomic_exchange(&p->register_kinds, false))
 			register_kinds(p);
-			registered = true;
-		}
 		maintenance(p, &next);
 
 		pthread_mutex_lock(&p->lock);
@@ -569,6 +573,9 @@ struct pool *pool_start(const struct pool_config *cfg)
 	char host[64] = "host";
 
 	p->cfg = *cfg;
+	atomic_init(&p->poll_s, cfg->poll_s);
+	atomic_init(&p->retention_h, cfg->retention_h);
+	atomic_init(&p->register_kinds, true);
 	p->nqueues = queues_parse(cfg->queues, p->queue, p->queue_limit, MAX_QUEUES);
 	if (p->nqueues <= 0) {
 		free(p);
@@ -614,6 +621,14 @@ struct pool *pool_start(const struct pool_config *cfg)
 	log_info("event=started worker=%s queues=%s concurrency=%d lease_s=%d retention_h=%d",
 		 p->worker_id, cfg->queues, cfg->concurrency, cfg->lease_s, cfg->retention_h);
 	return p;
+}
+
+void pool_reload(struct pool *p, const struct pool_config *cfg)
+{
+	atomic_store(&p->poll_s, cfg->poll_s);
+	atomic_store(&p->retention_h, cfg->retention_h);
+	p->cfg.grace_s = cfg->grace_s; /* read by pool_stop, in this same (main) thread */
+	atomic_store(&p->register_kinds, true);
 }
 
 void pool_stop(struct pool *p)
@@ -674,5 +689,4 @@ void pool_stop(struct pool *p)
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->ready);
 	free(p);
-	wstats_cleanup();
 }

@@ -22,6 +22,9 @@ struct pool;
 
 /* Starts the threads; NULL when they cannot start. config is copied. */
 struct pool *pool_start(const struct pool_config *config);
+/* After a reload (SIGHUP, main thread): takes poll_s, retention_h and grace_s from config
+ * (the other fields need a restart) and registers the kinds table again. */
+void pool_reload(struct pool *p, const struct pool_config *config);
 /* Stops claiming; lets running tasks finish within the grace period, hands the rest back
  * to the queue, joins every thread and frees the pool. */
 void pool_stop(struct pool *p);

@@ -2,8 +2,11 @@
 #include "wstats.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "db.h"
 #include "xalloc.h"
@@ -17,17 +20,20 @@ static const char *const g_outcome_name[WS_NOUTCOMES] = {
 	[WS_CANCELLED] = "cancelled", [WS_RELEASED] = "released", [WS_LOST] = "lost",
 };
 
+/* Per kind, by name: a reload may add kinds (never removes a row: counters only grow). */
+#define MAX_KIND_STATS 256
 struct kind_stat {
-	const struct kind *kind;
+	char name[64];
 	atomic_ullong count, ns;
 };
 
 static struct {
 	atomic_ullong claimed, rescued, outcome[WS_NOUTCOMES];
 	atomic_ullong batch[NLE + 1], batch_sum, batch_count;
-	struct kind_stat *kinds;
-	int nkinds;
-} g;
+	struct kind_stat kinds[MAX_KIND_STATS];
+	atomic_int nkinds;          /* rows [0, nkinds) are complete */
+	pthread_mutex_t add_lock; /* taken only to add a row */
+} g = {.add_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void add(atomic_ullong *c, unsigned long long n)
 {
@@ -39,23 +45,36 @@ static unsigned long long get(atomic_ullong *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-void wstats_init(void)
+/* The row of kind name, added when missing; NULL when the table is full. */
+static struct kind_stat *kind_row(const char *name)
 {
-	int n = 0;
+	int n = atomic_load_explicit(&g.nkinds, memory_order_acquire);
+	struct kind_stat *row = NULL;
 
-	for (const struct kind *const *k = kinds_all(); *k; k++)
-		n++;
-	g.kinds = xcalloc((size_t)n + 1, sizeof *g.kinds);
 	for (int i = 0; i < n; i++)
-		g.kinds[i].kind = kinds_all()[i];
-	g.nkinds = n;
+		if (!strcmp(g.kinds[i].name, name))
+			return &g.kinds[i];
+	pthread_mutex_lock(&g.add_lock);
+	n = atomic_load_explicit(&g.nkinds, memory_order_relaxed);
+	for (int i = 0; i < n && !row; i++)
+		if (!strcmp(g.kinds[i].name, name))
+			row = &g.kinds[i];
+	if (!row && n < MAX_KIND_STATS) {
+		row = &g.kinds[n];
+		snprintf(row->name, sizeof row->name, "%s", name);
+		atomic_store_explicit(&g.nkinds, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&g.add_lock);
+	return row;
 }
 
-void wstats_cleanup(void)
+void wstats_init(void)
 {
-	free(g.kinds);
-	g.kinds = NULL;
-	g.nkinds = 0;
+	struct kind_table *kt = kinds_acquire();
+
+	for (const struct kind *const *k = kinds_list(kt); *k; k++)
+		kind_row((*k)->name);
+	kinds_release(kt);
 }
 
 void wstats_claimed(int n)
@@ -84,14 +103,14 @@ void wstats_rescued(int n)
 		add(&g.rescued, (unsigned long long)n);
 }
 
-void wstats_run(const struct kind *k, double seconds)
+void wstats_run(const char *kind, double seconds)
 {
-	for (int i = 0; i < g.nkinds; i++)
-		if (g.kinds[i].kind == k) {
-			add(&g.kinds[i].count, 1);
-			add(&g.kinds[i].ns, seconds > 0 ? (unsigned long long)(seconds * 1e9) : 0);
-			return;
-		}
+	struct kind_stat *row = kind_row(kind);
+
+	if (!row)
+		return;
+	add(&row->count, 1);
+	add(&row->ns, seconds > 0 ? (unsigned long long)(seconds * 1e9) : 0);
 }
 
 static json_object *u64(unsigned long long v)
@@ -129,11 +148,11 @@ char *wstats_json(void)
 	json_object_object_add(cb, "count", u64(count));
 	json_object_object_add(o, "claim_batch", cb);
 
-	for (int i = 0; i < g.nkinds; i++) {
+	for (int i = 0, n = atomic_load_explicit(&g.nkinds, memory_order_acquire); i < n; i++) {
 		json_object *k = json_object_new_object();
 		json_object_object_add(k, "count", u64(get(&g.kinds[i].count)));
 		json_object_object_add(k, "sum_s", json_object_new_double((double)get(&g.kinds[i].ns) / 1e9));
-		json_object_object_add(kinds, g.kinds[i].kind->name, k);
+		json_object_object_add(kinds, g.kinds[i].name, k);
 	}
 	json_object_object_add(o, "kinds", kinds);
 

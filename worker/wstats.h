@@ -27,16 +27,16 @@ enum wstats_outcome {
 	WS_NOUTCOMES
 };
 
-/* Sizes the per-kind table from kinds_all() (after kinds_init). */
+/* Starts the per-kind rows with the kinds of the current table (after kinds_init), so that
+ * each shows, at 0, before it first runs. */
 void wstats_init(void);
-void wstats_cleanup(void);
 /* One claim statement that took n > 0 tasks. */
 void wstats_claimed(int n);
 void wstats_outcome(enum wstats_outcome o);
 /* Tasks this worker's maintenance re-queued (or failed) after their lease expired. */
 void wstats_rescued(int n);
-/* One attempt of kind k ran for seconds (k from kinds_all(); others are ignored). */
-void wstats_run(const struct kind *k, double seconds);
+/* One attempt of the kind of this name ran for seconds (up to 256 kinds; more are ignored). */
+void wstats_run(const char *kind, double seconds);
 /* The JSON object described above; the caller frees it. */
 char *wstats_json(void);
 

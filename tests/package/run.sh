@@ -153,6 +153,8 @@ dpkg-deb -x "$DEB" "$ROOT"
 # the targets and units the taskq units name (multi-user.target, sockets.target, ...) come
 # from the host; the package's own files win
 cp -an /lib/systemd/system/. "$ROOT/lib/systemd/system/"
+# ... and so do the programs they run besides taskq's (ExecReload's kill, from procps)
+[[ -e $ROOT/bin/kill ]] || install -D -m 0755 "$(type -P kill || echo /bin/kill)" "$ROOT/bin/kill"
 units=(taskq-worker.service taskq-fcgi.socket taskq-fcgi.service)
 for u in "${units[@]}"; do
 	if systemd-analyze verify --root="$ROOT" "/lib/systemd/system/$u" >"$WORK/verify.log" 2>&1 &&

@@ -99,6 +99,24 @@ exit_status() {
 ###############################################################################
 ### the stack: directories, config files
 
+# ensure_conf_files — $VAR/etc/taskq-{worker,fcgi}.conf, the stack's configuration files
+# (key = value, keys as the flags; TASKQ_* variables beat them): empty at first, yours to
+# edit; `./dev daemon reload worker|fcgi` makes a running daemon re-read its file (SIGHUP).
+ensure_conf_files() {
+	local d
+	mkdir -p "$VAR/etc"
+	for d in worker fcgi; do
+		[[ -f $VAR/etc/taskq-$d.conf ]] && continue
+		printf '# taskq-%s settings for this stack: key = value, keys as the flags of
+# taskq-%s --help. TASKQ_* variables beat this file. After an edit:
+#   ./dev daemon reload %s
+' \
+			"$d" "$d" "$d" >"$VAR/etc/taskq-$d.conf"
+	done
+	is_root && chown -R "$STACK_USER:" "$VAR/etc"
+	return 0
+}
+
 ensure_stack_dirs() {
 	ensure_var_location
 	mkdir -p "$VAR"
@@ -111,6 +129,7 @@ ensure_stack_dirs() {
 		user_can -w "$RUN" ||
 			die "user $STACK_USER cannot write $RUN; put TASKQ_VAR somewhere it can reach"
 	fi
+	ensure_conf_files
 	# unix socket paths are limited to 107 bytes
 	local sock=$RUN/.s.PGSQL.5432
 	((${#sock} < 100)) || die "socket path $sock is too long; use a shorter TASKQ_VAR"
@@ -258,7 +277,8 @@ migrate() {
 start_worker() {
 	running worker >/dev/null && return 0
 	launch worker "$LOG/worker.log" 1 \
-		"$BUILD/taskq-worker" --db "$CONNINFO" --concurrency "$CONCURRENCY" || return 1
+		"$BUILD/taskq-worker" --config "$VAR/etc/taskq-worker.conf" --db "$CONNINFO" \
+		--concurrency "$CONCURRENCY" || return 1
 	sleep 0.2
 	running worker >/dev/null || {
 		show_tail "$LOG/worker.log" 20
@@ -275,7 +295,8 @@ start_fcgi() {
 	[[ -f $NCHAN_MODULE ]] && publish=(--publish "$RUN/nchan-pub.sock")
 	# the daemons' default is auth on; a local stack runs without unless TASKQ_AUTH=on
 	launch fcgi "$LOG/fcgi.log" 1 \
-		"$BUILD/taskq-fcgi" --db "$CONNINFO" --listen "$RUN/fcgi.sock" "${publish[@]}" \
+		"$BUILD/taskq-fcgi" --config "$VAR/etc/taskq-fcgi.conf" --db "$CONNINFO" \
+		--listen "$RUN/fcgi.sock" "${publish[@]}" \
 		--auth "${TASKQ_AUTH:-off}" || return 1
 	until [[ -S $RUN/fcgi.sock ]]; do
 		if ! running fcgi >/dev/null || ((tenths-- <= 0)); then
@@ -613,7 +634,7 @@ cmd_daemon() {
 	local action=${1:-} name=${2:-}
 	case $name in
 	postgres | worker | fcgi | nginx) ;;
-	*) die "usage: ./dev daemon start|stop|kill|restart postgres|worker|fcgi|nginx" ;;
+	*) die "usage: ./dev daemon start|stop|kill|restart|reload postgres|worker|fcgi|nginx" ;;
 	esac
 	stack_paths
 	load_stack_env
@@ -640,7 +661,13 @@ cmd_daemon() {
 		kill_daemon "$name"
 		say "$name: killed"
 		;;
-	*) die "usage: ./dev daemon start|stop|kill|restart NAME" ;;
+	reload)
+		local pid
+		pid=$(running "$name") || die "$name is not running"
+		kill -HUP "$pid"
+		say "$name: sent SIGHUP to pid $pid (its log says event=reloaded or event=reload_failed)"
+		;;
+	*) die "usage: ./dev daemon start|stop|kill|restart|reload NAME" ;;
 	esac
 }
 
