@@ -30,6 +30,9 @@ static const struct config_opt g_opts[] = {
 	 &g_cli.delay},
 	{"max-attempts", NULL, CFG_INT, "3", 1, 100, "attempts before the task fails (submit)",
 	 &g_cli.max_attempts},
+	{"file", NULL, CFG_STR, NULL, 0, 0,
+	 "tasks to submit, one JSON object a line (- for stdin), in statements of 1,000 (submit)",
+	 &g_cli.file},
 	{"wait", NULL, CFG_BOOL, "off", 0, 0, "follow the task as watch does, exit as it (submit)",
 	 &g_cli.wait},
 	{"state", NULL, CFG_STR, NULL, 0, 0, "only tasks in this state (list)", &g_cli.state},
@@ -52,6 +55,8 @@ static const char synopsis[] =
 	"  migrate                 apply the schema migrations (idempotent)\n"
 	"  submit KIND [PAYLOAD]   submit a task (PAYLOAD: a JSON object); prints its id;\n"
 	"                          with --wait, then follows it as watch does\n"
+	"  submit --file F         submit the tasks of F (JSON lines, as POST /api/tasks takes\n"
+	"                          them; all checked first); prints their ids in order\n"
 	"  status ID               print the task as JSON\n"
 	"  watch ID                follow the task (a progress bar on a terminal, else a line per\n"
 	"                          change) and print its result or error\n"
@@ -78,6 +83,10 @@ static int run_migrate(struct db *db, char **a)
 
 static int run_submit(struct db *db, char **a)
 {
+	if (g_cli.file && !a[0])
+		return cmd_submit_file(db, &g_cli, g_cli.file);
+	if (g_cli.file || !a[0])
+		return cli_usage_error("usage: taskq submit KIND [PAYLOAD] | taskq submit --file F");
 	return cmd_submit(db, &g_cli, a[0], a[1]);
 }
 
@@ -131,7 +140,7 @@ static const struct command {
 	bool by_id; /* args[0] is a task id: --owner limits the command to that owner's tasks */
 } g_commands[] = {
 	{"migrate", 0, 0, run_migrate, "", false},
-	{"submit", 1, 2, run_submit, " KIND [PAYLOAD]", false},
+	{"submit", 0, 2, run_submit, " KIND [PAYLOAD] | --file F", false},
 	{"status", 1, 1, run_status, " ID", true},
 	{"watch", 1, 1, run_watch, " ID", true},
 	{"history", 1, 1, run_history, " ID", true},

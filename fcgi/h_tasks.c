@@ -86,7 +86,7 @@ void h_task_submit(struct req *r)
 		goto out;
 	}
 	if (created) {
-		limits_created(r);
+		limits_created(r, 1);
 		fair_created(&n, &t);
 		wake_signal();
 	}

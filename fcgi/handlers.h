@@ -6,6 +6,7 @@
 
 void h_healthz(struct req *r);
 void h_task_submit(struct req *r);
+void h_task_submit_batch(struct req *r);
 void h_task_get(struct req *r);
 void h_task_cancel(struct req *r);
 void h_task_retry(struct req *r);

@@ -70,7 +70,7 @@ static void too_many(struct req *r, const char *code, const char *msg, double re
 	resp_error_status(r, 429, code, msg, extra);
 }
 
-bool limits_admit(struct req *r)
+bool limits_admit_n(struct req *r, long count)
 {
 	struct taskq_err err;
 	double now = clock_mono_s();
@@ -83,10 +83,12 @@ bool limits_admit(struct req *r)
 	pthread_mutex_lock(&g.lock);
 	s = slot_for(r->who.owner, now);
 	if (g.rate > 0) {
+		/* a batch larger than the burst needs a full bucket and leaves it in debt */
+		double need = fmin((double)count, g.burst);
 		s->tokens = fmin(g.burst, s->tokens + (now - s->refilled) * g.rate);
 		s->refilled = now;
-		if (s->tokens < 1) {
-			double wait = (1 - s->tokens) / g.rate;
+		if (s->tokens < need) {
+			double wait = (need - s->tokens) / g.rate;
 			pthread_mutex_unlock(&g.lock);
 			too_many(r, "rate_limited", "this owner submits faster than its rate limit", wait);
 			return false;
@@ -108,23 +110,28 @@ bool limits_admit(struct req *r)
 	}
 	pthread_mutex_lock(&g.lock);
 	s = slot_for(r->who.owner, now);
-	if (g.max_unfinished > 0 && s->unfinished >= g.max_unfinished) {
+	if (g.max_unfinished > 0 && s->unfinished + count > g.max_unfinished) {
 		pthread_mutex_unlock(&g.lock);
 		too_many(r, "too_many_unfinished",
 			 "this owner has as many queued and running tasks as it may have", 5);
 		return false;
 	}
 	if (g.rate > 0)
-		s->tokens -= 1;
+		s->tokens -= (double)count;
 	pthread_mutex_unlock(&g.lock);
 	return true;
 }
 
-void limits_created(const struct req *r)
+bool limits_admit(struct req *r)
+{
+	return limits_admit_n(r, 1);
+}
+
+void limits_created(const struct req *r, long count)
 {
 	if (!limited(r))
 		return;
 	pthread_mutex_lock(&g.lock);
-	slot_for(r->who.owner, clock_mono_s())->unfinished++;
+	slot_for(r->who.owner, clock_mono_s())->unfinished += count;
 	pthread_mutex_unlock(&g.lock);
 }

@@ -18,7 +18,9 @@
 void limits_init(double rate, double burst, long max_unfinished);
 /* May r's owner submit one more task now? false: it answered 429 (or 503). */
 bool limits_admit(struct req *r);
-/* A task of r's owner was created. */
-void limits_created(const struct req *r);
+/* The same for count tasks at once (a batch). */
+bool limits_admit_n(struct req *r, long count);
+/* count tasks of r's owner were created. */
+void limits_created(const struct req *r, long count);
 
 #endif

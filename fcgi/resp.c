@@ -78,36 +78,50 @@ void resp_empty(struct req *r, int status, const char *extra)
 	FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, r->fr->out);
 }
 
-void resp_error_status(struct req *r, int status, const char *code, const char *msg,
+/* The {"error":{"code","message"[,"index"]}} body; index < 0: none. */
+static void send_error(struct req *r, int status, const char *code, const char *msg, long index,
 		       const char *extra)
 {
 	json_object *e = json_object_new_object(), *o = json_object_new_object();
 
 	json_object_object_add(e, "code", json_object_new_string(code));
 	json_object_object_add(e, "message", json_object_new_string(msg));
+	if (index >= 0)
+		json_object_object_add(e, "index", json_object_new_int64(index));
 	json_object_object_add(o, "error", e);
 	resp_json(r, status, o, extra);
 }
 
-void resp_error(struct req *r, enum taskq_rc rc, const char *msg)
+void resp_error_status(struct req *r, int status, const char *code, const char *msg,
+		       const char *extra)
+{
+	send_error(r, status, code, msg, -1, extra);
+}
+
+void resp_error_at(struct req *r, enum taskq_rc rc, const char *msg, long index)
 {
 	switch (rc) {
-	case TASKQ_INVAL: resp_error_status(r, 400, "invalid_field", msg, NULL); return;
-	case TASKQ_BAD_JSON: resp_error_status(r, 400, "invalid_json", msg, NULL); return;
-	case TASKQ_UNKNOWN_KIND: resp_error_status(r, 400, "unknown_kind", msg, NULL); return;
-	case TASKQ_BAD_ID: resp_error_status(r, 400, "invalid_id", msg, NULL); return;
-	case TASKQ_NOTFOUND: resp_error_status(r, 404, "not_found", msg, NULL); return;
-	case TASKQ_CONFLICT: resp_error_status(r, 409, "wrong_state", msg, NULL); return;
-	case TASKQ_TOO_BIG: resp_error_status(r, 413, "too_large", msg, NULL); return;
+	case TASKQ_INVAL: send_error(r, 400, "invalid_field", msg, index, NULL); return;
+	case TASKQ_BAD_JSON: send_error(r, 400, "invalid_json", msg, index, NULL); return;
+	case TASKQ_UNKNOWN_KIND: send_error(r, 400, "unknown_kind", msg, index, NULL); return;
+	case TASKQ_BAD_ID: send_error(r, 400, "invalid_id", msg, index, NULL); return;
+	case TASKQ_NOTFOUND: send_error(r, 404, "not_found", msg, index, NULL); return;
+	case TASKQ_CONFLICT: send_error(r, 409, "wrong_state", msg, index, NULL); return;
+	case TASKQ_TOO_BIG: send_error(r, 413, "too_large", msg, index, NULL); return;
 	case TASKQ_DB_DOWN:
-		resp_error_status(r, 503, "db_unavailable", "database unavailable, try again shortly",
-				  "Retry-After: 1\r\n");
+		send_error(r, 503, "db_unavailable", "database unavailable, try again shortly", -1,
+			   "Retry-After: 1\r\n");
 		return;
 	case TASKQ_OK:
 	case TASKQ_INTERNAL:
 		break;
 	}
-	resp_error_status(r, 500, "internal", "internal error", NULL);
+	send_error(r, 500, "internal", "internal error", -1, NULL);
+}
+
+void resp_error(struct req *r, enum taskq_rc rc, const char *msg)
+{
+	resp_error_at(r, rc, msg, -1);
 }
 
 void resp_task(struct req *r, int status, const struct task *t, int with_location)

@@ -22,6 +22,8 @@ void resp_text(struct req *r, int status, const char *content_type, const char *
 void resp_empty(struct req *r, int status, const char *extra);
 /* Sends {"error":{"code","message"}} with the status and code that rc maps to. */
 void resp_error(struct req *r, enum taskq_rc rc, const char *msg);
+/* The same, with "index": which element of a batch was bad (index < 0: none). */
+void resp_error_at(struct req *r, enum taskq_rc rc, const char *msg, long index);
 /* The same with an explicit status and code (405, 411, 415 ...). */
 void resp_error_status(struct req *r, int status, const char *code, const char *msg,
 		       const char *extra);

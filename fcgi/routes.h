@@ -8,6 +8,7 @@
 
 #define TASKQ_ROUTES(R)                                                         \
 	R("POST", "/api/tasks", h_task_submit, 0)                               \
+	R("POST", "/api/tasks/batch", h_task_submit_batch, 0)                   \
 	R("GET", "/api/tasks", h_task_list, 0)                                  \
 	R("GET", "/api/tasks/*", h_task_get, 0)                                 \
 	R("DELETE", "/api/tasks/*", h_task_cancel, 0)                           \

@@ -2,7 +2,7 @@
  * settings: taskq-fcgi's options (one table: flag, TASKQ_* variable, file key, default), their
  * checks, and applying them at start and again on SIGHUP. A reload takes what a running
  * taskq-fcgi can change without dropping a request (limits, token cache, fair queueing,
- * body and long-poll bounds, log settings); sockets, threads, database and auth on/off take a
+ * body, batch and long-poll bounds, log settings); sockets, threads, database and auth on/off take a
  * restart and keep their values (a warning names each).
  */
 #include "settings.h"
@@ -31,6 +31,8 @@ static const struct config_opt g_opts[] = {
 	{"threads", "TASKQ_FCGI_THREADS", CFG_INT, "8", 1, 256, "request threads", &g_cfg.threads},
 	{"max-body", "TASKQ_MAX_BODY", CFG_INT, "1048576", 1024, 64L << 20,
 	 "largest accepted request body in bytes", &g_cfg.max_body},
+	{"max-batch", "TASKQ_MAX_BATCH", CFG_INT, "1000", 1, 100000,
+	 "tasks one POST /api/tasks/batch may carry", &g_cfg.max_batch},
 	{"max-waiters", "TASKQ_MAX_WAITERS", CFG_INT, "1024", 0, 100000,
 	 "long-polls (?wait=) parked at once; more get 429", &g_cfg.max_waiters},
 	{"publish", "TASKQ_PUBLISH", CFG_STR, NULL, 0, 0,
@@ -76,9 +78,14 @@ static bool on_off(const char *v, const char *name, char *err, size_t errsize)
 static const char *const g_fixed[] = {"config", "db", "listen", "threads", "publish", "backlog",
 				      "auth", "log-file", NULL};
 
-static atomic_size_t g_max_body = 1 << 20;
+static atomic_size_t g_max_body = 1 << 20, g_max_batch = 1000;
 static int g_argc;
 static char **g_argv;
+
+size_t settings_max_batch(void)
+{
+	return atomic_load_explicit(&g_max_batch, memory_order_relaxed);
+}
 
 size_t settings_max_body(void)
 {
@@ -137,6 +144,7 @@ void settings_apply(bool first)
 	limits_init((double)g_cfg.owner_rate, (double)g_cfg.owner_burst, g_cfg.max_unfinished);
 	fair_init(auth_on() && !strcmp(g_cfg.fair, "on"));
 	atomic_store(&g_max_body, (size_t)g_cfg.max_body);
+	atomic_store(&g_max_batch, (size_t)g_cfg.max_batch);
 	if (!first)
 		watch_set_max((int)g_cfg.max_waiters);
 }

@@ -12,7 +12,7 @@
 
 struct fcgi_settings {
 	const char *config, *db, *listen, *publish, *log_level, *log_format, *log_file, *auth, *fair;
-	long threads, max_body, backlog, max_waiters, max_unfinished;
+	long threads, max_body, max_batch, backlog, max_waiters, max_unfinished;
 	long auth_ttl, owner_rate, owner_burst;
 };
 extern struct fcgi_settings g_cfg;
@@ -26,5 +26,7 @@ void settings_apply(bool first);
 void settings_reload(void *arg);
 /* The request body bound, for request threads. */
 size_t settings_max_body(void);
+/* The most tasks a batch may carry. */
+size_t settings_max_batch(void);
 
 #endif

@@ -55,6 +55,10 @@ const struct db_stmt store_stmts[S_COUNT] = {
 		    6},
 	[S_WAKE] = {"wake", "SELECT pg_notify('taskq_wake', '')", 0},
 	[S_KINDS] = {"kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0},
+	[S_SUBMIT_MANY] = {"submit_many",
+			   "SELECT ord, id, created, queue, priority, run_at"
+			   " FROM taskq.submit_many($1::jsonb, $2, false)",
+			   2},
 	[S_REGISTER_KIND] = {"register_kind",
 			     "INSERT INTO taskq.kinds (name) VALUES ($1)"
 			     " ON CONFLICT (name) DO UPDATE SET last_seen = now()",

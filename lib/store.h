@@ -39,6 +39,21 @@ enum taskq_rc store_live_workers(struct db *db, int *n, struct taskq_err *err);
 
 /* Inserts a task. *created is false when an unfinished task with the same owner and
  * dedupe_key existed; *out is then that task. */
+/* One task of a batch as inserted (or, for a dedupe key already held, the live holder). */
+struct batch_row {
+	char id[40];
+	bool created;
+	char queue[72];
+	int priority;
+	char *run_at; /* RFC 3339 */
+};
+
+/* Inserts the tasks of tasks_json (a JSON array, see sql/010_batch.sql) for owner in one
+ * statement, all or none; *rows receives *n rows in the array's order (store_batch_free). */
+enum taskq_rc store_submit_many(struct db *db, const char *owner, const char *tasks_json,
+				struct batch_row **rows, int *n, struct taskq_err *err);
+void store_batch_free(struct batch_row *rows, int n);
+
 enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out,
 			   bool *created, struct taskq_err *err);
 enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct taskq_err *err);
