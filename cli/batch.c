@@ -111,16 +111,13 @@ static void progress(bool tty, size_t done, size_t total)
 static int submit_chunk(struct db *db, const char *owner, struct file_tasks *f, size_t from,
 			size_t n, long *created)
 {
-	json_object *arr = json_object_new_array_ext((int)n), *payload;
+	json_object *arr = json_object_new_array_ext((int)n);
 	struct batch_row *rows = NULL;
 	struct taskq_err err;
 	int nrows = 0, rc = CLI_OK;
 
-	for (size_t i = from; i < from + n; i++) {
-		payload = NULL;
-		json_object_object_get_ex(f->t[i].obj, "payload", &payload);
-		json_object_array_add(arr, taskjson_batch_element(&f->t[i].n, payload));
-	}
+	for (size_t i = from; i < from + n; i++)
+		json_object_array_add(arr, taskjson_batch_element(&f->t[i].n));
 	if (store_submit_many(db, owner ? owner : "anonymous",
 			      json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN), &rows, &nrows,
 			      &err)) {

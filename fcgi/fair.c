@@ -53,6 +53,27 @@ void fair_prepare(struct task_new *n, char at[FAIR_AT_LEN])
 	pthread_mutex_unlock(&g.lock);
 }
 
+/* Microseconds of the fraction of an RFC 3339 time ("…:SS.ffffffZ", trailing zeros cut). */
+static long fraction_us(const char *t)
+{
+	const char *dot = strchr(t, '.');
+	long us = 0;
+	int digits = 0;
+
+	for (const char *p = dot ? dot + 1 : ""; *p >= '0' && *p <= '9' && digits < 6; p++, digits++)
+		us = us * 10 + (*p - '0');
+	for (; digits < 6; digits++)
+		us *= 10;
+	return us;
+}
+
+/* Whether RFC 3339 UTC time a is later than b (same form: store_opt_time's). */
+static bool later(const char *a, const char *b)
+{
+	int c = strncmp(a, b, 19); /* YYYY-MM-DDTHH:MM:SS */
+	return c > 0 || (c == 0 && fraction_us(a) > fraction_us(b));
+}
+
 void fair_created(const struct task_new *n, const struct task *t)
 {
 	char key[140];
@@ -62,7 +83,10 @@ void fair_created(const struct task_new *n, const struct task *t)
 		return;
 	pthread_mutex_lock(&g.lock);
 	s = slot_of(n, key);
-	memcpy(s->key, key, sizeof s->key);
-	snprintf(s->at, sizeof s->at, "%s", t->run_at);
+	/* submits inserted together (fcgi/combine.c) report back in any order: keep the latest */
+	if (strcmp(s->key, key) != 0 || later(t->run_at, s->at)) {
+		memcpy(s->key, key, sizeof s->key);
+		snprintf(s->at, sizeof s->at, "%s", t->run_at);
+	}
 	pthread_mutex_unlock(&g.lock);
 }

@@ -91,13 +91,11 @@ static bool check_elements(struct req *r, struct batch *b)
 /* The array taskq.submit_many() takes: each element's checked fields, and its fair place. */
 static json_object *normalized(struct batch *b)
 {
-	json_object *arr = json_object_new_array_ext((int)b->count), *payload;
+	json_object *arr = json_object_new_array_ext((int)b->count);
 
 	for (size_t i = 0; i < b->count; i++) {
 		fair_prepare(&b->el[i].n, b->el[i].fair_at);
-		payload = NULL;
-		json_object_object_get_ex(json_object_array_get_idx(b->list, i), "payload", &payload);
-		json_object_array_add(arr, taskjson_batch_element(&b->el[i].n, payload));
+		json_object_array_add(arr, taskjson_batch_element(&b->el[i].n));
 	}
 	return arr;
 }

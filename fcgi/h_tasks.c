@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "combine.h"
 #include "config.h"
 #include "fair.h"
 #include "handlers.h"
@@ -81,7 +82,10 @@ void h_task_submit(struct req *r)
 		goto out;
 	n.owner = r->who.owner;
 	fair_prepare(&n, fair_at);
-	if (store_submit(r->db, &n, &t, &created, &err)) {
+	/* a dedupe key may answer with the live task that holds it: those go alone */
+	created = true;
+	if (n.dedupe_key ? store_submit(r->db, &n, &t, &created, &err)
+			 : combine_submit(r->db, &n, &t, &err)) {
 		resp_error(r, err.rc, err.msg);
 		goto out;
 	}

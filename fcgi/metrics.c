@@ -1,6 +1,8 @@
 /* metrics: in-process request figures of taskq-fcgi (see metrics.h). */
 #include "metrics.h"
 
+#include "combine.h"
+
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -191,6 +193,8 @@ void metrics_write_process(struct ptext *t)
 	pt_family(t, "taskq_db_reconnects_total", "counter",
 		  "Connections of taskq-fcgi to PostgreSQL made again after one was lost.");
 	pt_sample_u64(t, "", NULL, dc.reconnects);
+
+	combine_write_metrics(t);
 
 	pt_family(t, "taskq_fcgi_start_time_seconds", "gauge",
 		  "When this taskq-fcgi process started, in seconds since the Unix epoch.");

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "combine.h"
 #include "config.h"
 #include "fair.h"
 #include "log.h"
@@ -58,6 +59,8 @@ static const struct config_opt g_opts[] = {
 	 "submits an owner may make at once before owner-rate applies", &g_cfg.owner_burst},
 	{"owner-max-unfinished", "TASKQ_OWNER_MAX_UNFINISHED", CFG_INT, "10000", 0, 100000000,
 	 "queued + running tasks per owner (0: unlimited; admins exempt)", &g_cfg.max_unfinished},
+	{"group-commit", "TASKQ_GROUP_COMMIT", CFG_STR, "on", 0, 0,
+	 "on: submits that arrive together share one INSERT and one commit", &g_cfg.group_commit},
 	{"fair", "TASKQ_FAIR", CFG_STR, "on", 0, 0,
 	 "on: owners take turns in each queue (fair queueing at submit; with auth only)",
 	 &g_cfg.fair},
@@ -103,7 +106,8 @@ static bool check(char *err, size_t errsize)
 		snprintf(err, errsize, "bad --log-format '%s'", g_cfg.log_format);
 		return false;
 	}
-	return on_off(g_cfg.auth, "auth", err, errsize) && on_off(g_cfg.fair, "fair", err, errsize);
+	return on_off(g_cfg.auth, "auth", err, errsize) && on_off(g_cfg.fair, "fair", err, errsize) &&
+	       on_off(g_cfg.group_commit, "group-commit", err, errsize);
 }
 
 int settings_load(int argc, char **argv)
@@ -143,6 +147,7 @@ void settings_apply(bool first)
 		auth_set_ttl((double)g_cfg.auth_ttl);
 	limits_init((double)g_cfg.owner_rate, (double)g_cfg.owner_burst, g_cfg.max_unfinished);
 	fair_init(auth_on() && !strcmp(g_cfg.fair, "on"));
+	combine_init(!strcmp(g_cfg.group_commit, "on"));
 	atomic_store(&g_max_body, (size_t)g_cfg.max_body);
 	atomic_store(&g_max_batch, (size_t)g_cfg.max_batch);
 	if (!first)

@@ -32,6 +32,25 @@
 	" VALUES ($1, $2::jsonb, $3, $4::smallint, " FAIR_RUN_AT ", $6::int, $7::int, $8, $9,"     \
 	" $10, $11)"
 
+/* Several submits of concurrent requests in one statement (fcgi/combine.c): a JSON array of
+ * elements as taskjson_batch_element() makes them, plus "id" (made by the caller, so that each
+ * returned row is known by it) and "owner". Same place in line as FAIR_RUN_AT. */
+#define INSERT_GROUP                                                                         \
+	"INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts," \
+	" timeout_s, concurrency_key, owner, callback_url)"                                    \
+	" SELECT (e.v->>'id')::uuid, e.v->>'kind', e.v->'payload', e.v->>'queue',"            \
+	" (e.v->>'priority')::smallint,"                                                       \
+	" CASE WHEN (e.v->>'delay_s')::float8 > 0 OR e.v->'fair' IS NULL"                      \
+	" THEN now() + make_interval(secs => (e.v->>'delay_s')::float8)"                       \
+	" ELSE LEAST(now(), GREATEST((SELECT h.run_at FROM taskq.tasks h"                      \
+	" WHERE h.queue = e.v->>'queue' AND h.state = 'queued' AND h.concurrency_key IS NULL"  \
+	" AND h.priority = (e.v->>'priority')::smallint"                                       \
+	" ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1),"                                  \
+	" (e.v->>'fair_after')::timestamptz + make_interval(secs => e.o / 1e6))) END,"         \
+	" (e.v->>'max_attempts')::int, (e.v->>'timeout_s')::int, e.v->>'concurrency_key',"     \
+	" e.v->>'owner', e.v->>'callback_url'"                                                 \
+	" FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, o) RETURNING t.*"
+
 const struct db_stmt store_stmts[S_COUNT] = {
 	[S_PING] = {"ping", "SELECT 1", 0},
 	[S_SUBMIT] = {"submit", INSERT_TASK " RETURNING t.*", 13},
@@ -55,6 +74,7 @@ const struct db_stmt store_stmts[S_COUNT] = {
 		    6},
 	[S_WAKE] = {"wake", "SELECT pg_notify('taskq_wake', '')", 0},
 	[S_KINDS] = {"kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0},
+	[S_SUBMIT_GROUP] = {"submit_group", INSERT_GROUP, 1},
 	[S_SUBMIT_MANY] = {"submit_many",
 			   "SELECT ord, id, created, queue, priority, run_at"
 			   " FROM taskq.submit_many($1::jsonb, $2, false)",

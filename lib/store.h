@@ -54,6 +54,18 @@ enum taskq_rc store_submit_many(struct db *db, const char *owner, const char *ta
 				struct batch_row **rows, int *n, struct taskq_err *err);
 void store_batch_free(struct batch_row *rows, int n);
 
+/* One submit of a group (fcgi/combine.c): n in; the caller makes id (a UUIDv7, task_new_id);
+ * out receives the task. */
+struct group_item {
+	const struct task_new *n;
+	char id[40];
+	struct task *out;
+};
+
+/* Inserts the group's tasks (none with a dedupe_key) in one statement, all or none. */
+enum taskq_rc store_submit_group(struct db *db, struct group_item *items, int n,
+				 struct taskq_err *err);
+
 enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out,
 			   bool *created, struct taskq_err *err);
 enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct taskq_err *err);

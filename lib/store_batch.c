@@ -4,7 +4,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include <json-c/json.h>
+
+#include "taskjson.h"
 #include "xalloc.h"
 
 enum taskq_rc store_submit_many(struct db *db, const char *owner, const char *tasks_json,
@@ -37,4 +41,39 @@ void store_batch_free(struct batch_row *rows, int n)
 	for (int i = 0; i < n; i++)
 		free(rows[i].run_at);
 	free(rows);
+}
+
+enum taskq_rc store_submit_group(struct db *db, struct group_item *items, int n,
+				 struct taskq_err *err)
+{
+	json_object *arr = json_object_new_array_ext(n);
+	const char *p[1];
+	PGresult *res;
+	enum taskq_rc rc;
+	int rows, matched = 0;
+
+	for (int i = 0; i < n; i++) {
+		json_object *o = taskjson_batch_element(items[i].n);
+		json_object_object_add(o, "id", json_object_new_string(items[i].id));
+		json_object_object_add(o, "owner", json_object_new_string(items[i].n->owner));
+		json_object_array_add(arr, o);
+	}
+	p[0] = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN);
+	rc = db_exec(db, S_SUBMIT_GROUP, p, &res, err);
+	json_object_put(arr);
+	if (rc)
+		return rc;
+	/* the rows come back in no promised order: each finds its item by id */
+	rows = PQntuples(res);
+	for (int r = 0, c_id = PQfnumber(res, "id"); r < rows; r++)
+		for (int i = 0; i < n; i++)
+			if (!strcmp(items[i].id, PQgetvalue(res, r, c_id))) {
+				store_decode_task(res, r, items[i].out);
+				matched++;
+				break;
+			}
+	PQclear(res);
+	if (matched != n)
+		return taskq_fail(err, TASKQ_INTERNAL, "a group insert returned %d of %d rows", matched, n);
+	return TASKQ_OK;
 }

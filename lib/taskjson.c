@@ -468,12 +468,12 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 	return TASKQ_OK;
 }
 
-json_object *taskjson_batch_element(const struct task_new *n, json_object *payload)
+json_object *taskjson_batch_element(const struct task_new *n)
 {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "kind", json_object_new_string(n->kind));
-	json_object_object_add(o, "payload", payload ? json_object_get(payload) : json_object_new_object());
+	add_json_text(o, "payload", n->payload ? n->payload : "{}");
 	json_object_object_add(o, "queue", json_object_new_string(n->queue));
 	json_object_object_add(o, "priority", json_object_new_int(n->priority));
 	json_object_object_add(o, "delay_s", json_object_new_double(n->delay_s));
@@ -486,7 +486,10 @@ json_object *taskjson_batch_element(const struct task_new *n, json_object *paylo
 		json_object_object_add(o, "concurrency_key", json_object_new_string(n->concurrency_key));
 	if (n->callback_url)
 		json_object_object_add(o, "callback_url", json_object_new_string(n->callback_url));
-	if (n->fair && n->fair_after)
-		json_object_object_add(o, "fair_after", json_object_new_string(n->fair_after));
+	if (n->fair) {
+		json_object_object_add(o, "fair", json_object_new_boolean(1));
+		if (n->fair_after)
+			json_object_object_add(o, "fair_after", json_object_new_string(n->fair_after));
+	}
 	return o;
 }

@@ -41,8 +41,8 @@ enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
 enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char **payload_text,
 				    struct taskq_err *err);
 
-/* One element of the array taskq.submit_many() takes (sql/010_batch.sql), from a checked
- * *n and its payload object (borrowed; NULL: {}); a new object. */
-json_object *taskjson_batch_element(const struct task_new *n, json_object *payload);
+/* One element of the array taskq.submit_many() takes (sql/010_batch.sql), from a checked *n
+ * (its payload text goes in as it is); a new object. */
+json_object *taskjson_batch_element(const struct task_new *n);
 
 #endif

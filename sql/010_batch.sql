@@ -10,8 +10,8 @@
 -- back in the order of the array.
 --
 -- taskq-fcgi calls it with notify => false (it wakes the workers on its own connection, at
--- most once a millisecond) and with each element's fair_after (its place in line among
--- owners, see lib/store.c: FAIR_RUN_AT), which SQL callers leave out.
+-- most once a millisecond) and with each element's fair and fair_after (its place in line
+-- among owners, see lib/store.c: FAIR_RUN_AT), which SQL callers leave out.
 
 CREATE FUNCTION taskq.submit_many(tasks jsonb, owner text DEFAULT 'anonymous',
                                   notify boolean DEFAULT true)
@@ -48,13 +48,14 @@ BEGIN
            coalesce((e.v->>'max_attempts')::integer, 3) AS max_attempts,
            (e.v->>'timeout_s')::integer AS timeout_s, e.v->>'dedupe_key' AS dedupe_key,
            e.v->>'concurrency_key' AS concurrency_key, e.v->>'callback_url' AS callback_url,
+           coalesce((e.v->>'fair')::boolean, false) AS fair,
            (e.v->>'fair_after')::timestamptz AS fair_after
       FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
   ), ins AS (
     INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts,
                                   timeout_s, dedupe_key, concurrency_key, owner, callback_url)
     SELECT s.id, s.kind, s.payload, s.q, s.prio,
-           CASE WHEN s.delay_s > 0 OR s.fair_after IS NULL
+           CASE WHEN s.delay_s > 0 OR NOT s.fair
                 THEN now() + make_interval(secs => s.delay_s)
                 ELSE LEAST(now(), GREATEST(
                   (SELECT h.run_at FROM taskq.tasks h
