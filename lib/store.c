@@ -51,6 +51,11 @@
 	" e.v->>'owner', e.v->>'callback_url'"                                                 \
 	" FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, o) RETURNING t.*"
 
+#define SCHED_COLUMNS                                                                        \
+	"(name, cron, tz, kind, payload, queue, priority, max_attempts, timeout_s, owner, enabled," \
+	" backfill, next_fire_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::smallint, $8::int,"  \
+	" $9::int, $10, $11::boolean, $12::int, to_timestamp($13::float8))"
+
 const struct db_stmt store_stmts[S_COUNT] = {
 	[S_PING] = {"ping", "SELECT 1", 0},
 	[S_SUBMIT] = {"submit", INSERT_TASK " RETURNING t.*", 13},
@@ -75,6 +80,43 @@ const struct db_stmt store_stmts[S_COUNT] = {
 	[S_WAKE] = {"wake", "SELECT pg_notify('taskq_wake', '')", 0},
 	[S_KINDS] = {"kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0},
 	[S_SUBMIT_GROUP] = {"submit_group", INSERT_GROUP, 1},
+	[S_SCHED_CREATE] = {"sched_create",
+			    "INSERT INTO taskq.schedules " SCHED_COLUMNS
+			    " ON CONFLICT (name) DO NOTHING RETURNING *",
+			    13},
+	/* an owner replaces its own schedule only; an admin any, keeping its owner */
+	[S_SCHED_PUT] = {"sched_put",
+			 "INSERT INTO taskq.schedules AS s " SCHED_COLUMNS
+			 " ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, tz = excluded.tz,"
+			 " kind = excluded.kind, payload = excluded.payload, queue = excluded.queue,"
+			 " priority = excluded.priority, max_attempts = excluded.max_attempts,"
+			 " timeout_s = excluded.timeout_s, enabled = excluded.enabled,"
+			 " backfill = excluded.backfill, next_fire_at = excluded.next_fire_at,"
+			 " last_error = NULL, updated_at = now()"
+			 " WHERE s.owner = excluded.owner OR $14::boolean"
+			 " RETURNING *, (xmax = 0) AS inserted",
+			 14},
+	[S_SCHED_GET] = {"sched_get", "SELECT * FROM taskq.schedules WHERE name = $1", 1},
+	[S_SCHED_LIST] = {"sched_list",
+			  "SELECT * FROM taskq.schedules WHERE ($1::text IS NULL OR owner = $1)"
+			  " ORDER BY name LIMIT 1000",
+			  1},
+	[S_SCHED_DELETE] = {"sched_delete",
+			    "DELETE FROM taskq.schedules WHERE name = $1"
+			    " AND ($2::text IS NULL OR owner = $2) RETURNING name",
+			    2},
+	[S_SCHED_DUE] = {"sched_due",
+			 "SELECT name, cron, tz, backfill,"
+			 " floor(extract(epoch FROM next_fire_at))::bigint AS next_fire,"
+			 " floor(extract(epoch FROM clock_timestamp()))::bigint AS now"
+			 " FROM taskq.schedules WHERE enabled"
+			 " AND (next_fire_at IS NULL OR next_fire_at <= clock_timestamp())"
+			 " ORDER BY next_fire_at NULLS FIRST LIMIT 200",
+			 0},
+	[S_SCHED_FIRE] = {"sched_fire",
+			  "SELECT taskq.fire_schedule($1, to_timestamp($2::float8), $3)", 3},
+	[S_SCHED_ADVANCE] = {"sched_advance",
+			     "SELECT taskq.schedule_advance($1, to_timestamp($2::float8), $3)", 3},
 	[S_SUBMIT_MANY] = {"submit_many",
 			   "SELECT ord, id, created, queue, priority, run_at"
 			   " FROM taskq.submit_many($1::jsonb, $2, false)",

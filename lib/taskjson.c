@@ -45,6 +45,11 @@ static void add_json_text(json_object *o, const char *key, const char *text)
 	json_object_object_add(o, key, v);
 }
 
+void taskjson_add_raw(json_object *o, const char *key, const char *text)
+{
+	add_json_text(o, key, text);
+}
+
 json_object *taskjson_encode(const struct task *t)
 {
 	json_object *o = json_object_new_object();

@@ -41,6 +41,10 @@ enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
 enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char **payload_text,
 				    struct taskq_err *err);
 
+/* Adds JSON text that is known to be valid (a jsonb's output) under key, as it is: parsing it
+ * again would round numbers that jsonb keeps exactly. */
+void taskjson_add_raw(json_object *o, const char *key, const char *text);
+
 /* One element of the array taskq.submit_many() takes (sql/010_batch.sql), from a checked *n
  * (its payload text goes in as it is); a new object. */
 json_object *taskjson_batch_element(const struct task_new *n);
