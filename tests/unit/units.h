@@ -4,6 +4,14 @@
 
 #include <check.h>
 
+/* ck_assert_msg, but silent while cond holds: check records the place of every passing
+ * assertion (a write to its pipe), too slow for loops of many thousand checks */
+#define require(cond, ...)                               \
+	do {                                             \
+		if (!(cond))                             \
+			ck_assert_msg(cond, __VA_ARGS__); \
+	} while (0)
+
 Suite *suite_config(void);
 Suite *suite_router(void);
 Suite *suite_task(void);
@@ -14,5 +22,7 @@ Suite *suite_cmdout(void);
 Suite *suite_token(void);
 Suite *suite_log(void);
 Suite *suite_promtext(void);
+Suite *suite_cron(void);
+Suite *suite_tz(void);
 
 #endif

@@ -12,7 +12,7 @@
 #
 # Environment: FUZZ_JOBS (parallel jobs of a long run, default 2), FUZZ_CC (default clang).
 
-FUZZ_TARGETS=(submit router query config)
+FUZZ_TARGETS=(submit router query config cron)
 # Debian 12: clang and the libFuzzer/sanitizer runtimes of the default clang (14)
 FUZZ_PACKAGES=(clang libclang-rt-dev)
 
@@ -23,6 +23,7 @@ fuzz_sources() {
 	router) printf '%s\n' fcgi/router.c ;;
 	query) printf '%s\n' fcgi/query.c lib/task.c lib/token.c lib/config.c lib/err.c lib/xalloc.c ;;
 	config) printf '%s\n' lib/config.c lib/err.c lib/xalloc.c ;;
+	cron) printf '%s\n' lib/cron.c lib/tz.c lib/err.c lib/xalloc.c ;;
 	*) return 1 ;;
 	esac
 }
@@ -33,6 +34,7 @@ fuzz_max_len() {
 	submit) echo 65536 ;;
 	router) echo 2048 ;;
 	query) echo 8192 ;;
+	cron) echo 4096 ;;
 	*) echo 16384 ;;
 	esac
 }
