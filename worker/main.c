@@ -20,11 +20,12 @@
 #include "signals.h"
 #include "pool.h"
 #include "queues.h"
+#include "scheduler.h"
 #include "sdnotify.h"
 
 static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
-		*log_level, *log_format, *log_file;
+		*log_level, *log_format, *log_file, *scheduler;
 	long http_max_body, concurrency, lease_s, poll_s, grace_s, retention_h;
 } g_cfg;
 
@@ -58,6 +59,9 @@ static const struct config_opt g_opts[] = {
 	 "key of the X-Taskq-Signature HMAC-SHA256 on completion webhooks", &g_cfg.callback_secret},
 	{"retention-h", "TASKQ_RETENTION_H", CFG_INT, "168", 1, 87600,
 	 "hours finished tasks are kept before pruning", &g_cfg.retention_h},
+	{"scheduler", "TASKQ_SCHEDULER", CFG_STR, "on", 0, 0,
+	 "on: fire recurring schedules here too (each fire time runs once, however many fire)",
+	 &g_cfg.scheduler},
 	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
 	 &g_cfg.log_level},
 	{"log-format", "TASKQ_LOG_FORMAT", CFG_STR, "text", 0, 0,
@@ -69,7 +73,7 @@ static const struct config_opt g_opts[] = {
 
 /* What a reload (SIGHUP) cannot change in a running worker: these take a restart. */
 static const char *const g_fixed[] = {"config", "db", "concurrency", "queues", "lease", "log-file",
-				      NULL};
+				      "scheduler", NULL};
 
 /* Checks --queues: comma-separated name[=limit]. */
 static bool queues_valid(const char *s)
@@ -87,8 +91,9 @@ static bool check_settings(char *err, size_t errsize)
 {
 	int lvl = log_level_parse(g_cfg.log_level);
 
-	if (lvl < 0 || !queues_valid(g_cfg.queues) || !log_format_valid(g_cfg.log_format)) {
-		snprintf(err, errsize, "bad --log-level, --log-format or --queues");
+	if (lvl < 0 || !queues_valid(g_cfg.queues) || !log_format_valid(g_cfg.log_format) ||
+	    (strcmp(g_cfg.scheduler, "on") && strcmp(g_cfg.scheduler, "off"))) {
+		snprintf(err, errsize, "bad --log-level, --log-format, --queues or --scheduler");
 		return false;
 	}
 	return true;
@@ -116,6 +121,7 @@ struct running {
 	char **argv;
 	struct pool *pool;
 	struct callbacks *cb;
+	struct scheduler *sched;
 };
 
 /* SIGHUP: the configuration file (and flags) again; what a running worker can take is taken at
@@ -199,10 +205,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	run.cb = callbacks_start(g_cfg.db, g_cfg.callback_secret);
+	if (!strcmp(g_cfg.scheduler, "on"))
+		run.sched = scheduler_start(g_cfg.db, pool_worker_id(run.pool));
 	/* systemd (Type=notify): up; the claimer loop sends the watchdog's pings */
 	sdnotify("READY=1\nSTATUS=running");
 	signals_wait(&set, &actions);
 	sdnotify("STOPPING=1\nSTATUS=draining");
+	scheduler_stop(run.sched);
 	callbacks_stop(run.cb);
 	pool_stop(run.pool);
 	log_info("event=stopped");

@@ -450,11 +450,11 @@ static void held_tasks(struct pool *p, char **ids, char **attempts)
 	(*attempts)[a] = '\0';
 }
 
-struct schedule {
+struct chores_due {
 	double heartbeat, rescue, prune;
 };
 
-static void maintenance(struct pool *p, struct schedule *next)
+static void maintenance(struct pool *p, struct chores_due *next)
 {
 	struct taskq_err err;
 	double now = clock_mono_s();
@@ -510,7 +510,7 @@ static void register_kinds(struct pool *p)
 static void *claimer_main(void *arg)
 {
 	struct pool *p = arg;
-	struct schedule next = {0, 0, 0};
+	struct chores_due next = {0, 0, 0};
 	double backoff = 0.1;
 	int rotor = 0;
 	while (!atomic_load(&p->stopping)) {
@@ -621,6 +621,11 @@ struct pool *pool_start(const struct pool_config *cfg)
 	log_info("event=started worker=%s queues=%s concurrency=%d lease_s=%d retention_h=%d",
 		 p->worker_id, cfg->queues, cfg->concurrency, cfg->lease_s, cfg->retention_h);
 	return p;
+}
+
+const char *pool_worker_id(const struct pool *p)
+{
+	return p->worker_id;
 }
 
 void pool_reload(struct pool *p, const struct pool_config *cfg)

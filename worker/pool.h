@@ -22,6 +22,8 @@ struct pool;
 
 /* Starts the threads; NULL when they cannot start. config is copied. */
 struct pool *pool_start(const struct pool_config *config);
+/* This worker's id (host:pid:start), as in taskq.workers. */
+const char *pool_worker_id(const struct pool *p);
 /* After a reload (SIGHUP, main thread): takes poll_s, retention_h and grace_s from config
  * (the other fields need a restart) and registers the kinds table again. */
 void pool_reload(struct pool *p, const struct pool_config *config);
