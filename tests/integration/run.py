@@ -9,6 +9,9 @@ Discovers tests/integration/test_*.py (unittest), runs the tests whose id contai
 Environment: TASKQ_URL TASKQ_DB TASKQ_VAR TASKQ_BUILD TASKQ_DEV TASKQ_SQL_DIR (see
 tests/lib/taskq_harness.py); TASKQ_TEST_TIMEOUT (per test, seconds, default 120);
 TASKQ_TEST_VERBOSE=1 prints the whole traceback of each failure.
+Modules run in the order of their names (unittest's discovery sorts them), so
+test_zzz_openapi.py, which checks every exchange the others recorded in
+$TASKQ_VAR/api-seen.jsonl, runs last; this runner empties that file first.
 """
 
 import os
@@ -61,6 +64,7 @@ class LineResult(unittest.TestResult):
 
     def startTest(self, test):
         super().startTest(test)
+        taskq_harness.current_test = test.id()
         self._t0[test.id()] = time.monotonic()
         signal.alarm(PER_TEST_TIMEOUT)
 
@@ -169,6 +173,7 @@ def main(argv):
     if not tests:
         print("# warning: no test matches %s" % " ".join(filters), file=sys.stderr)
 
+    taskq_harness.reset_exchanges()
     signal.signal(signal.SIGALRM, _on_alarm)
     result = LineResult()
     t0 = time.monotonic()

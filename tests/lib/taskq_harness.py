@@ -4,6 +4,10 @@ It talks to a stack that is already running (started by `./dev test`) and reads 
 from the environment: TASKQ_URL, TASKQ_DB, TASKQ_VAR, TASKQ_BUILD, TASKQ_DEV, TASKQ_SQL_DIR.
 It never starts or mocks PostgreSQL or nginx itself; fault tests drive the stack through
 `$TASKQ_DEV daemon ...`. Stdlib plus Debian's python3-psycopg2 only.
+
+Every exchange made through Client or raw_http is appended as one JSON line to
+$TASKQ_VAR/api-seen.jsonl (see record_exchange); tests/integration/test_zzz_openapi.py checks
+them all against nginx/html/openapi.json.
 """
 
 import datetime
@@ -13,6 +17,7 @@ import os
 import re
 import statistics
 import subprocess
+import threading
 import time
 import unittest
 import urllib.parse
@@ -86,6 +91,59 @@ def latency_summary(seconds):
     ms = [x * 1000.0 for x in seconds]
     return "median %.1f ms, p99 %.1f ms, max %.1f ms" % (
         statistics.median(ms), percentile(ms, 99), max(ms))
+
+
+# -- the record of exchanges ------------------------------------------------------------------
+
+SEEN_FILE = os.path.join(ENV.var, "api-seen.jsonl")
+# the response headers the OpenAPI document speaks of
+SEEN_HEADERS = ("Content-Type", "ETag", "Location", "Retry-After", "WWW-Authenticate", "Allow",
+                "X-Request-Id", "Cache-Control")
+SEEN_MAX_BODY = 4 << 20   # a JSON body larger than this is recorded without the body
+current_test = None       # set by tests/integration/run.py: the id of the test that runs
+_seen = {"lock": threading.Lock(), "file": None, "pid": None, "broken": False}
+
+
+def record_exchange(resp):
+    """Appends one JSON line for resp to SEEN_FILE: method, path (as sent, query included),
+    status, headers, and the body parsed when it is JSON (json_invalid when it says JSON and
+    is not). Never raises: when the file cannot be written, nothing is recorded."""
+    ct = resp.headers.get("Content-Type") or ""
+    line = {"test": current_test, "method": resp.method, "path": resp.path,
+            "status": resp.status, "content_type": ct, "body_bytes": len(resp.body),
+            "headers": {h: resp.headers.get(h) for h in SEEN_HEADERS
+                        if resp.headers.get(h) is not None}}
+    if resp.body and ct.split(";")[0].strip().lower() == "application/json":
+        if len(resp.body) > SEEN_MAX_BODY:
+            line["body_skipped"] = True
+        elif resp.json is None:
+            line["json_invalid"] = resp.body[:200].decode("utf-8", "replace")
+        else:
+            line["json"] = resp.json
+    text = json.dumps(line, ensure_ascii=False) + "\n"
+    with _seen["lock"]:
+        if _seen["broken"]:
+            return
+        try:
+            if _seen["file"] is None or _seen["pid"] != os.getpid():
+                _seen["file"] = open(SEEN_FILE, "a", encoding="utf-8")
+                _seen["pid"] = os.getpid()
+            _seen["file"].write(text)
+            _seen["file"].flush()
+        except OSError:
+            _seen["broken"] = True
+
+
+def reset_exchanges():
+    """Empties SEEN_FILE (tests/integration/run.py does, before a run)."""
+    with _seen["lock"]:
+        if _seen["file"] is not None:
+            _seen["file"].close()
+            _seen["file"] = None
+        try:
+            open(SEEN_FILE, "w").close()
+        except OSError:
+            pass
 
 
 class Response:
@@ -169,7 +227,9 @@ class Client:
                 if not self.keepalive or r.getheader("Connection", "").lower() == "close":
                     conn.close()
                     self._conn = None
-                return Response(method, path, r.status, r.reason, r.headers, data, elapsed)
+                resp = Response(method, path, r.status, r.reason, r.headers, data, elapsed)
+                record_exchange(resp)
+                return resp
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
                 conn.close()
                 self._conn = None
@@ -279,8 +339,10 @@ def raw_http(data, timeout=10.0, auth=True):
         r = http.client.HTTPResponse(sock, method=method)
         r.begin()
         body = r.read()
-        return Response(method, path, r.status, r.reason, r.headers, body,
+        resp = Response(method, path, r.status, r.reason, r.headers, body,
                         time.monotonic() - t0)
+        record_exchange(resp)
+        return resp
     except (OSError, http.client.HTTPException) as e:
         raise HarnessError("raw %s %s: %s: %s" % (method, path, type(e).__name__, e)) from e
     finally:

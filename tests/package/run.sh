@@ -10,6 +10,8 @@
 #   - systemd-analyze verify on the units, in the unpacked package as root (--root, with the
 #     host's own units beside them for the targets they name): no complaint at all
 #   - the unpacked binaries: --help, and the shipped configuration files parse
+#   - the manual pages: no groff warning, their OPTIONS are exactly --help's flags
+#     (tests/package/manpages.py)
 #   - taskq-worker speaks sd_notify (READY, WATCHDOG, STOPPING; abstract and path sockets),
 #     taskq-fcgi serves on a socket handed over as fd 0 (tests/package/daemons.py)
 #   - make install / uninstall with DESTDIR: configuration installed only when absent
@@ -106,7 +108,7 @@ want=(/usr/bin/taskq /usr/bin/taskq-fcgi /usr/bin/taskq-worker
 	/lib/systemd/system/taskq-fcgi.socket /usr/lib/tmpfiles.d/taskq.conf
 	/usr/share/taskq/nginx/taskq.conf.in /usr/share/taskq/nginx/taskq-streams.conf.in
 	/usr/share/taskq/nginx/taskq-publisher.conf.in /usr/share/taskq/html/index.html
-	/usr/share/taskq/html/task.html
+	/usr/share/taskq/html/task.html /usr/share/taskq/html/openapi.json
 	/etc/taskq/taskq-worker.conf /etc/taskq/taskq-fcgi.conf /etc/default/taskq
 	/usr/share/doc/taskq/README.md /usr/share/doc/taskq/copyright
 	/usr/share/doc/taskq/examples/taskq-worker.conf /usr/share/doc/taskq/examples/sales-report.sh
@@ -206,6 +208,18 @@ for b in taskq-worker taskq-fcgi; do
 		indent "$WORK/conf.log"
 	fi
 done
+# the manual pages, as installed: no groff warning, and every flag of --help (with its
+# variable and default) in OPTIONS, and no other
+for page in man1/taskq.1 man8/taskq-worker.8 man8/taskq-fcgi.8; do
+	b=$(basename "$page" | sed 's/\.[18]$//')
+	if python3 "$HERE/manpages.py" "$ROOT/usr/bin/$b" "$ROOT/usr/share/man/$page.gz" \
+		>"$WORK/man.log" 2>&1; then
+		pass "$(sed 's/^ok *//' "$WORK/man.log")"
+	else
+		fail "manual page $page:"
+		indent "$WORK/man.log"
+	fi
+done
 # the worker's file uncommented must parse too (catches a comment that lies about a key)
 sed -E 's/^#([a-z-]+ = )/\1/' "$ROOT/etc/taskq/taskq-worker.conf" >"$WORK/worker-all.conf"
 sed -E 's/^#([a-z-]+ = )/\1/' "$ROOT/etc/taskq/taskq-fcgi.conf" >"$WORK/fcgi-all.conf"
@@ -238,9 +252,11 @@ B=$SRC/debian/build
 D=$WORK/destdir
 if make -C "$B" install DESTDIR="$D" >"$WORK/install.log" 2>&1 &&
 	[[ -x $D/usr/bin/taskq-worker && -f $D/lib/systemd/system/taskq-fcgi.socket &&
-		-f $D/etc/taskq/taskq-worker.conf && -f $D/usr/share/taskq/sql/001_init.sql ]] &&
+		-f $D/etc/taskq/taskq-worker.conf && -f $D/usr/share/taskq/sql/001_init.sql &&
+		-f $D/usr/share/man/man1/taskq.1 && -f $D/usr/share/man/man8/taskq-fcgi.8 &&
+		-f $D/usr/share/taskq/html/openapi.json ]] &&
 	[[ $(stat -c %a "$D/etc/taskq/taskq-worker.conf") == 640 ]]; then
-	pass "make install DESTDIR=…: binaries, units, sql, configuration (0640)"
+	pass "make install DESTDIR=…: binaries, units, sql, manual pages, openapi.json, configuration (0640)"
 else
 	fail "make install DESTDIR=…:"
 	indent "$WORK/install.log"
