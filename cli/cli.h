@@ -32,8 +32,8 @@ enum cli_exit {
 /* The options of the command line (see the table in cli/taskq.c); strings borrowed from argv,
  * the environment or the defaults. */
 struct cli_opts {
-	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note, *file;
-	long priority, delay, max_attempts, limit, wait, admin;
+	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note, *file, *tz;
+	long priority, delay, max_attempts, limit, wait, admin, backfill;
 };
 
 /* Prints "taskq: <msg>" on stderr and returns the exit code for err->rc. */
@@ -57,6 +57,7 @@ size_t cli_put_text(FILE *out, const char *s, size_t max, bool multiline);
 
 /* The commands. Each returns its exit code. */
 int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const char *payload);
+int cmd_schedule(struct db *db, const struct cli_opts *o, char **args);
 int cmd_submit_file(struct db *db, const struct cli_opts *o, const char *path);
 int cmd_status(struct db *db, const char *id);
 int cmd_cancel(struct db *db, const char *id);

@@ -46,6 +46,10 @@ static const struct config_opt g_opts[] = {
 	{"expires", NULL, CFG_STR, NULL, 0, 0, "the new token expires after 90, 15m, 12h, 30d (token create)",
 	 &g_cli.expires},
 	{"note", NULL, CFG_STR, NULL, 0, 0, "what the new token is for (token create)", &g_cli.note},
+	{"tz", NULL, CFG_STR, NULL, 0, 0, "the time zone the cron expression is read in, default UTC (schedule add)",
+	 &g_cli.tz},
+	{"backfill", NULL, CFG_INT, "0", 0, 1000,
+	 "missed fire times run after downtime besides the latest (schedule add)", &g_cli.backfill},
 };
 #define NOPTS (sizeof g_opts / sizeof g_opts[0])
 
@@ -69,7 +73,12 @@ static const char synopsis[] =
 	"  token create OWNER      a new bearer token for the HTTP API (--admin, --expires, --note);\n"
 	"                          printed once, only its hash is stored\n"
 	"  token list              the tokens (never the tokens themselves)\n"
-	"  token revoke ID|PREFIX  revoke a token; taskq-fcgi honours it at once\n\n"
+	"  token revoke ID|PREFIX  revoke a token; taskq-fcgi honours it at once\n"
+	"  schedule add NAME CRON KIND [PAYLOAD]\n"
+	"                          a recurring schedule (--tz, --queue, --priority,\n"
+	"                          --max-attempts, --backfill, --owner); replaces one of that name\n"
+	"  schedule list           the schedules, their next and last fire times\n"
+	"  schedule rm NAME        remove a schedule\n\n"
 	"The CLI talks to PostgreSQL directly: whoever can connect is an admin.\n\n"
 	"exit status: 0 ok (watch, submit --wait: the task succeeded), 1 the task failed,\n"
 	"2 it was cancelled, 3 no such task, 4 wrong state (cancel of a finished task, retry\n"
@@ -127,6 +136,11 @@ static int run_stats(struct db *db, char **a)
 	return cmd_stats(db);
 }
 
+static int run_schedule(struct db *db, char **a)
+{
+	return cmd_schedule(db, &g_cli, a);
+}
+
 static int run_token(struct db *db, char **a)
 {
 	return cmd_token(db, &g_cli, a[0], a[1]);
@@ -149,6 +163,7 @@ static const struct command {
 	{"list", 0, 0, run_list, "", false},
 	{"stats", 0, 0, run_stats, "", false},
 	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false},
+	{"schedule", 1, 5, run_schedule, " add NAME CRON KIND [PAYLOAD] | list | rm NAME", false},
 };
 
 int main(int argc, char **argv)
@@ -156,7 +171,7 @@ int main(int argc, char **argv)
 	const struct command *cmd = NULL;
 	struct taskq_err err;
 	struct db *db;
-	char *args[2] = {NULL, NULL};
+	char *args[5] = {NULL, NULL, NULL, NULL, NULL};
 	int npos, help, nargs, rc;
 
 	if (config_parse(g_opts, NOPTS, argc, argv, &npos, &help, &err)) {

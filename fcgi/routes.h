@@ -15,6 +15,11 @@
 	R("POST", "/api/tasks/*/retry", h_task_retry, 0)                        \
 	R("GET", "/api/tasks/*/history", h_task_history, 0)                     \
 	R("GET", "/api/queues", h_queues, 0)                                    \
+	R("POST", "/api/schedules", h_schedule_create, 0)                       \
+	R("GET", "/api/schedules", h_schedule_list, 0)                          \
+	R("GET", "/api/schedules/*", h_schedule_get, 0)                         \
+	R("PUT", "/api/schedules/*", h_schedule_put, 0)                         \
+	R("DELETE", "/api/schedules/*", h_schedule_delete, 0)                   \
 	R("GET", "/api/me", h_me, 0)                                            \
 	R("GET", "/_taskq/authorize/task/*", h_authorize_task, 0)               \
 	R("GET", "/_taskq/authorize/stream", h_authorize_stream, 0)             \
