@@ -17,6 +17,7 @@ int main(void)
 	srunner_add_suite(sr, suite_token());
 	srunner_add_suite(sr, suite_log());
 	srunner_add_suite(sr, suite_promtext());
+	srunner_add_suite(sr, suite_breakers());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -14,5 +14,6 @@ Suite *suite_cmdout(void);
 Suite *suite_token(void);
 Suite *suite_log(void);
 Suite *suite_promtext(void);
+Suite *suite_breakers(void);
 
 #endif
