@@ -1,7 +1,8 @@
 /*
  * h_metrics: GET /metrics — Prometheus text format 0.0.4. Two parts:
  *  - this process's own figures (fcgi/metrics.c), read from atomics at every scrape;
- *  - the queue, counter and fleet figures from PostgreSQL (three statements), rendered once
+ *  - the queue, counter, fleet and circuit breaker figures from PostgreSQL (four
+ *    statements), rendered once
  *    and shared by every request thread for a second, like /api/queues: scrapers and
  *    dashboards together cost the database at most one round of reads a second. The
  *    workers' own counters come from their rows in taskq.workers (written by their
@@ -289,6 +290,44 @@ static void write_workers(struct ptext *t, const struct metrics_db *m)
 	free(j);
 }
 
+/* ---- circuit breakers ------------------------------------------------------------------- */
+
+static const char *const g_breaker_states[] = {"closed", "open", "half_open"};
+
+/* Hosts whose breaker tripped at least once (at most 200, the most recently changed). */
+static void write_breakers(struct ptext *t, const struct metrics_db *m)
+{
+	pt_family(t, "taskq_breaker_state", "gauge",
+		  "Circuit breaker of an upstream host of the http kind: 1 for its current state "
+		  "(closed, open, half_open), 0 for the others.");
+	for (int i = 0; i < m->nb; i++)
+		for (size_t s = 0; s < sizeof g_breaker_states / sizeof g_breaker_states[0]; s++)
+			pt_sample(t, "", (const char *const[]){"host", m->b[i].host, "state",
+							     g_breaker_states[s], NULL},
+				  strcmp(m->b[i].state, g_breaker_states[s]) ? 0 : 1);
+	pt_family(t, "taskq_breaker_consecutive_failures", "gauge",
+		  "Consecutive failures of the host (a success resets them).");
+	for (int i = 0; i < m->nb; i++)
+		pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
+			  (double)m->b[i].failures);
+	pt_family(t, "taskq_breaker_trips_total", "counter",
+		  "Times the host's breaker opened from closed.");
+	for (int i = 0; i < m->nb; i++)
+		pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
+			  (double)m->b[i].trips);
+	pt_family(t, "taskq_breaker_probes_total", "counter",
+		  "Tasks let through to the host as the half-open breaker's probe.");
+	for (int i = 0; i < m->nb; i++)
+		pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
+			  (double)m->b[i].probes);
+	pt_family(t, "taskq_breaker_deferred_total", "counter",
+		  "Tasks for the host put back in the queue by its breaker, their attempt not "
+		  "counted (a task deferred again counts again).");
+	for (int i = 0; i < m->nb; i++)
+		pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
+			  (double)m->b[i].deferred);
+}
+
 /* Reads the database figures and renders them (the caller holds g_lock). */
 static void refresh(struct db *db)
 {
@@ -308,6 +347,7 @@ static void refresh(struct db *db)
 	if (ok) {
 		write_queues(&t, &m);
 		write_workers(&t, &m);
+		write_breakers(&t, &m);
 	}
 	store_metrics_free(&m);
 	if (t.errors)

@@ -1,7 +1,8 @@
 /*
  * store: every SQL statement taskq's C code runs, as prepared statements, and the decoding
- * of task rows into struct task. The semantics live in sql/ (taskq.* functions); this file
- * and store_worker.c (the worker's verbs) call them and map outcomes to taskq_rc.
+ * of task rows into struct task. The semantics live in sql/ (taskq.* functions); this file,
+ * store_worker.c (the worker's verbs) and store_breakers.c (the circuit breakers) call them
+ * and map outcomes to taskq_rc.
  */
 #include "store.h"
 #include "store_impl.h"
@@ -197,6 +198,24 @@ const struct db_stmt store_stmts[S_COUNT] = {
 			       " metrics FROM taskq.workers"
 			       " WHERE last_seen > now() - interval '1 minute' ORDER BY id",
 			       0},
+	[S_METRICS_BREAKERS] = {"metrics_breakers",
+				"SELECT host, state, failures, trips, probes, deferred FROM taskq.breakers"
+				" WHERE trips > 0 ORDER BY updated_at DESC, host LIMIT 200",
+				0},
+	[S_BREAKERS_ACTIVE] = {"breakers_active",
+			       "SELECT host, state, failures FROM taskq.breakers"
+			       " WHERE state <> 'closed' OR failures > 0"
+			       " ORDER BY state <> 'closed' DESC, updated_at DESC LIMIT 1000",
+			       0},
+	[S_BREAKER_ADMIT] = {"breaker_admit",
+			     "SELECT verdict, state, failures, message"
+			     " FROM taskq.breaker_admit($1, $2::uuid, $3, $4::int, $5::float8)",
+			     5},
+	[S_BREAKER_REPORT] = {"breaker_report",
+			      "SELECT coalesce(transition, ''), state, failures, coalesce(cooldown_s, 0)"
+			      " FROM taskq.breaker_report($1, $2::uuid, $3::int, $4::boolean, $5,"
+			      " $6::int, $7::float8, $8::float8)",
+			      8},
 	[S_WORKERS] = {"workers",
 		       "SELECT id, host, pid, version, queues, concurrency, running,"
 		       " extract(epoch FROM now() - last_seen) FROM taskq.workers"
@@ -222,6 +241,7 @@ struct db *store_open_listener(const char *conninfo, const char *app_name)
 {
 	struct db *db = store_open(conninfo, app_name);
 	db_listen(db, "taskq_wake");
+	db_listen(db, "taskq_breakers");
 	return db;
 }
 
@@ -689,6 +709,22 @@ enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_
 	}
 	out->nw = n;
 	PQclear(res);
+
+	if ((rc = db_exec(db, S_METRICS_BREAKERS, NULL, &res, err)))
+		goto fail;
+	n = PQntuples(res);
+	out->b = xcalloc((size_t)n + 1, sizeof *out->b);
+	for (int i = 0; i < n; i++) {
+		struct metrics_breaker *b = &out->b[i];
+		b->host = xstrdup(PQgetvalue(res, i, 0));
+		b->state = xstrdup(PQgetvalue(res, i, 1));
+		b->failures = store_opt_ll(res, i, 2, 0);
+		b->trips = store_opt_ll(res, i, 3, 0);
+		b->probes = store_opt_ll(res, i, 4, 0);
+		b->deferred = store_opt_ll(res, i, 5, 0);
+	}
+	out->nb = n;
+	PQclear(res);
 	return TASKQ_OK;
 fail:
 	store_metrics_free(out);
@@ -709,9 +745,14 @@ void store_metrics_free(struct metrics_db *m)
 		free(m->w[i].id);
 		free(m->w[i].metrics);
 	}
+	for (int i = 0; i < m->nb; i++) {
+		free(m->b[i].host);
+		free(m->b[i].state);
+	}
 	free(m->q);
 	free(m->c);
 	free(m->w);
+	free(m->b);
 	memset(m, 0, sizeof *m);
 }
 

@@ -31,7 +31,8 @@ enum taskq_rc store_complete_many(struct db *db, const char *worker, const char 
 enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, struct taskq_err *err);
 /* Tells the other processes (channel taskq_watch) about a subscription. */
 enum taskq_rc store_watch_note(struct db *db, const char *note, struct taskq_err *err);
-/* The same, LISTENing for worker wake-ups on every (re)connect. */
+/* The same, LISTENing for worker wake-ups (channel taskq_wake) and changes of the circuit
+ * breakers (taskq_breakers) on every (re)connect. */
 struct db *store_open_listener(const char *conninfo, const char *app_name);
 
 enum taskq_rc store_ping(struct db *db, struct taskq_err *err);
@@ -237,16 +238,70 @@ struct metrics_worker {
 	int running, concurrency;
 	double last_seen_s;
 };
+/* A host whose circuit breaker tripped at least once (a row of taskq.breakers). */
+struct metrics_breaker {
+	char *host, *state;
+	long long failures, trips, probes, deferred;
+};
 struct metrics_db {
 	struct metrics_queue *q;
 	struct metrics_counter *c;
 	struct metrics_worker *w;
-	int nq, nc, nw;
+	struct metrics_breaker *b;
+	int nq, nc, nw, nb;
 };
-/* The queue, counter and fleet figures of /metrics (three statements); free with
+/* The queue, counter, fleet and breaker figures of /metrics (four statements); free with
  * store_metrics_free (also after a failure, which leaves *out empty). */
 enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_err *err);
 void store_metrics_free(struct metrics_db *m);
+
+/* ---- circuit breakers of the http kind's upstream hosts (lib/store_breakers.c) ---- */
+
+#define BREAKER_HOST_MAX 300
+
+enum breaker_state { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
+
+/* A host whose breaker is not closed or counts failures (a row of taskq.breakers). */
+struct breaker_row {
+	char host[BREAKER_HOST_MAX + 1];
+	enum breaker_state state;
+	int failures;
+};
+/* The rows of hosts that are not healthy (at most 1000); the caller frees *out. */
+enum taskq_rc store_breakers_active(struct db *db, struct breaker_row **out, int *n,
+				    struct taskq_err *err);
+
+enum breaker_verdict { BREAKER_RUN, BREAKER_PROBE, BREAKER_DEFERRED, BREAKER_LOST };
+struct breaker_admission {
+	enum breaker_verdict verdict;
+	enum breaker_state state;
+	int failures;
+	char message[320]; /* BREAKER_DEFERRED: the task's new message */
+};
+/* Asks taskq.breaker_admit whether h's task may call host now. The answer may be that it is
+ * the probe, or that the task went back to the queue without spending its attempt (deferred,
+ * fenced by h like store_fail), or that h no longer holds it. probe_s: how long a probe may
+ * take before another task may probe instead. */
+enum taskq_rc store_breaker_admit(struct db *db, const struct holder *h, const char *host,
+				  double probe_s, struct breaker_admission *out, struct taskq_err *err);
+
+/* The defaults of a worker's flags (per-host rows of taskq.breaker_settings win). */
+struct breaker_defaults {
+	int failures; /* 0: no breakers */
+	double cooldown_s, max_cooldown_s;
+};
+struct breaker_report {
+	char transition[16]; /* "opened", "reopened", "closed" or "" */
+	enum breaker_state state;
+	int failures;
+	double cooldown_s;
+};
+/* Records what host did for h's attempt: ok, or a failure with a short reason. */
+enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const char *host,
+				   bool ok, const char *reason, const struct breaker_defaults *d,
+				   struct breaker_report *out, struct taskq_err *err);
+/* "closed", "open", "half_open" → the state; -1 for anything else. */
+int breaker_state_parse(const char *s);
 
 /* ---- the fleet for the CLI (taskq stats) ---- */
 

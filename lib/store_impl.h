@@ -1,6 +1,7 @@
 /*
- * store_impl: what lib/store.c shares with lib/store_worker.c, and nothing else includes: the
- * statement numbers, the statement table and the row helpers. No PGresult leaves these two files.
+ * store_impl: what lib/store.c shares with lib/store_worker.c and lib/store_breakers.c, and
+ * nothing else includes: the statement numbers, the statement table and the row helpers. No
+ * PGresult leaves these files.
  */
 #ifndef TASKQ_STORE_IMPL_H
 #define TASKQ_STORE_IMPL_H
@@ -66,6 +67,10 @@ enum {
 	S_SCHED_DUE,
 	S_SCHED_FIRE,
 	S_SCHED_ADVANCE,
+	S_METRICS_BREAKERS,
+	S_BREAKERS_ACTIVE,
+	S_BREAKER_ADMIT,
+	S_BREAKER_REPORT,
 	S_COUNT
 };
 

@@ -1,8 +1,8 @@
 /*
  * store_worker: the worker's verbs (claim, progress, complete, fail, cancel acknowledgement,
  * release, heartbeat, rescue, prune, webhooks). Part of the store module: the statements and
- * row decoding are lib/store.c's (see store_impl.h); this is the only other C file with SQL
- * calls, and it holds none of its own SQL text.
+ * row decoding are lib/store.c's (see store_impl.h); like lib/store_breakers.c it calls them
+ * and holds no SQL text of its own.
  */
 #include <stdio.h>
 #include <stdlib.h>

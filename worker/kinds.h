@@ -19,6 +19,7 @@ enum kind_result {
 	KIND_FAIL,      /* a failed attempt: retried while attempts remain */
 	KIND_FAIL_HARD, /* failed for good (a bad payload): not retried */
 	KIND_STOPPED,   /* it stopped because kind_should_stop() said so */
+	KIND_DEFERRED,  /* kind_breaker_admit() put the task back in the queue: nothing to record */
 };
 
 struct kind {
@@ -74,5 +75,15 @@ bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg);
 bool kind_should_stop(struct kind_ctx *ctx);
 /* Sleeps ms milliseconds unless told to stop; returns false when it must stop. */
 bool kind_sleep_ms(struct kind_ctx *ctx, long ms);
+
+/* Circuit breakers (worker/breakers.c), for kinds that call upstream hosts. Before the call:
+ * may this attempt call host (a key from breakers_host_key)? false when the host's breaker
+ * put the task back in the queue without spending its attempt (or the task is no longer
+ * this worker's): the kind returns KIND_DEFERRED at once; msg says why. probe_s: how long
+ * the call may take at most. After the call: what host did, ok (it answered) or a failure
+ * with a short reason ("HTTP 503", "timed out"). */
+bool kind_breaker_admit(struct kind_ctx *ctx, const char *host, double probe_s, char *msg,
+			size_t msgsize);
+void kind_breaker_report(struct kind_ctx *ctx, const char *host, bool ok, const char *reason);
 
 #endif

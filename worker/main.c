@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "breakers.h"
 #include "config.h"
 #include "callbacks.h"
 #include "httpreq.h"
@@ -27,6 +28,7 @@ static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
 		*log_level, *log_format, *log_file, *scheduler;
 	long http_max_body, concurrency, lease_s, poll_s, grace_s, retention_h;
+	long breaker_failures, breaker_cooldown_s, breaker_max_cooldown_s;
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
@@ -55,6 +57,15 @@ static const struct config_opt g_opts[] = {
 	 &g_cfg.http_max_body},
 	{"http-headers", "TASKQ_HTTP_HEADERS", CFG_STR, NULL, 0, 0,
 	 "http kind: named headers payloads attach by name: name=Header: value;...", &g_cfg.http_headers},
+	{"breaker-failures", "TASKQ_BREAKER_FAILURES", CFG_INT, "5", 0, 1000000,
+	 "http kind: consecutive failures of a host that open its circuit breaker (0: off)",
+	 &g_cfg.breaker_failures},
+	{"breaker-cooldown", "TASKQ_BREAKER_COOLDOWN_S", CFG_INT, "30", 1, 86400,
+	 "http kind: seconds an open breaker holds a host's tasks before one probes",
+	 &g_cfg.breaker_cooldown_s},
+	{"breaker-max-cooldown", "TASKQ_BREAKER_MAX_COOLDOWN_S", CFG_INT, "600", 1, 86400,
+	 "http kind: the longest cool-down (it doubles with every failed probe)",
+	 &g_cfg.breaker_max_cooldown_s},
 	{"callback-secret", "TASKQ_CALLBACK_SECRET", CFG_STR, NULL, 0, 0,
 	 "key of the X-Taskq-Signature HMAC-SHA256 on completion webhooks", &g_cfg.callback_secret},
 	{"retention-h", "TASKQ_RETENTION_H", CFG_INT, "168", 1, 87600,
@@ -157,6 +168,8 @@ static void reload(void *arg)
 		callbacks_set_secret(run->cb, g_cfg.callback_secret);
 	pc = pool_config();
 	pool_reload(run->pool, &pc);
+	breakers_configure((int)g_cfg.breaker_failures, (double)g_cfg.breaker_cooldown_s,
+			   (double)g_cfg.breaker_max_cooldown_s);
 	config_reload_done(true);
 	log_info("event=reloaded kept_for_restart=%d", fixed);
 }
@@ -197,6 +210,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	breakers_configure((int)g_cfg.breaker_failures, (double)g_cfg.breaker_cooldown_s,
+			   (double)g_cfg.breaker_max_cooldown_s);
 	signals_setup(&set);
 
 	pc = pool_config();
@@ -216,6 +231,7 @@ int main(int argc, char **argv)
 	pool_stop(run.pool);
 	log_info("event=stopped");
 	kinds_cleanup();
+	breakers_cleanup();
 	httpreq_cleanup();
 	curl_global_cleanup();
 	config_cleanup();

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "breakers.h"
 #include "clock.h"
 #include "completer.h"
 #include "kinds.h"
@@ -62,6 +63,8 @@ struct pool {
 	int head, count;
 	int inflight; /* claimed and not yet recorded */
 
+	bool breakers_changed; /* NOTIFY taskq_breakers arrived (claimer thread only) */
+
 	atomic_bool stopping; /* no more claims */
 	atomic_bool register_kinds; /* (again) the kinds table changed */
 	atomic_int poll_s, retention_h; /* SIGHUP may change them */
@@ -81,6 +84,7 @@ struct kind_ctx {
 	const struct kind *kind;
 	struct holder holder; /* task id, worker id, attempt: fences every write */
 	double retry_after_s; /* 0: the usual back-off */
+	bool probe; /* admitted as its host's breaker probe */
 	double deadline; /* monotonic seconds; 0: none */
 	double last_progress;
 	enum stop_reason stop;
@@ -177,6 +181,29 @@ bool kind_sleep_ms(struct kind_ctx *ctx, long ms)
 	}
 }
 
+bool kind_breaker_admit(struct kind_ctx *ctx, const char *host, double probe_s, char *msg,
+			size_t msgsize)
+{
+	switch (breakers_admit(ctx->ex->db, &ctx->holder, host, probe_s, msg, msgsize)) {
+	case BREAKER_PROBE:
+		ctx->probe = true;
+		return true;
+	case BREAKER_RUN:
+		return true;
+	case BREAKER_LOST:
+		ctx->stop = STOP_LOST;
+		return false;
+	case BREAKER_DEFERRED:
+		break;
+	}
+	return false;
+}
+
+void kind_breaker_report(struct kind_ctx *ctx, const char *host, bool ok, const char *reason)
+{
+	breakers_report(ctx->ex->db, &ctx->holder, host, ok, reason, ctx->probe);
+}
+
 /* ---- executors ---------------------------------------------------------------------- */
 
 /* The outcome of a failed attempt from the state store_fail moved the task to (-1: not ours). */
@@ -222,6 +249,11 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 				 t->kind, t->attempts, state < 0 ? "not_holder" : task_state_name(state), errmsg);
 			wstats_outcome(fail_outcome(state));
 		}
+		break;
+	case KIND_DEFERRED:
+		/* recorded by taskq.breaker_admit already; a backlog is deferred again at every
+		 * probe time, so this is a debug line (the breaker's transitions are logged) */
+		log_task(LOG_DEBUG, t->id, "event=deferred kind=%s msg=\"%s\"", t->kind, errmsg);
 		break;
 	case KIND_STOPPED:
 		switch (ctx->stop) {
@@ -451,8 +483,37 @@ static void held_tasks(struct pool *p, char **ids, char **attempts)
 }
 
 struct chores_due {
-	double heartbeat, rescue, prune;
+	double heartbeat, rescue, prune, breakers;
 };
+
+struct drained {
+	int wakes;
+	bool breakers;
+};
+
+static void on_notify(const char *channel, const char *payload, void *ctx)
+{
+	struct drained *d = ctx;
+
+	(void)payload;
+	if (!strcmp(channel, "taskq_breakers"))
+		d->breakers = true;
+	else
+		d->wakes++;
+}
+
+/* Drains the claimer's notifications; returns how many were wake-ups (taskq_wake), and notes
+ * a change of the breakers (taskq_breakers: re-read at the next round). */
+static int drain(struct pool *p)
+{
+	struct drained d = {0, false};
+
+	if (db_each_notify(p->cdb, on_notify, &d) < 0)
+		return -1;
+	if (d.breakers)
+		p->breakers_changed = true;
+	return d.wakes;
+}
 
 static void maintenance(struct pool *p, struct chores_due *next)
 {
@@ -480,6 +541,12 @@ static void maintenance(struct pool *p, struct chores_due *next)
 			wstats_rescued(n);
 		}
 		next->rescue = now + (every < RESCUE_EVERY_MAX_S ? every : RESCUE_EVERY_MAX_S);
+	}
+	if (now >= next->breakers || p->breakers_changed) {
+		p->breakers_changed = false;
+		if (breakers_refresh(p->cdb, &err))
+			log_warn("event=breakers_refresh_failed msg=\"%s\"", err.msg);
+		next->breakers = now + BREAKERS_REFRESH_S;
 	}
 	if (now >= next->prune) {
 		int total = 0, rounds = 0;
@@ -510,7 +577,7 @@ static void register_kinds(struct pool *p)
 static void *claimer_main(void *arg)
 {
 	struct pool *p = arg;
-	struct chores_due next = {0, 0, 0};
+	struct chores_due next = {0, 0, 0, 0};
 	double backoff = 0.1;
 	int rotor = 0;
 	while (!atomic_load(&p->stopping)) {
@@ -534,20 +601,23 @@ static void *claimer_main(void *arg)
 		nfree = p->cfg.concurrency - p->inflight;
 		pthread_mutex_unlock(&p->lock);
 		if (nfree > 0) {
-			db_drain_notifies(p->cdb);
+			drain(p);
 			got = claim(p, nfree, &rotor);
 			if (got == nfree)
 				continue; /* a full batch: more may be ready */
-			if (db_drain_notifies(p->cdb) > 0)
+			if (drain(p) > 0 || p->breakers_changed)
 				continue; /* submitted while we claimed */
 			if (store_next_due(p->cdb, p->queues_csv, &due, &err) == TASKQ_OK && due >= 0 &&
 			    due < wait_s)
 				wait_s = due;
 		}
 		{
-			double until_hb = next.heartbeat - clock_mono_s();
-			if (until_hb < wait_s)
-				wait_s = until_hb > 0 ? until_hb : 0;
+			/* the next heartbeat or re-read of the breakers, whichever comes first */
+			double now = clock_mono_s(), until = next.heartbeat - now;
+			if (next.breakers - now < until)
+				until = next.breakers - now;
+			if (until < wait_s)
+				wait_s = until > 0 ? until : 0;
 		}
 	wait:
 		fds[0].fd = p->efd;
@@ -559,7 +629,7 @@ static void *claimer_main(void *arg)
 			if ((fds[0].revents & POLLIN) && read(p->efd, &n, sizeof n) < 0)
 				log_debug("event=eventfd_read errno=%d", errno);
 			if (fds[1].fd >= 0 && fds[1].revents)
-				db_drain_notifies(p->cdb);
+				drain(p);
 		}
 	}
 	return NULL;

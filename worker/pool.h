@@ -1,8 +1,9 @@
 /*
  * pool: the worker's engine. One claimer thread (its own connection, LISTENing for wake-ups)
  * claims ready tasks in batches of up to the free executor count, renews leases with one
- * heartbeat statement, rescues expired leases, and hands tasks to N executor threads (each
- * with its own connection) that run the kinds and record the outcome.
+ * heartbeat statement, rescues expired leases, re-reads the circuit breakers (every second
+ * and on NOTIFY taskq_breakers), and hands tasks to N executor threads (each with its own
+ * connection) that run the kinds and record the outcome.
  */
 #ifndef TASKQ_POOL_H
 #define TASKQ_POOL_H

@@ -56,6 +56,11 @@ FAMILIES = {
     "taskq_worker_run_seconds": "summary",
     "taskq_worker_db_errors_total": "counter",
     "taskq_worker_db_reconnects_total": "counter",
+    "taskq_breaker_state": "gauge",
+    "taskq_breaker_consecutive_failures": "gauge",
+    "taskq_breaker_trips_total": "counter",
+    "taskq_breaker_probes_total": "counter",
+    "taskq_breaker_deferred_total": "counter",
 }
 SUFFIXES = {"counter": ("",), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count"),
             "summary": ("_sum", "_count", "")}

@@ -158,7 +158,7 @@ def cancel_queues(queues):
 # -- counting tasks and their events (fault tests) ---------------------------------------------
 
 # events that end a run that a `claimed` event started
-ENDS_RUN = ("succeeded", "retry", "failed", "cancelled", "released", "rescued")
+ENDS_RUN = ("succeeded", "retry", "failed", "cancelled", "released", "rescued", "deferred")
 FINAL_EVENTS = ("succeeded", "failed", "cancelled")
 
 

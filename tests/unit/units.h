@@ -24,5 +24,6 @@ Suite *suite_log(void);
 Suite *suite_promtext(void);
 Suite *suite_cron(void);
 Suite *suite_tz(void);
+Suite *suite_breakers(void);
 
 #endif

@@ -267,6 +267,9 @@ cmd_test() {
 	export TASKQ_OWNER_RATE=100 TASKQ_OWNER_BURST=400 TASKQ_OWNER_MAX_UNFINISHED=500
 	# few enough long-poll waiters for test_streams to reach the bound
 	export TASKQ_MAX_WAITERS=64
+	# circuit breakers: short cool-downs, so that a host some test makes fail five times in a
+	# row holds the next tests back 2 s at most (test_breakers sets its own per host)
+	export TASKQ_BREAKER_COOLDOWN_S=2 TASKQ_BREAKER_MAX_COOLDOWN_S=8
 	TASKQ_BUILD=$(cd "$TOP/var/build-asan" && pwd -P)
 	export TASKQ_BUILD
 	stack_paths

@@ -4,18 +4,22 @@
  * "config_headers"?}. Every connection's address passes the SSRF policy (worker/netallow.c)
  * before it is opened; redirects are followed here, not by libcurl, so each hop's URL is
  * checked too. The exchange itself is worker/httpreq.c's: this file decides what an answer
- * means for the task (result, retry or failure).
+ * means for the task (result, retry or failure) and for the circuit breaker of the URL's host
+ * (worker/breakers.c): the breaker is asked before the call (the task may go back to the
+ * queue instead) and told the outcome after it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "breakers.h"
 #include "httpreq.h"
 #include "kinds.h"
 
 #define HTTP_DEFAULT_TIMEOUT_S 30
 #define HTTP_MAX_REDIRECTS 5
+#define PROBE_MARGIN_S 5 /* a probe's deadline: the request's timeout and this */
 
 /* Parses "expect_status": an integer or an array of integers. */
 static bool parse_expect(json_object *v, int *codes, int *n, char *err, size_t errsize)
@@ -85,15 +89,55 @@ static enum kind_result judge(struct kind_ctx *ctx, struct http_exchange *x, con
 	return KIND_FAIL_HARD; /* other 4xx, or a status the caller did not expect */
 }
 
+/*
+ * Tells host's breaker what the exchange said about the host. A failure: no answer (a
+ * network error or a timeout, reason: curl's words), a 408 or a 5xx. Any other answer is a
+ * success, 429 included: the host is up and asks this client to slow down, which the task's
+ * retry after Retry-After already does; opening the breaker would hold every task of the host
+ * for a cool-down. A refusal by the SSRF policy, a cancel or a shutdown says nothing.
+ */
+static void report(struct kind_ctx *ctx, const char *host, enum http_outcome o,
+		   const struct http_exchange *x, const char *err)
+{
+	char reason[96];
+	const char *r = err;
+
+	switch (o) {
+	case HTTP_DONE:
+		if (x->status >= 500 || x->status == 408) {
+			snprintf(reason, sizeof reason, "HTTP %ld", x->status);
+			kind_breaker_report(ctx, host, false, reason);
+		} else {
+			kind_breaker_report(ctx, host, true, NULL);
+		}
+		return;
+	case HTTP_NET_ERROR:
+		if (!strncmp(r, "http: ", 6))
+			r += 6;
+		snprintf(reason, sizeof reason, "%.*s", (int)strcspn(r, ":"), r);
+		kind_breaker_report(ctx, host, false, reason);
+		return;
+	case HTTP_STOPPED:
+		if (kind_time_left(ctx) <= 0)
+			kind_breaker_report(ctx, host, false, "timed out");
+		return;
+	case HTTP_REFUSED:
+		return;
+	}
+}
+
 static enum kind_result http_run(struct kind_ctx *ctx, json_object *payload, json_object **result,
 				 char *err, size_t errsize)
 {
 	struct http_request rq;
 	struct http_exchange x;
+	enum http_outcome o;
 	enum kind_result kr;
 	json_object *v = NULL;
 	int codes[16], ncodes;
 	double timeout;
+	char host[BREAKER_HOST_MAX + 1];
+	bool guarded;
 
 	if (!httpreq_parse(payload, &rq, err, errsize))
 		return KIND_FAIL_HARD;
@@ -106,31 +150,40 @@ static enum kind_result http_run(struct kind_ctx *ctx, json_object *payload, jso
 	if (kind_time_left(ctx) < timeout)
 		timeout = kind_time_left(ctx);
 
+	/* the breaker of the payload URL's host guards the whole exchange, redirects included */
+	guarded = breakers_host_key(rq.url, host, sizeof host);
+	if (guarded && !kind_breaker_admit(ctx, host, timeout + PROBE_MARGIN_S, err, errsize)) {
+		httpreq_request_cleanup(&rq);
+		return kind_should_stop(ctx) ? KIND_STOPPED : KIND_DEFERRED;
+	}
+
 	httpreq_exchange_init(&x);
 	for (int hop = 0;; hop++) {
-		enum http_outcome o = httpreq_perform(&rq, &x, timeout, on_progress, ctx, err, errsize);
-
-		if (o == HTTP_STOPPED) {
-			kr = KIND_STOPPED;
-			goto out;
-		}
-		if (o == HTTP_REFUSED) {
-			kr = KIND_FAIL_HARD;
-			goto out;
-		}
-		if (o == HTTP_NET_ERROR) {
-			kr = KIND_FAIL;
-			goto out;
-		}
-		if (!x.redirect || hop >= HTTP_MAX_REDIRECTS)
+		o = httpreq_perform(&rq, &x, timeout, on_progress, ctx, err, errsize);
+		if (o != HTTP_DONE || !x.redirect || hop >= HTTP_MAX_REDIRECTS)
 			break;
 		if (!httpreq_follow(&rq, &x, err, errsize)) {
-			kr = KIND_FAIL_HARD;
-			goto out;
+			o = HTTP_REFUSED; /* a redirect it cannot follow fails the task for good */
+			break;
 		}
 	}
-	kr = judge(ctx, &x, rq.url, codes, ncodes, result, err, errsize);
-out:
+	if (guarded)
+		report(ctx, host, o, &x, err);
+	switch (o) {
+	case HTTP_STOPPED:
+		kr = KIND_STOPPED;
+		break;
+	case HTTP_REFUSED:
+		kr = KIND_FAIL_HARD;
+		break;
+	case HTTP_NET_ERROR:
+		kr = KIND_FAIL;
+		break;
+	case HTTP_DONE:
+	default:
+		kr = judge(ctx, &x, rq.url, codes, ncodes, result, err, errsize);
+		break;
+	}
 	httpreq_exchange_cleanup(&x);
 	httpreq_request_cleanup(&rq);
 	return kr;

@@ -1,0 +1,288 @@
+-- taskq schema, version 9: circuit breakers for the upstream hosts of the http kind.
+--
+-- One breaker per host (the URL's host in lower case, with ":port" when the port is not the
+-- scheme's default), shared by every worker daemon on every host:
+--
+--   closed ──(N consecutive failures)──▶ open ──(cool-down over: one task probes)──▶ half_open
+--   half_open ──(the probe succeeded)──▶ closed      (tasks that waited run at once)
+--   half_open ──(the probe failed)──▶ open, for twice the cool-down (up to a maximum)
+--
+-- A failure is a network error, a timeout, a 408 or a 5xx; any other answer is a success (the
+-- host is up). While a breaker is open, or half-open with its probe out, a worker that claimed
+-- a task for the host puts it back in the queue until the next probe time, with a message that
+-- says why, and the claim's attempt is not counted (taskq.defer).
+--
+-- Every transition is made here, under the host's row lock: two workers reporting at once
+-- never lose a count, the breaker trips once, and one probe at a time is let through. Workers
+-- keep the rows of hosts that are not healthy in memory (re-read every second and on NOTIFY
+-- taskq_breakers), so a task for a healthy host costs no extra round trip.
+
+CREATE TYPE taskq.breaker_state AS ENUM ('closed', 'open', 'half_open');
+
+CREATE TABLE taskq.breakers (
+  host          text PRIMARY KEY CHECK (length(host) BETWEEN 1 AND 300),
+  state         taskq.breaker_state NOT NULL DEFAULT 'closed',
+  failures      integer NOT NULL DEFAULT 0,  -- consecutive failures (a success resets them)
+  last_error    text,                        -- the last failure, short: "HTTP 503", "timed out"
+  opened_at     timestamptz,                 -- when it last opened from closed
+  cooldown_s    double precision,            -- open: the current cool-down (doubles per failed probe)
+  retry_at      timestamptz,                 -- open: when the next probe may go
+  probe_task    uuid,                        -- half_open: the probe, a task and its attempt
+  probe_attempt integer,
+  probe_until   timestamptz,                 -- half_open: after this another task may probe
+  trips         bigint NOT NULL DEFAULT 0,   -- closed → open, ever
+  probes        bigint NOT NULL DEFAULT 0,   -- probes let through, ever
+  deferred      bigint NOT NULL DEFAULT 0,   -- tasks put back in the queue, ever
+  updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- Per-host settings; a NULL column takes the worker's flag (--breaker-failures,
+-- --breaker-cooldown, --breaker-max-cooldown). failures = 0: no breaker for this host.
+CREATE TABLE taskq.breaker_settings (
+  host           text PRIMARY KEY CHECK (length(host) BETWEEN 1 AND 300),
+  failures       integer CHECK (failures BETWEEN 0 AND 1000000),
+  cooldown_s     double precision CHECK (cooldown_s > 0 AND cooldown_s <= 86400),
+  max_cooldown_s double precision CHECK (max_cooldown_s > 0 AND max_cooldown_s <= 86400)
+);
+
+-- The host whose breaker a queued task waits for (set by taskq.defer): when that breaker
+-- closes, its tasks run at once instead of at their run_at. Only waiting rows are indexed.
+ALTER TABLE taskq.tasks ADD COLUMN breaker_host text;
+CREATE INDEX tasks_breaker_wait ON taskq.tasks (breaker_host)
+  WHERE state = 'queued' AND breaker_host IS NOT NULL;
+
+-- Workers re-read the breakers when one changes state or starts (or stops) counting
+-- failures; counters alone do not wake them.
+CREATE FUNCTION taskq.breakers_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('taskq_breakers', '');
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER breakers_notify_update
+  AFTER UPDATE ON taskq.breakers
+  FOR EACH ROW
+  WHEN (OLD.state IS DISTINCT FROM NEW.state OR (OLD.failures = 0) <> (NEW.failures = 0))
+  EXECUTE FUNCTION taskq.breakers_changed();
+
+CREATE TRIGGER breakers_notify_delete
+  AFTER DELETE OR TRUNCATE ON taskq.breakers
+  FOR EACH STATEMENT EXECUTE FUNCTION taskq.breakers_changed();
+
+-- The settings of host: its row of taskq.breaker_settings over the worker's defaults.
+CREATE FUNCTION taskq.breaker_settings_for(h text, d_failures integer, d_cooldown_s float8,
+                                           d_max_cooldown_s float8, OUT failures integer,
+                                           OUT cooldown_s float8, OUT max_cooldown_s float8)
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(s.failures, d_failures),
+         coalesce(s.cooldown_s, d_cooldown_s),
+         greatest(coalesce(s.max_cooldown_s, d_max_cooldown_s), coalesce(s.cooldown_s, d_cooldown_s))
+    FROM (SELECT 1) one LEFT JOIN taskq.breaker_settings s ON s.host = h
+$$;
+
+-- What a task waiting for breaker b says: "circuit open for api.example.com: 5 consecutive
+-- failures (HTTP 503), next probe at 12:00:05Z".
+CREATE FUNCTION taskq.breaker_message(b taskq.breakers, next_at timestamptz) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT format('circuit %s for %s: %s consecutive failure%s%s, %s at %s',
+                CASE WHEN b.state = 'half_open' THEN 'half-open' ELSE 'open' END, b.host,
+                b.failures, CASE WHEN b.failures = 1 THEN '' ELSE 's' END,
+                CASE WHEN b.last_error IS NOT NULL THEN ' (' || b.last_error || ')' ELSE '' END,
+                CASE WHEN b.state = 'half_open' THEN 'a probe is running, next try'
+                     ELSE 'next probe' END,
+                to_char(next_at AT TIME ZONE 'UTC', 'HH24:MI:SS"Z"'))
+$$;
+
+-- Puts a claimed task back in the queue without spending an attempt (the claim's count is
+-- undone), due at `until`, with msg as its message; host (may be NULL) is the breaker it
+-- waits for. A task whose cancel was requested is cancelled instead. Fenced by worker and
+-- attempt like taskq.fail: false when this holder no longer holds the task.
+CREATE FUNCTION taskq.defer(task uuid, worker text, att integer, until timestamptz, msg text,
+                            host text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+  t taskq.tasks;
+BEGIN
+  UPDATE taskq.tasks x
+     SET state = CASE WHEN x.cancel_requested THEN 'cancelled'::taskq.state
+                      ELSE 'queued'::taskq.state END,
+         attempts = greatest(x.attempts - 1, 0),
+         run_at = CASE WHEN x.cancel_requested THEN x.run_at ELSE until END,
+         finished_at = CASE WHEN x.cancel_requested THEN now() END,
+         message = msg, breaker_host = host, lease_until = NULL, worker_id = NULL,
+         updated_at = now(), version = x.version + 1
+   WHERE x.id = task AND x.worker_id = worker AND x.attempts = att AND x.state = 'running'
+  RETURNING * INTO t;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  INSERT INTO taskq.task_events (task_id, event, attempt, worker_id, detail)
+  VALUES (task, CASE WHEN t.state = 'cancelled' THEN 'cancelled' ELSE 'deferred' END, att,
+          worker, msg);
+  IF t.state = 'cancelled' THEN
+    PERFORM taskq.count_finished(t.queue, 'cancelled', 1);
+  ELSIF until <= now() THEN
+    PERFORM pg_notify('taskq_wake', '');
+  END IF;
+  PERFORM taskq.key_freed(t.concurrency_key);
+  RETURN true;
+END $$;
+
+-- Closes host's breaker (the caller holds its row lock, or this takes it): consecutive
+-- failures back to 0, no probe, and the tasks that waited for it run now. Returns the state
+-- it had (NULL: no row).
+CREATE FUNCTION taskq.breaker_close(h text) RETURNS taskq.breaker_state
+LANGUAGE plpgsql AS $$
+DECLARE
+  was taskq.breaker_state;
+BEGIN
+  SELECT b.state INTO was FROM taskq.breakers b WHERE b.host = h FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  UPDATE taskq.breakers b
+     SET state = 'closed', failures = 0, cooldown_s = NULL, retry_at = NULL,
+         probe_task = NULL, probe_attempt = NULL, probe_until = NULL, updated_at = now()
+   WHERE b.host = h AND (b.state <> 'closed' OR b.failures <> 0);
+  IF was <> 'closed' THEN
+    UPDATE taskq.tasks t
+       SET run_at = now(), message = NULL, updated_at = now(), version = t.version + 1
+     WHERE t.breaker_host = h AND t.state = 'queued' AND t.run_at > now();
+    PERFORM pg_notify('taskq_wake', '');
+  END IF;
+  RETURN was;
+END $$;
+
+-- By hand: closes host's breaker now. True when it was open or half-open.
+CREATE FUNCTION taskq.breaker_reset(h text) RETURNS boolean
+LANGUAGE sql AS $$
+  SELECT coalesce(taskq.breaker_close(h) <> 'closed', false)
+$$;
+
+-- A worker asks before it calls host for a claimed task (only when its copy of the breakers
+-- shows the host not closed). verdict:
+--   run       the breaker is closed: go ahead
+--   probe     the cool-down is over (or the previous probe is gone: its worker died, its
+--             deadline passed): this task is the probe, the breaker is now half-open, and
+--             no other task gets through before probe_s seconds or this one's report
+--   deferred  the task went back to the queue (its attempt not counted) until the next probe
+--             time and a little jitter; message says why
+--   lost      the worker no longer holds the task
+CREATE FUNCTION taskq.breaker_admit(h text, task uuid, worker text, att integer, probe_s float8,
+                                    OUT verdict text, OUT state taskq.breaker_state,
+                                    OUT failures integer, OUT message text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  b taskq.breakers;
+  probe_alive boolean := false;
+  until timestamptz;
+BEGIN
+  SELECT * INTO b FROM taskq.breakers x WHERE x.host = h FOR UPDATE;
+  IF NOT FOUND OR b.state = 'closed' THEN
+    verdict := 'run';
+    state := 'closed';
+    failures := coalesce(b.failures, 0);
+    RETURN;
+  END IF;
+  IF b.state = 'half_open' AND NOT (b.probe_task = task AND b.probe_attempt = att) THEN
+    probe_alive := coalesce(b.probe_until > now(), false) AND EXISTS (
+      SELECT 1 FROM taskq.tasks x
+       WHERE x.id = b.probe_task AND x.attempts = b.probe_attempt AND x.state = 'running');
+  END IF;
+  IF (b.state = 'open' AND coalesce(b.retry_at <= now(), true))
+     OR (b.state = 'half_open' AND NOT probe_alive) THEN
+    IF NOT EXISTS (SELECT 1 FROM taskq.tasks x WHERE x.id = task AND x.worker_id = worker
+                     AND x.attempts = att AND x.state = 'running') THEN
+      verdict := 'lost';
+      state := b.state;
+      failures := b.failures;
+      RETURN;
+    END IF;
+    UPDATE taskq.breakers x
+       SET state = 'half_open', probe_task = task, probe_attempt = att,
+           probe_until = now() + make_interval(secs => probe_s),
+           probes = x.probes + CASE WHEN x.probe_task = task AND x.probe_attempt = att
+                                    THEN 0 ELSE 1 END,
+           updated_at = now()
+     WHERE x.host = h
+    RETURNING * INTO b;
+    verdict := 'probe';
+    state := b.state;
+    failures := b.failures;
+    RETURN;
+  END IF;
+  -- wait for the next probe time: a probe may go at retry_at, or once the running probe is
+  -- over (at the latest at its deadline; a success lets the waiting tasks run at once)
+  until := CASE WHEN b.state = 'open' THEN b.retry_at
+                ELSE least(b.probe_until, now() + make_interval(secs => coalesce(b.cooldown_s, 1)))
+           END;
+  until := until + make_interval(secs => random() * 0.1 * coalesce(b.cooldown_s, 1));
+  message := taskq.breaker_message(b, until);
+  state := b.state;
+  failures := b.failures;
+  IF taskq.defer(task, worker, att, until, message, h) THEN
+    verdict := 'deferred';
+    UPDATE taskq.breakers x SET deferred = x.deferred + 1 WHERE x.host = h;
+  ELSE
+    verdict := 'lost';
+  END IF;
+END $$;
+
+-- A worker reports what host did for an attempt: ok (it answered: 2xx, 3xx, a 4xx but 408)
+-- or not (a network error, a timeout, a 408 or a 5xx; reason says which, shortly). The
+-- defaults are the reporting worker's flags. transition: 'opened' (N consecutive failures),
+-- 'reopened' (the probe failed), 'closed' (a success while open or half-open), or NULL.
+CREATE FUNCTION taskq.breaker_report(h text, task uuid, att integer, ok boolean, reason text,
+                                     d_failures integer, d_cooldown_s float8,
+                                     d_max_cooldown_s float8,
+                                     OUT transition text, OUT state taskq.breaker_state,
+                                     OUT failures integer, OUT cooldown_s float8)
+LANGUAGE plpgsql AS $$
+DECLARE
+  b taskq.breakers;
+  cfg record;
+BEGIN
+  SELECT * INTO cfg FROM taskq.breaker_settings_for(h, d_failures, d_cooldown_s, d_max_cooldown_s);
+  IF ok OR cfg.failures <= 0 THEN
+    -- a success (or no breaker for this host): closed, counting from 0 (no write when it is)
+    IF EXISTS (SELECT 1 FROM taskq.breakers x WHERE x.host = h
+                AND (x.state <> 'closed' OR x.failures <> 0))
+       AND taskq.breaker_close(h) <> 'closed' THEN
+      transition := 'closed';
+    END IF;
+    state := 'closed';
+    failures := 0;
+    RETURN;
+  END IF;
+  INSERT INTO taskq.breakers (host) VALUES (h) ON CONFLICT (host) DO NOTHING;
+  SELECT * INTO b FROM taskq.breakers x WHERE x.host = h FOR UPDATE;
+  b.failures := b.failures + 1;
+  b.last_error := left(reason, 200);
+  IF b.state = 'half_open' AND b.probe_task = task AND b.probe_attempt = att THEN
+    transition := 'reopened';
+    b.cooldown_s := least(coalesce(b.cooldown_s, cfg.cooldown_s) * 2, cfg.max_cooldown_s);
+  ELSIF b.state = 'closed' AND b.failures >= cfg.failures THEN
+    transition := 'opened';
+    b.cooldown_s := cfg.cooldown_s;
+    b.opened_at := now();
+    b.trips := b.trips + 1;
+  END IF;
+  IF transition IS NOT NULL THEN
+    b.state := 'open';
+    b.retry_at := now() + make_interval(secs => b.cooldown_s);
+    b.probe_task := NULL;
+    b.probe_attempt := NULL;
+    b.probe_until := NULL;
+  END IF;
+  UPDATE taskq.breakers x
+     SET state = b.state, failures = b.failures, last_error = b.last_error,
+         opened_at = b.opened_at, cooldown_s = b.cooldown_s, retry_at = b.retry_at,
+         probe_task = b.probe_task, probe_attempt = b.probe_attempt,
+         probe_until = b.probe_until, trips = b.trips, updated_at = now()
+   WHERE x.host = h;
+  state := b.state;
+  failures := b.failures;
+  cooldown_s := b.cooldown_s;
+END $$;

@@ -1,0 +1,101 @@
+/* Unit tests: the worker's side of the circuit breakers: host keys, the copy of the rows,
+ * and when an attempt asks PostgreSQL or reports a success. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "breakers.h"
+#include "units.h"
+
+START_TEST(host_keys)
+{
+	static const struct {
+		const char *url, *key;
+	} cases[] = {
+		{"https://api.example.com/v1/chat", "api.example.com"},
+		{"https://API.Example.COM:443/v1", "api.example.com"},
+		{"http://api.example.com:80/", "api.example.com"},
+		{"http://api.example.com:443/", "api.example.com:443"},
+		{"https://api.example.com:8443/x?y=1", "api.example.com:8443"},
+		{"http://127.0.0.1:18080/status/503?k=1", "127.0.0.1:18080"},
+		{"http://user:secret@Partner.example.org/path", "partner.example.org"},
+		{"http://[::1]:81/", "[::1]:81"},
+		{"https://[2001:DB8::1]/", "[2001:db8::1]"},
+	};
+	char key[BREAKER_HOST_MAX + 1];
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ck_assert_msg(breakers_host_key(cases[i].url, key, sizeof key), "%s", cases[i].url);
+		ck_assert_str_eq(key, cases[i].key);
+	}
+	ck_assert(!breakers_host_key("not a url", key, sizeof key));
+	ck_assert(!breakers_host_key("", key, sizeof key));
+	ck_assert(!breakers_host_key("https://api.example.com/", key, 8)); /* no room */
+	curl_global_cleanup();
+}
+END_TEST
+
+START_TEST(the_copy)
+{
+	struct breaker_row rows[2] = {{"a.example", BREAKER_OPEN, 5},
+				      {"b.example:81", BREAKER_CLOSED, 2}};
+	enum breaker_state s;
+	int f;
+
+	breakers_cache_set(rows, 2);
+	ck_assert(breakers_lookup("a.example", &s, &f));
+	ck_assert_int_eq(s, BREAKER_OPEN);
+	ck_assert_int_eq(f, 5);
+	ck_assert(breakers_lookup("b.example:81", &s, &f));
+	ck_assert_int_eq(f, 2);
+	ck_assert(!breakers_lookup("b.example", &s, &f));
+
+	breakers_cache_put("c.example", BREAKER_HALF_OPEN, 6); /* a new row */
+	ck_assert(breakers_lookup("c.example", &s, &f));
+	ck_assert_int_eq(s, BREAKER_HALF_OPEN);
+	breakers_cache_put("a.example", BREAKER_CLOSED, 0); /* healthy again: leaves */
+	ck_assert(!breakers_lookup("a.example", &s, &f));
+	ck_assert(breakers_lookup("c.example", &s, &f));
+	ck_assert(breakers_lookup("b.example:81", &s, &f));
+	for (int i = 0; i < 100; i++) { /* growth */
+		char h[32];
+		snprintf(h, sizeof h, "h%d.example", i);
+		breakers_cache_put(h, BREAKER_CLOSED, 1);
+	}
+	ck_assert(breakers_lookup("h99.example", &s, &f));
+	ck_assert(breakers_lookup("c.example", &s, &f));
+
+	breakers_cache_set(NULL, 0); /* a refresh that found every host healthy */
+	ck_assert(!breakers_lookup("c.example", &s, &f));
+	breakers_cleanup();
+	ck_assert(!breakers_lookup("b.example:81", &s, &f));
+}
+END_TEST
+
+START_TEST(decisions)
+{
+	/* ask PostgreSQL before calling only when the copy shows the breaker not closed */
+	ck_assert(!breakers_must_ask(false, BREAKER_CLOSED));
+	ck_assert(!breakers_must_ask(true, BREAKER_CLOSED));
+	ck_assert(breakers_must_ask(true, BREAKER_OPEN));
+	ck_assert(breakers_must_ask(true, BREAKER_HALF_OPEN));
+	/* a success costs a round trip only when there is something to reset, or it probed */
+	ck_assert(!breakers_must_report_success(false, BREAKER_CLOSED, 0, false));
+	ck_assert(breakers_must_report_success(false, BREAKER_CLOSED, 0, true));
+	ck_assert(breakers_must_report_success(true, BREAKER_CLOSED, 3, false));
+	ck_assert(breakers_must_report_success(true, BREAKER_OPEN, 5, false));
+	ck_assert(breakers_must_report_success(true, BREAKER_HALF_OPEN, 5, false));
+}
+END_TEST
+
+Suite *suite_breakers(void)
+{
+	Suite *s = suite_create("breakers");
+	TCase *tc = tcase_create("breakers");
+	tcase_add_test(tc, host_keys);
+	tcase_add_test(tc, the_copy);
+	tcase_add_test(tc, decisions);
+	suite_add_tcase(s, tc);
+	return s;
+}
