@@ -152,7 +152,6 @@ enum breaker_verdict breakers_admit(struct db *db, const struct holder *h, const
 	char hv[BREAKER_HOST_MAX + 1];
 	int failures = 0;
 	bool known = breakers_lookup(host, &state, &failures);
-	struct breaker_defaults defaults;
 
 	msg[0] = '\0';
 	if (!breakers_must_ask(known, state))
