@@ -104,3 +104,29 @@ SELECT s.name, s.cron, s.tz, s.kind, s.queue, s.owner, s.enabled, s.backfill, s.
        s.next_fire_at, s.last_error,
        (SELECT count(*) FROM taskq.schedule_fires f WHERE f.schedule = s.name) AS fires
   FROM taskq.schedules s;
+
+-- Retention: fire rows go with the finished tasks (the worker's prune, --retention-h); the
+-- latest fire time of each schedule lives on in taskq.schedules.last_fire_at.
+CREATE OR REPLACE FUNCTION taskq.prune(older_than interval DEFAULT '7 days', batch integer DEFAULT 1000)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  n integer;
+BEGIN
+  WITH old AS (
+    SELECT id FROM taskq.tasks
+     WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < now() - older_than
+     ORDER BY finished_at
+     LIMIT batch
+     FOR UPDATE SKIP LOCKED
+  ), gone AS (
+    DELETE FROM taskq.tasks t USING old WHERE t.id = old.id RETURNING t.id
+  ), ev AS (
+    DELETE FROM taskq.task_events e USING gone WHERE e.task_id = gone.id
+  )
+  SELECT count(*) INTO n FROM gone;
+  DELETE FROM taskq.schedule_fires f
+   WHERE f.ctid = ANY (ARRAY(SELECT x.ctid FROM taskq.schedule_fires x
+                              WHERE x.fired_at < now() - older_than LIMIT batch));
+  RETURN n;
+END $$;
