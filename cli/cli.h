@@ -57,6 +57,7 @@ size_t cli_put_text(FILE *out, const char *s, size_t max, bool multiline);
 
 /* The commands. Each returns its exit code. */
 int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const char *payload);
+int cmd_limit(struct db *db, char **args);
 int cmd_schedule(struct db *db, const struct cli_opts *o, char **args);
 int cmd_submit_file(struct db *db, const struct cli_opts *o, const char *path);
 int cmd_status(struct db *db, const char *id);

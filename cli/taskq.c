@@ -78,7 +78,11 @@ static const char synopsis[] =
 	"                          a recurring schedule (--tz, --queue, --priority,\n"
 	"                          --max-attempts, --backfill, --owner); replaces one of that name\n"
 	"  schedule list           the schedules, their next and last fire times\n"
-	"  schedule rm NAME        remove a schedule\n\n"
+	"  schedule rm NAME        remove a schedule\n"
+	"  limit set queue|key NAME N SECONDS\n"
+	"                          at most N task starts in any SECONDS, across every worker\n"
+	"  limit list              the rate limits and the starts in their current window\n"
+	"  limit rm queue|key NAME remove a rate limit\n\n"
 	"The CLI talks to PostgreSQL directly: whoever can connect is an admin.\n\n"
 	"exit status: 0 ok (watch, submit --wait: the task succeeded), 1 the task failed,\n"
 	"2 it was cancelled, 3 no such task, 4 wrong state (cancel of a finished task, retry\n"
@@ -141,6 +145,11 @@ static int run_schedule(struct db *db, char **a)
 	return cmd_schedule(db, &g_cli, a);
 }
 
+static int run_limit(struct db *db, char **a)
+{
+	return cmd_limit(db, a);
+}
+
 static int run_token(struct db *db, char **a)
 {
 	return cmd_token(db, &g_cli, a[0], a[1]);
@@ -164,6 +173,7 @@ static const struct command {
 	{"stats", 0, 0, run_stats, "", false},
 	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false},
 	{"schedule", 1, 5, run_schedule, " add NAME CRON KIND [PAYLOAD] | list | rm NAME", false},
+	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME", false},
 };
 
 int main(int argc, char **argv)

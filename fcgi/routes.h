@@ -15,6 +15,9 @@
 	R("POST", "/api/tasks/*/retry", h_task_retry, 0)                        \
 	R("GET", "/api/tasks/*/history", h_task_history, 0)                     \
 	R("GET", "/api/queues", h_queues, 0)                                    \
+	R("GET", "/api/rate_limits", h_rate_list, ROUTE_ADMIN)                  \
+	R("PUT", "/api/rate_limits/*/*", h_rate_put, ROUTE_ADMIN)               \
+	R("DELETE", "/api/rate_limits/*/*", h_rate_delete, ROUTE_ADMIN)         \
 	R("POST", "/api/schedules", h_schedule_create, 0)                       \
 	R("GET", "/api/schedules", h_schedule_list, 0)                          \
 	R("GET", "/api/schedules/*", h_schedule_get, 0)                         \

@@ -116,6 +116,21 @@ const struct db_stmt store_stmts[S_COUNT] = {
 			 0},
 	[S_SCHED_FIRE] = {"sched_fire",
 			  "SELECT taskq.fire_schedule($1, to_timestamp($2::float8), $3)", 3},
+	[S_RATE_PUT] = {"rate_put",
+			"INSERT INTO taskq.rate_limits AS l (scope, name, max_starts, per)"
+			" VALUES ($1, $2, $3::int, make_interval(secs => $4::float8))"
+			" ON CONFLICT (scope, name) DO UPDATE SET max_starts = excluded.max_starts,"
+			" per = excluded.per RETURNING scope, name, max_starts,"
+			" extract(epoch FROM per) AS per_s, (xmax = 0) AS inserted",
+			4},
+	[S_RATE_LIST] = {"rate_list",
+			 "SELECT scope, name, max_starts, extract(epoch FROM per) AS per_s,"
+			 " (SELECT count(*) FROM unnest(starts) x WHERE x > now() - per) AS recent"
+			 " FROM taskq.rate_limits ORDER BY scope, name",
+			 0},
+	[S_RATE_DELETE] = {"rate_delete",
+			   "DELETE FROM taskq.rate_limits WHERE scope = $1 AND name = $2 RETURNING name",
+			   2},
 	[S_SCHED_ADVANCE] = {"sched_advance",
 			     "SELECT taskq.schedule_advance($1, to_timestamp($2::float8), $3)", 3},
 	[S_SUBMIT_MANY] = {"submit_many",

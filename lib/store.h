@@ -90,6 +90,23 @@ enum taskq_rc store_schedule_fire(struct db *db, const char *name, long long at,
 enum taskq_rc store_schedule_advance(struct db *db, const char *name, long long next,
 				     const char *error, struct taskq_err *err);
 
+/* A limit on task starts (sql/013_rate_limits.sql); recent: starts in the current window. */
+struct rate_limit {
+	char scope[8];
+	char name[208];
+	int max_starts;
+	double per_s;
+	long long recent;
+};
+/* Sets (creates or changes: *created says which) the limit of scope ("queue" or "key") name. */
+enum taskq_rc store_rate_put(struct db *db, const char *scope, const char *name, int max_starts,
+			     double per_s, bool *created, struct taskq_err *err);
+enum taskq_rc store_rate_list(struct db *db, struct rate_limit **out, int *n,
+			      struct taskq_err *err);
+/* TASKQ_NOTFOUND when there was no such limit. */
+enum taskq_rc store_rate_delete(struct db *db, const char *scope, const char *name,
+				struct taskq_err *err);
+
 /* One submit of a group (fcgi/combine.c): n in; the caller makes id (a UUIDv7, task_new_id);
  * out receives the task. */
 struct group_item {
