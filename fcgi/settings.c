@@ -18,6 +18,7 @@
 #include "fair.h"
 #include "log.h"
 #include "owner_limits.h"
+#include "wake.h"
 #include "watch.h"
 
 struct fcgi_settings g_cfg;
@@ -59,6 +60,9 @@ static const struct config_opt g_opts[] = {
 	 "submits an owner may make at once before owner-rate applies", &g_cfg.owner_burst},
 	{"owner-max-unfinished", "TASKQ_OWNER_MAX_UNFINISHED", CFG_INT, "10000", 0, 100000000,
 	 "queued + running tasks per owner (0: unlimited; admins exempt)", &g_cfg.max_unfinished},
+	{"wake-gap-ms", "TASKQ_WAKE_GAP_MS", CFG_INT, "1", 0, 1000,
+	 "least milliseconds between two NOTIFYs that wake the workers (a lone submit wakes at once)",
+	 &g_cfg.wake_gap_ms},
 	{"group-commit", "TASKQ_GROUP_COMMIT", CFG_STR, "on", 0, 0,
 	 "on: submits that arrive together share one INSERT and one commit", &g_cfg.group_commit},
 	{"fair", "TASKQ_FAIR", CFG_STR, "on", 0, 0,
@@ -148,6 +152,7 @@ void settings_apply(bool first)
 	limits_init((double)g_cfg.owner_rate, (double)g_cfg.owner_burst, g_cfg.max_unfinished);
 	fair_init(auth_on() && !strcmp(g_cfg.fair, "on"));
 	combine_init(!strcmp(g_cfg.group_commit, "on"));
+	wake_set_gap(g_cfg.wake_gap_ms);
 	atomic_store(&g_max_body, (size_t)g_cfg.max_body);
 	atomic_store(&g_max_batch, (size_t)g_cfg.max_batch);
 	if (!first)

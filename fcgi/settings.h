@@ -14,7 +14,7 @@ struct fcgi_settings {
 	const char *config, *db, *listen, *publish, *log_level, *log_format, *log_file, *auth, *fair,
 		*group_commit;
 	long threads, max_body, max_batch, backlog, max_waiters, max_unfinished;
-	long auth_ttl, owner_rate, owner_burst;
+	long auth_ttl, owner_rate, owner_burst, wake_gap_ms;
 };
 extern struct fcgi_settings g_cfg;
 

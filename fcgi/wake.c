@@ -2,6 +2,7 @@
 #include "wake.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -13,6 +14,12 @@ static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 static bool g_pending, g_stopping, g_started;
 static pthread_t g_thread;
 static struct db *g_db;
+static atomic_long g_gap_ms = 1;
+
+void wake_set_gap(long ms)
+{
+	atomic_store(&g_gap_ms, ms);
+}
 
 static void pause_ms(long ms)
 {
@@ -40,7 +47,7 @@ static void *wake_main(void *arg)
 			pause_ms(100); /* the workers' poll covers the gap */
 			continue;
 		}
-		pause_ms(1);
+		pause_ms(atomic_load(&g_gap_ms));
 	}
 	return NULL;
 }

@@ -13,4 +13,7 @@ void wake_signal(void);
 /* Sends what is pending, stops the thread and closes its connection. */
 void wake_stop(void);
 
+/* The least time between two NOTIFYs (--wake-gap-ms; SIGHUP may change it). */
+void wake_set_gap(long ms);
+
 #endif

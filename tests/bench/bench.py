@@ -115,7 +115,8 @@ def main():
     print("\n".join(head) + "\n", flush=True)
     raw.define()
     T.define()
-    groups = [("raw", raw.run_rep), ("submit", T.run_submit), ("drain", T.run_drain),
+    groups = [("raw", raw.run_rep), ("submit", T.run_submit), ("batch", T.run_batch),
+              ("drain", T.run_drain),
               ("pickup", T.run_pickup), ("poll", T.run_poll), ("footprint", T.run_footprint)]
     for rep in range(1, S.reps + 1):
         for name, fn in groups:

@@ -130,6 +130,12 @@ class Judge:
                 self.add_ratio(self.vs_peers, "submit.http.16",
                                f"{name} enqueue@{r.get('concurrency')}", m("submit.http.16"),
                                med(r))
+        # batch submit against the peers' bulk enqueue (issue 8)
+        for peer, name in (("graphile-worker", "GW add_jobs"), ("pg-boss", "pg-boss insert")):
+            r = P.find(pr, peer, "enqueue-bulk")
+            if r:
+                for k in ("batch.http", "batch.sql.1k", "batch.sql.all"):
+                    self.add_ratio(self.vs_peers, k, f"{name} bulk", m(k), med(r))
         for c in S.drain_conc:
             k = f"drain.{c}"
             gd = P.find_drain(pr, "graphile-worker", lambda _c: "default", c)

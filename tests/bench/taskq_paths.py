@@ -3,6 +3,7 @@
 Every group leaves the stack as it found it: taskq-fcgi with its default threads, the worker
 running at TASKQ_CONCURRENCY (8), and no tasks in the table."""
 
+import json
 import os
 import threading
 import time
@@ -11,6 +12,9 @@ import benchlib as B
 from benchlib import R, S, BenchError
 
 SUBMIT_CONNS = (1, 16, 64)
+BATCH_TOTAL = 20000  # as the peers' bulk enqueue (run.sh N)
+BATCH_PER_REQ = 1000  # pg-boss's bulk shape: 1,000 a call
+BATCH_CLIENTS = 2
 SUBMIT_SQL = r"""\set n random(1, 99999999)
 SELECT taskq.submit('noop',
          jsonb_build_object('kind', 'http',
@@ -33,6 +37,13 @@ def define():
               main="tasks_per_s",
               details=[("seconds", ""), ("worker_cpu_ms_per_1k", ""), ("pg_cpu_ms_per_1k", ""),
                        ("machine_busy_pct", "")])
+    R.get("batch.http", "batch", f"batch POST /api/tasks/batch, {BATCH_PER_REQ:,} a request",
+          BATCH_CLIENTS, "tasks/s", main="tasks_per_s",
+          details=[("requests", ""), ("request_p50_ms", ""), ("pg_cpu_ms_per_1k", "")])
+    R.get("batch.sql.1k", "batch", f"SELECT taskq.submit_many(…{BATCH_PER_REQ:,} tasks…)", 1,
+          "tasks/s", main="tasks_per_s", details=[("calls", ""), ("pg_cpu_ms_per_1k", "")])
+    R.get("batch.sql.all", "batch", f"SELECT taskq.submit_many(…{BATCH_TOTAL:,} tasks…), one call",
+          1, "tasks/s", main="tasks_per_s", details=[("seconds", ""), ("pg_cpu_ms_per_1k", "")])
     lat = [("p99_ms", ""), ("max_ms", "")]
     R.get("pickup.start", "pickup", "pickup: started_at − created_at", 8, "ms p50",
           main="p50_ms", higher_better=False, details=lat)
@@ -96,6 +107,79 @@ def run_submit(rep):
         for c in SUBMIT_CONNS:
             B.measure(R.rows[f"submit.http.{c}"], rep, submit_http, c)
         B.measure(R.rows["submit.sql.16"], rep, submit_sql)
+    finally:
+        restore()
+
+
+###############################################################################
+### 2b. batch submit (issue 8): against the peers' bulk enqueue
+
+
+def batch_tasks(n, base=0):
+    return [{"kind": "noop", "payload": B.payload(base + i)} for i in range(n)]
+
+
+def batch_http():
+    per_client = BATCH_TOTAL // BATCH_CLIENTS
+    bodies = [batch_tasks(BATCH_PER_REQ, i * BATCH_PER_REQ)
+              for i in range(per_client // BATCH_PER_REQ)]
+    lat, errors = [], []
+
+    def client():
+        h = B.Http()
+        for body in bodies:
+            t0 = time.monotonic()
+            st, _, raw = h.req("POST", "/api/tasks/batch", body)
+            lat.append(time.monotonic() - t0)
+            if st != 202:
+                errors.append(f"{st}: {raw[:120]!r}")
+
+    B.clear_tasks()
+    B.sql("CHECKPOINT")
+    threads = [threading.Thread(target=client) for _ in range(BATCH_CLIENTS)]
+    with B.CpuWindow(["fcgi", "nginx"]) as w:
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        el = time.monotonic() - t0
+    if errors:
+        raise BenchError(f"{len(errors)} batches failed, first: {errors[0]}")
+    n = B.scalar("SELECT count(*) FROM taskq.tasks")
+    r = {"tasks_per_s": n / el, "requests": len(lat),
+         "request_p50_ms": B.percentile(lat, 50) * 1e3}
+    r.update(w.result(n))
+    return r
+
+
+def batch_sql(per_call):
+    conn = B.connect()
+    calls = BATCH_TOTAL // per_call
+    bodies = [json.dumps(batch_tasks(per_call, i * per_call)) for i in range(calls)]
+    try:
+        B.clear_tasks()
+        B.sql("CHECKPOINT")
+        with B.CpuWindow([]) as w:
+            t0 = time.monotonic()
+            for body in bodies:
+                B.sql("SELECT count(*) FROM taskq.submit_many(%s::jsonb, 'bench')", (body,),
+                      conn=conn)
+            el = time.monotonic() - t0
+        n = B.scalar("SELECT count(*) FROM taskq.tasks")
+    finally:
+        conn.close()
+    r = {"tasks_per_s": n / el, "calls": calls, "seconds": el}
+    r.update(w.result(n))
+    return r
+
+
+def run_batch(rep):
+    try:
+        B.worker(None)  # nothing drains meanwhile: the insert alone, as the peers measure it
+        B.measure(R.rows["batch.http"], rep, batch_http)
+        B.measure(R.rows["batch.sql.1k"], rep, batch_sql, BATCH_PER_REQ)
+        B.measure(R.rows["batch.sql.all"], rep, batch_sql, BATCH_TOTAL)
     finally:
         restore()
 
