@@ -119,3 +119,19 @@ int cli_check_owner(struct db *db, const char *owner, const char *id)
 	}
 	return CLI_OK;
 }
+
+int cli_check_kind(struct db *db, const char *kind)
+{
+	struct taskq_err err;
+	char **kinds;
+	int nk, known = 0;
+
+	if (store_kinds(db, &kinds, &nk, &err))
+		return cli_fail(&err);
+	for (int i = 0; i < nk; i++) {
+		known |= !strcmp(kinds[i], kind);
+		free(kinds[i]);
+	}
+	free(kinds);
+	return known ? CLI_OK : cli_usage_error("unknown task kind '%s'", kind);
+}

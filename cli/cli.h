@@ -45,6 +45,8 @@ int cli_need_id(const char *id);
 /* CLI_OK when task id is owner's; else says "no such task" (as the API does for another
  * owner's task) and returns CLI_NOTFOUND, or the error's code. */
 int cli_check_owner(struct db *db, const char *owner, const char *id);
+/* CLI_OK when kind is registered, else the exit code (after saying so). */
+int cli_check_kind(struct db *db, const char *kind);
 /* Prints o pretty on out and puts it. */
 void cli_print_json(FILE *out, json_object *o);
 /* Prints JSON text (a task's result) pretty on out, or as it is when it does not parse. */

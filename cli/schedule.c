@@ -39,6 +39,8 @@ static int schedule_add(struct db *db, const struct cli_opts *o, char **a)
 		return cli_usage_error("an owner is 1-64 of A-Z a-z 0-9 _ . @ : -");
 	if (!schedule_next(n.cron, n.tz, (int64_t)time(NULL), &n.next_fire, msg, sizeof msg))
 		return cli_usage_error("%s", msg);
+	if ((rc = cli_check_kind(db, n.t.kind)) != CLI_OK)
+		return rc;
 	if (a[4]) {
 		if (taskjson_parse(a[4], strlen(a[4]), &payload, &err))
 			return cli_fail(&err);

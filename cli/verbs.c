@@ -10,22 +10,6 @@
 #include "token.h"
 #include "taskjson.h"
 
-/* CLI_OK when kind is registered, else the exit code (with a message). */
-static int check_kind(struct db *db, const char *kind)
-{
-	struct taskq_err err;
-	char **kinds;
-	int nk, known = 0;
-
-	if (store_kinds(db, &kinds, &nk, &err))
-		return cli_fail(&err);
-	for (int i = 0; i < nk; i++) {
-		known |= !strcmp(kinds[i], kind);
-		free(kinds[i]);
-	}
-	free(kinds);
-	return known ? CLI_OK : cli_usage_error("unknown task kind '%s'", kind);
-}
 
 int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const char *payload_arg)
 {
@@ -59,7 +43,7 @@ int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const 
 		}
 		n.payload = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
 	}
-	if ((rc = check_kind(db, kind)))
+	if ((rc = cli_check_kind(db, kind)))
 		goto out;
 	if (store_submit(db, &n, &t, &created, &err)) {
 		rc = cli_fail(&err);

@@ -12,6 +12,7 @@
 #include "fair.h"
 #include "handlers.h"
 #include "kindcache.h"
+#include "log.h"
 #include "owner_limits.h"
 #include "resp.h"
 #include "settings.h"
@@ -148,9 +149,9 @@ void h_task_submit_batch(struct req *r)
 		resp_error(r, err.rc, err.msg);
 		goto out;
 	}
-	if ((size_t)nrows != b.count) { /* a dedupe holder finished in between: rare, retryable */
-		resp_error_status(r, 503, "retry", "a duplicate finished meanwhile; send the batch again",
-				  "Retry-After: 1\r\n");
+	if ((size_t)nrows != b.count) { /* the tasks are in: only the answer is short */
+		log_error("event=batch_rows_short sent=%zu answered=%d", b.count, nrows);
+		resp_error(r, TASKQ_INTERNAL, "internal error");
 		goto out;
 	}
 	answer(r, &b, rows, nrows);

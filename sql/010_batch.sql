@@ -86,6 +86,11 @@ BEGIN
       SELECT x.id, x.queue, x.priority, x.run_at FROM taskq.tasks x
        WHERE NOT a.made AND x.owner = who AND x.dedupe_key = a.dkey
          AND x.state IN ('queued', 'running')
+      UNION ALL
+      -- the holder finished between the insert and this statement: the latest with the key
+      (SELECT x.id, x.queue, x.priority, x.run_at FROM taskq.tasks x
+        WHERE NOT a.made AND x.owner = who AND x.dedupe_key = a.dkey
+        ORDER BY x.id DESC LIMIT 1)
       LIMIT 1
     ) t ON true
    ORDER BY a.o;

@@ -21,8 +21,8 @@ fuzz_sources() {
 	case $1 in
 	submit) printf '%s\n' lib/taskjson.c lib/task.c lib/err.c lib/xalloc.c ;;
 	router) printf '%s\n' fcgi/router.c ;;
-	query) printf '%s\n' fcgi/query.c lib/task.c lib/token.c lib/config.c lib/err.c lib/xalloc.c ;;
-	config) printf '%s\n' lib/config.c lib/err.c lib/xalloc.c ;;
+	query) printf '%s\n' fcgi/query.c lib/task.c lib/token.c lib/config.c lib/log.c lib/err.c lib/xalloc.c ;;
+	config) printf '%s\n' lib/config.c lib/log.c lib/err.c lib/xalloc.c ;;
 	cron) printf '%s\n' lib/cron.c lib/tz.c lib/err.c lib/xalloc.c ;;
 	*) return 1 ;;
 	esac
