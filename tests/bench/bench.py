@@ -30,6 +30,7 @@ import time
 import benchlib as B
 from benchlib import S
 import peers
+import scale
 import raw
 import report
 import taskq_paths as T
@@ -115,9 +116,11 @@ def main():
     print("\n".join(head) + "\n", flush=True)
     raw.define()
     T.define()
+    scale.define()
     groups = [("raw", raw.run_rep), ("submit", T.run_submit), ("batch", T.run_batch),
               ("drain", T.run_drain),
-              ("pickup", T.run_pickup), ("poll", T.run_poll), ("footprint", T.run_footprint)]
+              ("pickup", T.run_pickup), ("poll", T.run_poll), ("footprint", T.run_footprint),
+              ("scale", scale.run_scale)]
     for rep in range(1, S.reps + 1):
         for name, fn in groups:
             if not S.want(name):

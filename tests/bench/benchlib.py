@@ -40,8 +40,9 @@ def _int_env(name, default):
 class Settings:
     """Everything the run is told by tools/dev/bench.sh (and the user's knobs)."""
 
-    ALL_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint", "peers"]
-    DEFAULT_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint"]
+    ALL_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint", "scale",
+                  "peers"]
+    DEFAULT_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint", "scale"]
 
     def __init__(self):
         e = os.environ

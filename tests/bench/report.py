@@ -113,6 +113,13 @@ class Judge:
             self.target("footprint.fcgi", "≤16 MiB", m("footprint.fcgi") <= 16)
         if m("footprint.worker") is not None:
             self.target("footprint.worker", "≤24 MiB", m("footprint.worker") <= 24)
+        # scale: each size against the empty table (issue: flat within 10%)
+        for what in ("submit", "drain", "status"):
+            base = m(f"scale.{what}.empty")
+            for k in [k for k in R.rows if k.startswith(f"scale.{what}.") and not k.endswith(".empty")]:
+                r = self.add_ratio(self.vs_raw, k, "empty table", m(k), base)
+                if r is not None:
+                    self.target(k, "≥0.9× empty", r >= 0.9)
         self.compute_peers()
 
     def compute_peers(self):
