@@ -28,6 +28,7 @@ struct line_task {
 struct file_tasks {
 	struct line_task *t;
 	size_t n, cap;
+	char (*id)[TASK_ID_LEN + 1]; /* the ids submitted, when a task names earlier ones */
 };
 
 static void file_tasks_free(struct file_tasks *f)
@@ -37,6 +38,27 @@ static void file_tasks_free(struct file_tasks *f)
 		free(f->t[i].payload_text);
 	}
 	free(f->t);
+	free(f->id);
+}
+
+/* An index in after names a task of the file; a statement holds tasks [from, from + n):
+ * an earlier statement's task becomes its id, one of this statement an index within it. */
+static void rebase_after(struct file_tasks *f, size_t i, size_t from)
+{
+	json_object *after = f->t[i].n.after;
+
+	for (size_t k = 0; f->t[i].n.after_index && k < json_object_array_length(after); k++) {
+		json_object *e = json_object_array_get_idx(after, k);
+		int64_t x;
+
+		if (!json_object_is_type(e, json_type_int))
+			continue;
+		x = json_object_get_int64(e);
+		json_object_array_put_idx(after, k, (size_t)x < from
+							     ? json_object_new_string(f->id[x])
+							     : json_object_new_int64(x - (int64_t)from));
+	}
+	f->t[i].n.after_index = false; /* rebased once */
 }
 
 static bool known_kind(char **kinds, int nkinds, const char *kind)
@@ -75,6 +97,9 @@ static int read_tasks(FILE *in, const char *owner, char **kinds, int nkinds, str
 			rc = cli_usage_error("line %ld: %s", lineno, err.msg);
 		} else if (!known_kind(kinds, nkinds, lt.n.kind)) {
 			rc = cli_usage_error("line %ld: unknown task kind '%s'", lineno, lt.n.kind);
+		} else if (taskjson_after_forward(&lt.n, f->n) >= 0) {
+			rc = cli_usage_error("line %ld: after[%ld] is not the index of an earlier task"
+					     " of the file", lineno, taskjson_after_forward(&lt.n, f->n));
 		} else {
 			if (owner)
 				lt.n.owner = owner;
@@ -116,16 +141,26 @@ static int submit_chunk(struct db *db, const char *owner, struct file_tasks *f, 
 	struct taskq_err err;
 	int nrows = 0, rc = CLI_OK;
 
-	for (size_t i = from; i < from + n; i++)
+	for (size_t i = from; i < from + n; i++) {
+		rebase_after(f, i, from);
 		json_object_array_add(arr, taskjson_batch_element(&f->t[i].n));
+	}
+	/* with --owner, as that owner: its own tasks only may be parents */
 	if (store_submit_many(db, owner ? owner : "anonymous",
-			      json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN), &rows, &nrows,
-			      &err)) {
+			      json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN), owner, &rows,
+			      &nrows, &err)) {
 		rc = cli_fail(&err);
+	} else if ((size_t)nrows != n) {
+		rc = cli_fail(&(struct taskq_err){TASKQ_INTERNAL, "a duplicate finished meanwhile; "
+								  "submit the rest again"});
 	} else {
 		for (int i = 0; i < nrows; i++) {
 			puts(rows[i].id);
 			*created += rows[i].created;
+			if (f->id) {
+				memcpy(f->id[from + (size_t)i], rows[i].id, TASK_ID_LEN);
+				f->id[from + (size_t)i][TASK_ID_LEN] = '\0';
+			}
 		}
 	}
 	store_batch_free(rows, nrows);
@@ -153,6 +188,9 @@ int cmd_submit_file(struct db *db, const struct cli_opts *o, const char *path)
 		rc = read_tasks(in, o->owner, kinds, nkinds, &f);
 	if (in != stdin)
 		fclose(in);
+	for (size_t i = 0; rc == CLI_OK && !f.id && i < f.n; i++)
+		if (f.t[i].n.after_index && f.n > CHUNK)
+			f.id = xcalloc(f.n, sizeof *f.id);
 	for (size_t at = 0; rc == CLI_OK && at < f.n; at += CHUNK) {
 		size_t n = f.n - at < CHUNK ? f.n - at : CHUNK;
 		rc = submit_chunk(db, o->owner, &f, at, n, &created);

@@ -30,6 +30,12 @@ static const struct config_opt g_opts[] = {
 	 &g_cli.delay},
 	{"max-attempts", NULL, CFG_INT, "3", 1, 100, "attempts before the task fails (submit)",
 	 &g_cli.max_attempts},
+	{"after", NULL, CFG_STR, NULL, 0, 0,
+	 "run after these tasks (ID[,ID...]) have succeeded; until then it is blocked (submit)",
+	 &g_cli.after},
+	{"after-policy", NULL, CFG_STR, NULL, 0, 0,
+	 "success (default: a failed or cancelled parent cancels it) or always (submit)",
+	 &g_cli.after_policy},
 	{"file", NULL, CFG_STR, NULL, 0, 0,
 	 "tasks to submit, one JSON object a line (- for stdin), in statements of 1,000 (submit)",
 	 &g_cli.file},
@@ -58,9 +64,11 @@ static const char synopsis[] =
 	"commands:\n"
 	"  migrate                 apply the schema migrations (idempotent)\n"
 	"  submit KIND [PAYLOAD]   submit a task (PAYLOAD: a JSON object); prints its id;\n"
-	"                          with --wait, then follows it as watch does\n"
+	"                          with --wait, then follows it as watch does; with --after\n"
+	"                          ID[,ID...], it runs once those tasks have succeeded\n"
 	"  submit --file F         submit the tasks of F (JSON lines, as POST /api/tasks takes\n"
-	"                          them; all checked first); prints their ids in order\n"
+	"                          them, \"after\" may name earlier lines by their index from 0;\n"
+	"                          all checked first); prints their ids in order\n"
 	"  status ID               print the task as JSON\n"
 	"  watch ID                follow the task (a progress bar on a terminal, else a line per\n"
 	"                          change) and print its result or error\n"

@@ -11,12 +11,46 @@
 #include "taskjson.h"
 
 
+/* --after ID[,ID...] (and --after-policy) into n: CLI_OK, or the exit code after saying what
+ * is wrong. *after receives the array n->after borrows; the caller puts it. */
+static int parse_after(const struct cli_opts *o, struct task_new *n, json_object **after)
+{
+	const char *p = o->after;
+
+	*after = NULL;
+	if (!p)
+		return o->after_policy ? cli_usage_error("--after-policy needs --after") : CLI_OK;
+	if (o->after_policy && strcmp(o->after_policy, "success") && strcmp(o->after_policy, "always"))
+		return cli_usage_error("--after-policy is success or always");
+	*after = json_object_new_array();
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char id[TASK_ID_LEN + 1];
+
+		if (len != TASK_ID_LEN)
+			return cli_usage_error("--after takes task ids separated by commas");
+		memcpy(id, p, len);
+		id[len] = '\0';
+		if (!task_id_valid(id))
+			return cli_usage_error("--after takes task ids separated by commas");
+		if (json_object_array_length(*after) >= TASK_AFTER_MAX)
+			return cli_usage_error("--after names at most %d tasks", TASK_AFTER_MAX);
+		json_object_array_add(*after, json_object_new_string(id));
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	n->after = *after;
+	n->after_always = o->after_policy && !strcmp(o->after_policy, "always");
+	return CLI_OK;
+}
+
 int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const char *payload_arg)
 {
 	struct task_new n;
 	struct task t = {0};
 	struct taskq_err err;
-	json_object *payload = NULL;
+	json_object *payload = NULL, *after = NULL;
 	bool created;
 	int rc;
 
@@ -43,9 +77,11 @@ int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const 
 		}
 		n.payload = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
 	}
-	if ((rc = cli_check_kind(db, kind)))
+	if ((rc = parse_after(o, &n, &after)) || (rc = cli_check_kind(db, kind)))
 		goto out;
-	if (store_submit(db, &n, &t, &created, &err)) {
+	/* with --owner, as that owner: its own tasks only may be parents */
+	if (n.after ? store_submit_after(db, &n, o->owner, &t, &created, &err)
+		    : store_submit(db, &n, &t, &created, &err)) {
 		rc = cli_fail(&err);
 		goto out;
 	}
@@ -56,6 +92,7 @@ int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const 
 out:
 	task_cleanup(&t);
 	json_object_put(payload);
+	json_object_put(after);
 	return rc;
 }
 

@@ -39,8 +39,9 @@ void fair_prepare(struct task_new *n, char at[FAIR_AT_LEN])
 	char key[140];
 	struct slot *s;
 
-	/* keyed tasks wait for their key anyway; delayed ones line up by their time */
-	n->fair = g.on && n->delay_s <= 0 && !n->concurrency_key;
+	/* keyed tasks wait for their key anyway, children for their parents; delayed ones line
+	 * up by their time */
+	n->fair = g.on && n->delay_s <= 0 && !n->concurrency_key && !n->after;
 	n->fair_after = NULL;
 	if (!n->fair)
 		return;

@@ -75,8 +75,14 @@ static bool check_elements(struct req *r, struct batch *b)
 			err = (struct taskq_err){.rc = TASKQ_INVAL, .msg = "a task must be a JSON object"};
 		else if (!taskjson_parse_submit(o, &e->n, &e->payload_text, &err) &&
 			 !kindcache_check(r->db, e->n.kind, &err)) {
+			long k = taskjson_after_forward(&e->n, i);
 			e->n.owner = r->who.owner;
-			continue;
+			if (k < 0)
+				continue;
+			taskq_fail(&err, TASKQ_INVAL,
+				   "after[%ld] is not the index of an earlier task of the batch"
+				   " (a task runs only after tasks that exist before it)",
+				   k);
 		}
 		if (err.rc == TASKQ_DB_DOWN) {
 			resp_error(r, err.rc, err.msg);
@@ -99,6 +105,18 @@ static json_object *normalized(struct batch *b)
 		json_object_array_add(arr, taskjson_batch_element(&b->el[i].n));
 	}
 	return arr;
+}
+
+/* The element an error of taskq.submit_many names ("tasks[3]: no such parent task …"), or -1. */
+static long index_of(const char *msg)
+{
+	char *end;
+	long i;
+
+	if (strncmp(msg, "tasks[", 6) != 0)
+		return -1;
+	i = strtol(msg + 6, &end, 10);
+	return end > msg + 6 && *end == ']' && i >= 0 ? i : -1;
 }
 
 /* 202 with the ids in order (200 when every one was a live duplicate of a dedupe key). */
@@ -143,10 +161,11 @@ void h_task_submit_batch(struct req *r)
 	if (!check_elements(r, &b) || !limits_admit_n(r, (long)b.count))
 		goto out;
 	arr = normalized(&b);
+	/* an owner names only its own tasks as parents */
 	if (store_submit_many(r->db, r->who.owner,
-			      json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN), &rows,
-			      &nrows, &err)) {
-		resp_error(r, err.rc, err.msg);
+			      json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
+			      r->who.admin ? NULL : r->who.owner, &rows, &nrows, &err)) {
+		resp_error_at(r, err.rc, err.msg, index_of(err.msg));
 		goto out;
 	}
 	if ((size_t)nrows != b.count) { /* the tasks are in: only the answer is short */

@@ -78,14 +78,22 @@ void h_task_submit(struct req *r)
 		resp_error(r, err.rc, err.msg);
 		goto out;
 	}
+	if (n.after_index) {
+		resp_error(r, TASKQ_INVAL,
+			   "after names task ids here (indexes of earlier tasks are for batches)");
+		goto out;
+	}
 	if (!limits_admit(r))
 		goto out;
 	n.owner = r->who.owner;
 	fair_prepare(&n, fair_at);
-	/* a dedupe key may answer with the live task that holds it: those go alone */
+	/* a dedupe key may answer with the live task that holds it, parents are locked and
+	 * linked: those go alone; an owner names only its own tasks as parents */
 	created = true;
-	if (n.dedupe_key ? store_submit(r->db, &n, &t, &created, &err)
-			 : combine_submit(r->db, &n, &t, &err)) {
+	if (n.after ? store_submit_after(r->db, &n, r->who.admin ? NULL : r->who.owner, &t,
+					 &created, &err)
+	    : n.dedupe_key ? store_submit(r->db, &n, &t, &created, &err)
+			   : combine_submit(r->db, &n, &t, &err)) {
 		resp_error(r, err.rc, err.msg);
 		goto out;
 	}

@@ -195,6 +195,24 @@ enum taskq_rc db_ensure(struct db *db, struct taskq_err *err)
 	return connect_now(db, err);
 }
 
+#define DB_TRIES 3
+
+/* Whether a failed statement may simply run again: it lost a deadlock or a serialization
+ * conflict (its transaction was rolled back whole), and it was a transaction of its own (an
+ * explicit one is the caller's to repeat). Transactions that settle the children of parents
+ * finishing together lock rows in one order, but two can still cross (a child submitted
+ * while its parents finish in a batch): PostgreSQL then picks a victim. */
+static bool run_again(struct db *db, const PGresult *res, const char *name)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	if (!state || (strcmp(state, "40P01") && strcmp(state, "40001")) ||
+	    PQstatus(db->conn) != CONNECTION_OK || PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		return false;
+	log_info("event=db_retry sqlstate=%s statement=%s", state, name);
+	return true;
+}
+
 enum taskq_rc db_exec(struct db *db, int stmt, const char *const *params, PGresult **out,
 		      struct taskq_err *err)
 {
@@ -218,10 +236,16 @@ enum taskq_rc db_exec(struct db *db, int stmt, const char *const *params, PGresu
 		PQclear(res);
 		db->prepared[stmt] = true;
 	}
-	res = PQexecPrepared(db->conn, db->stmts[stmt].name, db->stmts[stmt].nparams, params, NULL,
-			     NULL, 0);
-	st = PQresultStatus(res);
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+	for (int tries = 1;; tries++) {
+		res = PQexecPrepared(db->conn, db->stmts[stmt].name, db->stmts[stmt].nparams, params,
+				     NULL, NULL, 0);
+		st = PQresultStatus(res);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+			break;
+		if (tries < DB_TRIES && run_again(db, res, db->stmts[stmt].name)) {
+			PQclear(res);
+			continue;
+		}
 		rc = map_error(db, res, err);
 		PQclear(res);
 		return rc;

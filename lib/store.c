@@ -135,8 +135,12 @@ const struct db_stmt store_stmts[S_COUNT] = {
 			     "SELECT taskq.schedule_advance($1, to_timestamp($2::float8), $3)", 3},
 	[S_SUBMIT_MANY] = {"submit_many",
 			   "SELECT ord, id, created, queue, priority, run_at"
-			   " FROM taskq.submit_many($1::jsonb, $2, false)",
-			   2},
+			   " FROM taskq.submit_many($1::jsonb, $2, false, $3)",
+			   3},
+	[S_SUBMIT_AFTER] = {"submit_after",
+			    "SELECT id, created FROM taskq.insert_tasks($1::jsonb, $2, false, $3, NULL, NULL)",
+			    3},
+	[S_PARENTS_OF] = {"parents_of", "SELECT taskq.parents_of($1::uuid)::text", 1},
 	[S_REGISTER_KIND] = {"register_kind",
 			     "INSERT INTO taskq.kinds (name) VALUES ($1)"
 			     " ON CONFLICT (name) DO UPDATE SET last_seen = now()",
@@ -277,12 +281,17 @@ long long store_opt_ll(const PGresult *res, int row, int col, long long dflt)
 }
 
 /* PostgreSQL's ISO output in UTC ("2026-11-24 22:42:00.123456+00") → RFC 3339
- * ("2026-11-24T22:42:00.123456Z"). */
+ * ("2026-11-24T22:42:00.123456Z"). 'infinity' (the run_at of a task blocked by its parents:
+ * no time yet) is NULL. */
 char *store_opt_time(const PGresult *res, int row, int col)
 {
 	char *s = store_opt_str(res, row, col);
 	size_t n;
 
+	if (s && !strcmp(s, "infinity")) {
+		free(s);
+		s = NULL;
+	}
 	if (!s)
 		return NULL;
 	n = strlen(s);
@@ -326,6 +335,9 @@ void store_decode_task(const PGresult *res, int row, struct task *t)
 	t->concurrency_key = store_opt_str(res, row, PQfnumber(res, "concurrency_key"));
 	t->callback_url = store_opt_str(res, row, PQfnumber(res, "callback_url"));
 	t->callback_state = store_opt_str(res, row, PQfnumber(res, "callback_state"));
+	t->parents = store_opt_uuid_array(res, row, PQfnumber(res, "parents"));
+	t->after_policy = store_opt_str(res, row, PQfnumber(res, "after_policy"));
+	t->pending_parents = (int)store_opt_ll(res, row, PQfnumber(res, "pending_parents"), 0);
 }
 
 void store_decode_list(const PGresult *res, struct task_list *out)

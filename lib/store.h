@@ -50,10 +50,12 @@ struct batch_row {
 	char *run_at; /* RFC 3339 */
 };
 
-/* Inserts the tasks of tasks_json (a JSON array, see sql/010_batch.sql) for owner in one
- * statement, all or none; *rows receives *n rows in the array's order (store_batch_free). */
+/* Inserts the tasks of tasks_json (a JSON array, see sql/010_batch.sql and 011_chains.sql)
+ * for owner in one statement, all or none; *rows receives *n rows in the array's order
+ * (store_batch_free). parent_owner: when not NULL, every parent named must be that owner's. */
 enum taskq_rc store_submit_many(struct db *db, const char *owner, const char *tasks_json,
-				struct batch_row **rows, int *n, struct taskq_err *err);
+				const char *parent_owner, struct batch_row **rows, int *n,
+				struct taskq_err *err);
 void store_batch_free(struct batch_row *rows, int n);
 
 /* Schedules (sql/012_schedules.sql). put: create (replace false: TASKQ_CONFLICT when the name
@@ -121,6 +123,18 @@ enum taskq_rc store_submit_group(struct db *db, struct group_item *items, int n,
 
 enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out,
 			   bool *created, struct taskq_err *err);
+
+/* ---- chains (lib/store_chains.c) ---- */
+
+/* Inserts task n, which names parents (n->after: ids only), as store_submit does; a parent
+ * that does not exist, or is not parent_owner's when that is not NULL, is TASKQ_INVAL ("no
+ * such parent task …"). *out is the task as inserted: blocked, ready, or cancelled at once
+ * when a parent failed. */
+enum taskq_rc store_submit_after(struct db *db, const struct task_new *n, const char *parent_owner,
+				 struct task *out, bool *created, struct taskq_err *err);
+/* The parents of task id with their kind, state and result, as the JSON array text that a
+ * command kind gets in TASKQ_PARENTS; the caller frees *json. */
+enum taskq_rc store_parents_json(struct db *db, const char *id, char **json, struct taskq_err *err);
 enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct taskq_err *err);
 
 enum cancel_outcome { CANCEL_DONE, CANCEL_REQUESTED, CANCEL_FINISHED };

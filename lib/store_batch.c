@@ -12,9 +12,10 @@
 #include "xalloc.h"
 
 enum taskq_rc store_submit_many(struct db *db, const char *owner, const char *tasks_json,
-				struct batch_row **rows, int *n, struct taskq_err *err)
+				const char *parent_owner, struct batch_row **rows, int *n,
+				struct taskq_err *err)
 {
-	const char *p[2] = {tasks_json, owner};
+	const char *p[3] = {tasks_json, owner, parent_owner};
 	PGresult *res;
 	enum taskq_rc rc = db_exec(db, S_SUBMIT_MANY, p, &res, err);
 

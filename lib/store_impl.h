@@ -1,7 +1,7 @@
 /*
- * store_impl: what lib/store.c shares with lib/store_worker.c and lib/store_breakers.c, and
- * nothing else includes: the statement numbers, the statement table and the row helpers. No
- * PGresult leaves these files.
+ * store_impl: what lib/store.c shares with the other lib/store_*.c files, and nothing else
+ * includes: the statement numbers, the statement table and the row helpers. No PGresult leaves
+ * these files.
  */
 #ifndef TASKQ_STORE_IMPL_H
 #define TASKQ_STORE_IMPL_H
@@ -74,6 +74,8 @@ enum {
 	S_BREAKERS_ACTIVE,
 	S_BREAKER_ADMIT,
 	S_BREAKER_REPORT,
+	S_SUBMIT_AFTER,
+	S_PARENTS_OF,
 	S_COUNT
 };
 
@@ -85,6 +87,9 @@ long long store_opt_ll(const PGresult *res, int row, int col, long long dflt);
 /* A timestamptz column as RFC 3339 UTC text; the caller frees it. */
 char *store_opt_time(const PGresult *res, int row, int col);
 void store_decode_task(const PGresult *res, int row, struct task *t);
+/* A uuid[] column as JSON array text (taskjson_ids_from_pg); NULL for NULL or col < 0. The
+ * caller frees it (lib/store_chains.c). */
+char *store_opt_uuid_array(const PGresult *res, int row, int col);
 void store_decode_list(const PGresult *res, struct task_list *out);
 /* Runs a statement that returns at most one value; *val is a copy (or NULL). */
 enum taskq_rc store_exec_value(struct db *db, int stmt, const char *const *params, char **val,

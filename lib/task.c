@@ -26,6 +26,8 @@ void task_cleanup(struct task *t)
 	free(t->concurrency_key);
 	free(t->callback_url);
 	free(t->callback_state);
+	free(t->parents);
+	free(t->after_policy);
 	memset(t, 0, sizeof *t);
 }
 
@@ -117,4 +119,9 @@ bool task_name_valid(const char *s)
 			return false;
 	}
 	return n >= 1;
+}
+
+bool task_blocked(const struct task *t)
+{
+	return t->state == TASK_QUEUED && t->pending_parents > 0;
 }

@@ -1,6 +1,7 @@
 /*
  * task: the task record as C sees it, its states, and the submit request. Pure data and
- * helpers: no database, no JSON here (lib/store.c fills tasks, lib/taskjson.c encodes them).
+ * helpers: no database, no JSON handling here (lib/store.c fills tasks, lib/taskjson.c
+ * encodes them and fills submits, whose parents stay a json-c array it validated).
  */
 #ifndef TASKQ_TASK_H
 #define TASKQ_TASK_H
@@ -9,6 +10,9 @@
 #include <stddef.h>
 
 #define TASK_ID_LEN 36
+#define TASK_AFTER_MAX 100 /* parents a task may name */
+
+struct json_object;
 
 enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_SUCCEEDED, TASK_FAILED, TASK_CANCELLED };
 
@@ -27,6 +31,9 @@ struct task {
 	long long version;
 	char *dedupe_key, *concurrency_key;
 	char *callback_url, *callback_state;
+	char *parents;       /* JSON array text of the parents' ids, or NULL: none */
+	char *after_policy;  /* "success" or "always" (with parents), or NULL */
+	int pending_parents; /* parents not finished yet: > 0 while queued means blocked */
 };
 
 /* A list of tasks; task_list_cleanup frees the tasks and the array. */
@@ -50,6 +57,11 @@ struct task_new {
 	const char *owner;
 	bool fair;              /* place it in line fairly among owners (see lib/store.c) */
 	const char *fair_after; /* the owner's previous task's run_at in this line, or NULL */
+	/* The parents it waits for: a JSON array (borrowed, like the strings) of 1 to
+	 * TASK_AFTER_MAX task ids and, in a batch, indexes of earlier elements; NULL: none. */
+	struct json_object *after;
+	bool after_index;  /* after holds an index (only a batch may) */
+	bool after_always; /* after_policy "always": runs even if a parent failed or was cancelled */
 };
 
 /* Filters of GET /api/tasks; NULL / 0 means "any". */
@@ -87,5 +99,7 @@ bool task_state_final(enum task_state s);
 bool task_id_valid(const char *s);
 /* True for a kind or queue name: 1–64 chars of [A-Za-z0-9_.:-]. */
 bool task_name_valid(const char *s);
+/* True when t waits for parents that have not finished. */
+bool task_blocked(const struct task *t);
 
 #endif

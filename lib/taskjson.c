@@ -79,7 +79,40 @@ json_object *taskjson_encode(const struct task *t)
 	add_str(o, "concurrency_key", t->concurrency_key);
 	add_str(o, "callback_url", t->callback_url);
 	add_str(o, "callback_state", t->callback_state);
+	add_json_text(o, "parents", t->parents);
+	add_str(o, "after_policy", t->after_policy);
+	json_object_object_add(o, "blocked", json_object_new_boolean(task_blocked(t)));
 	return o;
+}
+
+char *taskjson_ids_from_pg(const char *s)
+{
+	size_t len = strlen(s);
+	char *out = xmalloc(len + 2 * (len / (TASK_ID_LEN + 1) + 1) + 3), *o = out;
+
+	/* ids need no quoting in PostgreSQL's array output, nor in JSON; anything else is left out */
+	*o++ = '[';
+	for (const char *p = s + (*s == '{'); *p && *p != '}';) {
+		size_t n = strcspn(p, ",}");
+		char id[TASK_ID_LEN + 1];
+
+		if (n == TASK_ID_LEN) {
+			memcpy(id, p, n);
+			id[n] = '\0';
+			if (task_id_valid(id)) {
+				if (o > out + 1)
+					*o++ = ',';
+				*o++ = '"';
+				memcpy(o, id, n);
+				o += n;
+				*o++ = '"';
+			}
+		}
+		p += n + (p[n] == ',');
+	}
+	*o++ = ']';
+	*o = '\0';
+	return out;
 }
 
 json_object *taskjson_encode_list(const struct task_list *l)
@@ -409,11 +442,53 @@ static enum taskq_rc get_int(json_object *v, const char *field, long lo, long hi
 	return TASKQ_OK;
 }
 
+/* after: an array of 1..TASK_AFTER_MAX task ids (UUID strings) and indexes of earlier tasks
+ * of a batch (integers >= 0; n->after_index says there is one), or null for none. */
+static enum taskq_rc get_after(json_object *v, struct task_new *n, struct taskq_err *err)
+{
+	size_t len;
+
+	if (json_object_is_type(v, json_type_null)) {
+		n->after = NULL;
+		return TASKQ_OK;
+	}
+	if (!json_object_is_type(v, json_type_array) || (len = json_object_array_length(v)) < 1 ||
+	    len > TASK_AFTER_MAX)
+		return taskq_fail(err, TASKQ_INVAL, "after must be an array of 1 to %d task ids",
+				  TASK_AFTER_MAX);
+	n->after_index = false;
+	for (size_t i = 0; i < len; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+
+		if (json_object_is_type(e, json_type_int) && json_object_get_int64(e) >= 0 &&
+		    json_object_get_int64(e) < TASKJSON_MAX_INDEX) {
+			n->after_index = true;
+			continue;
+		}
+		if (!json_object_is_type(e, json_type_string) || !task_id_valid(json_object_get_string(e)))
+			return taskq_fail(err, TASKQ_INVAL,
+					  "after[%zu] must be a task id (or, in a batch, the index of an earlier task)",
+					  i);
+	}
+	n->after = v;
+	return TASKQ_OK;
+}
+
+static enum taskq_rc get_policy(json_object *v, struct task_new *n, struct taskq_err *err)
+{
+	const char *s = json_object_get_string(v);
+
+	if (!json_object_is_type(v, json_type_string) || (strcmp(s, "success") && strcmp(s, "always")))
+		return taskq_fail(err, TASKQ_INVAL, "after_policy must be \"success\" or \"always\"");
+	n->after_always = !strcmp(s, "always");
+	return TASKQ_OK;
+}
+
 enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char **payload_text,
 				    struct taskq_err *err)
 {
 	enum taskq_rc rc = TASKQ_OK;
-	bool have_kind = false;
+	bool have_kind = false, have_policy = false;
 	char snip[65];
 
 	*payload_text = NULL;
@@ -455,6 +530,13 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 			rc = get_key(v, "concurrency_key", &n->concurrency_key, err);
 		} else if (!strcmp(key, "callback_url")) {
 			rc = get_url(v, "callback_url", &n->callback_url, err);
+		} else if (!strcmp(key, "after")) {
+			rc = get_after(v, n, err);
+		} else if (!strcmp(key, "after_policy")) {
+			if (json_object_is_type(v, json_type_null))
+				continue;
+			rc = get_policy(v, n, err);
+			have_policy = true;
 		} else {
 			return taskq_fail(err, TASKQ_INVAL, "unknown field '%s'",
 					  err_snippet(snip, sizeof snip, key, 64));
@@ -464,6 +546,8 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 	}
 	if (!have_kind)
 		return taskq_fail(err, TASKQ_INVAL, "kind is required");
+	if (have_policy && !n->after)
+		return taskq_fail(err, TASKQ_INVAL, "after_policy needs after");
 
 	json_object *payload;
 	if (json_object_object_get_ex(body, "payload", &payload) && payload) {
@@ -471,6 +555,16 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 		n->payload = *payload_text;
 	}
 	return TASKQ_OK;
+}
+
+long taskjson_after_forward(const struct task_new *n, size_t i)
+{
+	for (size_t k = 0; n->after_index && k < json_object_array_length(n->after); k++) {
+		json_object *e = json_object_array_get_idx(n->after, k);
+		if (json_object_is_type(e, json_type_int) && json_object_get_int64(e) >= (int64_t)i)
+			return (long)k;
+	}
+	return -1;
 }
 
 json_object *taskjson_batch_element(const struct task_new *n)
@@ -491,6 +585,11 @@ json_object *taskjson_batch_element(const struct task_new *n)
 		json_object_object_add(o, "concurrency_key", json_object_new_string(n->concurrency_key));
 	if (n->callback_url)
 		json_object_object_add(o, "callback_url", json_object_new_string(n->callback_url));
+	if (n->after) {
+		json_object_object_add(o, "after", json_object_get(n->after));
+		json_object_object_add(o, "after_policy",
+				       json_object_new_string(n->after_always ? "always" : "success"));
+	}
 	if (n->fair) {
 		json_object_object_add(o, "fair", json_object_new_boolean(1));
 		if (n->fair_after)

@@ -14,9 +14,13 @@
 #include "task.h"
 
 #define TASKJSON_MAX_DEPTH 32
+#define TASKJSON_MAX_INDEX 1000000 /* an index in after: below this (batches are smaller) */
 
 /* Returns a new object (the caller puts it) holding the task JSON. */
 json_object *taskjson_encode(const struct task *t);
+/* PostgreSQL's text of a uuid[] ("{id,id}") as JSON array text (["id","id"]), for a task's
+ * parents; the caller frees it. */
+char *taskjson_ids_from_pg(const char *pg_array);
 /* Returns a new array of the tasks' JSON. */
 json_object *taskjson_encode_list(const struct task_list *l);
 
@@ -34,9 +38,11 @@ enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
 			     struct taskq_err *err);
 
 /*
- * Validates a submit body (an object from taskjson_parse) into *n. Strings in *n borrow
- * from body, and n->payload points into *payload_text, which the caller frees — both must
- * outlive *n. Kind existence is not checked here (the caller knows the registered kinds).
+ * Validates a submit body (an object from taskjson_parse) into *n. Strings in *n (and its
+ * after array) borrow from body, and n->payload points into *payload_text, which the caller
+ * frees — both must outlive *n. Kind existence is not checked here (the caller knows the
+ * registered kinds), nor whether the parents exist or an index names an earlier task of its
+ * batch (taskq.submit_many does); a single submit refuses indexes (n->after_index).
  */
 enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char **payload_text,
 				    struct taskq_err *err);
@@ -44,6 +50,10 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 /* Adds JSON text that is known to be valid (a jsonb's output) under key, as it is: parsing it
  * again would round numbers that jsonb keeps exactly. */
 void taskjson_add_raw(json_object *o, const char *key, const char *text);
+
+/* For the i-th task of a batch: the position in n->after of the first index that does not
+ * name an earlier task (i or more), or -1 when there is none. */
+long taskjson_after_forward(const struct task_new *n, size_t i);
 
 /* One element of the array taskq.submit_many() takes (sql/010_batch.sql), from a checked *n
  * (its payload text goes in as it is); a new object. */

@@ -166,12 +166,14 @@ END $$;
 -- When the worker should claim again: the earliest delayed task still to come, or the moment
 -- a full window of a limit frees a start (so a held-back queue is claimed the instant its
 -- limit allows, not at the next poll). Ready tasks that a claim left (a busy concurrency
--- key) do not count: a finishing task or the poll brings the claimer back for them.
+-- key) do not count: a finishing task or the poll brings the claimer back for them; nor do
+-- blocked ones (run_at 'infinity', version 11): their last parent's completion wakes them.
 CREATE OR REPLACE FUNCTION taskq.next_run_at(queues text[]) RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
   SELECT least(
     (SELECT min(run_at) FROM taskq.tasks
-      WHERE state = 'queued' AND queue = ANY (queues) AND run_at > now()),
+      WHERE state = 'queued' AND queue = ANY (queues) AND run_at > now()
+        AND run_at < 'infinity'),
     (SELECT min(l.starts[1] + l.per) FROM taskq.rate_limits l
       WHERE array_length(l.starts, 1) >= l.max_starts
         AND ((l.scope = 'queue' AND l.name = ANY (queues)) OR l.scope = 'key')

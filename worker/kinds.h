@@ -75,6 +75,10 @@ bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg);
 bool kind_should_stop(struct kind_ctx *ctx);
 /* Sleeps ms milliseconds unless told to stop; returns false when it must stop. */
 bool kind_sleep_ms(struct kind_ctx *ctx, long ms);
+/* The running task's parents with their kind, state and result, as JSON array text (the
+ * caller frees *json), or NULL when it names none (then no query is made). false, with a
+ * reason in err, when the database could not say. */
+bool kind_parents(struct kind_ctx *ctx, char **json, char *err, size_t errsize);
 
 /* Circuit breakers (worker/breakers.c), for kinds that call upstream hosts. Before the call:
  * may this attempt call host (a key from breakers_host_key)? false when the host's breaker

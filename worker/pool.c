@@ -204,6 +204,19 @@ void kind_breaker_report(struct kind_ctx *ctx, const char *host, bool ok, const 
 	breakers_report(ctx->ex->db, &ctx->holder, host, ok, reason, ctx->probe);
 }
 
+bool kind_parents(struct kind_ctx *ctx, char **json, char *err, size_t errsize)
+{
+	struct taskq_err e;
+
+	*json = NULL;
+	if (!ctx->task->parents)
+		return true;
+	if (store_parents_json(ctx->ex->db, ctx->task->id, json, &e) == TASKQ_OK)
+		return true;
+	snprintf(err, errsize, "cannot read the parents' results: %s", e.msg);
+	return false;
+}
+
 /* ---- executors ---------------------------------------------------------------------- */
 
 /* The outcome of a failed attempt from the state store_fail moved the task to (-1: not ours). */

@@ -36,6 +36,17 @@ function timeFact(dl, name, iso) {
   fact(dl, name, `${fmtTime(iso)} (${rel})`, iso);
 }
 
+// the tasks it runs after, each a link to its own page
+function parentsFact(dl, t) {
+  const dd = el("dd");
+  t.parents.forEach((p, i) => {
+    if (i) dd.append(", ");
+    dd.append(el("a", { href: `task.html?id=${encodeURIComponent(p)}`, text: shortId(p), title: p }));
+  });
+  if (t.after_policy === "always") dd.append(" (runs even if one fails)");
+  dl.append(el("dt", { text: "after" }), dd);
+}
+
 function renderFacts(t) {
   const dl = $("t-facts");
   dl.replaceChildren();
@@ -46,7 +57,9 @@ function renderFacts(t) {
   fact(dl, "attempts", `${t.attempts} of at most ${t.max_attempts}`);
   fact(dl, "timeout", t.timeout_s ? `${t.timeout_s} s` : "the kind's default");
   timeFact(dl, "created", t.created_at);
-  timeFact(dl, "runs at", t.run_at);
+  if (t.blocked) fact(dl, "runs at", "when its parents have finished");
+  else timeFact(dl, "runs at", t.run_at);
+  if (t.parents && t.parents.length) parentsFact(dl, t);
   timeFact(dl, "started", t.started_at);
   timeFact(dl, "finished", t.finished_at);
   if (t.started_at && t.finished_at) fact(dl, "took", fmtDuration((Date.parse(t.finished_at) - Date.parse(t.started_at)) / 1000));

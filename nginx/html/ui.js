@@ -33,6 +33,7 @@ export const shortId = (id) => {
 export function stateText(task) {
   const s = task.state || "unknown";
   if (task.cancel_requested && s === "running") return "running (cancelling)";
+  if (task.blocked && s === "queued") return "queued (blocked)";
   return s;
 }
 

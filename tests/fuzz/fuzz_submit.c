@@ -303,6 +303,27 @@ static void check_new(const struct task_new *n, const char *payload_text)
 				    !strncmp(n->callback_url, "https://", 8))));
 	CHECK(n->payload);
 	CHECK(payload_text ? n->payload == payload_text : !strcmp(n->payload, "{}"));
+	if (n->after) {
+		size_t len = json_object_array_length(n->after);
+		bool index = false;
+
+		CHECK(json_object_is_type(n->after, json_type_array));
+		CHECK(len >= 1 && len <= TASK_AFTER_MAX);
+		for (size_t i = 0; i < len; i++) {
+			json_object *e = json_object_array_get_idx(n->after, i);
+			if (json_object_is_type(e, json_type_int)) {
+				CHECK(json_object_get_int64(e) >= 0 &&
+				      json_object_get_int64(e) < TASKJSON_MAX_INDEX);
+				index = true;
+			} else {
+				CHECK(json_object_is_type(e, json_type_string) &&
+				      task_id_valid(json_object_get_string(e)));
+			}
+		}
+		CHECK(index == n->after_index);
+	} else {
+		CHECK(!n->after_index && !n->after_always);
+	}
 }
 
 /* The payload text is what goes to PostgreSQL as jsonb: it must pass the parser itself. */
@@ -344,6 +365,11 @@ static char *resubmit_body(const struct task_new *n, json_object *payload)
 				       json_object_new_string(n->concurrency_key));
 	if (n->callback_url)
 		json_object_object_add(b, "callback_url", json_object_new_string(n->callback_url));
+	if (n->after) {
+		json_object_object_add(b, "after", json_object_get(n->after));
+		json_object_object_add(b, "after_policy",
+				       json_object_new_string(n->after_always ? "always" : "success"));
+	}
 	text = xstrdup(json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN));
 	json_object_put(b);
 	return text;
@@ -374,6 +400,11 @@ static void check_resubmit(const struct task_new *n, json_object *payload)
 	CHECK(streq_opt(n->concurrency_key, n2.concurrency_key));
 	CHECK(streq_opt(n->callback_url, n2.callback_url));
 	CHECK(!strcmp(n->payload, n2.payload));
+	CHECK(!n->after == !n2.after && n->after_index == n2.after_index &&
+	      n->after_always == n2.after_always);
+	if (n->after)
+		CHECK(!strcmp(json_object_to_json_string_ext(n->after, JSON_C_TO_STRING_PLAIN),
+			      json_object_to_json_string_ext(n2.after, JSON_C_TO_STRING_PLAIN)));
 	free(ptext2);
 	json_object_put(body2);
 	free(text);

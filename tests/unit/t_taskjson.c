@@ -154,6 +154,161 @@ START_TEST(encode_task)
 }
 END_TEST
 
+#define ID1 "0193a6b2-7c1e-7d3f-8a9b-0123456789ab"
+#define ID2 "0193A6B2-7C1E-7D3F-8A9B-0123456789AC"
+
+START_TEST(submit_after)
+{
+	static const struct pcase cases[] = {
+		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\"]}", TASKQ_OK, NULL},
+		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\",\"" ID2 "\"],\"after_policy\":\"always\"}",
+		 TASKQ_OK, NULL},
+		{"{\"kind\":\"noop\",\"after\":[0,\"" ID1 "\",7]}", TASKQ_OK, NULL},
+		{"{\"kind\":\"noop\",\"after\":null,\"after_policy\":null}", TASKQ_OK, NULL},
+		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\"],\"after_policy\":\"success\"}", TASKQ_OK,
+		 NULL},
+		{"{\"kind\":\"noop\",\"after\":[]}", TASKQ_INVAL, "1 to 100"},
+		{"{\"kind\":\"noop\",\"after\":\"" ID1 "\"}", TASKQ_INVAL, "array"},
+		{"{\"kind\":\"noop\",\"after\":{}}", TASKQ_INVAL, "array"},
+		{"{\"kind\":\"noop\",\"after\":[\"x\"]}", TASKQ_INVAL, "after[0] must be a task id"},
+		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\",\"" ID1 "x\"]}", TASKQ_INVAL, "after[1]"},
+		{"{\"kind\":\"noop\",\"after\":[-1]}", TASKQ_INVAL, "after[0]"},
+		{"{\"kind\":\"noop\",\"after\":[1.5]}", TASKQ_INVAL, "after[0]"},
+		{"{\"kind\":\"noop\",\"after\":[1000000]}", TASKQ_INVAL, "after[0]"},
+		{"{\"kind\":\"noop\",\"after\":[null]}", TASKQ_INVAL, "after[0]"},
+		{"{\"kind\":\"noop\",\"after\":[[0]]}", TASKQ_INVAL, "after[0]"},
+		{"{\"kind\":\"noop\",\"after_policy\":\"always\"}", TASKQ_INVAL, "needs after"},
+		{"{\"kind\":\"noop\",\"after\":[0],\"after_policy\":\"sometimes\"}", TASKQ_INVAL,
+		 "after_policy"},
+		{"{\"kind\":\"noop\",\"after\":[0],\"after_policy\":true}", TASKQ_INVAL, "after_policy"},
+	};
+	struct task_new n;
+	char msg[256];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum taskq_rc rc = submit_rc(cases[i].body, strlen(cases[i].body), &n, msg);
+		ck_assert_msg(rc == cases[i].rc, "case %zu (%s): rc %d, want %d (%s)", i, cases[i].body,
+			      rc, cases[i].rc, msg);
+		if (cases[i].msg_part)
+			ck_assert_msg(strstr(msg, cases[i].msg_part), "case %zu: message '%s' lacks '%s'", i,
+				      msg, cases[i].msg_part);
+	}
+}
+END_TEST
+
+/* 101 ids is one too many; 100 are fine. */
+START_TEST(submit_after_limit)
+{
+	char body[8192], msg[256];
+	struct task_new n;
+	size_t at = (size_t)snprintf(body, sizeof body, "{\"kind\":\"noop\",\"after\":[");
+
+	for (int i = 0; i < 101; i++)
+		at += (size_t)snprintf(body + at, sizeof body - at, "%s\"" ID1 "\"", i ? "," : "");
+	snprintf(body + at, sizeof body - at, "]}");
+	ck_assert_int_eq(submit_rc(body, strlen(body), &n, msg), TASKQ_INVAL);
+	ck_assert_ptr_nonnull(strstr(msg, "1 to 100"));
+	/* the last id out: 100 */
+	memmove(strrchr(body, ',') , "]}", 3);
+	ck_assert_int_eq(submit_rc(body, strlen(body), &n, msg), TASKQ_OK);
+}
+END_TEST
+
+/* What the parse leaves in task_new, and what a batch element (taskq.submit_many) carries. */
+START_TEST(submit_after_fields)
+{
+	static const char body[] = "{\"kind\":\"noop\",\"after\":[\"" ID1 "\",2],\"after_policy\":\"always\"}";
+	json_object *o = NULL, *el, *v;
+	struct taskq_err err;
+	struct task_new n;
+	char *payload = NULL;
+
+	ck_assert_int_eq(taskjson_parse(body, strlen(body), &o, &err), TASKQ_OK);
+	ck_assert_int_eq(taskjson_parse_submit(o, &n, &payload, &err), TASKQ_OK);
+	ck_assert_ptr_nonnull(n.after);
+	ck_assert(n.after_index);
+	ck_assert(n.after_always);
+	el = taskjson_batch_element(&n);
+	ck_assert(json_object_object_get_ex(el, "after", &v));
+	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), "[\"" ID1 "\",2]");
+	ck_assert(json_object_object_get_ex(el, "after_policy", &v));
+	ck_assert_str_eq(json_object_get_string(v), "always");
+	json_object_put(el);
+	json_object_put(o);
+	free(payload);
+
+	/* no after: neither field in the element, and no index */
+	ck_assert_int_eq(taskjson_parse("{\"kind\":\"noop\"}", 15, &o, &err), TASKQ_OK);
+	ck_assert_int_eq(taskjson_parse_submit(o, &n, &payload, &err), TASKQ_OK);
+	ck_assert_ptr_null(n.after);
+	ck_assert(!n.after_index && !n.after_always);
+	el = taskjson_batch_element(&n);
+	ck_assert(!json_object_object_get_ex(el, "after", NULL));
+	ck_assert(!json_object_object_get_ex(el, "after_policy", NULL));
+	json_object_put(el);
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(ids_from_pg)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"{}", "[]"},
+		{"{" ID1 "}", "[\"" ID1 "\"]"},
+		{"{" ID1 "," ID2 "}", "[\"" ID1 "\",\"" ID2 "\"]"},
+		{"{" ID1 ",NULL," ID2 "}", "[\"" ID1 "\",\"" ID2 "\"]"},
+		{"{x,\"" ID1 "\"}", "[]"},
+		{"", "[]"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *s = taskjson_ids_from_pg(cases[i].in);
+		ck_assert_msg(!strcmp(s, cases[i].out), "case %zu: %s -> %s", i, cases[i].in, s);
+		free(s);
+	}
+}
+END_TEST
+
+/* parents, after_policy and blocked in the task JSON. */
+START_TEST(encode_parents)
+{
+	struct task t = {0};
+	json_object *o, *v;
+
+	snprintf(t.id, sizeof t.id, "%s", ID1);
+	t.state = TASK_QUEUED;
+	t.timeout_s = -1;
+	t.parents = "[\"" ID1 "\"]";
+	t.after_policy = "success";
+	t.pending_parents = 1;
+	o = taskjson_encode(&t);
+	ck_assert(json_object_object_get_ex(o, "blocked", &v));
+	ck_assert(json_object_get_boolean(v));
+	ck_assert(json_object_object_get_ex(o, "parents", &v));
+	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), "[\"" ID1 "\"]");
+	ck_assert(json_object_object_get_ex(o, "after_policy", &v));
+	ck_assert_str_eq(json_object_get_string(v), "success");
+	json_object_put(o);
+
+	t.state = TASK_CANCELLED; /* a cancelled child still counts its parents: not blocked */
+	o = taskjson_encode(&t);
+	ck_assert(json_object_object_get_ex(o, "blocked", &v));
+	ck_assert(!json_object_get_boolean(v));
+	json_object_put(o);
+
+	memset(&t, 0, sizeof t);
+	t.timeout_s = -1;
+	o = taskjson_encode(&t);
+	ck_assert(json_object_object_get_ex(o, "parents", &v));
+	ck_assert_ptr_null(v);
+	ck_assert(json_object_object_get_ex(o, "after_policy", &v));
+	ck_assert_ptr_null(v);
+	json_object_put(o);
+}
+END_TEST
+
 Suite *suite_taskjson(void)
 {
 	Suite *s = suite_create("taskjson");
@@ -162,6 +317,11 @@ Suite *suite_taskjson(void)
 	tcase_add_test(tc, submit_fields_and_defaults);
 	tcase_add_test(tc, nul_byte_and_depth);
 	tcase_add_test(tc, encode_task);
+	tcase_add_test(tc, submit_after);
+	tcase_add_test(tc, submit_after_limit);
+	tcase_add_test(tc, submit_after_fields);
+	tcase_add_test(tc, ids_from_pg);
+	tcase_add_test(tc, encode_parents);
 	suite_add_tcase(s, tc);
 	return s;
 }

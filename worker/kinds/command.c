@@ -7,7 +7,11 @@
  * The contract with the program:
  * - argv = {path}, no shell; its own process group; cwd "/"; stdin, stdout and stderr are
  *   pipes and no other descriptor is open. Environment: PATH=/usr/local/bin:/usr/bin:/bin,
- *   HOME (the worker's, else /), LANG=C.UTF-8, TASKQ_TASK_ID, TASKQ_ATTEMPT, TASKQ_KIND.
+ *   HOME (the worker's, else /), LANG=C.UTF-8, TASKQ_TASK_ID, TASKQ_ATTEMPT, TASKQ_KIND; for a
+ *   task with parents TASKQ_PARENTS, a JSON array of {id, kind, state, result}, one per
+ *   parent in the order it named them (past the kernel's 128 KiB limit on one variable:
+ *   TASKQ_PARENTS_FILE instead, a file of the worker's TMPDIR (else /tmp) holding it, mode
+ *   0600, removed when the program is done).
  *   Limits: RLIMIT_CORE 0 (no core files), RLIMIT_NOFILE soft 1024 (the hard limit stays, a
  *   program may raise it); memory and CPU are left to the service manager (cgroups).
  * - stdin: the payload as one line of JSON and a newline, then end of file. Unread is fine.
@@ -50,6 +54,7 @@
 #define GRACE_S 5.0
 #define NOFILE_MAX 1024
 #define DRAIN_ROUNDS 16 /* reads after the exit: what the pipes still hold, not a flood */
+#define ENV_STRING_MAX (32 * 4096) /* MAX_ARG_STRLEN: one "NAME=value" string, its NUL included */
 /* strerrordesc_np and sigabbrev_np: thread-safe, unlike strerror and strsignal */
 
 struct run {
@@ -59,6 +64,8 @@ struct run {
 	char *input;             /* payload + '\n'; owned */
 	size_t inlen, inoff;
 	struct cmdout *co; /* stdout and stderr; owned */
+	char *parents_env;  /* TASKQ_PARENTS=… or TASKQ_PARENTS_FILE=…; owned; NULL: none */
+	char parents_file[4096]; /* to remove afterwards; "" when none */
 	bool stopping, killed, exited;
 	double kill_at;
 };
@@ -188,11 +195,64 @@ static int supervise(struct run *r)
 	return status;
 }
 
+/* The parents' results for the program (see the contract above): r->parents_env, and for a
+ * large one r->parents_file. false with err set when they cannot be had. */
+static bool parents_prepare(struct run *r, char *err, size_t errsize)
+{
+	static const char var[] = "TASKQ_PARENTS=", file_var[] = "TASKQ_PARENTS_FILE=";
+	const char *tmp = getenv("TMPDIR");
+	char *json;
+	size_t len;
+	int fd;
+	bool ok;
+
+	if (!kind_parents(r->ctx, &json, err, errsize))
+		return false;
+	if (!json)
+		return true;
+	len = strlen(json);
+	if (sizeof var + len <= ENV_STRING_MAX) {
+		r->parents_env = xmalloc(sizeof var + len);
+		memcpy(r->parents_env, var, sizeof var - 1);
+		memcpy(r->parents_env + sizeof var - 1, json, len + 1);
+		free(json);
+		return true;
+	}
+	snprintf(r->parents_file, sizeof r->parents_file, "%s/taskq-parents-XXXXXX",
+		 tmp && *tmp == '/' ? tmp : "/tmp");
+	fd = mkostemp(r->parents_file, O_CLOEXEC);
+	ok = fd >= 0;
+	for (size_t at = 0; ok && at < len;) {
+		ssize_t n = write(fd, json + at, len - at);
+		ok = n > 0 || (n < 0 && errno == EINTR);
+		at += n > 0 ? (size_t)n : 0;
+	}
+	if (!ok)
+		snprintf(err, errsize, "cannot write the parents' results to %s: %s", r->parents_file,
+			 strerrordesc_np(errno));
+	if (fd >= 0 && close(fd) < 0 && ok) {
+		snprintf(err, errsize, "cannot write the parents' results to %s: %s", r->parents_file,
+			 strerrordesc_np(errno));
+		ok = false;
+	}
+	free(json);
+	if (!ok) {
+		if (fd >= 0)
+			unlink(r->parents_file);
+		r->parents_file[0] = '\0';
+		return false;
+	}
+	len = sizeof file_var + strlen(r->parents_file);
+	r->parents_env = xmalloc(len);
+	snprintf(r->parents_env, len, "%s%s", file_var, r->parents_file);
+	return true;
+}
+
 /* What the child needs, prepared before fork: in the child of a threaded process only
  * async-signal-safe calls are allowed (no malloc, no locks, no stdio). */
 struct child {
 	const char *path;
-	char *argv[2], *envp[7];
+	char *argv[2], *envp[8];
 	char home[4096], id[64], attempt[32], kind[96];
 	int fd[3];     /* become stdin, stdout, stderr */
 	int status_fd; /* reports a failure before exec: {stage, errno} */
@@ -201,7 +261,7 @@ struct child {
 	sigset_t nomask;
 };
 
-static void child_prepare(struct child *c, struct kind_ctx *ctx)
+static void child_prepare(struct child *c, struct kind_ctx *ctx, char *parents_env)
 {
 	const char *home = getenv("HOME");
 
@@ -213,7 +273,7 @@ static void child_prepare(struct child *c, struct kind_ctx *ctx)
 	snprintf(c->attempt, sizeof c->attempt, "TASKQ_ATTEMPT=%d", kind_attempt(ctx));
 	snprintf(c->kind, sizeof c->kind, "TASKQ_KIND=%s", kind_of(ctx)->name);
 	memcpy(c->envp, (char *[]){"PATH=/usr/local/bin:/usr/bin:/bin", c->home, "LANG=C.UTF-8",
-				   c->id, c->attempt, c->kind, NULL}, sizeof c->envp);
+				   c->id, c->attempt, c->kind, parents_env, NULL}, sizeof c->envp);
 	c->core = (struct rlimit){0, 0};
 	getrlimit(RLIMIT_NOFILE, &c->nofile);
 	c->maxfd = c->nofile.rlim_cur < 65536 ? (int)c->nofile.rlim_cur : 65536;
@@ -270,7 +330,7 @@ static enum kind_result spawn(struct run *r, char *err, size_t errsize)
 			snprintf(err, errsize, "cannot create pipes: %s", strerrordesc_np(errno));
 			goto out;
 		}
-	child_prepare(&c, r->ctx);
+	child_prepare(&c, r->ctx, r->parents_env);
 	c.fd[0] = p[0];
 	c.fd[1] = p[3];
 	c.fd[2] = p[5];
@@ -353,6 +413,8 @@ enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload,
 		snprintf(err, errsize, "out of memory");
 		goto out;
 	}
+	if (!parents_prepare(&r, err, errsize))
+		goto out;
 	if ((kr = spawn(&r, err, errsize)) != KIND_OK)
 		goto out;
 	kr = outcome(&r, supervise(&r), result, err, errsize);
@@ -360,7 +422,10 @@ out:
 	for (int i = 0, fds[] = {r.pidfd, r.in, r.out, r.err}; i < 4; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	if (r.parents_file[0])
+		unlink(r.parents_file);
 	cmdout_free(r.co);
+	free(r.parents_env);
 	free(r.input);
 	return kr;
 }
