@@ -62,6 +62,7 @@ struct pool {
 	struct task *pending; /* claimed, not yet picked up: a ring of cfg.concurrency */
 	int head, count;
 	int inflight; /* claimed and not yet recorded */
+	int recording; /* of those: run, their outcome being recorded (claimed for in advance) */
 
 	bool breakers_changed; /* NOTIFY taskq_breakers arrived (claimer thread only) */
 
@@ -358,7 +359,17 @@ static void run_task(struct executor *ex, const struct task *t)
 	t0 = clock_mono_s();
 	kr = k->run(&ctx, payload, &result, errmsg, sizeof errmsg);
 	wstats_run(k->name, clock_mono_s() - t0);
+	/* while the outcome is being recorded (a round trip, shared by the successes of other
+	 * executors), the claimer may already claim this executor's next task: the two round
+	 * trips overlap instead of following each other */
+	pthread_mutex_lock(&ex->pool->lock);
+	ex->pool->recording++;
+	pthread_mutex_unlock(&ex->pool->lock);
+	poke(ex->pool);
 	record(&ctx, k, kr, result, errmsg);
+	pthread_mutex_lock(&ex->pool->lock);
+	ex->pool->recording--;
+	pthread_mutex_unlock(&ex->pool->lock);
 	json_object_put(result);
 	json_object_put(payload);
 	kinds_release(kt);
@@ -611,7 +622,7 @@ static void *claimer_main(void *arg)
 		maintenance(p, &next);
 
 		pthread_mutex_lock(&p->lock);
-		nfree = p->cfg.concurrency - p->inflight;
+		nfree = p->cfg.concurrency - p->inflight + p->recording;
 		pthread_mutex_unlock(&p->lock);
 		if (nfree > 0) {
 			drain(p);
