@@ -22,6 +22,7 @@ struct db {
 	bool *prepared; /* per statement, on this connection */
 	bool ready;
 	bool was_ready; /* for logging a reconnect once */
+	bool generic_plans; /* plan_cache_mode = force_generic_plan on each (re)connect */
 };
 
 /* Process-wide, for /metrics (relaxed atomics: they are counts, not synchronisation). */
@@ -50,6 +51,11 @@ struct db *db_new(const char *conninfo, const char *app_name, const struct db_st
 	db->nstmts = nstmts;
 	db->prepared = xcalloc((size_t)nstmts + 1, sizeof *db->prepared);
 	return db;
+}
+
+void db_prefer_generic_plans(struct db *db)
+{
+	db->generic_plans = true;
 }
 
 void db_free(struct db *db)
@@ -146,6 +152,9 @@ static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
 	}
 	PQsetNoticeProcessor(db->conn, on_notice, NULL);
 	if ((rc = run_simple(db, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'", err)))
+		return rc;
+	if (db->generic_plans &&
+	    (rc = run_simple(db, "SET plan_cache_mode = force_generic_plan", err)))
 		return rc;
 	for (int i = 0; i < db->nlisten; i++) {
 		char *ident = PQescapeIdentifier(db->conn, db->listen[i], strlen(db->listen[i]));

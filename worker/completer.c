@@ -123,6 +123,7 @@ struct completer *completer_start(const char *conninfo, const char *worker)
 	pthread_cond_init(&c->work, NULL);
 	pthread_cond_init(&c->done, NULL);
 	c->db = store_open(conninfo, "taskq-worker-completer");
+	db_prefer_generic_plans(c->db);
 	c->worker = worker;
 	if (pthread_create(&c->thread, NULL, completer_main, c) != 0) {
 		db_free(c->db);

@@ -700,6 +700,7 @@ struct pool *pool_start(const struct pool_config *cfg)
 	p->pending = xcalloc((size_t)cfg->concurrency, sizeof *p->pending);
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->cdb = store_open_listener(cfg->db, "taskq-worker");
+	db_prefer_generic_plans(p->cdb);
 	p->completer = completer_start(cfg->db, p->worker_id);
 	if (!p->completer)
 		return NULL;
@@ -707,6 +708,7 @@ struct pool *pool_start(const struct pool_config *cfg)
 	for (int i = 0; i < cfg->concurrency; i++) {
 		p->ex[i].pool = p;
 		p->ex[i].db = store_open(cfg->db, "taskq-worker");
+		db_prefer_generic_plans(p->ex[i].db);
 		if (pthread_create(&p->ex[i].thread, NULL, executor_main, &p->ex[i]) != 0)
 			return NULL;
 	}
