@@ -6,7 +6,8 @@ import os
 import subprocess
 import time
 
-from taskq_harness import ENV, Client, TaskqTestCase, new_token, percentile, unique, wait_until
+from taskq_harness import (ENV, Client, TaskqTestCase, dev, new_token, percentile, unique,
+                           wait_until)
 
 
 def cli(*args):
@@ -93,6 +94,40 @@ class ScheduleFiringTests(ScheduleTestCase):
         self.assertIn(fired[-1], (now_minute, now_minute + 60))
         name, fired = self.downtime(backfill=50, missed_minutes=5)
         self.assertEqual(len(fired), 6, fired)  # all that were missed: fewer than the backfill
+
+    def test_backfill_after_the_fleet_was_stopped(self):
+        """The stack's worker is the fleet (this test starts no other): stop it for 6 s while a
+        schedule fires every second with backfill 2; when it comes back, the latest missed
+        time and the 2 before it run, late, and the rest of the downtime is skipped."""
+        q = self.own_queue("sched")
+        r = self.schedule(cron="* * * * * *", kind="noop", queue=q, backfill=2)
+        self.assertEqual(r.status, 201, r)
+        name = r.json["name"]
+        wait_until(lambda: len(self.fires(name)) >= 2, timeout=10, what="fires before the stop")
+        p = dev("daemon", "stop", "worker")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        try:
+            before = [row["at_s"] for row in self.fires(name)]
+            time.sleep(6)
+            self.assertEqual([row["at_s"] for row in self.fires(name)], before)  # nobody fired
+        finally:
+            p = dev("daemon", "start", "worker")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        wait_until(lambda: len(self.fires(name)) >= len(before) + 5, timeout=15,
+                   what="fires after the restart")
+        self.db.query("UPDATE taskq.schedules SET enabled = false WHERE name = %s RETURNING name",
+                      (name,))
+        time.sleep(1.2)
+        rows = self.fires(name)
+        after = [row for row in rows if row["at_s"] > before[-1]]
+        late = [row["at_s"] for row in after
+                if (row["fired_at"] - row["fire_at"]).total_seconds() >= 1.0]
+        self.assertEqual(len(late), 2, [(row["at_s"], str(row["fired_at"])) for row in after])
+        seconds = [row["at_s"] for row in after]
+        skipped = seconds[0] - before[-1] - 1
+        self.assertGreaterEqual(skipped, 3, seconds)  # the downtime's older times: not run
+        self.assertEqual(seconds, list(range(seconds[0], seconds[0] + len(seconds))))
+        self.report("stopped 6 s: %d fire times skipped, 2 backfilled late, then on time" % skipped)
 
     def test_a_schedule_inserted_with_sql_starts_and_a_bad_one_is_disabled(self):
         q = self.own_queue("sched")
