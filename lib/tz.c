@@ -294,6 +294,22 @@ static bool pz_when(struct pz *s, struct tz_when *w)
 	return true;
 }
 
+/* Whether the rule's starts and ends alternate (each period ends before the next begins; a
+ * zone on DST all year may end it at the very instant it starts it again), for every year
+ * 1900-2200: times past 24 h (POSIX allows 167) could otherwise make a year's period reach
+ * into the next one's, where no offset is well defined. */
+static bool rule_alternates(const struct tz_rule *r)
+{
+	for (int64_t y = 1900; y <= 2200; y++) {
+		int64_t s0 = rule_trans(r, y, true), e0 = rule_trans(r, y, false);
+		int64_t s1 = rule_trans(r, y + 1, true), e1 = rule_trans(r, y + 1, false);
+
+		if (s0 <= e0 ? e0 > s1 : s0 > e1)
+			return false;
+	}
+	return true;
+}
+
 static const char *pz_parse(struct pz *s, struct tz_rule *r)
 {
 	int32_t off;
@@ -324,7 +340,9 @@ static const char *pz_parse(struct pz *s, struct tz_rule *r)
 	s->p++;
 	if (!pz_when(s, &r->end))
 		return "bad end of daylight saving time";
-	return s->p == s->end ? NULL : "junk after the rule";
+	if (s->p != s->end)
+		return "junk after the rule";
+	return rule_alternates(r) ? NULL : "daylight saving time would start again before it ends";
 }
 
 /* Parses the POSIX TZ string spec[0..len) into *r; -1 with a message (no prefix). */
