@@ -20,9 +20,14 @@ class TermTests(TaskqTestCase):
         q = self.own_queue("term")
         w1 = self.start_worker(q, name="term-a", lease=3, concurrency=8, grace=GRACE)
         wid1 = w1.worker_id()
-        short = self.submit_many(4, "sleep", SHORT, queue=q)
-        long_ = self.submit_many(4, "sleep", LONG, queue=q)
-        ids = short + long_
+        # one batch: all 8 land in one commit, so the short ones cannot finish before the
+        # last long one is submitted (8 single submits can take longer than 0.8 s under load)
+        r = self.api.request("POST", "/api/tasks/batch", json_body=(
+            [{"kind": "sleep", "payload": SHORT, "queue": q}] * 4
+            + [{"kind": "sleep", "payload": LONG, "queue": q}] * 4))
+        self.assertEqual(r.status, 202, r)
+        ids = r.json["ids"]
+        short, long_ = ids[:4], ids[4:]
         wait_until(lambda: self.db.scalar(
             "SELECT count(*) FROM taskq.tasks WHERE id = ANY(%s::uuid[]) AND state = 'running' "
             "AND worker_id = %s", (ids, wid1)) == len(ids), timeout=15,
