@@ -9,9 +9,12 @@
 
 #include "clock.h"
 #include "log.h"
+#include "query.h"
 #include "resp.h"
+#include "router.h"
 #include "store.h"
 #include "token.h"
+#include "viewauth.h"
 
 #define SLOTS 1024 /* direct-mapped by hash: a collision just costs a lookup */
 
@@ -53,11 +56,42 @@ void auth_flush(void)
 	pthread_mutex_lock(&g.lock);
 	g.gen++;
 	pthread_mutex_unlock(&g.lock);
+	viewauth_flush();
 	log_debug("event=token_cache_flushed");
 }
 
-/* The token a request carries: the Authorization header, or on GET the taskq_token cookie.
- * Copied into out (TOKEN_LEN + 1); "" when there is none. */
+struct token_arg {
+	char *out;
+	size_t size;
+};
+
+static int view_token_arg(const char *key, const char *val, void *ctx)
+{
+	struct token_arg *a = ctx;
+
+	if (strcmp(key, "view_token") != 0)
+		return 0;
+	snprintf(a->out, a->size, "%s", val);
+	return 1;
+}
+
+/* The view_token query parameter of a GET: of the request itself, or, for nginx's
+ * authorisation subrequests (internal, so the header cannot come from a client), of the
+ * subscriber's request, which the proxy passes as X-Original-URI. */
+static void view_token_param(const struct req *r, char *out, size_t size)
+{
+	struct token_arg a = {out, size};
+	const char *q = r->query, *uri;
+
+	if (!strncmp(r->path, "/_taskq/authorize/", 18) && (uri = req_param(r, "HTTP_X_ORIGINAL_URI")))
+		q = strchr(uri, '?') ? strchr(uri, '?') + 1 : NULL;
+	if (q && strstr(q, "view_token="))
+		query_each(q, view_token_arg, &a);
+}
+
+/* The token a request carries: the Authorization header; on GET a view_token query parameter
+ * (EventSource cannot send headers), else the taskq_token cookie. Copied into out; "" when
+ * there is none. */
 static void presented(const struct req *r, char *out, size_t size)
 {
 	const char *a = req_param(r, "HTTP_AUTHORIZATION"), *c;
@@ -72,7 +106,10 @@ static void presented(const struct req *r, char *out, size_t size)
 			snprintf(out, size, "?"); /* another scheme: not ours */
 		return;
 	}
-	if (strcmp(r->method, "GET") != 0 || !(c = req_param(r, "HTTP_COOKIE")))
+	if (strcmp(r->method, "GET") != 0)
+		return;
+	view_token_param(r, out, size);
+	if (out[0] || !(c = req_param(r, "HTTP_COOKIE")))
 		return;
 	for (const char *p = c; (p = strstr(p, "taskq_token=")); p++)
 		if (p == c || p[-1] == ' ' || p[-1] == ';') {
@@ -128,7 +165,7 @@ static int lookup(struct req *r, const char *hash)
 
 bool auth_request(struct req *r)
 {
-	char tok[TOKEN_LEN + 2], hash[TOKEN_HASH_HEX + 1];
+	char tok[VIEW_TOKEN_LEN + 2], hash[TOKEN_HASH_HEX + 1];
 	int known;
 
 	if (!g.on) {
@@ -142,7 +179,9 @@ bool auth_request(struct req *r)
 				  "WWW-Authenticate: Bearer realm=\"taskq\"\r\n");
 		return false;
 	}
-	if (!token_well_formed(tok)) {
+	if (view_token_like(tok)) {
+		known = viewauth_check(r, tok);
+	} else if (!token_well_formed(tok)) {
 		known = 0;
 	} else {
 		token_hash_hex(tok, hash);
@@ -162,5 +201,26 @@ bool auth_request(struct req *r)
 
 bool auth_sees(const struct req *r, const struct task *t)
 {
+	if (r->who.view)
+		return !strcasecmp(t->id, r->who.view_task);
 	return r->who.admin || (t->owner && !strcmp(t->owner, r->who.owner));
+}
+
+bool auth_view_admits(struct req *r, int flags)
+{
+	if (!r->who.view)
+		return true;
+	if (!(flags & (ROUTE_VIEW | ROUTE_VIEW_CANCEL))) {
+		resp_error_status(r, 403, "forbidden", "a view token reads only its own task", NULL);
+		return false;
+	}
+	if ((flags & ROUTE_VIEW_CANCEL) && !r->who.view_cancel) {
+		resp_error_status(r, 403, "forbidden", "this view token may not cancel the task", NULL);
+		return false;
+	}
+	if (r->cap[0] && strcasecmp(r->cap[0], r->who.view_task) != 0) {
+		resp_error_status(r, 403, "forbidden", "this view token is for another task", NULL);
+		return false;
+	}
+	return true;
 }

@@ -1,7 +1,8 @@
 /*
  * auth: bearer tokens on every /api/ request. The token comes in `Authorization: Bearer …`,
  * or, for GET only (EventSource cannot send headers), in the cookie taskq_token: a cookie
- * never authorises a change, so a cross-site form cannot submit or cancel. Tokens are
+ * never authorises a change, so a cross-site form cannot submit or cancel. A per-task view
+ * token (viewauth.h) comes the same way or as the query parameter view_token on a GET. Tokens are
  * checked against taskq.tokens by their SHA-256 and cached for a few seconds (no database
  * round trip per request); a change of taskq.tokens (revocation) empties every cache at once
  * through the watcher's NOTIFY, and the TTL bounds it when that notification is missed.
@@ -21,8 +22,11 @@ void auth_set_ttl(double ttl_s);
 bool auth_on(void);
 /* Fills r->who. false: it answered 401 (no token, bad token) or 503 (database down). */
 bool auth_request(struct req *r);
-/* May r's sender see (and act on) t: its owner or an admin. */
+/* May r's sender see (and act on) t: its owner, an admin, or a view token for it. */
 bool auth_sees(const struct req *r, const struct task *t);
+/* For the bearer of a view token: may it use a route with these flags (router.h's ROUTE_VIEW*)
+ * on r->cap[0]; when not, it has answered 403. Everyone else: true. */
+bool auth_view_admits(struct req *r, int flags);
 /* Forgets every cached token (taskq.tokens changed). */
 void auth_flush(void);
 

@@ -7,6 +7,7 @@
  * 401/403/404 keep it out, with the same JSON error the API gives. */
 #include <json-c/json.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "handlers.h"
@@ -65,7 +66,8 @@ void h_authorize_owner_stream(struct req *r)
 	resp_json(r, 200, json_object_new_object(), NULL);
 }
 
-/* GET /api/me: {"owner","admin","auth"} — what the dashboard needs to pick its feed. */
+/* GET /api/me: {"owner","admin","auth"} — what the dashboard needs to pick its feed; for a
+ * view token also {"view":{"task","cancel","expires_in_s"}}. */
 void h_me(struct req *r)
 {
 	json_object *o = json_object_new_object();
@@ -73,5 +75,13 @@ void h_me(struct req *r)
 	json_object_object_add(o, "owner", json_object_new_string(r->who.owner));
 	json_object_object_add(o, "admin", json_object_new_boolean(r->who.admin));
 	json_object_object_add(o, "auth", json_object_new_boolean(auth_on()));
+	if (r->who.view) {
+		json_object *v = json_object_new_object();
+		json_object_object_add(v, "task", json_object_new_string(r->who.view_task));
+		json_object_object_add(v, "cancel", json_object_new_boolean(r->who.view_cancel));
+		json_object_object_add(v, "expires_in_s",
+				       json_object_new_int64(r->who.view_expires - (long long)time(NULL)));
+		json_object_object_add(o, "view", v);
+	}
 	resp_json(r, 200, o, NULL);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "combine.h"
@@ -13,9 +14,11 @@
 #include "owner_limits.h"
 #include "query.h"
 #include "resp.h"
+#include "settings.h"
 #include "store.h"
 #include "taskjson.h"
 #include "token.h"
+#include "viewauth.h"
 #include "wake.h"
 #include "watch.h"
 
@@ -65,7 +68,7 @@ static bool may_act(struct req *r, const char *id)
 
 void h_task_submit(struct req *r)
 {
-	json_object *body;
+	json_object *body, *o;
 	struct task_new n;
 	struct task t = {0};
 	struct taskq_err err;
@@ -102,7 +105,9 @@ void h_task_submit(struct req *r)
 		fair_created(&n, &t);
 		wake_signal();
 	}
-	resp_task(r, created ? 202 : 200, &t, 1);
+	o = taskjson_encode(&t);
+	viewauth_add(r, o, t.id, settings_view_ttl());
+	resp_task_json(r, created ? 202 : 200, &t, o, 1);
 out:
 	task_cleanup(&t);
 	free(payload);
@@ -128,6 +133,8 @@ static int wait_arg(const char *key, const char *val, void *ctx)
 {
 	long *wait = ctx;
 
+	if (!strcmp(key, "view_token"))
+		return 0; /* read by auth */
 	if (strcmp(key, "wait") != 0)
 		return 1;
 	if (config_parse_long(val, 0, 1000000, wait) != TASKQ_OK)
@@ -150,7 +157,7 @@ void h_task_get(struct req *r)
 		return;
 	if ((qrc = query_each(r->query, wait_arg, &wait)) != 0) {
 		resp_error(r, TASKQ_INVAL, qrc < 0    ? "malformed query string"
-					   : qrc == 1 ? "the only query parameter here is wait"
+					   : qrc == 1 ? "the query parameters here are wait and view_token"
 						      : "wait must be a whole number of seconds (at most 30)");
 		return;
 	}
@@ -235,6 +242,78 @@ void h_task_retry(struct req *r)
 		wake_signal();
 		resp_task(r, 200, &t, 0);
 	}
+	task_cleanup(&t);
+}
+
+/* The optional body of POST /api/tasks/{id}/view_token: {"ttl_s": 1…VIEW_TTL_MAX_S,
+ * "cancel": bool}. false: it answered 400 (or 411/413/415 from req_read_json). */
+static bool view_token_args(struct req *r, long *ttl_s, bool *cancel)
+{
+	const char *cl = req_param(r, "CONTENT_LENGTH");
+	json_object *body;
+	const char *bad = NULL;
+
+	if (!cl || !*cl || !strcmp(cl, "0"))
+		return true;
+	if (!req_read_json(r, &body))
+		return false;
+	if (!json_object_is_type(body, json_type_object)) {
+		resp_error(r, TASKQ_INVAL, "the body must be a JSON object");
+		json_object_put(body);
+		return false;
+	}
+	json_object_object_foreach(body, key, val) {
+		int64_t v;
+		if (!strcmp(key, "ttl_s") && json_object_is_type(val, json_type_int) &&
+		    (v = json_object_get_int64(val)) >= 1 && v <= VIEW_TTL_MAX_S)
+			*ttl_s = (long)v;
+		else if (!strcmp(key, "cancel") && json_object_is_type(val, json_type_boolean))
+			*cancel = json_object_get_boolean(val);
+		else
+			bad = !strcmp(key, "ttl_s") ? "ttl_s must be a whole number of seconds, 1 to 2592000"
+			      : !strcmp(key, "cancel") ? "cancel must be true or false"
+						       : "the fields here are ttl_s and cancel";
+		if (bad)
+			break;
+	}
+	json_object_put(body);
+	if (bad)
+		resp_error(r, TASKQ_INVAL, bad);
+	return !bad;
+}
+
+void h_task_view_token(struct req *r)
+{
+	struct task t = {0};
+	struct taskq_err err;
+	const char *id = path_id(r);
+	long ttl_s = settings_view_ttl() > 0 ? settings_view_ttl() : 3600;
+	bool cancel = false;
+	long long expires;
+	char tok[VIEW_TOKEN_LEN + 1], at[32];
+	struct tm tm;
+	time_t e;
+	json_object *o;
+
+	if (!id || !view_token_args(r, &ttl_s, &cancel))
+		return;
+	if (visible_task(r, id, &t, &err)) {
+		resp_error(r, err.rc, err.msg);
+		return;
+	}
+	if (!viewauth_sign(r, t.id, ttl_s, cancel, tok, &expires)) {
+		resp_error(r, TASKQ_DB_DOWN, "no view key");
+		task_cleanup(&t);
+		return;
+	}
+	e = (time_t)expires;
+	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&e, &tm));
+	o = json_object_new_object();
+	json_object_object_add(o, "task", json_object_new_string(t.id));
+	json_object_object_add(o, "view_token", json_object_new_string(tok));
+	json_object_object_add(o, "cancel", json_object_new_boolean(cancel));
+	json_object_object_add(o, "expires_at", json_object_new_string(at));
+	resp_json(r, 200, o, NULL);
 	task_cleanup(&t);
 }
 

@@ -10,6 +10,7 @@ void h_task_submit_batch(struct req *r);
 void h_task_get(struct req *r);
 void h_task_cancel(struct req *r);
 void h_task_retry(struct req *r);
+void h_task_view_token(struct req *r);
 void h_task_list(struct req *r);
 void h_task_history(struct req *r);
 void h_queues(struct req *r);

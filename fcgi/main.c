@@ -57,7 +57,7 @@ static bool admitted(struct req *r, int flags)
 	if ((flags & ROUTE_LOOPBACK) && (gate = req_param(r, "TASKQ_LOOPBACK_ONLY")) &&
 	    !strcmp(gate, "1"))
 		return true;
-	if (!auth_request(r))
+	if (!auth_request(r) || !auth_view_admits(r, flags))
 		return false;
 	if ((flags & ROUTE_ADMIN) && !r->who.admin) {
 		resp_error_status(r, 403, "forbidden", "this route needs an admin token", NULL);

@@ -3,16 +3,7 @@
 
 #include <string.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "hex.h"
 
 /* Decodes n bytes of s into out (QUERY_MAX_VALUE + 1 bytes); -1 on a bad input. */
 static int decode(const char *s, size_t n, char *out)
@@ -24,14 +15,10 @@ static int decode(const char *s, size_t n, char *out)
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			int hi, lo;
-			if (i + 2 >= n)
+			int b;
+			if (i + 2 >= n || (b = hex_byte(s + i + 1)) < 0)
 				return -1;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			c = (char)(hi * 16 + lo);
+			c = (char)b;
 			if (c == '\0')
 				return -1;
 			i += 2;

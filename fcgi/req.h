@@ -12,10 +12,15 @@
 
 #include "db.h"
 
-/* Who sent a request (fcgi/auth.c fills it in). With auth off: "anonymous", admin. */
+/* Who sent a request (fcgi/auth.c fills it in). With auth off: "anonymous", admin. The
+ * bearer of a view token (view) has no owner: it may read view_task, and cancel it when
+ * view_cancel, until view_expires (Unix seconds). */
 struct who {
 	char owner[65];
 	bool admin;
+	bool view, view_cancel;
+	char view_task[37];
+	long long view_expires;
 };
 
 struct req {

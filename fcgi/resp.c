@@ -124,7 +124,8 @@ void resp_error(struct req *r, enum taskq_rc rc, const char *msg)
 	resp_error_at(r, rc, msg, -1);
 }
 
-void resp_task(struct req *r, int status, const struct task *t, int with_location)
+void resp_task_json(struct req *r, int status, const struct task *t, json_object *o,
+		    int with_location)
 {
 	char extra[160];
 
@@ -132,5 +133,10 @@ void resp_task(struct req *r, int status, const struct task *t, int with_locatio
 		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\nLocation: /api/tasks/%s\r\n", t->version, t->id);
 	else
 		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t->version);
-	resp_json(r, status, taskjson_encode(t), extra);
+	resp_json(r, status, o, extra);
+}
+
+void resp_task(struct req *r, int status, const struct task *t, int with_location)
+{
+	resp_task_json(r, status, t, taskjson_encode(t), with_location);
 }

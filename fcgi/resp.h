@@ -29,5 +29,8 @@ void resp_error_status(struct req *r, int status, const char *code, const char *
 		       const char *extra);
 /* Sends a task as JSON with its ETag; with_location adds Location: /api/tasks/{id}. */
 void resp_task(struct req *r, int status, const struct task *t, int with_location);
+/* The same with the task's JSON o (taskjson_encode(t) and more fields); takes o. */
+void resp_task_json(struct req *r, int status, const struct task *t, json_object *o,
+		    int with_location);
 
 #endif

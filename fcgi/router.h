@@ -16,7 +16,15 @@ typedef void (*handler_fn)(struct req *r);
 /* route flags. PUBLIC: no token needed. ADMIN: an admin token needed. LOOPBACK: no token
  * needed when nginx's loopback-only location passed the request (FastCGI parameter
  * TASKQ_LOOPBACK_ONLY=1, see nginx/taskq.conf.in); else the other flags apply. */
-enum { ROUTE_PUBLIC = 1, ROUTE_ADMIN = 2, ROUTE_LOOPBACK = 4 };
+/* ROUTE_VIEW: open to a view token for the task in the route's capture (or without one, to
+ * any view token); ROUTE_VIEW_CANCEL: only when the token allows cancelling. */
+enum {
+	ROUTE_PUBLIC = 1,
+	ROUTE_ADMIN = 2,
+	ROUTE_LOOPBACK = 4,
+	ROUTE_VIEW = 8,
+	ROUTE_VIEW_CANCEL = 16,
+};
 
 struct route {
 	const char *method;

@@ -2,7 +2,7 @@
  * settings: taskq-fcgi's options (one table: flag, TASKQ_* variable, file key, default), their
  * checks, and applying them at start and again on SIGHUP. A reload takes what a running
  * taskq-fcgi can change without dropping a request (limits, token cache, fair queueing,
- * body, batch and long-poll bounds, log settings); sockets, threads, database and auth on/off take a
+ * body, batch and long-poll bounds, view token lifetime, log settings); sockets, threads, database and auth on/off take a
  * restart and keep their values (a warning names each).
  */
 #include "settings.h"
@@ -65,6 +65,9 @@ static const struct config_opt g_opts[] = {
 	 &g_cfg.wake_gap_ms},
 	{"group-commit", "TASKQ_GROUP_COMMIT", CFG_STR, "on", 0, 0,
 	 "on: submits that arrive together share one INSERT and one commit", &g_cfg.group_commit},
+	{"view-token-ttl", "TASKQ_VIEW_TOKEN_TTL", CFG_INT, "3600", 0, 30 * 86400,
+	 "seconds the view token in a submit's answer is valid (0: no view token in the answer)",
+	 &g_cfg.view_ttl},
 	{"fair", "TASKQ_FAIR", CFG_STR, "on", 0, 0,
 	 "on: owners take turns in each queue (fair queueing at submit; with auth only)",
 	 &g_cfg.fair},
@@ -86,12 +89,18 @@ static const char *const g_fixed[] = {"config", "db", "listen", "threads", "publ
 				      "auth", "log-file", NULL};
 
 static atomic_size_t g_max_body = 1 << 20, g_max_batch = 1000;
+static atomic_long g_view_ttl = 3600;
 static int g_argc;
 static char **g_argv;
 
 size_t settings_max_batch(void)
 {
 	return atomic_load_explicit(&g_max_batch, memory_order_relaxed);
+}
+
+long settings_view_ttl(void)
+{
+	return atomic_load_explicit(&g_view_ttl, memory_order_relaxed);
 }
 
 size_t settings_max_body(void)
@@ -155,6 +164,7 @@ void settings_apply(bool first)
 	wake_set_gap(g_cfg.wake_gap_ms);
 	atomic_store(&g_max_body, (size_t)g_cfg.max_body);
 	atomic_store(&g_max_batch, (size_t)g_cfg.max_batch);
+	atomic_store(&g_view_ttl, g_cfg.view_ttl);
 	if (!first)
 		watch_set_max((int)g_cfg.max_waiters);
 }

@@ -14,7 +14,7 @@ struct fcgi_settings {
 	const char *config, *db, *listen, *publish, *log_level, *log_format, *log_file, *auth, *fair,
 		*group_commit;
 	long threads, max_body, max_batch, backlog, max_waiters, max_unfinished;
-	long auth_ttl, owner_rate, owner_burst, wake_gap_ms;
+	long auth_ttl, owner_rate, owner_burst, wake_gap_ms, view_ttl;
 };
 extern struct fcgi_settings g_cfg;
 
@@ -29,5 +29,7 @@ void settings_reload(void *arg);
 size_t settings_max_body(void);
 /* The most tasks a batch may carry. */
 size_t settings_max_batch(void);
+/* Seconds the view token of a submit's answer lives (0: none). */
+long settings_view_ttl(void);
 
 #endif

@@ -199,6 +199,10 @@ const struct db_stmt store_stmts[S_COUNT] = {
 			  " expires_at, status FROM taskq.token_list",
 			  0},
 	[S_TOKEN_REVOKE] = {"token_revoke", "SELECT count(*) FROM taskq.token_revoke($1)", 1},
+	[S_VIEW_KEYS] = {"view_keys",
+			 "SELECT id, encode(secret, 'hex') FROM taskq.view_keys"
+			 " ORDER BY created_at DESC, id DESC",
+			 0},
 	[S_OWNER_UNFINISHED] = {"owner_unfinished",
 				"SELECT count(*) FROM taskq.tasks WHERE owner = $1"
 				" AND state IN ('queued', 'running')",

@@ -247,6 +247,10 @@ void store_tokens_free(struct token_row *t, int n);
 /* Revokes the token with this id, or the one live token with this prefix; *n revoked. */
 enum taskq_rc store_token_revoke(struct db *db, const char *which, int *n, struct taskq_err *err);
 /* How many of the owner's tasks are queued or running. */
+/* The view-token signing keys (taskq.view_keys), newest first: up to max of them into ids[]
+ * and secrets[] (VIEW_KEY_LEN bytes each); *n how many. */
+enum taskq_rc store_view_keys(struct db *db, int max, int *ids, unsigned char (*secrets)[32],
+			      int *n, struct taskq_err *err);
 enum taskq_rc store_owner_unfinished(struct db *db, const char *owner, long long *n,
 				     struct taskq_err *err);
 

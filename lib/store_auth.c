@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "xalloc.h"
 
 enum taskq_rc store_token_lookup(struct db *db, const char *hash_hex, bool *found, char *owner,
@@ -107,4 +108,23 @@ enum taskq_rc store_owner_unfinished(struct db *db, const char *owner, long long
 	*n = v ? strtoll(v, NULL, 10) : 0;
 	free(v);
 	return rc;
+}
+
+enum taskq_rc store_view_keys(struct db *db, int max, int *ids, unsigned char (*secrets)[32],
+			      int *n, struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, S_VIEW_KEYS, NULL, &res, err);
+
+	*n = 0;
+	if (rc)
+		return rc;
+	for (int i = 0; i < PQntuples(res) && *n < max; i++) {
+		if (!hex_decode(PQgetvalue(res, i, 1), secrets[*n], 32))
+			continue;
+		ids[*n] = (int)strtol(PQgetvalue(res, i, 0), NULL, 10);
+		(*n)++;
+	}
+	PQclear(res);
+	return TASKQ_OK;
 }

@@ -61,6 +61,7 @@ class SubmitTests(TaskqTestCase):
         row = self.db.task(t["id"])
         self.assertEqual({k: row[k] for k in sent}, sent)
         self.assertGreater(row["run_at"], row["created_at"] + datetime.timedelta(seconds=119))
+        self.assertTrue(t.pop("view_token").startswith("tv_"))
         self.assertEqual(self.get_ok(t["id"]), t)
 
     def test_boundary_values_accepted(self):
