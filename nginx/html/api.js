@@ -11,6 +11,8 @@
 // A 401 answer fires "taskq:auth-required" on window, so the page can show its token field
 // (see ui.js). whoAmI() asks GET /api/me who the token belongs to.
 
+import { createClient } from "./client/taskq-client.js";
+
 const TOKEN_KEY = "taskq.token";
 const COOKIE = "taskq_token";
 
@@ -47,6 +49,10 @@ export function syncTokenCookie(token = getToken()) {
     : `${COOKIE}=${attrs}; max-age=0`;
 }
 syncTokenCookie();
+
+// taskq — the embedding client (client/taskq-client.js) with the stored token: the pages
+// follow tasks through it, like any other page that embeds taskq.
+export const taskq = createClient({ token: getToken });
 
 // whoAmI() — {owner, admin, auth} from GET /api/me, asked once per page (a token change
 // reloads the page). A server without /api/me (404/405) has no auth: {owner: null, admin:

@@ -1,10 +1,11 @@
 // task.js — one task's page (task.html?id=<uuid>): everything about it, live, with Cancel
-// and Retry. The follower (live.js) keeps it current; the history is re-read when the task
-// changes (at most once a second).
+// and Retry. taskq.follow() (client/taskq-client.js, the same follower any page embedding
+// taskq uses) keeps it current; the history is re-read when the task changes (at most once a
+// second).
 
-import { api, errorOf, describeError, taskPath, whoAmI } from "./api.js";
+import { api, errorOf, describeError, taskPath, whoAmI, taskq } from "./api.js";
 import { el, shortId, renderState, stateText, progressBar, setProgress, fmtTime, fmtAge, fmtDuration, renderLive, initAuth } from "./ui.js";
-import { followTask, FINAL } from "./live.js";
+import { FINAL } from "./client/taskq-client.js";
 
 const $ = (id) => document.getElementById(id);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -209,8 +210,10 @@ async function act(kind) {
     }
     busy = false;
     if (isTask) {
-      if (follower) follower.apply(resp.data); else render(resp.data);
-      if (follower && !FINAL.has(resp.data.state) && !follower.running) follower.restart();
+      // a retried task is followed anew (the follower ended at the final state)
+      if (follower && follower.status.state !== "ended") follower.apply(resp.data);
+      else if (!FINAL.has(resp.data.state)) follow(resp.data);
+      else render(resp.data);
     }
   } catch (err) {
     outcome(`${label} failed: ${describeError(err)}`, false);
@@ -259,21 +262,31 @@ async function main() {
     await new Promise((r) => setTimeout(r, Math.min(10000, 1000 * 2 ** attempt)));
   }
   render(first);
-  follower = followTask(id, {
-    version: first.version,
-    state: first.state,
-    onTask: render,
+  follow(first);
+}
+
+// follow(t) — live updates of the task (t: the copy we have); one follower at a time.
+function follow(t) {
+  if (follower) follower.stop();
+  follower = taskq.follow(id, {
+    task: t,
+    onUpdate: render,
     onStatus: (s) => renderLive($("live"), s),
-    onGone: (e) => showMissing(describeError(e)),
+    onError: (e) => {
+      if (e.status === 404) showMissing(describeError(e));
+      else {
+        renderLive($("live"), { state: "ended", mode: null, detail: describeError(e) });
+        outcome(`Following the task stopped: ${describeError(e)}`, false);
+        if (e.status === 401) window.dispatchEvent(new CustomEvent("taskq:auth-required"));
+      }
+    },
   });
-  renderLive($("live"), follower.status);
-  if (FINAL.has(first.state)) renderLive($("live"), { state: "ended", mode: null, detail: "" });
 }
 
 // leaving the page (or the back/forward cache) lets go of the connection and the live slot
-window.addEventListener("pagehide", () => { if (follower) follower.stop(); });
+window.addEventListener("pagehide", () => { if (follower) { follower.stop(); follower = null; } });
 window.addEventListener("pageshow", (ev) => {
-  if (ev.persisted && follower && task && !FINAL.has(task.state)) follower.restart();
+  if (ev.persisted && task && !FINAL.has(task.state)) follow(task);
 });
 
 main();

@@ -5,7 +5,7 @@
 //
 // Environment:
 //   TASKQ_URL           the stack's base URL (default http://127.0.0.1:8080)
-//   TASKQ_SCREENSHOTS=1 also write docs/screenshots/overview.png and task.png
+//   TASKQ_SCREENSHOTS=1 also write docs/screenshots/overview.png, task.png and example.png
 //   TASKQ_DEV           path of ./dev: enables the restart tests (./dev daemon restart fcgi|nginx,
 //                       with TASKQ_VAR/TASKQ_PORT of the stack in the environment) and, with
 //                       auth on, the owner tests (./dev taskq token create OWNER)
@@ -22,6 +22,7 @@ import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { registerEmbedTests } from "./embed.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TOP = path.resolve(HERE, "../..");
@@ -396,7 +397,9 @@ test("falls back to long-poll when the stream is refused", async (t) => {
   await ctx.route("**/api/tasks/*/events", (route) => route.fulfill({ status: 404, contentType: "application/json", body: '{"error":{"code":"not_found","message":"no such route"}}' }));
   const task = await submit({ kind: "sleep", payload: { steps: 10, step_ms: 200 } });
   const page = await openTask(t, task.id, await ctx.newPage());
-  await waitFor(async () => (await page.locator("#live").getAttribute("data-mode")) === "long-poll", "long-poll mode", 5000);
+  // the modes the page went through (a loaded machine may finish the task before a look at
+  // the indicator would catch it)
+  await waitFor(async () => (await page.evaluate(() => window.__liveStates)).includes("live/long-poll"), "long-poll mode", 5000);
   await waitState(page, "succeeded", 15000);
   const seen = await page.evaluate(() => window.__progress);
   assert(seen.some((v) => v > 0 && v < 100), `no intermediate progress (${seen.join(",")})`);
@@ -799,6 +802,10 @@ test("keyboard: the submit form and the task link are reachable with Tab", async
   assert(outline !== "none", "the focused control has no visible outline");
 });
 
+// ---- embedding: the client, <taskq-progress>, view tokens, the example app (embed.mjs) ----
+const finishers = [];
+await registerEmbedTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, onFinish: (fn) => finishers.push(fn) });
+
 if (DEV) {
   // the daemon comes back with the auth the stack has (./dev does not remember TASKQ_AUTH)
   const env = AUTH ? { ...process.env, TASKQ_AUTH: "on" } : process.env;
@@ -870,6 +877,7 @@ async function main() {
     }
   }
   await browser.close().catch(() => {});
+  for (const fn of finishers) await fn();
   console.log(`browser: ${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 }

@@ -109,6 +109,7 @@ want=(/usr/bin/taskq /usr/bin/taskq-fcgi /usr/bin/taskq-worker
 	/usr/share/taskq/nginx/taskq.conf.in /usr/share/taskq/nginx/taskq-streams.conf.in
 	/usr/share/taskq/nginx/taskq-publisher.conf.in /usr/share/taskq/html/index.html
 	/usr/share/taskq/html/task.html /usr/share/taskq/html/openapi.json
+	/usr/share/taskq/html/client/taskq-client.js /usr/share/taskq/html/client/taskq-progress.js
 	/etc/taskq/taskq-worker.conf /etc/taskq/taskq-fcgi.conf /etc/default/taskq
 	/usr/share/doc/taskq/README.md /usr/share/doc/taskq/copyright
 	/usr/share/doc/taskq/examples/taskq-worker.conf /usr/share/doc/taskq/examples/sales-report.sh

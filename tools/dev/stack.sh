@@ -3,7 +3,8 @@
 comm_of() {
 	case $1 in
 	postgres) echo postgres ;;
-	worker) echo taskq-worker ;;
+	worker | example-worker) echo taskq-worker ;;
+	example) echo python3 ;;
 	fcgi) echo taskq-fcgi ;;
 	nginx) echo nginx ;;
 	esac
@@ -183,9 +184,13 @@ write_nginx_conf() {
 		streams="include $NGX/taskq-streams.conf;"
 		publisher="include $NGX/taskq-publisher.conf;"
 	fi
+	# the example app's /example/ (./dev example), in the dev stack only
+	fill_template "$TOP/nginx/taskq-example.conf.in" "$NGX/taskq-example.conf" \
+		"EXAMPLE_SOCKET=$RUN/example.sock"
 	fill_template "$TOP/nginx/taskq.conf.in" "$NGX/taskq.conf" \
 		"LISTEN=127.0.0.1:$PORT" "HTML=$html" "FCGI_SOCKET=$RUN/fcgi.sock" \
-		"FASTCGI_PARAMS=/etc/nginx/fastcgi_params" "STREAMS=$streams"
+		"FASTCGI_PARAMS=/etc/nginx/fastcgi_params" \
+		"STREAMS=$streams include $NGX/taskq-example.conf;"
 	fill_template "$TOP/nginx/nginx-dev.conf.in" "$NGX/nginx.conf" \
 		"USER_LINE=$user_line" "VAR=$VAR" "TOP=$TOP" "WORKERS=$workers" \
 		"LOAD_NCHAN=$load_nchan" "PUBLISHER=$publisher"
@@ -388,7 +393,7 @@ stop_postgres() {
 
 stop_timeout() {
 	case $1 in
-	worker) echo $((GRACE + 5)) ;;
+	worker | example-worker) echo $((GRACE + 5)) ;;
 	*) echo 10 ;;
 	esac
 }
@@ -438,13 +443,14 @@ kill_daemon() {
 	return 0
 }
 
-# stop_all — nginx, taskq-fcgi and taskq-worker together, then PostgreSQL.
+# stop_all — the example app (./dev example) and its worker, nginx, taskq-fcgi and
+# taskq-worker together, then PostgreSQL.
 stop_all() {
 	local d
-	for d in nginx fcgi worker; do
+	for d in example example-worker nginx fcgi worker; do
 		signal_daemon "$d" TERM
 	done
-	for d in nginx fcgi worker; do
+	for d in example example-worker nginx fcgi worker; do
 		finish_daemon "$d"
 	done
 	stop_postgres
@@ -597,7 +603,7 @@ cmd_stop() {
 		while supervisor_pid >/dev/null && ((tenths-- > 0)); do sleep 0.1; done
 		supervisor_pid >/dev/null && warn "./dev run (pid $sup) did not exit"
 	fi
-	for d in "${DAEMONS[@]}"; do
+	for d in "${DAEMONS[@]}" example example-worker; do
 		if running "$d" >/dev/null; then any=1; fi
 	done
 	if ((PG_MANAGED)) && [[ -f $PGDATA/PG_VERSION && -n $PGBIN ]] &&
@@ -627,6 +633,10 @@ cmd_status() {
 		else
 			printf '%-9s stopped\n' "$d:"
 		fi
+	done
+	# the example app (./dev example), when it runs
+	for d in example example-worker; do
+		if pid=$(running "$d"); then printf '%-9s running  pid %s\n' "$d:" "$pid"; fi
 	done
 }
 
