@@ -13,6 +13,7 @@
 #include "kindcache.h"
 #include "owner_limits.h"
 #include "query.h"
+#include "replica.h"
 #include "resp.h"
 #include "settings.h"
 #include "store.h"
@@ -41,6 +42,21 @@ static enum taskq_rc visible_task(struct req *r, const char *id, struct task *t,
 				  struct taskq_err *err)
 {
 	enum taskq_rc rc = store_get(r->db, id, t, err);
+
+	if (rc == TASKQ_OK && !auth_sees(r, t)) {
+		task_cleanup(t);
+		memset(t, 0, sizeof *t);
+		return taskq_fail(err, TASKQ_NOTFOUND, "no such task");
+	}
+	return rc;
+}
+
+/* visible_task for a status read: from the replica when it can (replica.h), at least as new
+ * as the version the client names. */
+static enum taskq_rc visible_read(struct req *r, const char *id, long long known, struct task *t,
+				  struct taskq_err *err)
+{
+	enum taskq_rc rc = replica_get(r, id, known, t, err);
 
 	if (rc == TASKQ_OK && !auth_sees(r, t)) {
 		task_cleanup(t);
@@ -161,7 +177,9 @@ void h_task_get(struct req *r)
 						      : "wait must be a whole number of seconds (at most 30)");
 		return;
 	}
-	if (visible_task(r, id, &t, &err)) {
+	/* a long-poll parks on the primary's version; a plain read may come from the replica */
+	if (wait > 0 ? visible_task(r, id, &t, &err)
+		     : visible_read(r, id, replica_known_version(inm), &t, &err)) {
 		resp_error(r, err.rc, err.msg);
 		return;
 	}

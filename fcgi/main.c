@@ -36,6 +36,7 @@
 #include <curl/curl.h>
 
 #include "publish.h"
+#include "replica.h"
 #include "wake.h"
 #include "watch.h"
 #include "xalloc.h"
@@ -112,9 +113,14 @@ static FCGX_Request *new_request(void)
 #define WAKE_SIGNAL SIGUSR2
 static atomic_bool g_stopping;
 
+/* A request thread's connections: the primary's, and the replica's for status reads. */
+struct conns {
+	struct db *db, *rdb;
+};
+
 static void *serve(void *arg)
 {
-	struct db *db = arg;
+	struct conns *c = arg;
 	FCGX_Request *fr = new_request();
 	sigset_t wake;
 
@@ -136,7 +142,8 @@ static void *serve(void *arg)
 			nanosleep(&pause, NULL);
 			continue;
 		}
-		req_init(&r, fr, db, settings_max_body());
+		req_init(&r, fr, c->db, settings_max_body());
+		r.rdb = c->rdb;
 		metrics_request_start(&r);
 		handle(&r);
 		log_request(&r);
@@ -207,7 +214,7 @@ int main(int argc, char **argv)
 	struct signal_actions actions = {settings_reload, NULL};
 	pthread_t *threads;
 	int rc;
-	struct db **dbs;
+	struct conns *dbs;
 	sigset_t set;
 
 	log_set_program("taskq-fcgi");
@@ -239,17 +246,20 @@ int main(int argc, char **argv)
 	publish_start(g_cfg.publish);
 	wake_start(g_cfg.db);
 	watch_start(g_cfg.db, (int)g_cfg.max_waiters);
+	replica_init(g_cfg.read_db);
 	threads = xcalloc((size_t)g_cfg.threads, sizeof *threads);
 	dbs = xcalloc((size_t)g_cfg.threads, sizeof *dbs);
 	for (long i = 0; i < g_cfg.threads; i++) {
-		dbs[i] = store_open(g_cfg.db, "taskq-fcgi");
-		if (pthread_create(&threads[i], NULL, serve, dbs[i]) != 0) {
+		dbs[i].db = store_open(g_cfg.db, "taskq-fcgi");
+		dbs[i].rdb = replica_open();
+		if (pthread_create(&threads[i], NULL, serve, &dbs[i]) != 0) {
 			log_error("event=thread_failed");
 			return 1;
 		}
 	}
-	log_info("event=started listen=\"%s\" threads=%ld max_body=%ld",
-		 g_cfg.listen ? g_cfg.listen : "fd0", g_cfg.threads, g_cfg.max_body);
+	log_info("event=started listen=\"%s\" threads=%ld max_body=%ld replica_reads=%s",
+		 g_cfg.listen ? g_cfg.listen : "fd0", g_cfg.threads, g_cfg.max_body,
+		 replica_on() ? "on" : "off");
 	if (auth_on())
 		log_info("event=auth_on token_cache_s=%ld owner_rate=%ld owner_burst=%ld "
 			 "owner_max_unfinished=%ld fair=%s",
@@ -264,7 +274,8 @@ int main(int argc, char **argv)
 	FCGX_ShutdownPending();
 	join_serve_threads(threads, g_cfg.threads, g_cfg.listen && *g_cfg.listen);
 	for (long i = 0; i < g_cfg.threads; i++) {
-		db_free(dbs[i]);
+		db_free(dbs[i].db);
+		db_free(dbs[i].rdb);
 	}
 	if (g_cfg.listen && g_cfg.listen[0] == '/')
 		unlink(g_cfg.listen);

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "replica.h"
 #include "routes.h"
 #include "watch.h"
 
@@ -195,6 +196,7 @@ void metrics_write_process(struct ptext *t)
 	pt_sample_u64(t, "", NULL, dc.reconnects);
 
 	combine_write_metrics(t);
+	replica_write_metrics(t);
 
 	pt_family(t, "taskq_fcgi_start_time_seconds", "gauge",
 		  "When this taskq-fcgi process started, in seconds since the Unix epoch.");

@@ -26,6 +26,7 @@ struct who {
 struct req {
 	FCGX_Request *fr;
 	struct db *db;
+	struct db *rdb;        /* the replica's, for status reads (NULL: none; see replica.h) */
 	const char *method, *query;
 	char path[1024];
 	char id[64];          /* request id for logs (X-Request-Id or a counter) */

@@ -28,6 +28,9 @@ static const struct config_opt g_opts[] = {
 	 "file of key = value lines, keys as these flags (/etc/taskq/taskq-fcgi.conf)", &g_cfg.config},
 	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
+	{"read-db", "TASKQ_READ_DATABASE_URL", CFG_STR, NULL, 0, 0,
+	 "conninfo of a streaming replica for status reads (GET /api/tasks/{id}), with "
+	 "read-your-writes (default: none, the primary serves every read)", &g_cfg.read_db},
 	{"listen", "TASKQ_LISTEN", CFG_STR, NULL, 0, 0,
 	 "unix socket path or host:port (default: FastCGI socket on fd 0)", &g_cfg.listen},
 	{"threads", "TASKQ_FCGI_THREADS", CFG_INT, "8", 1, 256, "request threads", &g_cfg.threads},
@@ -85,7 +88,7 @@ static bool on_off(const char *v, const char *name, char *err, size_t errsize)
 
 
 /* What a reload cannot change: these take a restart. */
-static const char *const g_fixed[] = {"config", "db", "listen", "threads", "publish", "backlog",
+static const char *const g_fixed[] = {"config", "db", "read-db", "listen", "threads", "publish", "backlog",
 				      "auth", "log-file", NULL};
 
 static atomic_size_t g_max_body = 1 << 20, g_max_batch = 1000;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "dbreach.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -15,6 +17,7 @@ struct db {
 	PGconn *conn;
 	char *conninfo;
 	const char *app_name;
+	int reach; /* dbreach entry of conninfo */
 	const struct db_stmt *stmts;
 	int nstmts;
 	const char *listen[DB_MAX_LISTEN];
@@ -46,6 +49,7 @@ struct db *db_new(const char *conninfo, const char *app_name, const struct db_st
 {
 	struct db *db = xcalloc(1, sizeof *db);
 	db->conninfo = xstrdup(conninfo ? conninfo : "");
+	db->reach = dbreach_entry(db->conninfo);
 	db->app_name = app_name;
 	db->stmts = stmts;
 	db->nstmts = nstmts;
@@ -133,14 +137,43 @@ static void on_notice(void *arg, const char *message)
 	log_debug("event=db_notice msg=\"%.200s\"", message);
 }
 
+/*
+ * How long a connection may hang on a link that went silent (a cut cable, a host that died
+ * without a word): libpq's calls block, and without a bound a thread would wait for TCP's own
+ * retransmission timeout (15 minutes). The defaults come before the conninfo, which may
+ * override each (`keepalives_idle=30`, `connect_timeout=10`...); on a unix socket they do
+ * nothing. With these:
+ * - connect: 5 s per host of a multi-host conninfo (`host=pg1,pg2`), then the next;
+ * - a statement sent into a dead link: the kernel gives up after 5 s without an
+ *   acknowledgement (tcp_user_timeout), the statement fails, the next call reconnects;
+ * - a connection waiting for an answer or a notification: probed after 5 s of silence, every
+ *   2 s, and closed once the probes went unanswered for the user timeout (about 10 s after
+ *   the last word from the server).
+ * The application name comes last: the process's, whatever the conninfo says.
+ */
+static const char *const conn_keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+					"keepalives_interval", "keepalives_count", "tcp_user_timeout",
+					"dbname", "application_name", NULL};
+#define CONN_DBNAME 6
+
 static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
 {
-	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-	const char *vals[] = {db->conninfo, db->app_name, "5", NULL};
+	const char *vals[] = {"5", "1", "5", "2", "3", "5000", NULL, NULL, NULL};
 	enum taskq_rc rc;
+	bool probe;
+	double t0;
 
 	drop(db);
-	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (!dbreach_may_try(db->reach, &probe)) {
+		bump(&g_connect_failed);
+		return taskq_fail(err, TASKQ_DB_DOWN,
+				  "database unavailable: unreachable (another connection is trying)");
+	}
+	vals[CONN_DBNAME] = db->conninfo;
+	vals[CONN_DBNAME + 1] = db->app_name;
+	t0 = clock_mono_s();
+	db->conn = PQconnectdbParams(conn_keys, vals, 1);
+	dbreach_done(db->reach, probe, PQstatus(db->conn) == CONNECTION_OK, clock_mono_s() - t0);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		char msg[200];
 		snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->conn));
@@ -197,6 +230,10 @@ static void check_idle(struct db *db)
 
 enum taskq_rc db_ensure(struct db *db, struct taskq_err *err)
 {
+	if (db->ready && dbreach_unreachable(db->reach)) {
+		log_debug("event=db_drop reason=\"the database is unreachable\"");
+		drop(db);
+	}
 	if (db->ready)
 		check_idle(db);
 	if (db->ready)
@@ -246,6 +283,8 @@ enum taskq_rc db_exec(struct db *db, int stmt, const char *const *params, PGresu
 		db->prepared[stmt] = true;
 	}
 	for (int tries = 1;; tries++) {
+		double t0 = clock_mono_s();
+
 		res = PQexecPrepared(db->conn, db->stmts[stmt].name, db->stmts[stmt].nparams, params,
 				     NULL, NULL, 0);
 		st = PQresultStatus(res);
@@ -257,6 +296,8 @@ enum taskq_rc db_exec(struct db *db, int stmt, const char *const *params, PGresu
 		}
 		rc = map_error(db, res, err);
 		PQclear(res);
+		if (rc == TASKQ_DB_DOWN)
+			dbreach_lost(db->reach, clock_mono_s() - t0);
 		return rc;
 	}
 	*out = res;

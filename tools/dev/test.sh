@@ -220,8 +220,75 @@ test_lock() {
 	fi
 }
 
+# cluster_tests [FILTER...] — tests/cluster on a cluster of network namespaces (./dev cluster,
+# the normal build): up, the tests on the client host, down; the figures they print (lines
+# starting `figure:`) are kept in $TASKQ_VAR/cluster-figures.txt.
+CLUSTER_UP=0
+cluster_down() {
+	((CLUSTER_UP)) || return 0
+	CLUSTER_UP=0
+	say "test: taking the cluster down"
+	try cl_down
+	step "cluster down" "$TRY_STATUS"
+	local left procs
+	left=$(ip netns list 2>/dev/null | grep -E '^(tq-|tqsw)' | tr '\n' ' ') || true
+	[[ -z $left ]] || warn "namespaces left behind: $left"
+	procs=$(pgrep -a -f -- "$CL/") || true
+	[[ -z $procs ]] || warn "processes left behind: $procs"
+	step "cluster leaves nothing behind" "$([[ -z $left$procs ]] && echo 0 || echo 1)"
+}
+
+cluster_tests() {
+	local out rc
+	if ! is_root; then
+		warn "test: the cluster tests need root (network namespaces): skipped"
+		return 0
+	fi
+	source "$TOP/tools/dev/cluster.sh"
+	unset TASKQ_DATABASE_URL
+	export TASKQ_VAR=$TOP/var/test
+	TASKQ_BUILD=$(cd "$TOP/var/build" && pwd -P)
+	export TASKQ_BUILD
+	cl_paths
+	out=$VAR/cluster.out
+	trap cluster_down EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	say "test: cluster up (./dev cluster up, TASKQ_VAR=$VAR)"
+	CLUSTER_UP=1
+	try cl_up
+	step "cluster up" "$TRY_STATUS"
+	if ((TRY_STATUS == 0)); then
+		say "test: cluster tests (tests/cluster/run.py${*:+ $*}, on the client host)"
+		set +e
+		(cd "$TOP" && exec ip netns exec tq-client env TASKQ_CLUSTER="$CL" \
+			TASKQ_DEV="$TOP/dev" TASKQ_CLUSTER_LEASE_S="$CL_LEASE" PYTHONUNBUFFERED=1 \
+			PYTHONDONTWRITEBYTECODE=1 "$PYTHON" tests/cluster/run.py "$@") </dev/null 9>&- 2>&1 |
+			tee "$out"
+		rc=${PIPESTATUS[0]}
+		set -e
+		grep '^figure:' "$out" >"$VAR/cluster-figures.txt" || true
+		suite_phase cluster "$out" "$rc"
+	fi
+	cluster_down
+}
+
 cmd_test() {
 	local port st
+	if [[ ${1:-} == --cluster ]]; then
+		shift
+		test_lock
+		say "test: deps"
+		try cmd_deps
+		step "deps" "$TRY_STATUS"
+		say "test: build (var/build)"
+		try do_build plain 0
+		step "build" "$TRY_STATUS"
+		((TRY_STATUS == 0)) && cluster_tests "$@"
+		final_line
+		((T_FAILED == 0))
+		return
+	fi
 	export UBSAN_OPTIONS=print_stacktrace=1
 	export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
 	test_lock
