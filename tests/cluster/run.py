@@ -34,17 +34,11 @@ import clusterlib  # noqa: E402
 
 
 def main(argv):
-    filters = [a for a in argv if not a.startswith("-")]
     if "-h" in argv or "--help" in argv:
         print(__doc__.strip())
         return 0
-    suite = unittest.TestLoader().discover(start_dir=HERE, pattern="test_*.py", top_level_dir=HERE)
-    tests = list(irun.flatten(suite))
-    if filters:
-        tests = [t for t in tests if any(f in t.id() for f in filters)]
-    if "--list" in argv:
-        for t in tests:
-            print(t.id())
+    tests = irun.select(HERE, argv)
+    if tests is None:
         return 0
     print("# taskq cluster: %d tests (cluster state in %s)" % (len(tests), clusterlib.CLUSTER),
           flush=True)

@@ -147,19 +147,27 @@ class LineResult(unittest.TestResult):
         self._emit("FAIL", test, "unexpected success")
 
 
-def main(argv):
+def select(here, argv):
+    """The test_*.py tests under here whose id contains one of argv's filters (all without
+    one); None when argv asked for --list (printed) instead of a run."""
     filters = [a for a in argv if not a.startswith("-")]
-    if "-h" in argv or "--help" in argv:
-        print(__doc__.strip())
-        return 0
-    loader = unittest.TestLoader()
-    suite = loader.discover(start_dir=HERE, pattern="test_*.py", top_level_dir=HERE)
+    suite = unittest.TestLoader().discover(start_dir=here, pattern="test_*.py", top_level_dir=here)
     tests = list(flatten(suite))
     if filters:
         tests = [t for t in tests if any(f in t.id() for f in filters)]
     if "--list" in argv:
         for t in tests:
             print(t.id())
+        return None
+    return tests
+
+
+def main(argv):
+    if "-h" in argv or "--help" in argv:
+        print(__doc__.strip())
+        return 0
+    tests = select(HERE, argv)
+    if tests is None:
         return 0
     env = taskq_harness.ENV
     print("# taskq integration: %d tests against %s (TASKQ_VAR=%s)" % (
@@ -171,7 +179,8 @@ def main(argv):
     except taskq_harness.HarnessError as e:
         print("# warning: stack not reachable: %s" % e, flush=True)
     if not tests:
-        print("# warning: no test matches %s" % " ".join(filters), file=sys.stderr)
+        print("# warning: no test matches %s" % " ".join(a for a in argv if not a.startswith("-")),
+              file=sys.stderr)
 
     taskq_harness.reset_exchanges()
     signal.signal(signal.SIGALRM, _on_alarm)

@@ -273,17 +273,22 @@ cluster_tests() {
 	cluster_down
 }
 
+# test_prepare — the lock, the Debian packages and the plain build, first in every test run.
+test_prepare() {
+	test_lock
+	say "test: deps"
+	try cmd_deps
+	step "deps" "$TRY_STATUS"
+	say "test: build (var/build)"
+	try do_build plain 0
+	step "build" "$TRY_STATUS"
+}
+
 cmd_test() {
 	local port st
 	if [[ ${1:-} == --cluster ]]; then
 		shift
-		test_lock
-		say "test: deps"
-		try cmd_deps
-		step "deps" "$TRY_STATUS"
-		say "test: build (var/build)"
-		try do_build plain 0
-		step "build" "$TRY_STATUS"
+		test_prepare
 		((TRY_STATUS == 0)) && cluster_tests "$@"
 		final_line
 		((T_FAILED == 0))
@@ -291,15 +296,7 @@ cmd_test() {
 	fi
 	export UBSAN_OPTIONS=print_stacktrace=1
 	export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
-	test_lock
-
-	say "test: deps"
-	try cmd_deps
-	step "deps" "$TRY_STATUS"
-
-	say "test: build (var/build)"
-	try do_build plain 0
-	step "build" "$TRY_STATUS"
+	test_prepare
 	say "test: build (var/build-asan)"
 	try do_build asan 0
 	step "build-asan" "$TRY_STATUS"
