@@ -4,7 +4,8 @@ REQUESTS: one row per request -- (name, request, status, error.code, layer, chec
 R(...) (through the harness Client: method, path, headers, raw body bytes) or RAW(...) (whole
 bytes through raw_http, for what http.client will not send). The layer is who answers: FCGI
 (taskq-fcgi, after nginx passed the request on; its JSON error is checked with assert_error) or
-NGINX (nginx refused it itself: its HTML page, or the JSON of its error_page for 413).
+NGINX (nginx refused it itself: under /api/, and for a request it cannot parse, a JSON error of
+its error_page locations, code by status in NGINX_CODES; elsewhere its HTML page).
 Placeholders in paths, headers and bodies: @Q (this test's queue), @ID (a queued task of it),
 @UID / @PCT / @NODASH / @IDx (that id in upper case / percent-encoded / without dashes / with
 junk after it), @UNK / @UUNK (an unknown UUID / in upper case).
@@ -37,6 +38,9 @@ MAX = ENV.max_body                 # taskq-fcgi --max-body (1 MiB)
 NGINX_MAX = 2 * 1024 * 1024        # client_max_body_size 2m, nginx/taskq.conf.in
 BETWEEN = (MAX + NGINX_MAX) // 2   # over taskq-fcgi's limit, under nginx's
 JSON_CT = "application/json"
+# error.code of nginx's own refusals, by status (nginx/taskq.conf.in, its error_page locations)
+NGINX_CODES = {400: "bad_request", 405: "method_not_allowed", 413: "too_large",
+               414: "uri_too_long", 501: "not_implemented", 505: "http_version"}
 BASE = b'{"kind":"noop","queue":"@Q","delay_s":3600'   # an inert submit: it waits an hour
 GOOD = b'{"kind":"noop","queue":"hostile","delay_s":3600,"payload":{"a":[1,"x",{"b":null}]}}'
 
@@ -456,6 +460,14 @@ class HostileTests(TaskqTestCase):
             data = b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data)
         return raw_http(b"\r\n".join(head) + b"\r\n\r\n" + data)
 
+    @staticmethod
+    def under_api(req):
+        """Whether a row's request is for /api/ (or is not a parsable request at all)."""
+        if req[0] == "http":
+            return req[2].startswith("/api/")
+        parts = req[1].split(b" ")
+        return len(parts) != 3 or parts[1].startswith(b"/api/")
+
     def still_serving(self, name):
         with self.subTest(row=name, then="healthz and taskq.tasks"):
             r = api.healthz()
@@ -473,6 +485,9 @@ class HostileTests(TaskqTestCase):
                 self.assertIn(r.status, ok, "[%s] %s" % (layer, r))
                 if r.status >= 400 and code:
                     self.assert_error(r, r.status, code)
+                elif layer == NGINX and self.under_api(req):
+                    # nginx's own refusals are JSON errors in the API's shape too
+                    self.assert_error(r, r.status, NGINX_CODES[r.status])
                 elif layer == NGINX:
                     self.assertIn(b"nginx", r.body, "not nginx's own error page: %s" % r)
                 elif r.body or req[1] != "HEAD":

@@ -101,6 +101,15 @@ else
 fi
 grep -E '^[EWIP]: ' "$WORK/lintian.log" | sed 's/^/     | /'
 
+### the licence: debian/copyright carries LICENSE's words (Expat is Debian's name for MIT)
+lic=$(sed -n '/^Permission is hereby granted/,$p' "$TOP/LICENSE" | tr -s ' \n' ' ')
+deb=$(sed -n '/^License: Expat$/,$p' "$TOP/debian/copyright" | sed '1d; s/^ //; s/^\.$//' | tr -s ' \n' ' ')
+if [[ -n $lic && $lic == "$deb" ]] && grep -q '^MIT License$' "$TOP/LICENSE"; then
+	pass "debian/copyright (Expat) is LICENSE (MIT) word for word"
+else
+	fail "debian/copyright and LICENSE disagree"
+fi
+
 ### the package's files
 dpkg-deb -c "$DEB" | awk '{print $NF}' | sed 's|^\./|/|' >"$WORK/files"
 want=(/usr/bin/taskq /usr/bin/taskq-fcgi /usr/bin/taskq-worker

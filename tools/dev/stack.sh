@@ -189,7 +189,7 @@ write_nginx_conf() {
 		"EXAMPLE_SOCKET=$RUN/example.sock"
 	fill_template "$TOP/nginx/taskq.conf.in" "$NGX/taskq.conf" \
 		"LISTEN=127.0.0.1:$PORT" "HTML=$html" "FCGI_SOCKET=$RUN/fcgi.sock" \
-		"FASTCGI_PARAMS=/etc/nginx/fastcgi_params" \
+		"FASTCGI_PARAMS=/etc/nginx/fastcgi_params" "ACCESS_LOG=$LOG/nginx-access.log" \
 		"STREAMS=$streams include $NGX/taskq-example.conf;"
 	fill_template "$TOP/nginx/nginx-dev.conf.in" "$NGX/nginx.conf" \
 		"USER_LINE=$user_line" "VAR=$VAR" "TOP=$TOP" "WORKERS=$workers" \
