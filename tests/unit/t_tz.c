@@ -137,6 +137,36 @@ START_TEST(zones_match_glibc)
 }
 END_TEST
 
+/* Every zone and link that tzdata.zi lists loads, and agrees with glibc every 29 days
+ * 1900-2100 (and at the transitions seen): the names tzdata has are the names tz_load
+ * accepts, and nothing in the files is read otherwise than glibc reads it. */
+START_TEST(every_tzdata_zone_matches_glibc)
+{
+	char line[512], name[256], target[256], err[256];
+	FILE *f = fopen("/usr/share/zoneinfo/tzdata.zi", "r");
+	int zones = 0;
+
+	if (!f)
+		return; /* a tzdata without its source summary */
+	while (fgets(line, sizeof line, f)) {
+		struct tz *z;
+		if (sscanf(line, "Z %255s", name) != 1 &&
+		    sscanf(line, "L %255s %255s", target, name) != 2)
+			continue;
+		z = tz_load(name, err, sizeof err);
+		ck_assert_msg(z != NULL, "%s", err);
+		glibc_tz(name);
+		sweep(z, name, iso("1900-01-01T00:00:00Z"), iso("2100-01-01T00:00:00Z"),
+		      29 * 86400 + 3607);
+		glibc_tz(NULL);
+		tz_free(z);
+		zones++;
+	}
+	fclose(f);
+	ck_assert_int_gt(zones, 400);
+}
+END_TEST
+
 /* ---- TZif files ------------------------------------------------------------------------ */
 
 struct tzif {
@@ -512,7 +542,8 @@ END_TEST
 
 /* slim files: one transition or two, the rest from the footer; the same as Berlin's fat
  * file from 1996 on. (No transition at all with a DST footer, valid in RFC 8536, Abseil
- * 20220623 reads as time type 0 for ever; zic writes no such file and tzdata has none.) */
+ * 20220623 reads as time type 0 for ever; zic writes no such file and tzdata has none:
+ * every_tzdata_zone_matches_glibc would see one.) */
 START_TEST(slim_files)
 {
 	static unsigned char buf[4096];
@@ -804,6 +835,7 @@ Suite *suite_tz(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, zones_match_glibc, 0,
 			    (int)(sizeof sweep_zones / sizeof sweep_zones[0]));
+	tcase_add_test(tc, every_tzdata_zone_matches_glibc);
 	tcase_add_loop_test(tc, posix_strings_match_glibc, 0,
 			    (int)(sizeof posix_specs / sizeof posix_specs[0]));
 	tcase_add_test(tc, rule_edges);
