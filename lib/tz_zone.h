@@ -20,7 +20,9 @@ struct tz_zone;
 
 /* The zone in the TZif file at `path` (absolute); NULL when Abseil refuses the file
  * (unreadable, malformed, or with leap seconds). Abseil keeps what it read for the life of
- * the process, keyed by path: the handle is small, free it with tz_zone_free. */
+ * the process, keyed by path: the handle is small, free it with tz_zone_free. (Abseil
+ * 20220623 reads a file with no transition at all as its first time type for ever, even
+ * with a DST footer; zic writes no such file.) */
 struct tz_zone *tz_zone_load(const char *path) TZ_ZONE_NOEXCEPT;
 
 void tz_zone_free(struct tz_zone *z) TZ_ZONE_NOEXCEPT;

@@ -1,8 +1,9 @@
 /*
- * Unit tests: time zones — TZif files and POSIX TZ strings against glibc's localtime_r
- * (TZ set in this single-threaded test program only), exact transitions, wall clock to
- * instant in gaps and folds, slim, version 1 and hand-made files, refused names and
- * files, the civil calendar, one zone shared by threads.
+ * Unit tests: time zones — the system's zones and POSIX TZ footers against glibc's
+ * localtime_r (TZ set in this single-threaded test program only), exact transitions, wall
+ * clock to instant in gaps and folds, slim, version 1 and hand-made files (written to a
+ * scratch $TZDIR: tz_load is the only way in), refused names and files, the civil
+ * calendar, one zone shared by threads.
  */
 #include <pthread.h>
 #include <stdio.h>
