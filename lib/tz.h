@@ -1,14 +1,17 @@
 /*
- * tz: time zones read from TZif files (RFC 8536) without the C library's TZ/tzset, whose
+ * tz: time zones of the system's tzdata, by name, without the C library's TZ/tzset, whose
  * global state is not safe in a threaded process whose libraries call getenv.
  *
  * tz_load("Europe/Berlin") reads $TZDIR/Europe/Berlin (TZDIR from the environment, else
- * /usr/share/zoneinfo): the 64-bit data of version 2+ files (the 32-bit data of version 1
- * files), and the POSIX TZ string of the footer for instants after the last transition, so
- * "slim" files (few or no transitions, only the footer) and dates past 2037 work. "UTC" and
- * "Etc/UTC" need no file.
+ * /usr/share/zoneinfo) with Abseil's time zones (cctz, lib/tz_zone.cc): TZif files of any
+ * version, with the POSIX TZ string of their footer for instants after the last
+ * transition, so "slim" files and dates past 2037 work. "UTC" and "Etc/UTC" need no file.
+ * This module owns the name rules, the messages and the civil calendar; it parses no
+ * zone data itself.
  *
- * A loaded zone is immutable: share it between threads freely; tz_free() it once.
+ * A loaded zone is immutable: share it between threads freely; tz_free() it once. Abseil
+ * keeps each file it read for the life of the process: a tzdata update is seen after a
+ * restart.
  */
 #ifndef TASKQ_TZ_H
 #define TASKQ_TZ_H
@@ -25,15 +28,10 @@ struct tz;
 #define TZ_FILE_MAX (256 * 1024)
 
 /* Loads zone `name` (characters A-Z a-z 0-9 _ + - /, no "..", no leading '/'). NULL with
- * a one-line message in err when the name is refused, the file is missing or malformed. */
+ * a one-line message in err when the name is refused, the file is missing or malformed.
+ * POSIX TZ strings ("EST5EDT,M3.2.0,M11.1.0") are not zone names: only the files of the
+ * zone database are (EST5EDT is one). */
 struct tz *tz_load(const char *name, char *err, size_t errsize);
-
-/* The same from TZif data in memory (name is only remembered). */
-struct tz *tz_parse_tzif(const char *name, const void *data, size_t len, char *err,
-			 size_t errsize);
-
-/* A zone from a POSIX TZ string alone, e.g. "CET-1CEST,M3.5.0,M10.5.0/3" or "<+0330>-3:30". */
-struct tz *tz_from_posix(const char *spec, char *err, size_t errsize);
 
 void tz_free(struct tz *tz);
 

@@ -10,7 +10,8 @@
 # between runs) and add to the seeds only with --merge. A failure is reproduced with
 # `var/fuzz/bin/fuzz_TARGET FILE`.
 #
-# Environment: FUZZ_JOBS (parallel jobs of a long run, default 2), FUZZ_CC (default clang).
+# Environment: FUZZ_JOBS (parallel jobs of a long run, default 2), FUZZ_CC (default clang),
+# FUZZ_CXX (default clang++, for the C++ sources: lib/tz_zone.cc).
 
 FUZZ_TARGETS=(submit router query config cron)
 # Debian 12: clang and the libFuzzer/sanitizer runtimes of the default clang (14)
@@ -23,8 +24,15 @@ fuzz_sources() {
 	router) printf '%s\n' fcgi/router.c ;;
 	query) printf '%s\n' fcgi/query.c lib/task.c lib/token.c lib/config.c lib/log.c lib/err.c lib/xalloc.c ;;
 	config) printf '%s\n' lib/config.c lib/log.c lib/err.c lib/xalloc.c ;;
-	cron) printf '%s\n' lib/cron.c lib/tz.c lib/err.c lib/xalloc.c ;;
+	cron) printf '%s\n' lib/cron.c lib/tz.c lib/tz_zone.cc lib/err.c lib/xalloc.c ;;
 	*) return 1 ;;
+	esac
+}
+
+# fuzz_modules TARGET — the pkg-config modules a target links beyond json-c and libcrypto.
+fuzz_modules() {
+	case $1 in
+	cron) echo absl_time ;;
 	esac
 }
 
@@ -43,6 +51,7 @@ fuzz_paths() {
 	FUZZ_DIR=$TOP/var/fuzz
 	FUZZ_BIN=$FUZZ_DIR/bin
 	FUZZ_CC=${FUZZ_CC:-clang}
+	FUZZ_CXX=${FUZZ_CXX:-clang++}
 }
 
 # fuzz_compiler_ok — can $FUZZ_CC link a libFuzzer target with ASan and UBSan?
@@ -90,8 +99,8 @@ fuzz_install() {
 # fuzz_build [TARGET...] — compile the targets (all by default) into var/fuzz/bin when their
 # sources, the headers or this file changed.
 fuzz_build() {
-	local t bin log stale f failed=0
-	local -a srcs targets=("$@") cflags libs
+	local t bin log stale f failed=0 src obj mods ok
+	local -a srcs csrcs objs targets=("$@") cflags cxxflags libs extra
 	fuzz_paths
 	((${#targets[@]})) || targets=("${FUZZ_TARGETS[@]}")
 	mkdir -p "$FUZZ_BIN" "$FUZZ_DIR/log"
@@ -105,6 +114,11 @@ fuzz_build() {
 	cflags+=($(pkg-config --cflags json-c libcrypto)) || return 1
 	# shellcheck disable=SC2207
 	libs=($(pkg-config --libs json-c libcrypto) -lm) || return 1
+	# the same for C++ sources, compiled apart and linked in with the C++ library
+	# shellcheck disable=SC2054
+	cxxflags=(-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+		-fno-omit-frame-pointer -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Wshadow
+		-Wmissing-declarations -Wformat=2 -Wno-format-nonliteral -Werror -iquote "$TOP/lib")
 	for t in "${targets[@]}"; do
 		mapfile -t srcs < <(fuzz_sources "$t")
 		if ((${#srcs[@]} == 0)); then
@@ -127,8 +141,34 @@ fuzz_build() {
 			done
 		fi
 		((stale)) || continue
-		if (cd "$TOP" && "$FUZZ_CC" "${cflags[@]}" "${srcs[@]}" "${libs[@]}" -o "$bin.new") \
-			>"$log" 2>&1; then
+		csrcs=()
+		objs=()
+		extra=()
+		mods=$(fuzz_modules "$t")
+		if [[ -n $mods ]]; then
+			# shellcheck disable=SC2207,SC2086
+			extra=($(pkg-config --libs $mods)) || return 1
+		fi
+		: >"$log"
+		ok=1
+		for src in "${srcs[@]}"; do
+			if [[ $src == *.cc ]]; then
+				obj=$FUZZ_DIR/obj/$t/$(basename "$src" .cc).o
+				mkdir -p "$(dirname "$obj")"
+				# shellcheck disable=SC2046,SC2086
+				(cd "$TOP" && "$FUZZ_CXX" "${cxxflags[@]}" ${mods:+$(pkg-config --cflags $mods)} \
+					-c "$src" -o "$obj") >>"$log" 2>&1 || {
+					ok=0
+					break
+				}
+				objs+=("$obj")
+				extra+=(-lstdc++)
+			else
+				csrcs+=("$src")
+			fi
+		done
+		if ((ok)) && (cd "$TOP" && "$FUZZ_CC" "${cflags[@]}" "${csrcs[@]}" "${objs[@]}" "${libs[@]}" \
+			"${extra[@]}" -o "$bin.new") >>"$log" 2>&1; then
 			mv -f "$bin.new" "$bin"
 			say "fuzz: built var/fuzz/bin/fuzz_$t"
 		else
