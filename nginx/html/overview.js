@@ -289,8 +289,32 @@ let queuesTimer = null;
 let queuesSeq = 0;
 const queueNames = new Set(["default"]);
 
-function cell(label, n, cls = "num") {
-  return el("td", { class: n ? cls : `${cls} zero`, "data-label": label, text: n === null || n === undefined ? "—" : String(n) });
+// The queue table is updated in place, like the task table: a row per queue, kept while the
+// queue is listed, its cells rewritten only when their text changes, so a keyboard user
+// tabbing through the queue links keeps the focus (and the place) across refreshes.
+const queueRows = new Map();     // queue → <tr>
+const QUEUE_CELLS = ["queued", "running", "succeeded", "failed", "cancelled", "oldest queued", "done / min"];
+
+function makeQueueRow(name) {
+  const link = el("a", { href: `?queue=${encodeURIComponent(name)}`, text: name, title: `show the tasks of queue ${name}` });
+  link.addEventListener("click", (ev) => {
+    ev.preventDefault();
+    filtersForm.elements.queue.value = name;
+    applyFilters();
+    $("tasks-h").focus();
+  });
+  if (!queueNames.has(name)) {
+    queueNames.add(name);
+    $("queue-list").append(el("option", { value: name }));
+  }
+  return el("tr", { "data-queue": name }, el("td", { class: "q" }, link),
+    ...QUEUE_CELLS.map((label) => el("td", { class: "num", "data-label": label })));
+}
+
+function setCell(td, value, zero) {
+  const text = value === null || value === undefined ? "—" : String(value);
+  if (td.textContent !== text) td.textContent = text;
+  td.classList.toggle("zero", zero);
 }
 
 function renderQueues(queues) {
@@ -301,32 +325,27 @@ function renderQueues(queues) {
     table.hidden = true;
     note.hidden = false;
     note.textContent = "No tasks yet.";
+    note.removeAttribute("title");
     return;
   }
   note.hidden = true;
   table.hidden = false;
-  const trs = queues.map((q) => {
+  const seen = new Set();
+  queues.forEach((q, i) => {
+    seen.add(q.queue);
+    let tr = queueRows.get(q.queue);
+    if (!tr) { tr = makeQueueRow(q.queue); queueRows.set(q.queue, tr); }
     const c = q.counts || {};
-    const link = el("a", { href: `?queue=${encodeURIComponent(q.queue)}`, text: q.queue, title: `show the tasks of queue ${q.queue}` });
-    link.addEventListener("click", (ev) => {
-      ev.preventDefault();
-      filtersForm.elements.queue.value = q.queue;
-      applyFilters();
-      $("tasks-h").focus();
-    });
-    if (!queueNames.has(q.queue)) {
-      queueNames.add(q.queue);
-      $("queue-list").append(el("option", { value: q.queue }));
-    }
-    return el("tr", { "data-queue": q.queue },
-      el("td", { class: "q" }, link),
-      cell("queued", c.queued), cell("running", c.running), cell("succeeded", c.succeeded), cell("failed", c.failed),
-      cell("cancelled", c.cancelled),
-      el("td", { class: "num", "data-label": "oldest queued", text: q.oldest_queued_s === null || q.oldest_queued_s === undefined ? "—" : fmtDuration(q.oldest_queued_s) }),
-      cell("done / min", q.finished_last_minute),
-    );
+    const cells = tr.children;
+    [c.queued, c.running, c.succeeded, c.failed, c.cancelled].forEach((n, k) => setCell(cells[k + 1], n, !n));
+    const oldest = q.oldest_queued_s === null || q.oldest_queued_s === undefined ? null : fmtDuration(q.oldest_queued_s);
+    setCell(cells[6], oldest, false);
+    setCell(cells[7], q.finished_last_minute, !q.finished_last_minute);
+    if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
   });
-  body.replaceChildren(...trs);
+  for (const [name, tr] of queueRows) {
+    if (!seen.has(name)) { tr.remove(); queueRows.delete(name); }
+  }
 }
 
 async function refreshQueues() {

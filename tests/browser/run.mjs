@@ -276,11 +276,26 @@ test("a failed task shows its error, and Retry runs it again", async (t) => {
   assert(await page.locator("#btn-cancel").isDisabled(), "Cancel is enabled on a failed task");
 });
 
+// gatedTasks(n, body) — n tasks that wait for a gate task (after: [gate], after_policy
+// "always"): they start when release() cancels the gate, however long the pages took to open.
+// (A fixed delay_s raced the opening of the pages on a loaded machine: a task could finish
+// before its page was up, and the page then never saw it live.)
+async function gatedTasks(n, body) {
+  const gate = await submit({ kind: "noop", payload: {}, delay_s: 3600 });
+  const tasks = [];
+  for (let i = 0; i < n; i++) tasks.push(await submit({ ...body, after: [gate.id], after_policy: "always" }));
+  return { tasks, release: () => apiCall("DELETE", `/api/tasks/${gate.id}`) };
+}
+
+// everyPageLive(pages) — each page has been live (in any mode) at least once
+const everyPageLive = (pages, ms = 20000) => waitFor(async () => (await Promise.all(pages.map((p) => p.evaluate(() => window.__liveStates.some((s) => s.startsWith("live/")))))).every(Boolean), "every tab live", ms);
+
 test("5 tabs at once each follow their own task live to succeeded", async (t) => {
   const ctx = await newContext(t);
-  const tasks = [];
-  for (let i = 0; i < 5; i++) tasks.push(await submit({ kind: "sleep", payload: { steps: 16, step_ms: 300 }, delay_s: 3 }));
+  const { tasks, release } = await gatedTasks(5, { kind: "sleep", payload: { steps: 16, step_ms: 300 } });
   const pages = await Promise.all(tasks.map(async (task) => openTask(t, task.id, await ctx.newPage())));
+  await everyPageLive(pages);
+  await release();
   await Promise.all(pages.map((p) => waitState(p, "succeeded", 30000)));
   for (let i = 0; i < 5; i++) {
     const p = pages[i];
@@ -296,9 +311,10 @@ test("8 tabs: at most 4 hold a connection, the others poll, all follow live", as
   // a browser opens 6 connections per host for all its tabs: streams and long-polls beyond
   // that would stall every other request of the origin
   const ctx = await newContext(t);
-  const tasks = [];
-  for (let i = 0; i < 8; i++) tasks.push(await submit({ kind: "sleep", payload: { steps: 10, step_ms: 300 }, delay_s: 2.5 }));
+  const { tasks, release } = await gatedTasks(8, { kind: "sleep", payload: { steps: 10, step_ms: 300 } });
   const pages = await Promise.all(tasks.map(async (task) => openTask(t, task.id, await ctx.newPage())));
+  await everyPageLive(pages);
+  await release();
   await Promise.all(pages.map((p) => waitState(p, "succeeded", 20000)));
   // the first mode each tab was live in (a tab whose slot was freed later upgrades)
   const first = await Promise.all(pages.map((p) => p.evaluate(() => (window.__liveStates.find((s) => s.startsWith("live/")) || "").slice(5))));
@@ -805,6 +821,26 @@ test("keyboard: the submit form and the task link are reachable with Tab", async
   assert(await page.locator("#submit-details").evaluate((d) => d.open), "Enter does not open the form");
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   assert(outline !== "none", "the focused control has no visible outline");
+  // one Tab at a time past every queue's link: after the integration suite there are hundreds
+}, { timeout: 90000 });
+
+test("keyboard: a focused queue link keeps the focus across refreshes of the queue table", async (t) => {
+  const queue = `focus-${uniq()}`;
+  const task = await submit({ kind: "noop", payload: {}, queue, delay_s: 600 });
+  try {
+    const page = await newPage(t);
+    await page.goto(`${BASE}/`);
+    const link = page.locator(`#queues tr[data-queue="${queue}"] td.q a`);
+    await waitFor(async () => (await link.count()) === 1, "the queue's row");
+    await link.focus();
+    await page.evaluate(() => { window.__focused = document.activeElement; });
+    // the queue table refreshes every 3 s: two refreshes later the focus is where it was
+    // (a table drawn anew would drop it, and Tab would start again from its first link)
+    await sleep(7000);
+    assert(await page.evaluate(() => document.activeElement === window.__focused && window.__focused.isConnected), "the focus was lost when the queue table refreshed");
+  } finally {
+    await apiCall("DELETE", `/api/tasks/${task.id}`);
+  }
 });
 
 // ---- embedding: the client, <taskq-progress>, view tokens, the example app (embed.mjs) ----
