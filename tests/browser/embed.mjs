@@ -13,7 +13,7 @@ import path from "node:path";
 import { TESTS as CLIENT_TESTS } from "./client.test.js";
 
 export async function registerEmbedTests(h) {
-  const { test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, onFinish } = h;
+  const { test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, noHorizontalScroll, wordsOnly, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, ARTIFACTS, onFinish } = h;
 
   const probe = await apiCall("POST", "/api/tasks", { kind: "noop", payload: {} });
   const VIEW_TOKENS = !!(probe.data && typeof probe.data.view_token === "string");
@@ -220,7 +220,10 @@ export async function registerEmbedTests(h) {
       await waitFor(async () => (await events(page)).some((e) => e.type === "taskq-error"), "taskq-error", 8000);
       const err = (await events(page)).find((e) => e.type === "taskq-error").error;
       assert(err.status === 404 && err.code === "not_found", JSON.stringify(err));
-      assert((await host(page, "data-state")) === "error" && /404 not_found/.test((await shadow(page, ".error")).text), "the error is not shown");
+      const shown = await shadow(page, ".error");
+      assert((await host(page, "data-state")) === "error" && /^No such task/.test(shown.text), `the error is not shown: ${shown.text}`);
+      wordsOnly(shown.text, "the element's error");
+      assert(/HTTP 404 not_found/.test(shown.attrs.title), `the error's title: ${shown.attrs.title}`);
     }
   });
 
@@ -319,7 +322,9 @@ export async function registerEmbedTests(h) {
       await waitFor(async () => (await events(page)).some((e) => e.type === "taskq-error"), "taskq-error", 8000);
       const err = (await events(page)).find((e) => e.type === "taskq-error").error;
       assert(err.status === 401 && err.code === "invalid_token", JSON.stringify(err));
-      assert(/401 invalid_token/.test((await shadow(page, ".error")).text), "the element does not show the error");
+      const shown = await shadow(page, ".error");
+      assert(/does not accept this token/.test(shown.text) && /HTTP 401 invalid_token/.test(shown.attrs.title), `the element shows: ${shown.text} (${shown.attrs.title})`);
+      wordsOnly(shown.text, "the element's error");
     } finally {
       await apiCall("DELETE", `/api/tasks/${task.id}`);
     }
