@@ -5,7 +5,9 @@
 //
 // Environment:
 //   TASKQ_URL           the stack's base URL (default http://127.0.0.1:8080)
-//   TASKQ_SCREENSHOTS=1 also write docs/screenshots/overview.png, task.png and example.png
+//   TASKQ_SCREENSHOTS=1 also write docs/screenshots/overview.png, task.png (1,280 px wide) and
+//                       example.png (900 px), and the same pages at 390 px into
+//                       TASKQ_BROWSER_ARTIFACTS
 //   TASKQ_DEV           path of ./dev: enables the restart tests (./dev daemon restart fcgi|nginx,
 //                       with TASKQ_VAR/TASKQ_PORT of the stack in the environment) and, with
 //                       auth on, the owner tests (./dev taskq token create OWNER)
@@ -234,6 +236,13 @@ if (SHOTS) {
     await waitFor(async () => (await progressOf(tp)) >= 40, "progress ≥ 40", 20000);
     await waitFor(async () => (await tp.locator("#history tbody tr").count()) > 0 || /unavailable/.test(await tp.locator("#history-note").textContent()), "history");
     await tp.screenshot({ path: path.join(shotDir, "task.png"), fullPage: true });
+    // the same on a phone (390 px), for a look (not in docs/)
+    const phone = await newPage(t, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    await phone.goto(`${BASE}/`);
+    await waitFor(async () => (await phone.locator("#tasks tbody tr").count()) >= 8, "rows on the phone");
+    await phone.screenshot({ path: path.join(ARTIFACTS, "overview-390.png"), fullPage: true });
+    await openTask(t, long1.id, phone);
+    await phone.screenshot({ path: path.join(ARTIFACTS, "task-390.png"), fullPage: true });
     await apiCall("DELETE", `/api/tasks/${long1.id}`);
     await apiCall("DELETE", `/api/tasks/${long2.id}`);
   }, { timeout: 45000 });
