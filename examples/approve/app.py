@@ -9,14 +9,25 @@ token for that one task (taskq.view_token); it answers at once with the task id 
 token, and the page shows <taskq-progress task=… view-token=…> until the task is done. The
 app never waits for a task, so any number of tabs stay responsive.
 
+Approving is idempotent: a request has at most one standing approval (a unique index in the
+app's own table, schema.sql), so a second Approve of the same request (a double click, a
+second tab, a replayed POST) inserts nothing, submits no task and answers with the approval
+that stands. Only when that approval's task failed or was cancelled can the request be
+approved again. "Recent approvals" stays current without a reload: the page re-reads it
+(GET /example/recent) when it approves, when another tab of the browser does, when a task it
+shows finishes, and every few seconds for approvals made elsewhere.
+
 It is a plain WSGI app (python3's wsgiref, threaded, psycopg2), served on a unix socket that
 the dev stack's nginx proxies as /example/, beside taskq's /api/ and /client/ (one origin):
 
     ./dev start && ./dev example        # http://127.0.0.1:8080/example/
     python3 app.py --socket PATH --db CONNINFO    # by hand
 
-Routes: GET /example/?request=REQ-… (the page), POST /example/approvals {"request_id"} →
-201 {"approval_id","task_id","view_token"}, GET /example/healthz.
+Routes: GET /example/?request=REQ-… (the page); POST /example/approvals {"request_id"} →
+201 {"approval_id","task_id","view_token",…} for a new approval, 200 with
+"already_approved": true and the standing approval's task for a request approved before;
+POST /example/requests → 201 {"request_id"} (a new request to approve); GET /example/recent
+(the "Recent approvals" table, an HTML fragment); GET /example/healthz.
 """
 
 import argparse
@@ -40,21 +51,25 @@ KIND = "approve"             # the command kind the example's worker runs (appro
 QUEUE = "approve"            # served by that worker only
 OWNER = "approve-example"    # the tasks' owner in taskq (the app is one taskq client)
 
-REQUESTS = {
-    "REQ-1042": {"requester": "Dana Whitfield", "item": "Laptop for the new designer",
-                 "amount": Decimal("1850.00")},
-    "REQ-1043": {"requester": "Omar Haddad", "item": "Conference trip, Lisbon",
-                 "amount": Decimal("1240.50")},
-    "REQ-1044": {"requester": "Mei Tanaka", "item": "Two 27\" monitors", "amount": Decimal("689.98")},
-    "REQ-1045": {"requester": "Lukas Brandt", "item": "Team offsite catering",
-                 "amount": Decimal("2310.00")},
-    "REQ-1046": {"requester": "Aisha Okafor", "item": "Accessibility audit of the shop",
-                 "amount": Decimal("4800.00")},
-}
+FIRST_REQUEST = "REQ-1042"   # schema.sql files five requests; "New request" files more
+# what a new request is for, in turn (a real app has a form for it)
+SAMPLES = [
+    ("Priya Raman", "Standing desk", Decimal("620.00")),
+    ("Jonas Berg", "Design software licences (5)", Decimal("1495.00")),
+    ("Chloé Martin", "Customer visit, Lyon", Decimal("410.80")),
+    ("Tom Eriksen", "Replacement phone", Decimal("729.00")),
+    ("Nadia Aziz", "Training course: PostgreSQL", Decimal("1350.00")),
+]
+LIVE = ("queued", "running")
 
 
 def money(amount):
     return "{:,.2f} EUR".format(amount)
+
+
+def reference(approval_id):
+    """The approval's reference, as approve-task.py makes it."""
+    return "APR-%06d" % approval_id
 
 
 class App:
@@ -78,13 +93,31 @@ class App:
 
     # ---- the three steps of README.md: submit in the app's transaction, hand over the token
     def approve(self, request_id, approver):
-        req = REQUESTS[request_id]
+        """Approve a request: (approval, True) when this call made it, (approval, False) when
+        an approval already stood (no second task then); (None, False) for an unknown
+        request. An approval is a dict (see standing())."""
         with self.db() as conn, conn.cursor() as cur:     # one transaction: all or nothing
+            # an approval whose task failed or was cancelled no longer stands
+            cur.execute("UPDATE approve_example.approvals a SET voided_at = now()"
+                        "  FROM taskq.tasks t"
+                        " WHERE a.request_id = %s AND a.voided_at IS NULL"
+                        "   AND t.id = a.task_id AND t.state IN ('failed', 'cancelled')",
+                        (request_id,))
+            found = self.standing(cur, request_id)
+            if found is not None:
+                return found, False
+            # the unique index lets one approval stand per request: of concurrent ones, all
+            # but the first insert nothing (they wait for it to commit, then find it)
             cur.execute("INSERT INTO approve_example.approvals (request_id, approver, amount)"
-                        " VALUES (%s, %s, %s) RETURNING id", (request_id, approver, req["amount"]))
-            approval_id = cur.fetchone()[0]
+                        " SELECT id, %s, amount FROM approve_example.requests WHERE id = %s"
+                        " ON CONFLICT (request_id) WHERE voided_at IS NULL DO NOTHING"
+                        " RETURNING id, amount", (approver, request_id))
+            row = cur.fetchone()
+            if row is None:
+                return self.standing(cur, request_id), False
+            approval_id, amount = row
             payload = {"approval_id": approval_id, "request_id": request_id,
-                       "approver": approver, "amount": money(req["amount"]),
+                       "approver": approver, "amount": money(amount),
                        "step_ms": self.step_ms}
             cur.execute("SELECT taskq.submit(%s, %s::jsonb, queue => %s, owner => %s,"
                         " max_attempts => 3, timeout_s => 60)",
@@ -92,8 +125,24 @@ class App:
             task_id = cur.fetchone()[0]
             cur.execute("UPDATE approve_example.approvals SET task_id = %s WHERE id = %s",
                         (task_id, approval_id))
-            token = self.view_token(cur, task_id, can_cancel=True)
-        return {"approval_id": approval_id, "task_id": str(task_id), "view_token": token}
+            return self.standing(cur, request_id), True
+
+    def standing(self, cur, request_id):
+        """The request's standing approval with its task's state (None: not approved), and a
+        view token for the task while it runs."""
+        cur.execute("SELECT a.id, a.task_id, a.approver, a.created_at, t.state,"
+                    "       t.result->>'reference'"
+                    "  FROM approve_example.approvals a"
+                    "  LEFT JOIN taskq.tasks t ON t.id = a.task_id"
+                    " WHERE a.request_id = %s AND a.voided_at IS NULL", (request_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        aid, task_id, approver, created, state, ref = row
+        return {"approval_id": aid, "request_id": request_id, "task_id": str(task_id),
+                "approved_by": approver, "approved_at": created.isoformat(),
+                "state": state or "pruned", "reference": ref or (None if state else reference(aid)),
+                "view_token": self.view_token(cur, task_id, can_cancel=True) if state in LIVE else None}
 
     def view_token(self, cur, task_id, can_cancel=False):
         if not self.view_tokens:
@@ -101,21 +150,45 @@ class App:
         cur.execute("SELECT taskq.view_token(%s, interval '1 hour', %s)", (task_id, can_cancel))
         return cur.fetchone()[0]
 
+    def request(self, cur, request_id):
+        cur.execute("SELECT id, requester, item, amount FROM approve_example.requests"
+                    " WHERE id = %s", (request_id,))
+        row = cur.fetchone()
+        return row and {"id": row[0], "requester": row[1], "item": row[2], "amount": row[3]}
+
+    def new_request(self):
+        with self.db() as conn, conn.cursor() as cur:
+            cur.execute("SELECT nextval('approve_example.request_numbers')")
+            n = cur.fetchone()[0]
+            requester, item, amount = SAMPLES[n % len(SAMPLES)]
+            cur.execute("INSERT INTO approve_example.requests (id, requester, item, amount)"
+                        " VALUES (%s, %s, %s, %s) RETURNING id",
+                        ("REQ-%d" % n, requester, item, amount))
+            return cur.fetchone()[0]
+
+    def waiting(self, cur, but):
+        """Requests without a standing approval (the page links to them), oldest first."""
+        cur.execute("SELECT r.id FROM approve_example.requests r"
+                    " WHERE r.id <> %s AND NOT EXISTS (SELECT 1 FROM approve_example.approvals a"
+                    "   WHERE a.request_id = r.id AND a.voided_at IS NULL)"
+                    " ORDER BY r.created_at, r.id LIMIT 6", (but,))
+        return [r[0] for r in cur.fetchall()]
+
     def recent(self):
         """The last approvals with their tasks' state, read from SQL as any app may."""
         with self.db() as conn, conn.cursor() as cur:
             cur.execute("SELECT a.id, a.request_id, a.created_at, a.task_id, t.state,"
-                        "       t.result->>'reference'"
+                        "       t.result->>'reference', a.voided_at IS NOT NULL"
                         "  FROM approve_example.approvals a"
                         "  LEFT JOIN taskq.tasks t ON t.id = a.task_id"
                         " ORDER BY a.id DESC LIMIT 5")
             rows = cur.fetchall()
             out = []
-            for aid, req, created, task_id, state, ref in rows:
+            for aid, req, created, task_id, state, ref, voided in rows:
                 token = None
-                if state in ("queued", "running"):
+                if state in LIVE:
                     token = self.view_token(cur, task_id)
-                out.append((aid, req, created, task_id, state, ref, token))
+                out.append((aid, req, created, task_id, state, ref, voided, token))
             return out
 
     # ---- HTTP --------------------------------------------------------------------------
@@ -125,11 +198,14 @@ class App:
         try:
             if path in ("/example", "/example/") and method in ("GET", "HEAD"):
                 query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-                request_id = query.get("request", ["REQ-1042"])[0]
                 return self.html(start_response, self.render(
-                    request_id if request_id in REQUESTS else "REQ-1042"))
+                    query.get("request", [FIRST_REQUEST])[0]))
             if path == "/example/approvals" and method == "POST":
                 return self.post_approval(environ, start_response)
+            if path == "/example/requests" and method == "POST":
+                return self.json(start_response, 201, {"request_id": self.new_request()})
+            if path == "/example/recent" and method == "GET":
+                return self.html(start_response, self.render_recent())
             if path == "/example/healthz" and method == "GET":
                 return self.healthz(start_response)
             return self.json(start_response, 404, {"error": "not found"})
@@ -142,12 +218,21 @@ class App:
             n = int(environ.get("CONTENT_LENGTH") or 0)
             body = json.loads(environ["wsgi.input"].read(min(n, 65536)) or b"{}")
         except ValueError:
-            return self.json(start_response, 400, {"error": "body is not JSON"})
+            return self.json(start_response, 400, {"error": "the body is not JSON"})
         request_id = body.get("request_id") if isinstance(body, dict) else None
-        if request_id not in REQUESTS:
-            return self.json(start_response, 400, {"error": "unknown request_id"})
+        if not isinstance(request_id, str):
+            return self.json(start_response, 400, {"error": "request_id is missing"})
         # a real app takes the approver from whoever is signed in
-        return self.json(start_response, 201, self.approve(request_id, "Sam Carter (manager)"))
+        approval, made = self.approve(request_id, "Sam Carter (manager)")
+        if approval is None:
+            with self.db() as conn, conn.cursor() as cur:
+                known = self.request(cur, request_id) is not None
+            if not known:
+                return self.json(start_response, 404, {"error": "no such request"})
+            # the approval that stood was set aside meanwhile: the client may ask again
+            return self.json(start_response, 409, {"error": "the request changed meanwhile; try again"})
+        approval["already_approved"] = not made
+        return self.json(start_response, 201 if made else 200, approval)
 
     def healthz(self, start_response):
         with self.db() as conn, conn.cursor() as cur:
@@ -156,28 +241,46 @@ class App:
                 return self.json(start_response, 503, {"error": "no worker has registered '%s'" % KIND})
         return self.json(start_response, 200, {"status": "ok", "view_tokens": self.view_tokens})
 
-    def render(self, request_id):
-        req = REQUESTS[request_id]
+    def render_recent(self):
+        """The "Recent approvals" table: in the page, and alone for the page to refresh it. A
+        row's data-sig changes only when the row must be drawn anew: while its task runs, the
+        <taskq-progress> in it follows the task by itself."""
         rows = []
-        for aid, req_id, created, task_id, state, ref, token in self.recent():
-            if token or (state in ("queued", "running") and not self.view_tokens):
+        for aid, req_id, created, task_id, state, ref, voided, token in self.recent():
+            if token or (state in LIVE and not self.view_tokens):
+                sig = "live"
                 what = ('<taskq-progress task="%s"%s label="Approval #%d"></taskq-progress>'
                         % (task_id, ' view-token="%s"' % html.escape(token) if token else "", aid))
             else:
-                what = html.escape(state or "pruned") + (" · " + html.escape(ref) if ref else "")
-            rows.append('<tr><td>#%d</td><td>%s</td><td>%s</td><td class="what">%s</td></tr>'
-                        % (aid, html.escape(req_id), created.strftime("%H:%M:%S"), what))
-        recent = ("<table><thead><tr><th>approval</th><th>request</th><th>at (UTC)</th>"
-                  "<th>state</th></tr></thead><tbody>%s</tbody></table>" % "".join(rows)
-                  if rows else '<p class="muted">None yet.</p>')
-        others = " · ".join('<a href="?request=%s">%s</a>' % (r, r)
-                            for r in REQUESTS if r != request_id)
-        values = {"REQUEST_ID": request_id, "REQUESTER": req["requester"], "ITEM": req["item"],
+                sig = "%s|%s|%s" % (state or "pruned", ref or "", voided)
+                what = (html.escape(state or "pruned") + (" · " + html.escape(ref) if ref else "")
+                        + (" · set aside" if voided else ""))
+            rows.append('<tr data-approval="%d" data-request="%s" data-sig="%s"><td>#%d</td>'
+                        '<td>%s</td><td class="at">%s</td><td class="what">%s</td></tr>'
+                        % (aid, html.escape(req_id), html.escape(sig), aid, html.escape(req_id),
+                           created.strftime("%H:%M:%S"), what))
+        if not rows:
+            return '<p class="muted">None yet.</p>'
+        return ('<table class="recent"><thead><tr><th scope="col">approval</th>'
+                '<th scope="col">request</th><th scope="col" class="at">at (UTC)</th>'
+                '<th scope="col">state</th></tr></thead><tbody>%s</tbody></table>' % "".join(rows))
+
+    def render(self, request_id):
+        with self.db() as conn, conn.cursor() as cur:
+            req = self.request(cur, request_id) or self.request(cur, FIRST_REQUEST)
+            standing = self.standing(cur, req["id"])
+            waiting = self.waiting(cur, req["id"])
+        others = " · ".join('<a href="?request=%s">%s</a>' % (html.escape(r), html.escape(r))
+                            for r in waiting) or "none"
+        values = {"REQUEST_ID": req["id"], "REQUESTER": req["requester"], "ITEM": req["item"],
                   "AMOUNT": money(req["amount"])}
         page = self.page
         for k, v in values.items():
             page = page.replace("{{%s}}" % k, html.escape(v))
-        return page.replace("{{RECENT}}", recent).replace("{{OTHERS}}", others)
+        # the approval that stands, for the page's script (JSON inside <script>: "</" escaped)
+        state = json.dumps(standing).replace("</", "<\\/")
+        return (page.replace("{{STANDING}}", state).replace("{{RECENT}}", self.render_recent())
+                .replace("{{OTHERS}}", others))
 
     @staticmethod
     def html(start_response, text):
@@ -190,7 +293,7 @@ class App:
     def json(start_response, status, obj):
         data = json.dumps(obj).encode("utf-8")
         reason = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found",
-                  503: "Service Unavailable"}[status]
+                  409: "Conflict", 503: "Service Unavailable"}[status]
         start_response("%d %s" % (status, reason), [("Content-Type", "application/json"),
                                                     ("Content-Length", str(len(data))),
                                                     ("Cache-Control", "no-store")])

@@ -3,15 +3,16 @@
 // api(path, options) sends a request and resolves to {status, ok, data, etag, headers}; it
 // never throws for an HTTP status (callers decide what a 304, 404 or 409 means), only for a
 // network failure (ApiError with status 0) or an abort. errorOf(resp) turns an error answer
-// into {status, code, message} from the API's JSON error body.
+// into {status, code, message} from the API's JSON error body; describeError(x) says it in
+// words for the page, errorTitle(x) keeps the status and code for a tooltip.
 //
 // Auth: when a token is stored (localStorage "taskq.token") every request carries
 // "Authorization: Bearer <token>", and the cookie taskq_token holds it too (path /api), for
 // EventSource, which cannot send headers: the server takes the cookie for GET requests only.
-// A 401 answer fires "taskq:auth-required" on window, so the page can show its token field
-// (see ui.js). whoAmI() asks GET /api/me who the token belongs to.
+// A 401 answer fires "taskq:auth-required" on window (detail: the error). whoAmI() asks GET
+// /api/me who the token belongs to; checkToken(token) asks it about a token before it is kept.
 
-import { createClient } from "./client/taskq-client.js";
+import { createClient, explain, errorDetail } from "./client/taskq-client.js";
 
 const TOKEN_KEY = "taskq.token";
 const COOKIE = "taskq_token";
@@ -138,7 +139,7 @@ export async function api(path, options = {}) {
       try { data = JSON.parse(text); } catch { data = { raw: text }; }
     }
   }
-  if (resp.status === 401) window.dispatchEvent(new CustomEvent("taskq:auth-required"));
+  if (resp.status === 401) window.dispatchEvent(new CustomEvent("taskq:auth-required", { detail: errorOf({ status: 401, data, statusText: resp.statusText }) }));
   const etag = resp.headers.get("ETag");
   return { status: resp.status, ok: resp.ok, data, etag, headers: resp.headers, statusText: resp.statusText };
 }
@@ -153,11 +154,34 @@ export function errorOf(resp) {
   return { status: resp ? resp.status : 0, code: "http_" + (resp ? resp.status : 0), message: fallback || (resp && resp.statusText) || "unexpected answer" };
 }
 
-// describeError(x) — one line for a user: "HTTP 409 wrong_state: task is finished".
+// describeError(x) — one sentence for a person, in words ("Not possible in the task's current
+// state: task already finished."); errorTitle(x) — the same with its HTTP status and code
+// ("HTTP 409 wrong_state: task already finished"), for a title attribute and the console.
 export function describeError(x) {
-  if (x instanceof ApiError) return x.status ? `HTTP ${x.status} ${x.code}: ${x.message}` : x.message;
-  if (x && typeof x === "object" && "status" in x && "code" in x) return `HTTP ${x.status} ${x.code}${x.message ? ": " + x.message : ""}`;
+  if (x && typeof x === "object" && "status" in x) return explain(x);
   return String(x && x.message ? x.message : x);
+}
+
+export function errorTitle(x) {
+  if (x && typeof x === "object" && "status" in x) return errorDetail(x);
+  return String(x && x.message ? x.message : x);
+}
+
+// checkToken(token) — what GET /api/me says of a token before the page keeps it: {ok: true}
+// (accepted, or a server without /api/me), {ok: false, error} (refused), or {ok: null,
+// error} (cannot be told now: unreachable).
+export async function checkToken(token) {
+  let resp;
+  try {
+    resp = await fetch("/api/me", { headers: { Accept: "application/json", Authorization: `Bearer ${token}` }, cache: "no-store", credentials: "omit" });
+  } catch {
+    return { ok: null, error: new ApiError(0, "network", "network error: the server cannot be reached") };
+  }
+  if (resp.ok || resp.status === 404 || resp.status === 405) return { ok: true };
+  let data = null;
+  try { data = await resp.json(); } catch { /* not JSON */ }
+  const error = errorOf({ status: resp.status, data, statusText: resp.statusText });
+  return { ok: resp.status === 401 || resp.status === 403 ? false : null, error };
 }
 
 export const taskPath = (id) => `/api/tasks/${encodeURIComponent(id)}`;

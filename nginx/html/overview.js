@@ -6,8 +6,8 @@
 // rows are kept by id and updated, so focus, scroll and paging stay where they are. Filters and
 // the page are in the URL, so a filtered view can be bookmarked.
 
-import { api, errorOf, describeError, taskPageHref, whoAmI, feedPath } from "./api.js";
-import { el, shortId, renderState, progressBar, setProgress, fmtAge, fmtDuration, fmtTime, renderLive, initAuth, STATES } from "./ui.js";
+import { api, errorOf, describeError, errorTitle, taskPageHref, whoAmI, feedPath } from "./api.js";
+import { el, shortId, renderState, progressBar, setProgress, fmtAge, fmtDuration, fmtTime, renderLive, initAuth, signInNeeded, STATES } from "./ui.js";
 import { initSubmit } from "./submit.js";
 import { followFeed } from "./live.js";
 
@@ -114,6 +114,35 @@ function stopFeed() {
   feedState = "unavailable";
 }
 
+// ---- signed out: the API refused the token (or its absence) ---------------------------------
+// Nothing could be read: no rows, no "No tasks match", no "live"; the token field says why.
+// Nothing is polled in this state: a token saved here or in another tab reloads the page.
+let signedOut = false;
+
+function showSignedOut(e) {
+  signedOut = true;
+  clearTimeout(timer);
+  timer = null;
+  stopFeed();
+  status("auth", errorTitle(e));
+  signInNeeded(e, "the tasks");
+  tbody.replaceChildren();
+  rows.clear();
+  $("tasks-error").textContent = "";
+  $("tasks-empty").hidden = true;
+  $("tasks").hidden = true;
+  $("tasks-pager").hidden = true;
+  $("tasks-signin").hidden = false;
+}
+
+function showSignedIn() {
+  if (!signedOut) return;
+  signedOut = false;
+  $("tasks").hidden = false;
+  $("tasks-pager").hidden = false;
+  $("tasks-signin").hidden = true;
+}
+
 // ---- the task table ----------------------------------------------------------------------
 function makeRow(task) {
   const link = el("a", { href: taskPageHref(task.id), title: task.id, text: shortId(task.id) });
@@ -139,9 +168,11 @@ function updateRow(tr, task) {
     tr.dataset.rendered = "1";
     tr.dataset.state = task.state;
     renderState(c[1].firstElementChild, task);
-    c[2].textContent = task.kind;
-    c[3].textContent = task.queue;
-    c[4].textContent = task.owner || "";
+    // names may be cut with … to keep the table in the page: the title has them whole
+    for (const [i, v] of [[2, task.kind], [3, task.queue], [4, task.owner || ""]]) {
+      c[i].textContent = v;
+      c[i].title = v;
+    }
     setProgress(c[5].firstElementChild, task);
     const msg = task.state === "failed" && task.error ? task.error : task.message || "";
     c[6].textContent = msg;
@@ -156,7 +187,9 @@ function updateRow(tr, task) {
   c[7].textContent = fmtAge(task.created_at);
 }
 
-function renderTasks(list, next) {
+// renderTasks(list, next, readable) — readable false: the list could not be read (an error is
+// shown instead), so an empty list does not say "No tasks match".
+function renderTasks(list, next, readable = true) {
   const seen = new Set();
   list.forEach((task, i) => {
     seen.add(task.id);
@@ -169,13 +202,20 @@ function renderTasks(list, next) {
   for (const [id, tr] of rows) {
     if (!seen.has(id)) { tr.remove(); rows.delete(id); }
   }
-  $("tasks-empty").hidden = list.length > 0;
+  $("tasks-empty").hidden = list.length > 0 || !readable;
   $("page-older").disabled = !next;
   $("page-newer").disabled = !view.before;
   $("page-newest").disabled = !view.before;
   view.next = next || null;
   const page = view.before ? (view.stack.length ? `page ${view.stack.length + 1}` : "an older page") : "newest";
   $("page-where").textContent = `${page} · ${list.length} task${list.length === 1 ? "" : "s"}${next ? "" : " (the last page)"}`;
+}
+
+// setError(e) — the list's error line: words, with the status and code in its title
+function setError(e) {
+  const box = $("tasks-error");
+  box.textContent = e ? `The tasks could not be read. ${describeError(e)}` : "";
+  if (e) box.title = errorTitle(e); else box.removeAttribute("title");
 }
 
 let timer = null;
@@ -202,7 +242,7 @@ async function refresh() {
   } catch (err) {
     if (my !== seq) return;
     failures++;
-    status(failures >= 3 ? "offline" : "reconnecting", describeError(err));
+    status(failures >= 3 ? "offline" : "reconnecting", errorTitle(err));
     schedule(Math.min(MAX_BACKOFF_MS, FIRST_PAGE_MS * 2 ** (failures - 1)));
     return;
   } finally {
@@ -212,24 +252,29 @@ async function refresh() {
   const period = view.before ? OLDER_PAGE_MS : FIRST_PAGE_MS;
   if (resp.status === 200 && resp.data && Array.isArray(resp.data.tasks)) {
     failures = 0;
+    showSignedIn();
     status("live");
-    $("tasks-error").textContent = "";
+    setError("");
     renderTasks(resp.data.tasks, resp.data.next);
     schedule(period);
     return;
   }
   const e = errorOf(resp);
+  if (resp.status === 401 || resp.status === 403) {
+    showSignedOut(e);
+    return;
+  }
   if (resp.status >= 400 && resp.status < 500 && resp.status !== 429) {
-    // the request itself is wrong (a filter, a token): say so, keep the connection "live"
+    // the request itself is wrong (a filter): say so; the server is there ("live")
     failures = 0;
     status("live");
-    $("tasks-error").textContent = describeError(e);
-    renderTasks([], null);
+    setError(e);
+    renderTasks([], null, false);
     schedule(Math.max(period, 5000));
     return;
   }
   failures++;
-  status(failures >= 3 ? "offline" : "reconnecting", describeError(e));
+  status(failures >= 3 ? "offline" : "reconnecting", errorTitle(e));
   const ra = Number(resp.headers.get("Retry-After"));
   schedule(Math.min(MAX_BACKOFF_MS, Math.max(ra > 0 ? ra * 1000 : 0, FIRST_PAGE_MS * 2 ** (failures - 1))));
 }
@@ -270,6 +315,7 @@ $("page-newer").addEventListener("click", () => {
 $("page-newest").addEventListener("click", () => goPage(null, []));
 
 document.addEventListener("visibilitychange", () => {
+  if (signedOut) return;            // nothing is polled until a token reloads the page
   if (document.hidden) {
     clearTimeout(timer);
     timer = null;
@@ -289,8 +335,32 @@ let queuesTimer = null;
 let queuesSeq = 0;
 const queueNames = new Set(["default"]);
 
-function cell(label, n, cls = "num") {
-  return el("td", { class: n ? cls : `${cls} zero`, "data-label": label, text: n === null || n === undefined ? "—" : String(n) });
+// The queue table is updated in place, like the task table: a row per queue, kept while the
+// queue is listed, its cells rewritten only when their text changes, so a keyboard user
+// tabbing through the queue links keeps the focus (and the place) across refreshes.
+const queueRows = new Map();     // queue → <tr>
+const QUEUE_CELLS = ["queued", "running", "succeeded", "failed", "cancelled", "oldest queued", "done / min"];
+
+function makeQueueRow(name) {
+  const link = el("a", { href: `?queue=${encodeURIComponent(name)}`, text: name, title: `show the tasks of queue ${name}` });
+  link.addEventListener("click", (ev) => {
+    ev.preventDefault();
+    filtersForm.elements.queue.value = name;
+    applyFilters();
+    $("tasks-h").focus();
+  });
+  if (!queueNames.has(name)) {
+    queueNames.add(name);
+    $("queue-list").append(el("option", { value: name }));
+  }
+  return el("tr", { "data-queue": name }, el("td", { class: "q" }, link),
+    ...QUEUE_CELLS.map((label) => el("td", { class: "num", "data-label": label })));
+}
+
+function setCell(td, value, zero) {
+  const text = value === null || value === undefined ? "—" : String(value);
+  if (td.textContent !== text) td.textContent = text;
+  td.classList.toggle("zero", zero);
 }
 
 function renderQueues(queues) {
@@ -301,32 +371,35 @@ function renderQueues(queues) {
     table.hidden = true;
     note.hidden = false;
     note.textContent = "No tasks yet.";
+    note.removeAttribute("title");
     return;
   }
   note.hidden = true;
   table.hidden = false;
-  const trs = queues.map((q) => {
+  const seen = new Set();
+  queues.forEach((q, i) => {
+    seen.add(q.queue);
+    let tr = queueRows.get(q.queue);
+    if (!tr) { tr = makeQueueRow(q.queue); queueRows.set(q.queue, tr); }
     const c = q.counts || {};
-    const link = el("a", { href: `?queue=${encodeURIComponent(q.queue)}`, text: q.queue, title: `show the tasks of queue ${q.queue}` });
-    link.addEventListener("click", (ev) => {
-      ev.preventDefault();
-      filtersForm.elements.queue.value = q.queue;
-      applyFilters();
-      $("tasks-h").focus();
-    });
-    if (!queueNames.has(q.queue)) {
-      queueNames.add(q.queue);
-      $("queue-list").append(el("option", { value: q.queue }));
-    }
-    return el("tr", { "data-queue": q.queue },
-      el("td", { class: "q" }, link),
-      cell("queued", c.queued), cell("running", c.running), cell("succeeded", c.succeeded), cell("failed", c.failed),
-      cell("cancelled", c.cancelled),
-      el("td", { class: "num", "data-label": "oldest queued", text: q.oldest_queued_s === null || q.oldest_queued_s === undefined ? "—" : fmtDuration(q.oldest_queued_s) }),
-      cell("done / min", q.finished_last_minute),
-    );
+    const cells = tr.children;
+    [c.queued, c.running, c.succeeded, c.failed, c.cancelled].forEach((n, k) => setCell(cells[k + 1], n, !n));
+    const oldest = q.oldest_queued_s === null || q.oldest_queued_s === undefined ? null : fmtDuration(q.oldest_queued_s);
+    setCell(cells[6], oldest, false);
+    setCell(cells[7], q.finished_last_minute, !q.finished_last_minute);
+    if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
   });
-  body.replaceChildren(...trs);
+  for (const [name, tr] of queueRows) {
+    if (!seen.has(name)) { tr.remove(); queueRows.delete(name); }
+  }
+}
+
+function queuesNote(text, e) {
+  const note = $("queues-note");
+  $("queues").hidden = true;
+  note.hidden = false;
+  note.textContent = text;
+  note.title = errorTitle(e);
 }
 
 async function refreshQueues() {
@@ -340,19 +413,18 @@ async function refreshQueues() {
     if (resp.status === 200 && resp.data && Array.isArray(resp.data.queues)) {
       renderQueues(resp.data.queues);
     } else if (resp.status === 404 || resp.status === 405) {
-      $("queues").hidden = true;
-      $("queues-note").hidden = false;
-      $("queues-note").textContent = "Queue statistics are not available from this server (GET /api/queues answered " + resp.status + ").";
+      queuesNote("Queue statistics are not available from this server.", errorOf(resp));
       next = QUEUES_MISSING_MS;
+    } else if (resp.status === 401 || resp.status === 403) {
+      queuesNote("The queues show here once you sign in with an API token.", errorOf(resp));
+      return;                 // nothing to poll for: a new token reloads the page
     } else {
-      $("queues-note").hidden = false;
-      $("queues-note").textContent = `Queue statistics: ${describeError(errorOf(resp))}`;
+      queuesNote(`Queue statistics could not be read. ${describeError(errorOf(resp))}`, errorOf(resp));
       next = QUEUES_MS * 2;
     }
   } catch (err) {
     if (my !== queuesSeq) return;
-    $("queues-note").hidden = false;
-    $("queues-note").textContent = `Queue statistics: ${describeError(err)}`;
+    queuesNote(`Queue statistics could not be read. ${describeError(err)}`, err);
     next = MAX_BACKOFF_MS;
   }
   if (!document.hidden) queuesTimer = setTimeout(refreshQueues, next);

@@ -2,7 +2,7 @@
 // task's live page (task.html?id=…), which shows the answer at once (handed over in
 // sessionStorage) while it connects.
 
-import { api, errorOf, describeError, taskPageHref } from "./api.js";
+import { api, errorOf, describeError, errorTitle, taskPageHref } from "./api.js";
 
 // Payload templates for the shipped kinds; the textarea takes one when the kind changes and
 // the payload was not edited by hand.
@@ -36,9 +36,19 @@ export function initSubmit(form, { onCreated } = {}) {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); form.requestSubmit(); }
   });
 
+  // the API's refusal in words (its own message says what is wrong with the task); the
+  // status and the code in the title
+  const refused = (e) => {
+    const text = (e.status === 400 || e.status === 413 || e.status === 422) && e.message
+      ? `Not submitted: ${e.message.replace(/\.$/, "")}.` : `Not submitted. ${describeError(e)}`;
+    errorBox.textContent = text;
+    errorBox.title = errorTitle(e);
+  };
+
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     errorBox.textContent = "";
+    errorBox.removeAttribute("title");
     const body = { kind: kind.value.trim() };
     if (!body.kind) {
       errorBox.textContent = "kind: required";
@@ -87,14 +97,14 @@ export function initSubmit(form, { onCreated } = {}) {
         return;
       }
       const e = errorOf(resp);
-      errorBox.textContent = describeError(e);
+      refused(e);
       // point at the field the message names, when it names one
       const m = /^([a-z_]+)\b/.exec(e.message || "");
       const field = m && m[1];
       if (e.code === "unknown_kind") kind.focus();
       else if (field && form.elements[field]) form.elements[field].focus();
     } catch (err) {
-      errorBox.textContent = describeError(err);
+      refused(err);
     } finally {
       button.disabled = false;
       button.textContent = label;

@@ -3,8 +3,8 @@
 // taskq uses) keeps it current; the history is re-read when the task changes (at most once a
 // second).
 
-import { api, errorOf, describeError, taskPath, whoAmI, taskq } from "./api.js";
-import { el, shortId, renderState, stateText, progressBar, setProgress, fmtTime, fmtAge, fmtDuration, renderLive, initAuth } from "./ui.js";
+import { api, errorOf, describeError, errorTitle, taskPath, whoAmI, taskq } from "./api.js";
+import { el, shortId, renderState, stateText, progressBar, setProgress, fmtTime, fmtAge, fmtDuration, renderLive, initAuth, signInNeeded } from "./ui.js";
 import { FINAL } from "./client/taskq-client.js";
 
 const $ = (id) => document.getElementById(id);
@@ -92,6 +92,7 @@ function render(t) {
   $("btn-cancel").disabled = final || !!t.cancel_requested || busy;
   $("btn-retry").disabled = !(t.state === "failed" || t.state === "cancelled") || busy;
   document.title = `taskq · ${shortId(t.id)} · ${stateText(t)}${final ? "" : " " + (t.progress ?? 0) + "%"}`;
+  noticeFollows(t);
   historySoon();
 }
 
@@ -101,12 +102,26 @@ function queuedText(t) {
   return wait > 1 ? `scheduled: starts in about ${fmtDuration(wait)}` : "waiting for a worker";
 }
 
-function showMissing(text) {
+// showMissing(text, e) — no such task (e: the API's error, for the title) or no id at all
+function showMissing(text, e = null) {
   $("task").hidden = true;
   $("missing").hidden = false;
   $("missing-text").textContent = text;
-  renderLive($("live"), { state: "ended", mode: null, detail: text });
+  if (e) $("missing-text").title = errorTitle(e);
+  renderLive($("live"), { state: "ended", mode: null, detail: e ? errorTitle(e) : text });
   document.title = "taskq · task not found";
+}
+
+// showSignIn(e) — the API refused the page's token (401) or its kind of token (403): the
+// token field says so; nothing of the task is shown and nothing is followed.
+function showSignIn(e) {
+  if (follower) { follower.stop(); follower = null; }
+  task = null;
+  $("task").hidden = true;
+  $("missing").hidden = true;
+  renderLive($("live"), { state: "auth", mode: null, detail: errorTitle(e) });
+  signInNeeded(e, "this task");
+  document.title = "taskq · sign-in needed";
 }
 
 // ---- history -----------------------------------------------------------------------------
@@ -165,22 +180,45 @@ async function loadHistory() {
       note.textContent = "History unavailable: this server does not answer GET /api/tasks/{id}/history.";
     } else {
       note.hidden = false;
-      note.textContent = `History unavailable: ${describeError(errorOf(resp))}`;
+      note.textContent = `History unavailable. ${describeError(errorOf(resp))}`;
+      note.title = errorTitle(errorOf(resp));
     }
   } catch (err) {
     note.hidden = false;
-    note.textContent = `History unavailable: ${describeError(err)}`;
+    note.textContent = `History unavailable. ${describeError(err)}`;
+    note.title = errorTitle(err);
   }
   if (task && eventKey(task) !== historyKey && !historyUnavailable) historySoon();
 }
 
-// ---- Cancel and Retry --------------------------------------------------------------------
+// ---- Cancel and Retry, and the notice that says what they did ----------------------------
+// The notice follows the task. One about something still to happen (a cancel the worker has
+// not acted on yet, a retry not yet run) is replaced or cleared as soon as the task reaches a
+// final state after it; one about an action's result is cleared when the state changes again.
+// The words are for people; the HTTP status and code go into the notice's title.
 let busy = false;
+let notice = null;              // {pending: "cancel"|"retry"|null, version, state, sticky}
 
-function outcome(text, good) {
+// outcome(text, good, {pending, version, state, title, sticky}) — version: the task's version
+// the action answered with; state: the state the notice is about (default: the one shown)
+function outcome(text, good, { pending = null, version = 0, state = null, title = "", sticky = false } = {}) {
   const o = $("outcome");
   o.textContent = text;
   o.className = `outcome ${good ? "good" : "bad"}`;
+  if (title) o.title = title; else o.removeAttribute("title");
+  notice = text ? { pending, version: Number(version) || 0, state: state || (task ? task.state : null), sticky } : null;
+}
+
+function noticeFollows(t) {
+  if (!notice || notice.sticky) return;
+  if (notice.pending) {
+    if (!FINAL.has(t.state) || Number(t.version) <= notice.version) return;
+    if (notice.pending === "retry") outcome("", true);
+    else if (t.state === "cancelled") outcome("Cancelled: the worker stopped the task.", true);
+    else outcome(`The task ${t.state === "succeeded" ? "finished" : "failed"} before the cancel reached it.`, t.state === "succeeded");
+    return;
+  }
+  if (notice.state && t.state !== notice.state) outcome("", true);
 }
 
 async function act(kind) {
@@ -188,25 +226,25 @@ async function act(kind) {
   busy = true;
   $("btn-cancel").disabled = true;
   $("btn-retry").disabled = true;
-  const label = kind === "cancel" ? "Cancel" : "Retry";
-  outcome(`${label}: sending…`, true);
+  const label = kind === "cancel" ? "cancel" : "retry";
+  outcome(kind === "cancel" ? "Cancelling…" : "Retrying…", true, { sticky: true });
   try {
     const resp = kind === "cancel"
       ? await api(taskPath(id), { method: "DELETE", timeoutMs: 15000 })
       : await api(`${taskPath(id)}/retry`, { method: "POST", timeoutMs: 15000 });
     const isTask = resp.data && resp.data.id === id;
-    if (resp.ok) {
-      let text;
-      if (kind === "cancel") {
-        text = resp.status === 202
-          ? "Cancel requested (HTTP 202): the worker stops the task at its next step."
-          : `Cancelled (HTTP ${resp.status}): the task had not started.`;
-      } else {
-        text = `Retried (HTTP ${resp.status}): the task is queued again.`;
-      }
-      outcome(text, true);
+    const version = isTask ? resp.data.version : task ? task.version : 0;
+    const state = isTask ? resp.data.state : null;
+    const title = `HTTP ${resp.status}`;
+    if (resp.ok && kind === "cancel" && resp.status === 202) {
+      outcome("Cancel requested: the worker stops the task at its next step.", true, { pending: "cancel", version, state, title });
+    } else if (resp.ok && kind === "cancel") {
+      outcome("Cancelled: the task had not started yet.", true, { state, title });
+    } else if (resp.ok) {
+      outcome("Queued again: the task runs once more.", true, { pending: "retry", version, state, title });
     } else {
-      outcome(`${label} refused: ${describeError(errorOf(resp))}`, false);
+      const e = errorOf(resp);
+      outcome(`Could not ${label} the task. ${describeError(e)}`, false, { title: errorTitle(e) });
     }
     busy = false;
     if (isTask) {
@@ -216,7 +254,7 @@ async function act(kind) {
       else render(resp.data);
     }
   } catch (err) {
-    outcome(`${label} failed: ${describeError(err)}`, false);
+    outcome(`Could not ${label} the task. ${describeError(err)}`, false, { title: errorTitle(err) });
   } finally {
     busy = false;
     if (task) render(task);
@@ -243,7 +281,7 @@ async function main() {
     }
   } catch { /* no storage: fine */ }
   if (new URLSearchParams(location.search).get("dedupe") === "1") {
-    outcome("An unfinished task with the same dedupe key already existed: this is that task (HTTP 200).", true);
+    outcome("An unfinished task with the same dedupe key already existed, so no new one was made: this is that task.", true, { sticky: true, title: "HTTP 200 (dedupe_key)" });
   }
 
   let first = null;
@@ -252,12 +290,16 @@ async function main() {
       const resp = await api(taskPath(id), { timeoutMs: 10000 });
       if (resp.status === 200 && resp.data && resp.data.id) { first = resp.data; break; }
       if (resp.status === 404 || resp.status === 400) {
-        showMissing(describeError(errorOf(resp)));
+        showMissing(describeError(errorOf(resp)), errorOf(resp));
         return;
       }
-      renderLive($("live"), { state: attempt >= 2 ? "offline" : "reconnecting", mode: null, detail: describeError(errorOf(resp)) });
+      if (resp.status === 401 || resp.status === 403) {
+        showSignIn(errorOf(resp));
+        return;
+      }
+      renderLive($("live"), { state: attempt >= 2 ? "offline" : "reconnecting", mode: null, detail: errorTitle(errorOf(resp)) });
     } catch (err) {
-      renderLive($("live"), { state: attempt >= 2 ? "offline" : "reconnecting", mode: null, detail: describeError(err) });
+      renderLive($("live"), { state: attempt >= 2 ? "offline" : "reconnecting", mode: null, detail: errorTitle(err) });
     }
     await new Promise((r) => setTimeout(r, Math.min(10000, 1000 * 2 ** attempt)));
   }
@@ -273,11 +315,11 @@ function follow(t) {
     onUpdate: render,
     onStatus: (s) => renderLive($("live"), s),
     onError: (e) => {
-      if (e.status === 404) showMissing(describeError(e));
+      if (e.status === 404) showMissing(describeError(e), e);
+      else if (e.status === 401 || e.status === 403) showSignIn(e);
       else {
-        renderLive($("live"), { state: "ended", mode: null, detail: describeError(e) });
-        outcome(`Following the task stopped: ${describeError(e)}`, false);
-        if (e.status === 401) window.dispatchEvent(new CustomEvent("taskq:auth-required"));
+        renderLive($("live"), { state: "ended", mode: null, detail: errorTitle(e) });
+        outcome(`Following the task stopped. ${describeError(e)}`, false, { sticky: true, title: errorTitle(e) });
       }
     },
   });

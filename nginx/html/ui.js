@@ -1,7 +1,7 @@
 // ui.js — small DOM helpers shared by the pages: state badges, progress bars, times, the
 // connection indicator and the token field.
 
-import { getToken, setToken, serverNow, whoAmI } from "./api.js";
+import { getToken, setToken, serverNow, whoAmI, checkToken, describeError, errorTitle } from "./api.js";
 
 export const STATES = ["queued", "running", "succeeded", "failed", "cancelled"];
 
@@ -112,6 +112,7 @@ const LIVE_TEXT = {
   offline: ["✕", "offline"],
   ended: ["■", "finished"],
   paused: ["❚❚", "paused"],
+  auth: ["○", "sign-in needed"],      // the API refused the page's token (or its lack of one)
 };
 
 export function renderLive(node, { state, mode, detail }) {
@@ -125,10 +126,14 @@ export function renderLive(node, { state, mode, detail }) {
 }
 
 // ---- the token field (auth) -----------------------------------------------------------------
-// Shown when the API answers 401 or a token is stored. The token is kept in localStorage and
-// sent as "Authorization: Bearer <token>" (api.js). A page never outlives its token: a new
+// Shown when a token is stored (behind the header's Token button) and, opened and explained,
+// when the API refuses the page (signInNeeded). The token is kept in localStorage and sent as
+// "Authorization: Bearer <token>" (api.js); Save asks GET /api/me about it first, so a token
+// the server refuses is said so at once and not kept. A page never outlives its token: a new
 // token (here, in another tab, or while the page sat in the back/forward cache) reloads it,
 // so nothing seen with the old one stays on screen.
+let authUi = null;
+
 export function initAuth() {
   const loaded = getToken();
   const reloadIfChanged = () => { if (getToken() !== loaded) location.reload(); };
@@ -140,23 +145,63 @@ export function initAuth() {
   const form = box.querySelector("form");
   const input = form.querySelector("input");
   const note = box.querySelector(".auth-note");
+  const formError = box.querySelector(".auth-error");
   const toggle = document.getElementById("auth-toggle");
-  const show = (why) => {
-    box.hidden = false;
-    if (toggle) toggle.hidden = false;
-    if (why) note.textContent = why;
-  };
+  authUi = { box, input, note, toggle };
   if (loaded) { if (toggle) toggle.hidden = false; input.value = loaded; }
-  if (toggle) toggle.addEventListener("click", () => { box.hidden = !box.hidden; if (!box.hidden) input.focus(); });
-  window.addEventListener("taskq:auth-required", () => show(getToken()
-    ? "The server refused this token (401). Enter another one."
-    : "This server requires a token (401). Enter your API token."));
-  form.addEventListener("submit", (ev) => {
+  if (toggle) {
+    toggle.addEventListener("click", () => {
+      box.hidden = !box.hidden;
+      toggle.setAttribute("aria-expanded", String(!box.hidden));
+      if (!box.hidden) input.focus();
+    });
+  }
+  form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    setToken(input.value.trim());
+    const token = input.value.trim();
+    formError.textContent = "";
+    formError.removeAttribute("title");
+    if (!token) { formError.textContent = "Paste a token first (or Forget the one kept here)."; input.focus(); return; }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    const check = await checkToken(token);
+    button.disabled = false;
+    if (check.ok === false) {
+      formError.textContent = `Not saved. ${describeError(check.error)}`;
+      formError.title = errorTitle(check.error);
+      input.focus();
+      input.select();
+      return;
+    }
+    setToken(token);
     location.reload();
   });
   form.querySelector("button.clear").addEventListener("click", () => { setToken(""); location.reload(); });
+  // any other request the server refused for want of a token (the page's own handling of its
+  // main request says more precisely what could not be shown)
+  window.addEventListener("taskq:auth-required", (ev) => { if (box.hidden) signInNeeded(ev.detail || { status: 401 }, "this page"); });
+}
+
+// signInNeeded(error, what) — the API refused this page (error: {status 401|403, code,
+// message}): the token field opens, says why in words and takes the focus (unless the person
+// is busy elsewhere on the page); what names what the page could not show ("the tasks").
+// The page itself hides what it could not read and shows no "live" state.
+export function signInNeeded(error, what) {
+  if (!authUi) return;
+  const { box, input, note, toggle } = authUi;
+  const has = !!getToken();
+  let why;
+  if (error.status === 403) why = `This token may not see ${what}${error.message ? ` (${error.message})` : ""}. Enter an API token of your own.`;
+  else if (has) why = `The server does not accept the token kept in this browser (unknown, expired or revoked), so ${what} cannot be shown. Enter another one.`;
+  else why = `This server needs an API token to show ${what}. Paste yours below; an administrator makes one with “taskq token create NAME”.`;
+  note.textContent = why;
+  note.title = errorTitle(error);
+  box.hidden = false;
+  box.classList.add("needed");
+  if (toggle) { toggle.hidden = false; toggle.setAttribute("aria-expanded", "true"); }
+  const who = document.getElementById("who");
+  if (who) { who.textContent = "not signed in"; who.title = ""; who.hidden = false; }
+  if (!document.activeElement || document.activeElement === document.body) input.focus({ preventScroll: true });
 }
 
 // showWho — "owner alice", "admin" or "auth off" in the header's #who (from GET /api/me).

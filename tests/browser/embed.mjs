@@ -13,7 +13,7 @@ import path from "node:path";
 import { TESTS as CLIENT_TESTS } from "./client.test.js";
 
 export async function registerEmbedTests(h) {
-  const { test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, onFinish } = h;
+  const { test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, noHorizontalScroll, wordsOnly, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, ARTIFACTS, onFinish } = h;
 
   const probe = await apiCall("POST", "/api/tasks", { kind: "noop", payload: {} });
   const VIEW_TOKENS = !!(probe.data && typeof probe.data.view_token === "string");
@@ -52,7 +52,7 @@ export async function registerEmbedTests(h) {
       const bar = root && root.querySelector("[role=progressbar]");
       const d = ev.detail || {};
       window.__el.push({
-        type: ev.type, id: el.getAttribute("task"), progress: d.task ? d.task.progress : null, state: d.task ? d.task.state : null,
+        type: ev.type, id: el.getAttribute("task"), el: el.id || null, progress: d.task ? d.task.progress : null, state: d.task ? d.task.state : null,
         error: d.error ? { status: d.error.status, code: d.error.code } : null,
         now: bar && bar.getAttribute("aria-valuenow"), text: bar && bar.getAttribute("aria-valuetext"),
         live: root && root.querySelector("[aria-live]").textContent, hostState: el.dataset.state, at: performance.now(),
@@ -220,7 +220,10 @@ export async function registerEmbedTests(h) {
       await waitFor(async () => (await events(page)).some((e) => e.type === "taskq-error"), "taskq-error", 8000);
       const err = (await events(page)).find((e) => e.type === "taskq-error").error;
       assert(err.status === 404 && err.code === "not_found", JSON.stringify(err));
-      assert((await host(page, "data-state")) === "error" && /404 not_found/.test((await shadow(page, ".error")).text), "the error is not shown");
+      const shown = await shadow(page, ".error");
+      assert((await host(page, "data-state")) === "error" && /^No such task/.test(shown.text), `the error is not shown: ${shown.text}`);
+      wordsOnly(shown.text, "the element's error");
+      assert(/HTTP 404 not_found/.test(shown.attrs.title), `the error's title: ${shown.attrs.title}`);
     }
   });
 
@@ -319,7 +322,9 @@ export async function registerEmbedTests(h) {
       await waitFor(async () => (await events(page)).some((e) => e.type === "taskq-error"), "taskq-error", 8000);
       const err = (await events(page)).find((e) => e.type === "taskq-error").error;
       assert(err.status === 401 && err.code === "invalid_token", JSON.stringify(err));
-      assert(/401 invalid_token/.test((await shadow(page, ".error")).text), "the element does not show the error");
+      const shown = await shadow(page, ".error");
+      assert(/does not accept this token/.test(shown.text) && /HTTP 401 invalid_token/.test(shown.attrs.title), `the element shows: ${shown.text} (${shown.attrs.title})`);
+      wordsOnly(shown.text, "the element's error");
     } finally {
       await apiCall("DELETE", `/api/tasks/${task.id}`);
     }
@@ -358,7 +363,7 @@ export async function registerEmbedTests(h) {
     }, true);
     document.addEventListener("taskq-update", (ev) => {
       const t = window.__t;
-      if (t.t0 === undefined) return;
+      if (t.t0 === undefined || ev.target.id !== "progress") return;   // not the list's elements
       const d = performance.now() - t.t0;
       if (t.update === undefined) t.update = d;
       if (t.progress === undefined && ev.detail.task.progress > 0) t.progress = d;
@@ -369,8 +374,21 @@ export async function registerEmbedTests(h) {
     });
   };
 
-  const REQUESTS = ["REQ-1042", "REQ-1043", "REQ-1044", "REQ-1045", "REQ-1046"];
-  async function examplePage(t, ctx, request = REQUESTS[0]) {
+  // newRequest() — a new expense request of the example app, waiting for approval (a request
+  // is approved once: every test approves requests of its own)
+  async function newRequest() {
+    const r = await fetch(`${BASE}/example/requests`, { method: "POST" });
+    const body = await r.json().catch(() => ({}));
+    assert(r.status === 201 && /^REQ-\d+$/.test(body.request_id || ""), `POST /example/requests answered ${r.status} ${JSON.stringify(body)}`);
+    return body.request_id;
+  }
+  const newRequests = async (n) => { const out = []; for (let i = 0; i < n; i++) out.push(await newRequest()); return out; };
+  const approveByPost = async (request) => {
+    const r = await fetch(`${BASE}/example/approvals`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ request_id: request }) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  };
+
+  async function examplePage(t, ctx, request) {
     const page = await ctx.newPage();
     await page.goto(`${BASE}/example/?request=${request}`);
     await page.locator("#approve").waitFor({ state: "visible", timeout: 5000 });
@@ -391,7 +409,8 @@ export async function registerEmbedTests(h) {
     await p.locator("#result").waitFor({ state: "visible", timeout: 20000 });
     const ref = await p.locator("#reference").textContent();
     assert(/^APR-\d{6}$/.test(ref), `tab ${i}: reference ${ref}`);
-    const ups = (await events(p)).filter((e) => e.type === "taskq-update").map((e) => e.progress);
+    // the page's own element (#progress; the recent approvals have elements of their own)
+    const ups = (await events(p)).filter((e) => e.type === "taskq-update" && e.el === "progress").map((e) => e.progress);
     assert(ups.filter((v) => v > 0 && v < 100).length >= 2, `tab ${i}: progress did not climb (${ups})`);
     for (let k = 1; k < ups.length; k++) assert(ups[k] >= ups[k - 1], `tab ${i}: progress went back (${ups})`);
     assert(!(await p.locator("#processing").isVisible()), `tab ${i}: still processing`);
@@ -403,7 +422,7 @@ export async function registerEmbedTests(h) {
     const ctx = await newContext(t, { token: "" });
     await ctx.addInitScript(RECORD_ELEMENT);
     await ctx.addInitScript(TIMING_PROBE);
-    const pages = await Promise.all(REQUESTS.map((r) => examplePage(t, ctx, r)));
+    const pages = await Promise.all((await newRequests(5)).map((r) => examplePage(t, ctx, r)));
     await Promise.all(pages.map((p) => p.locator("#approve").click()));
     for (const [i, p] of pages.entries()) {
       assert(await p.locator("#processing").isVisible(), `tab ${i}: no processing view right after the click`);
@@ -429,7 +448,7 @@ export async function registerEmbedTests(h) {
       const p = document.getElementById("processing");
       new MutationObserver(() => { if (!p.hidden && !window.__shownAt) window.__shownAt = performance.timeOrigin + performance.now(); }).observe(p, { attributes: true });
     }));
-    const request = REQUESTS[1];
+    const request = await newRequest();
     const pages = [];
     for (let i = 0; i < 5; i++) pages.push(await examplePage(t, ctx, request));
     await pages[0].evaluate(() => addEventListener("click", () => { window.__clickAt = performance.timeOrigin + performance.now(); }, true));
@@ -452,7 +471,7 @@ export async function registerEmbedTests(h) {
     await ctx.addInitScript(TIMING_PROBE);
     const runs = [];
     for (let i = 0; i < 5; i++) {
-      const page = await examplePage(t, ctx, REQUESTS[i]);
+      const page = await examplePage(t, ctx, await newRequest());
       await sleep(300);
       await page.locator("#approve").click();
       await waitFor(async () => (await page.evaluate(() => window.__t.progress)) !== undefined, "the first progress update", 10000);
@@ -466,14 +485,114 @@ export async function registerEmbedTests(h) {
     assert(med("progress") < 3000, `the first progress update took ${med("progress")} ms`);
   }, { skip: EXAMPLE_SKIP, timeout: 90000 });
 
+  // taskCount(request) — the approve tasks submitted for request, counted in taskq's table
+  const taskCount = async (request) => Number(await psql(`SELECT count(*) FROM taskq.tasks WHERE kind = 'approve' AND payload->>'request_id' = '${request}'`));
+  const standingCount = async (request) => Number(await psql(`SELECT count(*) FROM approve_example.approvals WHERE request_id = '${request}' AND voided_at IS NULL`));
+
+  test("example: a request is approved once: concurrent and replayed POSTs and a second tab get the same approval, one task", async (t) => {
+    await ensureExample();
+    const request = await newRequest();
+    // a second tab, opened before the approval (it still offers Approve)
+    const ctx = await newContext(t, { token: "" });
+    const late = await examplePage(t, ctx, request);
+    // five POSTs at once, as from a double click, tabs and a retrying proxy
+    const answers = await Promise.all([0, 1, 2, 3, 4].map(() => approveByPost(request)));
+    const made = answers.filter((a) => a.status === 201);
+    const found = answers.filter((a) => a.status === 200);
+    assert(made.length === 1 && found.length === 4, `statuses ${answers.map((a) => a.status).join(",")}`);
+    assert(found.every((a) => a.body.already_approved === true) && made[0].body.already_approved === false, "already_approved is not set right");
+    const taskId = made[0].body.task_id;
+    assert(answers.every((a) => a.body.task_id === taskId && a.body.approval_id === made[0].body.approval_id), `the answers name different tasks: ${answers.map((a) => a.body.task_id).join(" ")}`);
+    assert((await taskCount(request)) === 1, `${await taskCount(request)} tasks were submitted for ${request}`);
+    assert((await standingCount(request)) === 1, `${await standingCount(request)} standing approvals of ${request}`);
+    // the second tab's Approve: "already approved", the same task followed to its result
+    await late.locator("#approve").click();
+    await late.locator("#already").waitFor({ state: "visible", timeout: 5000 });
+    const note = await late.locator("#already").textContent();
+    assert(/already approved by .* \(approval #\d+\): no second approval was made/.test(note), `the note says: ${note}`);
+    wordsOnly(note, "the example's note");
+    assert((await elementOf(late).getAttribute("task")) === taskId, "the second tab follows another task");
+    await late.locator("#result").waitFor({ state: "visible", timeout: 20000 });
+    assert((await late.locator("#reference").textContent()) === `APR-${String(made[0].body.approval_id).padStart(6, "0")}`, "the reference is not the approval's");
+    // a page opened now shows the approval as done, and a POST replayed now still makes none
+    const now = await (await ctx.newPage());
+    await now.goto(`${BASE}/example/?request=${request}`);
+    await now.locator("#result").waitFor({ state: "visible", timeout: 5000 });
+    assert(!(await now.locator("#approve").isVisible()), "an approved request still offers Approve");
+    const again = await approveByPost(request);
+    assert(again.status === 200 && again.body.task_id === taskId && again.body.state === "succeeded", `a replayed POST answered ${again.status} ${JSON.stringify(again.body)}`);
+    assert((await taskCount(request)) === 1, "a replayed POST submitted a task");
+  }, { skip: EXAMPLE_SKIP, timeout: 60000 });
+
+  test("example: a cancelled approval is set aside; the request can then be approved again, once", async (t) => {
+    await ensureExample();
+    const request = await newRequest();
+    const first = await approveByPost(request);
+    assert(first.status === 201, `the first approval answered ${first.status}`);
+    const del = await apiCall("DELETE", `/api/tasks/${first.body.task_id}`);
+    assert(del.status === 200 || del.status === 202, `cancel answered ${del.status}`);
+    await waitFor(async () => (await psql(`SELECT state FROM taskq.tasks WHERE id = '${first.body.task_id}'`)) === "cancelled", "the task cancelled", 15000);
+    const answers = await Promise.all([0, 1, 2].map(() => approveByPost(request)));
+    assert(answers.filter((a) => a.status === 201).length === 1, `statuses after the cancel: ${answers.map((a) => a.status).join(",")}`);
+    assert((await taskCount(request)) === 2 && (await standingCount(request)) === 1, `${await taskCount(request)} tasks, ${await standingCount(request)} standing approvals`);
+  }, { skip: EXAMPLE_SKIP || (!TOKEN && AUTH ? "no token to cancel with" : null), timeout: 45000 });
+
+  test("example: Recent approvals follow new approvals (here and in another browser) and their tasks, without a reload", async (t) => {
+    await ensureExample();
+    const [x, y] = await newRequests(2);
+    // two browsers: nothing passes between them but the app
+    const ctxA = await newContext(t, { token: "" });
+    const ctxB = await newContext(t, { token: "" });
+    const a = await examplePage(t, ctxA, x);
+    const b = await examplePage(t, ctxB, y);
+    const navs = [];
+    for (const p of [a, b]) p.on("framenavigated", (f) => { if (f === p.mainFrame()) navs.push(f.url()); });
+    const rowOf = (p, request) => p.locator(`#recent tr[data-request="${request}"]`);
+    const t0 = Date.now();
+    await a.locator("#approve").click();
+    await waitFor(async () => (await rowOf(a, x).count()) === 1, "the approval in its own tab's list", 3000);
+    const own = Date.now() - t0;
+    // the row follows its task's progress while it runs
+    const rowBar = rowOf(a, x).locator("taskq-progress");
+    await waitFor(async () => {
+      const v = Number(await rowBar.evaluate((e) => e.shadowRoot.querySelector("[role=progressbar]").getAttribute("aria-valuenow")));
+      return v > 0 && v < 100;
+    }, "the row's progress to climb", 10000);
+    await waitFor(async () => (await rowOf(b, x).count()) === 1, "the approval in the other browser's list", 10000);
+    // then shows the result, in both browsers
+    for (const p of [a, b]) {
+      await waitFor(async () => /^succeeded · APR-\d{6}$/.test((await rowOf(p, x).locator("td.what").textContent()).trim()), "the row to show the result", 20000);
+    }
+    // the other browser approves: its own list at once, the first tab's soon
+    await b.locator("#approve").click();
+    await waitFor(async () => (await rowOf(b, y).count()) === 1, "B's approval in B's list", 3000);
+    await waitFor(async () => (await rowOf(a, y).count()) === 1, "B's approval in A's list", 10000);
+    assert(navs.length === 0, `a page reloaded: ${navs.join(" ")}`);
+    console.log(`     the approving tab listed its approval ${own} ms after the click`);
+  }, { skip: EXAMPLE_SKIP, timeout: 60000 });
+
+  test("example: phone width (390 px): no sideways scroll, with approvals running and done in the list", async (t) => {
+    await ensureExample();
+    const [x, y] = await newRequests(2);
+    await approveByPost(x);
+    const ctx = await newContext(t, { token: "", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const page = await examplePage(t, ctx, y);
+    await waitFor(async () => (await page.locator("#recent tbody tr").count()) > 0, "rows in the list");
+    await noHorizontalScroll(page, "the example app");
+    await page.locator("#approve").click();
+    await waitFor(async () => (await elementOf(page).getAttribute("data-state")) === "running", "running", 10000);
+    await noHorizontalScroll(page, "the example app while approving");
+    if (SHOTS) await page.screenshot({ path: path.join(ARTIFACTS, "example-390.png"), fullPage: true });
+  }, { skip: EXAMPLE_SKIP, timeout: 45000 });
+
   if (SHOTS) {
     test("screenshot of the example app", async (t) => {
       await ensureExample();
       const ctx = await newContext(t, { token: "", viewport: { width: 900, height: 760 } });
-      const first = await examplePage(t, ctx, REQUESTS[2]);
+      const first = await examplePage(t, ctx, await newRequest());
       await first.locator("#approve").click();
       await waitFor(async () => (await elementOf(first).getAttribute("data-state")) === "running", "the first approval running", 10000);
-      const page = await examplePage(t, ctx);       // its recent approvals show the first one live
+      const page = await examplePage(t, ctx, await newRequest());   // its recent approvals show the first one live
       await page.locator("#approve").click();
       await waitFor(async () => Number((await page.locator("#progress").evaluate((el) => el.task && el.task.progress)) || 0) >= 50, "progress ≥ 50", 10000);
       await sleep(400);                              // the bar's transition

@@ -5,7 +5,9 @@
 //
 // Environment:
 //   TASKQ_URL           the stack's base URL (default http://127.0.0.1:8080)
-//   TASKQ_SCREENSHOTS=1 also write docs/screenshots/overview.png, task.png and example.png
+//   TASKQ_SCREENSHOTS=1 also write docs/screenshots/overview.png, task.png (1,280 px wide) and
+//                       example.png (900 px), and the same pages at 390 px into
+//                       TASKQ_BROWSER_ARTIFACTS
 //   TASKQ_DEV           path of ./dev: enables the restart tests (./dev daemon restart fcgi|nginx,
 //                       with TASKQ_VAR/TASKQ_PORT of the stack in the environment) and, with
 //                       auth on, the owner tests (./dev taskq token create OWNER)
@@ -170,10 +172,41 @@ async function openTask(t, id, page = null) {
   return page;
 }
 
+// noHorizontalScroll(page, what) — the page does not scroll sideways, and nothing in it does
+// (a table in a scrolling box would hide its last columns behind a sideways scroll)
 async function noHorizontalScroll(page, what) {
-  const m = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth, bw: document.body.scrollWidth }));
-  assert(m.sw <= m.cw + 1 && m.bw <= m.cw + 1, `${what}: horizontal scroll (scrollWidth ${m.sw}/${m.bw} > clientWidth ${m.cw})`);
+  const m = await page.evaluate(() => {
+    const boxes = [...document.querySelectorAll("*")].filter((e) => {
+      const ox = getComputedStyle(e).overflowX;
+      return (ox === "auto" || ox === "scroll") && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1;
+    }).map((e) => `${e.localName}${e.id ? "#" + e.id : ""}.${e.className} (${e.scrollWidth} > ${e.clientWidth})`);
+    return { sw: document.documentElement.scrollWidth, iw: innerWidth, cw: document.documentElement.clientWidth, bw: document.body.scrollWidth, boxes };
+  });
+  assert(m.sw <= m.iw && m.sw <= m.cw + 1 && m.bw <= m.cw + 1, `${what}: horizontal scroll (scrollWidth ${m.sw}/${m.bw} > innerWidth ${m.iw})`);
+  assert(m.boxes.length === 0, `${what}: scrolls sideways inside: ${m.boxes.join(", ")}`);
 }
+
+// wordsOnly(text, what) — words meant for people carry no raw HTTP status ("HTTP 202",
+// "409 wrong_state"): those belong in a tooltip or the console
+const RAW_CODE = /\bHTTP\b|\b[1-5]\d\d\b/;
+function wordsOnly(text, what) {
+  assert(!RAW_CODE.test(text || ""), `${what} shows a raw HTTP code: "${text}"`);
+}
+
+// RECORD_OUTCOMES — an init script: every text the task page's notice (#outcome) showed
+// (window.__outcomes), and its title with it (window.__outcomeTitles[text])
+const RECORD_OUTCOMES = () => {
+  window.__outcomes = [];
+  window.__outcomeTitles = {};
+  addEventListener("DOMContentLoaded", () => {
+    const o = document.getElementById("outcome");
+    if (!o) return;
+    new MutationObserver(() => {
+      if (window.__outcomes.at(-1) !== o.textContent) window.__outcomes.push(o.textContent);
+      window.__outcomeTitles[o.textContent] = o.getAttribute("title");
+    }).observe(o, { childList: true, characterData: true, subtree: true, attributes: true });
+  });
+};
 
 // ---- the tests --------------------------------------------------------------------------
 const uniq = () => Math.random().toString(36).slice(2, 8);
@@ -203,6 +236,13 @@ if (SHOTS) {
     await waitFor(async () => (await progressOf(tp)) >= 40, "progress ≥ 40", 20000);
     await waitFor(async () => (await tp.locator("#history tbody tr").count()) > 0 || /unavailable/.test(await tp.locator("#history-note").textContent()), "history");
     await tp.screenshot({ path: path.join(shotDir, "task.png"), fullPage: true });
+    // the same on a phone (390 px), for a look (not in docs/)
+    const phone = await newPage(t, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    await phone.goto(`${BASE}/`);
+    await waitFor(async () => (await phone.locator("#tasks tbody tr").count()) >= 8, "rows on the phone");
+    await phone.screenshot({ path: path.join(ARTIFACTS, "overview-390.png"), fullPage: true });
+    await openTask(t, long1.id, phone);
+    await phone.screenshot({ path: path.join(ARTIFACTS, "task-390.png"), fullPage: true });
     await apiCall("DELETE", `/api/tasks/${long1.id}`);
     await apiCall("DELETE", `/api/tasks/${long2.id}`);
   }, { timeout: 45000 });
@@ -233,7 +273,9 @@ test("the form shows validation errors from the API", async (t) => {
   await form.locator("[name=kind]").fill("no-such-kind");
   await form.locator("[name=payload]").fill("{}");
   await form.locator("button[type=submit]").click();
-  await waitFor(async () => /unknown_kind/.test(await err.textContent()), "the unknown_kind error");
+  await waitFor(async () => /^Not submitted: unknown task kind 'no-such-kind'/.test(await err.textContent()), "the unknown kind error");
+  assert(/HTTP 400 unknown_kind/.test(await err.getAttribute("title")), `the error's title: ${await err.getAttribute("title")}`);
+  wordsOnly(await err.textContent(), "the form's error");
   await form.locator("[name=kind]").fill("sleep");
   await form.locator("[name=payload]").fill("{\"steps\": ");
   await form.locator("button[type=submit]").click();
@@ -241,17 +283,31 @@ test("the form shows validation errors from the API", async (t) => {
   await form.locator("[name=payload]").fill("{}");
   await form.locator("[name=priority]").fill("5000");
   await form.locator("button[type=submit]").click();
-  await waitFor(async () => /400 invalid_field: priority/.test(await err.textContent()), "the invalid_field error");
+  await waitFor(async () => /^Not submitted: priority must be/.test(await err.textContent()), "the invalid_field error");
+  assert(/HTTP 400 invalid_field/.test(await err.getAttribute("title")), `the error's title: ${await err.getAttribute("title")}`);
+  wordsOnly(await err.textContent(), "the form's error");
   assert(page.url().endsWith("/#new-task"), "the page navigated away on an error");
 });
 
-test("cancel a running task from its page", async (t) => {
-  const task = await submit({ kind: "sleep", payload: { steps: 60, step_ms: 200 } });
-  const page = await openTask(t, task.id);
+test("cancel a running task from its page: the notice follows the task to cancelled, in words", async (t) => {
+  // a step of 2 s: the worker sees the cancel at the end of the step, so the page shows
+  // "requested" for a while before the task is cancelled
+  const task = await submit({ kind: "sleep", payload: { steps: 30, step_ms: 2000 } });
+  const ctx = await newContext(t);
+  await ctx.addInitScript(RECORD_OUTCOMES);
+  const page = await openTask(t, task.id, await ctx.newPage());
   await waitState(page, "running", 10000);
   await page.locator("#btn-cancel").click();
-  await waitFor(async () => /Cancel requested \(HTTP 202\)|Cancelled \(HTTP 200\)/.test(await page.locator("#outcome").textContent()), "the cancel outcome");
+  const outcome = page.locator("#outcome");
+  const requested = async () => (await page.evaluate(() => window.__outcomes)).find((x) => /^Cancel requested: the worker stops the task/.test(x));
+  const text = await waitFor(requested, "the cancel requested notice");
+  const title = await page.evaluate((x) => window.__outcomeTitles[x], text);
+  assert(title === "HTTP 202", `the notice's title: ${title}`);
   await waitState(page, "cancelled", 10000);
+  // the notice no longer says the cancel is pending: it says what happened
+  await waitFor(async () => /^Cancelled: the worker stopped the task\.$/.test(await outcome.textContent()), "the notice to follow the cancelled state", 3000);
+  const seen = await page.evaluate(() => window.__outcomes);
+  for (const text of seen) wordsOnly(text, "the task page's notice");
   assert(await page.locator("#btn-cancel").isDisabled(), "Cancel stays enabled on a cancelled task");
   assert(await page.locator("#btn-retry").isEnabled(), "Retry is not offered for a cancelled task");
   // a second cancel through the API is refused; the page shows the API's error for its own
@@ -259,28 +315,81 @@ test("cancel a running task from its page", async (t) => {
   assert(again.status === 409, `cancel of a cancelled task answered ${again.status}`);
 });
 
+test("notices say what happened in words; the HTTP status is in their title only", async (t) => {
+  const task = await submit({ kind: "sleep", payload: {}, delay_s: 600 });
+  try {
+    const ctx = await newContext(t);
+    // the server refuses the cancel (as for a task that finished meanwhile), fails the history
+    // and refuses a filter of the list
+    await ctx.route(`**/api/tasks/${task.id}`, (route) => route.request().method() === "DELETE"
+      ? route.fulfill({ status: 409, contentType: "application/json", body: '{"error":{"code":"wrong_state","message":"task already succeeded"}}' })
+      : route.continue());
+    await ctx.route(`**/api/tasks/${task.id}/history`, (route) => route.fulfill({ status: 500, contentType: "application/json", body: '{"error":{"code":"internal","message":"internal error"}}' }));
+    await ctx.route("**/api/tasks?*", (route) => new URL(route.request().url()).searchParams.get("kind") === "refused"
+      ? route.fulfill({ status: 400, contentType: "application/json", body: '{"error":{"code":"invalid_field","message":"bad value for query parameter \'kind\'"}}' })
+      : route.continue());
+    const page = await openTask(t, task.id, await ctx.newPage());
+    await page.locator("#btn-cancel").click();
+    const outcome = page.locator("#outcome");
+    await waitFor(async () => /^Could not cancel the task\. Not possible in the task's current state: task already succeeded\.$/.test(await outcome.textContent()), "the refusal in words");
+    assert((await outcome.getAttribute("title")) === "HTTP 409 wrong_state: task already succeeded", `title: ${await outcome.getAttribute("title")}`);
+    const note = page.locator("#history-note");
+    await waitFor(async () => /^History unavailable\./.test(await note.textContent()), "the history note");
+    wordsOnly(await note.textContent(), "the history note");
+    assert(/HTTP 500/.test(await note.getAttribute("title")), "the history note's title has no status");
+    await page.goto(`${BASE}/?kind=refused`);
+    const err = page.locator("#tasks-error");
+    await waitFor(async () => /^The tasks could not be read\./.test(await err.textContent()), "the list's error");
+    wordsOnly(await err.textContent(), "the list's error");
+    assert(/HTTP 400 invalid_field/.test(await err.getAttribute("title")), "the list's error has no status in its title");
+    assert(!(await page.locator("#tasks-empty").isVisible()), "\"No tasks match\" is shown while the list could not be read");
+  } finally {
+    await apiCall("DELETE", `/api/tasks/${task.id}`);
+  }
+});
+
 test("a failed task shows its error, and Retry runs it again", async (t) => {
   const task = await submit({ kind: "sleep", payload: { steps: 5, step_ms: 50, fail_at: 2 }, max_attempts: 1 });
-  const page = await openTask(t, task.id);
+  const ctx = await newContext(t);
+  await ctx.addInitScript(RECORD_OUTCOMES);
+  const page = await openTask(t, task.id, await ctx.newPage());
   await waitState(page, "failed", 10000);
   await waitFor(async () => await page.locator("#error-card").isVisible(), "the error section");
   const text = await page.locator("#t-error").textContent();
   assert(/failed at step 2/.test(text), `error text: ${text}`);
   assert((await page.locator("#t-attempts").textContent()) === "1/1", "attempts are not 1/1");
   await page.locator("#btn-retry").click();
-  await waitFor(async () => /Retried \(HTTP 200\)/.test(await page.locator("#outcome").textContent()), "the retry outcome");
+  await waitFor(async () => (await page.evaluate(() => window.__outcomes)).some((x) => /^Queued again/.test(x)), "the retry notice");
   // it runs again and fails again: the follower picked the task up after the retry
   await waitFor(async () => ["queued", "running"].includes(await stateOf(page)) || (await getTask(task.id)).attempts >= 1, "the retried task");
   await waitState(page, "failed", 10000);
+  // the notice about the retry is gone once the retried task has finished
+  await waitFor(async () => (await page.locator("#outcome").textContent()) === "", "the retry notice to clear at the final state", 3000);
+  for (const text of await page.evaluate(() => window.__outcomes)) wordsOnly(text, "the task page's notice");
   // and Cancel of a finished task shows the API's refusal... the button is disabled instead
   assert(await page.locator("#btn-cancel").isDisabled(), "Cancel is enabled on a failed task");
 });
 
+// gatedTasks(n, body) — n tasks that wait for a gate task (after: [gate], after_policy
+// "always"): they start when release() cancels the gate, however long the pages took to open.
+// (A fixed delay_s raced the opening of the pages on a loaded machine: a task could finish
+// before its page was up, and the page then never saw it live.)
+async function gatedTasks(n, body) {
+  const gate = await submit({ kind: "noop", payload: {}, delay_s: 3600 });
+  const tasks = [];
+  for (let i = 0; i < n; i++) tasks.push(await submit({ ...body, after: [gate.id], after_policy: "always" }));
+  return { tasks, release: () => apiCall("DELETE", `/api/tasks/${gate.id}`) };
+}
+
+// everyPageLive(pages) — each page has been live (in any mode) at least once
+const everyPageLive = (pages, ms = 20000) => waitFor(async () => (await Promise.all(pages.map((p) => p.evaluate(() => window.__liveStates.some((s) => s.startsWith("live/")))))).every(Boolean), "every tab live", ms);
+
 test("5 tabs at once each follow their own task live to succeeded", async (t) => {
   const ctx = await newContext(t);
-  const tasks = [];
-  for (let i = 0; i < 5; i++) tasks.push(await submit({ kind: "sleep", payload: { steps: 16, step_ms: 300 }, delay_s: 3 }));
+  const { tasks, release } = await gatedTasks(5, { kind: "sleep", payload: { steps: 16, step_ms: 300 } });
   const pages = await Promise.all(tasks.map(async (task) => openTask(t, task.id, await ctx.newPage())));
+  await everyPageLive(pages);
+  await release();
   await Promise.all(pages.map((p) => waitState(p, "succeeded", 30000)));
   for (let i = 0; i < 5; i++) {
     const p = pages[i];
@@ -296,9 +405,10 @@ test("8 tabs: at most 4 hold a connection, the others poll, all follow live", as
   // a browser opens 6 connections per host for all its tabs: streams and long-polls beyond
   // that would stall every other request of the origin
   const ctx = await newContext(t);
-  const tasks = [];
-  for (let i = 0; i < 8; i++) tasks.push(await submit({ kind: "sleep", payload: { steps: 10, step_ms: 300 }, delay_s: 2.5 }));
+  const { tasks, release } = await gatedTasks(8, { kind: "sleep", payload: { steps: 10, step_ms: 300 } });
   const pages = await Promise.all(tasks.map(async (task) => openTask(t, task.id, await ctx.newPage())));
+  await everyPageLive(pages);
+  await release();
   await Promise.all(pages.map((p) => waitState(p, "succeeded", 20000)));
   // the first mode each tab was live in (a tab whose slot was freed later upgrades)
   const first = await Promise.all(pages.map((p) => p.evaluate(() => (window.__liveStates.find((s) => s.startsWith("live/")) || "").slice(5))));
@@ -512,7 +622,7 @@ test("auth: a 401 shows the token field; the token is kept and sent as Bearer", 
   const page = await ctx.newPage();
   await page.goto(`${BASE}/`);
   await waitFor(async () => await page.locator("#auth").isVisible(), "the token field");
-  await waitFor(async () => /401 unauthorized/.test(await page.locator("#tasks-error").textContent()), "the 401 error");
+  await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "auth", "the sign-in state");
   await page.locator("#auth input[name=token]").fill("s3cret-token");
   await page.locator("#auth button[type=submit]").click();
   await page.waitForLoadState("load");
@@ -526,6 +636,89 @@ test("auth: a 401 shows the token field; the token is kept and sent as Bearer", 
   assert(await page.evaluate(() => localStorage.getItem("taskq.token")) === "s3cret-token", "the token is not in localStorage");
   assert(withCookie > 0, "no stream carried the taskq_token cookie");
 });
+
+// expectSignIn(page, {what}) — the sign-in state: the token field open and saying why in
+// words, no "live" badge (not now, not a refresh later); on the overview no rows and no "No
+// tasks match" (the list could not be read), on the task page nothing of the task. The note.
+async function expectSignIn(page, { taskPage = false } = {}) {
+  const live = page.locator("#live");
+  await waitFor(async () => (await live.getAttribute("data-state")) === "auth", "the sign-in state", 8000);
+  assert(await page.locator("#auth input[name=token]").isVisible(), "the token field is not shown");
+  const note = await page.locator("#auth .auth-note").textContent();
+  wordsOnly(note, "the sign-in note");
+  assert(/sign-in needed/.test(await live.textContent()), `the badge says "${await live.textContent()}"`);
+  if (taskPage) {
+    assert(!(await page.locator("#task").isVisible()), "the task section is shown");
+  } else {
+    assert(await page.locator("#tasks-signin").isVisible(), "the task list does not say it needs a token");
+    assert(!(await page.locator("#tasks-empty").isVisible()), "\"No tasks match\" is shown while the list could not be read");
+    assert((await page.locator("#tasks tbody tr").count()) === 0, "rows are shown");
+    assert(!/\bHTTP\b|\b40[13]\b/.test(await page.locator("#queues-note").textContent()), "the queues note shows a raw code");
+  }
+  await sleep(2000);              // more than a refresh period of the list
+  assert((await live.getAttribute("data-state")) === "auth", `the badge turned ${await live.getAttribute("data-state")}`);
+  const states = await page.evaluate(() => window.__liveStates);
+  assert(!states.some((x) => x.startsWith("live")), `the badge was live: ${states.join(" ")}`);
+  return note;
+}
+
+const SIGNIN_SKIP = !AUTH ? "auth is off on this stack" : !TOKEN ? "TASKQ_TOKEN is not set" : null;
+
+test("auth: without a token the overview and the task page ask for one, never 'live'; a good token shows the tasks", async (t) => {
+  const task = await submit({ kind: "noop", payload: {}, delay_s: 600 });
+  try {
+    const ctx = await newContext(t, { token: "" });
+    const page = await ctx.newPage();
+    await page.goto(`${BASE}/`);
+    const note = await expectSignIn(page);
+    assert(/needs an API token to show the tasks/.test(note), `the note says: ${note}`);
+    assert(await page.evaluate(() => document.activeElement && document.activeElement.name === "token"), "the token field does not have the focus");
+    await page.goto(`${BASE}/task.html?id=${task.id}`);
+    const taskNote = await expectSignIn(page, { taskPage: true });
+    assert(/needs an API token to show this task/.test(taskNote), `the task page's note says: ${taskNote}`);
+    // a good token: the task page shows the task, the overview the tasks
+    await page.locator("#auth input[name=token]").fill(TOKEN);
+    await page.locator("#auth button[type=submit]").click();
+    await waitFor(async () => (await page.locator("#t-id").textContent()) === task.id, "the task after signing in");
+    await page.goto(`${BASE}/`);
+    await waitFor(async () => (await page.locator(`#tasks tbody tr[data-id="${task.id}"]`).count()) === 1, "the task in the list after signing in");
+    await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "live", "the overview live");
+    assert(!(await page.locator("#auth").isVisible()) && !(await page.locator("#tasks-signin").isVisible()), "the sign-in prompt stays");
+  } finally {
+    await apiCall("DELETE", `/api/tasks/${task.id}`);
+  }
+}, { timeout: 45000, skip: SIGNIN_SKIP });
+
+test("auth: a refused token (401) or a view token (403) asks for another; Save checks a token first", async (t) => {
+  const ctx = await newContext(t, { token: "tq_not-a-real-token" });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/`);
+  const note = await expectSignIn(page);
+  assert(/does not accept the token kept in this browser/.test(note), `the note says: ${note}`);
+  // another bad one is refused at once, and not kept
+  const navs = [];
+  page.on("framenavigated", (f) => { if (f === page.mainFrame()) navs.push(f.url()); });
+  await page.locator("#auth input[name=token]").fill("tq_still-not-a-token");
+  await page.locator("#auth button[type=submit]").click();
+  const formError = page.locator("#auth .auth-error");
+  await waitFor(async () => /^Not saved\. The server does not accept this token/.test(await formError.textContent()), "the form to refuse the token");
+  wordsOnly(await formError.textContent(), "the token form's error");
+  assert(/HTTP 401/.test(await formError.getAttribute("title")), "the form's error has no status in its title");
+  assert(navs.length === 0 && (await page.evaluate(() => localStorage.getItem("taskq.token"))) === "tq_not-a-real-token", "a refused token was kept");
+  // a view token reads one task only: the list answers 403
+  const vt = (await apiCall("POST", "/api/tasks", { kind: "noop", payload: {} })).data.view_token;
+  if (vt) {
+    const p2 = await newPage(t, { token: vt });
+    await p2.goto(`${BASE}/`);
+    const note403 = await expectSignIn(p2);
+    assert(/may not see the tasks/.test(note403), `the note for a view token says: ${note403}`);
+  }
+  // the good token: the tasks
+  await page.locator("#auth input[name=token]").fill(TOKEN);
+  await page.locator("#auth button[type=submit]").click();
+  await waitFor(async () => (await page.locator("#tasks tbody tr").count()) > 0, "rows after a good token");
+  await waitFor(async () => (await page.locator("#live").getAttribute("data-state")) === "live", "the overview live");
+}, { timeout: 45000, skip: SIGNIN_SKIP });
 
 test("the header says who the page is for; the owner column is for admins with auth", async (t) => {
   const me = AUTH ? ME.data : null;
@@ -658,7 +851,9 @@ test("auth: another owner's task page says not found and shows nothing of it", a
     await page.goto(`${BASE}/task.html?id=${bt.id}`);
     await waitFor(async () => await page.locator("#missing").isVisible(), "the not-found section");
     const text = await page.locator("#missing-text").textContent();
-    assert(/404 not_found/.test(text), `the error says: ${text}`);
+    assert(/^No such task/.test(text), `the error says: ${text}`);
+    wordsOnly(text, "the not-found section");
+    assert(/HTTP 404 not_found/.test(await page.locator("#missing-text").getAttribute("title")), "the not-found section's title has no status");
     assert(!(await page.locator("#task").isVisible()), "the task section is shown");
     assert((await page.locator("#t-payload").textContent()) === "", "a payload is shown");
     assert(!(await page.content()).includes(marker), "B's payload is in the page");
@@ -720,7 +915,7 @@ test("auth: a new token reloads the pages (nothing of the old owner stays); Forg
     assert((await ownCookie(ctx))?.value === b.token, "the cookie does not hold the new token");
     await page.locator("#auth-toggle").click();
     await page.locator("#auth button.clear").click();
-    await waitFor(async () => await page.locator("#auth").isVisible() && /401/.test(await page.locator("#tasks-error").textContent()), "the token field after Forget");
+    await waitFor(async () => await page.locator("#auth").isVisible() && (await page.locator("#live").getAttribute("data-state")) === "auth", "the token field after Forget");
     assert(!(await ownCookie(ctx)), "the cookie outlived the token");
     assert((await page.locator("#tasks tbody tr").count()) === 0, "rows are shown without a token");
   } finally {
@@ -768,10 +963,65 @@ test("auth: two tabs of a new owner keep their feeds when its first task arrives
   assert(opened[0] === 1 && opened[1] === 1, `the feeds were opened ${opened.join(" and ")} times (they dropped)`);
 }, { skip: OWNER_SKIP });
 
-test("phone width (375 px) renders without horizontal scroll", async (t) => {
+// measureCells(page, sel) — for each element sel matches: how many lines its text takes, its height
+// against one line's, and whether it is cut (content wider than the box, or past the right
+// edge of its scroll box)
+const measureCells = (page, sel) => page.evaluate((sel) => [...document.querySelectorAll(sel)].map((e) => {
+  const r = document.createRange();
+  r.selectNodeContents(e);
+  const cs = getComputedStyle(e);
+  const line = parseFloat(cs.lineHeight) || parseFloat(cs.fontSize) * 1.45;
+  // line boxes: text fragments whose tops lie within half a line of each other share one
+  const tops = [...r.getClientRects()].filter((x) => x.width > 0).map((x) => x.top).sort((a, b) => a - b);
+  const lines = tops.filter((top, i) => i === 0 || top - tops[i - 1] > line / 2).length;
+  const wrap = e.closest(".table-wrap");
+  const right = e.getBoundingClientRect().right;
+  return { text: e.textContent, lines, contentHeight: r.getBoundingClientRect().height, line,
+    clipped: e.scrollWidth > e.clientWidth + 1, outside: wrap ? right > wrap.getBoundingClientRect().right + 1 : false };
+}), sel);
+
+for (const width of [1280, 1920]) {
+  test(`wide screen (${width} px): the page uses the width; every task column on one line and in view`, async (t) => {
+    const queue = `finance-reports-eu-${uniq()}`;
+    const ids = [];
+    ids.push((await submit({ kind: "sleep", payload: { steps: 3, step_ms: 20, fail_at: 1, note: "x".repeat(400) }, max_attempts: 1 })).id);
+    ids.push((await submit({ kind: "noop", payload: {}, queue, delay_s: 600 })).id);
+    ids.push((await submit({ kind: "sleep", payload: { steps: 100, step_ms: 300 } })).id);
+    try {
+      const page = await newPage(t, { viewport: { width, height: 900 } });
+      await page.goto(`${BASE}/`);
+      await waitFor(async () => (await page.locator("#tasks tbody tr").count()) >= 3, "rows");
+      await waitFor(async () => (await page.locator(`#tasks tr[data-id="${ids[0]}"]`).getAttribute("data-state")) === "failed", "the failed row", 10000);
+      const main = await page.locator("main").evaluate((m) => m.getBoundingClientRect().width);
+      assert(main >= Math.min(width - 1, 1400), `the content is ${main} px wide in a ${width} px window`);
+      // the longest age the page writes, in the first row, measured at once (before a refresh)
+      await page.evaluate(() => { document.querySelector("#tasks tbody tr td.age").textContent = "23 h 59 min ago"; });
+      for (const sel of ["#tasks tbody td.age", "#tasks tbody td.att", "#tasks tbody td.st", "#tasks tbody td.id", "#tasks thead th"]) {
+        for (const c of await measureCells(page, sel)) {
+          if (!c.text) continue;
+          assert(c.lines === 1 && c.contentHeight < 1.5 * c.line, `${sel} "${c.text}" takes ${c.lines} lines (${c.contentHeight} px for a ${c.line} px line)`);
+          assert(!c.outside, `${sel} "${c.text}" is past the table's right edge (cut off)`);
+        }
+      }
+      for (const sel of ["#tasks tbody td.att", "#tasks tbody td.age", "#tasks tbody td.st", "#tasks thead th"]) {
+        for (const c of await measureCells(page, sel)) assert(!c.clipped, `${sel} "${c.text}" is cut`);
+      }
+      const wrap = await page.locator("#tasks").evaluate((tbl) => { const w = tbl.closest(".table-wrap"); return { sw: w.scrollWidth, cw: w.clientWidth }; });
+      assert(wrap.sw <= wrap.cw + 1, `the task table scrolls sideways (${wrap.sw} > ${wrap.cw})`);
+      await noHorizontalScroll(page, `overview at ${width} px`);
+      // the long queue name is cut with …, whole in the title
+      const q = page.locator(`#tasks tr[data-id="${ids[1]}"] td.queue`);
+      assert((await q.getAttribute("title")) === queue, "the queue cell has no title with the whole name");
+    } finally {
+      await Promise.all(ids.map((id) => apiCall("DELETE", `/api/tasks/${id}`)));
+    }
+  });
+}
+
+test("phone width (390 px) renders without horizontal scroll", async (t) => {
   const long = "x".repeat(300);
   const task = await submit({ kind: "sleep", payload: { steps: 2, step_ms: 10, fail_at: 1, note: long, nested: { url: "https://example.com/" + long } }, max_attempts: 1 });
-  const page = await newPage(t, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const page = await newPage(t, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   await page.goto(`${BASE}/#new-task`);
   await waitFor(async () => (await page.locator("#tasks tbody tr").count()) > 0, "rows");
   await noHorizontalScroll(page, "overview");
@@ -805,11 +1055,31 @@ test("keyboard: the submit form and the task link are reachable with Tab", async
   assert(await page.locator("#submit-details").evaluate((d) => d.open), "Enter does not open the form");
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   assert(outline !== "none", "the focused control has no visible outline");
+  // one Tab at a time past every queue's link: after the integration suite there are hundreds
+}, { timeout: 90000 });
+
+test("keyboard: a focused queue link keeps the focus across refreshes of the queue table", async (t) => {
+  const queue = `focus-${uniq()}`;
+  const task = await submit({ kind: "noop", payload: {}, queue, delay_s: 600 });
+  try {
+    const page = await newPage(t);
+    await page.goto(`${BASE}/`);
+    const link = page.locator(`#queues tr[data-queue="${queue}"] td.q a`);
+    await waitFor(async () => (await link.count()) === 1, "the queue's row");
+    await link.focus();
+    await page.evaluate(() => { window.__focused = document.activeElement; });
+    // the queue table refreshes every 3 s: two refreshes later the focus is where it was
+    // (a table drawn anew would drop it, and Tab would start again from its first link)
+    await sleep(7000);
+    assert(await page.evaluate(() => document.activeElement === window.__focused && window.__focused.isConnected), "the focus was lost when the queue table refreshed");
+  } finally {
+    await apiCall("DELETE", `/api/tasks/${task.id}`);
+  }
 });
 
 // ---- embedding: the client, <taskq-progress>, view tokens, the example app (embed.mjs) ----
 const finishers = [];
-await registerEmbedTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, onFinish: (fn) => finishers.push(fn) });
+await registerEmbedTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, noHorizontalScroll, wordsOnly, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, ARTIFACTS, onFinish: (fn) => finishers.push(fn) });
 
 if (DEV) {
   // the daemon comes back with the auth the stack has (./dev does not remember TASKQ_AUTH)

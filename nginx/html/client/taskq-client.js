@@ -6,8 +6,10 @@
 //   taskq.follow(id, { onUpdate(task), onDone(task), onError(err), onStatus(s), signal });
 //
 // submit/get/cancel resolve to the API's JSON and throw TaskqError for an error answer (status
-// 0: unreachable). A view token goes in Authorization, and in ?view_token= on the stream
-// (EventSource sends no headers); a plain token cannot go there: streams then rely on cookies.
+// 0: unreachable); explain(err) says what went wrong in words for a person, errorDetail(err)
+// gives the status and code for a tooltip or a log. A view token goes in Authorization, and
+// in ?view_token= on the stream (EventSource sends no headers); a plain token cannot go
+// there: streams then rely on cookies.
 //
 // follow() keeps one Follower per task and page (registry): a second follow() joins it and gets
 // the latest state at once; it stops when the last one leaves, and ends by itself at a final
@@ -54,6 +56,44 @@ export function errorOf(resp) {
   const e = resp.data && resp.data.error;
   if (e && typeof e === "object") return new TaskqError(resp.status, String(e.code || "error"), String(e.message || ""), resp.data);
   return new TaskqError(resp.status, `http_${resp.status}`, resp.statusText || "unexpected answer", resp.data);
+}
+
+// explain(err) — one sentence for a person about a failed request (a TaskqError or any
+// {status, code, message}): what happened, in words, with the API's own message where it
+// helps. The status and the code stay out of it; errorDetail(err) has them, for a tooltip or
+// a log line ("HTTP 409 wrong_state: task already finished").
+export function explain(err) {
+  if (!err || typeof err !== "object") return String(err || "Something went wrong.");
+  const status = Number(err.status) || 0;
+  const code = String(err.code || "");
+  const msg = String(err.message || "").replace(/\.$/, "");
+  const said = (words) => (msg && msg !== code ? `${words}: ${msg}.` : `${words}.`);
+  if (status === 0) {
+    if (code === "timeout") return "The server did not answer in time.";
+    if (code === "network") return "The server cannot be reached.";
+    return msg ? `${msg}.` : "The request could not be sent.";
+  }
+  if (status === 401) {
+    return code === "invalid_token" ? "The server does not accept this token: it is unknown, expired or revoked."
+      : "Sign-in needed: the server asks for an API token.";
+  }
+  if (status === 403) return said("This token is not allowed to do that");
+  if (status === 404) return code === "not_found" ? "No such task: it may have been removed after its retention period, or the id is wrong."
+    : "The server does not offer this.";
+  if (status === 405 || status === 501) return "The server does not offer this.";
+  if (status === 409) return said("Not possible in the task's current state");
+  if (status === 413) return said("Too large for the server");
+  if (status === 429) return "Too many requests at once: try again in a moment.";
+  if (status === 503) return "The server is unavailable for the moment (its database cannot be reached); try again shortly.";
+  if (status >= 500) return "The server ran into an error; try again shortly.";
+  if (status >= 400) return said("The server refused the request");
+  return said("Unexpected answer from the server");
+}
+
+export function errorDetail(err) {
+  if (!err || typeof err !== "object") return String(err || "");
+  const head = err.status ? `HTTP ${err.status} ${err.code || ""}`.trim() : String(err.code || "error");
+  return err.message && err.message !== err.code ? `${head}: ${err.message}` : head;
 }
 
 // backoffMs(n) — the wait after n failures in a row: pollMs·2^(n-1), capped, with "equal

@@ -14,7 +14,8 @@
 // The host reflects data-state (queued, running, succeeded, failed, cancelled, error) and
 // data-live (connecting, live, reconnecting, offline, ended) for styling.
 // Events (bubbling, composed): taskq-update, taskq-done, taskq-error; detail {task} or
-// {error}. Properties: .task (the latest task JSON), .error.
+// {error}. Properties: .task (the latest task JSON), .error. An error is shown in words
+// (explain() of taskq-client.js); its HTTP status and code are in the error line's title.
 // Accessibility: the bar is role="progressbar" with aria-valuenow/min/max/valuetext; state
 // and message changes are announced by a polite live region; colour is never the only cue.
 // Theming: CSS custom properties --taskq-bar-color, --taskq-track-color, --taskq-font,
@@ -22,7 +23,7 @@
 // --taskq-success-color, --taskq-error-color; parts: state, elapsed, track, bar, message,
 // percent, error, cancel.
 
-import { createClient, FINAL } from "./taskq-client.js";
+import { createClient, FINAL, explain, errorDetail } from "./taskq-client.js";
 
 const DEFAULT_BASE = new URL("../", import.meta.url).href.replace(/\/+$/, "");
 const STATE_TEXT = { queued: "Queued", running: "Processing…", succeeded: "Done", failed: "Failed", cancelled: "Cancelled" };
@@ -78,6 +79,7 @@ export class TaskqProgress extends HTMLElement {
     this.task = null;
     this.error = null;
     this.cancelError = "";
+    this.cancelDetail = "";
     this.taskq = null;            // the client, made anew when task, view-token or base change
     this.handle = null;
     this.ctrl = null;
@@ -145,7 +147,8 @@ export class TaskqProgress extends HTMLElement {
       const task = await this.taskq.cancel(t.id);
       if (handle && handle === this.handle && task) handle.apply(task);     // shown at once
     } catch (err) {
-      this.cancelError = `Cancel refused: ${err.status ? "HTTP " + err.status + " " : ""}${err.code}${err.message ? ": " + err.message : ""}`;
+      this.cancelError = `Cancel refused. ${explain(err)}`;
+      this.cancelDetail = errorDetail(err);
       this.ui.cancel.disabled = false;
       this.render();
     }
@@ -170,13 +173,15 @@ export class TaskqProgress extends HTMLElement {
     this.setAttr(ui.bar, "aria-valuenow", String(p));
     this.setAttr(ui.bar, "aria-valuetext", `${p}%, ${word}${message ? ": " + message : ""}`);
     this.setAttr(ui.bar, "aria-busy", t && !FINAL.has(t.state) ? "true" : "false");
-    const errText = err ? `${err.status ? "HTTP " + err.status + " " : ""}${err.code}${err.message ? ": " + err.message : ""}` : this.cancelError;
+    // words for people; the status and the code in the tooltip
+    const errText = err ? explain(err) : this.cancelError;
     this.setText(ui.error, errText);
+    this.setAttr(ui.error, "title", err ? errorDetail(err) : this.cancelError ? this.cancelDetail : null);
     ui.error.hidden = !errText;
     ui.cancel.hidden = !this.hasAttribute("cancel") || !t || FINAL.has(t.state) || !!err;
     if (t && t.cancel_requested) ui.cancel.disabled = true;
     // announced: the state in words and the message, not every percent
-    const say = err ? `Task unavailable: ${err.code}` : this.cancelError || (t ? `${word}${message ? ". " + message : ""}` : "");
+    const say = err ? `Task unavailable. ${errText}` : this.cancelError || (t ? `${word}${message ? ". " + message : ""}` : "");
     if (say !== this.announced) { this.announced = say; ui.live.textContent = say; }
     this.renderElapsed();
   }
