@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "store.h"
-#include "xalloc.h"
+#include "store/store.h"
+#include "base/xalloc.h"
 
 #define NCOLS 8
 

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "store.h"
-#include "token.h"
-#include "taskjson.h"
+#include "store/store.h"
+#include "cred/token.h"
+#include "model/taskjson.h"
 
 
 /* --after ID[,ID...] (and --after-policy) into n: CLI_OK, or the exit code after saying what

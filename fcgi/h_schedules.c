@@ -12,8 +12,8 @@
 #include "handlers.h"
 #include "kindcache.h"
 #include "resp.h"
-#include "schedule.h"
-#include "store.h"
+#include "time/schedule.h"
+#include "store/store.h"
 
 /* The {name} of the route, checked; answers 400 and returns NULL when it is not a name. */
 static const char *path_name(struct req *r)

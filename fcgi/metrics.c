@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "db.h"
+#include "base/clock.h"
+#include "store/db.h"
 #include "replica.h"
 #include "routes.h"
 #include "watch.h"

@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "log.h"
-#include "store.h"
-#include "taskjson.h"
-#include "xalloc.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "model/taskjson.h"
+#include "base/xalloc.h"
 
 #define WATCH_TTL_S 3600.0
 #define FEED_MAX 200   /* tasks in one feed message */

@@ -13,8 +13,8 @@
 
 #include <stdbool.h>
 
-#include "db.h"
-#include "task.h"
+#include "store/db.h"
+#include "model/task.h"
 
 /* socket: the unix socket of nginx's publisher server block, or NULL/"" to disable. */
 void publish_start(const char *socket);

@@ -13,14 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "auth.h"
-#include "log.h"
+#include "base/log.h"
 #include "metrics.h"
 #include "publish.h"
 #include "resp.h"
-#include "store.h"
-#include "xalloc.h"
+#include "store/store.h"
+#include "base/xalloc.h"
 
 #define NOTIFIED_MAX 4096
 #define ADOPT_MAX 2000 /* running tasks a new publisher takes over */

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store.h"
+#include "store/store.h"
 
 #define BREAKERS_REFRESH_S 1.0
 

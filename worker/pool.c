@@ -15,14 +15,14 @@
 #include <unistd.h>
 
 #include "breakers.h"
-#include "clock.h"
+#include "base/clock.h"
 #include "completer.h"
 #include "kinds.h"
-#include "log.h"
-#include "sdnotify.h"
-#include "store.h"
+#include "base/log.h"
+#include "base/sdnotify.h"
+#include "store/store.h"
 #include "wstats.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 #define MAX_QUEUES 32
 #define RESCUE_EVERY_MAX_S 5.0
