@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "store/store.h"
+#include "store/live.h"
+#include "store/tasks.h"
+#include "store/batch.h"
 #include "model/taskjson.h"
 #include "cred/token.h"
 #include "base/xalloc.h"

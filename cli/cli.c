@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/tasks.h"
 #include "model/task.h"
 #include "model/taskjson.h"
 

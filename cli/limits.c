@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "base/config.h"
-#include "store/store.h"
+#include "store/limits.h"
 
 static bool scope_ok(const char *s)
 {

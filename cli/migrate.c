@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "base/config.h"
-#include "store/store.h"
+#include "store/migrate.h"
 #include "base/xalloc.h"
 
 static int by_name(const void *a, const void *b)

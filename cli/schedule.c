@@ -11,7 +11,7 @@
 
 #include "cli.h"
 #include "time/schedule.h"
-#include "store/store.h"
+#include "store/schedules.h"
 #include "model/taskjson.h"
 #include "cred/token.h"
 

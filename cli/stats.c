@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "store/store.h"
+#include "store/tasks.h"
+#include "store/metrics.h"
 #include "base/xalloc.h"
 
 #define NCOLS 8

@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "base/config.h"
 #include "migrate.h"
-#include "store/store.h"
+#include "store/live.h"
 
 #ifndef TASKQ_SQL_DIR
 #define TASKQ_SQL_DIR "/usr/local/share/taskq/sql"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "store/store.h"
+#include "store/auth.h"
 #include "cred/token.h"
 
 /* "90" (seconds), "15m", "12h", "30d" → seconds; -1 when malformed. */

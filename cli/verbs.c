@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "store/store.h"
+#include "store/live.h"
+#include "store/tasks.h"
+#include "store/submit.h"
+#include "store/chains.h"
 #include "cred/token.h"
 #include "model/taskjson.h"
 

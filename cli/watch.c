@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "store/store.h"
+#include "store/tasks.h"
 #include "base/xalloc.h"
 
 #define WATCH_POLL_MS 2000

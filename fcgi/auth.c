@@ -12,7 +12,7 @@
 #include "query.h"
 #include "resp.h"
 #include "router.h"
-#include "store/store.h"
+#include "store/auth.h"
 #include "cred/token.h"
 #include "viewauth.h"
 

@@ -16,7 +16,7 @@
 #include "owner_limits.h"
 #include "resp.h"
 #include "settings.h"
-#include "store/store.h"
+#include "store/batch.h"
 #include "model/taskjson.h"
 #include "wake.h"
 #include "base/xalloc.h"

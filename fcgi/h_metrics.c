@@ -21,7 +21,7 @@
 #include "metrics.h"
 #include "promtext.h"
 #include "resp.h"
-#include "store/store.h"
+#include "store/metrics.h"
 #include "model/task.h"
 #include "base/xalloc.h"
 

@@ -10,7 +10,7 @@
 #include "base/clock.h"
 #include "handlers.h"
 #include "resp.h"
-#include "store/store.h"
+#include "store/tasks.h"
 #include "model/taskjson.h"
 #include "base/xalloc.h"
 

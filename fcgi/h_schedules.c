@@ -6,6 +6,7 @@
  * answers 404, as a task does. The expression and the zone are checked here (400 with the
  * reason) and the first fire time is computed before the row is written.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,7 +14,7 @@
 #include "kindcache.h"
 #include "resp.h"
 #include "time/schedule.h"
-#include "store/store.h"
+#include "store/schedules.h"
 
 /* The {name} of the route, checked; answers 400 and returns NULL when it is not a name. */
 static const char *path_name(struct req *r)

@@ -13,7 +13,7 @@
 #include "handlers.h"
 #include "publish.h"
 #include "resp.h"
-#include "store/store.h"
+#include "store/tasks.h"
 #include "cred/token.h"
 
 void h_authorize_task(struct req *r)

@@ -32,7 +32,7 @@
 #include "router.h"
 #include "routes.h"
 #include "settings.h"
-#include "store/store.h"
+#include "store/live.h"
 #include <curl/curl.h>
 
 #include "publish.h"

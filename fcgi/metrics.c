@@ -4,6 +4,7 @@
 #include "combine.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 

@@ -7,7 +7,8 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "store/store.h"
+#include "store/live.h"
+#include "store/tasks.h"
 
 /* Seconds the replica is left alone after it failed (a connect to a cut host costs the
  * connect timeout, which no request should pay each time). */

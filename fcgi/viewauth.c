@@ -9,7 +9,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "store/store.h"
+#include "store/auth.h"
 
 #define MAX_KEYS 16
 #define KEYS_TTL_S 60.0

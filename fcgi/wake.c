@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "base/log.h"
-#include "store/store.h"
+#include "store/live.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;

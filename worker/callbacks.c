@@ -12,7 +12,8 @@
 
 #include "httpreq.h"
 #include "base/log.h"
-#include "store/store.h"
+#include "store/live.h"
+#include "store/worker.h"
 #include "model/taskjson.h"
 #include "base/xalloc.h"
 

@@ -20,7 +20,8 @@
 
 #include "time/cron.h"
 #include "base/log.h"
-#include "store/store.h"
+#include "store/live.h"
+#include "store/schedules.h"
 #include "time/tz.h"
 #include "base/xalloc.h"
 

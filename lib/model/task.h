@@ -1,6 +1,6 @@
 /*
  * task: the task record as C sees it, its states, and the submit request. Pure data and
- * helpers: no database, no JSON handling here (lib/store.c fills tasks, lib/taskjson.c
+ * helpers: no database, no JSON handling here (lib/store/ fills tasks, lib/model/taskjson.c
  * encodes them and fills submits, whose parents stay a json-c array it validated).
  */
 #ifndef TASKQ_TASK_H
@@ -55,7 +55,7 @@ struct task_new {
 	const char *dedupe_key, *concurrency_key;
 	const char *callback_url;
 	const char *owner;
-	bool fair;              /* place it in line fairly among owners (see lib/store.c) */
+	bool fair;              /* place it in line fairly among owners (see lib/store/submit.c) */
 	const char *fair_after; /* the owner's previous task's run_at in this line, or NULL */
 	/* The parents it waits for: a JSON array (borrowed, like the strings) of 1 to
 	 * TASK_AFTER_MAX task ids and, in a batch, indexes of earlier elements; NULL: none. */

@@ -1,16 +1,28 @@
-/*
- * store_breakers: the circuit breakers' verbs (sql/009_breakers.sql): the rows of hosts that
- * are not healthy, admission of a claimed task (run, probe, or deferred without spending its
- * attempt) and the report of what a host did. Part of the store module: the statements are
- * lib/store.c's (see store_impl.h); no SQL text of its own.
- */
+/* store/breakers: the statements behind the circuit breakers (see store/breakers.h). */
+#include "store/breakers.h"
+
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "base/xalloc.h"
-#include "store/impl.h"
-#include "store/store.h"
+#include "store/exec.h"
+
+static struct db_stmt s_breakers_active =
+	DB_STMT("breakers_active",
+		"SELECT host, state, failures FROM taskq.breakers"
+		" WHERE state <> 'closed' OR failures > 0"
+		" ORDER BY state <> 'closed' DESC, updated_at DESC LIMIT 1000",
+		0);
+static struct db_stmt s_breaker_admit =
+	DB_STMT("breaker_admit",
+		"SELECT verdict, state, failures, message"
+		" FROM taskq.breaker_admit($1, $2::uuid, $3, $4::int, $5::float8)",
+		5);
+static struct db_stmt s_breaker_report =
+	DB_STMT("breaker_report",
+		"SELECT coalesce(transition, ''), state, failures, coalesce(cooldown_s, 0)"
+		" FROM taskq.breaker_report($1, $2::uuid, $3::int, $4::boolean, $5,"
+		" $6::int, $7::float8, $8::float8)",
+		8);
 
 int breaker_state_parse(const char *s)
 {
@@ -25,32 +37,44 @@ int breaker_state_parse(const char *s)
 	return -1;
 }
 
-static enum breaker_state state_of(const PGresult *res, int row, int col)
+static enum breaker_state state_of(const struct row *r, int col)
 {
-	int s = breaker_state_parse(PQgetvalue(res, row, col));
+	int s = breaker_state_parse(row_text(r, col));
 	return s < 0 ? BREAKER_CLOSED : (enum breaker_state)s;
+}
+
+static void decode_active(const struct row *r, void *elem)
+{
+	struct breaker_row *b = elem;
+
+	row_copy(r, 0, b->host, sizeof b->host);
+	b->state = state_of(r, 1);
+	b->failures = (int)row_ll(r, 2, 0);
 }
 
 enum taskq_rc store_breakers_active(struct db *db, struct breaker_row **out, int *n,
 				    struct taskq_err *err)
 {
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_BREAKERS_ACTIVE, NULL, &res, err);
+	void *v;
+	enum taskq_rc rc =
+		store_exec_rows(db, &s_breakers_active, NULL, sizeof **out, decode_active, &v, n, err);
 
-	*out = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	*n = PQntuples(res);
-	*out = xcalloc((size_t)*n + 1, sizeof **out);
-	for (int i = 0; i < *n; i++) {
-		struct breaker_row *b = &(*out)[i];
-		snprintf(b->host, sizeof b->host, "%s", PQgetvalue(res, i, 0));
-		b->state = state_of(res, i, 1);
-		b->failures = (int)store_opt_ll(res, i, 2, 0);
-	}
-	PQclear(res);
-	return TASKQ_OK;
+	*out = v;
+	return rc;
+}
+
+static void decode_admission(const struct row *r, void *elem)
+{
+	struct breaker_admission *a = elem;
+	const char *verdict = row_text(r, 0);
+
+	a->verdict = !strcmp(verdict, "probe")      ? BREAKER_PROBE
+		     : !strcmp(verdict, "deferred") ? BREAKER_DEFERRED
+		     : !strcmp(verdict, "lost")     ? BREAKER_LOST
+						    : BREAKER_RUN;
+	a->state = state_of(r, 1);
+	a->failures = (int)row_ll(r, 2, 0);
+	row_copy(r, 3, a->message, sizeof a->message);
 }
 
 enum taskq_rc store_breaker_admit(struct db *db, const struct holder *h, const char *host,
@@ -58,29 +82,25 @@ enum taskq_rc store_breaker_admit(struct db *db, const struct holder *h, const c
 {
 	char as[16], ps[32];
 	const char *p[5] = {host, h->id, h->worker, as, ps};
-	const char *verdict;
-	PGresult *res;
+	bool found;
 	enum taskq_rc rc;
 
 	snprintf(as, sizeof as, "%d", h->attempt);
 	snprintf(ps, sizeof ps, "%.3f", probe_s);
 	memset(out, 0, sizeof *out);
-	if ((rc = db_exec(db, S_BREAKER_ADMIT, p, &res, err)))
+	if ((rc = store_exec_row(db, &s_breaker_admit, p, decode_admission, out, &found, err)))
 		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return taskq_fail(err, TASKQ_INTERNAL, "breaker_admit returned no row");
-	}
-	verdict = PQgetvalue(res, 0, 0);
-	out->verdict = !strcmp(verdict, "probe")      ? BREAKER_PROBE
-		       : !strcmp(verdict, "deferred") ? BREAKER_DEFERRED
-		       : !strcmp(verdict, "lost")     ? BREAKER_LOST
-						      : BREAKER_RUN;
-	out->state = state_of(res, 0, 1);
-	out->failures = (int)store_opt_ll(res, 0, 2, 0);
-	snprintf(out->message, sizeof out->message, "%s", PQgetvalue(res, 0, 3));
-	PQclear(res);
-	return TASKQ_OK;
+	return found ? TASKQ_OK : taskq_fail(err, TASKQ_INTERNAL, "breaker_admit returned no row");
+}
+
+static void decode_report(const struct row *r, void *elem)
+{
+	struct breaker_report *b = elem;
+
+	row_copy(r, 0, b->transition, sizeof b->transition);
+	b->state = state_of(r, 1);
+	b->failures = (int)row_ll(r, 2, 0);
+	b->cooldown_s = row_double(r, 3, 0);
 }
 
 enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const char *host,
@@ -89,7 +109,7 @@ enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const 
 {
 	char as[16], fs[16], cs[32], ms[32];
 	const char *p[8] = {host, h->id, as, ok ? "true" : "false", reason, fs, cs, ms};
-	PGresult *res;
+	bool found;
 	enum taskq_rc rc;
 
 	snprintf(as, sizeof as, "%d", h->attempt);
@@ -97,16 +117,7 @@ enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const 
 	snprintf(cs, sizeof cs, "%.3f", d->cooldown_s);
 	snprintf(ms, sizeof ms, "%.3f", d->max_cooldown_s);
 	memset(out, 0, sizeof *out);
-	if ((rc = db_exec(db, S_BREAKER_REPORT, p, &res, err)))
+	if ((rc = store_exec_row(db, &s_breaker_report, p, decode_report, out, &found, err)))
 		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return taskq_fail(err, TASKQ_INTERNAL, "breaker_report returned no row");
-	}
-	snprintf(out->transition, sizeof out->transition, "%s", PQgetvalue(res, 0, 0));
-	out->state = state_of(res, 0, 1);
-	out->failures = (int)store_opt_ll(res, 0, 2, 0);
-	out->cooldown_s = strtod(PQgetvalue(res, 0, 3), NULL);
-	PQclear(res);
-	return TASKQ_OK;
+	return found ? TASKQ_OK : taskq_fail(err, TASKQ_INTERNAL, "breaker_report returned no row");
 }

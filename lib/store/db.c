@@ -1,4 +1,9 @@
-/* db: connection, reconnect, prepared statements and SQLSTATE mapping for libpq. */
+/*
+ * db: connection, reconnect, prepared statements and SQLSTATE mapping for libpq (see
+ * store/db.h; db_exec and db_exec_script are declared in store/exec.h, for lib/store/ only).
+ * It knows no statement of its own: each lib/store/ file owns its statements and hands them
+ * to db_exec, which prepares each once per connection.
+ */
 #include "store/db.h"
 
 #include <poll.h>
@@ -10,6 +15,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "store/dbreach.h"
+#include "store/exec.h"
 
 #define DB_MAX_LISTEN 4
 
@@ -18,11 +24,10 @@ struct db {
 	char *conninfo;
 	const char *app_name;
 	int reach; /* dbreach entry of conninfo */
-	const struct db_stmt *stmts;
-	int nstmts;
 	const char *listen[DB_MAX_LISTEN];
 	int nlisten;
-	bool *prepared; /* per statement, on this connection */
+	bool *prepared; /* by statement slot (struct db_stmt): prepared on this connection */
+	int nprepared;
 	bool ready;
 	bool was_ready; /* for logging a reconnect once */
 	bool generic_plans; /* plan_cache_mode = force_generic_plan on each (re)connect */
@@ -30,6 +35,8 @@ struct db {
 
 /* Process-wide, for /metrics (relaxed atomics: they are counts, not synchronisation). */
 static atomic_ullong g_lost, g_reconnects, g_connect_failed, g_statement_errors;
+/* The slots handed out to statements so far (struct db_stmt's slot). */
+static atomic_int g_slots;
 
 static void bump(atomic_ullong *c)
 {
@@ -44,16 +51,12 @@ void db_counters(struct db_counters *out)
 	out->statement_errors = atomic_load_explicit(&g_statement_errors, memory_order_relaxed);
 }
 
-struct db *db_new(const char *conninfo, const char *app_name, const struct db_stmt *stmts,
-		  int nstmts)
+struct db *db_new(const char *conninfo, const char *app_name)
 {
 	struct db *db = xcalloc(1, sizeof *db);
 	db->conninfo = xstrdup(conninfo ? conninfo : "");
 	db->reach = dbreach_entry(db->conninfo);
 	db->app_name = app_name;
-	db->stmts = stmts;
-	db->nstmts = nstmts;
-	db->prepared = xcalloc((size_t)nstmts + 1, sizeof *db->prepared);
 	return db;
 }
 
@@ -90,7 +93,8 @@ static void drop(struct db *db)
 		PQfinish(db->conn);
 	db->conn = NULL;
 	db->ready = false;
-	memset(db->prepared, 0, (size_t)db->nstmts * sizeof *db->prepared);
+	if (db->nprepared)
+		memset(db->prepared, 0, (size_t)db->nprepared * sizeof *db->prepared);
 }
 
 /* Maps a failed result (or a dead connection) to an rc and message. */
@@ -259,38 +263,65 @@ static bool run_again(struct db *db, const PGresult *res, const char *name)
 	return true;
 }
 
-enum taskq_rc db_exec(struct db *db, int stmt, const char *const *params, PGresult **out,
-		      struct taskq_err *err)
+/* The statement's slot: given on its first run in this process (a race between two threads
+ * wastes a number, nothing else), the same for every connection after that. */
+static int slot_of(struct db_stmt *s)
+{
+	int slot = atomic_load_explicit(&s->slot, memory_order_acquire), none = 0;
+
+	if (slot)
+		return slot - 1;
+	slot = atomic_fetch_add_explicit(&g_slots, 1, memory_order_relaxed) + 1;
+	if (!atomic_compare_exchange_strong_explicit(&s->slot, &none, slot, memory_order_acq_rel,
+						     memory_order_acquire))
+		slot = none; /* another thread gave it one first */
+	return slot - 1;
+}
+
+/* Whether statement slot is prepared on this connection; grows the flags to hold it. */
+static bool *prepared_flag(struct db *db, int slot)
+{
+	if (slot >= db->nprepared) {
+		int n = slot + 16;
+		db->prepared = xrealloc(db->prepared, (size_t)n * sizeof *db->prepared);
+		memset(db->prepared + db->nprepared, 0, (size_t)(n - db->nprepared) * sizeof *db->prepared);
+		db->nprepared = n;
+	}
+	return &db->prepared[slot];
+}
+
+enum taskq_rc db_exec(struct db *db, struct db_stmt *stmt, const char *const *params,
+		      PGresult **out, struct taskq_err *err)
 {
 	enum taskq_rc rc;
 	PGresult *res;
 	ExecStatusType st;
+	bool *prepared;
 
 	*out = NULL;
 	if ((rc = db_ensure(db, err)))
 		return rc;
-	if (!db->prepared[stmt]) {
+	prepared = prepared_flag(db, slot_of(stmt));
+	if (!*prepared) {
 		/* prepared on first use, so a connection only prepares what it runs, and the
 		 * migrator can connect before the schema exists */
-		res = PQprepare(db->conn, db->stmts[stmt].name, db->stmts[stmt].sql,
-				db->stmts[stmt].nparams, NULL);
+		res = PQprepare(db->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			rc = map_error(db, res, err);
 			PQclear(res);
 			return rc;
 		}
 		PQclear(res);
-		db->prepared[stmt] = true;
+		*prepared = true;
 	}
 	for (int tries = 1;; tries++) {
 		double t0 = clock_mono_s();
 
-		res = PQexecPrepared(db->conn, db->stmts[stmt].name, db->stmts[stmt].nparams, params,
-				     NULL, NULL, 0);
+		res = PQexecPrepared(db->conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
 		st = PQresultStatus(res);
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 			break;
-		if (tries < DB_TRIES && run_again(db, res, db->stmts[stmt].name)) {
+		if (tries < DB_TRIES && run_again(db, res, stmt->name)) {
 			PQclear(res);
 			continue;
 		}
@@ -335,16 +366,4 @@ int db_each_notify(struct db *db, void (*fn)(const char *channel, const char *pa
 		PQfreemem(n);
 	}
 	return count;
-}
-
-static void ignore_notify(const char *channel, const char *payload, void *ctx)
-{
-	(void)channel;
-	(void)payload;
-	(void)ctx;
-}
-
-int db_drain_notifies(struct db *db)
-{
-	return db_each_notify(db, ignore_notify, NULL);
 }

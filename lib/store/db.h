@@ -1,29 +1,22 @@
 /*
- * db: one PostgreSQL connection with reconnect, a table of prepared statements prepared on
- * every (re)connect, optional LISTEN channels re-issued on reconnect, and the mapping of
- * SQLSTATEs to taskq_rc. A struct db is used by one thread at a time. No PGresult leaves
- * lib/db.c or lib/store.c.
+ * db: one PostgreSQL connection with reconnect, the statements it prepared (each on its first
+ * run on that connection, again after a reconnect), optional LISTEN channels re-issued on
+ * reconnect, and the mapping of SQLSTATEs to taskq_rc. A struct db is used by one thread at a
+ * time. This header is what the binaries see of a connection: running statements and reading
+ * their results is lib/store/'s alone (store/exec.h); no PGresult leaves lib/store/.
  */
 #ifndef TASKQ_DB_H
 #define TASKQ_DB_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "base/err.h"
 
-struct db_stmt {
-	const char *name;
-	const char *sql;
-	int nparams;
-};
-
 struct db;
 
-/* conninfo: a libpq conninfo string or URL, or NULL/"" for libpq's PG* environment. The
- * statements table is borrowed for the db's lifetime. Returns a db not yet connected. */
-struct db *db_new(const char *conninfo, const char *app_name, const struct db_stmt *stmts,
-		  int nstmts);
+/* conninfo: a libpq conninfo string or URL, or NULL/"" for libpq's PG* environment.
+ * app_name is borrowed for the db's lifetime. Returns a db not yet connected. */
+struct db *db_new(const char *conninfo, const char *app_name);
 void db_free(struct db *db);
 /* Plan this connection's statements once and keep the plan (plan_cache_mode =
  * force_generic_plan, set at every connect): for the worker's few statements, each run
@@ -40,20 +33,8 @@ void db_listen(struct db *db, const char *channel);
  * restarted, network cut). TASKQ_DB_DOWN when it cannot. */
 enum taskq_rc db_ensure(struct db *db, struct taskq_err *err);
 
-/* Runs prepared statement number `stmt` with text parameters (NULL entries are SQL NULL).
- * On success *out receives the result (the caller in lib/ clears it) and TASKQ_OK. On
- * failure *out is NULL; the rc maps the SQLSTATE (connection loss → TASKQ_DB_DOWN). */
-enum taskq_rc db_exec(struct db *db, int stmt, const char *const *params, PGresult **out,
-		      struct taskq_err *err);
-
-/* Runs SQL text without parameters (migrations: several statements). */
-enum taskq_rc db_exec_script(struct db *db, const char *sql, struct taskq_err *err);
-
 /* The connection's socket, or -1 when not connected. */
 int db_socket(struct db *db);
-/* Reads what arrived on the socket and drains notifications; returns how many arrived, or
- * -1 when the connection died (it will reconnect on the next db_ensure). */
-int db_drain_notifies(struct db *db);
 bool db_connected(const struct db *db);
 
 /* What every connection of this process went through since it started (monotonic counters,
@@ -64,8 +45,9 @@ struct db_counters {
 	unsigned long long lost, reconnects, connect_failed, statement_errors;
 };
 void db_counters(struct db_counters *out);
-/* Like db_drain_notifies, handing each notification's channel and payload (borrowed for the
- * call) to fn. */
+/* Reads what arrived on the socket and hands each notification's channel and payload
+ * (borrowed for the call) to fn; returns how many arrived, or -1 when the connection died (it
+ * will reconnect on the next db_ensure). */
 int db_each_notify(struct db *db, void (*fn)(const char *channel, const char *payload, void *ctx),
 		   void *ctx);
 

@@ -1,65 +1,76 @@
-/* store_limits: the statements behind rate limits on task starts (sql/013_rate_limits.sql). */
-#include "store/impl.h"
-#include "store/store.h"
+/* store/limits: the statements behind rate limits on task starts (see store/limits.h). */
+#include "store/limits.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "base/xalloc.h"
+#include "store/exec.h"
+
+static struct db_stmt s_rate_put =
+	DB_STMT("rate_put",
+		"INSERT INTO taskq.rate_limits AS l (scope, name, max_starts, per)"
+		" VALUES ($1, $2, $3::int, make_interval(secs => $4::float8))"
+		" ON CONFLICT (scope, name) DO UPDATE SET max_starts = excluded.max_starts,"
+		" per = excluded.per RETURNING scope, name, max_starts,"
+		" extract(epoch FROM per) AS per_s, (xmax = 0) AS inserted",
+		4);
+static struct db_stmt s_rate_list =
+	DB_STMT("rate_list",
+		"SELECT scope, name, max_starts, extract(epoch FROM per) AS per_s,"
+		" (SELECT count(*) FROM unnest(starts) x WHERE x > now() - per) AS recent"
+		" FROM taskq.rate_limits ORDER BY scope, name",
+		0);
+static struct db_stmt s_rate_delete = DB_STMT(
+	"rate_delete", "DELETE FROM taskq.rate_limits WHERE scope = $1 AND name = $2 RETURNING name",
+	2);
+
+static void decode_inserted(const struct row *r, void *elem)
+{
+	*(bool *)elem = row_bool(r, 4);
+}
 
 enum taskq_rc store_rate_put(struct db *db, const char *scope, const char *name, int max_starts,
 			     double per_s, bool *created, struct taskq_err *err)
 {
 	char n[16], per[32];
 	const char *p[4] = {scope, name, n, per};
-	PGresult *res;
-	enum taskq_rc rc;
+	bool found;
 
 	snprintf(n, sizeof n, "%d", max_starts);
 	snprintf(per, sizeof per, "%.6f", per_s);
-	if ((rc = db_exec(db, S_RATE_PUT, p, &res, err)))
-		return rc;
-	*created = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 4), "t");
-	PQclear(res);
-	return TASKQ_OK;
+	*created = false;
+	return store_exec_row(db, &s_rate_put, p, decode_inserted, created, &found, err);
+}
+
+static void decode_limit(const struct row *r, void *elem)
+{
+	struct rate_limit *l = elem;
+
+	row_copy(r, 0, l->scope, sizeof l->scope);
+	row_copy(r, 1, l->name, sizeof l->name);
+	l->max_starts = (int)row_ll(r, 2, 0);
+	l->per_s = row_double(r, 3, 0);
+	l->recent = row_ll(r, 4, 0);
 }
 
 enum taskq_rc store_rate_list(struct db *db, struct rate_limit **out, int *n,
 			      struct taskq_err *err)
 {
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_RATE_LIST, NULL, &res, err);
+	void *v;
+	enum taskq_rc rc =
+		store_exec_rows(db, &s_rate_list, NULL, sizeof **out, decode_limit, &v, n, err);
 
-	*out = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	*n = PQntuples(res);
-	*out = xcalloc((size_t)*n + 1, sizeof **out);
-	for (int i = 0; i < *n; i++) {
-		struct rate_limit *l = &(*out)[i];
-		snprintf(l->scope, sizeof l->scope, "%s", PQgetvalue(res, i, 0));
-		snprintf(l->name, sizeof l->name, "%s", PQgetvalue(res, i, 1));
-		l->max_starts = (int)store_opt_ll(res, i, 2, 0);
-		l->per_s = strtod(PQgetvalue(res, i, 3), NULL);
-		l->recent = store_opt_ll(res, i, 4, 0);
-	}
-	PQclear(res);
-	return TASKQ_OK;
+	*out = v;
+	return rc;
 }
 
 enum taskq_rc store_rate_delete(struct db *db, const char *scope, const char *name,
 				struct taskq_err *err)
 {
 	const char *p[2] = {scope, name};
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_RATE_DELETE, p, &res, err);
-	int rows;
+	bool found;
+	enum taskq_rc rc = store_exec_row(db, &s_rate_delete, p, NULL, NULL, &found, err);
 
 	if (rc)
 		return rc;
-	rows = PQntuples(res);
-	PQclear(res);
-	return rows == 1 ? TASKQ_OK : taskq_fail(err, TASKQ_NOTFOUND, "no such rate limit");
+	return found ? TASKQ_OK : taskq_fail(err, TASKQ_NOTFOUND, "no such rate limit");
 }

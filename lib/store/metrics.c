@@ -1,83 +1,107 @@
-/* store_metrics: the statements behind /metrics (sql/008_metrics.sql) and the fleet the CLI
- * shows (taskq stats); see store.h. */
-#include "store/impl.h"
-#include "store/store.h"
+/* store/metrics: the statements behind /metrics, the CLI's fleet and /healthz's worker count
+ * (see store/metrics.h). */
+#include "store/metrics.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/xalloc.h"
+#include "store/exec.h"
 
-/* ---- /metrics ----------------------------------------------------------------------- */
+static struct db_stmt s_metrics_queues =
+	DB_STMT("metrics_queues",
+		"SELECT queue, state, count, finished_last_minute, oldest_ready_s"
+		" FROM taskq.metrics_queues",
+		0);
+static struct db_stmt s_metrics_counters =
+	DB_STMT("metrics_counters", "SELECT queue, state, n FROM taskq.counter_totals", 0);
+static struct db_stmt s_metrics_workers =
+	DB_STMT("metrics_workers",
+		"SELECT id, running, concurrency, extract(epoch FROM now() - last_seen),"
+		" metrics FROM taskq.workers"
+		" WHERE last_seen > now() - interval '1 minute' ORDER BY id",
+		0);
+static struct db_stmt s_metrics_breakers =
+	DB_STMT("metrics_breakers",
+		"SELECT host, state, failures, trips, probes, deferred FROM taskq.breakers"
+		" WHERE trips > 0 ORDER BY updated_at DESC, host LIMIT 200",
+		0);
+static struct db_stmt s_workers =
+	DB_STMT("workers",
+		"SELECT id, host, pid, version, queues, concurrency, running,"
+		" extract(epoch FROM now() - last_seen) FROM taskq.workers"
+		" WHERE last_seen > now() - interval '1 minute' ORDER BY host, pid, id",
+		0);
+static struct db_stmt s_live_workers =
+	DB_STMT("live_workers",
+		"SELECT count(*) FROM taskq.workers WHERE last_seen > now() - interval '1 minute'", 0);
+
+static void decode_queue(const struct row *r, void *elem)
+{
+	struct metrics_queue *q = elem;
+
+	q->queue = row_dup(r, 0);
+	q->state = row_dup(r, 1);
+	q->count = row_ll(r, 2, 0);
+	q->finished_last_minute = row_ll(r, 3, 0);
+	q->oldest_ready_s = row_double(r, 4, 0);
+}
+
+static void decode_counter(const struct row *r, void *elem)
+{
+	struct metrics_counter *c = elem;
+
+	c->queue = row_dup(r, 0);
+	c->state = row_dup(r, 1);
+	c->n = row_ll(r, 2, 0);
+}
+
+static void decode_metrics_worker(const struct row *r, void *elem)
+{
+	struct metrics_worker *w = elem;
+
+	w->id = row_dup(r, 0);
+	w->running = (int)row_ll(r, 1, 0);
+	w->concurrency = (int)row_ll(r, 2, 0);
+	w->last_seen_s = row_double(r, 3, 0);
+	w->metrics = row_str(r, 4);
+}
+
+static void decode_breaker(const struct row *r, void *elem)
+{
+	struct metrics_breaker *b = elem;
+
+	b->host = row_dup(r, 0);
+	b->state = row_dup(r, 1);
+	b->failures = row_ll(r, 2, 0);
+	b->trips = row_ll(r, 3, 0);
+	b->probes = row_ll(r, 4, 0);
+	b->deferred = row_ll(r, 5, 0);
+}
 
 enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_err *err)
 {
-	PGresult *res;
+	void *q = NULL, *c = NULL, *w = NULL, *b = NULL;
 	enum taskq_rc rc;
-	int n;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = db_exec(db, S_METRICS_QUEUES, NULL, &res, err)))
-		return rc;
-	n = PQntuples(res);
-	out->q = xcalloc((size_t)n + 1, sizeof *out->q);
-	for (int i = 0; i < n; i++) {
-		struct metrics_queue *q = &out->q[i];
-		q->queue = xstrdup(PQgetvalue(res, i, 0));
-		q->state = xstrdup(PQgetvalue(res, i, 1));
-		q->count = store_opt_ll(res, i, 2, 0);
-		q->finished_last_minute = store_opt_ll(res, i, 3, 0);
-		q->oldest_ready_s = PQgetisnull(res, i, 4) ? 0 : strtod(PQgetvalue(res, i, 4), NULL);
-	}
-	out->nq = n;
-	PQclear(res);
-
-	if ((rc = db_exec(db, S_METRICS_COUNTERS, NULL, &res, err)))
-		goto fail;
-	n = PQntuples(res);
-	out->c = xcalloc((size_t)n + 1, sizeof *out->c);
-	for (int i = 0; i < n; i++) {
-		out->c[i].queue = xstrdup(PQgetvalue(res, i, 0));
-		out->c[i].state = xstrdup(PQgetvalue(res, i, 1));
-		out->c[i].n = store_opt_ll(res, i, 2, 0);
-	}
-	out->nc = n;
-	PQclear(res);
-
-	if ((rc = db_exec(db, S_METRICS_WORKERS, NULL, &res, err)))
-		goto fail;
-	n = PQntuples(res);
-	out->w = xcalloc((size_t)n + 1, sizeof *out->w);
-	for (int i = 0; i < n; i++) {
-		struct metrics_worker *w = &out->w[i];
-		w->id = xstrdup(PQgetvalue(res, i, 0));
-		w->running = (int)store_opt_ll(res, i, 1, 0);
-		w->concurrency = (int)store_opt_ll(res, i, 2, 0);
-		w->last_seen_s = strtod(PQgetvalue(res, i, 3), NULL);
-		w->metrics = store_opt_str(res, i, 4);
-	}
-	out->nw = n;
-	PQclear(res);
-
-	if ((rc = db_exec(db, S_METRICS_BREAKERS, NULL, &res, err)))
-		goto fail;
-	n = PQntuples(res);
-	out->b = xcalloc((size_t)n + 1, sizeof *out->b);
-	for (int i = 0; i < n; i++) {
-		struct metrics_breaker *b = &out->b[i];
-		b->host = xstrdup(PQgetvalue(res, i, 0));
-		b->state = xstrdup(PQgetvalue(res, i, 1));
-		b->failures = store_opt_ll(res, i, 2, 0);
-		b->trips = store_opt_ll(res, i, 3, 0);
-		b->probes = store_opt_ll(res, i, 4, 0);
-		b->deferred = store_opt_ll(res, i, 5, 0);
-	}
-	out->nb = n;
-	PQclear(res);
-	return TASKQ_OK;
-fail:
-	store_metrics_free(out);
+	if ((rc = store_exec_rows(db, &s_metrics_queues, NULL, sizeof *out->q, decode_queue, &q,
+				  &out->nq, err)))
+		goto done;
+	if ((rc = store_exec_rows(db, &s_metrics_counters, NULL, sizeof *out->c, decode_counter, &c,
+				  &out->nc, err)))
+		goto done;
+	if ((rc = store_exec_rows(db, &s_metrics_workers, NULL, sizeof *out->w,
+				  decode_metrics_worker, &w, &out->nw, err)))
+		goto done;
+	rc = store_exec_rows(db, &s_metrics_breakers, NULL, sizeof *out->b, decode_breaker, &b,
+			     &out->nb, err);
+done:
+	out->q = q;
+	out->c = c;
+	out->w = w;
+	out->b = b;
+	if (rc)
+		store_metrics_free(out);
 	return rc;
 }
 
@@ -106,32 +130,27 @@ void store_metrics_free(struct metrics_db *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* ---- the fleet for the CLI (taskq stats) ---------------------------------------------- */
+static void decode_worker(const struct row *r, void *elem)
+{
+	struct worker_row *w = elem;
+
+	w->id = row_dup(r, 0);
+	w->host = row_dup(r, 1);
+	w->pid = (int)row_ll(r, 2, 0);
+	w->version = row_dup(r, 3);
+	w->queues = row_dup(r, 4);
+	w->concurrency = (int)row_ll(r, 5, 0);
+	w->running = (int)row_ll(r, 6, 0);
+	w->last_seen_s = row_double(r, 7, 0);
+}
 
 enum taskq_rc store_workers(struct db *db, struct worker_row **out, int *n, struct taskq_err *err)
 {
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_WORKERS, NULL, &res, err);
+	void *v;
+	enum taskq_rc rc = store_exec_rows(db, &s_workers, NULL, sizeof **out, decode_worker, &v, n, err);
 
-	*out = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	*n = PQntuples(res);
-	*out = xcalloc((size_t)*n + 1, sizeof **out);
-	for (int i = 0; i < *n; i++) {
-		struct worker_row *w = &(*out)[i];
-		w->id = xstrdup(PQgetvalue(res, i, 0));
-		w->host = xstrdup(PQgetvalue(res, i, 1));
-		w->pid = (int)store_opt_ll(res, i, 2, 0);
-		w->version = xstrdup(PQgetvalue(res, i, 3));
-		w->queues = xstrdup(PQgetvalue(res, i, 4));
-		w->concurrency = (int)store_opt_ll(res, i, 5, 0);
-		w->running = (int)store_opt_ll(res, i, 6, 0);
-		w->last_seen_s = strtod(PQgetvalue(res, i, 7), NULL);
-	}
-	PQclear(res);
-	return TASKQ_OK;
+	*out = v;
+	return rc;
 }
 
 void store_workers_free(struct worker_row *w, int n)
@@ -145,4 +164,13 @@ void store_workers_free(struct worker_row *w, int n)
 		free(w[i].queues);
 	}
 	free(w);
+}
+
+enum taskq_rc store_live_workers(struct db *db, int *n, struct taskq_err *err)
+{
+	long long v;
+	enum taskq_rc rc = store_exec_ll(db, &s_live_workers, NULL, 0, &v, err);
+
+	*n = (int)v;
+	return rc;
 }

@@ -1,34 +1,97 @@
-/* store_schedules: the statements behind recurring schedules (sql/012_schedules.sql). */
-#include "store/impl.h"
-#include "store/store.h"
+/* store/schedules: the statements behind recurring schedules (see store/schedules.h). */
+#include "store/schedules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/xalloc.h"
+#include "store/exec.h"
 
-static void decode(const PGresult *res, int row, struct schedule *s)
+#define SCHED_COLUMNS                                                                        \
+	"(name, cron, tz, kind, payload, queue, priority, max_attempts, timeout_s, owner, enabled," \
+	" backfill, next_fire_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::smallint, $8::int,"  \
+	" $9::int, $10, $11::boolean, $12::int, to_timestamp($13::float8))"
+
+static struct db_stmt s_sched_create =
+	DB_STMT("sched_create",
+		"INSERT INTO taskq.schedules " SCHED_COLUMNS " ON CONFLICT (name) DO NOTHING RETURNING *",
+		13);
+/* an owner replaces its own schedule only; an admin any, keeping its owner */
+static struct db_stmt s_sched_put =
+	DB_STMT("sched_put",
+		"INSERT INTO taskq.schedules AS s " SCHED_COLUMNS
+		" ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, tz = excluded.tz,"
+		" kind = excluded.kind, payload = excluded.payload, queue = excluded.queue,"
+		" priority = excluded.priority, max_attempts = excluded.max_attempts,"
+		" timeout_s = excluded.timeout_s, enabled = excluded.enabled,"
+		" backfill = excluded.backfill, next_fire_at = excluded.next_fire_at,"
+		" last_error = NULL, updated_at = now()"
+		" WHERE s.owner = excluded.owner OR $14::boolean"
+		" RETURNING *, (xmax = 0) AS inserted",
+		14);
+static struct db_stmt s_sched_get =
+	DB_STMT("sched_get", "SELECT * FROM taskq.schedules WHERE name = $1", 1);
+static struct db_stmt s_sched_list =
+	DB_STMT("sched_list",
+		"SELECT * FROM taskq.schedules WHERE ($1::text IS NULL OR owner = $1)"
+		" ORDER BY name LIMIT 1000",
+		1);
+static struct db_stmt s_sched_delete =
+	DB_STMT("sched_delete",
+		"DELETE FROM taskq.schedules WHERE name = $1"
+		" AND ($2::text IS NULL OR owner = $2) RETURNING name",
+		2);
+static struct db_stmt s_sched_due =
+	DB_STMT("sched_due",
+		"SELECT name, cron, tz, backfill,"
+		" floor(extract(epoch FROM next_fire_at))::bigint AS next_fire,"
+		" floor(extract(epoch FROM clock_timestamp()))::bigint AS now"
+		" FROM taskq.schedules WHERE enabled"
+		" AND (next_fire_at IS NULL OR next_fire_at <= clock_timestamp())"
+		" ORDER BY next_fire_at NULLS FIRST LIMIT 200",
+		0);
+static struct db_stmt s_sched_fire = DB_STMT(
+	"sched_fire", "SELECT taskq.fire_schedule($1, to_timestamp($2::float8), $3)", 3);
+static struct db_stmt s_sched_advance = DB_STMT(
+	"sched_advance", "SELECT taskq.schedule_advance($1, to_timestamp($2::float8), $3)", 3);
+
+static void decode_schedule(const struct row *r, void *elem)
 {
+	struct schedule *s = elem;
+
 	memset(s, 0, sizeof *s);
-	s->name = store_opt_str(res, row, PQfnumber(res, "name"));
-	s->cron = store_opt_str(res, row, PQfnumber(res, "cron"));
-	s->tz = store_opt_str(res, row, PQfnumber(res, "tz"));
-	s->kind = store_opt_str(res, row, PQfnumber(res, "kind"));
-	s->payload = store_opt_str(res, row, PQfnumber(res, "payload"));
-	s->queue = store_opt_str(res, row, PQfnumber(res, "queue"));
-	s->owner = store_opt_str(res, row, PQfnumber(res, "owner"));
-	s->last_error = store_opt_str(res, row, PQfnumber(res, "last_error"));
-	s->last_task_id = store_opt_str(res, row, PQfnumber(res, "last_task_id"));
-	s->priority = (int)store_opt_ll(res, row, PQfnumber(res, "priority"), 0);
-	s->max_attempts = (int)store_opt_ll(res, row, PQfnumber(res, "max_attempts"), 3);
-	s->timeout_s = (int)store_opt_ll(res, row, PQfnumber(res, "timeout_s"), -1);
-	s->backfill = (int)store_opt_ll(res, row, PQfnumber(res, "backfill"), 0);
-	s->enabled = !strcmp(PQgetvalue(res, row, PQfnumber(res, "enabled")), "t");
-	s->last_fire_at = store_opt_time(res, row, PQfnumber(res, "last_fire_at"));
-	s->next_fire_at = store_opt_time(res, row, PQfnumber(res, "next_fire_at"));
-	s->created_at = store_opt_time(res, row, PQfnumber(res, "created_at"));
-	s->updated_at = store_opt_time(res, row, PQfnumber(res, "updated_at"));
+	s->name = row_str(r, row_col(r, "name"));
+	s->cron = row_str(r, row_col(r, "cron"));
+	s->tz = row_str(r, row_col(r, "tz"));
+	s->kind = row_str(r, row_col(r, "kind"));
+	s->payload = row_str(r, row_col(r, "payload"));
+	s->queue = row_str(r, row_col(r, "queue"));
+	s->owner = row_str(r, row_col(r, "owner"));
+	s->last_error = row_str(r, row_col(r, "last_error"));
+	s->last_task_id = row_str(r, row_col(r, "last_task_id"));
+	s->priority = (int)row_ll(r, row_col(r, "priority"), 0);
+	s->max_attempts = (int)row_ll(r, row_col(r, "max_attempts"), 3);
+	s->timeout_s = (int)row_ll(r, row_col(r, "timeout_s"), -1);
+	s->backfill = (int)row_ll(r, row_col(r, "backfill"), 0);
+	s->enabled = row_bool(r, row_col(r, "enabled"));
+	s->last_fire_at = row_time(r, row_col(r, "last_fire_at"));
+	s->next_fire_at = row_time(r, row_col(r, "next_fire_at"));
+	s->created_at = row_time(r, row_col(r, "created_at"));
+	s->updated_at = row_time(r, row_col(r, "updated_at"));
+}
+
+/* A schedule as put, and whether the put inserted it. */
+struct put_row {
+	struct schedule *s;
+	bool inserted;
+};
+
+static void decode_put(const struct row *r, void *elem)
+{
+	struct put_row *p = elem;
+
+	decode_schedule(r, p->s);
+	p->inserted = row_bool(r, row_col(r, "inserted"));
 }
 
 enum taskq_rc store_schedule_put(struct db *db, const struct schedule_new *n, const char *owner,
@@ -39,7 +102,8 @@ enum taskq_rc store_schedule_put(struct db *db, const struct schedule_new *n, co
 	const char *p[14] = {n->name, n->cron, n->tz, n->t.kind, n->t.payload ? n->t.payload : "{}",
 			     n->t.queue, prio, maxa, n->t.timeout_s >= 0 ? tmo : NULL, owner,
 			     n->enabled ? "t" : "f", backfill, next, admin ? "t" : "f"};
-	PGresult *res;
+	struct put_row row = {out, false};
+	bool found;
 	enum taskq_rc rc;
 
 	snprintf(prio, sizeof prio, "%d", n->t.priority);
@@ -47,16 +111,13 @@ enum taskq_rc store_schedule_put(struct db *db, const struct schedule_new *n, co
 	snprintf(tmo, sizeof tmo, "%d", n->t.timeout_s);
 	snprintf(backfill, sizeof backfill, "%d", n->backfill);
 	snprintf(next, sizeof next, "%lld", (long long)n->next_fire);
-	if ((rc = db_exec(db, replace ? S_SCHED_PUT : S_SCHED_CREATE, p, &res, err)))
+	if ((rc = store_exec_row(db, replace ? &s_sched_put : &s_sched_create, p, decode_put, &row,
+				 &found, err)))
 		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (!found)
 		return replace ? taskq_fail(err, TASKQ_NOTFOUND, "no such schedule")
 			       : taskq_fail(err, TASKQ_CONFLICT, "a schedule named %s exists", n->name);
-	}
-	decode(res, 0, out);
-	*created = !replace || !strcmp(PQgetvalue(res, 0, PQfnumber(res, "inserted")), "t");
-	PQclear(res);
+	*created = !replace || row.inserted;
 	return TASKQ_OK;
 }
 
@@ -64,77 +125,60 @@ enum taskq_rc store_schedule_get(struct db *db, const char *name, struct schedul
 				 struct taskq_err *err)
 {
 	const char *p[1] = {name};
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_SCHED_GET, p, &res, err);
+	bool found;
+	enum taskq_rc rc = store_exec_row(db, &s_sched_get, p, decode_schedule, out, &found, err);
 
-	if (rc)
-		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (rc == TASKQ_OK && !found)
 		return taskq_fail(err, TASKQ_NOTFOUND, "no such schedule");
-	}
-	decode(res, 0, out);
-	PQclear(res);
-	return TASKQ_OK;
+	return rc;
 }
 
 enum taskq_rc store_schedule_list(struct db *db, const char *owner, struct schedule **out, int *n,
 				  struct taskq_err *err)
 {
 	const char *p[1] = {owner};
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_SCHED_LIST, p, &res, err);
+	void *v;
+	enum taskq_rc rc =
+		store_exec_rows(db, &s_sched_list, p, sizeof **out, decode_schedule, &v, n, err);
 
-	*out = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	*n = PQntuples(res);
-	*out = xcalloc((size_t)*n + 1, sizeof **out);
-	for (int i = 0; i < *n; i++)
-		decode(res, i, &(*out)[i]);
-	PQclear(res);
-	return TASKQ_OK;
+	*out = v;
+	return rc;
 }
 
 enum taskq_rc store_schedule_delete(struct db *db, const char *name, const char *owner,
 				    struct taskq_err *err)
 {
 	const char *p[2] = {name, owner};
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_SCHED_DELETE, p, &res, err);
-	int n;
+	bool found;
+	enum taskq_rc rc = store_exec_row(db, &s_sched_delete, p, NULL, NULL, &found, err);
 
-	if (rc)
-		return rc;
-	n = PQntuples(res);
-	PQclear(res);
-	return n == 1 ? TASKQ_OK : taskq_fail(err, TASKQ_NOTFOUND, "no such schedule");
+	if (rc == TASKQ_OK && !found)
+		return taskq_fail(err, TASKQ_NOTFOUND, "no such schedule");
+	return rc;
+}
+
+static void decode_due(const struct row *r, void *elem)
+{
+	struct due_schedule *d = elem;
+
+	row_copy(r, 0, d->name, sizeof d->name);
+	d->cron = row_dup(r, 1);
+	row_copy(r, 2, d->tz, sizeof d->tz);
+	d->backfill = (int)row_ll(r, 3, 0);
+	d->next_fire = row_ll(r, 4, -1);
+	d->now = row_ll(r, 5, 0);
 }
 
 enum taskq_rc store_schedules_due(struct db *db, struct due_schedule **out, int *n,
 				  long long *now, struct taskq_err *err)
 {
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_SCHED_DUE, NULL, &res, err);
+	void *v;
+	enum taskq_rc rc = store_exec_rows(db, &s_sched_due, NULL, sizeof **out, decode_due, &v, n, err);
 
-	*out = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	*n = PQntuples(res);
-	*out = xcalloc((size_t)*n + 1, sizeof **out);
-	for (int i = 0; i < *n; i++) {
-		struct due_schedule *d = &(*out)[i];
-		snprintf(d->name, sizeof d->name, "%s", PQgetvalue(res, i, 0));
-		d->cron = xstrdup(PQgetvalue(res, i, 1));
-		snprintf(d->tz, sizeof d->tz, "%s", PQgetvalue(res, i, 2));
-		d->backfill = (int)store_opt_ll(res, i, 3, 0);
-		d->next_fire = store_opt_ll(res, i, 4, -1);
-		*now = store_opt_ll(res, i, 5, 0);
-	}
-	PQclear(res);
-	return TASKQ_OK;
+	*out = v;
+	if (rc == TASKQ_OK && *n > 0)
+		*now = (*out)[*n - 1].now;
+	return rc;
 }
 
 void store_due_free(struct due_schedule *v, int n)
@@ -153,7 +197,7 @@ enum taskq_rc store_schedule_fire(struct db *db, const char *name, long long at,
 
 	snprintf(when, sizeof when, "%lld", at);
 	task_id[0] = '\0';
-	if ((rc = store_exec_value(db, S_SCHED_FIRE, p, &v, err)))
+	if ((rc = store_exec_value(db, &s_sched_fire, p, &v, err)))
 		return rc;
 	if (v)
 		snprintf(task_id, 40, "%s", v);
@@ -164,12 +208,9 @@ enum taskq_rc store_schedule_fire(struct db *db, const char *name, long long at,
 enum taskq_rc store_schedule_advance(struct db *db, const char *name, long long next,
 				     const char *error, struct taskq_err *err)
 {
-	char when[32], *v;
+	char when[32];
 	const char *p[3] = {name, error ? NULL : when, error};
-	enum taskq_rc rc;
 
 	snprintf(when, sizeof when, "%lld", next);
-	rc = store_exec_value(db, S_SCHED_ADVANCE, p, &v, err);
-	free(v);
-	return rc;
+	return store_exec(db, &s_sched_advance, p, err);
 }

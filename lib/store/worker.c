@@ -1,18 +1,44 @@
 /*
- * store_worker: the worker's verbs (claim, progress, complete, fail, cancel acknowledgement,
- * release, heartbeat, rescue, prune, webhooks). Part of the store module: the statements and
- * row decoding are lib/store.c's (see store_impl.h); like lib/store_breakers.c it calls them
- * and holds no SQL text of its own.
+ * store/worker: the statements behind the worker's verbs (see store/worker.h). The semantics
+ * (fencing, retries, leases) live in sql/'s taskq.* functions; this file passes the arguments
+ * and maps the answers.
  */
+#include "store/worker.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/xalloc.h"
-#include "store/impl.h"
-#include "store/store.h"
+#include "store/exec.h"
 
-/* ---- worker verbs -------------------------------------------------------------------- */
+static struct db_stmt s_claim =
+	DB_STMT("claim", "SELECT * FROM taskq.claim($1, $2, $3::int, $4::int)", 4);
+static struct db_stmt s_next_due = DB_STMT(
+	"next_due", "SELECT extract(epoch FROM taskq.next_run_at(string_to_array($1, ',')) - now())",
+	1);
+static struct db_stmt s_progress = DB_STMT(
+	"progress", "SELECT taskq.progress($1::uuid, $2, $3::int, $4::int, $5, $6::int)", 6);
+static struct db_stmt s_complete_many = DB_STMT(
+	"complete_many", "SELECT taskq.complete_many($1, $2::uuid[], $3::int[], $4::jsonb)", 4);
+static struct db_stmt s_fail = DB_STMT(
+	"fail", "SELECT taskq.fail($1::uuid, $2, $3::int, $4, $5::boolean, $6::float8)", 6);
+static struct db_stmt s_ack_cancel =
+	DB_STMT("ack_cancel", "SELECT taskq.ack_cancel($1::uuid, $2, $3::int)", 3);
+static struct db_stmt s_release =
+	DB_STMT("release", "SELECT taskq.release($1::uuid, $2, $3::int)", 3);
+static struct db_stmt s_rescue = DB_STMT("rescue", "SELECT taskq.rescue()", 0);
+static struct db_stmt s_heartbeat =
+	DB_STMT("heartbeat",
+		"SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[], $4::int[],"
+		" $5, $6::int, $7, $8, $9::int, $10::jsonb)",
+		10);
+static struct db_stmt s_worker_exit = DB_STMT("worker_exit", "SELECT taskq.worker_exit($1)", 1);
+static struct db_stmt s_prune = DB_STMT(
+	"prune", "SELECT taskq.prune(make_interval(hours => $1::int), $2::int)", 2);
+static struct db_stmt s_claim_callbacks =
+	DB_STMT("claim_callbacks", "SELECT * FROM taskq.claim_callbacks($1::int, $2::int)", 2);
+static struct db_stmt s_callback_done =
+	DB_STMT("callback_done", "SELECT taskq.callback_done($1::uuid, $2::boolean, $3)", 3);
 
 enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, int k,
 			  int lease_s, struct task_list *out, struct taskq_err *err)
@@ -22,7 +48,7 @@ enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, 
 
 	snprintf(ks, sizeof ks, "%d", k);
 	snprintf(ls, sizeof ls, "%d", lease_s);
-	return store_exec_list(db, S_CLAIM, p, out, err);
+	return store_exec_tasks(db, &s_claim, p, out, err);
 }
 
 enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs,
@@ -30,7 +56,7 @@ enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs
 {
 	const char *p[1] = {queues_csv};
 	char *v;
-	enum taskq_rc rc = store_exec_value(db, S_NEXT_DUE, p, &v, err);
+	enum taskq_rc rc = store_exec_value(db, &s_next_due, p, &v, err);
 
 	*secs = -1;
 	if (rc)
@@ -55,22 +81,27 @@ enum taskq_rc store_progress(struct db *db, const struct holder *h, int pct, con
 	snprintf(as, sizeof as, "%d", h->attempt);
 	snprintf(ps, sizeof ps, "%d", pct);
 	snprintf(ls, sizeof ls, "%d", lease_s);
-	if ((rc = store_exec_value(db, S_PROGRESS, p, &v, err)))
+	if ((rc = store_exec_value(db, &s_progress, p, &v, err)))
 		return rc;
 	*cancel = !v ? -1 : !strcmp(v, "t") ? 1 : 0;
 	free(v);
 	return TASKQ_OK;
 }
 
-
-enum taskq_rc store_complete(struct db *db, const struct holder *h, const char *result_json,
-			     bool *recorded, struct taskq_err *err)
+enum taskq_rc store_complete_many(struct db *db, const char *worker, const char *const *ids,
+				  const int *attempts, int n, const char *results_json,
+				  char ***recorded, int *nrec, struct taskq_err *err)
 {
-	char as[16];
-	const char *p[4] = {h->id, h->worker, as, result_json};
+	char *ids_arr = store_array_text(ids, n), *att_arr = store_array_int(attempts, n);
+	const char *p[4] = {worker, ids_arr, att_arr, results_json};
+	void *v;
+	enum taskq_rc rc = store_exec_rows(db, &s_complete_many, p, sizeof **recorded, row_dup_first,
+					   &v, nrec, err);
 
-	snprintf(as, sizeof as, "%d", h->attempt);
-	return store_exec_fenced(db, S_COMPLETE, p, recorded, err);
+	*recorded = v;
+	free(ids_arr);
+	free(att_arr);
+	return rc;
 }
 
 enum taskq_rc store_fail(struct db *db, const struct holder *h, const char *error, bool retryable,
@@ -84,72 +115,82 @@ enum taskq_rc store_fail(struct db *db, const struct holder *h, const char *erro
 
 	snprintf(as, sizeof as, "%d", h->attempt);
 	snprintf(rs, sizeof rs, "%.3f", retry_in_s);
-	rc = store_exec_value(db, S_FAIL, p, &v, err);
-
+	rc = store_exec_value(db, &s_fail, p, &v, err);
 	if (state_out)
 		*state_out = v ? task_state_parse(v) : -1;
 	free(v);
 	return rc;
 }
 
-enum taskq_rc store_ack_cancel(struct db *db, const struct holder *h, struct taskq_err *err)
+/* Runs a verb fenced by h that answers whether h still held the task (not needed here). */
+static enum taskq_rc exec_fenced(struct db *db, struct db_stmt *stmt, const struct holder *h,
+				 struct taskq_err *err)
 {
 	char as[16];
 	const char *p[3] = {h->id, h->worker, as};
 
 	snprintf(as, sizeof as, "%d", h->attempt);
-	return store_exec_fenced(db, S_ACK_CANCEL, p, NULL, err);
+	return store_exec(db, stmt, p, err);
+}
+
+enum taskq_rc store_ack_cancel(struct db *db, const struct holder *h, struct taskq_err *err)
+{
+	return exec_fenced(db, &s_ack_cancel, h, err);
 }
 
 enum taskq_rc store_release(struct db *db, const struct holder *h, struct taskq_err *err)
 {
-	char as[16];
-	const char *p[3] = {h->id, h->worker, as};
-
-	snprintf(as, sizeof as, "%d", h->attempt);
-	return store_exec_fenced(db, S_RELEASE, p, NULL, err);
+	return exec_fenced(db, &s_release, h, err);
 }
 
 enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err)
 {
-	char *v;
-	enum taskq_rc rc = store_exec_value(db, S_RESCUE, NULL, &v, err);
+	long long n;
+	enum taskq_rc rc = store_exec_ll(db, &s_rescue, NULL, 0, &n, err);
 
-	*moved = v ? (int)strtol(v, NULL, 10) : 0;
-	free(v);
+	*moved = (int)n;
 	return rc;
 }
 
+/* The heartbeat's answer: the held tasks whose cancellation was requested. */
+struct cancels {
+	void (*on_cancel)(const char *id, void *ctx);
+	void *ctx;
+};
+
+static void decode_cancel(const struct row *r, void *elem)
+{
+	struct cancels *c = elem;
+
+	if (row_bool(r, 1))
+		c->on_cancel(row_text(r, 0), c->ctx);
+}
+
 enum taskq_rc store_heartbeat(struct db *db, const struct worker_info *w, int lease_s,
-			      const char *held_array, const char *held_attempts, const char *metrics_json,
-			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
-			      struct taskq_err *err)
+			      const char *const *held_ids, const int *held_attempts, int nheld,
+			      const char *metrics_json, void (*on_cancel)(const char *id, void *ctx),
+			      void *ctx, struct taskq_err *err)
 {
 	char ls[16], pid[16], conc[16];
-	const char *p[10] = {w->id,    ls,        held_array, held_attempts, w->host,
-			     pid,      w->version, w->queues, conc,          metrics_json};
-	PGresult *res;
+	char *ids = store_array_text(held_ids, nheld), *atts = store_array_int(held_attempts, nheld);
+	const char *p[10] = {w->id, ls, ids, atts, w->host, pid, w->version, w->queues, conc,
+			     metrics_json};
+	struct cancels c = {on_cancel, ctx};
 	enum taskq_rc rc;
 
 	snprintf(ls, sizeof ls, "%d", lease_s);
 	snprintf(pid, sizeof pid, "%d", w->pid);
 	snprintf(conc, sizeof conc, "%d", w->concurrency);
-	if ((rc = db_exec(db, S_HEARTBEAT, p, &res, err)))
-		return rc;
-	for (int i = 0; i < PQntuples(res); i++)
-		if (!strcmp(PQgetvalue(res, i, 1), "t"))
-			on_cancel(PQgetvalue(res, i, 0), ctx);
-	PQclear(res);
-	return TASKQ_OK;
+	rc = store_exec_each(db, &s_heartbeat, p, decode_cancel, &c, err);
+	free(ids);
+	free(atts);
+	return rc;
 }
 
 enum taskq_rc store_worker_exit(struct db *db, const char *worker, struct taskq_err *err)
 {
 	const char *p[1] = {worker};
-	char *v;
-	enum taskq_rc rc = store_exec_value(db, S_WORKER_EXIT, p, &v, err);
-	free(v);
-	return rc;
+	return store_exec(db, &s_worker_exit, p, err);
 }
 
 enum taskq_rc store_prune(struct db *db, int older_than_h, int batch, int *deleted,
@@ -157,14 +198,13 @@ enum taskq_rc store_prune(struct db *db, int older_than_h, int batch, int *delet
 {
 	char hs[16], bs[16];
 	const char *p[2] = {hs, bs};
-	char *v;
+	long long n;
 	enum taskq_rc rc;
 
 	snprintf(hs, sizeof hs, "%d", older_than_h);
 	snprintf(bs, sizeof bs, "%d", batch);
-	rc = store_exec_value(db, S_PRUNE, p, &v, err);
-	*deleted = v ? (int)strtol(v, NULL, 10) : 0;
-	free(v);
+	rc = store_exec_ll(db, &s_prune, p, 0, &n, err);
+	*deleted = (int)n;
 	return rc;
 }
 
@@ -176,44 +216,12 @@ enum taskq_rc store_claim_callbacks(struct db *db, int k, int lease_s, struct ta
 
 	snprintf(ks, sizeof ks, "%d", k);
 	snprintf(ls, sizeof ls, "%d", lease_s);
-	return store_exec_list(db, S_CLAIM_CALLBACKS, p, out, err);
+	return store_exec_tasks(db, &s_claim_callbacks, p, out, err);
 }
 
 enum taskq_rc store_callback_done(struct db *db, const char *id, bool ok, const char *error,
 				  struct taskq_err *err)
 {
 	const char *p[3] = {id, ok ? "true" : "false", error};
-	char *v;
-	enum taskq_rc rc = store_exec_value(db, S_CALLBACK_DONE, p, &v, err);
-	free(v);
-	return rc;
-}
-
-enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, struct taskq_err *err)
-{
-	char ls[16];
-	const char *p[1] = {ls};
-
-	snprintf(ls, sizeof ls, "%d", limit);
-	return store_exec_list(db, S_RUNNING, p, out, err);
-}
-
-enum taskq_rc store_complete_many(struct db *db, const char *worker, const char *ids,
-				  const char *attempts, const char *results, char ***recorded, int *n,
-				  struct taskq_err *err)
-{
-	const char *p[4] = {worker, ids, attempts, results};
-	PGresult *res;
-	enum taskq_rc rc = db_exec(db, S_COMPLETE_MANY, p, &res, err);
-
-	*recorded = NULL;
-	*n = 0;
-	if (rc)
-		return rc;
-	*n = PQntuples(res);
-	*recorded = xcalloc((size_t)*n + 1, sizeof **recorded);
-	for (int i = 0; i < *n; i++)
-		(*recorded)[i] = xstrdup(PQgetvalue(res, i, 0));
-	PQclear(res);
-	return TASKQ_OK;
+	return store_exec(db, &s_callback_done, p, err);
 }

@@ -1,7 +1,7 @@
 /*
  * schedule: a recurring schedule (sql/012_schedules.sql) as the API, the CLI and the worker's
  * scheduler see it, and its JSON: parsing and checking a body (the cron expression with
- * lib/cron.c, the zone with lib/tz.c, the task template with taskjson), and encoding a row.
+ * lib/time/cron.c, the zone with lib/time/tz.c, the task template with taskjson), and encoding a row.
  */
 #ifndef TASKQ_SCHEDULE_H
 #define TASKQ_SCHEDULE_H
