@@ -24,23 +24,16 @@ static struct db_stmt s_breaker_report =
 		" $6::int, $7::float8, $8::float8)",
 		8);
 
-int breaker_state_parse(const char *s)
+/* A state column: "open", "half_open", else (also "closed") closed. */
+static enum breaker_state state_of(const struct row *r, int col)
 {
-	if (!s)
-		return -1;
-	if (!strcmp(s, "closed"))
-		return BREAKER_CLOSED;
+	const char *s = row_text(r, col);
+
 	if (!strcmp(s, "open"))
 		return BREAKER_OPEN;
 	if (!strcmp(s, "half_open"))
 		return BREAKER_HALF_OPEN;
-	return -1;
-}
-
-static enum breaker_state state_of(const struct row *r, int col)
-{
-	int s = breaker_state_parse(row_text(r, col));
-	return s < 0 ? BREAKER_CLOSED : (enum breaker_state)s;
+	return BREAKER_CLOSED;
 }
 
 static void decode_active(const struct row *r, void *elem)

@@ -56,7 +56,5 @@ struct breaker_report {
 enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const char *host,
 				   bool ok, const char *reason, const struct breaker_defaults *d,
 				   struct breaker_report *out, struct taskq_err *err);
-/* "closed", "open", "half_open" → the state; -1 for anything else. */
-int breaker_state_parse(const char *s);
 
 #endif

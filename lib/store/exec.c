@@ -19,7 +19,7 @@ int row_col(const struct row *r, const char *name)
 	return PQfnumber(r->res, name);
 }
 
-bool row_null(const struct row *r, int col)
+static bool row_null(const struct row *r, int col)
 {
 	return col < 0 || PQgetisnull(r->res, r->i, col);
 }

@@ -47,7 +47,6 @@ struct row {
 
 /* The number of the column called name, or -1. */
 int row_col(const struct row *r, const char *name);
-bool row_null(const struct row *r, int col);
 /* The text, borrowed from the result ("" for NULL). */
 const char *row_text(const struct row *r, int col);
 /* A copy of the text, or NULL for NULL; the caller frees it. */
@@ -101,8 +100,8 @@ enum taskq_rc store_exec_each(struct db *db, struct db_stmt *stmt, const char *c
 enum taskq_rc store_exec_rows(struct db *db, struct db_stmt *stmt, const char *const *params,
 			      size_t size, store_decode_fn *decode, void **out, int *n,
 			      struct taskq_err *err);
-/* Runs a statement returning task rows into *out (the caller cleans it up; empty on
- * failure). */
+/* Runs a statement returning task rows into *out (the caller cleans it up; left as it was
+ * on failure). */
 enum taskq_rc store_exec_tasks(struct db *db, struct db_stmt *stmt, const char *const *params,
 			       struct task_list *out, struct taskq_err *err);
 
