@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "store.h"
-#include "taskjson.h"
-#include "token.h"
-#include "xalloc.h"
+#include "store/live.h"
+#include "store/tasks.h"
+#include "store/batch.h"
+#include "model/taskjson.h"
+#include "cred/token.h"
+#include "base/xalloc.h"
 
 #define CHUNK 1000
 #define MAX_LINE (1 << 20)

@@ -4,9 +4,9 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "store.h"
-#include "task.h"
-#include "taskjson.h"
+#include "store/tasks.h"
+#include "model/task.h"
+#include "model/taskjson.h"
 
 int cli_fail(const struct taskq_err *err)
 {

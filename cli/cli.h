@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "db.h"
-#include "err.h"
+#include "store/db.h"
+#include "base/err.h"
 
 /*
  * Exit codes. watch and submit --wait exit with the task's outcome (0, 1, 2), so the other

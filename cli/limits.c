@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
-#include "store.h"
+#include "base/config.h"
+#include "store/limits.h"
 
 static bool scope_ok(const char *s)
 {

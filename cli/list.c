@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "store.h"
+#include "store/tasks.h"
 
 int cmd_list(struct db *db, const struct cli_opts *o)
 {

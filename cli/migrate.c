@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "store.h"
-#include "xalloc.h"
+#include "base/config.h"
+#include "store/migrate.h"
+#include "base/xalloc.h"
 
 static int by_name(const void *a, const void *b)
 {

@@ -2,7 +2,7 @@
 #ifndef TASKQ_MIGRATE_H
 #define TASKQ_MIGRATE_H
 
-#include "db.h"
+#include "store/db.h"
 
 /* Applies every NNN_name.sql of dir not yet recorded; prints a line per file.
  * Returns 0 on success, 1 on failure (with a message on stderr). */

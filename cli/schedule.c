@@ -10,10 +10,10 @@
 #include <time.h>
 
 #include "cli.h"
-#include "schedule.h"
-#include "store.h"
-#include "taskjson.h"
-#include "token.h"
+#include "time/schedule.h"
+#include "store/schedules.h"
+#include "model/taskjson.h"
+#include "cred/token.h"
 
 static int schedule_add(struct db *db, const struct cli_opts *o, char **a)
 {

@@ -9,8 +9,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "store.h"
-#include "xalloc.h"
+#include "store/tasks.h"
+#include "store/metrics.h"
+#include "base/xalloc.h"
 
 #define NCOLS 8
 

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
+#include "base/config.h"
 #include "migrate.h"
-#include "store.h"
+#include "store/live.h"
 
 #ifndef TASKQ_SQL_DIR
 #define TASKQ_SQL_DIR "/usr/local/share/taskq/sql"

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "store.h"
-#include "token.h"
+#include "store/auth.h"
+#include "cred/token.h"
 
 /* "90" (seconds), "15m", "12h", "30d" → seconds; -1 when malformed. */
 static double duration_s(const char *s)

@@ -6,9 +6,12 @@
 #include <string.h>
 
 #include "cli.h"
-#include "store.h"
-#include "token.h"
-#include "taskjson.h"
+#include "store/live.h"
+#include "store/tasks.h"
+#include "store/submit.h"
+#include "store/chains.h"
+#include "cred/token.h"
+#include "model/taskjson.h"
 
 
 /* --after ID[,ID...] (and --after-policy) into n: CLI_OK, or the exit code after saying what

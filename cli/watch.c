@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "store.h"
-#include "xalloc.h"
+#include "store/tasks.h"
+#include "base/xalloc.h"
 
 #define WATCH_POLL_MS 2000
 #define WATCH_CHANNEL "taskq_task"

@@ -7,13 +7,13 @@
 #include <strings.h>
 #include <time.h>
 
-#include "clock.h"
-#include "log.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "query.h"
 #include "resp.h"
 #include "router.h"
-#include "store.h"
-#include "token.h"
+#include "store/auth.h"
+#include "cred/token.h"
 #include "viewauth.h"
 
 #define SLOTS 1024 /* direct-mapped by hash: a collision just costs a lookup */

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 
 #include "req.h"
-#include "task.h"
+#include "model/task.h"
 
 /* on: tokens required; off: everyone is the admin "anonymous". ttl_s: cache lifetime. */
 void auth_init(bool on, double ttl_s);

@@ -16,7 +16,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "uuid7.h"
+#include "model/uuid7.h"
 
 #define GROUP_MAX 64
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "promtext.h"
-#include "store.h"
+#include "store/submit.h"
 
 /* On (the default) or off (each submit its own statement and commit); SIGHUP may change it. */
 void combine_init(bool on);

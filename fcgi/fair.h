@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "task.h"
+#include "model/task.h"
 
 #define FAIR_AT_LEN 40
 

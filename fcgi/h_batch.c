@@ -12,14 +12,14 @@
 #include "fair.h"
 #include "handlers.h"
 #include "kindcache.h"
-#include "log.h"
+#include "base/log.h"
 #include "owner_limits.h"
 #include "resp.h"
 #include "settings.h"
-#include "store.h"
-#include "taskjson.h"
+#include "store/batch.h"
+#include "model/taskjson.h"
 #include "wake.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 /* One element, checked: its fields (borrowing from the body) and its place among owners. */
 struct element {

@@ -5,7 +5,7 @@
 
 #include "handlers.h"
 #include "resp.h"
-#include "store.h"
+#include "store/metrics.h"
 
 void h_healthz(struct req *r)
 {

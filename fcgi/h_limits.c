@@ -10,7 +10,7 @@
 
 #include "handlers.h"
 #include "resp.h"
-#include "store.h"
+#include "store/limits.h"
 
 static json_object *encode(const char *scope, const char *name, int max_starts, double per_s,
 			   long long recent)

@@ -15,15 +15,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "handlers.h"
-#include "log.h"
+#include "base/log.h"
 #include "metrics.h"
 #include "promtext.h"
 #include "resp.h"
-#include "store.h"
-#include "task.h"
-#include "xalloc.h"
+#include "store/metrics.h"
+#include "model/task.h"
+#include "base/xalloc.h"
 
 #define METRICS_CACHE_S 1.0
 #define MAX_BATCH_BOUNDS 32

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "handlers.h"
 #include "resp.h"
-#include "store.h"
-#include "taskjson.h"
-#include "xalloc.h"
+#include "store/tasks.h"
+#include "model/taskjson.h"
+#include "base/xalloc.h"
 
 #define QUEUES_CACHE_S 1.0
 

@@ -6,14 +6,15 @@
  * answers 404, as a task does. The expression and the zone are checked here (400 with the
  * reason) and the first fire time is computed before the row is written.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "handlers.h"
 #include "kindcache.h"
 #include "resp.h"
-#include "schedule.h"
-#include "store.h"
+#include "time/schedule.h"
+#include "store/schedules.h"
 
 /* The {name} of the route, checked; answers 400 and returns NULL when it is not a name. */
 static const char *path_name(struct req *r)

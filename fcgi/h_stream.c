@@ -13,8 +13,8 @@
 #include "handlers.h"
 #include "publish.h"
 #include "resp.h"
-#include "store.h"
-#include "token.h"
+#include "store/tasks.h"
+#include "cred/token.h"
 
 void h_authorize_task(struct req *r)
 {

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "store.h"
+#include "base/clock.h"
+#include "store/tasks.h"
 
 #define KINDCACHE_TTL_S 5.0
 #define KINDCACHE_MISS_REFRESH_S 1.0

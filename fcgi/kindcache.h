@@ -6,8 +6,8 @@
 #ifndef TASKQ_KINDCACHE_H
 #define TASKQ_KINDCACHE_H
 
-#include "db.h"
-#include "err.h"
+#include "store/db.h"
+#include "base/err.h"
 
 /* TASKQ_OK when kind is registered, TASKQ_UNKNOWN_KIND when not, or the database's rc. */
 enum taskq_rc kindcache_check(struct db *db, const char *kind, struct taskq_err *err);

@@ -19,27 +19,27 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "config.h"
+#include "base/config.h"
 #include "fair.h"
 #include "handlers.h"
 #include "owner_limits.h"
 #include "kindcache.h"
-#include "log.h"
+#include "base/log.h"
 #include "metrics.h"
-#include "signals.h"
+#include "base/signals.h"
 #include "req.h"
 #include "resp.h"
 #include "router.h"
 #include "routes.h"
 #include "settings.h"
-#include "store.h"
+#include "store/live.h"
 #include <curl/curl.h>
 
 #include "publish.h"
 #include "replica.h"
 #include "wake.h"
 #include "watch.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 #define ROUTE(method, pattern, handler, flags) {method, pattern, handler, flags},
 static const struct route g_routes[] = {TASKQ_ROUTES(ROUTE){NULL, NULL, NULL, 0}};

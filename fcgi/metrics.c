@@ -4,11 +4,12 @@
 #include "combine.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "db.h"
+#include "base/clock.h"
+#include "store/db.h"
 #include "replica.h"
 #include "routes.h"
 #include "watch.h"

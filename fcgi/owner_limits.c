@@ -7,10 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "auth.h"
 #include "resp.h"
-#include "store.h"
+#include "store/auth.h"
 
 #define SLOTS 1024   /* direct-mapped by owner name; a collision starts a fresh slot */
 #define RECOUNT_S 1.0

@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "log.h"
-#include "store.h"
-#include "taskjson.h"
-#include "xalloc.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "store/live.h"
+#include "model/taskjson.h"
+#include "base/xalloc.h"
 
 #define WATCH_TTL_S 3600.0
 #define FEED_MAX 200   /* tasks in one feed message */
@@ -356,29 +356,35 @@ static bool feed_post(struct feed *f, const struct task_list *l)
 	return subs != 0 || clock_mono_s() - f->heard < IDLE_GRACE_S;
 }
 
-char *publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched)
+const char **publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched, int *count)
 {
-	size_t len = 1, cap;
-	char *out;
-	int count = 0;
+	const char **out;
+	char (*ids)[TASK_ID_LEN + 1];
+	int cap;
 
+	*count = 0;
 	pthread_mutex_lock(&g.lock);
-	cap = (size_t)(n + g.n) * (TASK_ID_LEN + 1) + 3;
-	out = xmalloc(cap);
-	out[0] = '{';
+	cap = all_watched ? g.n : n;
+	/* one allocation: the pointers, then the ids they point at */
+	out = xmalloc((size_t)(cap + 1) * (sizeof *out + sizeof *ids));
+	ids = (char (*)[TASK_ID_LEN + 1])(out + cap + 1);
 	for (int i = 0; i < n && !all_watched; i++) {
 		if (g.nfeeds == 0 && find(announced[i]) < 0)
 			continue;
-		len += (size_t)snprintf(out + len, cap - len, "%s%s", count++ ? "," : "", announced[i]);
+		snprintf(ids[*count], sizeof ids[*count], "%s", announced[i]);
+		out[*count] = ids[*count];
+		(*count)++;
 	}
-	for (int i = 0; i < g.n && all_watched; i++)
-		len += (size_t)snprintf(out + len, cap - len, "%s%s", count++ ? "," : "", g.w[i].id);
+	for (int i = 0; i < g.n && all_watched; i++) {
+		snprintf(ids[*count], sizeof ids[*count], "%s", g.w[i].id);
+		out[*count] = ids[*count];
+		(*count)++;
+	}
 	pthread_mutex_unlock(&g.lock);
-	if (count == 0) {
+	if (*count == 0) {
 		free(out);
 		return NULL;
 	}
-	snprintf(out + len, cap - len, "}");
 	return out;
 }
 

@@ -13,8 +13,8 @@
 
 #include <stdbool.h>
 
-#include "db.h"
-#include "task.h"
+#include "store/db.h"
+#include "model/task.h"
 
 /* socket: the unix socket of nginx's publisher server block, or NULL/"" to disable. */
 void publish_start(const char *socket);
@@ -40,10 +40,11 @@ bool publish_is_leader(void);
  * caller's connection). */
 void publish_feed_subscribed(const char *owner, struct db *db);
 
-/* The ids (PostgreSQL array literal "{..}") whose changes should be published among those
- * announced; NULL when none. all_watched: ignore `announced` and return every watched id
- * (after a reconnect, or when too many were announced to list). The caller frees it. */
-char *publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched);
+/* The *count ids whose changes should be published among those announced; NULL when none.
+ * all_watched: ignore `announced` and return every watched id (after a reconnect, or when too
+ * many were announced to list). One allocation: the caller frees it with free(). */
+const char **publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched,
+			    int *count);
 /* A new publisher does not know who subscribed before it (its predecessor died, or this
  * process restarted): it publishes these tasks (the running ones) and watches them for a
  * while, so that streams opened earlier go on. */

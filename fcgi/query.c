@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "hex.h"
+#include "base/hex.h"
 
 /* Decodes n bytes of s into out (QUERY_MAX_VALUE + 1 bytes); -1 on a bad input. */
 static int decode(const char *s, size_t n, char *out)

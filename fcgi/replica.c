@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "log.h"
-#include "store.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "store/live.h"
+#include "store/tasks.h"
 
 /* Seconds the replica is left alone after it failed (a connect to a cut host costs the
  * connect timeout, which no request should pay each time). */

@@ -14,7 +14,7 @@
 
 #include "promtext.h"
 #include "req.h"
-#include "task.h"
+#include "model/task.h"
 
 /* At start, before the request threads: conninfo of the replica, or NULL/"" for none. */
 void replica_init(const char *conninfo);

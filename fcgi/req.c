@@ -7,10 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "resp.h"
-#include "taskjson.h"
-#include "xalloc.h"
+#include "model/taskjson.h"
+#include "base/xalloc.h"
 
 static atomic_ulong g_req_counter;
 

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "db.h"
+#include "store/db.h"
 
 /* Who sent a request (fcgi/auth.c fills it in). With auth off: "anonymous", admin. The
  * bearer of a view token (view) has no owner: it may read view_task, and cancel it when

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "taskjson.h"
+#include "model/taskjson.h"
 
 static const char *reason(int status)
 {

@@ -8,9 +8,9 @@
 
 #include <json-c/json.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "req.h"
-#include "task.h"
+#include "model/task.h"
 
 /* Sends status + body (consumed: the function puts it). extra: more header lines, each
  * ending in "\r\n", or NULL. */

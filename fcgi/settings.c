@@ -14,9 +14,9 @@
 
 #include "auth.h"
 #include "combine.h"
-#include "config.h"
+#include "base/config.h"
 #include "fair.h"
-#include "log.h"
+#include "base/log.h"
 #include "owner_limits.h"
 #include "wake.h"
 #include "watch.h"

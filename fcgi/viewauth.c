@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "log.h"
-#include "store.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "store/auth.h"
 
 #define MAX_KEYS 16
 #define KEYS_TTL_S 60.0

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 
 #include "req.h"
-#include "viewtoken.h"
+#include "cred/viewtoken.h"
 
 #define VIEW_TTL_MAX_S (30 * 86400) /* the longest lifetime the HTTP API hands out */
 

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "log.h"
-#include "store.h"
+#include "base/log.h"
+#include "store/live.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;

@@ -13,14 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "auth.h"
-#include "log.h"
+#include "base/log.h"
 #include "metrics.h"
 #include "publish.h"
 #include "resp.h"
-#include "store.h"
-#include "xalloc.h"
+#include "store/live.h"
+#include "store/tasks.h"
+#include "base/xalloc.h"
 
 #define NOTIFIED_MAX 4096
 #define ADOPT_MAX 2000 /* running tasks a new publisher takes over */
@@ -181,23 +182,17 @@ static void settle(struct waiter *due, double now, bool all)
 {
 	struct task_list l = {0};
 	struct taskq_err err;
-	size_t n = 0, cap = 2;
-	char *ids;
+	int n = 0;
+	const char **ids;
 	enum taskq_rc rc;
 
 	for (struct waiter *w = due; w; w = w->next)
-		cap += TASK_ID_LEN + 1;
-	ids = xmalloc(cap + 1);
-	ids[n++] = '{';
-	for (struct waiter *w = due; w; w = w->next) {
-		if (n > 1)
-			ids[n++] = ',';
-		memcpy(ids + n, w->id, TASK_ID_LEN);
-		n += TASK_ID_LEN;
-	}
-	ids[n++] = '}';
-	ids[n] = '\0';
-	rc = store_get_many(g.db, ids, &l, &err);
+		n++;
+	ids = xcalloc((size_t)n + 1, sizeof *ids);
+	n = 0;
+	for (struct waiter *w = due; w; w = w->next)
+		ids[n++] = w->id;
+	rc = store_get_many(g.db, ids, n, &l, &err);
 	free(ids);
 
 	while (due) {
@@ -236,13 +231,14 @@ static void publish_changes(bool all_watched)
 {
 	struct task_list l = {0};
 	struct taskq_err err;
-	char *ids;
+	const char **ids;
+	int n;
 
 	if (!publish_is_leader() || (!all_watched && g.nnotified == 0))
 		return;
-	if (!(ids = publish_wanted(g.notified, g.nnotified, all_watched)))
+	if (!(ids = publish_wanted(g.notified, g.nnotified, all_watched, &n)))
 		return;
-	if (store_get_many(g.db, ids, &l, &err) == TASKQ_OK)
+	if (store_get_many(g.db, ids, n, &l, &err) == TASKQ_OK)
 		publish_tasks(&l);
 	else
 		log_warn("event=publish_read_failed msg=\"%s\"", err.msg);

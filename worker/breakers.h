@@ -17,7 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store.h"
+#include "store/worker.h"
+#include "store/breakers.h"
 
 #define BREAKERS_REFRESH_S 1.0
 

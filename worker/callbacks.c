@@ -11,10 +11,11 @@
 #include <time.h>
 
 #include "httpreq.h"
-#include "log.h"
-#include "store.h"
-#include "taskjson.h"
-#include "xalloc.h"
+#include "base/log.h"
+#include "store/live.h"
+#include "store/worker.h"
+#include "model/taskjson.h"
+#include "base/xalloc.h"
 
 #define CALLBACK_BATCH 8
 #define CALLBACK_LEASE_S 60

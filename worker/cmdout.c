@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cmdout.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 #define MSG_MAX 512
 

@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "store/live.h"
 
 #define BATCH_MAX 512
 
@@ -34,25 +35,21 @@ struct completer {
 /* Records one batch (at most BATCH_MAX items); sets each item's outcome. */
 static void record_batch(struct completer *c, struct item **items, int n)
 {
-	size_t cap = (size_t)n * (TASK_ID_LEN + 1) + 3, acap = (size_t)n * 12 + 3, at = 1, aat = 1;
-	char *ids = xmalloc(cap), *atts = xmalloc(acap), **recorded = NULL;
+	const char **ids = xcalloc((size_t)n, sizeof *ids);
+	int *atts = xcalloc((size_t)n, sizeof *atts), nrec = 0;
+	char **recorded = NULL;
 	json_object *results = json_object_new_array_ext(n);
 	struct taskq_err err = {0};
 	enum taskq_rc rc;
-	int nrec = 0;
 
-	/* ids and attempts as PostgreSQL array literals (validated UUIDs and integers), results
-	 * as one JSON array built by json-c */
-	ids[0] = atts[0] = '{';
+	/* results as one JSON array built by json-c, in the order of ids and attempts */
 	for (int i = 0; i < n; i++) {
-		at += (size_t)snprintf(ids + at, cap - at, "%s%s", i ? "," : "", items[i]->h->id);
-		aat += (size_t)snprintf(atts + aat, acap - aat, "%s%d", i ? "," : "", items[i]->h->attempt);
+		ids[i] = items[i]->h->id;
+		atts[i] = items[i]->h->attempt;
 		json_object_array_add(results, items[i]->result ? json_object_get(items[i]->result)
 								: json_object_new_object());
 	}
-	snprintf(ids + at, cap - at, "}");
-	snprintf(atts + aat, acap - aat, "}");
-	rc = store_complete_many(c->db, c->worker, ids, atts,
+	rc = store_complete_many(c->db, c->worker, ids, atts, n,
 				 json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN), &recorded,
 				 &nrec, &err);
 	for (int i = 0; i < n; i++) {

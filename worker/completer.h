@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
-#include "store.h"
+#include "store/worker.h"
 
 struct completer;
 

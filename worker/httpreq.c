@@ -11,9 +11,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "netallow.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 #define MAX_HEADERS 64
 #define MAX_URL 8192

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "task.h"
-#include "xalloc.h"
+#include "model/task.h"
+#include "base/xalloc.h"
 
 #define MAX_KINDS 128
 #define COMMAND_DEFAULT_TIMEOUT_S 3600

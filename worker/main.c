@@ -13,16 +13,16 @@
 #include <curl/curl.h>
 
 #include "breakers.h"
-#include "config.h"
+#include "base/config.h"
 #include "callbacks.h"
 #include "httpreq.h"
 #include "kinds.h"
-#include "log.h"
-#include "signals.h"
+#include "base/log.h"
+#include "base/signals.h"
 #include "pool.h"
 #include "queues.h"
 #include "scheduler.h"
-#include "sdnotify.h"
+#include "base/sdnotify.h"
 
 static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
-#include "xalloc.h"
+#include "base/config.h"
+#include "base/xalloc.h"
 
 #define MAX_ENTRIES 64
 

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#include "err.h"
+#include "base/err.h"
 
 struct netallow;
 

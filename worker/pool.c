@@ -15,14 +15,18 @@
 #include <unistd.h>
 
 #include "breakers.h"
-#include "clock.h"
+#include "base/clock.h"
 #include "completer.h"
 #include "kinds.h"
-#include "log.h"
-#include "sdnotify.h"
-#include "store.h"
+#include "base/log.h"
+#include "base/sdnotify.h"
+#include "store/live.h"
+#include "store/tasks.h"
+#include "store/chains.h"
+#include "store/worker.h"
+#include "store/breakers.h"
 #include "wstats.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 #define MAX_QUEUES 32
 #define RESCUE_EVERY_MAX_S 5.0
@@ -477,33 +481,23 @@ static int claim(struct pool *p, int nfree, int *rotor)
 	return got;
 }
 
-/* The (id, attempt) pairs the executors hold, as two PostgreSQL array literals; the caller
- * frees both. */
-static void held_tasks(struct pool *p, char **ids, char **attempts)
+/* The (id, attempt) pairs the executors hold: copies of the ids into idbuf, ids[i] pointing
+ * at them (both with room for the concurrency); returns how many. */
+static int held_tasks(struct pool *p, char (*idbuf)[TASK_ID_LEN + 1], const char **ids,
+		      int *attempts)
 {
-	size_t n = 0, a = 0, cap = (size_t)p->cfg.concurrency * (TASK_ID_LEN + 1) + 3;
+	int n = 0;
 
-	*ids = xmalloc(cap);
-	*attempts = xmalloc((size_t)p->cfg.concurrency * 12 + 3);
-	(*ids)[n++] = '{';
-	(*attempts)[a++] = '{';
 	pthread_mutex_lock(&p->lock);
 	for (int i = 0; i < p->cfg.concurrency; i++) {
 		if (!p->ex[i].running_id[0])
 			continue;
-		if (n > 1) {
-			(*ids)[n++] = ',';
-			(*attempts)[a++] = ',';
-		}
-		memcpy(*ids + n, p->ex[i].running_id, TASK_ID_LEN);
-		n += TASK_ID_LEN;
-		a += (size_t)snprintf(*attempts + a, 12, "%d", p->ex[i].running_attempt);
+		memcpy(idbuf[n], p->ex[i].running_id, TASK_ID_LEN + 1);
+		ids[n] = idbuf[n];
+		attempts[n++] = p->ex[i].running_attempt;
 	}
 	pthread_mutex_unlock(&p->lock);
-	(*ids)[n++] = '}';
-	(*ids)[n] = '\0';
-	(*attempts)[a++] = '}';
-	(*attempts)[a] = '\0';
+	return n;
 }
 
 struct chores_due {
@@ -546,11 +540,17 @@ static void maintenance(struct pool *p, struct chores_due *next)
 	int n;
 
 	if (now >= next->heartbeat) {
-		char *ids, *attempts, *stats = wstats_json();
-		held_tasks(p, &ids, &attempts);
-		if (store_heartbeat(p->cdb, &p->info, p->cfg.lease_s, ids, attempts, stats, mark_cancel,
-				    p, &err))
+		size_t c = (size_t)p->cfg.concurrency + 1;
+		char (*idbuf)[TASK_ID_LEN + 1] = xcalloc(c, sizeof *idbuf);
+		const char **ids = xcalloc(c, sizeof *ids);
+		int *attempts = xcalloc(c, sizeof *attempts);
+		int nheld = held_tasks(p, idbuf, ids, attempts);
+		char *stats = wstats_json();
+
+		if (store_heartbeat(p->cdb, &p->info, p->cfg.lease_s, ids, attempts, nheld, stats,
+				    mark_cancel, p, &err))
 			log_warn("event=heartbeat_failed msg=\"%s\"", err.msg);
+		free(idbuf);
 		free(ids);
 		free(attempts);
 		free(stats);

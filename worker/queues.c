@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "task.h"
-#include "xalloc.h"
+#include "base/config.h"
+#include "model/task.h"
+#include "base/xalloc.h"
 
 int queues_parse(const char *spec, char **names, int *limits, int max)
 {

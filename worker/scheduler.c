@@ -18,11 +18,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "cron.h"
-#include "log.h"
-#include "store.h"
-#include "tz.h"
-#include "xalloc.h"
+#include "time/cron.h"
+#include "base/log.h"
+#include "store/live.h"
+#include "store/schedules.h"
+#include "time/tz.h"
+#include "base/xalloc.h"
 
 #define MAX_ZONES 64
 #define MAX_STEPS 100000 /* fire times walked for one schedule in one round */

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "xalloc.h"
+#include "store/db.h"
+#include "base/xalloc.h"
 
 /* claim batch sizes: a claim takes at most --concurrency (≤ 1024) tasks */
 static const int g_le[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};

@@ -25,8 +25,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cron.h"
-#include "tz.h"
+#include "time/cron.h"
+#include "time/tz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "query.h"
-#include "task.h"
-#include "token.h"
+#include "model/task.h"
+#include "cred/token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

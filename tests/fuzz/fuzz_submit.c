@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "task.h"
-#include "taskjson.h"
-#include "xalloc.h"
+#include "model/task.h"
+#include "model/taskjson.h"
+#include "base/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

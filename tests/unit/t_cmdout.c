@@ -6,7 +6,7 @@
 
 #include "cmdout.h"
 #include "units.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 #define S(lit) lit, sizeof lit - 1 /* a literal that may hold NUL bytes, and its length */
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cron.h"
-#include "tz.h"
+#include "time/cron.h"
+#include "time/tz.h"
 #include "units.h"
 
 /* "2024-03-31T01:00:00Z" <-> Unix seconds */

@@ -5,7 +5,7 @@
 
 #include <json-c/json.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "units.h"
 
 /* Runs one log_msg with stderr on a pipe; returns what it wrote. */

@@ -1,5 +1,5 @@
 /* Unit tests: task ids, names and states. */
-#include "task.h"
+#include "model/task.h"
 #include "units.h"
 
 START_TEST(ids)

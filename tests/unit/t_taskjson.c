@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "taskjson.h"
+#include "model/taskjson.h"
 #include "units.h"
 
 struct pcase {

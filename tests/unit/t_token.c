@@ -2,8 +2,8 @@
  * view tokens: a known answer (computed independently), round trips, forgeries. */
 #include <string.h>
 
-#include "token.h"
-#include "viewtoken.h"
+#include "cred/token.h"
+#include "cred/viewtoken.h"
 #include "units.h"
 
 START_TEST(generated_tokens_are_well_formed_and_distinct)

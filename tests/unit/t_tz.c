@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cron.h"
-#include "tz.h"
+#include "time/cron.h"
+#include "time/tz.h"
 #include "units.h"
 
 static int64_t iso(const char *s)

@@ -20,11 +20,11 @@ FUZZ_PACKAGES=(clang libclang-rt-dev)
 # fuzz_sources TARGET — the project sources a target links, one a line.
 fuzz_sources() {
 	case $1 in
-	submit) printf '%s\n' lib/taskjson.c lib/task.c lib/err.c lib/xalloc.c ;;
+	submit) printf '%s\n' lib/model/taskjson.c lib/model/task.c lib/base/err.c lib/base/xalloc.c ;;
 	router) printf '%s\n' fcgi/router.c ;;
-	query) printf '%s\n' fcgi/query.c lib/task.c lib/token.c lib/config.c lib/log.c lib/err.c lib/xalloc.c ;;
-	config) printf '%s\n' lib/config.c lib/log.c lib/err.c lib/xalloc.c ;;
-	cron) printf '%s\n' lib/cron.c lib/tz.c lib/tz_zone.cc lib/err.c lib/xalloc.c ;;
+	query) printf '%s\n' fcgi/query.c lib/model/task.c lib/cred/token.c lib/base/config.c lib/base/log.c lib/base/err.c lib/base/xalloc.c ;;
+	config) printf '%s\n' lib/base/config.c lib/base/log.c lib/base/err.c lib/base/xalloc.c ;;
+	cron) printf '%s\n' lib/time/cron.c lib/time/tz.c lib/time/tz_zone.cc lib/base/err.c lib/base/xalloc.c ;;
 	*) return 1 ;;
 	esac
 }
@@ -100,7 +100,7 @@ fuzz_install() {
 # sources, the headers or this file changed.
 fuzz_build() {
 	local t bin log stale f failed=0 src obj mods ok
-	local -a srcs csrcs objs targets=("$@") cflags cxxflags libs extra
+	local -a srcs csrcs objs targets=("$@") cflags cxxflags libs extra inc
 	fuzz_paths
 	((${#targets[@]})) || targets=("${FUZZ_TARGETS[@]}")
 	mkdir -p "$FUZZ_BIN" "$FUZZ_DIR/log"
@@ -109,7 +109,7 @@ fuzz_build() {
 	cflags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 		-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wshadow
 		-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Werror
-		-iquote "$TOP/lib" -iquote "$TOP/fcgi")
+		-iquote "$TOP/lib")
 	# shellcheck disable=SC2207 # pkg-config's words are meant to be split
 	cflags+=($(pkg-config --cflags json-c libcrypto)) || return 1
 	# shellcheck disable=SC2207
@@ -127,13 +127,16 @@ fuzz_build() {
 			continue
 		fi
 		srcs=("tests/fuzz/fuzz_$t.c" "${srcs[@]}")
+		# each target sees lib/ and what it tests: fcgi/ only for fcgi's parsers
+		inc=()
+		[[ ${srcs[*]} == *fcgi/* ]] && inc=(-iquote "$TOP/fcgi")
 		bin=$FUZZ_BIN/fuzz_$t
 		log=$FUZZ_DIR/log/build-$t.log
 		stale=0
 		if [[ ! -x $bin ]]; then
 			stale=1
 		else
-			for f in "${srcs[@]/#/$TOP/}" "$TOP"/lib/*.h "$TOP"/fcgi/*.h "${BASH_SOURCE[0]}"; do
+			for f in "${srcs[@]/#/$TOP/}" "$TOP"/lib/*/*.h "$TOP"/fcgi/*.h "${BASH_SOURCE[0]}"; do
 				if [[ $f -nt $bin ]]; then
 					stale=1
 					break
@@ -167,7 +170,7 @@ fuzz_build() {
 				csrcs+=("$src")
 			fi
 		done
-		if ((ok)) && (cd "$TOP" && "$FUZZ_CC" "${cflags[@]}" "${csrcs[@]}" "${objs[@]}" "${libs[@]}" \
+		if ((ok)) && (cd "$TOP" && "$FUZZ_CC" "${cflags[@]}" "${inc[@]}" "${csrcs[@]}" "${objs[@]}" "${libs[@]}" \
 			"${extra[@]}" -o "$bin.new") >>"$log" 2>&1; then
 			mv -f "$bin.new" "$bin"
 			say "fuzz: built var/fuzz/bin/fuzz_$t"

@@ -79,6 +79,37 @@ unit_tests() {
 	phase "unit" "$passed" "$failed"
 }
 
+# layer_check — what the per-target include paths of Makefile.am cannot see: lib/ names each
+# header it includes from lib/ ("store/db.h", never "../../fcgi/x.h"), no two lib/ modules
+# include each other's headers, and libpq (<libpq-fe.h>, store/exec.h) stays in lib/store/.
+layer_check() {
+	local f inc mod dep bad=0
+	local -A deps=()
+	say "test: layers (lib/ includes only lib/, no mutual includes, libpq only in lib/store/)"
+	while IFS=: read -r f inc; do
+		inc=${inc#*\"} inc=${inc%\"}
+		if [[ $inc == *..* || ! -f $TOP/lib/$inc ]]; then
+			warn "layers: $f includes \"$inc\", which is not a header under lib/"
+			bad=1
+		fi
+		mod=${f%.*} dep=lib/${inc%.h}
+		[[ $mod == "$dep" ]] || deps[$mod>$dep]=1
+	done < <(cd "$TOP" && grep -rHo '^#include "[^"]*"' lib)
+	for f in "${!deps[@]}"; do
+		mod=${f%>*} dep=${f#*>}
+		if [[ -n ${deps[$dep>$mod]:-} && $mod < $dep ]]; then
+			warn "layers: $mod and $dep include each other's headers"
+			bad=1
+		fi
+	done
+	if (cd "$TOP" && grep -rlE '^#include ("store/exec\.h"|<libpq-fe\.h>)' --include='*.[ch]' \
+		lib fcgi worker cli tests | grep -vE '^lib/store/(exec\.h|[a-z_]+\.c)$'); then
+		warn "layers: the files above use libpq outside lib/store/'s exec.h and .c files"
+		bad=1
+	fi
+	phase "layers" $((1 - bad)) "$bad"
+}
+
 # test_token — an admin token for the suites, in TASKQ_TOKEN.
 test_token() {
 	TASKQ_TOKEN=$("$BUILD/taskq" --db "$CONNINFO" token create tests --admin \
@@ -306,6 +337,7 @@ cmd_test() {
 	fi
 
 	unit_tests
+	layer_check
 
 	# libFuzzer: each target a short while from its seeds (./dev fuzz runs them long)
 	if [[ $# -eq 0 || " $* " == *fuzz* ]]; then

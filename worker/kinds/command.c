@@ -44,11 +44,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "cmdout.h"
 #include "kinds.h"
-#include "log.h"
-#include "xalloc.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 
 #define POLL_MS 50 /* how often the stop conditions are checked */
 #define GRACE_S 5.0

@@ -1,0 +1,599 @@
+/* taskjson: task ↔ JSON with json-c. */
+#include "model/taskjson.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/printbuf.h>
+
+#include "base/xalloc.h"
+
+/* ---- encoding ------------------------------------------------------------------------ */
+
+static void add_str(json_object *o, const char *key, const char *val)
+{
+	json_object_object_add(o, key, val ? json_object_new_string(val) : NULL);
+}
+
+static int raw_text(json_object *jso, struct printbuf *pb, int level, int flags)
+{
+	const char *text = json_object_get_userdata(jso);
+
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, text, (int)strlen(text));
+}
+
+static void free_text(json_object *jso, void *userdata)
+{
+	(void)jso;
+	free(userdata);
+}
+
+/* Adds JSON text from PostgreSQL (a jsonb's output, so valid JSON) as it is: parsing it again
+ * would round numbers past 64 bits or a double's precision, which jsonb keeps exactly. */
+static void add_json_text(json_object *o, const char *key, const char *text)
+{
+	json_object *v = NULL;
+
+	if (text) {
+		v = json_object_new_object();
+		json_object_set_serializer(v, raw_text, xstrdup(text), free_text);
+	}
+	json_object_object_add(o, key, v);
+}
+
+void taskjson_add_raw(json_object *o, const char *key, const char *text)
+{
+	add_json_text(o, key, text);
+}
+
+json_object *taskjson_encode(const struct task *t)
+{
+	json_object *o = json_object_new_object();
+
+	add_str(o, "id", t->id);
+	add_str(o, "kind", t->kind);
+	add_str(o, "queue", t->queue);
+	add_str(o, "owner", t->owner);
+	add_str(o, "state", task_state_name(t->state));
+	json_object_object_add(o, "progress", json_object_new_int(t->progress));
+	add_str(o, "message", t->message);
+	add_json_text(o, "payload", t->payload);
+	add_json_text(o, "result", t->result);
+	add_str(o, "error", t->error);
+	json_object_object_add(o, "attempts", json_object_new_int(t->attempts));
+	json_object_object_add(o, "max_attempts", json_object_new_int(t->max_attempts));
+	json_object_object_add(o, "priority", json_object_new_int(t->priority));
+	json_object_object_add(o, "cancel_requested", json_object_new_boolean(t->cancel_requested));
+	add_str(o, "created_at", t->created_at);
+	add_str(o, "run_at", t->run_at);
+	add_str(o, "started_at", t->started_at);
+	add_str(o, "finished_at", t->finished_at);
+	add_str(o, "updated_at", t->updated_at);
+	json_object_object_add(o, "version", json_object_new_int64(t->version));
+	json_object_object_add(o, "timeout_s", t->timeout_s >= 0 ? json_object_new_int(t->timeout_s) : NULL);
+	add_str(o, "dedupe_key", t->dedupe_key);
+	add_str(o, "concurrency_key", t->concurrency_key);
+	add_str(o, "callback_url", t->callback_url);
+	add_str(o, "callback_state", t->callback_state);
+	add_json_text(o, "parents", t->parents);
+	add_str(o, "after_policy", t->after_policy);
+	json_object_object_add(o, "blocked", json_object_new_boolean(task_blocked(t)));
+	return o;
+}
+
+char *taskjson_ids_from_pg(const char *s)
+{
+	size_t len = strlen(s);
+	char *out = xmalloc(len + 2 * (len / (TASK_ID_LEN + 1) + 1) + 3), *o = out;
+
+	/* ids need no quoting in PostgreSQL's array output, nor in JSON; anything else is left out */
+	*o++ = '[';
+	for (const char *p = s + (*s == '{'); *p && *p != '}';) {
+		size_t n = strcspn(p, ",}");
+		char id[TASK_ID_LEN + 1];
+
+		if (n == TASK_ID_LEN) {
+			memcpy(id, p, n);
+			id[n] = '\0';
+			if (task_id_valid(id)) {
+				if (o > out + 1)
+					*o++ = ',';
+				*o++ = '"';
+				memcpy(o, id, n);
+				o += n;
+				*o++ = '"';
+			}
+		}
+		p += n + (p[n] == ',');
+	}
+	*o++ = ']';
+	*o = '\0';
+	return out;
+}
+
+json_object *taskjson_encode_list(const struct task_list *l)
+{
+	json_object *a = json_object_new_array_ext((int)l->n);
+	for (size_t i = 0; i < l->n; i++)
+		json_object_array_add(a, taskjson_encode(&l->v[i]));
+	return a;
+}
+
+json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
+{
+	json_object *arr = json_object_new_array_ext(n), *o = json_object_new_object();
+
+	for (int i = 0; i < n; i++) {
+		json_object *row = json_object_new_object(), *counts = json_object_new_object();
+		for (int s = 0; s < 5; s++)
+			json_object_object_add(counts, task_state_name((enum task_state)s),
+					       json_object_new_int64(q[i].count[s]));
+		add_str(row, "queue", q[i].queue);
+		json_object_object_add(row, "counts", counts);
+		json_object_object_add(row, "oldest_queued_s",
+				       q[i].oldest_queued_s >= 0 ? json_object_new_double(q[i].oldest_queued_s) : NULL);
+		json_object_object_add(row, "finished_last_minute", json_object_new_int64(q[i].finished_last_minute));
+		json_object_array_add(arr, row);
+	}
+	json_object_object_add(o, "queues", arr);
+	return o;
+}
+
+json_object *taskjson_encode_events(const struct task_event *e, int n)
+{
+	json_object *arr = json_object_new_array_ext(n), *o = json_object_new_object();
+
+	for (int i = 0; i < n; i++) {
+		json_object *row = json_object_new_object();
+		add_str(row, "at", e[i].at);
+		add_str(row, "event", e[i].event);
+		json_object_object_add(row, "attempt", e[i].attempt >= 0 ? json_object_new_int(e[i].attempt) : NULL);
+		add_str(row, "worker_id", e[i].worker_id);
+		add_str(row, "detail", e[i].detail);
+		json_object_array_add(arr, row);
+	}
+	json_object_object_add(o, "events", arr);
+	return o;
+}
+
+/* ---- parsing ------------------------------------------------------------------------- */
+
+/* Length of the UTF-8 character at s (n > 0 bytes left) if PostgreSQL stores it, else 0:
+ * no overlong forms, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t k;
+
+	if (s[0] < 0x80)
+		return 1;
+	k = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (k == 0 || n < k || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < k; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return k;
+}
+
+static size_t skip_digits(const char *s, size_t n, size_t i)
+{
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+/* Length of the RFC 8259 number at the start of s[0..n), 0 if there is none; *is_int when it
+ * has neither fraction nor exponent. */
+static size_t number_len(const char *s, size_t n, bool *is_int)
+{
+	size_t i = s[0] == '-';
+
+	*is_int = true;
+	if (i >= n || s[i] < '0' || s[i] > '9')
+		return 0;
+	i = s[i] == '0' ? i + 1 : skip_digits(s, n, i);
+	if (i < n && s[i] == '.') {
+		*is_int = false;
+		if (++i >= n || s[i] < '0' || s[i] > '9')
+			return 0;
+		i = skip_digits(s, n, i);
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		*is_int = false;
+		if (++i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || s[i] < '0' || s[i] > '9')
+			return 0;
+		i = skip_digits(s, n, i);
+	}
+	return i;
+}
+
+#define NUMBER_MAX 256 /* characters */
+#define NUMBER_MAX_EXP 999
+
+/* Whether json-c keeps the number as sent and jsonb takes it: integers that json-c holds in
+ * 64 bits (it clamps others); other numbers of at most NUMBER_MAX characters whose exponent
+ * is within +-NUMBER_MAX_EXP and that do not overflow a double. */
+static bool number_fits(const char *s, size_t len, bool is_int)
+{
+	char buf[NUMBER_MAX + 1];
+	const char *e;
+	long exp;
+
+	if (len > NUMBER_MAX)
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	if (is_int) {
+		if (buf[0] == '-')
+			(void)strtoll(buf, NULL, 10);
+		else
+			(void)strtoull(buf, NULL, 10);
+		return errno != ERANGE;
+	}
+	if ((e = strpbrk(buf, "eE")) != NULL) {
+		exp = strtol(e + 1, NULL, 10);
+		if (exp > NUMBER_MAX_EXP || exp < -NUMBER_MAX_EXP)
+			return false;
+	}
+	return isfinite(strtod(buf, NULL));
+}
+
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"
+
+/*
+ * Checks text that json-c accepted for what its strict mode lets through but JSON (RFC 8259)
+ * or PostgreSQL do not: control characters in strings, UTF-8 that PostgreSQL refuses, NaN,
+ * Infinity, numbers such as "1." or "-01" (TASKQ_BAD_JSON); then for \u0000, which
+ * PostgreSQL cannot store and json-c would cut object keys at, and numbers that would not
+ * come back as sent (TASKQ_INVAL).
+ */
+static enum taskq_rc check_text(const char *text, size_t len, struct taskq_err *err)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	bool in_str = false, nul = false, colon = false, is_int;
+	size_t i = 0, k, bad_num = len, str_at = 0, str_len = 0, key_len = 0;
+	const char *key = "";
+
+	while (i < len) {
+		if (in_str) {
+			if (s[i] == '"') {
+				in_str = false;
+				str_len = i - str_at;
+				i++;
+			} else if (s[i] == '\\') {
+				if (len - i >= 6 && !memcmp(text + i + 1, "u0000", 5))
+					nul = true;
+				i += 2; /* json-c checked the escape; \u's digits are walked as text */
+			} else if (s[i] < 0x20) {
+				return taskq_fail(err, TASKQ_BAD_JSON,
+						  "invalid JSON at byte %zu: control character in a string", i);
+			} else if ((k = utf8_len(s + i, len - i)) == 0) {
+				return taskq_fail(err, TASKQ_BAD_JSON,
+						  "invalid JSON at byte %zu: invalid UTF-8", i);
+			} else {
+				i += k;
+			}
+		} else if (s[i] == '"') {
+			in_str = true;
+			colon = false;
+			str_at = ++i;
+		} else if (s[i] == ':') {
+			colon = true; /* the last string was a key */
+			i++;
+		} else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
+			for (k = 0; i + k < len && text[i + k] && strchr("0123456789+-.eE", text[i + k]); k++)
+				; /* the whole token json-c read */
+			if (number_len(text + i, k, &is_int) != k)
+				return taskq_fail(err, TASKQ_BAD_JSON,
+						  "invalid JSON at byte %zu: invalid number", i);
+			if (bad_num == len && !number_fits(text + i, k, is_int)) {
+				bad_num = i;
+				if (colon && str_len <= 64 && strspn(text + str_at, NAME_CHARS) >= str_len) {
+					key = text + str_at;
+					key_len = str_len;
+				}
+			}
+			colon = false;
+			i += k;
+		} else if ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') {
+			colon = false;
+			if (len - i >= 4 && (!memcmp(text + i, "true", 4) || !memcmp(text + i, "null", 4)))
+				i += 4;
+			else if (len - i >= 5 && !memcmp(text + i, "false", 5))
+				i += 5;
+			else
+				return taskq_fail(err, TASKQ_BAD_JSON,
+						  "invalid JSON at byte %zu: not a JSON value", i);
+		} else {
+			if (!strchr(" \t\r\n", s[i]))
+				colon = false;
+			i++;
+		}
+	}
+	if (nul)
+		return taskq_fail(err, TASKQ_INVAL, "strings must not contain U+0000");
+	if (bad_num < len)
+		return taskq_fail(err, TASKQ_INVAL, "%.*s%sthe number at byte %zu is out of range",
+				  (int)key_len, key, key_len ? ": " : "", bad_num);
+	return TASKQ_OK;
+}
+
+enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
+			     struct taskq_err *err)
+{
+	json_tokener *tok;
+	json_object *v;
+	enum json_tokener_error jerr;
+	enum taskq_rc rc;
+	size_t end;
+
+	*out = NULL;
+	if (memchr(text, '\0', len))
+		return taskq_fail(err, TASKQ_BAD_JSON, "body contains a NUL byte");
+	tok = json_tokener_new_ex(TASKJSON_MAX_DEPTH);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	v = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (jerr == json_tokener_continue || (!v && jerr == json_tokener_success)) {
+		json_object_put(v);
+		return taskq_fail(err, TASKQ_BAD_JSON, "body is not complete JSON");
+	}
+	if (jerr != json_tokener_success) {
+		return taskq_fail(err, TASKQ_BAD_JSON, "invalid JSON at byte %zu: %s", end,
+				  json_tokener_error_desc(jerr));
+	}
+	while (end < len && strchr(" \t\r\n", text[end]))
+		end++;
+	if (end < len) {
+		json_object_put(v);
+		return taskq_fail(err, TASKQ_BAD_JSON, "unexpected bytes after the JSON value at byte %zu", end);
+	}
+	if ((rc = check_text(text, len, err)) != TASKQ_OK) {
+		json_object_put(v);
+		return rc;
+	}
+	*out = v;
+	return TASKQ_OK;
+}
+
+static enum taskq_rc get_name(json_object *v, const char *field, const char **out,
+			      struct taskq_err *err)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be a string", field);
+	if (!task_name_valid(json_object_get_string(v)))
+		return taskq_fail(err, TASKQ_INVAL,
+				  "%s must be 1-64 characters of letters, digits, '_', '.', ':' or '-'", field);
+	*out = json_object_get_string(v);
+	return TASKQ_OK;
+}
+
+static enum taskq_rc get_key(json_object *v, const char *field, const char **out,
+			     struct taskq_err *err)
+{
+	int n;
+	if (json_object_is_type(v, json_type_null)) {
+		*out = NULL;
+		return TASKQ_OK;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be a string", field);
+	n = json_object_get_string_len(v);
+	if (n < 1 || n > 200)
+		return taskq_fail(err, TASKQ_INVAL, "%s must be 1-200 bytes long", field);
+	*out = json_object_get_string(v);
+	return TASKQ_OK;
+}
+
+static enum taskq_rc get_url(json_object *v, const char *field, const char **out,
+			     struct taskq_err *err)
+{
+	const char *s;
+	int n;
+
+	if (json_object_is_type(v, json_type_null)) {
+		*out = NULL;
+		return TASKQ_OK;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be a string", field);
+	s = json_object_get_string(v);
+	n = json_object_get_string_len(v);
+	if (n > 2048 || (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be an http:// or https:// URL of at most 2048 bytes",
+				  field);
+	/* no spaces, controls or quotes: a URL has them percent-encoded */
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '<' || *p == '>')
+			return taskq_fail(err, TASKQ_INVAL,
+					  "%s must not hold spaces, control characters, quotes or <>", field);
+	*out = s;
+	return TASKQ_OK;
+}
+
+static enum taskq_rc get_int(json_object *v, const char *field, long lo, long hi, int *out,
+			     struct taskq_err *err)
+{
+	int64_t x;
+	if (!json_object_is_type(v, json_type_int))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be an integer", field);
+	x = json_object_get_int64(v);
+	if (x < lo || x > hi)
+		return taskq_fail(err, TASKQ_INVAL, "%s must be between %ld and %ld", field, lo, hi);
+	*out = (int)x;
+	return TASKQ_OK;
+}
+
+/* after: an array of 1..TASK_AFTER_MAX task ids (UUID strings) and indexes of earlier tasks
+ * of a batch (integers >= 0; n->after_index says there is one), or null for none. */
+static enum taskq_rc get_after(json_object *v, struct task_new *n, struct taskq_err *err)
+{
+	size_t len;
+
+	if (json_object_is_type(v, json_type_null)) {
+		n->after = NULL;
+		return TASKQ_OK;
+	}
+	if (!json_object_is_type(v, json_type_array) || (len = json_object_array_length(v)) < 1 ||
+	    len > TASK_AFTER_MAX)
+		return taskq_fail(err, TASKQ_INVAL, "after must be an array of 1 to %d task ids",
+				  TASK_AFTER_MAX);
+	n->after_index = false;
+	for (size_t i = 0; i < len; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+
+		if (json_object_is_type(e, json_type_int) && json_object_get_int64(e) >= 0 &&
+		    json_object_get_int64(e) < TASKJSON_MAX_INDEX) {
+			n->after_index = true;
+			continue;
+		}
+		if (!json_object_is_type(e, json_type_string) || !task_id_valid(json_object_get_string(e)))
+			return taskq_fail(err, TASKQ_INVAL,
+					  "after[%zu] must be a task id (or, in a batch, the index of an earlier task)",
+					  i);
+	}
+	n->after = v;
+	return TASKQ_OK;
+}
+
+static enum taskq_rc get_policy(json_object *v, struct task_new *n, struct taskq_err *err)
+{
+	const char *s = json_object_get_string(v);
+
+	if (!json_object_is_type(v, json_type_string) || (strcmp(s, "success") && strcmp(s, "always")))
+		return taskq_fail(err, TASKQ_INVAL, "after_policy must be \"success\" or \"always\"");
+	n->after_always = !strcmp(s, "always");
+	return TASKQ_OK;
+}
+
+enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char **payload_text,
+				    struct taskq_err *err)
+{
+	enum taskq_rc rc = TASKQ_OK;
+	bool have_kind = false, have_policy = false;
+	char snip[65];
+
+	*payload_text = NULL;
+	task_new_init(n);
+	if (!json_object_is_type(body, json_type_object))
+		return taskq_fail(err, TASKQ_BAD_JSON, "body must be a JSON object");
+
+	json_object_object_foreach(body, key, v) {
+		if (!strcmp(key, "kind")) {
+			rc = get_name(v, "kind", &n->kind, err);
+			have_kind = true;
+		} else if (!strcmp(key, "payload")) {
+			if (json_object_is_type(v, json_type_null))
+				continue;
+			if (!json_object_is_type(v, json_type_object))
+				return taskq_fail(err, TASKQ_INVAL, "payload must be a JSON object");
+		} else if (!strcmp(key, "queue")) {
+			rc = get_name(v, "queue", &n->queue, err);
+		} else if (!strcmp(key, "priority")) {
+			rc = get_int(v, "priority", -1000, 1000, &n->priority, err);
+		} else if (!strcmp(key, "delay_s")) {
+			double d;
+			if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+				return taskq_fail(err, TASKQ_INVAL, "delay_s must be a number");
+			d = json_object_get_double(v);
+			if (!isfinite(d) || d < 0 || d > 31536000)
+				return taskq_fail(err, TASKQ_INVAL, "delay_s must be between 0 and 31536000");
+			n->delay_s = d;
+		} else if (!strcmp(key, "max_attempts")) {
+			rc = get_int(v, "max_attempts", 1, 100, &n->max_attempts, err);
+		} else if (!strcmp(key, "timeout_s")) {
+			if (json_object_is_type(v, json_type_null))
+				n->timeout_s = -1;
+			else
+				rc = get_int(v, "timeout_s", 1, 86400, &n->timeout_s, err);
+		} else if (!strcmp(key, "dedupe_key")) {
+			rc = get_key(v, "dedupe_key", &n->dedupe_key, err);
+		} else if (!strcmp(key, "concurrency_key")) {
+			rc = get_key(v, "concurrency_key", &n->concurrency_key, err);
+		} else if (!strcmp(key, "callback_url")) {
+			rc = get_url(v, "callback_url", &n->callback_url, err);
+		} else if (!strcmp(key, "after")) {
+			rc = get_after(v, n, err);
+		} else if (!strcmp(key, "after_policy")) {
+			if (json_object_is_type(v, json_type_null))
+				continue;
+			rc = get_policy(v, n, err);
+			have_policy = true;
+		} else {
+			return taskq_fail(err, TASKQ_INVAL, "unknown field '%s'",
+					  err_snippet(snip, sizeof snip, key, 64));
+		}
+		if (rc)
+			return rc;
+	}
+	if (!have_kind)
+		return taskq_fail(err, TASKQ_INVAL, "kind is required");
+	if (have_policy && !n->after)
+		return taskq_fail(err, TASKQ_INVAL, "after_policy needs after");
+
+	json_object *payload;
+	if (json_object_object_get_ex(body, "payload", &payload) && payload) {
+		*payload_text = xstrdup(json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		n->payload = *payload_text;
+	}
+	return TASKQ_OK;
+}
+
+long taskjson_after_forward(const struct task_new *n, size_t i)
+{
+	for (size_t k = 0; n->after_index && k < json_object_array_length(n->after); k++) {
+		json_object *e = json_object_array_get_idx(n->after, k);
+		if (json_object_is_type(e, json_type_int) && json_object_get_int64(e) >= (int64_t)i)
+			return (long)k;
+	}
+	return -1;
+}
+
+json_object *taskjson_batch_element(const struct task_new *n)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "kind", json_object_new_string(n->kind));
+	add_json_text(o, "payload", n->payload ? n->payload : "{}");
+	json_object_object_add(o, "queue", json_object_new_string(n->queue));
+	json_object_object_add(o, "priority", json_object_new_int(n->priority));
+	json_object_object_add(o, "delay_s", json_object_new_double(n->delay_s));
+	json_object_object_add(o, "max_attempts", json_object_new_int(n->max_attempts));
+	if (n->timeout_s >= 0)
+		json_object_object_add(o, "timeout_s", json_object_new_int(n->timeout_s));
+	if (n->dedupe_key)
+		json_object_object_add(o, "dedupe_key", json_object_new_string(n->dedupe_key));
+	if (n->concurrency_key)
+		json_object_object_add(o, "concurrency_key", json_object_new_string(n->concurrency_key));
+	if (n->callback_url)
+		json_object_object_add(o, "callback_url", json_object_new_string(n->callback_url));
+	if (n->after) {
+		json_object_object_add(o, "after", json_object_get(n->after));
+		json_object_object_add(o, "after_policy",
+				       json_object_new_string(n->after_always ? "always" : "success"));
+	}
+	if (n->fair) {
+		json_object_object_add(o, "fair", json_object_new_boolean(1));
+		if (n->fair_after)
+			json_object_object_add(o, "fair_after", json_object_new_string(n->fair_after));
+	}
+	return o;
+}

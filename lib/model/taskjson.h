@@ -1,0 +1,62 @@
+/*
+ * taskjson: the ONLY mapping between tasks and JSON (json-c). Encodes struct task as the
+ * task JSON of the HTTP contract, and parses + validates request bodies strictly: depth
+ * limit, no trailing bytes, valid UTF-8, no U+0000, no unknown fields, typed and ranged
+ * fields.
+ */
+#ifndef TASKQ_TASKJSON_H
+#define TASKQ_TASKJSON_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "base/err.h"
+#include "model/task.h"
+
+#define TASKJSON_MAX_DEPTH 32
+#define TASKJSON_MAX_INDEX 1000000 /* an index in after: below this (batches are smaller) */
+
+/* Returns a new object (the caller puts it) holding the task JSON. */
+json_object *taskjson_encode(const struct task *t);
+/* PostgreSQL's text of a uuid[] ("{id,id}") as JSON array text (["id","id"]), for a task's
+ * parents; the caller frees it. */
+char *taskjson_ids_from_pg(const char *pg_array);
+/* Returns a new array of the tasks' JSON. */
+json_object *taskjson_encode_list(const struct task_list *l);
+
+/* {"queues":[{"queue","counts":{state:n},"oldest_queued_s","finished_last_minute"}]} */
+json_object *taskjson_encode_queues(const struct queue_stat *q, int n);
+/* {"events":[{"at","event","attempt","worker_id","detail"}]} */
+json_object *taskjson_encode_events(const struct task_event *e, int n);
+
+/* Parses len bytes of JSON text strictly (RFC 8259; UTF-8 as PostgreSQL takes it). On success
+ * *out is the parsed value (the caller puts it). TASKQ_BAD_JSON (with a message naming the
+ * position) otherwise; TASKQ_INVAL for a U+0000 escape or a number that would not be kept as
+ * sent (an integer beyond 64 bits; else over 256 characters, an exponent beyond +-999, or
+ * past a double's range). */
+enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
+			     struct taskq_err *err);
+
+/*
+ * Validates a submit body (an object from taskjson_parse) into *n. Strings in *n (and its
+ * after array) borrow from body, and n->payload points into *payload_text, which the caller
+ * frees — both must outlive *n. Kind existence is not checked here (the caller knows the
+ * registered kinds), nor whether the parents exist or an index names an earlier task of its
+ * batch (taskq.submit_many does); a single submit refuses indexes (n->after_index).
+ */
+enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char **payload_text,
+				    struct taskq_err *err);
+
+/* Adds JSON text that is known to be valid (a jsonb's output) under key, as it is: parsing it
+ * again would round numbers that jsonb keeps exactly. */
+void taskjson_add_raw(json_object *o, const char *key, const char *text);
+
+/* For the i-th task of a batch: the position in n->after of the first index that does not
+ * name an earlier task (i or more), or -1 when there is none. */
+long taskjson_after_forward(const struct task_new *n, size_t i);
+
+/* One element of the array taskq.submit_many() takes (sql/010_batch.sql), from a checked *n
+ * (its payload text goes in as it is); a new object. */
+json_object *taskjson_batch_element(const struct task_new *n);
+
+#endif

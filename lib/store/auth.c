@@ -1,0 +1,155 @@
+/* store/auth: the statements behind bearer tokens, view keys and per-owner limits (see
+ * store/auth.h). */
+#include "store/auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/hex.h"
+#include "store/exec.h"
+
+static struct db_stmt s_token_lookup =
+	DB_STMT("token_lookup",
+		"SELECT owner, admin, expires_in_s FROM taskq.token_lookup(decode($1, 'hex'))"
+		" WHERE owner IS NOT NULL",
+		1);
+static struct db_stmt s_token_create =
+	DB_STMT("token_create",
+		"INSERT INTO taskq.tokens (hash, prefix, owner, admin, note, expires_at)"
+		" VALUES (decode($1, 'hex'), $2, $3, $4::boolean, $5,"
+		" CASE WHEN $6::float8 > 0 THEN now() + make_interval(secs => $6::float8) END)"
+		" RETURNING id",
+		6);
+static struct db_stmt s_token_list =
+	DB_STMT("token_list",
+		"SELECT id, prefix, owner, admin, coalesce(note, ''), created_at,"
+		" expires_at, status FROM taskq.token_list",
+		0);
+static struct db_stmt s_token_revoke =
+	DB_STMT("token_revoke", "SELECT count(*) FROM taskq.token_revoke($1)", 1);
+static struct db_stmt s_view_keys =
+	DB_STMT("view_keys",
+		"SELECT id, encode(secret, 'hex') FROM taskq.view_keys"
+		" ORDER BY created_at DESC, id DESC",
+		0);
+static struct db_stmt s_owner_unfinished =
+	DB_STMT("owner_unfinished",
+		"SELECT count(*) FROM taskq.tasks WHERE owner = $1"
+		" AND state IN ('queued', 'running')",
+		1);
+
+/* What a token lookup answers (owner: 65 bytes). */
+struct lookup {
+	char *owner;
+	bool *admin;
+	double *expires_in_s;
+};
+
+static void decode_lookup(const struct row *r, void *elem)
+{
+	struct lookup *l = elem;
+
+	row_copy(r, 0, l->owner, 65);
+	*l->admin = row_bool(r, 1);
+	*l->expires_in_s = row_double(r, 2, -1);
+}
+
+enum taskq_rc store_token_lookup(struct db *db, const char *hash_hex, bool *found, char *owner,
+				 bool *admin, double *expires_in_s, struct taskq_err *err)
+{
+	const char *p[1] = {hash_hex};
+	struct lookup l = {owner, admin, expires_in_s};
+
+	return store_exec_row(db, &s_token_lookup, p, decode_lookup, &l, found, err);
+}
+
+enum taskq_rc store_token_create(struct db *db, const char *hash_hex, const char *prefix,
+				 const char *owner, bool admin, double expires_s, const char *note,
+				 long long *id, struct taskq_err *err)
+{
+	char exp[32];
+	const char *p[6] = {hash_hex, prefix, owner, admin ? "t" : "f", note, exp};
+
+	snprintf(exp, sizeof exp, "%.3f", expires_s);
+	return store_exec_ll(db, &s_token_create, p, 0, id, err);
+}
+
+static void decode_token(const struct row *r, void *elem)
+{
+	struct token_row *t = elem;
+
+	t->id = row_ll(r, 0, 0);
+	t->prefix = row_str(r, 1);
+	t->owner = row_str(r, 2);
+	t->admin = row_bool(r, 3);
+	t->note = row_str(r, 4);
+	t->created_at = row_time(r, 5);
+	t->expires_at = row_time(r, 6);
+	t->status = row_str(r, 7);
+}
+
+enum taskq_rc store_token_list(struct db *db, struct token_row **out, int *n,
+			       struct taskq_err *err)
+{
+	void *v;
+	enum taskq_rc rc =
+		store_exec_rows(db, &s_token_list, NULL, sizeof **out, decode_token, &v, n, err);
+
+	*out = v;
+	return rc;
+}
+
+void store_tokens_free(struct token_row *t, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(t[i].prefix);
+		free(t[i].owner);
+		free(t[i].note);
+		free(t[i].created_at);
+		free(t[i].expires_at);
+		free(t[i].status);
+	}
+	free(t);
+}
+
+enum taskq_rc store_token_revoke(struct db *db, const char *which, int *n, struct taskq_err *err)
+{
+	const char *p[1] = {which};
+	long long v;
+	enum taskq_rc rc = store_exec_ll(db, &s_token_revoke, p, 0, &v, err);
+
+	*n = (int)v;
+	return rc;
+}
+
+enum taskq_rc store_owner_unfinished(struct db *db, const char *owner, long long *n,
+				     struct taskq_err *err)
+{
+	const char *p[1] = {owner};
+	return store_exec_ll(db, &s_owner_unfinished, p, 0, n, err);
+}
+
+/* The view keys read so far: up to max, those whose secret is not 32 bytes of hex left out. */
+struct view_keys {
+	int max, *ids, *n;
+	unsigned char (*secrets)[32];
+};
+
+static void decode_view_key(const struct row *r, void *elem)
+{
+	struct view_keys *k = elem;
+
+	if (*k->n >= k->max || !hex_decode(row_text(r, 1), k->secrets[*k->n], 32))
+		return;
+	k->ids[*k->n] = (int)row_ll(r, 0, 0);
+	(*k->n)++;
+}
+
+enum taskq_rc store_view_keys(struct db *db, int max, int *ids, unsigned char (*secrets)[32],
+			      int *n, struct taskq_err *err)
+{
+	struct view_keys k = {max, ids, n, secrets};
+
+	*n = 0;
+	return store_exec_each(db, &s_view_keys, NULL, decode_view_key, &k, err);
+}

@@ -1,0 +1,31 @@
+/*
+ * store/batch: a client's batch of tasks inserted in one statement, all or none
+ * (taskq.submit_many, sql/010_batch.sql). Single submits and taskq-fcgi's group commit are
+ * store/submit.h's.
+ */
+#ifndef TASKQ_STORE_BATCH_H
+#define TASKQ_STORE_BATCH_H
+
+#include <stdbool.h>
+
+#include "base/err.h"
+#include "store/db.h"
+
+/* One task of a batch as inserted (or, for a dedupe key already held, the live holder). */
+struct batch_row {
+	char id[40];
+	bool created;
+	char queue[72];
+	int priority;
+	char *run_at; /* RFC 3339 */
+};
+
+/* Inserts the tasks of tasks_json (a JSON array, see sql/010_batch.sql and 011_chains.sql)
+ * for owner in one statement, all or none; *rows receives *n rows in the array's order
+ * (store_batch_free). parent_owner: when not NULL, every parent named must be that owner's. */
+enum taskq_rc store_submit_many(struct db *db, const char *owner, const char *tasks_json,
+				const char *parent_owner, struct batch_row **rows, int *n,
+				struct taskq_err *err);
+void store_batch_free(struct batch_row *rows, int n);
+
+#endif

@@ -1,0 +1,116 @@
+/* store/breakers: the statements behind the circuit breakers (see store/breakers.h). */
+#include "store/breakers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/exec.h"
+
+static struct db_stmt s_breakers_active =
+	DB_STMT("breakers_active",
+		"SELECT host, state, failures FROM taskq.breakers"
+		" WHERE state <> 'closed' OR failures > 0"
+		" ORDER BY state <> 'closed' DESC, updated_at DESC LIMIT 1000",
+		0);
+static struct db_stmt s_breaker_admit =
+	DB_STMT("breaker_admit",
+		"SELECT verdict, state, failures, message"
+		" FROM taskq.breaker_admit($1, $2::uuid, $3, $4::int, $5::float8)",
+		5);
+static struct db_stmt s_breaker_report =
+	DB_STMT("breaker_report",
+		"SELECT coalesce(transition, ''), state, failures, coalesce(cooldown_s, 0)"
+		" FROM taskq.breaker_report($1, $2::uuid, $3::int, $4::boolean, $5,"
+		" $6::int, $7::float8, $8::float8)",
+		8);
+
+/* A state column: "open", "half_open", else (also "closed") closed. */
+static enum breaker_state state_of(const struct row *r, int col)
+{
+	const char *s = row_text(r, col);
+
+	if (!strcmp(s, "open"))
+		return BREAKER_OPEN;
+	if (!strcmp(s, "half_open"))
+		return BREAKER_HALF_OPEN;
+	return BREAKER_CLOSED;
+}
+
+static void decode_active(const struct row *r, void *elem)
+{
+	struct breaker_row *b = elem;
+
+	row_copy(r, 0, b->host, sizeof b->host);
+	b->state = state_of(r, 1);
+	b->failures = (int)row_ll(r, 2, 0);
+}
+
+enum taskq_rc store_breakers_active(struct db *db, struct breaker_row **out, int *n,
+				    struct taskq_err *err)
+{
+	void *v;
+	enum taskq_rc rc =
+		store_exec_rows(db, &s_breakers_active, NULL, sizeof **out, decode_active, &v, n, err);
+
+	*out = v;
+	return rc;
+}
+
+static void decode_admission(const struct row *r, void *elem)
+{
+	struct breaker_admission *a = elem;
+	const char *verdict = row_text(r, 0);
+
+	a->verdict = !strcmp(verdict, "probe")      ? BREAKER_PROBE
+		     : !strcmp(verdict, "deferred") ? BREAKER_DEFERRED
+		     : !strcmp(verdict, "lost")     ? BREAKER_LOST
+						    : BREAKER_RUN;
+	a->state = state_of(r, 1);
+	a->failures = (int)row_ll(r, 2, 0);
+	row_copy(r, 3, a->message, sizeof a->message);
+}
+
+enum taskq_rc store_breaker_admit(struct db *db, const struct holder *h, const char *host,
+				  double probe_s, struct breaker_admission *out, struct taskq_err *err)
+{
+	char as[16], ps[32];
+	const char *p[5] = {host, h->id, h->worker, as, ps};
+	bool found;
+	enum taskq_rc rc;
+
+	snprintf(as, sizeof as, "%d", h->attempt);
+	snprintf(ps, sizeof ps, "%.3f", probe_s);
+	memset(out, 0, sizeof *out);
+	if ((rc = store_exec_row(db, &s_breaker_admit, p, decode_admission, out, &found, err)))
+		return rc;
+	return found ? TASKQ_OK : taskq_fail(err, TASKQ_INTERNAL, "breaker_admit returned no row");
+}
+
+static void decode_report(const struct row *r, void *elem)
+{
+	struct breaker_report *b = elem;
+
+	row_copy(r, 0, b->transition, sizeof b->transition);
+	b->state = state_of(r, 1);
+	b->failures = (int)row_ll(r, 2, 0);
+	b->cooldown_s = row_double(r, 3, 0);
+}
+
+enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const char *host,
+				   bool ok, const char *reason, const struct breaker_defaults *d,
+				   struct breaker_report *out, struct taskq_err *err)
+{
+	char as[16], fs[16], cs[32], ms[32];
+	const char *p[8] = {host, h->id, as, ok ? "true" : "false", reason, fs, cs, ms};
+	bool found;
+	enum taskq_rc rc;
+
+	snprintf(as, sizeof as, "%d", h->attempt);
+	snprintf(fs, sizeof fs, "%d", d->failures);
+	snprintf(cs, sizeof cs, "%.3f", d->cooldown_s);
+	snprintf(ms, sizeof ms, "%.3f", d->max_cooldown_s);
+	memset(out, 0, sizeof *out);
+	if ((rc = store_exec_row(db, &s_breaker_report, p, decode_report, out, &found, err)))
+		return rc;
+	return found ? TASKQ_OK : taskq_fail(err, TASKQ_INTERNAL, "breaker_report returned no row");
+}

@@ -1,0 +1,300 @@
+/*
+ * exec: the row decoding and run-and-decode helpers every lib/store/ file uses (see
+ * store/exec.h), the decoding of task rows, and the array parameters. No statement of its own,
+ * no verb of the queue: those belong to the area files.
+ */
+#include "store/exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+#include "model/taskjson.h"
+
+/* ---- one row ------------------------------------------------------------------------- */
+
+int row_col(const struct row *r, const char *name)
+{
+	return PQfnumber(r->res, name);
+}
+
+static bool row_null(const struct row *r, int col)
+{
+	return col < 0 || PQgetisnull(r->res, r->i, col);
+}
+
+const char *row_text(const struct row *r, int col)
+{
+	return row_null(r, col) ? "" : PQgetvalue(r->res, r->i, col);
+}
+
+char *row_str(const struct row *r, int col)
+{
+	return row_null(r, col) ? NULL : xstrdup(PQgetvalue(r->res, r->i, col));
+}
+
+char *row_dup(const struct row *r, int col)
+{
+	return xstrdup(row_text(r, col));
+}
+
+void row_dup_first(const struct row *r, void *elem)
+{
+	*(char **)elem = row_dup(r, 0);
+}
+
+void row_copy(const struct row *r, int col, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", row_text(r, col));
+}
+
+long long row_ll(const struct row *r, int col, long long dflt)
+{
+	return row_null(r, col) ? dflt : strtoll(PQgetvalue(r->res, r->i, col), NULL, 10);
+}
+
+double row_double(const struct row *r, int col, double dflt)
+{
+	return row_null(r, col) ? dflt : strtod(PQgetvalue(r->res, r->i, col), NULL);
+}
+
+bool row_bool(const struct row *r, int col)
+{
+	return !strcmp(row_text(r, col), "t");
+}
+
+/* PostgreSQL's ISO output in UTC ("2026-11-24 22:42:00.123456+00") → RFC 3339
+ * ("2026-11-24T22:42:00.123456Z"). 'infinity' (the run_at of a task blocked by its parents:
+ * no time yet) is NULL. */
+char *row_time(const struct row *r, int col)
+{
+	char *s = row_str(r, col);
+	size_t n;
+
+	if (s && !strcmp(s, "infinity")) {
+		free(s);
+		s = NULL;
+	}
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	if (n > 10 && s[10] == ' ')
+		s[10] = 'T';
+	if (n > 3 && !strcmp(s + n - 3, "+00")) {
+		s[n - 3] = 'Z';
+		s[n - 2] = '\0';
+	}
+	return s;
+}
+
+/* A uuid[] column as JSON array text (taskjson_ids_from_pg); NULL for NULL. */
+static char *row_uuid_array(const struct row *r, int col)
+{
+	return row_null(r, col) ? NULL : taskjson_ids_from_pg(PQgetvalue(r->res, r->i, col));
+}
+
+void row_task(const struct row *r, void *elem)
+{
+	struct task *t = elem;
+
+	memset(t, 0, sizeof *t);
+	row_copy(r, row_col(r, "id"), t->id, sizeof t->id);
+	t->kind = row_str(r, row_col(r, "kind"));
+	t->queue = row_str(r, row_col(r, "queue"));
+	t->owner = row_str(r, row_col(r, "owner"));
+	t->state = (enum task_state)task_state_parse(row_text(r, row_col(r, "state")));
+	t->progress = (int)row_ll(r, row_col(r, "progress"), 0);
+	t->message = row_str(r, row_col(r, "message"));
+	t->payload = row_str(r, row_col(r, "payload"));
+	t->result = row_str(r, row_col(r, "result"));
+	t->error = row_str(r, row_col(r, "error"));
+	t->attempts = (int)row_ll(r, row_col(r, "attempts"), 0);
+	t->max_attempts = (int)row_ll(r, row_col(r, "max_attempts"), 0);
+	t->priority = (int)row_ll(r, row_col(r, "priority"), 0);
+	t->timeout_s = (int)row_ll(r, row_col(r, "timeout_s"), -1);
+	t->cancel_requested = row_bool(r, row_col(r, "cancel_requested"));
+	t->created_at = row_time(r, row_col(r, "created_at"));
+	t->run_at = row_time(r, row_col(r, "run_at"));
+	t->started_at = row_time(r, row_col(r, "started_at"));
+	t->finished_at = row_time(r, row_col(r, "finished_at"));
+	t->updated_at = row_time(r, row_col(r, "updated_at"));
+	t->version = row_ll(r, row_col(r, "version"), 0);
+	t->dedupe_key = row_str(r, row_col(r, "dedupe_key"));
+	t->concurrency_key = row_str(r, row_col(r, "concurrency_key"));
+	t->callback_url = row_str(r, row_col(r, "callback_url"));
+	t->callback_state = row_str(r, row_col(r, "callback_state"));
+	t->parents = row_uuid_array(r, row_col(r, "parents"));
+	t->after_policy = row_str(r, row_col(r, "after_policy"));
+	t->pending_parents = (int)row_ll(r, row_col(r, "pending_parents"), 0);
+}
+
+/* ---- running and decoding ------------------------------------------------------------ */
+
+enum taskq_rc store_exec(struct db *db, struct db_stmt *stmt, const char *const *params,
+			 struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, stmt, params, &res, err);
+
+	PQclear(res);
+	return rc;
+}
+
+enum taskq_rc store_exec_value(struct db *db, struct db_stmt *stmt, const char *const *params,
+			       char **val, struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, stmt, params, &res, err);
+
+	*val = NULL;
+	if (rc)
+		return rc;
+	if (PQntuples(res) > 0)
+		*val = row_str(&(struct row){res, 0}, 0);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_exec_ll(struct db *db, struct db_stmt *stmt, const char *const *params,
+			    long long dflt, long long *val, struct taskq_err *err)
+{
+	char *v;
+	enum taskq_rc rc = store_exec_value(db, stmt, params, &v, err);
+
+	*val = v ? strtoll(v, NULL, 10) : dflt;
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_exec_bool(struct db *db, struct db_stmt *stmt, const char *const *params,
+			      bool *val, struct taskq_err *err)
+{
+	char *v;
+	enum taskq_rc rc = store_exec_value(db, stmt, params, &v, err);
+
+	if (val)
+		*val = v && !strcmp(v, "t");
+	free(v);
+	return rc;
+}
+
+enum taskq_rc store_exec_row(struct db *db, struct db_stmt *stmt, const char *const *params,
+			     store_decode_fn *decode, void *elem, bool *found,
+			     struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, stmt, params, &res, err);
+
+	*found = false;
+	if (rc)
+		return rc;
+	if (PQntuples(res) > 0) {
+		*found = true;
+		if (decode)
+			decode(&(struct row){res, 0}, elem);
+	}
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_exec_each(struct db *db, struct db_stmt *stmt, const char *const *params,
+			      store_decode_fn *decode, void *ctx, struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, stmt, params, &res, err);
+
+	if (rc)
+		return rc;
+	for (int i = 0, n = PQntuples(res); i < n; i++)
+		decode(&(struct row){res, i}, ctx);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+/* Decodes every row of res into a new array of size-byte elements (one spare at the end). */
+static void *decode_all(const PGresult *res, size_t size, store_decode_fn *decode, int *n)
+{
+	char *v;
+
+	*n = PQntuples(res);
+	v = xcalloc((size_t)*n + 1, size);
+	for (int i = 0; i < *n; i++)
+		decode(&(struct row){res, i}, v + (size_t)i * size);
+	return v;
+}
+
+enum taskq_rc store_exec_rows(struct db *db, struct db_stmt *stmt, const char *const *params,
+			      size_t size, store_decode_fn *decode, void **out, int *n,
+			      struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, stmt, params, &res, err);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	*out = decode_all(res, size, decode, n);
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_exec_tasks(struct db *db, struct db_stmt *stmt, const char *const *params,
+			       struct task_list *out, struct taskq_err *err)
+{
+	PGresult *res;
+	enum taskq_rc rc = db_exec(db, stmt, params, &res, err);
+	int n;
+
+	if (rc)
+		return rc;
+	if (PQntuples(res) == 0) {
+		out->v = NULL;
+		out->n = 0;
+	} else {
+		out->v = decode_all(res, sizeof *out->v, row_task, &n);
+		out->n = (size_t)n;
+	}
+	PQclear(res);
+	return TASKQ_OK;
+}
+
+/* ---- array parameters ----------------------------------------------------------------- */
+
+char *store_array_text(const char *const *v, int n)
+{
+	size_t cap = 3, at = 0;
+	char *out;
+
+	for (int i = 0; i < n; i++)
+		cap += 2 * strlen(v[i]) + 3;
+	out = xmalloc(cap);
+	out[at++] = '{';
+	for (int i = 0; i < n; i++) {
+		if (i)
+			out[at++] = ',';
+		out[at++] = '"';
+		for (const char *c = v[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				out[at++] = '\\';
+			out[at++] = *c;
+		}
+		out[at++] = '"';
+	}
+	out[at++] = '}';
+	out[at] = '\0';
+	return out;
+}
+
+char *store_array_int(const int *v, int n)
+{
+	size_t cap = (size_t)n * 12 + 3, at = 1;
+	char *out = xmalloc(cap);
+
+	out[0] = '{';
+	for (int i = 0; i < n; i++)
+		at += (size_t)snprintf(out + at, cap - at, "%s%d", i ? "," : "", v[i]);
+	snprintf(out + at, cap - at, "}");
+	return out;
+}

@@ -1,0 +1,155 @@
+/*
+ * store/submit: the INSERTs of single and grouped submits (see store/submit.h). The SQL of a
+ * task's place in line (FAIR_RUN_AT, INSERT_TASK, INSERT_GROUP) stays together here, the one
+ * place that writes new task rows from C besides the taskq.* functions of sql/.
+ */
+#include "store/submit.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/taskjson.h"
+#include "store/exec.h"
+
+/* A task's place in line. Delayed tasks, and all of them unless $12 (fair) is true, run at
+ * now() + delay. Fair ones (start-time fair queueing across owners): one microsecond after
+ * the owner's previous task in this queue and priority ($13, remembered by the caller), but
+ * never before the queue's head (of tasks_ready: tasks without a concurrency key, which
+ * are the only fair ones) nor after now(). A flood from one owner then takes one slot
+ * per microsecond of line while another owner's task lands at the head, so owners alternate. */
+#define FAIR_RUN_AT                                                                          \
+	"CASE WHEN $5::float8 > 0 OR NOT $12::boolean"                                         \
+	" THEN now() + make_interval(secs => $5::float8)"                                      \
+	" ELSE LEAST(now(), GREATEST((SELECT h.run_at FROM taskq.tasks h WHERE h.queue = $3"    \
+	" AND h.state = 'queued' AND h.concurrency_key IS NULL AND h.priority = $4::smallint"  \
+	" ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1),"                                  \
+	" $13::timestamptz + interval '1 microsecond')) END"
+
+#define INSERT_TASK                                                                          \
+	"INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,"  \
+	" timeout_s, dedupe_key, concurrency_key, owner, callback_url)"                        \
+	" VALUES ($1, $2::jsonb, $3, $4::smallint, " FAIR_RUN_AT ", $6::int, $7::int, $8, $9,"     \
+	" $10, $11)"
+
+/* Several submits of concurrent requests in one statement (fcgi/combine.c): a JSON array of
+ * elements as taskjson_batch_element() makes them, plus "id" (made by the caller, so that each
+ * returned row is known by it) and "owner". Same place in line as FAIR_RUN_AT. */
+#define INSERT_GROUP                                                                         \
+	"INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts," \
+	" timeout_s, concurrency_key, owner, callback_url)"                                    \
+	" SELECT (e.v->>'id')::uuid, e.v->>'kind', e.v->'payload', e.v->>'queue',"            \
+	" (e.v->>'priority')::smallint,"                                                       \
+	" CASE WHEN (e.v->>'delay_s')::float8 > 0 OR e.v->'fair' IS NULL"                      \
+	" THEN now() + make_interval(secs => (e.v->>'delay_s')::float8)"                       \
+	" ELSE LEAST(now(), GREATEST((SELECT h.run_at FROM taskq.tasks h"                      \
+	" WHERE h.queue = e.v->>'queue' AND h.state = 'queued' AND h.concurrency_key IS NULL"  \
+	" AND h.priority = (e.v->>'priority')::smallint"                                       \
+	" ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1),"                                  \
+	" (e.v->>'fair_after')::timestamptz + make_interval(secs => e.o / 1e6))) END,"         \
+	" (e.v->>'max_attempts')::int, (e.v->>'timeout_s')::int, e.v->>'concurrency_key',"     \
+	" e.v->>'owner', e.v->>'callback_url'"                                                 \
+	" FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, o) RETURNING t.*"
+
+static struct db_stmt s_submit = DB_STMT("submit", INSERT_TASK " RETURNING t.*", 13);
+static struct db_stmt s_submit_dedupe =
+	DB_STMT("submit_dedupe",
+		INSERT_TASK " ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL"
+			    " AND state IN ('queued', 'running') DO NOTHING RETURNING t.*",
+		13);
+static struct db_stmt s_find_dedupe =
+	DB_STMT("find_dedupe",
+		"SELECT * FROM taskq.tasks WHERE owner = $1 AND dedupe_key = $2"
+		" AND state IN ('queued', 'running')",
+		2);
+static struct db_stmt s_submit_group = DB_STMT("submit_group", INSERT_GROUP, 1);
+
+enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out,
+			   bool *created, struct taskq_err *err)
+{
+	char prio[16], delay[32], maxa[16], tmo[16];
+	const char *p[13], *q[2] = {n->owner, n->dedupe_key};
+	enum taskq_rc rc;
+	bool found;
+
+	snprintf(prio, sizeof prio, "%d", n->priority);
+	snprintf(delay, sizeof delay, "%.6f", n->delay_s);
+	snprintf(maxa, sizeof maxa, "%d", n->max_attempts);
+	snprintf(tmo, sizeof tmo, "%d", n->timeout_s);
+	p[0] = n->kind;
+	p[1] = n->payload;
+	p[2] = n->queue;
+	p[3] = prio;
+	p[4] = delay;
+	p[5] = maxa;
+	p[6] = n->timeout_s >= 0 ? tmo : NULL;
+	p[7] = n->dedupe_key;
+	p[8] = n->concurrency_key;
+	p[9] = n->owner;
+	p[10] = n->callback_url;
+	p[11] = n->fair ? "t" : "f";
+	p[12] = n->fair_after;
+
+	for (int tries = 0; tries < 5; tries++) {
+		if ((rc = store_exec_row(db, n->dedupe_key ? &s_submit_dedupe : &s_submit, p, row_task,
+					 out, &found, err)))
+			return rc;
+		if (found) {
+			*created = true;
+			return TASKQ_OK;
+		}
+		/* a live duplicate holds the dedupe key: answer with it */
+		if ((rc = store_exec_row(db, &s_find_dedupe, q, row_task, out, &found, err)))
+			return rc;
+		if (found) {
+			*created = false;
+			return TASKQ_OK;
+		}
+		/* it finished in between: insert again */
+	}
+	return taskq_fail(err, TASKQ_INTERNAL, "dedupe key kept changing hands");
+}
+
+/* The rows of a group insert come back in no promised order: each finds its item by id. */
+struct group_rows {
+	struct group_item *items;
+	int n, matched;
+};
+
+static void decode_group_row(const struct row *r, void *elem)
+{
+	struct group_rows *g = elem;
+	const char *id = row_text(r, row_col(r, "id"));
+
+	for (int i = 0; i < g->n; i++)
+		if (!strcmp(g->items[i].id, id)) {
+			row_task(r, g->items[i].out);
+			g->matched++;
+			break;
+		}
+}
+
+enum taskq_rc store_submit_group(struct db *db, struct group_item *items, int n,
+				 struct taskq_err *err)
+{
+	json_object *arr = json_object_new_array_ext(n);
+	struct group_rows g = {items, n, 0};
+	const char *p[1];
+	enum taskq_rc rc;
+
+	for (int i = 0; i < n; i++) {
+		json_object *o = taskjson_batch_element(items[i].n);
+		json_object_object_add(o, "id", json_object_new_string(items[i].id));
+		json_object_object_add(o, "owner", json_object_new_string(items[i].n->owner));
+		json_object_array_add(arr, o);
+	}
+	p[0] = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN);
+	rc = store_exec_each(db, &s_submit_group, p, decode_group_row, &g, err);
+	json_object_put(arr);
+	if (rc)
+		return rc;
+	if (g.matched != n)
+		return taskq_fail(err, TASKQ_INTERNAL, "a group insert returned %d of %d rows", g.matched,
+				  n);
+	return TASKQ_OK;
+}

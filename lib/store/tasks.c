@@ -1,0 +1,210 @@
+/*
+ * store/tasks: the statements behind reading, cancelling and retrying tasks, their history,
+ * the queue overview and the kinds (see store/tasks.h). The semantics of cancel and retry live
+ * in sql/ (taskq.cancel, taskq.retry); this file calls them and maps outcomes to taskq_rc.
+ */
+#include "store/tasks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/exec.h"
+
+static struct db_stmt s_get = DB_STMT("get", "SELECT * FROM taskq.tasks WHERE id = $1::uuid", 1);
+static struct db_stmt s_get_many =
+	DB_STMT("get_many", "SELECT * FROM taskq.tasks WHERE id = ANY ($1::uuid[])", 1);
+static struct db_stmt s_list = DB_STMT(
+	"list",
+	"SELECT * FROM taskq.tasks"
+	" WHERE ($1::taskq.state IS NULL OR state = $1::taskq.state)"
+	" AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR kind = $3)"
+	" AND ($4::uuid IS NULL OR id < $4::uuid) AND ($6::text IS NULL OR owner = $6)"
+	" ORDER BY id DESC LIMIT $5::int",
+	6);
+static struct db_stmt s_running =
+	DB_STMT("running", "SELECT * FROM taskq.tasks WHERE state = 'running' LIMIT $1::int", 1);
+static struct db_stmt s_cancel =
+	DB_STMT("cancel", "SELECT c.outcome, (c.t).* FROM taskq.cancel($1::uuid) c", 1);
+static struct db_stmt s_retry =
+	DB_STMT("retry", "SELECT r.outcome, (r.t).* FROM taskq.retry($1::uuid) r", 1);
+static struct db_stmt s_history =
+	DB_STMT("history",
+		"SELECT at, event, attempt, worker_id, detail FROM taskq.task_events"
+		" WHERE task_id = $1::uuid ORDER BY id LIMIT 1000",
+		1);
+static struct db_stmt s_queues =
+	DB_STMT("queues",
+		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
+		" finished_last_minute FROM taskq.queue_overview",
+		0);
+static struct db_stmt s_queues_of =
+	DB_STMT("queues_of",
+		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
+		" finished_last_minute FROM taskq.queue_overview_of($1)",
+		1);
+static struct db_stmt s_kinds = DB_STMT("kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0);
+static struct db_stmt s_register_kind =
+	DB_STMT("register_kind",
+		"INSERT INTO taskq.kinds (name) VALUES ($1)"
+		" ON CONFLICT (name) DO UPDATE SET last_seen = now()",
+		1);
+
+enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+{
+	const char *p[1] = {id};
+	bool found;
+	enum taskq_rc rc = store_exec_row(db, &s_get, p, row_task, out, &found, err);
+
+	if (rc == TASKQ_OK && !found)
+		return taskq_fail(err, TASKQ_NOTFOUND, "no task %s", id);
+	return rc;
+}
+
+enum taskq_rc store_get_many(struct db *db, const char *const *ids, int n, struct task_list *out,
+			     struct taskq_err *err)
+{
+	char *arr = store_array_text(ids, n);
+	const char *p[1] = {arr};
+	enum taskq_rc rc = store_exec_tasks(db, &s_get_many, p, out, err);
+
+	free(arr);
+	return rc;
+}
+
+enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task_list *out,
+			 struct taskq_err *err)
+{
+	char limit[16];
+	const char *p[6] = {f->state, f->queue, f->kind, f->before, limit, f->owner};
+
+	snprintf(limit, sizeof limit, "%d", f->limit);
+	return store_exec_tasks(db, &s_list, p, out, err);
+}
+
+enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, struct taskq_err *err)
+{
+	char ls[16];
+	const char *p[1] = {ls};
+
+	snprintf(ls, sizeof ls, "%d", limit);
+	return store_exec_tasks(db, &s_running, p, out, err);
+}
+
+/* The outcome column and the task of a cancel or retry. */
+struct outcome {
+	char name[32];
+	struct task *t;
+};
+
+static void decode_outcome(const struct row *r, void *elem)
+{
+	struct outcome *o = elem;
+
+	row_copy(r, 0, o->name, sizeof o->name);
+	if (strcmp(o->name, "not_found") != 0)
+		row_task(r, o->t);
+}
+
+/* Runs a statement returning (outcome, task columns...) with one row. */
+static enum taskq_rc exec_outcome(struct db *db, struct db_stmt *stmt, const char *id,
+				  struct outcome *o, struct taskq_err *err)
+{
+	const char *p[1] = {id};
+	bool found;
+	enum taskq_rc rc = store_exec_row(db, stmt, p, decode_outcome, o, &found, err);
+
+	if (rc)
+		return rc;
+	if (!found || !strcmp(o->name, "not_found"))
+		return taskq_fail(err, TASKQ_NOTFOUND, "no task %s", id);
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out,
+			   enum cancel_outcome *oc, struct taskq_err *err)
+{
+	struct outcome o = {.t = out};
+	enum taskq_rc rc = exec_outcome(db, &s_cancel, id, &o, err);
+
+	if (rc)
+		return rc;
+	*oc = !strcmp(o.name, "cancelled")   ? CANCEL_DONE
+	      : !strcmp(o.name, "requested") ? CANCEL_REQUESTED
+					     : CANCEL_FINISHED;
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+{
+	struct outcome o = {.t = out};
+	enum taskq_rc rc = exec_outcome(db, &s_retry, id, &o, err);
+
+	if (rc)
+		return rc;
+	if (strcmp(o.name, "queued") != 0)
+		return taskq_fail(err, TASKQ_CONFLICT,
+				  "task is %s; only failed or cancelled tasks can be retried",
+				  task_state_name(out->state));
+	return TASKQ_OK;
+}
+
+static void decode_event(const struct row *r, void *elem)
+{
+	struct task_event *e = elem;
+
+	e->at = row_time(r, 0);
+	e->event = row_str(r, 1);
+	e->attempt = (int)row_ll(r, 2, -1);
+	e->worker_id = row_str(r, 3);
+	e->detail = row_str(r, 4);
+}
+
+enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,
+			    struct taskq_err *err)
+{
+	const char *p[1] = {id};
+	void *v;
+	enum taskq_rc rc = store_exec_rows(db, &s_history, p, sizeof **out, decode_event, &v, n, err);
+
+	*out = v;
+	return rc;
+}
+
+static void decode_queue(const struct row *r, void *elem)
+{
+	struct queue_stat *q = elem;
+
+	q->queue = row_dup(r, 0);
+	for (int s = 0; s < 5; s++)
+		q->count[s] = row_ll(r, 1 + s, 0);
+	q->oldest_queued_s = row_double(r, 6, -1);
+	q->finished_last_minute = row_ll(r, 7, 0);
+}
+
+enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat **out, int *n,
+			   struct taskq_err *err)
+{
+	const char *p[1] = {owner};
+	void *v;
+	enum taskq_rc rc = store_exec_rows(db, owner ? &s_queues_of : &s_queues, owner ? p : NULL,
+					   sizeof **out, decode_queue, &v, n, err);
+
+	*out = v;
+	return rc;
+}
+
+enum taskq_rc store_kinds(struct db *db, char ***names, int *n, struct taskq_err *err)
+{
+	void *v;
+	enum taskq_rc rc = store_exec_rows(db, &s_kinds, NULL, sizeof **names, row_dup_first, &v, n, err);
+
+	*names = v;
+	return rc;
+}
+
+enum taskq_rc store_register_kind(struct db *db, const char *name, struct taskq_err *err)
+{
+	const char *p[1] = {name};
+	return store_exec(db, &s_register_kind, p, err);
+}

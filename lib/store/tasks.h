@@ -1,0 +1,46 @@
+/*
+ * store/tasks: reading and changing tasks on the HTTP side: one task, a page of them, several
+ * by id, the running ones, cancel and retry, a task's history, per-queue counts, and the
+ * registered task kinds. Inserting tasks is store/submit.h's (and batch.h's, chains.h's); the
+ * worker's verbs are store/worker.h's. Tasks filled in here are the caller's (task_cleanup).
+ */
+#ifndef TASKQ_STORE_TASKS_H
+#define TASKQ_STORE_TASKS_H
+
+#include "base/err.h"
+#include "model/task.h"
+#include "store/db.h"
+
+/* TASKQ_NOTFOUND for an unknown id. */
+enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct taskq_err *err);
+/* The tasks among ids[0..n) (canonical UUIDs) that exist, in no promised order. */
+enum taskq_rc store_get_many(struct db *db, const char *const *ids, int n, struct task_list *out,
+			     struct taskq_err *err);
+enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task_list *out,
+			 struct taskq_err *err);
+/* Up to limit running tasks. */
+enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, struct taskq_err *err);
+
+enum cancel_outcome { CANCEL_DONE, CANCEL_REQUESTED, CANCEL_FINISHED };
+/* TASKQ_NOTFOUND for an unknown id; else *oc says what happened and *out is the task. */
+enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out,
+			   enum cancel_outcome *oc, struct taskq_err *err);
+/* Failed or cancelled → queued; TASKQ_CONFLICT (with *out filled) from any other state. */
+enum taskq_rc store_retry(struct db *db, const char *id, struct task *out,
+			  struct taskq_err *err);
+
+/* A task's history, oldest first (at most 1000 rows); free with task_events_free. */
+enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,
+			    struct taskq_err *err);
+/* Per-queue counts (GET /api/queues) of all tasks, or of one owner's; the caller frees with
+ * queue_stats_free. */
+enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat **out, int *n,
+			   struct taskq_err *err);
+
+/* The names of the registered task kinds; the caller frees each and the array (which has a
+ * NULL after the last). */
+enum taskq_rc store_kinds(struct db *db, char ***names, int *n, struct taskq_err *err);
+/* Registers (or marks as seen now) a kind a worker serves. */
+enum taskq_rc store_register_kind(struct db *db, const char *name, struct taskq_err *err);
+
+#endif
