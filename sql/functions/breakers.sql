@@ -15,9 +15,9 @@ BEGIN
 END $$;
 
 -- The settings of host: its row of taskq.breaker_settings over the worker's defaults.
-CREATE OR REPLACE FUNCTION taskq.breaker_settings_for(h text, d_failures integer, d_cooldown_s float8,
-                                                      d_max_cooldown_s float8, OUT failures integer,
-                                                      OUT cooldown_s float8, OUT max_cooldown_s float8)
+CREATE OR REPLACE FUNCTION taskq.breaker_settings_for(
+  h text, d_failures integer, d_cooldown_s float8, d_max_cooldown_s float8,
+  OUT failures integer, OUT cooldown_s float8, OUT max_cooldown_s float8)
 LANGUAGE sql STABLE AS $$
   SELECT coalesce(s.failures, d_failures),
          coalesce(s.cooldown_s, d_cooldown_s),
@@ -43,8 +43,8 @@ $$;
 -- be NULL) is the breaker it waits for. A task whose cancel was requested is cancelled
 -- instead. Fenced by worker and attempt like taskq.fail: false when this holder no longer
 -- holds the task.
-CREATE OR REPLACE FUNCTION taskq.defer(task uuid, worker text, att integer, until timestamptz, msg text,
-                                       host text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION taskq.defer(task uuid, worker text, att integer, until timestamptz,
+                                       msg text, host text DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -115,9 +115,9 @@ $$;
 --   deferred  the task went back to the queue (its attempt not counted) until the next probe
 --             time and a little jitter; message says why
 --   lost      the worker no longer holds the task
-CREATE OR REPLACE FUNCTION taskq.breaker_admit(h text, task uuid, worker text, att integer, probe_s float8,
-                                               OUT verdict text, OUT state taskq.breaker_state,
-                                               OUT failures integer, OUT message text)
+CREATE OR REPLACE FUNCTION taskq.breaker_admit(
+  h text, task uuid, worker text, att integer, probe_s float8,
+  OUT verdict text, OUT state taskq.breaker_state, OUT failures integer, OUT message text)
 LANGUAGE plpgsql AS $$
 DECLARE
   b taskq.breakers;
@@ -179,11 +179,10 @@ END $$;
 -- or not (a network error, a timeout, a 408 or a 5xx; reason says which, shortly). The
 -- defaults are the reporting worker's flags. transition: 'opened' (N consecutive failures),
 -- 'reopened' (the probe failed), 'closed' (a success while open or half-open), or NULL.
-CREATE OR REPLACE FUNCTION taskq.breaker_report(h text, task uuid, att integer, ok boolean, reason text,
-                                                d_failures integer, d_cooldown_s float8,
-                                                d_max_cooldown_s float8,
-                                                OUT transition text, OUT state taskq.breaker_state,
-                                                OUT failures integer, OUT cooldown_s float8)
+CREATE OR REPLACE FUNCTION taskq.breaker_report(
+  h text, task uuid, att integer, ok boolean, reason text,
+  d_failures integer, d_cooldown_s float8, d_max_cooldown_s float8,
+  OUT transition text, OUT state taskq.breaker_state, OUT failures integer, OUT cooldown_s float8)
 LANGUAGE plpgsql AS $$
 DECLARE
   b taskq.breakers;

@@ -18,7 +18,8 @@ END $$;
 
 -- A worker takes up to k due callbacks, leasing each for lease_s seconds (a worker that dies
 -- mid-delivery leaves it due again when the lease ends).
-CREATE OR REPLACE FUNCTION taskq.claim_callbacks(k integer, lease_s integer) RETURNS SETOF taskq.tasks
+CREATE OR REPLACE FUNCTION taskq.claim_callbacks(k integer, lease_s integer)
+RETURNS SETOF taskq.tasks
 LANGUAGE plpgsql AS $$
 BEGIN
   RETURN QUERY
@@ -36,7 +37,8 @@ END $$;
 
 -- The outcome of one delivery: delivered, or retried after a back-off, or failed after
 -- max_tries deliveries.
-CREATE OR REPLACE FUNCTION taskq.callback_done(task uuid, ok boolean, err text, max_tries integer DEFAULT 8)
+CREATE OR REPLACE FUNCTION taskq.callback_done(task uuid, ok boolean, err text,
+                                               max_tries integer DEFAULT 8)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE

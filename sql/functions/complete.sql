@@ -24,8 +24,8 @@ END $$;
 
 -- Progress from the worker holding the task; renews its lease. Returns cancel_requested, or
 -- NULL when the worker no longer holds the task (it must stop and record nothing).
-CREATE OR REPLACE FUNCTION taskq.progress(task uuid, worker text, att integer, pct integer, msg text,
-                                          lease_s integer)
+CREATE OR REPLACE FUNCTION taskq.progress(task uuid, worker text, att integer, pct integer,
+                                          msg text, lease_s integer)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -42,7 +42,8 @@ END $$;
 
 -- The attempt succeeded: recorded, counted and logged in one statement's transaction, with
 -- the key freed.
-CREATE OR REPLACE FUNCTION taskq.complete(task uuid, worker text, att integer, res jsonb) RETURNS boolean
+CREATE OR REPLACE FUNCTION taskq.complete(task uuid, worker text, att integer, res jsonb)
+RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
   t taskq.tasks;
@@ -68,7 +69,8 @@ END $$;
 -- successes of the (id, attempt) pairs this worker holds; results is a JSON array in the same
 -- order. Returns the ids it recorded (a pair the worker no longer holds is left alone, like
 -- taskq.complete).
-CREATE OR REPLACE FUNCTION taskq.complete_many(worker text, ids uuid[], atts integer[], results jsonb)
+CREATE OR REPLACE FUNCTION taskq.complete_many(worker text, ids uuid[], atts integer[],
+                                               results jsonb)
 RETURNS SETOF uuid
 LANGUAGE plpgsql AS $$
 DECLARE

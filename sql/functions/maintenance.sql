@@ -50,7 +50,8 @@ END $$;
 -- short; the workers' maintenance calls it until it returns < batch. Fire rows of schedules
 -- go with the finished tasks (the worker's --retention-h); the latest fire time of each
 -- schedule lives on in taskq.schedules.last_fire_at.
-CREATE OR REPLACE FUNCTION taskq.prune(older_than interval DEFAULT '7 days', batch integer DEFAULT 1000)
+CREATE OR REPLACE FUNCTION taskq.prune(older_than interval DEFAULT '7 days',
+                                       batch integer DEFAULT 1000)
 RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -36,7 +36,8 @@ END $$;
 -- The scheduler's bookkeeping after a round: the next fire time it computed (NULL and
 -- enabled = false with the reason when the expression or the zone is bad). Never moves
 -- next_fire_at back past what another worker already set for a later time.
-CREATE OR REPLACE FUNCTION taskq.schedule_advance(s text, next_at timestamptz, error text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION taskq.schedule_advance(s text, next_at timestamptz,
+                                                  error text DEFAULT NULL)
 RETURNS void
 LANGUAGE sql AS $$
   UPDATE taskq.schedules

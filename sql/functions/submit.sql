@@ -16,8 +16,8 @@ $$;
 -- already. label prefixes messages about element i ("tasks[i]: "; NULL: none, for a single
 -- submit). creator: see taskq.link_parents. fair and fair_after (taskq-fcgi's place in line
 -- for the element's owner, see lib/store.c) are left out by SQL callers.
-CREATE OR REPLACE FUNCTION taskq.insert_tasks(tasks jsonb, owner text, notify boolean, parent_owner text,
-                                              creator uuid, label text)
+CREATE OR REPLACE FUNCTION taskq.insert_tasks(tasks jsonb, owner text, notify boolean,
+                                              parent_owner text, creator uuid, label text)
 RETURNS TABLE (ord integer, id uuid, created boolean, queue text, priority smallint,
                run_at timestamptz)
 LANGUAGE plpgsql AS $$
@@ -125,7 +125,8 @@ END $$;
 -- own connection, at most once a millisecond). parent_owner: when not NULL, every parent must
 -- be that owner's (taskq-fcgi passes the owner of a token that is not an admin's).
 CREATE OR REPLACE FUNCTION taskq.submit_many(tasks jsonb, owner text DEFAULT 'anonymous',
-                                             notify boolean DEFAULT true, parent_owner text DEFAULT NULL)
+                                             notify boolean DEFAULT true,
+                                             parent_owner text DEFAULT NULL)
 RETURNS TABLE (ord integer, id uuid, created boolean, queue text, priority smallint,
                run_at timestamptz)
 LANGUAGE plpgsql AS $$
