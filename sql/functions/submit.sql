@@ -3,6 +3,37 @@
 -- (taskq.insert_tasks). Parents named at submit are linked by functions/chains.sql. Must not
 -- hold the checks of follow-ups (chains.sql) nor anything a worker calls.
 
+-- The run_at of the head of the line that fair submits join: the first ready task of queue at
+-- priority among those without a concurrency key (the only ones placed fairly; tasks_ready
+-- indexes exactly them in this order). PL/pgSQL so that its plan is kept for the session: an
+-- SQL function that cannot be inlined (this one has a FROM) is planned again at every call.
+CREATE OR REPLACE FUNCTION taskq.fair_head(queue text, priority smallint) RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN (SELECT h.run_at FROM taskq.tasks h
+           WHERE h.queue = fair_head.queue AND h.state = 'queued' AND h.concurrency_key IS NULL
+             AND h.priority = fair_head.priority
+           ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1);
+END $$;
+
+-- A new task's place in line (its run_at): the one rule every submit follows, taskq.submit,
+-- taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store.c) alike. Delayed tasks, and all of
+-- them unless fair, run at now() + delay_s. Fair ones (start-time fair queueing across
+-- owners, taskq-fcgi with auth on): at after, the place of the owner's previous task in this
+-- queue and priority plus a microsecond (the caller remembers it, fcgi/fair.c), but never
+-- before the head of the line nor after now(). A flood from one owner then takes one slot
+-- per microsecond of line while another owner's task lands at the head, so owners alternate.
+-- LANGUAGE sql, one expression, no FROM: the planner inlines it into the calling statement,
+-- so a submit pays nothing for the call, and one that is not fair never looks up the head
+-- (CASE evaluates the branch it takes only).
+CREATE OR REPLACE FUNCTION taskq.fair_run_at(queue text, priority smallint, delay_s float8,
+                                             fair boolean, after timestamptz)
+RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN delay_s > 0 OR NOT fair THEN now() + make_interval(secs => delay_s)
+              ELSE least(now(), greatest(taskq.fair_head(queue, priority), after)) END
+$$;
+
 -- "tasks[3]: " before a message about element 3 of a batch; nothing for a single submit, so
 -- that one error text serves both.
 CREATE OR REPLACE FUNCTION taskq.label_of(label text, i integer) RETURNS text
@@ -15,7 +46,7 @@ $$;
 -- parents are linked in the order of the array, so that an index names an element linked
 -- already. label prefixes messages about element i ("tasks[i]: "; NULL: none, for a single
 -- submit). creator: see taskq.link_parents. fair and fair_after (taskq-fcgi's place in line
--- for the element's owner, see lib/store.c) are left out by SQL callers.
+-- for the element's owner, see taskq.fair_run_at) are left out by SQL callers.
 CREATE OR REPLACE FUNCTION taskq.insert_tasks(tasks jsonb, owner text, notify boolean,
                                               parent_owner text, creator uuid, label text)
 RETURNS TABLE (ord integer, id uuid, created boolean, queue text, priority smallint,
@@ -60,14 +91,8 @@ BEGIN
     INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts,
                                   timeout_s, dedupe_key, concurrency_key, owner, callback_url)
     SELECT s.id, s.kind, s.payload, s.q, s.prio,
-           CASE WHEN s.delay_s > 0 OR NOT s.fair
-                THEN now() + make_interval(secs => s.delay_s)
-                ELSE LEAST(now(), GREATEST(
-                  (SELECT h.run_at FROM taskq.tasks h
-                    WHERE h.queue = s.q AND h.state = 'queued'
-                      AND h.concurrency_key IS NULL AND h.priority = s.prio
-                    ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1),
-                  s.fair_after + make_interval(secs => (s.i + 1) / 1e6))) END,
+           taskq.fair_run_at(s.q, s.prio::smallint, s.delay_s, s.fair,
+                             s.fair_after + make_interval(secs => (s.i + 1) / 1e6)),
            s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url
       FROM src s ORDER BY s.i
     ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running')
@@ -187,7 +212,10 @@ BEGIN
     INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,
                                   timeout_s, dedupe_key, concurrency_key, owner)
     VALUES (submit.kind, coalesce(submit.payload, '{}'), coalesce(submit.queue, 'default'),
-            coalesce(submit.priority, 0), now() + make_interval(secs => coalesce(submit.delay_s, 0)),
+            coalesce(submit.priority, 0),
+            taskq.fair_run_at(coalesce(submit.queue, 'default'),
+                              coalesce(submit.priority, 0)::smallint, coalesce(submit.delay_s, 0),
+                              false, NULL),
             coalesce(submit.max_attempts, 3), submit.timeout_s, submit.dedupe_key,
             submit.concurrency_key, coalesce(submit.owner, 'anonymous'))
     ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running')
