@@ -1,11 +1,16 @@
-/* migrate: applies the numbered files of a sql/ directory in order, each once. */
+/*
+ * migrate: `taskq migrate`: applies the numbered schema steps of DIR/schema not yet recorded,
+ * then every function file of DIR/functions, in the order of DIR/functions/order.txt.
+ */
 #ifndef TASKQ_MIGRATE_H
 #define TASKQ_MIGRATE_H
 
 #include "store/db.h"
 
-/* Applies every NNN_name.sql of dir not yet recorded; prints a line per file.
- * Returns 0 on success, 1 on failure (with a message on stderr). */
+/* Applies the schema steps (NNN_name.sql) of dir/schema not yet recorded, each in its own
+ * transaction, then the files dir/functions/order.txt lists, all in one transaction; prints a
+ * line per step applied and one per part. Returns 0 on success, 1 on failure (with a message
+ * on stderr). */
 int migrate_run(struct db *db, const char *dir);
 
 #endif

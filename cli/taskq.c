@@ -21,8 +21,8 @@ static struct cli_opts g_cli;
 static const struct config_opt g_opts[] = {
 	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cli.db},
-	{"sql-dir", "TASKQ_SQL_DIR", CFG_STR, TASKQ_SQL_DIR, 0, 0, "migrations directory (migrate)",
-	 &g_cli.sql_dir},
+	{"sql-dir", "TASKQ_SQL_DIR", CFG_STR, TASKQ_SQL_DIR, 0, 0,
+	 "SQL directory: schema/ and functions/ (migrate)", &g_cli.sql_dir},
 	{"queue", NULL, CFG_STR, NULL, 0, 0, "queue (submit, list)", &g_cli.queue},
 	{"priority", NULL, CFG_INT, "0", -1000, 1000, "priority, higher runs first (submit)",
 	 &g_cli.priority},
@@ -62,7 +62,8 @@ static const struct config_opt g_opts[] = {
 static const char synopsis[] =
 	"taskq [options] COMMAND [ARGS]\n\n"
 	"commands:\n"
-	"  migrate                 apply the schema migrations (idempotent)\n"
+	"  migrate                 apply the schema steps not applied yet, then every function\n"
+	"                          (safe to run again)\n"
 	"  submit KIND [PAYLOAD]   submit a task (PAYLOAD: a JSON object); prints its id;\n"
 	"                          with --wait, then follows it as watch does; with --after\n"
 	"                          ID[,ID...], it runs once those tasks have succeeded\n"

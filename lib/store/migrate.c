@@ -1,11 +1,15 @@
-/* store/migrate: one migration in one transaction, under an advisory lock (see
- * store/migrate.h). */
+/* store/migrate: the numbered schema steps, each once and in its own transaction, and the
+ * function files, all of them in one transaction at every migrate; both under the same
+ * advisory lock, so that concurrent migrates take turns (see store/migrate.h). */
 #include "store/migrate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "store/exec.h"
+
+/* pg_advisory_xact_lock's key for every migrator, schema steps and function files alike */
+#define MIGRATE_LOCK "SELECT pg_advisory_xact_lock(7415238512)"
 
 static struct db_stmt s_migrated =
 	DB_STMT("migrated", "SELECT 1 FROM taskq.schema_version WHERE version = $1::int", 1);
@@ -17,8 +21,7 @@ enum taskq_rc store_migrate(struct db *db, int version, const char *name, const 
 			    bool *applied, struct taskq_err *err)
 {
 	static const char boot[] =
-		"BEGIN;"
-		"SELECT pg_advisory_xact_lock(7415238512);"
+		"BEGIN;" MIGRATE_LOCK ";"
 		"CREATE SCHEMA IF NOT EXISTS taskq;"
 		"CREATE TABLE IF NOT EXISTS taskq.schema_version ("
 		" version integer PRIMARY KEY, name text NOT NULL,"
@@ -44,6 +47,28 @@ enum taskq_rc store_migrate(struct db *db, int version, const char *name, const 
 		return rc;
 	*applied = true;
 	return TASKQ_OK;
+fail:
+	db_exec_script(db, "ROLLBACK", NULL);
+	return rc;
+}
+
+enum taskq_rc store_migrate_functions(struct db *db, const char *const *sqls, size_t n,
+				      size_t *failed, struct taskq_err *err)
+{
+	enum taskq_rc rc;
+
+	*failed = n;
+	if ((rc = db_exec_script(db, "BEGIN", err)))
+		return rc;
+	if ((rc = db_exec_script(db, MIGRATE_LOCK, err)))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = db_exec_script(db, sqls[i], err))) {
+			*failed = i;
+			goto fail;
+		}
+	}
+	return db_exec_script(db, "COMMIT", err);
 fail:
 	db_exec_script(db, "ROLLBACK", NULL);
 	return rc;

@@ -12,19 +12,12 @@
 #include "model/taskjson.h"
 #include "store/exec.h"
 
-/* A task's place in line. Delayed tasks, and all of them unless $12 (fair) is true, run at
- * now() + delay. Fair ones (start-time fair queueing across owners): one microsecond after
- * the owner's previous task in this queue and priority ($13, remembered by the caller), but
- * never before the queue's head (of tasks_ready: tasks without a concurrency key, which
- * are the only fair ones) nor after now(). A flood from one owner then takes one slot
- * per microsecond of line while another owner's task lands at the head, so owners alternate. */
+/* A task's place in line: taskq.fair_run_at (sql/functions/submit.sql), with $12 (fair)
+ * and one microsecond after the owner's previous task in this queue and priority ($13,
+ * remembered by the caller). The planner inlines the function into the INSERT. */
 #define FAIR_RUN_AT                                                                          \
-	"CASE WHEN $5::float8 > 0 OR NOT $12::boolean"                                         \
-	" THEN now() + make_interval(secs => $5::float8)"                                      \
-	" ELSE LEAST(now(), GREATEST((SELECT h.run_at FROM taskq.tasks h WHERE h.queue = $3"    \
-	" AND h.state = 'queued' AND h.concurrency_key IS NULL AND h.priority = $4::smallint"  \
-	" ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1),"                                  \
-	" $13::timestamptz + interval '1 microsecond')) END"
+	"taskq.fair_run_at($3, $4::smallint, $5::float8, $12::boolean,"                        \
+	" $13::timestamptz + interval '1 microsecond')"
 
 #define INSERT_TASK                                                                          \
 	"INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,"  \
@@ -40,13 +33,9 @@
 	" timeout_s, concurrency_key, owner, callback_url)"                                    \
 	" SELECT (e.v->>'id')::uuid, e.v->>'kind', e.v->'payload', e.v->>'queue',"            \
 	" (e.v->>'priority')::smallint,"                                                       \
-	" CASE WHEN (e.v->>'delay_s')::float8 > 0 OR e.v->'fair' IS NULL"                      \
-	" THEN now() + make_interval(secs => (e.v->>'delay_s')::float8)"                       \
-	" ELSE LEAST(now(), GREATEST((SELECT h.run_at FROM taskq.tasks h"                      \
-	" WHERE h.queue = e.v->>'queue' AND h.state = 'queued' AND h.concurrency_key IS NULL"  \
-	" AND h.priority = (e.v->>'priority')::smallint"                                       \
-	" ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1),"                                  \
-	" (e.v->>'fair_after')::timestamptz + make_interval(secs => e.o / 1e6))) END,"         \
+	" taskq.fair_run_at(e.v->>'queue', (e.v->>'priority')::smallint,"                      \
+	" (e.v->>'delay_s')::float8, e.v->'fair' IS NOT NULL,"                                 \
+	" (e.v->>'fair_after')::timestamptz + make_interval(secs => e.o / 1e6)),"              \
 	" (e.v->>'max_attempts')::int, (e.v->>'timeout_s')::int, e.v->>'concurrency_key',"     \
 	" e.v->>'owner', e.v->>'callback_url'"                                                 \
 	" FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, o) RETURNING t.*"

@@ -124,7 +124,10 @@ want=(/usr/bin/taskq /usr/bin/taskq-fcgi /usr/bin/taskq-worker
 	/usr/share/doc/taskq/examples/taskq-worker.conf /usr/share/doc/taskq/examples/sales-report.sh
 	/usr/share/man/man1/taskq.1.gz /usr/share/man/man8/taskq-worker.8.gz
 	/usr/share/man/man8/taskq-fcgi.8.gz)
-for f in "$TOP"/sql/[0-9][0-9][0-9]_*.sql; do want+=("/usr/share/taskq/sql/$(basename "$f")"); done
+for f in "$TOP"/sql/schema/[0-9][0-9][0-9]_*.sql "$TOP"/sql/functions/*.sql \
+	"$TOP"/sql/functions/order.txt; do
+	want+=("/usr/share/taskq/sql/${f#"$TOP"/sql/}")
+done
 absent=()
 for f in "${want[@]}"; do grep -qxF "$f" "$WORK/files" || absent+=("$f"); done
 if ((${#absent[@]} == 0)); then
@@ -262,7 +265,8 @@ B=$SRC/debian/build
 D=$WORK/destdir
 if make -C "$B" install DESTDIR="$D" >"$WORK/install.log" 2>&1 &&
 	[[ -x $D/usr/bin/taskq-worker && -f $D/lib/systemd/system/taskq-fcgi.socket &&
-		-f $D/etc/taskq/taskq-worker.conf && -f $D/usr/share/taskq/sql/001_init.sql &&
+		-f $D/etc/taskq/taskq-worker.conf && -f $D/usr/share/taskq/sql/schema/001_init.sql &&
+		-f $D/usr/share/taskq/sql/functions/order.txt &&
 		-f $D/usr/share/man/man1/taskq.1 && -f $D/usr/share/man/man8/taskq-fcgi.8 &&
 		-f $D/usr/share/taskq/html/openapi.json ]] &&
 	[[ $(stat -c %a "$D/etc/taskq/taskq-worker.conf") == 640 ]]; then

@@ -1,46 +1,21 @@
--- taskq schema, version 15: view tokens, capabilities to follow one task from a browser.
---
--- An app's backend submits a task (over HTTP with its owner token, or with taskq.submit() in
--- its own transaction) and hands the browser a view token for it: "tv_" + base64url of
---   version (1 byte, 1) | key id (1 byte) | flags (1 byte; bit 0: may cancel)
---   | expiry (8 bytes, Unix seconds, big-endian) | task id (16 bytes)
---   | HMAC-SHA256 of the 27 bytes before it, keyed with taskq.view_keys' secret (32 bytes)
--- taskq-fcgi checks it without a database round trip (it caches the keys) and lets its bearer
--- read, follow and (if the flag says so) cancel that one task, nothing else. The same bytes
--- are made here in SQL and in C (lib/viewtoken.c); the integration tests check one against
--- the other.
-
--- The signing keys. The newest live key signs; every key not yet deleted verifies, so a
--- rotation (taskq.view_key_rotate()) does not cut off the tokens already handed out: delete
--- the old key once they have expired. Readable by taskq's own role only: apps mint tokens
--- through taskq.view_token(), which runs with its owner's rights.
-CREATE TABLE taskq.view_keys (
-  id          smallint PRIMARY KEY CHECK (id BETWEEN 1 AND 255),
-  secret      bytea NOT NULL CHECK (length(secret) = 32),
-  created_at  timestamptz NOT NULL DEFAULT now()
-);
-REVOKE ALL ON taskq.view_keys FROM PUBLIC;
+-- functions/view_tokens.sql: view tokens, capabilities to follow one task from a browser (the
+-- format and the keys' table: schema/015_view_tokens.sql). The same bytes are made in C
+-- (lib/viewtoken.c); must not change one without the other.
 
 -- 32 bytes from PostgreSQL's strong random source (gen_random_uuid() draws 122 random bits
 -- from it each; the SHA-256 of four spreads 488 of them over the key).
-CREATE FUNCTION taskq.view_key_secret() RETURNS bytea
+CREATE OR REPLACE FUNCTION taskq.view_key_secret() RETURNS bytea
 LANGUAGE sql VOLATILE AS $$
   SELECT sha256(uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()) ||
                 uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()))
 $$;
 
-INSERT INTO taskq.view_keys (id, secret) VALUES (1, taskq.view_key_secret());
-
--- A key change reaches every taskq-fcgi at once (the same channel as a token revocation).
-CREATE TRIGGER view_keys_notify
-  AFTER INSERT OR UPDATE OR DELETE ON taskq.view_keys
-  FOR EACH STATEMENT EXECUTE FUNCTION taskq.tokens_changed();
-
 -- A new signing key (the next id, wrapping after 255 and replacing the key that had it).
--- Returns its id. Old keys keep verifying until deleted:
+-- Returns its id. Old keys keep verifying until deleted, so that a rotation does not cut off
+-- the tokens already handed out:
 --   DELETE FROM taskq.view_keys WHERE id <> (SELECT max(id) FROM taskq.view_keys);
 -- after the longest lifetime handed out has passed (deleting a key revokes its tokens).
-CREATE FUNCTION taskq.view_key_rotate() RETURNS smallint
+CREATE OR REPLACE FUNCTION taskq.view_key_rotate() RETURNS smallint
 LANGUAGE plpgsql AS $$
 DECLARE
   next_id smallint;
@@ -55,7 +30,7 @@ BEGIN
 END $$;
 
 -- HMAC-SHA256 (RFC 2104) on the core sha256(), so that no extension is needed.
-CREATE FUNCTION taskq.hmac_sha256(key bytea, msg bytea) RETURNS bytea
+CREATE OR REPLACE FUNCTION taskq.hmac_sha256(key bytea, msg bytea) RETURNS bytea
 LANGUAGE plpgsql IMMUTABLE STRICT AS $$
 DECLARE
   k bytea := key;
@@ -78,8 +53,8 @@ END $$;
 -- A view token for one task: read and follow it, and cancel it when can_cancel. Raises
 -- no_data_found for an unknown task. Runs with its owner's rights (it reads the key), so an
 -- app's role needs only EXECUTE on it; call it in the transaction that submitted the task.
-CREATE FUNCTION taskq.view_token(task uuid, ttl interval DEFAULT '1 hour',
-                                 can_cancel boolean DEFAULT false) RETURNS text
+CREATE OR REPLACE FUNCTION taskq.view_token(task uuid, ttl interval DEFAULT '1 hour',
+                                            can_cancel boolean DEFAULT false) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   key_id smallint;

@@ -1,76 +1,53 @@
--- taskq schema, version 13: rate limits on task starts, per queue or per concurrency key.
---
--- taskq.rate_limits: at most max_starts task starts in any window of length per, across every
--- worker (60 per minute for an LLM API whose quota is per minute). Enforced in the claim, not
--- by sleeping workers: the claim takes no more tasks than the window has room for, records
--- their start times (started_at, the same now()), and a task held back stays queued with the
--- reason in its message. The window slides: the row keeps the start times of its last window
--- (an array of at most max_starts), so no burst at a window's edge can exceed the limit.
--- Claims of a limited queue or key take its row lock in turn; unlimited ones pay one index
--- probe.
+-- functions/claim.sql: how workers take ready tasks (taskq.claim, taskq.take) and when they
+-- should look again (taskq.next_run_at). Rate limits' bookkeeping: limits.sql. Must not
+-- record outcomes: complete.sql does.
 
-CREATE TABLE taskq.rate_limits (
-  scope       text NOT NULL CHECK (scope IN ('queue', 'key')),
-  name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-  max_starts  integer NOT NULL CHECK (max_starts BETWEEN 1 AND 100000),
-  per         interval NOT NULL CHECK (per > interval '0' AND per <= interval '1 day'),
-  starts      timestamptz[] NOT NULL DEFAULT '{}',
-  PRIMARY KEY (scope, name)
-);
-
--- How many tasks may start now under the limit of (scope, name): NULL when there is none.
--- Locks the limit's row until the end of the claiming transaction and drops start times that
--- left the window.
-CREATE FUNCTION taskq.rate_allow(s text, n text) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-  lim taskq.rate_limits;
-BEGIN
-  SELECT * INTO lim FROM taskq.rate_limits WHERE scope = s AND name = n FOR UPDATE;
-  IF NOT FOUND THEN
-    RETURN NULL;
-  END IF;
-  lim.starts := ARRAY(SELECT x FROM unnest(lim.starts) x WHERE x > now() - lim.per ORDER BY x);
-  UPDATE taskq.rate_limits SET starts = lim.starts WHERE scope = s AND name = n;
-  RETURN greatest(0, lim.max_starts - coalesce(array_length(lim.starts, 1), 0));
-END $$;
-
--- Records k starts now under the limit of (scope, name) (its row is locked by rate_allow).
-CREATE FUNCTION taskq.rate_record(s text, n text, k integer) RETURNS void
-LANGUAGE sql AS $$
-  UPDATE taskq.rate_limits
-     SET starts = starts || array_fill(now(), ARRAY[k])
-   WHERE scope = s AND name = n AND k > 0;
-$$;
-
--- Says why on the next few ready tasks a limit holds back (once: the message is unchanged
--- while they wait, so live streams see one change, not one per claim).
-CREATE FUNCTION taskq.rate_note(queue_name text, ckey text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-  lim taskq.rate_limits;
-  note text;
-BEGIN
-  SELECT * INTO lim FROM taskq.rate_limits
-   WHERE (ckey IS NULL AND scope = 'queue' AND name = queue_name)
-      OR (ckey IS NOT NULL AND scope = 'key' AND name = ckey);
-  note := format('held back by the rate limit of %s %s: %s starts per %s',
-                 CASE WHEN ckey IS NULL THEN 'queue' ELSE 'concurrency key' END,
-                 coalesce(ckey, queue_name), lim.max_starts, lim.per);
-  UPDATE taskq.tasks t SET message = note, updated_at = now(), version = t.version + 1
-   WHERE t.id IN (SELECT r.id FROM taskq.tasks r
-                   WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
-                     AND r.concurrency_key IS NOT DISTINCT FROM ckey
-                   ORDER BY r.priority DESC, r.run_at, r.id LIMIT 10
-                   FOR UPDATE SKIP LOCKED)
-     AND t.message IS DISTINCT FROM note;
-END $$;
-
--- The claim of version 5 with the limits: the queue's limit caps the whole claim, a key's
--- limit caps what that key gives.
-CREATE OR REPLACE FUNCTION taskq.claim(worker text, queue_name text, k integer, lease_s integer)
+-- Takes the queued tasks among ids (already locked by the caller's SELECT … FOR UPDATE SKIP
+-- LOCKED, in the same transaction) for a worker, with one history row each. PL/pgSQL, not
+-- SQL: an SQL function called from PL/pgSQL is parsed and planned again at every call (its
+-- plan lives for one execution of the calling query), which a profile of a drain showed among
+-- PostgreSQL's top costs (raw_parser under fmgr_sql); PL/pgSQL keeps its plans for the
+-- session.
+CREATE OR REPLACE FUNCTION taskq.take(worker text, ids uuid[], lease_s integer)
 RETURNS SETOF taskq.tasks
 LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY
+  WITH claimed AS (
+    UPDATE taskq.tasks t
+       SET state = 'running', attempts = t.attempts + 1, started_at = now(),
+           lease_until = now() + make_interval(secs => lease_s), worker_id = worker,
+           progress = 0, message = NULL, error = NULL, updated_at = now(),
+           version = t.version + 1
+     WHERE t.id = ANY (ids) AND t.state = 'queued'
+    RETURNING t.*
+  ), ev AS (
+    INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
+    SELECT c.id, 'claimed', c.attempts, worker FROM claimed c
+  )
+  SELECT * FROM claimed;
+END $$;
+
+-- Claims up to k ready tasks of one queue for a worker, leased for lease_s seconds, in
+-- priority order across keyed and plain tasks: keyed tasks more urgent than the best ready
+-- plain task first, then plain tasks, then keyed tasks of any priority for what is left.
+-- Each key is counted under a transaction-scoped advisory lock, so that two claimers never
+-- count the same key at once (the count runs in its own statement, after the lock, so it sees
+-- every committed claim). Keys come from a loose index scan (one probe per distinct key), so
+-- a backlog of thousands of tasks waiting for one key costs a claim nothing. The queue's rate
+-- limit caps the whole claim, a key's limit caps what that key gives.
+--
+-- plan_cache_mode = auto: taskq-worker runs its statements with force_generic_plan (planning
+-- them once per connection was a measured win for every verb of the drain), but a generic
+-- plan of the scans here knows neither the queue nor the batch size (LIMIT k - got): with 10M
+-- finished rows beside 10,000 queued ones it chose a bitmap scan of every queued row and a
+-- sort of all of them, for each claim of 8 (18 ms instead of 1.5 ms). Under auto, PL/pgSQL
+-- keeps a generic plan only where it costs no more than the custom ones (the rate-limit
+-- lookups), and plans the claim's scans with the real queue and LIMIT: the walk of
+-- tasks_ready in order that stops after k rows.
+CREATE OR REPLACE FUNCTION taskq.claim(worker text, queue_name text, k integer, lease_s integer)
+RETURNS SETOF taskq.tasks
+LANGUAGE plpgsql SET plan_cache_mode = auto AS $$
 DECLARE
   got integer := 0;
   n integer;
@@ -167,7 +144,7 @@ END $$;
 -- a full window of a limit frees a start (so a held-back queue is claimed the instant its
 -- limit allows, not at the next poll). Ready tasks that a claim left (a busy concurrency
 -- key) do not count: a finishing task or the poll brings the claimer back for them; nor do
--- blocked ones (run_at 'infinity', version 11): their last parent's completion wakes them.
+-- blocked ones (run_at 'infinity'): their last parent's completion wakes them.
 CREATE OR REPLACE FUNCTION taskq.next_run_at(queues text[]) RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
   SELECT least(

@@ -1,79 +1,23 @@
--- taskq schema, version 9: circuit breakers for the upstream hosts of the http kind.
---
--- One breaker per host (the URL's host in lower case, with ":port" when the port is not the
--- scheme's default), shared by every worker daemon on every host:
---
---   closed ──(N consecutive failures)──▶ open ──(cool-down over: one task probes)──▶ half_open
---   half_open ──(the probe succeeded)──▶ closed      (tasks that waited run at once)
---   half_open ──(the probe failed)──▶ open, for twice the cool-down (up to a maximum)
---
--- A failure is a network error, a timeout, a 408 or a 5xx; any other answer is a success (the
--- host is up). While a breaker is open, or half-open with its probe out, a worker that claimed
--- a task for the host puts it back in the queue until the next probe time, with a message that
--- says why, and the claim's attempt is not counted (taskq.defer).
---
--- Every transition is made here, under the host's row lock: two workers reporting at once
--- never lose a count, the breaker trips once, and one probe at a time is let through. Workers
--- keep the rows of hosts that are not healthy in memory (re-read every second and on NOTIFY
--- taskq_breakers), so a task for a healthy host costs no extra round trip.
-
-CREATE TYPE taskq.breaker_state AS ENUM ('closed', 'open', 'half_open');
-
-CREATE TABLE taskq.breakers (
-  host          text PRIMARY KEY CHECK (length(host) BETWEEN 1 AND 300),
-  state         taskq.breaker_state NOT NULL DEFAULT 'closed',
-  failures      integer NOT NULL DEFAULT 0,  -- consecutive failures (a success resets them)
-  last_error    text,                        -- the last failure, short: "HTTP 503", "timed out"
-  opened_at     timestamptz,                 -- when it last opened from closed
-  cooldown_s    double precision,            -- open: the current cool-down (doubles per failed probe)
-  retry_at      timestamptz,                 -- open: when the next probe may go
-  probe_task    uuid,                        -- half_open: the probe, a task and its attempt
-  probe_attempt integer,
-  probe_until   timestamptz,                 -- half_open: after this another task may probe
-  trips         bigint NOT NULL DEFAULT 0,   -- closed → open, ever
-  probes        bigint NOT NULL DEFAULT 0,   -- probes let through, ever
-  deferred      bigint NOT NULL DEFAULT 0,   -- tasks put back in the queue, ever
-  updated_at    timestamptz NOT NULL DEFAULT now()
-);
-
--- Per-host settings; a NULL column takes the worker's flag (--breaker-failures,
--- --breaker-cooldown, --breaker-max-cooldown). failures = 0: no breaker for this host.
-CREATE TABLE taskq.breaker_settings (
-  host           text PRIMARY KEY CHECK (length(host) BETWEEN 1 AND 300),
-  failures       integer CHECK (failures BETWEEN 0 AND 1000000),
-  cooldown_s     double precision CHECK (cooldown_s > 0 AND cooldown_s <= 86400),
-  max_cooldown_s double precision CHECK (max_cooldown_s > 0 AND max_cooldown_s <= 86400)
-);
-
--- The host whose breaker a queued task waits for (set by taskq.defer): when that breaker
--- closes, its tasks run at once instead of at their run_at. Only waiting rows are indexed.
-ALTER TABLE taskq.tasks ADD COLUMN breaker_host text;
-CREATE INDEX tasks_breaker_wait ON taskq.tasks (breaker_host)
-  WHERE state = 'queued' AND breaker_host IS NOT NULL;
+-- functions/breakers.sql: circuit breakers for the upstream hosts of the http kind (the tables
+-- and the state machine: schema/009_breakers.sql). Every transition is made here, under the
+-- host's row lock: two workers reporting at once never lose a count, the breaker trips once,
+-- and one probe at a time is let through. Must not decide what counts as a failure: the
+-- worker does (worker/breakers.c).
 
 -- Workers re-read the breakers when one changes state or starts (or stops) counting
--- failures; counters alone do not wake them.
-CREATE FUNCTION taskq.breakers_changed() RETURNS trigger
+-- failures; counters alone do not wake them (the WHEN clauses of breakers_notify_update and
+-- breakers_notify_delete, triggers.sql).
+CREATE OR REPLACE FUNCTION taskq.breakers_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('taskq_breakers', '');
   RETURN NULL;
 END $$;
 
-CREATE TRIGGER breakers_notify_update
-  AFTER UPDATE ON taskq.breakers
-  FOR EACH ROW
-  WHEN (OLD.state IS DISTINCT FROM NEW.state OR (OLD.failures = 0) <> (NEW.failures = 0))
-  EXECUTE FUNCTION taskq.breakers_changed();
-
-CREATE TRIGGER breakers_notify_delete
-  AFTER DELETE OR TRUNCATE ON taskq.breakers
-  FOR EACH STATEMENT EXECUTE FUNCTION taskq.breakers_changed();
-
 -- The settings of host: its row of taskq.breaker_settings over the worker's defaults.
-CREATE FUNCTION taskq.breaker_settings_for(h text, d_failures integer, d_cooldown_s float8,
-                                           d_max_cooldown_s float8, OUT failures integer,
-                                           OUT cooldown_s float8, OUT max_cooldown_s float8)
+CREATE OR REPLACE FUNCTION taskq.breaker_settings_for(
+  h text, d_failures integer, d_cooldown_s float8, d_max_cooldown_s float8,
+  OUT failures integer, OUT cooldown_s float8, OUT max_cooldown_s float8)
 LANGUAGE sql STABLE AS $$
   SELECT coalesce(s.failures, d_failures),
          coalesce(s.cooldown_s, d_cooldown_s),
@@ -83,7 +27,7 @@ $$;
 
 -- What a task waiting for breaker b says: "circuit open for api.example.com: 5 consecutive
 -- failures (HTTP 503), next probe at 12:00:05Z".
-CREATE FUNCTION taskq.breaker_message(b taskq.breakers, next_at timestamptz) RETURNS text
+CREATE OR REPLACE FUNCTION taskq.breaker_message(b taskq.breakers, next_at timestamptz) RETURNS text
 LANGUAGE sql STABLE AS $$
   SELECT format('circuit %s for %s: %s consecutive failure%s%s, %s at %s',
                 CASE WHEN b.state = 'half_open' THEN 'half-open' ELSE 'open' END, b.host,
@@ -95,11 +39,12 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Puts a claimed task back in the queue without spending an attempt (the claim's count is
--- undone), due at `until`, with msg as its message; host (may be NULL) is the breaker it
--- waits for. A task whose cancel was requested is cancelled instead. Fenced by worker and
--- attempt like taskq.fail: false when this holder no longer holds the task.
-CREATE FUNCTION taskq.defer(task uuid, worker text, att integer, until timestamptz, msg text,
-                            host text DEFAULT NULL)
+-- undone: the host, not the task, failed), due at `until`, with msg as its message; host (may
+-- be NULL) is the breaker it waits for. A task whose cancel was requested is cancelled
+-- instead. Fenced by worker and attempt like taskq.fail: false when this holder no longer
+-- holds the task.
+CREATE OR REPLACE FUNCTION taskq.defer(task uuid, worker text, att integer, until timestamptz,
+                                       msg text, host text DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -133,7 +78,7 @@ END $$;
 -- Closes host's breaker (the caller holds its row lock, or this takes it): consecutive
 -- failures back to 0, no probe, and the tasks that waited for it run now. Returns the state
 -- it had (NULL: no row).
-CREATE FUNCTION taskq.breaker_close(h text) RETURNS taskq.breaker_state
+CREATE OR REPLACE FUNCTION taskq.breaker_close(h text) RETURNS taskq.breaker_state
 LANGUAGE plpgsql AS $$
 DECLARE
   was taskq.breaker_state;
@@ -156,7 +101,7 @@ BEGIN
 END $$;
 
 -- By hand: closes host's breaker now. True when it was open or half-open.
-CREATE FUNCTION taskq.breaker_reset(h text) RETURNS boolean
+CREATE OR REPLACE FUNCTION taskq.breaker_reset(h text) RETURNS boolean
 LANGUAGE sql AS $$
   SELECT coalesce(taskq.breaker_close(h) <> 'closed', false)
 $$;
@@ -170,9 +115,9 @@ $$;
 --   deferred  the task went back to the queue (its attempt not counted) until the next probe
 --             time and a little jitter; message says why
 --   lost      the worker no longer holds the task
-CREATE FUNCTION taskq.breaker_admit(h text, task uuid, worker text, att integer, probe_s float8,
-                                    OUT verdict text, OUT state taskq.breaker_state,
-                                    OUT failures integer, OUT message text)
+CREATE OR REPLACE FUNCTION taskq.breaker_admit(
+  h text, task uuid, worker text, att integer, probe_s float8,
+  OUT verdict text, OUT state taskq.breaker_state, OUT failures integer, OUT message text)
 LANGUAGE plpgsql AS $$
 DECLARE
   b taskq.breakers;
@@ -234,11 +179,10 @@ END $$;
 -- or not (a network error, a timeout, a 408 or a 5xx; reason says which, shortly). The
 -- defaults are the reporting worker's flags. transition: 'opened' (N consecutive failures),
 -- 'reopened' (the probe failed), 'closed' (a success while open or half-open), or NULL.
-CREATE FUNCTION taskq.breaker_report(h text, task uuid, att integer, ok boolean, reason text,
-                                     d_failures integer, d_cooldown_s float8,
-                                     d_max_cooldown_s float8,
-                                     OUT transition text, OUT state taskq.breaker_state,
-                                     OUT failures integer, OUT cooldown_s float8)
+CREATE OR REPLACE FUNCTION taskq.breaker_report(
+  h text, task uuid, att integer, ok boolean, reason text,
+  d_failures integer, d_cooldown_s float8, d_max_cooldown_s float8,
+  OUT transition text, OUT state taskq.breaker_state, OUT failures integer, OUT cooldown_s float8)
 LANGUAGE plpgsql AS $$
 DECLARE
   b taskq.breakers;

@@ -1,0 +1,236 @@
+-- functions/submit.sql: putting tasks in from SQL: taskq.submit (one task, in the caller's
+-- transaction), taskq.submit_many (a batch, all or nothing) and the insert they share
+-- (taskq.insert_tasks). Parents named at submit are linked by functions/chains.sql. Must not
+-- hold the checks of follow-ups (chains.sql) nor anything a worker calls.
+
+-- The run_at of the head of the line that fair submits join: the first ready task of queue at
+-- priority among those without a concurrency key (the only ones placed fairly; tasks_ready
+-- indexes exactly them in this order). PL/pgSQL so that its plan is kept for the session: an
+-- SQL function that cannot be inlined (this one has a FROM) is planned again at every call.
+CREATE OR REPLACE FUNCTION taskq.fair_head(queue text, priority smallint) RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN (SELECT h.run_at FROM taskq.tasks h
+           WHERE h.queue = fair_head.queue AND h.state = 'queued' AND h.concurrency_key IS NULL
+             AND h.priority = fair_head.priority
+           ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1);
+END $$;
+
+-- A new task's place in line (its run_at): the one rule every submit follows, taskq.submit,
+-- taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store.c) alike. Delayed tasks, and all of
+-- them unless fair, run at now() + delay_s. Fair ones (start-time fair queueing across
+-- owners, taskq-fcgi with auth on): at after, the place of the owner's previous task in this
+-- queue and priority plus a microsecond (the caller remembers it, fcgi/fair.c), but never
+-- before the head of the line nor after now(). A flood from one owner then takes one slot
+-- per microsecond of line while another owner's task lands at the head, so owners alternate.
+-- LANGUAGE sql, one expression, no FROM: the planner inlines it into the calling statement,
+-- so a submit pays nothing for the call, and one that is not fair never looks up the head
+-- (CASE evaluates the branch it takes only).
+CREATE OR REPLACE FUNCTION taskq.fair_run_at(queue text, priority smallint, delay_s float8,
+                                             fair boolean, after timestamptz)
+RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN delay_s > 0 OR NOT fair THEN now() + make_interval(secs => delay_s)
+              ELSE least(now(), greatest(taskq.fair_head(queue, priority), after)) END
+$$;
+
+-- "tasks[3]: " before a message about element 3 of a batch; nothing for a single submit, so
+-- that one error text serves both.
+CREATE OR REPLACE FUNCTION taskq.label_of(label text, i integer) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN label IS NULL THEN '' ELSE format('%s[%s]: ', label, i) END
+$$;
+
+-- The insert behind submit_many, a submit with parents and follow-ups: one statement inserts
+-- every row (ids made first, so that each row is known by its place); then the elements with
+-- parents are linked in the order of the array, so that an index names an element linked
+-- already. label prefixes messages about element i ("tasks[i]: "; NULL: none, for a single
+-- submit). creator: see taskq.link_parents. fair and fair_after (taskq-fcgi's place in line
+-- for the element's owner, see taskq.fair_run_at) are left out by SQL callers.
+CREATE OR REPLACE FUNCTION taskq.insert_tasks(tasks jsonb, owner text, notify boolean,
+                                              parent_owner text, creator uuid, label text)
+RETURNS TABLE (ord integer, id uuid, created boolean, queue text, priority smallint,
+               run_at timestamptz)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  who text := coalesce(insert_tasks.owner, 'anonymous');
+  bad record;
+  el record;
+  ids uuid[];
+  made boolean[];
+  keys text[];
+  got uuid[];
+BEGIN
+  IF jsonb_typeof(tasks) IS DISTINCT FROM 'array' THEN
+    RAISE EXCEPTION 'tasks must be a JSON array' USING ERRCODE = '22023';
+  END IF;
+  SELECT e.o - 1 AS i, e.v->>'kind' AS kind INTO bad
+    FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
+   WHERE jsonb_typeof(e.v) IS DISTINCT FROM 'object' OR e.v->>'kind' IS NULL
+      OR NOT EXISTS (SELECT 1 FROM taskq.kinds k WHERE k.name = e.v->>'kind')
+   ORDER BY e.o LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION '%unknown task kind %', taskq.label_of(label, bad.i::integer), coalesce(bad.kind, '(none)')
+      USING ERRCODE = '22023';
+  END IF;
+
+  -- one statement inserts them all (ids made first, so that each row is known by its place)
+  WITH src AS MATERIALIZED (
+    SELECT (e.o - 1)::integer AS i, taskq.uuid_v7() AS id, e.v->>'kind' AS kind,
+           coalesce(e.v->'payload', '{}') AS payload, coalesce(e.v->>'queue', 'default') AS q,
+           coalesce((e.v->>'priority')::smallint, 0) AS prio,
+           coalesce((e.v->>'delay_s')::float8, 0) AS delay_s,
+           coalesce((e.v->>'max_attempts')::integer, 3) AS max_attempts,
+           (e.v->>'timeout_s')::integer AS timeout_s, e.v->>'dedupe_key' AS dedupe_key,
+           e.v->>'concurrency_key' AS concurrency_key, e.v->>'callback_url' AS callback_url,
+           coalesce((e.v->>'fair')::boolean, false) AS fair,
+           (e.v->>'fair_after')::timestamptz AS fair_after
+      FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
+  ), ins AS (
+    INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts,
+                                  timeout_s, dedupe_key, concurrency_key, owner, callback_url)
+    SELECT s.id, s.kind, s.payload, s.q, s.prio,
+           taskq.fair_run_at(s.q, s.prio::smallint, s.delay_s, s.fair,
+                             s.fair_after + make_interval(secs => (s.i + 1) / 1e6)),
+           s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url
+      FROM src s ORDER BY s.i
+    ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running')
+    DO NOTHING
+    RETURNING t.id
+  )
+  SELECT array_agg(s.id ORDER BY s.i), array_agg(i.id IS NOT NULL ORDER BY s.i),
+         array_agg(s.dedupe_key ORDER BY s.i)
+    INTO ids, made, keys
+    FROM src s LEFT JOIN ins i ON i.id = s.id;
+
+  -- the task each element stands for, from a statement that sees the rows just inserted: its
+  -- own, or the live one that holds its dedupe key (before, or by an earlier element)
+  SELECT array_agg(CASE WHEN a.made THEN a.id ELSE h.id END ORDER BY a.o) INTO got
+    FROM unnest(ids, made, keys) WITH ORDINALITY AS a(id, made, dkey, o)
+    LEFT JOIN LATERAL (
+      SELECT x.id FROM taskq.tasks x
+       WHERE NOT a.made AND x.owner = who AND x.dedupe_key = a.dkey
+         AND x.state IN ('queued', 'running')
+      UNION ALL
+      -- the holder finished between the insert and this statement: the latest with the key
+      (SELECT x.id FROM taskq.tasks x
+        WHERE NOT a.made AND x.owner = who AND x.dedupe_key = a.dkey
+        ORDER BY x.id DESC LIMIT 1)
+      LIMIT 1) h ON true;
+
+  IF creator IS NOT NULL
+     OR EXISTS (SELECT 1 FROM jsonb_array_elements(tasks) AS e(v) WHERE e.v ?| '{after,after_policy}') THEN
+    FOR el IN SELECT (e.o - 1)::integer AS i, e.v FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
+               ORDER BY e.o
+    LOOP
+      CONTINUE WHEN NOT made[el.i + 1];  -- a dedupe hit: the live task keeps its own parents
+      PERFORM taskq.link_parents(ids[el.i + 1], el.v, el.i, got, parent_owner, creator, label);
+    END LOOP;
+  END IF;
+
+  RETURN QUERY
+  SELECT (a.o - 1)::integer, x.id, a.made, x.queue, x.priority, x.run_at
+    FROM unnest(got, made) WITH ORDINALITY AS a(id, made, o)
+    JOIN taskq.tasks x ON x.id = a.id
+   ORDER BY a.o;
+  IF notify AND true = ANY (made) THEN
+    PERFORM pg_notify('taskq_wake', '');
+  END IF;
+END $$;
+
+-- Many tasks in one statement. tasks is a JSON array of objects with the fields of
+-- POST /api/tasks (kind required; payload, queue, priority, delay_s, max_attempts, timeout_s,
+-- dedupe_key, concurrency_key, callback_url, after, after_policy optional, with the same
+-- defaults). All or nothing: a bad element (unknown kind, a value out of range) raises an
+-- error whose message starts with "tasks[i]: " and nothing is inserted. A dedupe key that a
+-- live task of the owner already holds (or an earlier element of the same batch) gives that
+-- task's id with created = false, as a single submit answers 200. The rows come back in the
+-- order of the array. taskq-fcgi calls it with notify => false (it wakes the workers on its
+-- own connection, at most once a millisecond). parent_owner: when not NULL, every parent must
+-- be that owner's (taskq-fcgi passes the owner of a token that is not an admin's).
+CREATE OR REPLACE FUNCTION taskq.submit_many(tasks jsonb, owner text DEFAULT 'anonymous',
+                                             notify boolean DEFAULT true,
+                                             parent_owner text DEFAULT NULL)
+RETURNS TABLE (ord integer, id uuid, created boolean, queue text, priority smallint,
+               run_at timestamptz)
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM taskq.insert_tasks(tasks, owner, notify, parent_owner, NULL, 'tasks');
+END $$;
+
+-- Submit from SQL, inside the caller's own transaction. Returns the new task's id, or the id
+-- of the unfinished task with the same owner and dedupe_key. Wakes workers with one NOTIFY,
+-- which PostgreSQL folds to one per transaction however many tasks it submits. With after
+-- (parent ids) it goes through taskq.insert_tasks, which links them; without, one INSERT.
+CREATE OR REPLACE FUNCTION taskq.submit(
+  kind text,
+  payload jsonb DEFAULT '{}',
+  queue text DEFAULT 'default',
+  priority integer DEFAULT 0,
+  delay_s double precision DEFAULT 0,
+  max_attempts integer DEFAULT 3,
+  timeout_s integer DEFAULT NULL,
+  dedupe_key text DEFAULT NULL,
+  concurrency_key text DEFAULT NULL,
+  owner text DEFAULT 'anonymous',
+  after uuid[] DEFAULT NULL,
+  after_policy text DEFAULT NULL
+) RETURNS uuid
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  new_id uuid;
+  el jsonb;
+BEGIN
+  IF cardinality(submit.after) > 0 THEN
+    SELECT jsonb_object_agg(f.key, f.value) INTO el
+      FROM jsonb_each(jsonb_build_object(
+             'kind', submit.kind, 'payload', coalesce(submit.payload, '{}'), 'queue', submit.queue,
+             'priority', submit.priority, 'delay_s', submit.delay_s,
+             'max_attempts', submit.max_attempts, 'timeout_s', submit.timeout_s,
+             'dedupe_key', submit.dedupe_key, 'concurrency_key', submit.concurrency_key,
+             'after', to_jsonb(submit.after), 'after_policy', submit.after_policy)) AS f
+     WHERE f.value <> 'null';
+    FOR tries IN 1..5 LOOP
+      SELECT s.id INTO new_id
+        FROM taskq.insert_tasks(jsonb_build_array(el), submit.owner, true, NULL, NULL, NULL) AS s;
+      IF new_id IS NOT NULL THEN
+        RETURN new_id;
+      END IF;
+      -- the live task that held the dedupe key finished in between: insert again
+    END LOOP;
+    RAISE EXCEPTION 'dedupe key kept changing hands';
+  END IF;
+  IF submit.after_policy IS NOT NULL THEN
+    RAISE EXCEPTION 'after_policy needs after' USING ERRCODE = '22023';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM taskq.kinds k WHERE k.name = submit.kind) THEN
+    RAISE EXCEPTION 'unknown task kind %', submit.kind USING ERRCODE = '22023';
+  END IF;
+  LOOP
+    INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,
+                                  timeout_s, dedupe_key, concurrency_key, owner)
+    VALUES (submit.kind, coalesce(submit.payload, '{}'), coalesce(submit.queue, 'default'),
+            coalesce(submit.priority, 0),
+            taskq.fair_run_at(coalesce(submit.queue, 'default'),
+                              coalesce(submit.priority, 0)::smallint, coalesce(submit.delay_s, 0),
+                              false, NULL),
+            coalesce(submit.max_attempts, 3), submit.timeout_s, submit.dedupe_key,
+            submit.concurrency_key, coalesce(submit.owner, 'anonymous'))
+    ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running')
+    DO NOTHING
+    RETURNING t.id INTO new_id;
+    IF new_id IS NOT NULL THEN
+      PERFORM pg_notify('taskq_wake', '');
+      RETURN new_id;
+    END IF;
+    SELECT t.id INTO new_id FROM taskq.tasks t
+     WHERE t.owner = coalesce(submit.owner, 'anonymous') AND t.dedupe_key = submit.dedupe_key
+       AND t.state IN ('queued', 'running');
+    IF new_id IS NOT NULL THEN
+      RETURN new_id;
+    END IF;
+    -- the duplicate finished between the two statements: insert again
+  END LOOP;
+END $$;

@@ -1,0 +1,72 @@
+"""taskq.fair_run_at (sql/functions/submit.sql): the place in line of a new task, the one rule
+taskq.submit, taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store.c) share. Driven in one
+transaction on the stack's database (now() stays put; rolled back, nothing is left behind).
+test_auth's fairness test checks the same rule end to end.
+"""
+
+import psycopg2
+
+from taskq_harness import ENV, TaskqTestCase, unique
+
+
+class FairRunAtTests(TaskqTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conn = psycopg2.connect(ENV.db, connect_timeout=5)
+        self.addCleanup(self.conn.close)
+        self.addCleanup(self.conn.rollback)
+        self.q = unique("fairsql")
+
+    def secs(self, expr, params=()):
+        """expr - now(), in seconds (None for NULL)."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT extract(epoch FROM (%s) - now())::float8" % expr, params)
+            return cur.fetchone()[0]
+
+    def place(self, delay_s=0, fair=True, after=None, prio=0):
+        return self.secs("SELECT taskq.fair_run_at(%s, %s::smallint, %s, %s, "
+                         "now() + make_interval(secs => %s))",
+                         (self.q, prio, delay_s, fair, after))
+
+    def queued(self, at, prio=0, key=None):
+        with self.conn.cursor() as cur:
+            cur.execute("INSERT INTO taskq.tasks (kind, queue, priority, run_at, concurrency_key) "
+                        "VALUES ('noop', %s, %s, now() + make_interval(secs => %s), %s)",
+                        (self.q, prio, at, key))
+
+    def test_not_fair_or_delayed_is_now_plus_the_delay(self):
+        self.queued(-60)
+        self.assertEqual(self.place(fair=False), 0)
+        self.assertEqual(self.place(fair=False, after=-30), 0)
+        self.assertEqual(self.place(delay_s=5, fair=False), 5)
+        self.assertEqual(self.place(delay_s=5, fair=True, after=-30), 5, "a delay wins over fair")
+
+    def test_fair_is_after_the_owners_last_place_within_the_head_and_now(self):
+        # an empty line: the owner's place, or now for its first task (after NULL)
+        self.assertEqual(self.place(after=None), 0)
+        self.assertEqual(self.place(after=-30), -30)
+        # only ready tasks without a key at this priority make the head
+        self.queued(-90, key="k")
+        self.queued(-80, prio=5)
+        self.assertEqual(self.place(after=None), 0)
+        self.queued(-60)
+        self.queued(-40)
+        self.assertEqual(self.place(after=None), -60, "a new owner lands at the head")
+        self.assertEqual(self.place(after=-100), -60, "never before the head")
+        self.assertEqual(self.place(after=-30), -30, "behind the owner's previous task")
+        self.assertEqual(self.place(after=30), 0, "never after now")
+        self.assertEqual(self.place(after=None, prio=5), -80)
+
+    def test_the_submits_use_it(self):
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT p.proname, p.prosrc LIKE '%taskq.fair_run_at(%' "
+                        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                        "WHERE n.nspname = 'taskq' AND p.proname IN ('submit', 'insert_tasks') "
+                        "ORDER BY 1")
+            self.assertEqual(cur.fetchall(), [("insert_tasks", True), ("submit", True)])
+            # inlined into the caller: the plan shows the expression, not a call
+            cur.execute("EXPLAIN VERBOSE SELECT taskq.fair_run_at(%s, 0::smallint, 0, false, "
+                        "NULL)", (self.q,))
+            plan = "\n".join(r[0] for r in cur.fetchall())
+            self.assertNotIn("fair_run_at", plan)
