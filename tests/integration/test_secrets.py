@@ -1,7 +1,7 @@
-"""No secret in any log: after most of the suite has run (the name sorts late), plant secrets
-where a careless log line would copy them (a payload, an error message, a bearer token, a
-rejected token, a header set of the worker's configuration, the webhook secret) and grep every
-log of the stack for them."""
+"""No secret in any log: after the rest of the suite has run (run.py's destructive phase, after
+the PostgreSQL faults, so that their logs count too), plant secrets where a careless log line
+would copy them (a payload, an error message, a bearer token, a rejected token, a header set of
+the worker's configuration, the webhook secret) and grep every log of the stack for them."""
 
 import glob
 import os

@@ -7,8 +7,8 @@
 - A tour makes every documented operation answer (and records it, like every exchange).
 - Every exchange the integration tests made through the harness (Client, raw_http) this run,
   recorded in $TASKQ_VAR/api-seen.jsonl, fits the document: path, method, status, content
-  type, JSON body (schema) and required headers. This module's name puts it last (run.py
-  runs modules in name order), so that it sees all of them; the mismatches are reported
+  type, JSON body (schema) and required headers. run.py runs this module as the audit
+  phase, after every other one, so that it sees all of them; the mismatches are reported
   grouped, in one failure.
 """
 

@@ -1,4 +1,5 @@
-"""PostgreSQL outages (named test_zz_ so it runs last): 503s while it is down, recovery after.
+"""PostgreSQL outages (run.py's destructive phase: after the safe tests): 503s while it is down,
+recovery after.
 
 Stops PostgreSQL for real with `$TASKQ_DEV daemon stop postgres` and always starts it again in
 a finally block. taskq-fcgi and taskq-worker must recover on their own, without a restart.

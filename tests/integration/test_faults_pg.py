@@ -4,8 +4,8 @@ A thread submits noops and short sleeps through HTTP at a steady rate to the tes
 served by an extra worker (--lease 3). PostgreSQL is stopped with `$TASKQ_DEV daemon stop
 postgres` (pg_ctl -m fast), held down a moment, and started again (always, in a finally
 block). Every submit that got 202 must exist and finish `succeeded` exactly once; submits
-during the outage get 503 + Retry-After (never a 500, never a hang). Named test_zz_ so it runs
-after the tests that do not expect an outage.
+during the outage get 503 + Retry-After (never a 500, never a hang). In run.py's destructive
+phase: it runs after the tests that do not expect an outage.
 """
 
 import threading
