@@ -25,19 +25,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fuzz.h"
 #include "cron.h"
 #include "tz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                       \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "fuzz_cron: check failed: %s (line %d)\n", #cond, \
-				__LINE__);                                                \
-			abort();                                                          \
-		}                                                                         \
-	} while (0)
+FUZZ_TARGET(cron);
 
 /* ---- the reference parser ---------------------------------------------------------------- */
 

@@ -15,20 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "task.h"
 #include "taskjson.h"
 #include "xalloc.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "fuzz_submit: check failed: %s (line %d)\n", #cond, \
-				__LINE__);                                                  \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
+FUZZ_TARGET(submit);
 
 /* ---- the reference checker ----------------------------------------------------------- */
 
@@ -334,10 +326,8 @@ static json_object *check_payload(const char *payload_text)
 	size_t len = strlen(payload_text);
 	int top;
 
-	if (taskjson_parse(payload_text, len, &v, &err) != TASKQ_OK) {
-		fprintf(stderr, "fuzz_submit: payload text rejected (%s): %.200s\n", err.msg, payload_text);
-		abort();
-	}
+	if (taskjson_parse(payload_text, len, &v, &err) != TASKQ_OK)
+		fuzz_fail("payload text rejected (%s): %.200s", err.msg, payload_text);
 	CHECK(ref_check((const uint8_t *)payload_text, len, &top) == REF_OK);
 	CHECK(json_object_is_type(v, json_type_object));
 	return v;
@@ -382,14 +372,10 @@ static void check_resubmit(const struct task_new *n, json_object *payload)
 	struct task_new n2;
 	struct taskq_err err;
 
-	if (taskjson_parse(text, strlen(text), &body2, &err) != TASKQ_OK) {
-		fprintf(stderr, "fuzz_submit: re-submitted body rejected (%s): %.300s\n", err.msg, text);
-		abort();
-	}
-	if (taskjson_parse_submit(body2, &n2, &ptext2, &err) != TASKQ_OK) {
-		fprintf(stderr, "fuzz_submit: re-submitted body invalid (%s): %.300s\n", err.msg, text);
-		abort();
-	}
+	if (taskjson_parse(text, strlen(text), &body2, &err) != TASKQ_OK)
+		fuzz_fail("re-submitted body rejected (%s): %.300s", err.msg, text);
+	if (taskjson_parse_submit(body2, &n2, &ptext2, &err) != TASKQ_OK)
+		fuzz_fail("re-submitted body invalid (%s): %.300s", err.msg, text);
 	CHECK(!strcmp(n->kind, n2.kind));
 	CHECK(!strcmp(n->queue, n2.queue));
 	CHECK(n->priority == n2.priority);
@@ -446,10 +432,8 @@ static void check_encode(const struct task_new *n, json_object *payload, uint8_t
 
 	o = taskjson_encode(&t);
 	text = json_object_to_json_string_ext(o, flags[(sel >> 4) & 3]);
-	if (taskjson_parse(text, strlen(text), &back, &err) != TASKQ_OK) {
-		fprintf(stderr, "fuzz_submit: task JSON rejected (%s): %.300s\n", err.msg, text);
-		abort();
-	}
+	if (taskjson_parse(text, strlen(text), &back, &err) != TASKQ_OK)
+		fuzz_fail("task JSON rejected (%s): %.300s", err.msg, text);
 	CHECK(json_object_object_get_ex(back, "kind", &v) && !strcmp(json_object_get_string(v), n->kind));
 	CHECK(json_object_object_get_ex(back, "queue", &v) && !strcmp(json_object_get_string(v), n->queue));
 	CHECK(json_object_object_get_ex(back, "payload", &v) && json_object_is_type(v, json_type_object));
@@ -486,9 +470,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* json-c waits for more input after a bare top-level number or literal */
 	} else if ((want == REF_OK && rc != TASKQ_OK) || (want == REF_INVAL && rc != TASKQ_INVAL) ||
 		   (want == REF_BAD && rc != TASKQ_BAD_JSON)) {
-		fprintf(stderr, "fuzz_submit: taskjson_parse: rc %d (%s), reference %s\n", rc, err.msg,
-			want == REF_OK ? "ok" : want == REF_INVAL ? "invalid field" : "bad JSON");
-		abort();
+		fuzz_fail("taskjson_parse: rc %d (%s), reference %s", rc, err.msg,
+			  want == REF_OK ? "ok" : want == REF_INVAL ? "invalid field" : "bad JSON");
 	}
 	if (rc != TASKQ_OK)
 		return 0;

@@ -8,6 +8,9 @@
   daemons.py socket BINDIR         taskq-fcgi serves on a listening socket handed over as
                                    fd 0 (StandardInput=socket), exits cleanly on SIGTERM
 
+  daemons.py                       under make check ($srcdir set): all three checks (notify
+                                   @, notify /, socket) on the binaries just built, in .
+
 No PostgreSQL is needed: the daemons point at one that does not exist and must still start
 (taskq-fcgi answers /healthz with 503). Prints what it saw; exits 0 when every check holds.
 """
@@ -188,6 +191,14 @@ def socket_activation(bindir):
 
 
 def main():
+    if len(sys.argv) == 1 and "srcdir" in os.environ:
+        bad = 0
+        for what, check in (("notify @", lambda: notify(".", "@")),
+                            ("notify /", lambda: notify(".", "/")),
+                            ("socket", lambda: socket_activation("."))):
+            print(what)
+            bad += 1 if check() else 0
+        return 1 if bad else 0
     if len(sys.argv) < 3 or sys.argv[1] not in ("notify", "socket"):
         print(__doc__, file=sys.stderr)
         return 64

@@ -8,7 +8,8 @@
 # var/fuzz/artifacts/TARGET. The seed corpus tests/fuzz/corpus/TARGET is only read: smoke runs
 # start from a fresh copy in var/fuzz/work/TARGET, long runs grow var/fuzz/corpus/TARGET (kept
 # between runs) and add to the seeds only with --merge. A failure is reproduced with
-# `var/fuzz/bin/fuzz_TARGET FILE`.
+# `var/fuzz/bin/fuzz_TARGET FILE` (or, without libFuzzer, the replay driver that make check
+# builds: `var/build/tests/fuzz/replay_TARGET FILE`).
 #
 # Environment: FUZZ_JOBS (parallel jobs of a long run, default 2), FUZZ_CC (default clang).
 
@@ -119,7 +120,8 @@ fuzz_build() {
 		if [[ ! -x $bin ]]; then
 			stale=1
 		else
-			for f in "${srcs[@]/#/$TOP/}" "$TOP"/lib/*.h "$TOP"/fcgi/*.h "${BASH_SOURCE[0]}"; do
+			for f in "${srcs[@]/#/$TOP/}" "$TOP"/lib/*.h "$TOP"/fcgi/*.h "$TOP"/tests/fuzz/*.h \
+				"${BASH_SOURCE[0]}"; do
 				if [[ $f -nt $bin ]]; then
 					stale=1
 					break
