@@ -333,32 +333,34 @@ static json_object *check_payload(const char *payload_text)
 	return v;
 }
 
+/* key: the string value, when there is one */
+static void add_string(json_object *b, const char *key, const char *value)
+{
+	if (value)
+		json_object_object_add(b, key, json_object_new_string(value));
+}
+
 /* The validated submit written back as a body, the way a client would send it. */
 static char *resubmit_body(const struct task_new *n, json_object *payload)
 {
 	json_object *b = json_object_new_object();
 	char *text;
 
-	json_object_object_add(b, "kind", json_object_new_string(n->kind));
+	add_string(b, "kind", n->kind);
 	if (payload)
 		json_object_object_add(b, "payload", json_object_get(payload));
-	json_object_object_add(b, "queue", json_object_new_string(n->queue));
+	add_string(b, "queue", n->queue);
 	json_object_object_add(b, "priority", json_object_new_int(n->priority));
 	json_object_object_add(b, "delay_s", json_object_new_double(n->delay_s));
 	json_object_object_add(b, "max_attempts", json_object_new_int(n->max_attempts));
 	json_object_object_add(b, "timeout_s",
 			       n->timeout_s >= 0 ? json_object_new_int(n->timeout_s) : NULL);
-	if (n->dedupe_key)
-		json_object_object_add(b, "dedupe_key", json_object_new_string(n->dedupe_key));
-	if (n->concurrency_key)
-		json_object_object_add(b, "concurrency_key",
-				       json_object_new_string(n->concurrency_key));
-	if (n->callback_url)
-		json_object_object_add(b, "callback_url", json_object_new_string(n->callback_url));
+	add_string(b, "dedupe_key", n->dedupe_key);
+	add_string(b, "concurrency_key", n->concurrency_key);
+	add_string(b, "callback_url", n->callback_url);
 	if (n->after) {
 		json_object_object_add(b, "after", json_object_get(n->after));
-		json_object_object_add(b, "after_policy",
-				       json_object_new_string(n->after_always ? "always" : "success"));
+		add_string(b, "after_policy", n->after_always ? "always" : "success");
 	}
 	text = xstrdup(json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN));
 	json_object_put(b);
