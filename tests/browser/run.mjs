@@ -145,6 +145,19 @@ function watchPage(t, page) {
   t.pages.push(page);
 }
 
+// cancelAtEnd(t, ...ids) — the tasks are cancelled (DELETE) when the test ends, however it ends.
+function cancelAtEnd(t, ...ids) {
+  t.cleanups.push(() => Promise.all(ids.map((id) => apiCall("DELETE", `/api/tasks/${id}`))));
+}
+
+// heldTask(t, token, fields) — a noop that stays queued (delay_s 3600) with fields added,
+// submitted with token and cancelled when the test ends.
+async function heldTask(t, token = TOKEN, fields = {}) {
+  const task = await submit({ kind: "noop", payload: {}, delay_s: 3600, ...fields }, token);
+  cancelAtEnd(t, task.id);
+  return task;
+}
+
 async function newPage(t, opts) {
   const ctx = await newContext(t, opts);
   return ctx.newPage();
@@ -276,12 +289,19 @@ test("a failed task shows its error, and Retry runs it again", async (t) => {
   assert(await page.locator("#btn-cancel").isDisabled(), "Cancel is enabled on a failed task");
 });
 
-test("5 tabs at once each follow their own task live to succeeded", async (t) => {
+// tabsToSucceeded(t, n, body, ms) — n tasks submitted with body, each open in its own tab of one
+// browser context, all followed until they succeeded (within ms); returns { tasks, pages }.
+async function tabsToSucceeded(t, n, body, ms) {
   const ctx = await newContext(t);
   const tasks = [];
-  for (let i = 0; i < 5; i++) tasks.push(await submit({ kind: "sleep", payload: { steps: 16, step_ms: 300 }, delay_s: 3 }));
+  for (let i = 0; i < n; i++) tasks.push(await submit(body));
   const pages = await Promise.all(tasks.map(async (task) => openTask(t, task.id, await ctx.newPage())));
-  await Promise.all(pages.map((p) => waitState(p, "succeeded", 30000)));
+  await Promise.all(pages.map((p) => waitState(p, "succeeded", ms)));
+  return { tasks, pages };
+}
+
+test("5 tabs at once each follow their own task live to succeeded", async (t) => {
+  const { tasks, pages } = await tabsToSucceeded(t, 5, { kind: "sleep", payload: { steps: 16, step_ms: 300 }, delay_s: 3 }, 30000);
   for (let i = 0; i < 5; i++) {
     const p = pages[i];
     assert((await p.locator("#t-id").textContent()) === tasks[i].id, `tab ${i} shows another task`);
@@ -295,11 +315,7 @@ test("5 tabs at once each follow their own task live to succeeded", async (t) =>
 test("8 tabs: at most 4 hold a connection, the others poll, all follow live", async (t) => {
   // a browser opens 6 connections per host for all its tabs: streams and long-polls beyond
   // that would stall every other request of the origin
-  const ctx = await newContext(t);
-  const tasks = [];
-  for (let i = 0; i < 8; i++) tasks.push(await submit({ kind: "sleep", payload: { steps: 10, step_ms: 300 }, delay_s: 2.5 }));
-  const pages = await Promise.all(tasks.map(async (task) => openTask(t, task.id, await ctx.newPage())));
-  await Promise.all(pages.map((p) => waitState(p, "succeeded", 20000)));
+  const { pages } = await tabsToSucceeded(t, 8, { kind: "sleep", payload: { steps: 10, step_ms: 300 }, delay_s: 2.5 }, 20000);
   // the first mode each tab was live in (a tab whose slot was freed later upgrades)
   const first = await Promise.all(pages.map((p) => p.evaluate(() => (window.__liveStates.find((s) => s.startsWith("live/")) || "").slice(5))));
   const held = first.filter((m) => m === "stream" || m === "long-poll").length;
@@ -333,27 +349,23 @@ test("overview filters and keyset paging", async (t) => {
   const queue = `browser-${uniq()}`;
   const ids = [];
   // 55 delayed tasks in a queue of their own: they stay queued, and only they are in it
-  for (let i = 0; i < 55; i++) ids.push((await submit({ kind: "noop", payload: {}, queue, delay_s: 3600 })).id);
-  try {
-    const page = await newPage(t);
-    await page.goto(`${BASE}/?queue=${queue}`);
-    const rows = page.locator("#tasks tbody tr");
-    await waitFor(async () => (await rows.count()) === 50, "50 rows on the first page");
-    assert((await rows.first().getAttribute("data-id")) === ids[54], "the first row is not the newest task");
-    await page.locator("#page-older").click();
-    await waitFor(async () => (await rows.count()) === 5, "5 rows on the second page");
-    assert((await rows.last().getAttribute("data-id")) === ids[0], "the last row is not the oldest task");
-    assert(await page.locator("#page-older").isDisabled(), "older is enabled on the last page");
-    assert(/before=/.test(page.url()), "the page is not in the URL");
-    await page.locator("#page-newest").click();
-    await waitFor(async () => (await rows.count()) === 50, "back to 50 rows");
-    await page.locator("#filters [name=state]").selectOption("running");
-    await waitFor(async () => (await rows.count()) === 0 && await page.locator("#tasks-empty").isVisible(), "no running tasks in the queue");
-    await page.locator("#filters [name=state]").selectOption("queued");
-    await waitFor(async () => (await rows.count()) === 50, "50 queued");
-  } finally {
-    await Promise.all(ids.map((id) => apiCall("DELETE", `/api/tasks/${id}`)));
-  }
+  for (let i = 0; i < 55; i++) ids.push((await heldTask(t, TOKEN, { queue })).id);
+  const page = await newPage(t);
+  await page.goto(`${BASE}/?queue=${queue}`);
+  const rows = page.locator("#tasks tbody tr");
+  await waitFor(async () => (await rows.count()) === 50, "50 rows on the first page");
+  assert((await rows.first().getAttribute("data-id")) === ids[54], "the first row is not the newest task");
+  await page.locator("#page-older").click();
+  await waitFor(async () => (await rows.count()) === 5, "5 rows on the second page");
+  assert((await rows.last().getAttribute("data-id")) === ids[0], "the last row is not the oldest task");
+  assert(await page.locator("#page-older").isDisabled(), "older is enabled on the last page");
+  assert(/before=/.test(page.url()), "the page is not in the URL");
+  await page.locator("#page-newest").click();
+  await waitFor(async () => (await rows.count()) === 50, "back to 50 rows");
+  await page.locator("#filters [name=state]").selectOption("running");
+  await waitFor(async () => (await rows.count()) === 0 && await page.locator("#tasks-empty").isVisible(), "no running tasks in the queue");
+  await page.locator("#filters [name=state]").selectOption("queued");
+  await waitFor(async () => (await rows.count()) === 50, "50 queued");
 });
 
 test("the live indicator shows a sensible state", async (t) => {
@@ -429,48 +441,42 @@ test("falls back to polling when stream and long-poll are refused", async (t) =>
 
 test("an SSE stream is followed (simulated nchan stream)", async (t) => {
   const task = await submit({ kind: "sleep", payload: {}, delay_s: 300 });
-  try {
-    const ctx = await newContext(t);
-    const at = (progress, state, version, message) => ({ ...task, state, progress, message, version, ...(state === "succeeded" ? { result: { steps: 10 }, finished_at: new Date().toISOString() } : {}) });
-    const events = [at(0, "queued", task.version, null), at(30, "running", task.version + 2, "step 3/10"),
-      at(60, "running", task.version + 3, "step 6/10"), at(100, "succeeded", task.version + 5, "step 10/10")];
-    const body = events.map((e, i) => `id: ${i + 1}\ndata: ${JSON.stringify(e)}\n\n`).join("");
-    await ctx.route("**/api/tasks/*/events", (route) => route.fulfill({ status: 200, headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" }, body }));
-    const page = await openTask(t, task.id, await ctx.newPage());
-    await waitState(page, "succeeded", 5000);
-    const states = await page.evaluate(() => window.__liveStates);
-    assert(states.some((s) => s === "live/stream"), `never live over the stream: ${states.join(" ")}`);
-    const seen = await page.evaluate(() => window.__progress);
-    assert(seen.includes(30) && seen.includes(60) && seen.at(-1) === 100, `progress from the stream: ${seen.join(",")}`);
-  } finally {
-    await apiCall("DELETE", `/api/tasks/${task.id}`);
-  }
+  cancelAtEnd(t, task.id);
+  const ctx = await newContext(t);
+  const at = (progress, state, version, message) => ({ ...task, state, progress, message, version, ...(state === "succeeded" ? { result: { steps: 10 }, finished_at: new Date().toISOString() } : {}) });
+  const events = [at(0, "queued", task.version, null), at(30, "running", task.version + 2, "step 3/10"),
+    at(60, "running", task.version + 3, "step 6/10"), at(100, "succeeded", task.version + 5, "step 10/10")];
+  const body = events.map((e, i) => `id: ${i + 1}\ndata: ${JSON.stringify(e)}\n\n`).join("");
+  await ctx.route("**/api/tasks/*/events", (route) => route.fulfill({ status: 200, headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" }, body }));
+  const page = await openTask(t, task.id, await ctx.newPage());
+  await waitState(page, "succeeded", 5000);
+  const states = await page.evaluate(() => window.__liveStates);
+  assert(states.some((s) => s === "live/stream"), `never live over the stream: ${states.join(" ")}`);
+  const seen = await page.evaluate(() => window.__progress);
+  assert(seen.includes(30) && seen.includes(60) && seen.at(-1) === 100, `progress from the stream: ${seen.join(",")}`);
 });
 
 test("a dropped stream is reopened at once (simulated)", async (t) => {
   const task = await submit({ kind: "sleep", payload: {}, delay_s: 300 });
-  try {
-    const ctx = await newContext(t);
-    const at = (progress, state, version) => ({ ...task, state, progress, version, message: `${progress}%` });
-    let opens = 0;
-    await ctx.route("**/api/tasks/*/events", (route) => {
-      opens++;
-      // the first stream ends (a proxy timeout, a restart) before the task is finished
-      const events = opens === 1 ? [at(0, "running", task.version + 1), at(40, "running", task.version + 2)]
-        : [at(40, "running", task.version + 2), at(100, "succeeded", task.version + 4)];
-      const body = events.map((e) => `id: ${e.version}\ndata: ${JSON.stringify(e)}\n\n`).join("");
-      return route.fulfill({ status: 200, headers: { "Content-Type": "text/event-stream" }, body });
-    });
-    const t0 = Date.now();
-    const page = await openTask(t, task.id, await ctx.newPage());
-    await waitState(page, "succeeded", 5000);
-    assert(Date.now() - t0 < 2500, `took ${Date.now() - t0} ms: the browser's own 3 s reconnect was waited for`);
-    assert(opens === 2, `the stream was opened ${opens} times`);
-    const states = await page.evaluate(() => window.__liveStates);
-    assert(!states.some((s) => s.includes("long-poll") || s.includes("polling")), `fell back: ${states.join(" ")}`);
-  } finally {
-    await apiCall("DELETE", `/api/tasks/${task.id}`);
-  }
+  cancelAtEnd(t, task.id);
+  const ctx = await newContext(t);
+  const at = (progress, state, version) => ({ ...task, state, progress, version, message: `${progress}%` });
+  let opens = 0;
+  await ctx.route("**/api/tasks/*/events", (route) => {
+    opens++;
+    // the first stream ends (a proxy timeout, a restart) before the task is finished
+    const events = opens === 1 ? [at(0, "running", task.version + 1), at(40, "running", task.version + 2)]
+      : [at(40, "running", task.version + 2), at(100, "succeeded", task.version + 4)];
+    const body = events.map((e) => `id: ${e.version}\ndata: ${JSON.stringify(e)}\n\n`).join("");
+    return route.fulfill({ status: 200, headers: { "Content-Type": "text/event-stream" }, body });
+  });
+  const t0 = Date.now();
+  const page = await openTask(t, task.id, await ctx.newPage());
+  await waitState(page, "succeeded", 5000);
+  assert(Date.now() - t0 < 2500, `took ${Date.now() - t0} ms: the browser's own 3 s reconnect was waited for`);
+  assert(opens === 2, `the stream was opened ${opens} times`);
+  const states = await page.evaluate(() => window.__liveStates);
+  assert(!states.some((s) => s.includes("long-poll") || s.includes("polling")), `fell back: ${states.join(" ")}`);
 });
 
 test("the task page shows the history, or says it is unavailable", async (t) => {
@@ -548,6 +554,15 @@ async function newOwner(prefix) {
   return { name, token: await createToken(name) };
 }
 
+// ownersWithHeldTasks(t, prefix) — two new owners, A and B, each with a held task (heldTask)
+// in one new queue PREFIX-…: { a, b, queue, at, bt }.
+async function ownersWithHeldTasks(t, prefix) {
+  const a = await newOwner("browser-a");
+  const b = await newOwner("browser-b");
+  const queue = `${prefix}-${uniq()}`;
+  return { a, b, queue, at: await heldTask(t, a.token, { queue }), bt: await heldTask(t, b.token, { queue }) };
+}
+
 const rowIn = (page, id) => page.locator(`#tasks tbody tr[data-id="${id}"]`);
 const ownCookie = async (ctx) => (await ctx.cookies(`${BASE}/api/`)).find((c) => c.name === "taskq_token");
 
@@ -587,93 +602,81 @@ function pageFetch(page, p, init = {}) {
 }
 
 test("auth: an owner's overview shows its own tasks only, in the table and from its feed", async (t) => {
-  const a = await newOwner("browser-a");
-  const b = await newOwner("browser-b");
-  const queue = `owners-${uniq()}`;
-  const a1 = await submit({ kind: "noop", payload: {}, queue, delay_s: 3600 }, a.token);
-  const b1 = await submit({ kind: "noop", payload: {}, queue, delay_s: 3600 }, b.token);
+  const { a, b, queue, at: a1, bt: b1 } = await ownersWithHeldTasks(t, "owners");
   const bIds = [b1.id];
-  try {
-    assert(a1.owner === a.name && b1.owner === b.name, `the tasks' owners: ${a1.owner}, ${b1.owner}`);
-    const ctx = await newContext(t, { token: a.token });
-    await ctx.addInitScript(RECORD_FEED);
-    const page = await ctx.newPage();
-    const feeds = [];
-    page.on("request", (r) => { const u = new URL(r.url()); if (u.pathname.startsWith("/api/stream")) feeds.push(u.pathname); });
-    await page.goto(`${BASE}/`);
-    await waitFor(async () => (await rowIn(page, a1.id).count()) === 1, "A's task in A's table");
-    await waitFor(async () => (await page.locator("#who").textContent()) === `owner ${a.name}`, "the header to say owner A");
-    assert(!(await page.locator("#tasks th.owner").isVisible()), "an owner's table has the owner column");
-    // the live feed is A's own (/api/stream/{owner}), let in by the cookie
-    await waitFor(async () => (await page.locator("#live").getAttribute("data-mode")) === "stream", "the overview's feed to be live", 8000);
-    const mine = `/api/stream/${encodeURIComponent(a.name)}`;
-    assert(feeds.length > 0 && feeds.every((f) => f === mine), `feeds the page opened: ${feeds.join(" ")}`);
-    // the queue counts are A's own: 1 queued in the queue both share
-    const queued = page.locator(`#queues tr[data-queue="${queue}"] td[data-label="queued"]`);
-    await waitFor(async () => (await queued.count()) === 1 && (await queued.textContent()) === "1", "A's count of 1 queued task");
-    // B submits while A's page is open, then A does (to the queue the worker serves): A's
-    // task appears live, B's never does
-    const b2 = await submit({ kind: "sleep", payload: { steps: 4, step_ms: 200 } }, b.token);
-    bIds.push(b2.id);
-    const a2 = await submit({ kind: "sleep", payload: { steps: 4, step_ms: 200 } }, a.token);
-    await waitFor(async () => (await rowIn(page, a2.id).count()) === 1, "A's new task in A's table", 6000);
-    await waitFor(async () => (await rowIn(page, a2.id).getAttribute("data-state")) === "succeeded", "A's new task to succeed", 15000);
-    await waitFor(async () => (await getTask(b2.id)).state === "succeeded", "B's new task to finish", 15000);
-    await sleep(2000);
-    const shown = await page.evaluate(() => window.__rowIds);
-    const carried = await page.evaluate(() => window.__feedIds);
-    assert(shown.includes(a1.id) && shown.includes(a2.id), "A's tasks are not both shown");
-    assert(!bIds.some((id) => shown.includes(id)), "one of B's tasks was shown in A's table");
-    assert(carried.includes(a2.id), `A's feed did not carry A's new task (${carried.length} ids)`);
-    assert(!bIds.some((id) => carried.includes(id)), "A's feed carried one of B's tasks");
-    const owners = await page.locator("#tasks tbody td.owner").allTextContents();
-    assert(owners.length > 0 && owners.every((o) => o === a.name), `owners in A's table: ${[...new Set(owners)].join(",")}`);
-    // the other feeds are closed to A's cookie: B's, and the one of every task
-    for (const path of [`/api/stream/${encodeURIComponent(b.name)}`, "/api/stream"]) {
-      const r = await pageFetch(page, path);
-      assert(r.status === 403, `${path} with A's cookie: ${r.open ? "let in, " : ""}HTTP ${r.status}`);
-    }
-    // an admin's overview shows both owners' tasks, with the owner column
-    const admin = await newPage(t);
-    await admin.goto(`${BASE}/?queue=${queue}`);
-    await waitFor(async () => (await admin.locator("#tasks tbody tr").count()) === 2, "the admin's 2 rows (A's and B's)");
-    assert((await admin.locator("#who").textContent()) === "admin", "the admin's header does not say admin");
-    assert(await admin.locator("#tasks th.owner").isVisible(), "the admin's table has no owner column");
-    assert((await rowIn(admin, b1.id).locator("td.owner").textContent()) === b.name, "the owner column does not name B");
-  } finally {
-    await Promise.all([a1.id, b1.id].map((id) => apiCall("DELETE", `/api/tasks/${id}`)));
+  assert(a1.owner === a.name && b1.owner === b.name, `the tasks' owners: ${a1.owner}, ${b1.owner}`);
+  const ctx = await newContext(t, { token: a.token });
+  await ctx.addInitScript(RECORD_FEED);
+  const page = await ctx.newPage();
+  const feeds = [];
+  page.on("request", (r) => { const u = new URL(r.url()); if (u.pathname.startsWith("/api/stream")) feeds.push(u.pathname); });
+  await page.goto(`${BASE}/`);
+  await waitFor(async () => (await rowIn(page, a1.id).count()) === 1, "A's task in A's table");
+  await waitFor(async () => (await page.locator("#who").textContent()) === `owner ${a.name}`, "the header to say owner A");
+  assert(!(await page.locator("#tasks th.owner").isVisible()), "an owner's table has the owner column");
+  // the live feed is A's own (/api/stream/{owner}), let in by the cookie
+  await waitFor(async () => (await page.locator("#live").getAttribute("data-mode")) === "stream", "the overview's feed to be live", 8000);
+  const mine = `/api/stream/${encodeURIComponent(a.name)}`;
+  assert(feeds.length > 0 && feeds.every((f) => f === mine), `feeds the page opened: ${feeds.join(" ")}`);
+  // the queue counts are A's own: 1 queued in the queue both share
+  const queued = page.locator(`#queues tr[data-queue="${queue}"] td[data-label="queued"]`);
+  await waitFor(async () => (await queued.count()) === 1 && (await queued.textContent()) === "1", "A's count of 1 queued task");
+  // B submits while A's page is open, then A does (to the queue the worker serves): A's
+  // task appears live, B's never does
+  const b2 = await submit({ kind: "sleep", payload: { steps: 4, step_ms: 200 } }, b.token);
+  bIds.push(b2.id);
+  const a2 = await submit({ kind: "sleep", payload: { steps: 4, step_ms: 200 } }, a.token);
+  await waitFor(async () => (await rowIn(page, a2.id).count()) === 1, "A's new task in A's table", 6000);
+  await waitFor(async () => (await rowIn(page, a2.id).getAttribute("data-state")) === "succeeded", "A's new task to succeed", 15000);
+  await waitFor(async () => (await getTask(b2.id)).state === "succeeded", "B's new task to finish", 15000);
+  await sleep(2000);
+  const shown = await page.evaluate(() => window.__rowIds);
+  const carried = await page.evaluate(() => window.__feedIds);
+  assert(shown.includes(a1.id) && shown.includes(a2.id), "A's tasks are not both shown");
+  assert(!bIds.some((id) => shown.includes(id)), "one of B's tasks was shown in A's table");
+  assert(carried.includes(a2.id), `A's feed did not carry A's new task (${carried.length} ids)`);
+  assert(!bIds.some((id) => carried.includes(id)), "A's feed carried one of B's tasks");
+  const owners = await page.locator("#tasks tbody td.owner").allTextContents();
+  assert(owners.length > 0 && owners.every((o) => o === a.name), `owners in A's table: ${[...new Set(owners)].join(",")}`);
+  // the other feeds are closed to A's cookie: B's, and the one of every task
+  for (const path of [`/api/stream/${encodeURIComponent(b.name)}`, "/api/stream"]) {
+    const r = await pageFetch(page, path);
+    assert(r.status === 403, `${path} with A's cookie: ${r.open ? "let in, " : ""}HTTP ${r.status}`);
   }
+  // an admin's overview shows both owners' tasks, with the owner column
+  const admin = await newPage(t);
+  await admin.goto(`${BASE}/?queue=${queue}`);
+  await waitFor(async () => (await admin.locator("#tasks tbody tr").count()) === 2, "the admin's 2 rows (A's and B's)");
+  assert((await admin.locator("#who").textContent()) === "admin", "the admin's header does not say admin");
+  assert(await admin.locator("#tasks th.owner").isVisible(), "the admin's table has no owner column");
+  assert((await rowIn(admin, b1.id).locator("td.owner").textContent()) === b.name, "the owner column does not name B");
 }, { timeout: 60000, skip: OWNER_SKIP });
 
 test("auth: another owner's task page says not found and shows nothing of it", async (t) => {
   const a = await newOwner("browser-a");
   const b = await newOwner("browser-b");
   const marker = `b-secret-${uniq()}`;
-  const bt = await submit({ kind: "noop", payload: { marker }, delay_s: 3600 }, b.token);
-  try {
-    const ctx = await newContext(t, { token: a.token });
-    const page = await ctx.newPage();
-    const streams = [];
-    page.on("request", (r) => { if (r.url().includes("/events")) streams.push(r.url()); });
-    await page.goto(`${BASE}/task.html?id=${bt.id}`);
-    await waitFor(async () => await page.locator("#missing").isVisible(), "the not-found section");
-    const text = await page.locator("#missing-text").textContent();
-    assert(/404 not_found/.test(text), `the error says: ${text}`);
-    assert(!(await page.locator("#task").isVisible()), "the task section is shown");
-    assert((await page.locator("#t-payload").textContent()) === "", "a payload is shown");
-    assert(!(await page.content()).includes(marker), "B's payload is in the page");
-    assert(streams.length === 0, `the page subscribed to B's task: ${streams.join(" ")}`);
-    // nor does A's token reach B's task another way
-    const ev = await pageFetch(page, `/api/tasks/${bt.id}/events`);
-    assert(ev.status === 404 && !String(ev.text || "").includes(marker), `B's task's events with A's cookie: ${ev.open ? "let in, " : ""}HTTP ${ev.status}`);
-    for (const [method, p] of [["GET", `/api/tasks/${bt.id}/history`], ["DELETE", `/api/tasks/${bt.id}`], ["POST", `/api/tasks/${bt.id}/retry`]]) {
-      const r = await apiCall(method, p, undefined, a.token);
-      assert(r.status === 404, `${method} ${p} with A's token answered ${r.status}`);
-    }
-    assert((await getTask(bt.id)).state === "queued", "B's task did not stay queued");
-  } finally {
-    await apiCall("DELETE", `/api/tasks/${bt.id}`);
+  const bt = await heldTask(t, b.token, { payload: { marker } });
+  const ctx = await newContext(t, { token: a.token });
+  const page = await ctx.newPage();
+  const streams = [];
+  page.on("request", (r) => { if (r.url().includes("/events")) streams.push(r.url()); });
+  await page.goto(`${BASE}/task.html?id=${bt.id}`);
+  await waitFor(async () => await page.locator("#missing").isVisible(), "the not-found section");
+  const text = await page.locator("#missing-text").textContent();
+  assert(/404 not_found/.test(text), `the error says: ${text}`);
+  assert(!(await page.locator("#task").isVisible()), "the task section is shown");
+  assert((await page.locator("#t-payload").textContent()) === "", "a payload is shown");
+  assert(!(await page.content()).includes(marker), "B's payload is in the page");
+  assert(streams.length === 0, `the page subscribed to B's task: ${streams.join(" ")}`);
+  // nor does A's token reach B's task another way
+  const ev = await pageFetch(page, `/api/tasks/${bt.id}/events`);
+  assert(ev.status === 404 && !String(ev.text || "").includes(marker), `B's task's events with A's cookie: ${ev.open ? "let in, " : ""}HTTP ${ev.status}`);
+  for (const [method, p] of [["GET", `/api/tasks/${bt.id}/history`], ["DELETE", `/api/tasks/${bt.id}`], ["POST", `/api/tasks/${bt.id}/retry`]]) {
+    const r = await apiCall(method, p, undefined, a.token);
+    assert(r.status === 404, `${method} ${p} with A's token answered ${r.status}`);
   }
+  assert((await getTask(bt.id)).state === "queued", "B's task did not stay queued");
 }, { skip: OWNER_SKIP });
 
 test("auth: with an owner's token the pages are live over streams (EventSource by cookie)", async (t) => {
@@ -696,55 +699,43 @@ test("auth: with an owner's token the pages are live over streams (EventSource b
 }, { skip: OWNER_SKIP });
 
 test("auth: a new token reloads the pages (nothing of the old owner stays); Forget clears the cookie", async (t) => {
-  const a = await newOwner("browser-a");
-  const b = await newOwner("browser-b");
-  const queue = `switch-${uniq()}`;
-  const at = await submit({ kind: "noop", payload: {}, queue, delay_s: 3600 }, a.token);
-  const bt = await submit({ kind: "noop", payload: {}, queue, delay_s: 3600 }, b.token);
-  try {
-    const ctx = await newContext(t, { token: a.token });
-    const page = await ctx.newPage();
-    const other = await ctx.newPage();             // another tab of the same browser
-    for (const p of [page, other]) {
-      await p.goto(`${BASE}/?queue=${queue}`);
-      await waitFor(async () => (await rowIn(p, at.id).count()) === 1, "A's row");
-    }
-    await page.locator("#auth-toggle").click();
-    await page.locator("#auth input[name=token]").fill(b.token);
-    await page.locator("#auth button[type=submit]").click();
-    for (const p of [page, other]) {
-      await waitFor(async () => (await p.locator("#who").textContent()) === `owner ${b.name}` && (await rowIn(p, bt.id).count()) === 1, "B's row after the token change");
-      assert((await rowIn(p, at.id).count()) === 0, "A's row is still shown");
-      assert(!(await p.evaluate(() => window.__rowIds)).includes(at.id), "A's task was shown with B's token");
-    }
-    assert((await ownCookie(ctx))?.value === b.token, "the cookie does not hold the new token");
-    await page.locator("#auth-toggle").click();
-    await page.locator("#auth button.clear").click();
-    await waitFor(async () => await page.locator("#auth").isVisible() && /401/.test(await page.locator("#tasks-error").textContent()), "the token field after Forget");
-    assert(!(await ownCookie(ctx)), "the cookie outlived the token");
-    assert((await page.locator("#tasks tbody tr").count()) === 0, "rows are shown without a token");
-  } finally {
-    await Promise.all([at.id, bt.id].map((id) => apiCall("DELETE", `/api/tasks/${id}`)));
+  const { a, b, queue, at, bt } = await ownersWithHeldTasks(t, "switch");
+  const ctx = await newContext(t, { token: a.token });
+  const page = await ctx.newPage();
+  const other = await ctx.newPage();             // another tab of the same browser
+  for (const p of [page, other]) {
+    await p.goto(`${BASE}/?queue=${queue}`);
+    await waitFor(async () => (await rowIn(p, at.id).count()) === 1, "A's row");
   }
+  await page.locator("#auth-toggle").click();
+  await page.locator("#auth input[name=token]").fill(b.token);
+  await page.locator("#auth button[type=submit]").click();
+  for (const p of [page, other]) {
+    await waitFor(async () => (await p.locator("#who").textContent()) === `owner ${b.name}` && (await rowIn(p, bt.id).count()) === 1, "B's row after the token change");
+    assert((await rowIn(p, at.id).count()) === 0, "A's row is still shown");
+    assert(!(await p.evaluate(() => window.__rowIds)).includes(at.id), "A's task was shown with B's token");
+  }
+  assert((await ownCookie(ctx))?.value === b.token, "the cookie does not hold the new token");
+  await page.locator("#auth-toggle").click();
+  await page.locator("#auth button.clear").click();
+  await waitFor(async () => await page.locator("#auth").isVisible() && /401/.test(await page.locator("#tasks-error").textContent()), "the token field after Forget");
+  assert(!(await ownCookie(ctx)), "the cookie outlived the token");
+  assert((await page.locator("#tasks tbody tr").count()) === 0, "rows are shown without a token");
 }, { timeout: 45000, skip: OWNER_SKIP });
 
 test("auth: the cookie alone reads but never changes anything", async (t) => {
   const a = await newOwner("browser-a");
-  const at = await submit({ kind: "noop", payload: {}, delay_s: 3600 }, a.token);
-  try {
-    const page = await newPage(t, { token: a.token });
-    await page.goto(`${BASE}/`);
-    await waitFor(async () => (await rowIn(page, at.id).count()) === 1, "A's row");
-    const get = await pageFetch(page, `/api/tasks/${at.id}`);
-    assert(get.status === 200, `GET with the cookie alone answered ${get.status}`);
-    const post = await pageFetch(page, "/api/tasks", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"kind":"noop"}' });
-    assert(post.status === 401, `POST with the cookie alone answered ${post.status}`);
-    const del = await pageFetch(page, `/api/tasks/${at.id}`, { method: "DELETE" });
-    assert(del.status === 401, `DELETE with the cookie alone answered ${del.status}`);
-    assert((await getTask(at.id)).state === "queued", "the task did not stay queued");
-  } finally {
-    await apiCall("DELETE", `/api/tasks/${at.id}`);
-  }
+  const at = await heldTask(t, a.token);
+  const page = await newPage(t, { token: a.token });
+  await page.goto(`${BASE}/`);
+  await waitFor(async () => (await rowIn(page, at.id).count()) === 1, "A's row");
+  const get = await pageFetch(page, `/api/tasks/${at.id}`);
+  assert(get.status === 200, `GET with the cookie alone answered ${get.status}`);
+  const post = await pageFetch(page, "/api/tasks", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"kind":"noop"}' });
+  assert(post.status === 401, `POST with the cookie alone answered ${post.status}`);
+  const del = await pageFetch(page, `/api/tasks/${at.id}`, { method: "DELETE" });
+  assert(del.status === 401, `DELETE with the cookie alone answered ${del.status}`);
+  assert((await getTask(at.id)).state === "queued", "the task did not stay queued");
 }, { skip: OWNER_SKIP });
 
 // nchan 1.3.6 aborts an nginx worker (spool.c:479 assertion) when a channel that never had a
@@ -855,7 +846,7 @@ async function main() {
     if (FILTERS.length && !FILTERS.some((f) => tc.name.includes(f))) continue;
     const name = tc.name.padEnd(width);
     if (tc.skip) { console.log(`skip ${name}  ${tc.skip}`); continue; }
-    const t = { contexts: [], pages: [], pageErrors: [] };
+    const t = { contexts: [], pages: [], pageErrors: [], cleanups: [] };
     const t0 = Date.now();
     let timer;
     try {
@@ -878,6 +869,7 @@ async function main() {
       console.log(`FAIL ${name}  ${reason.replace(/\s+/g, " ")}${where}`);
     } finally {
       clearTimeout(timer);
+      for (const fn of t.cleanups.reverse()) await fn().catch(() => {});
       await Promise.all(t.contexts.map((c) => c.close().catch(() => {})));
     }
   }

@@ -11,18 +11,14 @@ phase: it runs after the tests that do not expect an outage.
 import threading
 import time
 
-from taskq_harness import (Client, HarnessError, TaskqTestCase, api, dev, wait_final,
-                           wait_until)
+from taskq_harness import (Client, HarnessError, TaskqTestCase, api, start_daemon, stop_daemon,
+                           wait_final, wait_until)
 
 INTERVAL = 0.025          # one submit every 25 ms (~40/s)
 HANG = 5.0                # an answer slower than this is a hang
 HOLD = 1.5                # seconds PostgreSQL stays down
 PICKUP = 1.0              # an idle worker claims a new task within this (poll is 5 s)
 PAYLOADS = (("noop", {}), ("sleep", {"steps": 3, "step_ms": 50}))
-
-
-def show(p):
-    return "exit %d; stdout %r; stderr %r" % (p.returncode, p.stdout[-500:], p.stderr[-500:])
 
 
 class Submitter(threading.Thread):
@@ -69,14 +65,6 @@ class Submitter(threading.Thread):
 
 class PgRestartTests(TaskqTestCase):
 
-    def start_postgres(self):
-        """Start PostgreSQL again; returns None or what went wrong (never raises)."""
-        try:
-            p = dev("daemon", "start", "postgres")
-        except Exception as e:
-            return "dev daemon start postgres raised %s: %s" % (type(e).__name__, e)
-        return None if p.returncode == 0 else "dev daemon start postgres: " + show(p)
-
     def test_postgres_restart_under_load_loses_no_accepted_task(self):
         q = self.own_queue("pg")
         w = self.start_worker(q, name="pg", lease=3, concurrency=8)
@@ -88,8 +76,7 @@ class PgRestartTests(TaskqTestCase):
             wait_until(lambda: sub.count(202) >= 40, timeout=20, what="40 submits before")
             t_down = time.monotonic()
             try:
-                p = dev("daemon", "stop", "postgres")
-                self.assertEqual(p.returncode, 0, "dev daemon stop postgres: " + show(p))
+                stop_daemon("postgres")
                 t_stopped = time.monotonic()
                 # hold the outage for HOLD s (past a few reconnect back-offs of the worker)
                 # and until submits have seen it (or 4 s)
@@ -100,7 +87,7 @@ class PgRestartTests(TaskqTestCase):
                     pass
             finally:
                 t_start = time.monotonic()
-                start_err = self.start_postgres()
+                start_err = start_daemon("postgres")
             self.assertIsNone(start_err)
             t_up = time.monotonic()
             n = sub.count(202, t_up)

@@ -7,28 +7,13 @@ a finally block. taskq-fcgi and taskq-worker must recover on their own, without 
 
 import time
 
-from taskq_harness import TaskqTestCase, api, dev, unique, wait_until, ENV
+from taskq_harness import (ENV, TaskqTestCase, api, start_daemon, stop_daemon, unique,
+                           wait_until)
 
 FINAL = ("succeeded", "failed", "cancelled")
 
 
-def show(p):
-    return "exit %d; stdout %r; stderr %r" % (p.returncode, p.stdout[-500:], p.stderr[-500:])
-
-
 class OutageTests(TaskqTestCase):
-
-    def stop_postgres(self):
-        p = dev("daemon", "stop", "postgres")
-        self.assertEqual(p.returncode, 0, "dev daemon stop postgres: " + show(p))
-
-    def start_postgres(self):
-        """Start PostgreSQL again; returns None or what went wrong (never raises)."""
-        try:
-            p = dev("daemon", "start", "postgres")
-        except Exception as e:
-            return "dev daemon start postgres raised %s: %s" % (type(e).__name__, e)
-        return None if p.returncode == 0 else "dev daemon start postgres: " + show(p)
 
     def wait_healthy(self, timeout=30):
         t0 = time.monotonic()
@@ -60,7 +45,7 @@ class OutageTests(TaskqTestCase):
         before = self.submit_ok("noop", queue=unique("q"))
         start_err = "not started"
         try:
-            self.stop_postgres()
+            stop_daemon("postgres")
             answers = []
 
             def unhealthy():
@@ -86,7 +71,7 @@ class OutageTests(TaskqTestCase):
                     self.assertEqual(r.header("Retry-After"), "1", str(r.headers))
                     self.assertLess(r.elapsed, 3.0, "503 took %.2fs" % r.elapsed)
         finally:
-            start_err = self.start_postgres()
+            start_err = start_daemon("postgres")
         self.assertIsNone(start_err)
         took = self.wait_healthy()
         # taskq-fcgi serves again and taskq-worker runs new tasks, neither restarted
@@ -118,10 +103,10 @@ class OutageTests(TaskqTestCase):
                           timeout=15)
         start_err = "not started"
         try:
-            self.stop_postgres()
+            stop_daemon("postgres")
             time.sleep(1.5)  # hold the outage across several steps of the running task
         finally:
-            start_err = self.start_postgres()
+            start_err = start_daemon("postgres")
         self.assertIsNone(start_err)
         self.wait_healthy()
         t0 = time.monotonic()

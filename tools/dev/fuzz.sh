@@ -219,6 +219,19 @@ fuzz_show_failure() {
 	fuzz_report "$FUZZ_RUN_LOG" | sed 's/^/    /' >&2
 }
 
+# fuzz_once TARGET SECONDS JOBS CORPUS... — fuzz_run, then its line "fuzz: TARGET: N
+# executions, ok" (or FAILED, and the failure's report); returns 1 on a failure.
+fuzz_once() {
+	local t=$1
+	if fuzz_run "$@"; then
+		say "fuzz: $t: $FUZZ_RUN_EXECS executions, ok"
+		return 0
+	fi
+	say "fuzz: $t: $FUZZ_RUN_EXECS executions, FAILED"
+	fuzz_show_failure "$t"
+	return 1
+}
+
 # fuzz_smoke [SECONDS] — for ./dev test: build, run each target SECONDS (default 20) from a
 # copy of its seeds; one test per target. Sets and exports FUZZ_EXECS. Always returns 0: the
 # result is in the phase line (call it directly, not in a subshell, so that it counts).
@@ -239,13 +252,10 @@ fuzz_smoke() {
 		if [[ -d $TOP/tests/fuzz/corpus/$t ]]; then
 			cp -R "$TOP/tests/fuzz/corpus/$t/." "$work/"
 		fi
-		if fuzz_run "$t" "$secs" 1 "$work"; then
+		if fuzz_once "$t" "$secs" 1 "$work"; then
 			passed=$((passed + 1))
-			say "fuzz: $t: $FUZZ_RUN_EXECS executions, ok"
 		else
 			failed=$((failed + 1))
-			say "fuzz: $t: $FUZZ_RUN_EXECS executions, FAILED"
-			fuzz_show_failure "$t"
 		fi
 		FUZZ_EXECS=$((FUZZ_EXECS + FUZZ_RUN_EXECS))
 	done
@@ -288,13 +298,7 @@ cmd_fuzz() {
 		seeds=$TOP/tests/fuzz/corpus/$t
 		mkdir -p "$corpus" "$seeds"
 		say "fuzz: $t for ${secs}s ($jobs jobs; corpus var/fuzz/corpus/$t, seeds tests/fuzz/corpus/$t)"
-		if fuzz_run "$t" "$secs" "$jobs" "$corpus" "$seeds"; then
-			say "fuzz: $t: $FUZZ_RUN_EXECS executions, ok"
-		else
-			failed=$((failed + 1))
-			say "fuzz: $t: $FUZZ_RUN_EXECS executions, FAILED"
-			fuzz_show_failure "$t"
-		fi
+		fuzz_once "$t" "$secs" "$jobs" "$corpus" "$seeds" || failed=$((failed + 1))
 		total=$((total + FUZZ_RUN_EXECS))
 		if ((merge)); then
 			before=$(find "$seeds" -type f | wc -l)

@@ -351,7 +351,7 @@ cmd_test() {
 	stack_paths
 	if [[ -d $VAR ]]; then
 		stop_all # a stack left over from an interrupted run
-		rm -rf "$PGDATA" "$LOG" "$RUN" "$NGX" "$VAR/etc" "$VAR/integration.out"
+		rm -rf "$PGDATA" "$LOG" "$RUN" "$NGX" "${VAR:?}/etc" "$VAR/integration.out"
 	fi
 	trap test_stop_stack EXIT
 	trap 'exit 130' INT
