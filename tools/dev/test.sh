@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# tools/dev/test.sh — sourced by ./dev: ./dev test (builds, unit, integration, sanitizer scan).
+# tools/dev/test.sh — sourced by ./dev: ./dev test (builds, make check, fuzzing, the package,
+# integration and browser tests, sanitizer scan; the format check with TASKQ_FMT_CHECK=1).
 # shellcheck disable=SC2153 # PORT, VAR … are set by tools/dev/common.sh
 
 T_PASSED=0
@@ -315,6 +316,12 @@ cmd_test() {
 	if ((TRY_STATUS != 0)); then
 		final_line
 		exit 1
+	fi
+
+	# the formatter's check: off until the tree has been formatted in one commit
+	if [[ ${TASKQ_FMT_CHECK:-0} == 1 ]] && [[ $# -eq 0 || " $* " == *fmt* ]]; then
+		source "$TOP/tools/dev/fmt.sh"
+		fmt_test
 	fi
 
 	unit_tests
