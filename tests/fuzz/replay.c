@@ -86,7 +86,8 @@ static int run_path(const char *dir, size_t *n)
 	for (int i = 0; i < count; i++) {
 		char path[4096];
 
-		if (snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name) >= (int)sizeof path) {
+		if (snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name) >=
+		    (int)sizeof path) {
 			fprintf(stderr, "replay_%s: %s/%s: path too long\n", fuzz_target, dir,
 				names[i]->d_name);
 			bad = 1;
@@ -108,8 +109,8 @@ int main(int argc, char **argv)
 	int bad = 0;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: %s [FILE|DIR...]  (default: $srcdir/tests/fuzz/corpus/%s)\n", argv[0],
-		       fuzz_target);
+		printf("usage: %s [FILE|DIR...]  (default: $srcdir/tests/fuzz/corpus/%s)\n",
+		       argv[0], fuzz_target);
 		return 0;
 	}
 	if (argc > 1 && argv[1][0] == '-') {
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
 		bad = run_path(seeds, &n);
 	}
 	printf("replay_%s: %zu inputs, %s\n", fuzz_target, n,
-	       bad ? "some unreadable" : n ? "no finding" : "none found");
+	       bad ? "some unreadable"
+	       : n ? "no finding"
+		   : "none found");
 	return bad || n == 0;
 }

@@ -10,9 +10,9 @@
 
 /* ck_assert_msg, but silent while cond holds: check records the place of every passing
  * assertion (a write to its pipe), too slow for loops of many thousand checks */
-#define require(cond, ...)                               \
-	do {                                             \
-		if (!(cond))                             \
+#define require(cond, ...)                                \
+	do {                                              \
+		if (!(cond))                              \
 			ck_assert_msg(cond, __VA_ARGS__); \
 	} while (0)
 
@@ -26,11 +26,11 @@ Suite *units_suite(const char *name, double timeout_s, const TTest *const tests[
 
 /* Defines Suite *suite_NAME(void) over the tests listed, in that order:
  *   UNITS_SUITE(task, 0, ids, names, states) */
-#define UNITS_SUITE(name, timeout_s, ...)                                               \
-	Suite *suite_##name(void)                                                       \
-	{                                                                               \
-		const TTest *const tests[] = {__VA_ARGS__};                             \
-		return units_suite(#name, timeout_s, tests, N_OF(tests));               \
+#define UNITS_SUITE(name, timeout_s, ...)                                 \
+	Suite *suite_##name(void)                                         \
+	{                                                                 \
+		const TTest *const tests[] = {__VA_ARGS__};               \
+		return units_suite(#name, timeout_s, tests, N_OF(tests)); \
 	}
 
 /* A string (NULL allowed) and whether a validator takes it. */
