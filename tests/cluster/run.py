@@ -4,8 +4,8 @@
 usage: ip netns exec tq-client tests/cluster/run.py [--list] [FILTER...]
 
 `./dev test --cluster` brings the cluster up, runs this on the client host and takes the
-cluster down. Discovers tests/cluster/test_*.py (unittest, in the order of their names: the
-failover test, which leaves pg2 the primary, runs last), prints one line per test, the
+cluster down. Discovers tests/cluster/test_*.py (unittest, in the order of their names, but
+the failover test, which leaves pg2 the primary, last: PHASES), prints one line per test, the
 figures (lines starting `figure:`) and ends with `cluster: N passed, N failed`.
 Environment: TASKQ_DEV, TASKQ_CLUSTER ($TASKQ_VAR/cluster), TASKQ_CLUSTER_LEASE_S,
 TASKQ_TEST_TIMEOUT (per test, seconds, default 240), TASKQ_TEST_VERBOSE=1.
@@ -32,12 +32,19 @@ _spec.loader.exec_module(irun)
 
 import clusterlib  # noqa: E402
 
+# the integration runner's phases (irun.PHASES): the failover leaves pg2 the primary, without a
+# standby, so it comes after every test that expects pg1 primary and pg2 its replica
+PHASES = (
+    ("safe", None),
+    ("destructive", ("test_g_failover",)),
+)
+
 
 def main(argv):
     if "-h" in argv or "--help" in argv:
         print(__doc__.strip())
         return 0
-    tests = irun.select(HERE, argv)
+    tests = irun.select(HERE, argv, PHASES)
     if tests is None:
         return 0
     print("# taskq cluster: %d tests (cluster state in %s)" % (len(tests), clusterlib.CLUSTER),

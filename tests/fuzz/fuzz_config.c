@@ -17,17 +17,9 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "fuzz_config: check failed: %s (line %d)\n", #cond, \
-				__LINE__);                                                  \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
+FUZZ_TARGET(config);
 
 /* ---- config_parse_long ------------------------------------------------------------------ */
 

@@ -27,17 +27,9 @@
 
 #include "time/cron.h"
 #include "time/tz.h"
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                       \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "fuzz_cron: check failed: %s (line %d)\n", #cond, \
-				__LINE__);                                                \
-			abort();                                                          \
-		}                                                                         \
-	} while (0)
+FUZZ_TARGET(cron);
 
 /* ---- the reference parser ---------------------------------------------------------------- */
 

@@ -15,20 +15,12 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "fuzz.h"
 #include "query.h"
 #include "model/task.h"
 #include "cred/token.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "fuzz_query: check failed: %s (line %d)\n", #cond, \
-				__LINE__);                                                 \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
+FUZZ_TARGET(query);
 
 #define MAXPAIRS 4096
 
@@ -112,56 +104,52 @@ static void check_str(const char *s)
 	CHECK(memchr(s, '\0', QUERY_MAX_VALUE + 1) != NULL);
 }
 
+/* One text parameter of list_arg: when valid, val copied into buf (size bytes), which must
+ * hold all of it, lo to hi bytes, and *to pointed at the copy; returns 1 when not valid. */
+static int keep(const char *val, bool valid, char *buf, size_t size, int lo, int hi,
+		const char **to)
+{
+	int n;
+
+	if (!valid)
+		return 1;
+	n = snprintf(buf, size, "%s", val);
+	CHECK(n >= lo && n <= hi && (size_t)n < size);
+	*to = buf;
+	return 0;
+}
+
 /* fcgi/h_tasks.c list_arg, with checks that nothing it keeps was cut */
 static int list_arg(const char *key, const char *val, struct walk *a)
 {
 	long limit;
-	int n;
+	int bad;
 
 	if (!strcmp(key, "state")) {
-		if (task_state_parse(val) < 0)
-			goto bad;
-		n = snprintf(a->state, sizeof a->state, "%s", val);
-		CHECK(n >= 0 && (size_t)n < sizeof a->state);
-		CHECK(task_state_parse(a->state) >= 0);
-		a->f.state = a->state;
+		bad = keep(val, task_state_parse(val) >= 0, a->state, sizeof a->state, 0,
+			   sizeof a->state - 1, &a->f.state);
+		CHECK(bad || task_state_parse(a->state) >= 0);
 	} else if (!strcmp(key, "queue")) {
-		if (!task_name_valid(val))
-			goto bad;
-		n = snprintf(a->queue, sizeof a->queue, "%s", val);
-		CHECK(n >= 1 && n <= 64);
-		a->f.queue = a->queue;
+		bad = keep(val, task_name_valid(val), a->queue, sizeof a->queue, 1, 64, &a->f.queue);
 	} else if (!strcmp(key, "kind")) {
-		if (!task_name_valid(val))
-			goto bad;
-		n = snprintf(a->kind, sizeof a->kind, "%s", val);
-		CHECK(n >= 1 && n <= 64);
-		a->f.kind = a->kind;
+		bad = keep(val, task_name_valid(val), a->kind, sizeof a->kind, 1, 64, &a->f.kind);
 	} else if (!strcmp(key, "before")) {
-		if (!task_id_valid(val))
-			goto bad;
-		n = snprintf(a->before, sizeof a->before, "%s", val);
-		CHECK(n == TASK_ID_LEN);
-		a->f.before = a->before;
+		bad = keep(val, task_id_valid(val), a->before, sizeof a->before, TASK_ID_LEN,
+			   TASK_ID_LEN, &a->f.before);
 	} else if (!strcmp(key, "owner")) {
-		if (!token_owner_valid(val))
-			goto bad;
-		n = snprintf(a->owner, sizeof a->owner, "%s", val);
-		CHECK(n >= 1 && n <= 64);
-		a->f.owner = a->owner;
+		bad = keep(val, token_owner_valid(val), a->owner, sizeof a->owner, 1, 64, &a->f.owner);
 	} else if (!strcmp(key, "limit")) {
-		if (config_parse_long(val, 1, 500, &limit) != TASKQ_OK)
-			goto bad;
-		CHECK(limit >= 1 && limit <= 500);
-		a->f.limit = (int)limit;
+		bad = config_parse_long(val, 1, 500, &limit) != TASKQ_OK;
+		CHECK(bad || (limit >= 1 && limit <= 500));
+		if (!bad)
+			a->f.limit = (int)limit;
 	} else {
 		snprintf(a->msg, sizeof a->msg, "unknown query parameter '%.40s'", key);
 		return 1;
 	}
-	return 0;
-bad:
-	snprintf(a->msg, sizeof a->msg, "bad value for query parameter '%s'", key);
-	return 1;
+	if (bad)
+		snprintf(a->msg, sizeof a->msg, "bad value for query parameter '%s'", key);
+	return bad;
 }
 
 /* fcgi/h_tasks.c wait_arg */

@@ -11,19 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "router.h"
 #include "routes.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "fuzz_router: check failed: %s (line %d)\n", #cond, \
-				__LINE__);                                                  \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
+FUZZ_TARGET(router);
 
 /* the real table, every handler a stand-in (only which route matched matters) */
 static void stand_in(struct req *r) { (void)r; }
@@ -114,12 +106,8 @@ static void check(const char *method, const char *path)
 			CHECK(!strcmp(m.caps[i], caps[i]));
 	} else {
 		CHECK(m.status == (known ? 405 : 404));
-		if (known) {
-			if (strcmp(m.allow, allow)) {
-				fprintf(stderr, "fuzz_router: Allow: got '%s', want '%s'\n", m.allow, allow);
-				abort();
-			}
-		}
+		if (known && strcmp(m.allow, allow))
+			fuzz_fail("Allow: got '%s', want '%s'", m.allow, allow);
 	}
 
 	/* the same inputs give the same answer */

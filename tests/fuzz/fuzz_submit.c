@@ -18,17 +18,9 @@
 #include "model/task.h"
 #include "model/taskjson.h"
 #include "base/xalloc.h"
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "fuzz_submit: check failed: %s (line %d)\n", #cond, \
-				__LINE__);                                                  \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
+FUZZ_TARGET(submit);
 
 /* ---- the reference checker ----------------------------------------------------------- */
 
@@ -334,13 +326,18 @@ static json_object *check_payload(const char *payload_text)
 	size_t len = strlen(payload_text);
 	int top;
 
-	if (taskjson_parse(payload_text, len, &v, &err) != TASKQ_OK) {
-		fprintf(stderr, "fuzz_submit: payload text rejected (%s): %.200s\n", err.msg, payload_text);
-		abort();
-	}
+	if (taskjson_parse(payload_text, len, &v, &err) != TASKQ_OK)
+		fuzz_fail("payload text rejected (%s): %.200s", err.msg, payload_text);
 	CHECK(ref_check((const uint8_t *)payload_text, len, &top) == REF_OK);
 	CHECK(json_object_is_type(v, json_type_object));
 	return v;
+}
+
+/* key: the string value, when there is one */
+static void add_string(json_object *b, const char *key, const char *value)
+{
+	if (value)
+		json_object_object_add(b, key, json_object_new_string(value));
 }
 
 /* The validated submit written back as a body, the way a client would send it. */
@@ -349,26 +346,21 @@ static char *resubmit_body(const struct task_new *n, json_object *payload)
 	json_object *b = json_object_new_object();
 	char *text;
 
-	json_object_object_add(b, "kind", json_object_new_string(n->kind));
+	add_string(b, "kind", n->kind);
 	if (payload)
 		json_object_object_add(b, "payload", json_object_get(payload));
-	json_object_object_add(b, "queue", json_object_new_string(n->queue));
+	add_string(b, "queue", n->queue);
 	json_object_object_add(b, "priority", json_object_new_int(n->priority));
 	json_object_object_add(b, "delay_s", json_object_new_double(n->delay_s));
 	json_object_object_add(b, "max_attempts", json_object_new_int(n->max_attempts));
 	json_object_object_add(b, "timeout_s",
 			       n->timeout_s >= 0 ? json_object_new_int(n->timeout_s) : NULL);
-	if (n->dedupe_key)
-		json_object_object_add(b, "dedupe_key", json_object_new_string(n->dedupe_key));
-	if (n->concurrency_key)
-		json_object_object_add(b, "concurrency_key",
-				       json_object_new_string(n->concurrency_key));
-	if (n->callback_url)
-		json_object_object_add(b, "callback_url", json_object_new_string(n->callback_url));
+	add_string(b, "dedupe_key", n->dedupe_key);
+	add_string(b, "concurrency_key", n->concurrency_key);
+	add_string(b, "callback_url", n->callback_url);
 	if (n->after) {
 		json_object_object_add(b, "after", json_object_get(n->after));
-		json_object_object_add(b, "after_policy",
-				       json_object_new_string(n->after_always ? "always" : "success"));
+		add_string(b, "after_policy", n->after_always ? "always" : "success");
 	}
 	text = xstrdup(json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN));
 	json_object_put(b);
@@ -382,14 +374,10 @@ static void check_resubmit(const struct task_new *n, json_object *payload)
 	struct task_new n2;
 	struct taskq_err err;
 
-	if (taskjson_parse(text, strlen(text), &body2, &err) != TASKQ_OK) {
-		fprintf(stderr, "fuzz_submit: re-submitted body rejected (%s): %.300s\n", err.msg, text);
-		abort();
-	}
-	if (taskjson_parse_submit(body2, &n2, &ptext2, &err) != TASKQ_OK) {
-		fprintf(stderr, "fuzz_submit: re-submitted body invalid (%s): %.300s\n", err.msg, text);
-		abort();
-	}
+	if (taskjson_parse(text, strlen(text), &body2, &err) != TASKQ_OK)
+		fuzz_fail("re-submitted body rejected (%s): %.300s", err.msg, text);
+	if (taskjson_parse_submit(body2, &n2, &ptext2, &err) != TASKQ_OK)
+		fuzz_fail("re-submitted body invalid (%s): %.300s", err.msg, text);
 	CHECK(!strcmp(n->kind, n2.kind));
 	CHECK(!strcmp(n->queue, n2.queue));
 	CHECK(n->priority == n2.priority);
@@ -446,10 +434,8 @@ static void check_encode(const struct task_new *n, json_object *payload, uint8_t
 
 	o = taskjson_encode(&t);
 	text = json_object_to_json_string_ext(o, flags[(sel >> 4) & 3]);
-	if (taskjson_parse(text, strlen(text), &back, &err) != TASKQ_OK) {
-		fprintf(stderr, "fuzz_submit: task JSON rejected (%s): %.300s\n", err.msg, text);
-		abort();
-	}
+	if (taskjson_parse(text, strlen(text), &back, &err) != TASKQ_OK)
+		fuzz_fail("task JSON rejected (%s): %.300s", err.msg, text);
 	CHECK(json_object_object_get_ex(back, "kind", &v) && !strcmp(json_object_get_string(v), n->kind));
 	CHECK(json_object_object_get_ex(back, "queue", &v) && !strcmp(json_object_get_string(v), n->queue));
 	CHECK(json_object_object_get_ex(back, "payload", &v) && json_object_is_type(v, json_type_object));
@@ -486,9 +472,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* json-c waits for more input after a bare top-level number or literal */
 	} else if ((want == REF_OK && rc != TASKQ_OK) || (want == REF_INVAL && rc != TASKQ_INVAL) ||
 		   (want == REF_BAD && rc != TASKQ_BAD_JSON)) {
-		fprintf(stderr, "fuzz_submit: taskjson_parse: rc %d (%s), reference %s\n", rc, err.msg,
-			want == REF_OK ? "ok" : want == REF_INVAL ? "invalid field" : "bad JSON");
-		abort();
+		fuzz_fail("taskjson_parse: rc %d (%s), reference %s", rc, err.msg,
+			  want == REF_OK ? "ok" : want == REF_INVAL ? "invalid field" : "bad JSON");
 	}
 	if (rc != TASKQ_OK)
 		return 0;

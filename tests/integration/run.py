@@ -9,9 +9,17 @@ Discovers tests/integration/test_*.py (unittest), runs the tests whose id contai
 Environment: TASKQ_URL TASKQ_DB TASKQ_VAR TASKQ_BUILD TASKQ_DEV TASKQ_SQL_DIR (see
 tests/lib/taskq_harness.py); TASKQ_TEST_TIMEOUT (per test, seconds, default 120);
 TASKQ_TEST_VERBOSE=1 prints the whole traceback of each failure.
-Modules run in the order of their names (unittest's discovery sorts them), so
-test_zzz_openapi.py, which checks every exchange the others recorded in
-$TASKQ_VAR/api-seen.jsonl, runs last; this runner empties that file first.
+
+The tests run in phases, in this order, whatever their file names (PHASES below):
+  safe         every module not named in a later phase (in the order of their names); each
+               leaves the shared stack as it found it
+  destructive  test_faults_pg, test_outage, test_secrets: they stop PostgreSQL under load, or
+               read the logs all the others wrote, so they come after every safe test
+  audit        test_openapi_audit, the post-step: it checks every exchange the others
+               recorded in $TASKQ_VAR/api-seen.jsonl (emptied by this runner first) against
+               nginx/html/openapi.json, so it comes last
+A FILTER selects tests, never reorders them: `run.py test_outage test_errors` runs test_errors
+(safe) before test_outage (destructive).
 """
 
 import os
@@ -26,6 +34,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 sys.path.insert(0, HERE)
 
 import taskq_harness  # noqa: E402
+
+# (name, modules in the order they run); None: every module no other phase names, by name.
+PHASES = (
+    ("safe", None),
+    ("destructive", ("test_faults_pg", "test_outage", "test_secrets")),
+    ("audit", ("test_openapi_audit",)),
+)
 
 PER_TEST_TIMEOUT = int(os.environ.get("TASKQ_TEST_TIMEOUT") or 120)
 VERBOSE = os.environ.get("TASKQ_TEST_VERBOSE") == "1"
@@ -147,28 +162,62 @@ class LineResult(unittest.TestResult):
         self._emit("FAIL", test, "unexpected success")
 
 
-def select(here, argv):
-    """The test_*.py tests under here whose id contains one of argv's filters (all without
-    one); None when argv asked for --list (printed) instead of a run."""
+def module_of(test):
+    """The name of the test_*.py module a test comes from (for a module that failed to
+    import, unittest's stand-in test carries the name)."""
+    name = type(test).__module__
+    if name == "unittest.loader":
+        return getattr(test, "_testMethodName", "")
+    return name
+
+
+def phased(tests, phases):
+    """[(phase name, its tests)] in the order of phases; inside a phase, its modules in the
+    order it lists them (the catch-all phase keeps discovery's order, by name), each module's
+    tests in their own order. Raises ValueError when a phase lists a module that is not there:
+    a renamed file must not slip into the safe phase unnoticed."""
+    found = {module_of(t) for t in tests}
+    listed = {m: (i, j) for i, (_, mods) in enumerate(phases) for j, m in enumerate(mods or ())}
+    missing = sorted(m for m in listed if m not in found)
+    if missing:
+        raise ValueError("run.py PHASES lists modules that are not there: %s" % ", ".join(missing))
+    rest = next(i for i, (_, mods) in enumerate(phases) if mods is None)
+    key = {id(t): listed.get(module_of(t), (rest, 0)) for t in tests}
+    ordered = sorted(tests, key=lambda t: key[id(t)])  # stable: discovery's order within a key
+    return [(name, [t for t in ordered if key[id(t)][0] == i])
+            for i, (name, _) in enumerate(phases)]
+
+
+def select_phases(here, argv, phases=PHASES):
+    """[(phase name, its tests)] of the test_*.py tests under here whose id contains one of
+    argv's filters (all without one), phases as in PHASES (one of them None: the rest); None
+    when argv asked for --list (printed, in the order they would run) instead of a run."""
     filters = [a for a in argv if not a.startswith("-")]
     suite = unittest.TestLoader().discover(start_dir=here, pattern="test_*.py", top_level_dir=here)
-    tests = list(flatten(suite))
-    if filters:
-        tests = [t for t in tests if any(f in t.id() for f in filters)]
+    groups = [(name, [t for t in group if not filters or any(f in t.id() for f in filters)])
+              for name, group in phased(list(flatten(suite)), phases)]
     if "--list" in argv:
-        for t in tests:
-            print(t.id())
+        for _, group in groups:
+            for t in group:
+                print(t.id())
         return None
-    return tests
+    return groups
+
+
+def select(here, argv, phases=PHASES):
+    """select_phases' tests as one list, in the order they run."""
+    groups = select_phases(here, argv, phases)
+    return None if groups is None else [t for _, group in groups for t in group]
 
 
 def main(argv):
     if "-h" in argv or "--help" in argv:
         print(__doc__.strip())
         return 0
-    tests = select(HERE, argv)
-    if tests is None:
+    groups = select_phases(HERE, argv)
+    if groups is None:
         return 0
+    tests = [t for _, group in groups for t in group]
     env = taskq_harness.ENV
     print("# taskq integration: %d tests against %s (TASKQ_VAR=%s)" % (
         len(tests), env.url, env.var), flush=True)
@@ -186,7 +235,10 @@ def main(argv):
     signal.signal(signal.SIGALRM, _on_alarm)
     result = LineResult()
     t0 = time.monotonic()
-    unittest.TestSuite(tests).run(result)
+    for name, group in groups:
+        if group:
+            print("# phase %s: %d tests" % (name, len(group)), flush=True)
+            unittest.TestSuite(group).run(result)
     signal.alarm(0)
     if taskq_harness._db is not None:
         taskq_harness._db.close()

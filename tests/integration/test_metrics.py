@@ -9,14 +9,13 @@ import math
 import os
 import re
 import shutil
-import socket
-import struct
 import subprocess
 import threading
 import time
 import unittest
 import uuid
 
+import fcgi_client
 from taskq_harness import (ENV, TOP, Client, TaskqTestCase, api, new_token, wait_until)
 
 try:
@@ -162,42 +161,7 @@ def strict_check(text):
 def fcgi_get(path, headers=None, timeout=5.0):
     """GET path straight from taskq-fcgi's socket, as a FastCGI client (without nginx, so without
     the parameter nginx's /metrics location adds). Returns (status, headers dict, body)."""
-    def record(rtype, content):
-        return struct.pack("!BBHHBx", 1, rtype, 1, len(content), 0) + content
-
-    def pair(k, v):
-        out = b""
-        for n in (len(k), len(v)):
-            out += bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
-        return out + k + v
-
-    params = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": path, "REQUEST_URI": path,
-              "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1"}
-    for k, v in (headers or {}).items():
-        params["HTTP_" + k.upper().replace("-", "_")] = v
-    body = b"".join(pair(k.encode(), v.encode()) for k, v in params.items())
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(os.path.join(ENV.var, "run", "fcgi.sock"))
-        s.sendall(record(1, struct.pack("!HB5x", 1, 0)) + record(4, body) + record(4, b"")
-                  + record(5, b""))
-        data, out = b"", b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        while len(data) >= 8:
-            _, rtype, _, clen, plen = struct.unpack("!BBHHBx", data[:8])[:5]
-            if rtype == 6:
-                out += data[8:8 + clen]
-            data = data[8 + clen + plen:]
-    finally:
-        s.close()
-    head, _, payload = out.partition(b"\r\n\r\n")
-    hdrs = dict(line.split(": ", 1) for line in head.decode("latin-1").split("\r\n") if ": " in line)
-    return int(hdrs.get("Status", "200").split(" ")[0]), hdrs, payload
+    return fcgi_client.get(os.path.join(ENV.var, "run", "fcgi.sock"), path, headers, timeout)
 
 
 class MetricsTests(TaskqTestCase):

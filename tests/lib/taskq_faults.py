@@ -1,5 +1,6 @@
 """Fault-test helpers for the integration suite: extra worker daemons (start, kill -9, stop),
-counting every task by id in SQL (Tally, events_of, run-twice checks, overlaps), waiting for
+stopping and starting the stack's own daemons (stop_daemon, start_daemon), counting every
+task by id in SQL (Tally, events_of, run-twice checks, overlaps), waiting for
 final states and sampling over time. Re-exported by taskq_harness."""
 
 import collections
@@ -13,9 +14,33 @@ import time
 
 import itertools
 
-from taskq_harness import ENV, FINAL_STATES, Db, db, wait_until
+from taskq_harness import ENV, FINAL_STATES, Db, db, dev, wait_until
 
 _worker_seq = itertools.count(1)
+
+
+def show(p):
+    """A finished command (a CompletedProcess with text output) in one line: its exit status
+    and the tails of its output."""
+    return "exit %d; stdout %r; stderr %r" % (p.returncode, p.stdout[-500:], p.stderr[-500:])
+
+
+def stop_daemon(name):
+    """`$TASKQ_DEV daemon stop NAME` (postgres, worker, fcgi or nginx) of the stack; raises
+    AssertionError when it fails."""
+    p = dev("daemon", "stop", name)
+    if p.returncode != 0:
+        raise AssertionError("dev daemon stop %s: %s" % (name, show(p)))
+
+
+def start_daemon(name):
+    """`$TASKQ_DEV daemon start NAME`; returns None, or what went wrong: it never raises, so
+    that a finally block that starts the daemon again does not hide the test's own failure."""
+    try:
+        p = dev("daemon", "start", name)
+    except Exception as e:
+        return "dev daemon start %s raised %s: %s" % (name, type(e).__name__, e)
+    return None if p.returncode == 0 else "dev daemon start %s: %s" % (name, show(p))
 
 class WorkerProc:
     """An extra taskq-worker daemon a test starts, kills, stops and restarts.

@@ -6,7 +6,7 @@ It never starts or mocks PostgreSQL or nginx itself; fault tests drive the stack
 `$TASKQ_DEV daemon ...`. Stdlib plus Debian's python3-psycopg2 only.
 
 Every exchange made through Client or raw_http is appended as one JSON line to
-$TASKQ_VAR/api-seen.jsonl (see record_exchange); tests/integration/test_zzz_openapi.py checks
+$TASKQ_VAR/api-seen.jsonl (see record_exchange); tests/integration/test_openapi_audit.py checks
 them all against nginx/html/openapi.json.
 """
 

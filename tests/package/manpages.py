@@ -2,6 +2,8 @@
 """tests/package/manpages.py — a manual page against its program: no drift, no warnings.
 
 usage: manpages.py PROGRAM PAGE [PAGE...]    (a page may be gzipped, as installed)
+       manpages.py                          (under make check: every $srcdir/man/NAME.N
+                                             against ./NAME, the binary just built)
 
 For each PAGE of PROGRAM (a path to taskq, taskq-worker or taskq-fcgi):
   - `groff -man -ww -z` renders it without a warning (and `man --warnings -l`, when man-db is
@@ -12,10 +14,12 @@ For each PAGE of PROGRAM (a path to taskq, taskq-worker or taskq-fcgi):
     its default (unless that is a path, which depends on the build's prefix), as --help
     prints them.
 Prints "ok   PAGE: ..." or "FAIL PAGE: ..." per page; exit status 1 when one failed.
-tests/package/run.sh runs it on the unpacked package; by hand, after ./dev build:
+tests/package/run.sh runs it on the unpacked package, make check on the build tree; by hand,
+after ./dev build:
   tests/package/manpages.py var/build/taskq-worker man/taskq-worker.8
 """
 
+import glob
 import gzip
 import os
 import re
@@ -124,7 +128,23 @@ def check(program, path):
     return problems, len(flags)
 
 
+def check_build(srcdir):
+    """make check: each page of srcdir/man against the program of its name in the current
+    directory (the build tree); 77 (automake's skip) without groff."""
+    if not shutil.which("groff"):
+        print("skip: no groff (Debian package groff-base)")
+        return 77
+    pages = sorted(glob.glob(os.path.join(srcdir, "man", "*.[0-9]")))
+    if not pages:
+        print("FAIL no manual page in %s/man" % srcdir)
+        return 1
+    return max(main([os.path.join(".", re.sub(r"\.[0-9]$", "", os.path.basename(page))), page])
+               for page in pages)
+
+
 def main(argv):
+    if not argv and "srcdir" in os.environ:
+        return check_build(os.environ["srcdir"])
     if len(argv) < 2 or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if argv and argv[0] in ("-h", "--help") else 64

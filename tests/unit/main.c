@@ -1,25 +1,21 @@
-/* The unit test runner: pure code only, no database. */
+/* The unit test runner: pure code only, no database. Owns the list of suites; the tests
+ * live in t_*.c, their shared helpers in units.c. */
 #include <stdlib.h>
 
 #include "units.h"
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite_config());
+	Suite *(*const suites[])(void) = {
+		suite_config,   suite_router, suite_task,     suite_taskjson, suite_queues,
+		suite_netallow, suite_cmdout, suite_token,    suite_log,      suite_promtext,
+		suite_cron,     suite_tz,     suite_breakers,
+	};
+	SRunner *sr = srunner_create(NULL);
 	int failed;
 
-	srunner_add_suite(sr, suite_router());
-	srunner_add_suite(sr, suite_task());
-	srunner_add_suite(sr, suite_taskjson());
-	srunner_add_suite(sr, suite_queues());
-	srunner_add_suite(sr, suite_netallow());
-	srunner_add_suite(sr, suite_cmdout());
-	srunner_add_suite(sr, suite_token());
-	srunner_add_suite(sr, suite_log());
-	srunner_add_suite(sr, suite_promtext());
-	srunner_add_suite(sr, suite_cron());
-	srunner_add_suite(sr, suite_tz());
-	srunner_add_suite(sr, suite_breakers());
+	for (size_t i = 0; i < N_OF(suites); i++)
+		srunner_add_suite(sr, suites[i]());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

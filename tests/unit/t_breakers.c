@@ -9,9 +9,7 @@
 
 START_TEST(host_keys)
 {
-	static const struct {
-		const char *url, *key;
-	} cases[] = {
+	static const struct text_case cases[] = { /* a URL and its host key */
 		{"https://api.example.com/v1/chat", "api.example.com"},
 		{"https://API.Example.COM:443/v1", "api.example.com"},
 		{"http://api.example.com:80/", "api.example.com"},
@@ -25,9 +23,9 @@ START_TEST(host_keys)
 	char key[BREAKER_HOST_MAX + 1];
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		ck_assert_msg(breakers_host_key(cases[i].url, key, sizeof key), "%s", cases[i].url);
-		ck_assert_str_eq(key, cases[i].key);
+	for (size_t i = 0; i < N_OF(cases); i++) {
+		ck_assert_msg(breakers_host_key(cases[i].in, key, sizeof key), "%s", cases[i].in);
+		ck_assert_str_eq(key, cases[i].want);
 	}
 	ck_assert(!breakers_host_key("not a url", key, sizeof key));
 	ck_assert(!breakers_host_key("", key, sizeof key));
@@ -89,13 +87,4 @@ START_TEST(decisions)
 }
 END_TEST
 
-Suite *suite_breakers(void)
-{
-	Suite *s = suite_create("breakers");
-	TCase *tc = tcase_create("breakers");
-	tcase_add_test(tc, host_keys);
-	tcase_add_test(tc, the_copy);
-	tcase_add_test(tc, decisions);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(breakers, 0, host_keys, the_copy, decisions)

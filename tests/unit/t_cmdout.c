@@ -9,7 +9,6 @@
 #include "base/xalloc.h"
 
 #define S(lit) lit, sizeof lit - 1 /* a literal that may hold NUL bytes, and its length */
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const size_t steps[] = {0, 1, 2, 3, 5, 64}; /* bytes per feed; 0: all at once */
 
@@ -62,7 +61,7 @@ struct ocase { const char *name, *out; size_t len; const char *progress, *result
 static void check_cases(const struct ocase *c, size_t n)
 {
 	for (; n > 0; c++, n--)
-		for (size_t i = 0; i < N(steps); i++) {
+		for (size_t i = 0; i < N_OF(steps); i++) {
 			struct plog l;
 			char *got = run(c->out, c->len, steps[i], &l);
 
@@ -101,7 +100,7 @@ START_TEST(progress_lines)
 		{"not at the start", S(" progress 5\n"), "", "{\"stdout\":\" progress 5\\n\"}"},
 		{"between output lines", S("a\nprogress 30 b\nc\n"), "30 b;", "{\"stdout\":\"a\\nc\\n\"}"},
 	};
-	check_cases(cases, N(cases));
+	check_cases(cases, N_OF(cases));
 }
 END_TEST
 
@@ -132,7 +131,7 @@ START_TEST(results)
 		{"NUL byte in a value", S("{\"ok\":1}\n{\"a\":\0001}\n"), "", "{\"ok\":1}"},
 		{"unclosed at the end", S("{\"ok\":1}\n{\"a\":1\n"), "", "{\"ok\":1}"},
 	};
-	check_cases(cases, N(cases));
+	check_cases(cases, N_OF(cases));
 }
 END_TEST
 
@@ -147,7 +146,7 @@ START_TEST(stdout_fallback)
 		{"tabs stay", S("a\tb\n"), "", "{\"stdout\":\"a\\tb\\n\"}"},
 		{"text only", S("NaN\nInfinity\n}\n"), "", "{\"stdout\":\"NaN\\nInfinity\\n}\\n\"}"},
 	};
-	check_cases(cases, N(cases));
+	check_cases(cases, N_OF(cases));
 }
 END_TEST
 
@@ -225,7 +224,7 @@ START_TEST(line_cap)
 	out[9] = '"';
 	memset(out + 10, 'x', CMDOUT_LINE_MAX + 10);
 	memcpy(out + n - 10, "LOST\"\nend\n", 10);
-	for (size_t i = 0; i < N(steps); i++) {
+	for (size_t i = 0; i < N_OF(steps); i++) {
 		got = run(out, n, steps[i], &l);
 		ck_assert_str_eq(got, "{\"ok\":1}");
 		free(got);
@@ -296,7 +295,7 @@ START_TEST(fail_messages)
 		{"a cut character dropped", "", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 26,
 		 "exit status 1: …\xc3\xa9\xc3\xa9"},
 	};
-	for (size_t i = 0; i < N(cases); i++) {
+	for (size_t i = 0; i < N_OF(cases); i++) {
 		struct cmdout *co = cmdout_new(NULL, NULL);
 		char err[256];
 
@@ -358,23 +357,7 @@ START_TEST(ownership)
 }
 END_TEST
 
-Suite *suite_cmdout(void)
-{
-	Suite *s = suite_create("cmdout");
-	TCase *tc = tcase_create("cmdout");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, progress_lines);
-	tcase_add_test(tc, results);
-	tcase_add_test(tc, stdout_fallback);
-	tcase_add_test(tc, stdout_fallback_keeps_the_end);
-	tcase_add_test(tc, value_size_limit);
-	tcase_add_test(tc, line_cap);
-	tcase_add_test(tc, value_depth_limit);
-	tcase_add_test(tc, split_anywhere);
-	tcase_add_test(tc, fail_messages);
-	tcase_add_test(tc, stderr_tail_keeps_the_end);
-	tcase_add_test(tc, ownership);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(cmdout, 60,
+	    progress_lines, results, stdout_fallback, stdout_fallback_keeps_the_end, value_size_limit,
+	    line_cap, value_depth_limit, split_anywhere, fail_messages, stderr_tail_keeps_the_end,
+	    ownership)

@@ -67,13 +67,24 @@ END_TEST
 
 START_TEST(parse_long)
 {
+	static const struct {
+		const char *s;
+		enum taskq_rc rc;
+		long v;
+	} cases[] = {
+		{"42", TASKQ_OK, 42},
+		{"-1", TASKQ_INVAL, 0},
+		{"", TASKQ_INVAL, 0},
+		{"99999999999999999999", TASKQ_INVAL, 0},
+		{"7 ", TASKQ_INVAL, 0},
+	};
 	long v;
-	ck_assert_int_eq(config_parse_long("42", 0, 100, &v), TASKQ_OK);
-	ck_assert_int_eq(v, 42);
-	ck_assert_int_eq(config_parse_long("-1", 0, 100, &v), TASKQ_INVAL);
-	ck_assert_int_eq(config_parse_long("", 0, 100, &v), TASKQ_INVAL);
-	ck_assert_int_eq(config_parse_long("99999999999999999999", 0, 100, &v), TASKQ_INVAL);
-	ck_assert_int_eq(config_parse_long("7 ", 0, 100, &v), TASKQ_INVAL);
+
+	for (size_t i = 0; i < N_OF(cases); i++) {
+		ck_assert_int_eq(config_parse_long(cases[i].s, 0, 100, &v), cases[i].rc);
+		if (cases[i].rc == TASKQ_OK)
+			ck_assert_int_eq(v, cases[i].v);
+	}
 }
 END_TEST
 
@@ -102,7 +113,7 @@ START_TEST(query_strings)
 		{"a=%4", -1, ""},
 		{"a=%00", -1, ""},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+	for (size_t i = 0; i < N_OF(cases); i++) {
 		char out[512] = "";
 		ck_assert_int_eq(query_each(cases[i].query, collect, out), cases[i].rc);
 		if (cases[i].rc == 0)
@@ -154,15 +165,4 @@ START_TEST(config_file)
 }
 END_TEST
 
-Suite *suite_config(void)
-{
-	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
-	tcase_add_test(tc, defaults_env_flags);
-	tcase_add_test(tc, bad_values);
-	tcase_add_test(tc, parse_long);
-	tcase_add_test(tc, query_strings);
-	tcase_add_test(tc, config_file);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(config, 0, defaults_env_flags, bad_values, parse_long, query_strings, config_file)

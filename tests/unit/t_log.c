@@ -50,7 +50,7 @@ START_TEST(json_lines_carry_the_same_pairs)
 	log_format_set("text");
 	o = json_tokener_parse(out);
 	ck_assert_ptr_nonnull(o);
-	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+	for (size_t i = 0; i < N_OF(want); i++) {
 		ck_assert_msg(json_object_object_get_ex(o, want[i][0], &f), "%s missing", want[i][0]);
 		snprintf(v, sizeof v, "%s", json_object_get_string(f));
 		ck_assert_str_eq(v, want[i][1]);
@@ -78,14 +78,6 @@ START_TEST(json_lines_keep_what_does_not_parse)
 }
 END_TEST
 
-Suite *suite_log(void)
-{
-	Suite *s = suite_create("log");
-	TCase *tc = tcase_create("log");
-
-	tcase_add_test(tc, text_lines_fold_control_characters);
-	tcase_add_test(tc, json_lines_carry_the_same_pairs);
-	tcase_add_test(tc, json_lines_keep_what_does_not_parse);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(log, 0,
+	    text_lines_fold_control_characters, json_lines_carry_the_same_pairs,
+	    json_lines_keep_what_does_not_parse)

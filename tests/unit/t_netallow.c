@@ -34,9 +34,9 @@ START_TEST(default_refuses_private_ranges)
 					      "2606:4700::1111", "::ffff:8.8.8.8"};
 
 	ck_assert_int_eq(netallow_parse(NULL, &na, &err), TASKQ_OK);
-	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+	for (size_t i = 0; i < N_OF(refused); i++)
 		ck_assert_msg(!addr_ok(na, refused[i]), "%s should be refused", refused[i]);
-	for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+	for (size_t i = 0; i < N_OF(allowed); i++)
 		ck_assert_msg(addr_ok(na, allowed[i]), "%s should be allowed", allowed[i]);
 	ck_assert(netallow_host(na, "api.example.com"));
 	ck_assert(netallow_host(na, "127.0.0.1")); /* the address check refuses it */
@@ -70,12 +70,4 @@ START_TEST(cidrs_and_hosts)
 }
 END_TEST
 
-Suite *suite_netallow(void)
-{
-	Suite *s = suite_create("netallow");
-	TCase *tc = tcase_create("netallow");
-	tcase_add_test(tc, default_refuses_private_ranges);
-	tcase_add_test(tc, cidrs_and_hosts);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(netallow, 0, default_refuses_private_ranges, cidrs_and_hosts)

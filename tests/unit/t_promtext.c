@@ -42,15 +42,14 @@ END_TEST
 
 START_TEST(names_are_checked)
 {
+	static const struct valid_case metrics[] = {
+		{"taskq_a:b_1", true}, {"1abc", false}, {"a-b", false}, {"", false}};
+	static const struct valid_case labels[] = {
+		{"route", true}, {"__name__", false}, {"a:b", false}};
 	struct ptext t;
 
-	ck_assert(pt_valid_metric_name("taskq_a:b_1"));
-	ck_assert(!pt_valid_metric_name("1abc"));
-	ck_assert(!pt_valid_metric_name("a-b"));
-	ck_assert(!pt_valid_metric_name(""));
-	ck_assert(pt_valid_label_name("route"));
-	ck_assert(!pt_valid_label_name("__name__"));
-	ck_assert(!pt_valid_label_name("a:b"));
+	CHECK_VALID(pt_valid_metric_name, metrics);
+	CHECK_VALID(pt_valid_label_name, labels);
 	pt_init(&t);
 	ck_assert(!pt_family(&t, "bad name", "gauge", "x"));
 	pt_sample(&t, "", NULL, 1); /* no family open: dropped */
@@ -68,24 +67,25 @@ END_TEST
 
 START_TEST(values)
 {
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{0, "0"},
+		{123456789012.0, "123456789012"},
+		{0.0005, "0.0005"},
+		{0.1 + 0.2, "0.30000000000000004"}, /* needs 17 digits to read back the same */
+		{NAN, "NaN"},
+		{INFINITY, "+Inf"},
+		{-INFINITY, "-Inf"},
+		{1e300, "1e+300"},
+	};
 	char b[40];
 
-	pt_format_value(b, sizeof b, 0);
-	ck_assert_str_eq(b, "0");
-	pt_format_value(b, sizeof b, 123456789012.0);
-	ck_assert_str_eq(b, "123456789012");
-	pt_format_value(b, sizeof b, 0.0005);
-	ck_assert_str_eq(b, "0.0005");
-	pt_format_value(b, sizeof b, 0.1 + 0.2); /* needs 17 digits to read back the same */
-	ck_assert_str_eq(b, "0.30000000000000004");
-	pt_format_value(b, sizeof b, NAN);
-	ck_assert_str_eq(b, "NaN");
-	pt_format_value(b, sizeof b, INFINITY);
-	ck_assert_str_eq(b, "+Inf");
-	pt_format_value(b, sizeof b, -INFINITY);
-	ck_assert_str_eq(b, "-Inf");
-	pt_format_value(b, sizeof b, 1e300);
-	ck_assert_str_eq(b, "1e+300");
+	for (size_t i = 0; i < N_OF(cases); i++) {
+		pt_format_value(b, sizeof b, cases[i].v);
+		ck_assert_str_eq(b, cases[i].want);
+	}
 }
 END_TEST
 
@@ -122,17 +122,6 @@ START_TEST(buffer_grows)
 }
 END_TEST
 
-Suite *suite_promtext(void)
-{
-	Suite *s = suite_create("promtext");
-	TCase *tc = tcase_create("promtext");
-
-	tcase_add_test(tc, family_and_samples);
-	tcase_add_test(tc, label_values_are_escaped);
-	tcase_add_test(tc, names_are_checked);
-	tcase_add_test(tc, values);
-	tcase_add_test(tc, histogram_is_cumulative);
-	tcase_add_test(tc, buffer_grows);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(promtext, 0,
+	    family_and_samples, label_values_are_escaped, names_are_checked, values,
+	    histogram_is_cumulative, buffer_grows)

@@ -26,7 +26,7 @@ START_TEST(queue_lists)
 		{"a b", -1, NULL, 0, 0},
 		{"a=1=2", -1, NULL, 0, 0},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+	for (size_t i = 0; i < N_OF(cases); i++) {
 		char *names[8];
 		int limits[8], n = queues_parse(cases[i].spec, names, limits, 8);
 		ck_assert_msg(n == cases[i].n, "case %zu (%s): %d", i, cases[i].spec, n);
@@ -41,11 +41,4 @@ START_TEST(queue_lists)
 }
 END_TEST
 
-Suite *suite_queues(void)
-{
-	Suite *s = suite_create("queues");
-	TCase *tc = tcase_create("queues");
-	tcase_add_test(tc, queue_lists);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(queues, 0, queue_lists)

@@ -42,7 +42,7 @@ START_TEST(table_cases)
 		{"GET", "", NULL, 404, NULL, NULL},
 		{"GET", "/api/tasks//retry", NULL, 404, NULL, NULL},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+	for (size_t i = 0; i < N_OF(cases); i++) {
 		struct route_match m;
 		router_match(table, cases[i].method, cases[i].path, &m);
 		ck_assert_msg(m.status == cases[i].status, "case %zu: status %d", i, m.status);
@@ -72,12 +72,4 @@ START_TEST(long_segment_is_not_captured)
 }
 END_TEST
 
-Suite *suite_router(void)
-{
-	Suite *s = suite_create("router");
-	TCase *tc = tcase_create("router");
-	tcase_add_test(tc, table_cases);
-	tcase_add_test(tc, long_segment_is_not_captured);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(router, 0, table_cases, long_segment_is_not_captured)

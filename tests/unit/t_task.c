@@ -4,27 +4,33 @@
 
 START_TEST(ids)
 {
-	ck_assert(task_id_valid("0193a6b2-7c1e-7d3f-8a9b-0123456789ab"));
-	ck_assert(task_id_valid("0193A6B2-7C1E-7D3F-8A9B-0123456789AB"));
-	ck_assert(!task_id_valid("0193a6b2-7c1e-7d3f-8a9b-0123456789a"));
-	ck_assert(!task_id_valid("0193a6b2-7c1e-7d3f-8a9b-0123456789abc"));
-	ck_assert(!task_id_valid("0193a6b2x7c1e-7d3f-8a9b-0123456789ab"));
-	ck_assert(!task_id_valid("g193a6b2-7c1e-7d3f-8a9b-0123456789ab"));
-	ck_assert(!task_id_valid("'; DROP TABLE taskq.tasks; --"));
-	ck_assert(!task_id_valid(""));
-	ck_assert(!task_id_valid(NULL));
+	static const struct valid_case cases[] = {
+		{"0193a6b2-7c1e-7d3f-8a9b-0123456789ab", true},
+		{"0193A6B2-7C1E-7D3F-8A9B-0123456789AB", true},
+		{"0193a6b2-7c1e-7d3f-8a9b-0123456789a", false},
+		{"0193a6b2-7c1e-7d3f-8a9b-0123456789abc", false},
+		{"0193a6b2x7c1e-7d3f-8a9b-0123456789ab", false},
+		{"g193a6b2-7c1e-7d3f-8a9b-0123456789ab", false},
+		{"'; DROP TABLE taskq.tasks; --", false},
+		{"", false},
+		{NULL, false},
+	};
+	CHECK_VALID(task_id_valid, cases);
 }
 END_TEST
 
 START_TEST(names)
 {
-	ck_assert(task_name_valid("default"));
-	ck_assert(task_name_valid("reports.v2:eu-1_a"));
-	ck_assert(!task_name_valid(""));
-	ck_assert(!task_name_valid("with space"));
-	ck_assert(!task_name_valid("semi;colon"));
-	ck_assert(!task_name_valid("0123456789012345678901234567890123456789012345678901234567890123456789"));
-	ck_assert(task_name_valid("0123456789012345678901234567890123456789012345678901234567890123"));
+	static const struct valid_case cases[] = {
+		{"default", true},
+		{"reports.v2:eu-1_a", true},
+		{"", false},
+		{"with space", false},
+		{"semi;colon", false},
+		{"0123456789012345678901234567890123456789012345678901234567890123456789", false},
+		{"0123456789012345678901234567890123456789012345678901234567890123", true},
+	};
+	CHECK_VALID(task_name_valid, cases);
 }
 END_TEST
 
@@ -41,13 +47,4 @@ START_TEST(states)
 }
 END_TEST
 
-Suite *suite_task(void)
-{
-	Suite *s = suite_create("task");
-	TCase *tc = tcase_create("task");
-	tcase_add_test(tc, ids);
-	tcase_add_test(tc, names);
-	tcase_add_test(tc, states);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(task, 0, ids, names, states)

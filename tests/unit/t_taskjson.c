@@ -28,6 +28,37 @@ static enum taskq_rc submit_rc(const char *body, size_t len, struct task_new *n,
 	return rc;
 }
 
+/* Each body's rc, and the part of its message a case expects. */
+static void check_submits(const struct pcase *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct task_new tn;
+		char msg[256];
+		enum taskq_rc rc = submit_rc(c[i].body, strlen(c[i].body), &tn, msg);
+
+		ck_assert_msg(rc == c[i].rc, "case %zu (%s): rc %d, want %d (%s)", i, c[i].body, rc,
+			      c[i].rc, msg);
+		if (c[i].msg_part)
+			ck_assert_msg(strstr(msg, c[i].msg_part), "case %zu: message '%s' lacks '%s'", i,
+				      msg, c[i].msg_part);
+	}
+}
+
+/* o's member name, which must be there; NULL when it is JSON null (borrowed from o). */
+static json_object *member(json_object *o, const char *name)
+{
+	json_object *v;
+
+	ck_assert_msg(json_object_object_get_ex(o, name, &v), "no member %s", name);
+	return v;
+}
+
+/* o's member name as compact JSON text (valid while o is). */
+static const char *member_text(json_object *o, const char *name)
+{
+	return json_object_to_json_string_ext(member(o, name), JSON_C_TO_STRING_PLAIN);
+}
+
 START_TEST(submit_bodies)
 {
 	static const struct pcase cases[] = {
@@ -70,15 +101,7 @@ START_TEST(submit_bodies)
 		{"{\"kind\":\"sleep\",\"payload\":{\"a\":\"x\\\\u0000y\"}}", TASKQ_OK, NULL},
 		{"{\"kind\":\"sleep\",\"payload\":{\"a\":\"\xff\xfe\"}}", TASKQ_BAD_JSON, NULL},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct task_new n;
-		char msg[256];
-		enum taskq_rc rc = submit_rc(cases[i].body, strlen(cases[i].body), &n, msg);
-		ck_assert_msg(rc == cases[i].rc, "case %zu (%s): rc %d, want %d (%s)", i, cases[i].body,
-			      rc, cases[i].rc, msg);
-		if (cases[i].msg_part)
-			ck_assert_msg(strstr(msg, cases[i].msg_part), "case %zu: message '%s'", i, msg);
-	}
+	check_submits(cases, N_OF(cases));
 }
 END_TEST
 
@@ -122,7 +145,7 @@ END_TEST
 START_TEST(encode_task)
 {
 	struct task t = {0};
-	json_object *o, *v;
+	json_object *o;
 
 	snprintf(t.id, sizeof t.id, "%s", "0193a6b2-7c1e-7d3f-8a9b-0123456789ab");
 	t.kind = "sleep";
@@ -134,21 +157,16 @@ START_TEST(encode_task)
 	t.version = 7;
 	t.created_at = "2026-11-24T22:42:00.123456Z";
 	o = taskjson_encode(&t);
-	ck_assert(json_object_object_get_ex(o, "state", &v));
-	ck_assert_str_eq(json_object_get_string(v), "running");
-	ck_assert(json_object_object_get_ex(o, "payload", &v));
-	ck_assert(json_object_is_type(v, json_type_object));
-	ck_assert(json_object_object_get_ex(o, "result", &v));
-	ck_assert_ptr_null(v);
-	ck_assert(json_object_object_get_ex(o, "timeout_s", &v));
-	ck_assert_ptr_null(v);
-	ck_assert(json_object_object_get_ex(o, "version", &v));
-	ck_assert_int_eq(json_object_get_int64(v), 7);
+	ck_assert_str_eq(json_object_get_string(member(o, "state")), "running");
+	ck_assert(json_object_is_type(member(o, "payload"), json_type_object));
+	ck_assert_ptr_null(member(o, "result"));
+	ck_assert_ptr_null(member(o, "timeout_s"));
+	ck_assert_int_eq(json_object_get_int64(member(o, "version")), 7);
 	static const char *const fields[] = {
 		"id", "kind", "queue", "state", "progress", "message", "payload", "result", "error",
 		"attempts", "max_attempts", "priority", "cancel_requested", "created_at", "run_at",
 		"started_at", "finished_at", "updated_at", "version"};
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+	for (size_t i = 0; i < N_OF(fields); i++)
 		ck_assert_msg(json_object_object_get_ex(o, fields[i], NULL), "missing %s", fields[i]);
 	json_object_put(o);
 }
@@ -182,17 +200,8 @@ START_TEST(submit_after)
 		 "after_policy"},
 		{"{\"kind\":\"noop\",\"after\":[0],\"after_policy\":true}", TASKQ_INVAL, "after_policy"},
 	};
-	struct task_new n;
-	char msg[256];
 
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		enum taskq_rc rc = submit_rc(cases[i].body, strlen(cases[i].body), &n, msg);
-		ck_assert_msg(rc == cases[i].rc, "case %zu (%s): rc %d, want %d (%s)", i, cases[i].body,
-			      rc, cases[i].rc, msg);
-		if (cases[i].msg_part)
-			ck_assert_msg(strstr(msg, cases[i].msg_part), "case %zu: message '%s' lacks '%s'", i,
-				      msg, cases[i].msg_part);
-	}
+	check_submits(cases, N_OF(cases));
 }
 END_TEST
 
@@ -218,7 +227,7 @@ END_TEST
 START_TEST(submit_after_fields)
 {
 	static const char body[] = "{\"kind\":\"noop\",\"after\":[\"" ID1 "\",2],\"after_policy\":\"always\"}";
-	json_object *o = NULL, *el, *v;
+	json_object *o = NULL, *el;
 	struct taskq_err err;
 	struct task_new n;
 	char *payload = NULL;
@@ -229,10 +238,8 @@ START_TEST(submit_after_fields)
 	ck_assert(n.after_index);
 	ck_assert(n.after_always);
 	el = taskjson_batch_element(&n);
-	ck_assert(json_object_object_get_ex(el, "after", &v));
-	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), "[\"" ID1 "\",2]");
-	ck_assert(json_object_object_get_ex(el, "after_policy", &v));
-	ck_assert_str_eq(json_object_get_string(v), "always");
+	ck_assert_str_eq(member_text(el, "after"), "[\"" ID1 "\",2]");
+	ck_assert_str_eq(json_object_get_string(member(el, "after_policy")), "always");
 	json_object_put(el);
 	json_object_put(o);
 	free(payload);
@@ -252,9 +259,7 @@ END_TEST
 
 START_TEST(ids_from_pg)
 {
-	static const struct {
-		const char *in, *out;
-	} cases[] = {
+	static const struct text_case cases[] = {
 		{"{}", "[]"},
 		{"{" ID1 "}", "[\"" ID1 "\"]"},
 		{"{" ID1 "," ID2 "}", "[\"" ID1 "\",\"" ID2 "\"]"},
@@ -263,9 +268,9 @@ START_TEST(ids_from_pg)
 		{"", "[]"},
 	};
 
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+	for (size_t i = 0; i < N_OF(cases); i++) {
 		char *s = taskjson_ids_from_pg(cases[i].in);
-		ck_assert_msg(!strcmp(s, cases[i].out), "case %zu: %s -> %s", i, cases[i].in, s);
+		ck_assert_msg(!strcmp(s, cases[i].want), "case %zu: %s -> %s", i, cases[i].in, s);
 		free(s);
 	}
 }
@@ -275,7 +280,7 @@ END_TEST
 START_TEST(encode_parents)
 {
 	struct task t = {0};
-	json_object *o, *v;
+	json_object *o;
 
 	snprintf(t.id, sizeof t.id, "%s", ID1);
 	t.state = TASK_QUEUED;
@@ -284,44 +289,25 @@ START_TEST(encode_parents)
 	t.after_policy = "success";
 	t.pending_parents = 1;
 	o = taskjson_encode(&t);
-	ck_assert(json_object_object_get_ex(o, "blocked", &v));
-	ck_assert(json_object_get_boolean(v));
-	ck_assert(json_object_object_get_ex(o, "parents", &v));
-	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), "[\"" ID1 "\"]");
-	ck_assert(json_object_object_get_ex(o, "after_policy", &v));
-	ck_assert_str_eq(json_object_get_string(v), "success");
+	ck_assert(json_object_get_boolean(member(o, "blocked")));
+	ck_assert_str_eq(member_text(o, "parents"), "[\"" ID1 "\"]");
+	ck_assert_str_eq(json_object_get_string(member(o, "after_policy")), "success");
 	json_object_put(o);
 
 	t.state = TASK_CANCELLED; /* a cancelled child still counts its parents: not blocked */
 	o = taskjson_encode(&t);
-	ck_assert(json_object_object_get_ex(o, "blocked", &v));
-	ck_assert(!json_object_get_boolean(v));
+	ck_assert(!json_object_get_boolean(member(o, "blocked")));
 	json_object_put(o);
 
 	memset(&t, 0, sizeof t);
 	t.timeout_s = -1;
 	o = taskjson_encode(&t);
-	ck_assert(json_object_object_get_ex(o, "parents", &v));
-	ck_assert_ptr_null(v);
-	ck_assert(json_object_object_get_ex(o, "after_policy", &v));
-	ck_assert_ptr_null(v);
+	ck_assert_ptr_null(member(o, "parents"));
+	ck_assert_ptr_null(member(o, "after_policy"));
 	json_object_put(o);
 }
 END_TEST
 
-Suite *suite_taskjson(void)
-{
-	Suite *s = suite_create("taskjson");
-	TCase *tc = tcase_create("taskjson");
-	tcase_add_test(tc, submit_bodies);
-	tcase_add_test(tc, submit_fields_and_defaults);
-	tcase_add_test(tc, nul_byte_and_depth);
-	tcase_add_test(tc, encode_task);
-	tcase_add_test(tc, submit_after);
-	tcase_add_test(tc, submit_after_limit);
-	tcase_add_test(tc, submit_after_fields);
-	tcase_add_test(tc, ids_from_pg);
-	tcase_add_test(tc, encode_parents);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(taskjson, 0,
+	    submit_bodies, submit_fields_and_defaults, nul_byte_and_depth, encode_task, submit_after,
+	    submit_after_limit, submit_after_fields, ids_from_pg, encode_parents)

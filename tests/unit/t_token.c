@@ -21,20 +21,22 @@ END_TEST
 
 START_TEST(malformed_tokens_are_refused_before_any_lookup)
 {
-	static const char *bad[] = {
-		NULL, "", "tq_", "tq_short",
-		"TQ_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",  /* prefix is case-sensitive */
-		"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",   /* 42 after the prefix */
-		"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 44 */
-		"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",  /* padding is not base64url */
-		"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+",
-		"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ",
-		"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'",
+	static const struct valid_case cases[] = {
+		{NULL, false},
+		{"", false},
+		{"tq_", false},
+		{"tq_short", false},
+		{"TQ_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false},  /* prefix is case-sensitive */
+		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false},   /* 42 after the prefix */
+		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false}, /* 44 */
+		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", false},  /* padding is not base64url */
+		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+", false},
+		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ", false},
+		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'", false},
+		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-", true},
+		{"tq_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz_", true},
 	};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		ck_assert_msg(!token_well_formed(bad[i]), "case %zu accepted", i);
-	ck_assert(token_well_formed("tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-"));
-	ck_assert(token_well_formed("tq_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz_"));
+	CHECK_VALID(token_well_formed, cases);
 }
 END_TEST
 
@@ -51,17 +53,20 @@ END_TEST
 
 START_TEST(owner_names)
 {
-	ck_assert(token_owner_valid("alice"));
-	ck_assert(token_owner_valid("alice@example.com"));
-	ck_assert(token_owner_valid("team:billing-2.eu_west"));
-	ck_assert(!token_owner_valid(""));
-	ck_assert(!token_owner_valid(NULL));
-	ck_assert(!token_owner_valid("a b"));
-	ck_assert(!token_owner_valid("a/b"));
-	ck_assert(!token_owner_valid("'; DROP TABLE x; --"));
-	ck_assert(!token_owner_valid("ünïcode"));
-	ck_assert(token_owner_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
-	ck_assert(!token_owner_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	static const struct valid_case cases[] = {
+		{"alice", true},
+		{"alice@example.com", true},
+		{"team:billing-2.eu_west", true},
+		{"", false},
+		{NULL, false},
+		{"a b", false},
+		{"a/b", false},
+		{"'; DROP TABLE x; --", false},
+		{"ünïcode", false},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", true},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+	};
+	CHECK_VALID(token_owner_valid, cases);
 }
 END_TEST
 
@@ -105,7 +110,7 @@ START_TEST(view_token_forgeries_fail)
 		"tv_AgcBAAAAAHDb2IABI0Vniat974EjRWeJq83v_b3QXst4oep5T_zB5cVeY9ZzlxeMBRlyfs7axFgxguM",
 	};
 
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+	for (size_t i = 0; i < N_OF(bad); i++)
 		ck_assert_msg(!view_token_verify(bad[i], test_key), "case %zu verified", i);
 	/* the same claims under another key */
 	memcpy(other, test_key, sizeof other);
@@ -133,17 +138,7 @@ START_TEST(view_token_forgeries_fail)
 }
 END_TEST
 
-Suite *suite_token(void)
-{
-	Suite *s = suite_create("token");
-	TCase *tc = tcase_create("token");
-
-	tcase_add_test(tc, generated_tokens_are_well_formed_and_distinct);
-	tcase_add_test(tc, malformed_tokens_are_refused_before_any_lookup);
-	tcase_add_test(tc, hash_is_sha256_hex);
-	tcase_add_test(tc, owner_names);
-	tcase_add_test(tc, view_token_known_answer);
-	tcase_add_test(tc, view_token_forgeries_fail);
-	suite_add_tcase(s, tc);
-	return s;
-}
+UNITS_SUITE(token, 0,
+	    generated_tokens_are_well_formed_and_distinct,
+	    malformed_tokens_are_refused_before_any_lookup, hash_is_sha256_hex, owner_names,
+	    view_token_known_answer, view_token_forgeries_fail)

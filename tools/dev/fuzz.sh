@@ -8,7 +8,8 @@
 # var/fuzz/artifacts/TARGET. The seed corpus tests/fuzz/corpus/TARGET is only read: smoke runs
 # start from a fresh copy in var/fuzz/work/TARGET, long runs grow var/fuzz/corpus/TARGET (kept
 # between runs) and add to the seeds only with --merge. A failure is reproduced with
-# `var/fuzz/bin/fuzz_TARGET FILE`.
+# `var/fuzz/bin/fuzz_TARGET FILE` (or, without libFuzzer, the replay driver that make check
+# builds: `var/build/tests/fuzz/replay_TARGET FILE`).
 #
 # Environment: FUZZ_JOBS (parallel jobs of a long run, default 2), FUZZ_CC (default clang),
 # FUZZ_CXX (default clang++, for the C++ sources: lib/tz_zone.cc).
@@ -136,7 +137,8 @@ fuzz_build() {
 		if [[ ! -x $bin ]]; then
 			stale=1
 		else
-			for f in "${srcs[@]/#/$TOP/}" "$TOP"/lib/*/*.h "$TOP"/fcgi/*.h "${BASH_SOURCE[0]}"; do
+			for f in "${srcs[@]/#/$TOP/}" "$TOP"/lib/*/*.h "$TOP"/fcgi/*.h "$TOP"/tests/fuzz/*.h \
+				"${BASH_SOURCE[0]}"; do
 				if [[ $f -nt $bin ]]; then
 					stale=1
 					break
@@ -260,6 +262,19 @@ fuzz_show_failure() {
 	fuzz_report "$FUZZ_RUN_LOG" | sed 's/^/    /' >&2
 }
 
+# fuzz_once TARGET SECONDS JOBS CORPUS... — fuzz_run, then its line "fuzz: TARGET: N
+# executions, ok" (or FAILED, and the failure's report); returns 1 on a failure.
+fuzz_once() {
+	local t=$1
+	if fuzz_run "$@"; then
+		say "fuzz: $t: $FUZZ_RUN_EXECS executions, ok"
+		return 0
+	fi
+	say "fuzz: $t: $FUZZ_RUN_EXECS executions, FAILED"
+	fuzz_show_failure "$t"
+	return 1
+}
+
 # fuzz_smoke [SECONDS] — for ./dev test: build, run each target SECONDS (default 20) from a
 # copy of its seeds; one test per target. Sets and exports FUZZ_EXECS. Always returns 0: the
 # result is in the phase line (call it directly, not in a subshell, so that it counts).
@@ -280,13 +295,10 @@ fuzz_smoke() {
 		if [[ -d $TOP/tests/fuzz/corpus/$t ]]; then
 			cp -R "$TOP/tests/fuzz/corpus/$t/." "$work/"
 		fi
-		if fuzz_run "$t" "$secs" 1 "$work"; then
+		if fuzz_once "$t" "$secs" 1 "$work"; then
 			passed=$((passed + 1))
-			say "fuzz: $t: $FUZZ_RUN_EXECS executions, ok"
 		else
 			failed=$((failed + 1))
-			say "fuzz: $t: $FUZZ_RUN_EXECS executions, FAILED"
-			fuzz_show_failure "$t"
 		fi
 		FUZZ_EXECS=$((FUZZ_EXECS + FUZZ_RUN_EXECS))
 	done
@@ -329,13 +341,7 @@ cmd_fuzz() {
 		seeds=$TOP/tests/fuzz/corpus/$t
 		mkdir -p "$corpus" "$seeds"
 		say "fuzz: $t for ${secs}s ($jobs jobs; corpus var/fuzz/corpus/$t, seeds tests/fuzz/corpus/$t)"
-		if fuzz_run "$t" "$secs" "$jobs" "$corpus" "$seeds"; then
-			say "fuzz: $t: $FUZZ_RUN_EXECS executions, ok"
-		else
-			failed=$((failed + 1))
-			say "fuzz: $t: $FUZZ_RUN_EXECS executions, FAILED"
-			fuzz_show_failure "$t"
-		fi
+		fuzz_once "$t" "$secs" "$jobs" "$corpus" "$seeds" || failed=$((failed + 1))
 		total=$((total + FUZZ_RUN_EXECS))
 		if ((merge)); then
 			before=$(find "$seeds" -type f | wc -l)

@@ -292,8 +292,22 @@ start_worker() {
 	}
 }
 
+# await_ready NAME LOG TRIES PAUSE WHY TEST... — until TEST succeeds, at most TRIES times
+# PAUSE seconds apart while daemon NAME runs; else LOG's tail and the warning WHY, status 1.
+await_ready() {
+	local name=$1 log=$2 tries=$3 pause=$4 why=$5
+	shift 5
+	until "$@"; do
+		if ! running "$name" >/dev/null || ((tries-- <= 0)); then
+			show_tail "$log" 20
+			warn "$why"
+			return 1
+		fi
+		sleep "$pause"
+	done
+}
+
 start_fcgi() {
-	local tenths=150
 	running fcgi >/dev/null && return 0
 	rm -f "$RUN/fcgi.sock"
 	local publish=()
@@ -303,20 +317,14 @@ start_fcgi() {
 		"$BUILD/taskq-fcgi" --config "$VAR/etc/taskq-fcgi.conf" --db "$CONNINFO" \
 		--listen "$RUN/fcgi.sock" "${publish[@]}" \
 		--auth "${TASKQ_AUTH:-off}" || return 1
-	until [[ -S $RUN/fcgi.sock ]]; do
-		if ! running fcgi >/dev/null || ((tenths-- <= 0)); then
-			show_tail "$LOG/fcgi.log" 20
-			warn "taskq-fcgi did not create $RUN/fcgi.sock"
-			return 1
-		fi
-		sleep 0.1
-	done
+	await_ready fcgi "$LOG/fcgi.log" 150 0.1 "taskq-fcgi did not create $RUN/fcgi.sock" \
+		test -S "$RUN/fcgi.sock"
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start_nginx() {
-	local out tenths=100
+	local out
 	local -a nginx=(nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$LOG/nginx-error.log")
 	running nginx >/dev/null && return 0
 	write_nginx_conf
@@ -332,14 +340,8 @@ start_nginx() {
 	# daemon off: nginx stays the waiter's child like the other daemons; its master runs as
 	# root (to bind and switch to the "user" of nginx.conf), its workers as taskq
 	launch nginx "$LOG/nginx-error.log" 0 "${nginx[@]}" || return 1
-	until port_in_use "$PORT"; do
-		if ! running nginx >/dev/null || ((tenths-- <= 0)); then
-			show_tail "$LOG/nginx-error.log" 20
-			warn "nginx did not start listening on 127.0.0.1:$PORT"
-			return 1
-		fi
-		sleep 0.05
-	done
+	await_ready nginx "$LOG/nginx-error.log" 100 0.05 \
+		"nginx did not start listening on 127.0.0.1:$PORT" port_in_use "$PORT"
 }
 
 start_daemon() { "start_$1"; }

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# tools/dev/test.sh — sourced by ./dev: ./dev test (builds, unit, integration, sanitizer scan).
+# tools/dev/test.sh — sourced by ./dev: ./dev test (builds, make check, fuzzing, the package,
+# integration and browser tests, sanitizer scan; the format check with TASKQ_FMT_CHECK=1).
 # shellcheck disable=SC2153 # PORT, VAR … are set by tools/dev/common.sh
 
 T_PASSED=0
@@ -52,12 +53,15 @@ print(s.getsockname()[1])' 2>/dev/null); then
 	printf '%s\n' "$p"
 }
 
-# unit_tests — make check in the ASan build; counts check's "NN%: Checks: N, Failures: F,
-# Errors: E" lines.
+# unit_tests — make check in the ASan build: everything that needs no stack (Makefile.am's
+# "### tests"). The unit tests count one per check-framework test (its "NN%: Checks: N,
+# Failures: F, Errors: E" line); each other test of make check (the fuzz targets over their
+# seeds, the manual pages, the daemons without PostgreSQL) counts once, from its .trs file.
 unit_tests() {
-	local dir=$TOP/var/build-asan rc=0 n f e line passed=0 failed=0 found=0 log
-	rm -f "$dir"/tests/unit/*.log
-	say "test: unit tests (make check in var/build-asan)"
+	local dir=$TOP/var/build-asan rc=0 n f e line passed=0 failed=0 found=0 log trs
+	local others=0 other_failed=0
+	find "$dir/tests" \( -name '*.log' -o -name '*.trs' \) -type f -delete 2>/dev/null || true
+	say "test: make check in var/build-asan (unit tests, fuzz seed replays, manual pages, daemons)"
 	make -C "$dir" -j2 check >"$dir/dev-check.log" 2>&1 || rc=$?
 	for log in "$dir"/tests/unit/*.log; do
 		[[ -e $log ]] || continue
@@ -70,13 +74,22 @@ unit_tests() {
 			fi
 		done <"$log"
 	done
+	while IFS= read -r trs; do
+		[[ $trs == */tests/unit/* ]] && continue # counted by its check lines
+		case $(sed -n 's/^:test-result: //p' "$trs" | head -n 1) in
+		PASS | XFAIL) others=$((others + 1)) ;;
+		SKIP) say "test: skipped: $(basename "$trs" .trs)" ;;
+		*) other_failed=$((other_failed + 1)) ;;
+		esac
+	done < <(find "$dir/tests" -name '*.trs' -type f | sort)
 	if ((rc != 0)); then
 		tail -n 40 "$dir/dev-check.log" >&2
 		[[ -f $dir/test-suite.log ]] && cat "$dir/test-suite.log" >&2
-		((failed == 0)) && failed=1
+		((failed + other_failed == 0)) && failed=1
 	fi
 	((found || rc)) || warn "make check passed but printed no check summary lines"
 	phase "unit" "$passed" "$failed"
+	phase "make check, the rest" "$others" "$other_failed"
 }
 
 # layer_check — what the per-target include paths of Makefile.am cannot see: lib/ names each
@@ -336,6 +349,12 @@ cmd_test() {
 		exit 1
 	fi
 
+	# the formatter's check: off until the tree has been formatted in one commit
+	if [[ ${TASKQ_FMT_CHECK:-0} == 1 ]] && [[ $# -eq 0 || " $* " == *fmt* ]]; then
+		source "$TOP/tools/dev/fmt.sh"
+		fmt_test
+	fi
+
 	unit_tests
 	layer_check
 
@@ -371,7 +390,7 @@ cmd_test() {
 	stack_paths
 	if [[ -d $VAR ]]; then
 		stop_all # a stack left over from an interrupted run
-		rm -rf "$PGDATA" "$LOG" "$RUN" "$NGX" "$VAR/etc" "$VAR/integration.out"
+		rm -rf "$PGDATA" "$LOG" "$RUN" "$NGX" "${VAR:?}/etc" "$VAR/integration.out"
 	fi
 	trap test_stop_stack EXIT
 	trap 'exit 130' INT
