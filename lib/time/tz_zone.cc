@@ -7,8 +7,8 @@
 
 #include <new>
 
-#include "absl/time/civil_time.h"
-#include "absl/time/time.h"
+#include <absl/time/civil_time.h>
+#include <absl/time/time.h>
 
 struct tz_zone {
 	absl::TimeZone zone;
