@@ -21,7 +21,7 @@
 #include "log.h"
 #include "sdnotify.h"
 #include "store.h"
-#include "wstats.h"
+#include "counters.h"
 #include "xalloc.h"
 
 #define MAX_QUEUES 32
@@ -244,7 +244,7 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 		if (rc == TASKQ_OK) {
 			log_task(held ? LOG_INFO : LOG_WARN, t->id, "event=%s kind=%s attempt=%d",
 				 held ? "succeeded" : "result_dropped_not_holder", t->kind, t->attempts);
-			wstats_outcome(held ? WS_SUCCEEDED : WS_LOST);
+			counters_outcome(held ? WS_SUCCEEDED : WS_LOST);
 		} else if (rc == TASKQ_INVAL) {
 			/* PostgreSQL refused the result (too big, bad text): the attempt fails for good
 			 * rather than looping until the lease runs out */
@@ -252,7 +252,7 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 			rc = store_fail(ex->db, h, msg, false, 0, &state, err);
 			log_task(LOG_WARN, t->id, "event=result_rejected kind=%s", t->kind);
 			if (rc == TASKQ_OK)
-				wstats_outcome(state < 0 ? WS_LOST : WS_FAILED);
+				counters_outcome(state < 0 ? WS_LOST : WS_FAILED);
 		}
 		break;
 	case KIND_FAIL:
@@ -261,7 +261,7 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 		if (rc == TASKQ_OK) {
 			log_task(LOG_INFO, t->id, "event=attempt_failed kind=%s attempt=%d next=%s error=\"%s\"",
 				 t->kind, t->attempts, state < 0 ? "not_holder" : task_state_name(state), errmsg);
-			wstats_outcome(fail_outcome(state));
+			counters_outcome(fail_outcome(state));
 		}
 		break;
 	case KIND_DEFERRED:
@@ -275,7 +275,7 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 			rc = store_ack_cancel(ex->db, h, err);
 			if (rc == TASKQ_OK) {
 				log_task(LOG_INFO, t->id, "event=cancelled kind=%s", t->kind);
-				wstats_outcome(WS_CANCELLED);
+				counters_outcome(WS_CANCELLED);
 			}
 			break;
 		case STOP_TIMEOUT:
@@ -284,20 +284,20 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 			rc = store_fail(ex->db, h, msg, true, 0, &state, err);
 			if (rc == TASKQ_OK) {
 				log_task(LOG_INFO, t->id, "event=timed_out kind=%s attempt=%d", t->kind, t->attempts);
-				wstats_outcome(fail_outcome(state));
+				counters_outcome(fail_outcome(state));
 			}
 			break;
 		case STOP_SHUTDOWN:
 			rc = store_release(ex->db, h, err);
 			if (rc == TASKQ_OK) {
 				log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
-				wstats_outcome(WS_RELEASED);
+				counters_outcome(WS_RELEASED);
 			}
 			break;
 		case STOP_LOST:
 		case STOP_NONE:
 			log_task(LOG_WARN, t->id, "event=lost_lease kind=%s", t->kind);
-			wstats_outcome(WS_LOST);
+			counters_outcome(WS_LOST);
 			break;
 		}
 		break;
@@ -358,7 +358,7 @@ static void run_task(struct executor *ex, const struct task *t)
 	/* work that finished is recorded as finished, even if a cancel arrived meanwhile */
 	t0 = clock_mono_s();
 	kr = k->run(&ctx, payload, &result, errmsg, sizeof errmsg);
-	wstats_run(k->name, clock_mono_s() - t0);
+	counters_run(k->name, clock_mono_s() - t0);
 	/* while the outcome is being recorded (a round trip, shared by the successes of other
 	 * executors), the claimer may already claim this executor's next task: the two round
 	 * trips overlap instead of following each other */
@@ -470,7 +470,7 @@ static int claim(struct pool *p, int nfree, int *rotor)
 			pthread_cond_broadcast(&p->ready);
 		pthread_mutex_unlock(&p->lock);
 		got += (int)l.n;
-		wstats_claimed((int)l.n);
+		counters_claimed((int)l.n);
 		free(l.v);
 	}
 	*rotor = (*rotor + 1) % p->nqueues;
@@ -546,7 +546,7 @@ static void maintenance(struct pool *p, struct chores_due *next)
 	int n;
 
 	if (now >= next->heartbeat) {
-		char *ids, *attempts, *stats = wstats_json();
+		char *ids, *attempts, *stats = counters_json();
 		held_tasks(p, &ids, &attempts);
 		if (store_heartbeat(p->cdb, &p->info, p->cfg.lease_s, ids, attempts, stats, mark_cancel,
 				    p, &err))
@@ -562,7 +562,7 @@ static void maintenance(struct pool *p, struct chores_due *next)
 			log_warn("event=rescue_failed msg=\"%s\"", err.msg);
 		else if (n > 0) {
 			log_info("event=rescued count=%d", n);
-			wstats_rescued(n);
+			counters_rescued(n);
 		}
 		next->rescue = now + (every < RESCUE_EVERY_MAX_S ? every : RESCUE_EVERY_MAX_S);
 	}
@@ -694,7 +694,7 @@ struct pool *pool_start(const struct pool_config *cfg)
 				       .queues = cfg->queues,
 				       .pid = (int)getpid(),
 				       .concurrency = cfg->concurrency};
-	wstats_init();
+	counters_init();
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->ready, NULL);
 	p->pending = xcalloc((size_t)cfg->concurrency, sizeof *p->pending);
@@ -751,7 +751,7 @@ void pool_stop(struct pool *p)
 			log_task(LOG_WARN, t->id, "event=release_failed msg=\"%s\"", err.msg);
 		else {
 			log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
-			wstats_outcome(WS_RELEASED);
+			counters_outcome(WS_RELEASED);
 		}
 		task_cleanup(t);
 		p->head = (p->head + 1) % p->cfg.concurrency;

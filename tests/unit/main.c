@@ -20,6 +20,7 @@ int main(void)
 	srunner_add_suite(sr, suite_cron());
 	srunner_add_suite(sr, suite_tz());
 	srunner_add_suite(sr, suite_breakers());
+	srunner_add_suite(sr, suite_wstats());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
