@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "httpreq.h"
+#include "kinds/httpreq.h"
 #include "log.h"
 #include "store.h"
 #include "taskjson.h"

@@ -15,7 +15,7 @@
 #include "breakers.h"
 #include "config.h"
 #include "callbacks.h"
-#include "httpreq.h"
+#include "kinds/httpreq.h"
 #include "kinds.h"
 #include "log.h"
 #include "signals.h"

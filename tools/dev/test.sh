@@ -79,6 +79,18 @@ unit_tests() {
 	phase "unit" "$passed" "$failed"
 }
 
+# layout_checks — the source tree keeps its rooms (tests/layout/rooms.py: static checks of
+# the includes of worker/kinds/, file sizes and include cycles; no build, instant).
+layout_checks() {
+	local out=$TOP/var/layout.out rc
+	say "test: layout (tests/layout/rooms.py)"
+	set +e
+	"$PYTHON" "$TOP/tests/layout/rooms.py" </dev/null 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	suite_phase layout "$out" "$rc"
+}
+
 # test_token — an admin token for the suites, in TASKQ_TOKEN.
 test_token() {
 	TASKQ_TOKEN=$("$BUILD/taskq" --db "$CONNINFO" token create tests --admin \
@@ -306,6 +318,7 @@ cmd_test() {
 	fi
 
 	unit_tests
+	layout_checks
 
 	# libFuzzer: each target a short while from its seeds (./dev fuzz runs them long)
 	if [[ $# -eq 0 || " $* " == *fuzz* ]]; then
