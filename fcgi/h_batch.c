@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bg/wake.h"
+#include "body.h"
 #include "fair.h"
 #include "handlers.h"
 #include "kindcache.h"
@@ -18,7 +20,6 @@
 #include "settings.h"
 #include "store.h"
 #include "taskjson.h"
-#include "wake.h"
 #include "xalloc.h"
 
 /* One element, checked: its fields (borrowing from the body) and its place among owners. */
@@ -151,7 +152,7 @@ void h_task_submit_batch(struct req *r)
 	json_object *arr = NULL;
 	int nrows = 0;
 
-	if (!req_read_json(r, &b.body))
+	if (!body_read_json(r, &b.body))
 		return;
 	if (!(b.list = task_array(b.body))) {
 		resp_error_status(r, 400, "invalid_field",

@@ -1,6 +1,7 @@
 /*
  * h_metrics: GET /metrics — Prometheus text format 0.0.4. Two parts:
- *  - this process's own figures (fcgi/metrics.c), read from atomics at every scrape;
+ *  - this process's own figures (fcgi/metrics.c, and the watcher's, group commit's and the
+ *    replica's own families), read from atomics at every scrape;
  *  - the queue, counter, fleet and circuit breaker figures from PostgreSQL (four
  *    statements), rendered once
  *    and shared by every request thread for a second, like /api/queues: scrapers and
@@ -14,11 +15,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "bg/combine.h"
+#include "bg/watch.h"
 #include "clock.h"
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
 #include "promtext.h"
+#include "replica.h"
 #include "resp.h"
 #include "store.h"
 #include "task.h"
@@ -278,12 +282,23 @@ static void refresh(struct db *db)
 	pt_free(&t);
 }
 
+/* This process's own families, in the order they have always had. */
+static void write_process(struct ptext *t)
+{
+	metrics_write_http(t);
+	watch_write_metrics(t);
+	metrics_write_db(t);
+	combine_write_metrics(t);
+	replica_write_metrics(t);
+	metrics_write_build(t);
+}
+
 void h_metrics(struct req *r)
 {
 	struct ptext t;
 
 	pt_init(&t);
-	metrics_write_process(&t);
+	write_process(&t);
 	if (t.errors)
 		log_error("event=metrics_writer_refused count=%d", t.errors);
 	pthread_mutex_lock(&g_lock);

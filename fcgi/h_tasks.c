@@ -6,7 +6,10 @@
 #include <time.h>
 
 #include "auth.h"
-#include "combine.h"
+#include "bg/combine.h"
+#include "bg/wake.h"
+#include "bg/watch.h"
+#include "body.h"
 #include "config.h"
 #include "fair.h"
 #include "handlers.h"
@@ -20,8 +23,6 @@
 #include "taskjson.h"
 #include "token.h"
 #include "viewauth.h"
-#include "wake.h"
-#include "watch.h"
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 500
@@ -91,7 +92,7 @@ void h_task_submit(struct req *r)
 	char *payload = NULL, fair_at[FAIR_AT_LEN];
 	bool created = false;
 
-	if (!req_read_json(r, &body))
+	if (!body_read_json(r, &body))
 		return;
 	if (taskjson_parse_submit(body, &n, &payload, &err) || kindcache_check(r->db, n.kind, &err)) {
 		resp_error(r, err.rc, err.msg);
@@ -264,7 +265,7 @@ void h_task_retry(struct req *r)
 }
 
 /* The optional body of POST /api/tasks/{id}/view_token: {"ttl_s": 1…VIEW_TTL_MAX_S,
- * "cancel": bool}. false: it answered 400 (or 411/413/415 from req_read_json). */
+ * "cancel": bool}. false: it answered 400 (or 411/413/415 from body_read_json). */
 static bool view_token_args(struct req *r, long *ttl_s, bool *cancel)
 {
 	const char *cl = req_param(r, "CONTENT_LENGTH");
@@ -273,7 +274,7 @@ static bool view_token_args(struct req *r, long *ttl_s, bool *cancel)
 
 	if (!cl || !*cl || !strcmp(cl, "0"))
 		return true;
-	if (!req_read_json(r, &body))
+	if (!body_read_json(r, &body))
 		return false;
 	if (!json_object_is_type(body, json_type_object)) {
 		resp_error(r, TASKQ_INVAL, "the body must be a JSON object");

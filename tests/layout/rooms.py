@@ -5,7 +5,8 @@ no build needed (./dev test runs it beside the unit tests):
   kinds-api      a file of worker/kinds/ includes only worker/kinds/api.h, headers beside it
                  in worker/kinds/ (a kind's private helpers) and lib/ headers (found anywhere
                  under lib/), plus system headers: a kind never sees the worker's engine;
-  size           no C file of worker/ or fcgi/ is over 600 lines.
+  size           no C file of worker/ or fcgi/ is over 600 lines;
+  no-cycles      no two modules of worker/ or fcgi/ include each other's headers.
 
 It must not compile or run anything. Last line: "layout: N passed, N failed"; exit status 1
 when a check failed."""
@@ -69,9 +70,39 @@ def check_size():
     return bad
 
 
+def module(path):
+    return re.sub(r"_impl$", "", os.path.splitext(path)[0])
+
+
+def check_cycles():
+    """A module is a .c/.h pair (with its private x_impl.h, if any); module A depends on B when
+    a file of A includes B's header (resolved beside the including file, then in its binary's
+    folder)."""
+    bad = []
+    for top in ("worker", "fcgi"):
+        headers = {p for p in sources(top, exts=(".h",))}
+        deps = {}
+        for path in sources(top):
+            mod = module(path)
+            for inc in includes(path):
+                for base in (os.path.dirname(path), top):
+                    h = os.path.normpath(os.path.join(base, inc))
+                    if h in headers:
+                        other = module(h)
+                        if other != mod:
+                            deps.setdefault(mod, set()).add(other)
+                        break
+        for a in sorted(deps):
+            for b in sorted(deps[a]):
+                if a < b and a in deps.get(b, ()):
+                    bad.append(f"{a} and {b} include each other's headers")
+    return bad
+
+
 def main():
     passed = failed = 0
-    for name, check in (("kinds-api", check_kinds_api), ("size", check_size)):
+    for name, check in (("kinds-api", check_kinds_api), ("size", check_size),
+                        ("no-cycles", check_cycles)):
         bad = check()
         if bad:
             failed += 1
