@@ -1,25 +1,23 @@
 /* h_tasks: the /api/tasks routes. Each handler parses, validates, calls one store verb and
- * answers through resp; none holds a connection across anything slow. */
+ * answers through resp; none holds a connection across anything slow. A submit's admission
+ * (checks, limits, fair place, how it is stored) is fcgi/submit.c's, shared with h_batch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "auth.h"
-#include "bg/combine.h"
 #include "bg/wake.h"
 #include "bg/watch.h"
 #include "body.h"
 #include "config.h"
-#include "fair.h"
 #include "handlers.h"
-#include "kindcache.h"
-#include "owner_limits.h"
 #include "query.h"
 #include "replica.h"
 #include "resp.h"
 #include "settings.h"
 #include "store.h"
+#include "submit.h"
 #include "taskjson.h"
 #include "token.h"
 #include "viewauth.h"
@@ -86,48 +84,33 @@ static bool may_act(struct req *r, const char *id)
 void h_task_submit(struct req *r)
 {
 	json_object *body, *o;
-	struct task_new n;
+	struct submit_task s = {0};
 	struct task t = {0};
 	struct taskq_err err;
-	char *payload = NULL, fair_at[FAIR_AT_LEN];
-	bool created = false;
+	bool created;
 
 	if (!body_read_json(r, &body))
 		return;
-	if (taskjson_parse_submit(body, &n, &payload, &err) || kindcache_check(r->db, n.kind, &err)) {
+	if (submit_check(r, body, -1, &s, &err)) {
 		resp_error(r, err.rc, err.msg);
 		goto out;
 	}
-	if (n.after_index) {
-		resp_error(r, TASKQ_INVAL,
-			   "after names task ids here (indexes of earlier tasks are for batches)");
+	if (!submit_admit(r, &s, 1))
 		goto out;
-	}
-	if (!limits_admit(r))
-		goto out;
-	n.owner = r->who.owner;
-	fair_prepare(&n, fair_at);
-	/* a dedupe key may answer with the live task that holds it, parents are locked and
-	 * linked: those go alone; an owner names only its own tasks as parents */
-	created = true;
-	if (n.after ? store_submit_after(r->db, &n, r->who.admin ? NULL : r->who.owner, &t,
-					 &created, &err)
-	    : n.dedupe_key ? store_submit(r->db, &n, &t, &created, &err)
-			   : combine_submit(r->db, &n, &t, &err)) {
+	if (submit_store(r, &s, &t, &created, &err)) {
 		resp_error(r, err.rc, err.msg);
 		goto out;
 	}
 	if (created) {
-		limits_created(r, 1);
-		fair_created(&n, &t);
-		wake_signal();
+		submit_created(&s, &t);
+		submit_done(r, 1);
 	}
 	o = taskjson_encode(&t);
 	viewauth_add(r, o, t.id, settings_view_ttl());
 	resp_task_json(r, created ? 202 : 200, &t, o, 1);
 out:
 	task_cleanup(&t);
-	free(payload);
+	submit_task_cleanup(&s);
 	json_object_put(body);
 }
 
