@@ -84,7 +84,7 @@ void fair_created(const struct task_new *n, const struct task *t)
 		return;
 	pthread_mutex_lock(&g.lock);
 	s = slot_of(n, key);
-	/* submits inserted together (fcgi/combine.c) report back in any order: keep the latest */
+	/* submits inserted together (fcgi/bg/combine.c) report back in any order: keep the latest */
 	if (strcmp(s->key, key) != 0 || later(t->run_at, s->at)) {
 		memcpy(s->key, key, sizeof s->key);
 		snprintf(s->at, sizeof s->at, "%s", t->run_at);

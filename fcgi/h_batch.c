@@ -3,41 +3,32 @@
  * JSON array of task objects (each as POST /api/tasks takes it) or {"tasks": [...]}; up to
  * --max-batch of them. Every element is checked before anything is inserted: a bad one
  * rejects the whole batch with its index ({"error":{..., "index": i}}), and nothing lands.
- * The answer lists the ids in the order of the array.
+ * The answer lists the ids in the order of the array. Admission is fcgi/submit.c's, shared
+ * with POST /api/tasks; this file reads the array and shapes the answers.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fair.h"
+#include "body.h"
 #include "handlers.h"
-#include "kindcache.h"
 #include "base/log.h"
-#include "owner_limits.h"
 #include "resp.h"
 #include "settings.h"
 #include "store/batch.h"
-#include "model/taskjson.h"
-#include "wake.h"
+#include "submit.h"
 #include "base/xalloc.h"
-
-/* One element, checked: its fields (borrowing from the body) and its place among owners. */
-struct element {
-	struct task_new n;
-	char *payload_text;
-	char fair_at[FAIR_AT_LEN];
-};
 
 struct batch {
 	json_object *body, *list;
-	struct element *el;
-	size_t count;
+	struct submit_task *el; /* count of them, checked */
+	size_t count, cap;
 };
 
 static void batch_cleanup(struct batch *b)
 {
-	for (size_t i = 0; i < b->count; i++)
-		free(b->el[i].payload_text);
+	for (size_t i = 0; i < b->cap; i++)
+		submit_task_cleanup(&b->el[i]);
 	free(b->el);
 	json_object_put(b->body);
 }
@@ -67,23 +58,14 @@ static bool check_elements(struct req *r, struct batch *b)
 		return false;
 	}
 	b->el = xcalloc(n, sizeof *b->el);
+	b->cap = n;
 	for (size_t i = 0; i < n; i++, b->count++) {
-		struct element *e = &b->el[i];
 		json_object *o = json_object_array_get_idx(b->list, i);
 
 		if (!json_object_is_type(o, json_type_object))
 			err = (struct taskq_err){.rc = TASKQ_INVAL, .msg = "a task must be a JSON object"};
-		else if (!taskjson_parse_submit(o, &e->n, &e->payload_text, &err) &&
-			 !kindcache_check(r->db, e->n.kind, &err)) {
-			long k = taskjson_after_forward(&e->n, i);
-			e->n.owner = r->who.owner;
-			if (k < 0)
-				continue;
-			taskq_fail(&err, TASKQ_INVAL,
-				   "after[%ld] is not the index of an earlier task of the batch"
-				   " (a task runs only after tasks that exist before it)",
-				   k);
-		}
+		else if (submit_check(r, o, (long)i, &b->el[i], &err) == TASKQ_OK)
+			continue;
 		if (err.rc == TASKQ_DB_DOWN) {
 			resp_error(r, err.rc, err.msg);
 			return false;
@@ -93,18 +75,6 @@ static bool check_elements(struct req *r, struct batch *b)
 		return false;
 	}
 	return true;
-}
-
-/* The array taskq.submit_many() takes: each element's checked fields, and its fair place. */
-static json_object *normalized(struct batch *b)
-{
-	json_object *arr = json_object_new_array_ext((int)b->count);
-
-	for (size_t i = 0; i < b->count; i++) {
-		fair_prepare(&b->el[i].n, b->el[i].fair_at);
-		json_object_array_add(arr, taskjson_batch_element(&b->el[i].n));
-	}
-	return arr;
 }
 
 /* The element an error of taskq.submit_many names ("tasks[3]: no such parent task …"), or -1. */
@@ -130,13 +100,11 @@ static void answer(struct req *r, struct batch *b, struct batch_row *rows, int n
 		json_object_array_add(ids, json_object_new_string(rows[i].id));
 		if (rows[i].created) {
 			created++;
-			fair_created(&b->el[i].n, &t);
+			submit_created(&b->el[i], &t);
 		}
 	}
-	if (created > 0) {
-		limits_created(r, created);
-		wake_signal();
-	}
+	if (created > 0)
+		submit_done(r, created);
 	json_object_object_add(o, "ids", ids);
 	json_object_object_add(o, "count", json_object_new_int(nrows));
 	json_object_object_add(o, "created", json_object_new_int64(created));
@@ -148,23 +116,18 @@ void h_task_submit_batch(struct req *r)
 	struct batch b = {0};
 	struct batch_row *rows = NULL;
 	struct taskq_err err;
-	json_object *arr = NULL;
 	int nrows = 0;
 
-	if (!req_read_json(r, &b.body))
+	if (!body_read_json(r, &b.body))
 		return;
 	if (!(b.list = task_array(b.body))) {
 		resp_error_status(r, 400, "invalid_field",
 				  "the body must be a JSON array of tasks or {\"tasks\": [...]}", NULL);
 		goto out;
 	}
-	if (!check_elements(r, &b) || !limits_admit_n(r, (long)b.count))
+	if (!check_elements(r, &b) || !submit_admit(r, b.el, b.count))
 		goto out;
-	arr = normalized(&b);
-	/* an owner names only its own tasks as parents */
-	if (store_submit_many(r->db, r->who.owner,
-			      json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
-			      r->who.admin ? NULL : r->who.owner, &rows, &nrows, &err)) {
+	if (submit_store_batch(r, b.el, b.count, &rows, &nrows, &err)) {
 		resp_error_at(r, err.rc, err.msg, index_of(err.msg));
 		goto out;
 	}
@@ -176,6 +139,5 @@ void h_task_submit_batch(struct req *r)
 	answer(r, &b, rows, nrows);
 out:
 	store_batch_free(rows, nrows);
-	json_object_put(arr);
 	batch_cleanup(&b);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "body.h"
 #include "handlers.h"
 #include "resp.h"
 #include "store/limits.h"
@@ -66,7 +67,7 @@ void h_rate_put(struct req *r)
 	double per_s;
 	int64_t max;
 
-	if (!path_limit(r) || !req_read_json(r, &body))
+	if (!path_limit(r) || !body_read_json(r, &body))
 		return;
 	if (!json_object_is_type(body, json_type_object) || json_object_object_length(body) != 2 ||
 	    !json_object_object_get_ex(body, "max_starts", &m) ||

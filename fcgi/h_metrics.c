@@ -1,32 +1,35 @@
 /*
  * h_metrics: GET /metrics — Prometheus text format 0.0.4. Two parts:
- *  - this process's own figures (fcgi/metrics.c), read from atomics at every scrape;
+ *  - this process's own figures (fcgi/metrics.c, and the watcher's, group commit's and the
+ *    replica's own families), read from atomics at every scrape;
  *  - the queue, counter, fleet and circuit breaker figures from PostgreSQL (four
  *    statements), rendered once
  *    and shared by every request thread for a second, like /api/queues: scrapers and
  *    dashboards together cost the database at most one round of reads a second. The
  *    workers' own counters come from their rows in taskq.workers (written by their
- *    heartbeats); workers not seen for a minute are left out.
+ *    heartbeats, decoded by lib/wstats.c); workers not seen for a minute are left out.
  * Who may read it: see the route's flags in fcgi/routes.h and README "Security".
  */
-#include <json-c/json.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bg/combine.h"
+#include "bg/watch.h"
 #include "base/clock.h"
 #include "handlers.h"
 #include "base/log.h"
 #include "metrics.h"
 #include "promtext.h"
+#include "replica.h"
 #include "resp.h"
 #include "store/metrics.h"
 #include "model/task.h"
+#include "model/wstats.h"
 #include "base/xalloc.h"
 
 #define METRICS_CACHE_S 1.0
-#define MAX_BATCH_BOUNDS 32
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *g_db_text; /* the database part, rendered */
@@ -34,13 +37,13 @@ static size_t g_db_len;
 static double g_db_at = -1e9;
 
 static const char *const g_final[] = {"succeeded", "failed", "cancelled"};
-static const char *const g_outcomes[] = {"succeeded", "failed", "retried", "cancelled", "released",
-					 "lost"};
+/* the workers' database counters shown as taskq_worker_db_errors_total{type} */
 static const struct {
-	const char *key, *type;
-} g_db_types[] = {{"lost", "connection_lost"},
-		  {"connect_failed", "connect_failed"},
-		  {"statement_errors", "statement"}};
+	enum wstats_db member;
+	const char *type;
+} g_db_types[] = {{WSDB_LOST, "connection_lost"},
+		  {WSDB_CONNECT_FAILED, "connect_failed"},
+		  {WSDB_STATEMENT_ERRORS, "statement"}};
 
 /* ---- queues ---------------------------------------------------------------------------- */
 
@@ -121,81 +124,21 @@ static void write_queues(struct ptext *t, const struct metrics_db *m)
 
 /* ---- workers ---------------------------------------------------------------------------- */
 
-static json_object *jget(json_object *o, const char *key)
+static void write_counter_of(struct ptext *t, const struct metrics_worker *w,
+			     const struct wstats *s, unsigned bit, unsigned long long v)
 {
-	json_object *v = NULL;
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-/* A non-negative integer member. */
-static bool ju64(json_object *o, const char *key, unsigned long long *v)
-{
-	json_object *x = key ? jget(o, key) : o;
-
-	if (!x || !json_object_is_type(x, json_type_int) || json_object_get_int64(x) < 0)
-		return false;
-	*v = (unsigned long long)json_object_get_uint64(x);
-	return true;
-}
-
-/* A non-negative number member. */
-static bool jnum(json_object *o, const char *key, double *v)
-{
-	json_object *x = jget(o, key);
-
-	if (!x || !(json_object_is_type(x, json_type_int) || json_object_is_type(x, json_type_double)))
-		return false;
-	*v = json_object_get_double(x);
-	return *v >= 0;
-}
-
-static void write_counter_of(struct ptext *t, const struct metrics_worker *w, json_object *j,
-			     const char *key)
-{
-	unsigned long long v;
-	if (ju64(j, key, &v))
+	if (s->has & bit)
 		pt_sample_u64(t, "", (const char *const[]){"worker", w->id, NULL}, v);
-}
-
-static void write_batch_histogram(struct ptext *t, const char *id, json_object *cb)
-{
-	json_object *le = jget(cb, "le"), *bk = jget(cb, "buckets");
-	double bounds[MAX_BATCH_BOUNDS];
-	unsigned long long counts[MAX_BATCH_BOUNDS + 1], sum;
-	int nb;
-
-	if (!le || !bk || !json_object_is_type(le, json_type_array) ||
-	    !json_object_is_type(bk, json_type_array) || !ju64(cb, "sum", &sum))
-		return;
-	nb = (int)json_object_array_length(le);
-	if (nb > MAX_BATCH_BOUNDS || (int)json_object_array_length(bk) != nb + 1)
-		return;
-	for (int i = 0; i <= nb; i++) {
-		if (!ju64(json_object_array_get_idx(bk, (size_t)i), NULL, &counts[i]))
-			return;
-		if (i == nb)
-			break;
-		json_object *b = json_object_array_get_idx(le, (size_t)i);
-		if (!json_object_is_type(b, json_type_int) && !json_object_is_type(b, json_type_double))
-			return;
-		bounds[i] = json_object_get_double(b);
-		if (i > 0 && bounds[i] <= bounds[i - 1])
-			return;
-	}
-	pt_histogram(t, (const char *const[]){"worker", id, NULL}, bounds, nb, counts, (double)sum);
 }
 
 static void write_workers(struct ptext *t, const struct metrics_db *m)
 {
-	json_object **j = xcalloc((size_t)m->nw + 1, sizeof *j);
+	struct wstats *ws = xcalloc((size_t)m->nw + 1, sizeof *ws);
+	struct taskq_err err;
 
-	for (int i = 0; i < m->nw; i++) {
-		j[i] = m->w[i].metrics ? json_tokener_parse(m->w[i].metrics) : NULL;
-		if (j[i] && !json_object_is_type(j[i], json_type_object)) {
-			json_object_put(j[i]);
-			j[i] = NULL;
-		}
-	}
+	/* a row without counters, or with ones that are not a JSON object, shows none of them */
+	for (int i = 0; i < m->nw; i++)
+		wstats_decode(m->w[i].metrics, &ws[i], &err);
 
 	pt_family(t, "taskq_workers", "gauge", "Worker daemons with a heartbeat in the last minute.");
 	pt_sample(t, "", NULL, (double)m->nw);
@@ -215,79 +158,59 @@ static void write_workers(struct ptext *t, const struct metrics_db *m)
 
 	pt_family(t, "taskq_worker_claimed_total", "counter", "Tasks the worker claimed.");
 	for (int i = 0; i < m->nw; i++)
-		write_counter_of(t, &m->w[i], j[i], "claimed");
+		write_counter_of(t, &m->w[i], &ws[i], WSTATS_CLAIMED, ws[i].claimed);
 
 	pt_family(t, "taskq_worker_attempts_total", "counter",
 		  "Attempts the worker finished, by outcome: succeeded, failed (for good), retried "
 		  "(failed, queued again), cancelled, released (handed back on shutdown), lost (no "
 		  "longer the worker's: nothing recorded).");
-	for (int i = 0; i < m->nw; i++) {
-		json_object *o = jget(j[i], "outcomes");
-		for (size_t k = 0; o && k < sizeof g_outcomes / sizeof g_outcomes[0]; k++) {
-			unsigned long long v;
-			if (ju64(o, g_outcomes[k], &v))
+	for (int i = 0; i < m->nw; i++)
+		for (int k = 0; k < WS_NOUTCOMES; k++)
+			if (ws[i].has & WSTATS_OUTCOME(k))
 				pt_sample_u64(t, "", (const char *const[]){"worker", m->w[i].id, "outcome",
-									    g_outcomes[k], NULL},
-					      v);
-		}
-	}
+									    wstats_outcome_name(k), NULL},
+					      ws[i].outcome[k]);
 
 	pt_family(t, "taskq_worker_rescued_total", "counter",
 		  "Tasks of stopped workers whose expired lease this worker's maintenance rescued.");
 	for (int i = 0; i < m->nw; i++)
-		write_counter_of(t, &m->w[i], j[i], "rescued");
+		write_counter_of(t, &m->w[i], &ws[i], WSTATS_RESCUED, ws[i].rescued);
 
 	pt_family(t, "taskq_worker_claim_batch_size", "histogram",
 		  "Tasks taken per claim statement (claims that took none are left out).");
-	for (int i = 0; i < m->nw; i++) {
-		json_object *cb = jget(j[i], "claim_batch");
-		if (cb)
-			write_batch_histogram(t, m->w[i].id, cb);
-	}
+	for (int i = 0; i < m->nw; i++)
+		if (ws[i].has & WSTATS_BATCH)
+			pt_histogram(t, (const char *const[]){"worker", m->w[i].id, NULL}, ws[i].le,
+				     ws[i].nbounds, ws[i].buckets, (double)ws[i].batch_sum);
 
 	pt_family(t, "taskq_worker_run_seconds", "summary",
 		  "Time the worker's executors spent running attempts, by kind (recording the "
 		  "outcome not included).");
-	for (int i = 0; i < m->nw; i++) {
-		json_object *kinds = jget(j[i], "kinds");
-		if (!kinds || !json_object_is_type(kinds, json_type_object))
-			continue;
-		json_object_object_foreach(kinds, name, k)
-		{
-			unsigned long long count;
-			double sum;
-			const char *const labels[] = {"worker", m->w[i].id, "kind", name, NULL};
+	for (int i = 0; i < m->nw; i++)
+		for (size_t k = 0; k < ws[i].nkinds; k++) {
+			const char *const labels[] = {"worker", m->w[i].id, "kind", ws[i].kinds[k].name, NULL};
 
-			if (!ju64(k, "count", &count) || !jnum(k, "sum_s", &sum))
-				continue;
-			pt_sample(t, "_sum", labels, sum);
-			pt_sample_u64(t, "_count", labels, count);
+			pt_sample(t, "_sum", labels, ws[i].kinds[k].sum_s);
+			pt_sample_u64(t, "_count", labels, ws[i].kinds[k].count);
 		}
-	}
 
 	pt_family(t, "taskq_worker_db_errors_total", "counter",
 		  "PostgreSQL trouble of the worker's connections (as taskq_db_errors_total).");
-	for (int i = 0; i < m->nw; i++) {
-		json_object *d = jget(j[i], "db");
-		for (size_t k = 0; d && k < sizeof g_db_types / sizeof g_db_types[0]; k++) {
-			unsigned long long v;
-			if (ju64(d, g_db_types[k].key, &v))
+	for (int i = 0; i < m->nw; i++)
+		for (size_t k = 0; k < sizeof g_db_types / sizeof g_db_types[0]; k++)
+			if (ws[i].has & WSTATS_DB(g_db_types[k].member))
 				pt_sample_u64(t, "", (const char *const[]){"worker", m->w[i].id, "type",
 									    g_db_types[k].type, NULL},
-					      v);
-		}
-	}
+					      ws[i].db[g_db_types[k].member]);
 	pt_family(t, "taskq_worker_db_reconnects_total", "counter",
 		  "Connections of the worker to PostgreSQL made again after one was lost.");
-	for (int i = 0; i < m->nw; i++) {
-		unsigned long long v;
-		if (ju64(jget(j[i], "db"), "reconnects", &v))
-			pt_sample_u64(t, "", (const char *const[]){"worker", m->w[i].id, NULL}, v);
-	}
+	for (int i = 0; i < m->nw; i++)
+		write_counter_of(t, &m->w[i], &ws[i], WSTATS_DB(WSDB_RECONNECTS),
+				 ws[i].db[WSDB_RECONNECTS]);
 
 	for (int i = 0; i < m->nw; i++)
-		json_object_put(j[i]);
-	free(j);
+		wstats_cleanup(&ws[i]);
+	free(ws);
 }
 
 /* ---- circuit breakers ------------------------------------------------------------------- */
@@ -359,12 +282,23 @@ static void refresh(struct db *db)
 	pt_free(&t);
 }
 
+/* This process's own families, in the order they have always had. */
+static void write_process(struct ptext *t)
+{
+	metrics_write_http(t);
+	watch_write_metrics(t);
+	metrics_write_db(t);
+	combine_write_metrics(t);
+	replica_write_metrics(t);
+	metrics_write_build(t);
+}
+
 void h_metrics(struct req *r)
 {
 	struct ptext t;
 
 	pt_init(&t);
-	metrics_write_process(&t);
+	write_process(&t);
 	if (t.errors)
 		log_error("event=metrics_writer_refused count=%d", t.errors);
 	pthread_mutex_lock(&g_lock);

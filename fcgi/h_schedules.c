@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "body.h"
 #include "handlers.h"
 #include "kindcache.h"
 #include "resp.h"
@@ -43,7 +44,7 @@ static void put(struct req *r, const char *name, bool replace)
 	struct taskq_err err;
 	bool created = false;
 
-	if (!req_read_json(r, &body))
+	if (!body_read_json(r, &body))
 		return;
 	if (schedjson_parse(body, name, (int64_t)time(NULL), &n, &err) ||
 	    kindcache_check(r->db, n.t.kind, &err) ||

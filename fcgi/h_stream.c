@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "auth.h"
+#include "bg/publish.h"
 #include "handlers.h"
-#include "publish.h"
 #include "resp.h"
 #include "store/tasks.h"
 #include "cred/token.h"

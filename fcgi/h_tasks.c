@@ -1,29 +1,26 @@
 /* h_tasks: the /api/tasks routes. Each handler parses, validates, calls one store verb and
- * answers through resp; none holds a connection across anything slow. */
+ * answers through resp; none holds a connection across anything slow. A submit's admission
+ * (checks, limits, fair place, how it is stored) is fcgi/submit.c's, shared with h_batch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "auth.h"
-#include "combine.h"
+#include "bg/wake.h"
+#include "bg/watch.h"
+#include "body.h"
 #include "base/config.h"
-#include "fair.h"
 #include "handlers.h"
-#include "kindcache.h"
-#include "owner_limits.h"
 #include "query.h"
 #include "replica.h"
 #include "resp.h"
 #include "settings.h"
 #include "store/tasks.h"
-#include "store/submit.h"
-#include "store/chains.h"
+#include "submit.h"
 #include "model/taskjson.h"
 #include "cred/token.h"
 #include "viewauth.h"
-#include "wake.h"
-#include "watch.h"
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 500
@@ -87,48 +84,33 @@ static bool may_act(struct req *r, const char *id)
 void h_task_submit(struct req *r)
 {
 	json_object *body, *o;
-	struct task_new n;
+	struct submit_task s = {0};
 	struct task t = {0};
 	struct taskq_err err;
-	char *payload = NULL, fair_at[FAIR_AT_LEN];
-	bool created = false;
+	bool created;
 
-	if (!req_read_json(r, &body))
+	if (!body_read_json(r, &body))
 		return;
-	if (taskjson_parse_submit(body, &n, &payload, &err) || kindcache_check(r->db, n.kind, &err)) {
+	if (submit_check(r, body, -1, &s, &err)) {
 		resp_error(r, err.rc, err.msg);
 		goto out;
 	}
-	if (n.after_index) {
-		resp_error(r, TASKQ_INVAL,
-			   "after names task ids here (indexes of earlier tasks are for batches)");
+	if (!submit_admit(r, &s, 1))
 		goto out;
-	}
-	if (!limits_admit(r))
-		goto out;
-	n.owner = r->who.owner;
-	fair_prepare(&n, fair_at);
-	/* a dedupe key may answer with the live task that holds it, parents are locked and
-	 * linked: those go alone; an owner names only its own tasks as parents */
-	created = true;
-	if (n.after ? store_submit_after(r->db, &n, r->who.admin ? NULL : r->who.owner, &t,
-					 &created, &err)
-	    : n.dedupe_key ? store_submit(r->db, &n, &t, &created, &err)
-			   : combine_submit(r->db, &n, &t, &err)) {
+	if (submit_store(r, &s, &t, &created, &err)) {
 		resp_error(r, err.rc, err.msg);
 		goto out;
 	}
 	if (created) {
-		limits_created(r, 1);
-		fair_created(&n, &t);
-		wake_signal();
+		submit_created(&s, &t);
+		submit_done(r, 1);
 	}
 	o = taskjson_encode(&t);
 	viewauth_add(r, o, t.id, settings_view_ttl());
 	resp_task_json(r, created ? 202 : 200, &t, o, 1);
 out:
 	task_cleanup(&t);
-	free(payload);
+	submit_task_cleanup(&s);
 	json_object_put(body);
 }
 
@@ -266,7 +248,7 @@ void h_task_retry(struct req *r)
 }
 
 /* The optional body of POST /api/tasks/{id}/view_token: {"ttl_s": 1…VIEW_TTL_MAX_S,
- * "cancel": bool}. false: it answered 400 (or 411/413/415 from req_read_json). */
+ * "cancel": bool}. false: it answered 400 (or 411/413/415 from body_read_json). */
 static bool view_token_args(struct req *r, long *ttl_s, bool *cancel)
 {
 	const char *cl = req_param(r, "CONTENT_LENGTH");
@@ -275,7 +257,7 @@ static bool view_token_args(struct req *r, long *ttl_s, bool *cancel)
 
 	if (!cl || !*cl || !strcmp(cl, "0"))
 		return true;
-	if (!req_read_json(r, &body))
+	if (!body_read_json(r, &body))
 		return false;
 	if (!json_object_is_type(body, json_type_object)) {
 		resp_error(r, TASKQ_INVAL, "the body must be a JSON object");

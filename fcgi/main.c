@@ -22,23 +22,23 @@
 #include "base/config.h"
 #include "fair.h"
 #include "handlers.h"
-#include "owner_limits.h"
 #include "kindcache.h"
 #include "base/log.h"
 #include "metrics.h"
-#include "base/signals.h"
+#include "owner_limits.h"
 #include "req.h"
 #include "resp.h"
 #include "router.h"
 #include "routes.h"
 #include "settings.h"
+#include "base/signals.h"
 #include "store/live.h"
 #include <curl/curl.h>
 
-#include "publish.h"
+#include "bg/publish.h"
+#include "bg/wake.h"
+#include "bg/watch.h"
 #include "replica.h"
-#include "wake.h"
-#include "watch.h"
 #include "base/xalloc.h"
 
 #define ROUTE(method, pattern, handler, flags) {method, pattern, handler, flags},

@@ -1,8 +1,6 @@
 /* metrics: in-process request figures of taskq-fcgi (see metrics.h). */
 #include "metrics.h"
 
-#include "combine.h"
-
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,9 +8,7 @@
 
 #include "base/clock.h"
 #include "store/db.h"
-#include "replica.h"
 #include "routes.h"
-#include "watch.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "dev"
@@ -137,9 +133,8 @@ static void slot_labels(int i, const char **route, const char **method)
 	}
 }
 
-void metrics_write_process(struct ptext *t)
+void metrics_write_http(struct ptext *t)
 {
-	struct db_counters dc;
 	char status[8];
 
 	pt_family(t, "taskq_http_requests_total", "counter",
@@ -180,10 +175,11 @@ void metrics_write_process(struct ptext *t)
 	pt_family(t, "taskq_http_requests_in_flight", "gauge",
 		  "Requests a request thread of taskq-fcgi is handling now (this scrape included).");
 	pt_sample(t, "", NULL, (double)atomic_load_explicit(&g.in_flight, memory_order_relaxed));
+}
 
-	pt_family(t, "taskq_http_long_polls_parked", "gauge",
-		  "Long-polls (GET /api/tasks/{id}?wait=S) parked with the watcher now.");
-	pt_sample(t, "", NULL, (double)watch_parked());
+void metrics_write_db(struct ptext *t)
+{
+	struct db_counters dc;
 
 	db_counters(&dc);
 	pt_family(t, "taskq_db_errors_total", "counter",
@@ -195,10 +191,10 @@ void metrics_write_process(struct ptext *t)
 	pt_family(t, "taskq_db_reconnects_total", "counter",
 		  "Connections of taskq-fcgi to PostgreSQL made again after one was lost.");
 	pt_sample_u64(t, "", NULL, dc.reconnects);
+}
 
-	combine_write_metrics(t);
-	replica_write_metrics(t);
-
+void metrics_write_build(struct ptext *t)
+{
 	pt_family(t, "taskq_fcgi_start_time_seconds", "gauge",
 		  "When this taskq-fcgi process started, in seconds since the Unix epoch.");
 	pt_sample(t, "", NULL, g.start_unix);

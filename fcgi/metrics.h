@@ -7,6 +7,8 @@
  *
  * A long-poll that was parked (GET /api/tasks/{id}?wait=S) is counted when the watcher
  * answers it, and left out of the latency histogram: its wait is the client's choice.
+ * Counting only: this module must not include the modules whose figures sit beside its own
+ * on /metrics (fcgi/h_metrics.c gathers them), so that none of them depends back on it.
  */
 #ifndef TASKQ_METRICS_H
 #define TASKQ_METRICS_H
@@ -22,7 +24,11 @@ void metrics_request_start(struct req *r);
  * metrics_parked_answered once it answers). */
 void metrics_request_end(const struct req *r);
 void metrics_parked_answered(const struct req *r);
-/* Writes the in-process families (HTTP, database connection, build) into t. */
-void metrics_write_process(struct ptext *t);
+/* The in-process families, into t: HTTP requests (counts, latency, in flight); PostgreSQL
+ * trouble of the connections; start time and build. fcgi/h_metrics.c puts them together with
+ * the other modules' own families (the watcher's, group commit's, the replica's). */
+void metrics_write_http(struct ptext *t);
+void metrics_write_db(struct ptext *t);
+void metrics_write_build(struct ptext *t);
 
 #endif

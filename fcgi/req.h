@@ -1,12 +1,12 @@
 /*
- * req: one FastCGI request as the handlers see it: method, path, query, headers, the body
- * read under a size limit, the thread's database connection, and route captures.
+ * req: one FastCGI request as the handlers see it: method, path, query, headers, the
+ * thread's database connection, and route captures. It only reads: answering is fcgi/resp.c's
+ * and reading the body fcgi/body.c's, so that this module depends on neither.
  */
 #ifndef TASKQ_REQ_H
 #define TASKQ_REQ_H
 
 #include <fcgiapp.h>
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -43,10 +43,5 @@ struct req {
 void req_init(struct req *r, FCGX_Request *fr, struct db *db, size_t max_body);
 /* A request header / CGI parameter, or NULL. */
 const char *req_param(const struct req *r, const char *name);
-
-/* Reads and parses a JSON body: checks Content-Type (415), Content-Length (411, 413), reads
- * exactly that many bytes and parses strictly (400). On failure it has answered and returns
- * false; on success *out is the parsed value, which the caller puts. */
-bool req_read_json(struct req *r, json_object **out);
 
 #endif

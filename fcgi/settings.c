@@ -13,13 +13,13 @@
 #include <string.h>
 
 #include "auth.h"
-#include "combine.h"
+#include "bg/combine.h"
+#include "bg/wake.h"
+#include "bg/watch.h"
 #include "base/config.h"
 #include "fair.h"
 #include "base/log.h"
 #include "owner_limits.h"
-#include "wake.h"
-#include "watch.h"
 
 struct fcgi_settings g_cfg;
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "httpreq.h"
+#include "kinds/httpreq.h"
 #include "base/log.h"
 #include "store/live.h"
 #include "store/worker.h"

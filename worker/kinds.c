@@ -1,4 +1,5 @@
-/* kinds: the table of task kinds: built-in ones and the command kinds of the configuration. */
+/* kinds: the table of task kinds (see kinds.h): built-in ones and the command kinds of the
+ * configuration. */
 #include "kinds.h"
 
 #include <pthread.h>

@@ -1,42 +1,14 @@
 /*
- * kinds: the table of task kinds this worker runs, and the small API a kind uses while it
- * runs (progress, stop checks, interruptible sleep). A new kind is one file in worker/kinds/
- * and one row in worker/kinds.c.
+ * kinds: the table of task kinds this worker runs: the built-in ones and the command kinds of
+ * the configuration, one generation per (re)load. The kinds themselves live in worker/kinds/
+ * and see only worker/kinds/api.h; a new kind is one file there and one row in worker/kinds.c.
+ * This table must not run kinds (the executors do, worker/executor.c).
  */
 #ifndef TASKQ_KINDS_H
 #define TASKQ_KINDS_H
 
-#include <json-c/json.h>
-#include <stdbool.h>
-#include <stddef.h>
-
 #include "base/err.h"
-
-struct kind_ctx; /* owned by the pool: one per running task */
-
-enum kind_result {
-	KIND_OK,        /* *result holds the result (or NULL for {}) */
-	KIND_FAIL,      /* a failed attempt: retried while attempts remain */
-	KIND_FAIL_HARD, /* failed for good (a bad payload): not retried */
-	KIND_STOPPED,   /* it stopped because kind_should_stop() said so */
-	KIND_DEFERRED,  /* kind_breaker_admit() put the task back in the queue: nothing to record */
-};
-
-struct kind {
-	const char *name;
-	int default_timeout_s; /* when the task sets none; 0: no limit */
-	/* Runs one attempt. payload is borrowed. On KIND_OK *result may receive a new object
-	 * (the pool puts it). On failure the kind writes a one-line reason into err. */
-	enum kind_result (*run)(struct kind_ctx *ctx, json_object *payload, json_object **result,
-				char *err, size_t errsize);
-	const char *path; /* command kinds: the executable the worker's configuration names */
-};
-
-extern const struct kind kind_sleep, kind_noop, kind_http;
-
-/* Runs a command kind (worker/kinds/command.c); kind_of(ctx)->path is the program. */
-enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload,
-				  json_object **result, char *err, size_t errsize);
+#include "kinds/api.h"
 
 /* Builds a kinds table: the built-in kinds, plus one command kind per "name=/abs/path" of
  * commands (comma-separated; NULL or "" for none), and makes it the current one (at start and
@@ -55,39 +27,5 @@ void kinds_release(struct kind_table *t);
 const struct kind *kinds_lookup(const struct kind_table *t, const char *name);
 /* t's kinds, NULL-terminated. */
 const struct kind *const *kinds_list(const struct kind_table *t);
-
-/* For kinds. The id of the running task (borrowed). */
-const char *kind_task_id(const struct kind_ctx *ctx);
-/* The running task's attempt number (1 for the first). */
-int kind_attempt(const struct kind_ctx *ctx);
-/* The kind being run (its name and path). */
-const struct kind *kind_of(const struct kind_ctx *ctx);
-/* Seconds left before the attempt's timeout; a large number when it has none. */
-double kind_time_left(const struct kind_ctx *ctx);
-/* Asks that a failed attempt be retried no sooner than this many seconds from now (an
- * upstream's Retry-After); the usual back-off applies when it is longer. */
-void kind_retry_after(struct kind_ctx *ctx, double seconds);
-/* Records progress (0..100) and a message; throttled to a few writes a second except for
- * 100. Returns false when the kind must stop now (cancelled, timed out, shutting down, or
- * the task is no longer this worker's). */
-bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg);
-/* True when the kind must stop now. */
-bool kind_should_stop(struct kind_ctx *ctx);
-/* Sleeps ms milliseconds unless told to stop; returns false when it must stop. */
-bool kind_sleep_ms(struct kind_ctx *ctx, long ms);
-/* The running task's parents with their kind, state and result, as JSON array text (the
- * caller frees *json), or NULL when it names none (then no query is made). false, with a
- * reason in err, when the database could not say. */
-bool kind_parents(struct kind_ctx *ctx, char **json, char *err, size_t errsize);
-
-/* Circuit breakers (worker/breakers.c), for kinds that call upstream hosts. Before the call:
- * may this attempt call host (a key from breakers_host_key)? false when the host's breaker
- * put the task back in the queue without spending its attempt (or the task is no longer
- * this worker's): the kind returns KIND_DEFERRED at once; msg says why. probe_s: how long
- * the call may take at most. After the call: what host did, ok (it answered) or a failure
- * with a short reason ("HTTP 503", "timed out"). */
-bool kind_breaker_admit(struct kind_ctx *ctx, const char *host, double probe_s, char *msg,
-			size_t msgsize);
-void kind_breaker_report(struct kind_ctx *ctx, const char *host, bool ok, const char *reason);
 
 #endif

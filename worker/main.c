@@ -15,7 +15,7 @@
 #include "breakers.h"
 #include "base/config.h"
 #include "callbacks.h"
-#include "httpreq.h"
+#include "kinds/httpreq.h"
 #include "kinds.h"
 #include "base/log.h"
 #include "base/signals.h"

@@ -3,7 +3,8 @@
  * claims ready tasks in batches of up to the free executor count, renews leases with one
  * heartbeat statement, rescues expired leases, re-reads the circuit breakers (every second
  * and on NOTIFY taskq_breakers), and hands tasks to N executor threads (each with its own
- * connection) that run the kinds and record the outcome.
+ * connection) that run the kinds and record the outcome. This header is the engine's face
+ * to worker/main.c; its rooms share worker/pool_impl.h.
  */
 #ifndef TASKQ_POOL_H
 #define TASKQ_POOL_H

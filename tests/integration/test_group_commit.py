@@ -1,4 +1,4 @@
-"""Group commit: submits that arrive together share one INSERT and one commit (fcgi/combine.c).
+"""Group commit: submits that arrive together share one INSERT and one commit (fcgi/bg/combine.c).
 Every one still gets its own 202 with its own task, only after the commit, and nothing is
 lost or doubled."""
 

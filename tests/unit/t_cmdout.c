@@ -1,10 +1,10 @@
-/* Unit tests: a command program's output (worker/cmdout.c): progress lines, the result rule,
+/* Unit tests: a command program's output (worker/kinds/cmdout.c): progress lines, the result rule,
  * the stdout fallback, the line cap, the tails, and input split at any byte. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmdout.h"
+#include "kinds/cmdout.h"
 #include "units.h"
 #include "base/xalloc.h"
 

@@ -3,7 +3,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "netallow.h"
+#include "kinds/netallow.h"
 #include "units.h"
 
 static bool addr_ok(const struct netallow *na, const char *ip)

@@ -61,5 +61,6 @@ Suite *suite_promtext(void);
 Suite *suite_cron(void);
 Suite *suite_tz(void);
 Suite *suite_breakers(void);
+Suite *suite_wstats(void);
 
 #endif

@@ -123,6 +123,18 @@ layer_check() {
 	phase "layers" $((1 - bad)) "$bad"
 }
 
+# layout_checks — the source tree keeps its rooms (tests/layout/rooms.py: static checks of
+# the includes of worker/kinds/, file sizes and include cycles; no build, instant).
+layout_checks() {
+	local out=$TOP/var/layout.out rc
+	say "test: layout (tests/layout/rooms.py)"
+	set +e
+	"$PYTHON" "$TOP/tests/layout/rooms.py" </dev/null 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	suite_phase layout "$out" "$rc"
+}
+
 # test_token — an admin token for the suites, in TASKQ_TOKEN.
 test_token() {
 	TASKQ_TOKEN=$("$BUILD/taskq" --db "$CONNINFO" token create tests --admin \
@@ -357,6 +369,7 @@ cmd_test() {
 
 	unit_tests
 	layer_check
+	layout_checks
 
 	# libFuzzer: each target a short while from its seeds (./dev fuzz runs them long)
 	if [[ $# -eq 0 || " $* " == *fuzz* ]]; then

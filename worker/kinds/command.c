@@ -1,7 +1,7 @@
 /*
  * command: runs one attempt of a command kind, the executable the worker's configuration
  * names (never the payload), as a child process. It owns the child's whole life: start, I/O,
- * stop, reaping; worker/cmdout.c makes sense of what the program prints. It must not block its
+ * stop, reaping; worker/kinds/cmdout.c (its kind-private reader) makes sense of what the program prints. It must not block its
  * executor longer than one poll slice (the stop checks).
  *
  * The contract with the program:
@@ -44,9 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "base/clock.h"
 #include "cmdout.h"
-#include "kinds.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 

@@ -1,21 +1,22 @@
 /*
  * http: the kind that makes one HTTP request with libcurl (an LLM API, a partner API, a
  * webhook). Payload {"method","url","headers"?,"body"?|"json"?,"timeout_s"?,"expect_status"?,
- * "config_headers"?}. Every connection's address passes the SSRF policy (worker/netallow.c)
- * before it is opened; redirects are followed here, not by libcurl, so each hop's URL is
- * checked too. The exchange itself is worker/httpreq.c's: this file decides what an answer
- * means for the task (result, retry or failure) and for the circuit breaker of the URL's host
- * (worker/breakers.c): the breaker is asked before the call (the task may go back to the
- * queue instead) and told the outcome after it.
+ * "config_headers"?}. Every connection's address passes the SSRF policy
+ * (worker/kinds/netallow.c) before it is opened; redirects are followed here, not by libcurl,
+ * so each hop's URL is checked too. The exchange itself is worker/kinds/httpreq.c's (the
+ * kind's client), the payload and result JSON worker/kinds/httpjson.c's: this file decides
+ * what an answer means for the task (result, retry or failure) and for the circuit breaker of
+ * the URL's host (kind_breaker_*, worker/kinds/api.h): the breaker is asked before the call
+ * (the task may go back to the queue instead) and told the outcome after it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "breakers.h"
+#include "api.h"
+#include "httpjson.h"
 #include "httpreq.h"
-#include "kinds.h"
 
 #define HTTP_DEFAULT_TIMEOUT_S 30
 #define HTTP_MAX_REDIRECTS 5
@@ -75,10 +76,10 @@ static enum kind_result judge(struct kind_ctx *ctx, struct http_exchange *x, con
 	char excerpt[240];
 
 	if (status_expected(x->status, codes, ncodes)) {
-		*result = httpreq_result(x, url);
+		*result = httpjson_result(x, url);
 		return KIND_OK;
 	}
-	httpreq_excerpt(x, excerpt, sizeof excerpt);
+	httpjson_excerpt(x, excerpt, sizeof excerpt);
 	snprintf(err, errsize, "HTTP %ld from %s: %s", x->status, x->host, excerpt);
 	if (x->status == 429) {
 		kind_retry_after(ctx, x->retry_after_s);
@@ -136,10 +137,10 @@ static enum kind_result http_run(struct kind_ctx *ctx, json_object *payload, jso
 	json_object *v = NULL;
 	int codes[16], ncodes;
 	double timeout;
-	char host[BREAKER_HOST_MAX + 1];
+	char host[KIND_HOST_KEY_MAX + 1];
 	bool guarded;
 
-	if (!httpreq_parse(payload, &rq, err, errsize))
+	if (!httpjson_parse(payload, &rq, err, errsize))
 		return KIND_FAIL_HARD;
 	json_object_object_get_ex(payload, "expect_status", &v);
 	if (!parse_expect(v, codes, &ncodes, err, errsize)) {
@@ -151,7 +152,7 @@ static enum kind_result http_run(struct kind_ctx *ctx, json_object *payload, jso
 		timeout = kind_time_left(ctx);
 
 	/* the breaker of the payload URL's host guards the whole exchange, redirects included */
-	guarded = breakers_host_key(rq.url, host, sizeof host);
+	guarded = kind_breaker_key(rq.url, host, sizeof host);
 	if (guarded && !kind_breaker_admit(ctx, host, timeout + PROBE_MARGIN_S, err, errsize)) {
 		httpreq_request_cleanup(&rq);
 		return kind_should_stop(ctx) ? KIND_STOPPED : KIND_DEFERRED;

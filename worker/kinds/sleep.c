@@ -4,7 +4,7 @@
  */
 #include <stdio.h>
 
-#include "kinds.h"
+#include "api.h"
 
 #define SLEEP_MAX_STEPS 10000
 #define SLEEP_MAX_STEP_MS 60000

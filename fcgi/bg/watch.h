@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "promtext.h"
 #include "req.h"
 
 void watch_start(const char *conninfo, int max_waiters);
@@ -24,7 +25,8 @@ void watch_stop(void);
  * not_modified_ok and the version never moved. false: too many waiters (the caller answers 429).
  */
 bool watch_park(struct req *r, const char *id, long long version, double wait_s, bool not_modified_ok);
-/* How many requests are parked now (for /metrics). */
-int watch_parked(void);
+/* taskq_http_long_polls_parked, for /metrics (the watcher reports the requests it answers
+ * to fcgi/metrics.c; fcgi/metrics.c knows nothing of the watcher). */
+void watch_write_metrics(struct ptext *t);
 
 #endif

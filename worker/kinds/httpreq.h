@@ -1,9 +1,11 @@
 /*
- * httpreq: one HTTP exchange with libcurl under taskq's rules, for the http kind and for
- * completion webhooks: payload parsing, the SSRF check of every connection (netallow), a
- * capped response body, selected response headers, progress and stop callbacks, and redirects
- * that the caller follows hop by hop. One reused curl handle per thread (keep-alive, DNS
- * cache), freed when the thread exits.
+ * httpreq: one HTTP exchange with libcurl under taskq's rules: the SSRF check of every
+ * connection (netallow), a capped response body, selected response headers, progress and
+ * stop callbacks, and redirects that the caller follows hop by hop. One reused curl handle per
+ * thread (keep-alive, DNS cache), freed when the thread exits. It lives beside the http kind
+ * as its client; completion webhooks (worker/callbacks.c) send through it too, on purpose, so
+ * that they obey the same allow-list and body cap. It must not know what a payload or a
+ * result looks like (worker/kinds/httpjson.c does).
  */
 #ifndef TASKQ_HTTPREQ_H
 #define TASKQ_HTTPREQ_H
@@ -47,9 +49,10 @@ enum taskq_rc httpreq_configure(const char *allow, long max_body, const char *he
 				struct taskq_err *err);
 void httpreq_cleanup(void);
 
-/* Reads the payload's method, url, headers, body/json, timeout_s and config_headers into rq
- * (which owns its copies); false with a message for a bad payload. */
-bool httpreq_parse(json_object *payload, struct http_request *rq, char *err, size_t errsize);
+/* Appends to rq the headers of the configured sets named by the JSON array names (a payload's
+ * "config_headers"); false with a message for a name the configuration lacks. */
+bool httpreq_config_headers(json_object *names, struct http_request *rq, char *err, size_t errsize);
+/* Frees what rq owns and empties it. */
 void httpreq_request_cleanup(struct http_request *rq);
 
 void httpreq_exchange_init(struct http_exchange *x);
@@ -68,11 +71,5 @@ enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange 
 /* Moves rq to x's redirect target (303, and 301/302 after a POST, become a GET without a
  * body) and resets x for the next hop. */
 bool httpreq_follow(struct http_request *rq, struct http_exchange *x, char *err, size_t errsize);
-
-/* {"status","headers","body" (JSON when the answer is JSON, else text, else body_base64),
- * "truncated","bytes","url"}; a new object. */
-json_object *httpreq_result(const struct http_exchange *x, const char *url);
-/* The start of the body as one printable line. */
-void httpreq_excerpt(const struct http_exchange *x, char *out, size_t size);
 
 #endif

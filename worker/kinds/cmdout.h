@@ -1,12 +1,13 @@
 /*
- * cmdout: what a command kind's program prints, turned into what its task records. Pure code:
- * it takes bytes and never touches a process, a descriptor or a kind_ctx (worker/kinds/command.c
- * does that and feeds it). It owns the stdout and stderr half of the command kind's contract
- * (stated in command.c's header): splitting stdout into lines (cut at CMDOUT_LINE_MAX, a
- * trailing CR dropped), "progress P[ message]" lines, the result (the last complete JSON value
- * jsonb takes, else {"stdout": <tail>}), the bounded tails of stdout and stderr, and cleaning
- * what it hands out into text PostgreSQL stores (valid UTF-8, no NUL). It keeps no more than
- * the two tails, the line being read and the value being read, whatever the program prints.
+ * cmdout: what a command kind's program prints, turned into what its task records;
+ * kind-private code of worker/kinds/command.c. Pure code: it takes bytes and never touches a
+ * process, a descriptor or a kind_ctx (command.c does that and feeds it). It owns the stdout
+ * and stderr half of the command kind's contract (stated in command.c's header): splitting
+ * stdout into lines (cut at CMDOUT_LINE_MAX, a trailing CR dropped), "progress P[ message]"
+ * lines, the result (the last complete JSON value jsonb takes, else {"stdout": <tail>}), the
+ * bounded tails of stdout and stderr, and cleaning what it hands out into text PostgreSQL
+ * stores (valid UTF-8, no NUL). It keeps no more than the two tails, the line being read and
+ * the value being read, whatever the program prints.
  */
 #ifndef TASKQ_CMDOUT_H
 #define TASKQ_CMDOUT_H

@@ -13,10 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/clock.h"
 #include "auth.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "metrics.h"
+#include "promtext.h"
 #include "publish.h"
 #include "resp.h"
 #include "store/live.h"
@@ -83,7 +84,8 @@ bool watch_park(struct req *r, const char *id, long long version, double wait_s,
 	return true;
 }
 
-int watch_parked(void)
+/* How many requests are parked now. */
+static int watch_parked(void)
 {
 	int n;
 
@@ -91,6 +93,13 @@ int watch_parked(void)
 	n = g.count;
 	pthread_mutex_unlock(&g.lock);
 	return n;
+}
+
+void watch_write_metrics(struct ptext *t)
+{
+	pt_family(t, "taskq_http_long_polls_parked", "gauge",
+		  "Long-polls (GET /api/tasks/{id}?wait=S) parked with the watcher now.");
+	pt_sample(t, "", NULL, (double)watch_parked());
 }
 
 /* Answers a waiter with t (NULL: the task is gone) and frees it. */

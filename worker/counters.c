@@ -1,7 +1,6 @@
-/* wstats: the worker's counters (see wstats.h). */
-#include "wstats.h"
+/* counters: the worker's counters (see counters.h). */
+#include "counters.h"
 
-#include <json-c/json.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -9,16 +8,13 @@
 #include <string.h>
 
 #include "store/db.h"
-#include "base/xalloc.h"
+#include "kinds.h"
+#include "model/wstats.h"
 
 /* claim batch sizes: a claim takes at most --concurrency (≤ 1024) tasks */
 static const int g_le[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 #define NLE ((int)(sizeof g_le / sizeof g_le[0]))
-
-static const char *const g_outcome_name[WS_NOUTCOMES] = {
-	[WS_SUCCEEDED] = "succeeded", [WS_FAILED] = "failed",     [WS_RETRIED] = "retried",
-	[WS_CANCELLED] = "cancelled", [WS_RELEASED] = "released", [WS_LOST] = "lost",
-};
+_Static_assert(sizeof g_le / sizeof g_le[0] <= WSTATS_MAX_BOUNDS, "the JSON holds the bounds");
 
 /* Per kind, by name: a reload may add kinds (never removes a row: counters only grow). */
 #define MAX_KIND_STATS 256
@@ -68,7 +64,7 @@ static struct kind_stat *kind_row(const char *name)
 	return row;
 }
 
-void wstats_init(void)
+void counters_init(void)
 {
 	struct kind_table *kt = kinds_acquire();
 
@@ -77,7 +73,7 @@ void wstats_init(void)
 	kinds_release(kt);
 }
 
-void wstats_claimed(int n)
+void counters_claimed(int n)
 {
 	int b = 0;
 
@@ -91,19 +87,19 @@ void wstats_claimed(int n)
 	add(&g.batch_count, 1);
 }
 
-void wstats_outcome(enum wstats_outcome o)
+void counters_outcome(enum wstats_outcome o)
 {
 	if ((unsigned)o < WS_NOUTCOMES)
 		add(&g.outcome[o], 1);
 }
 
-void wstats_rescued(int n)
+void counters_rescued(int n)
 {
 	if (n > 0)
 		add(&g.rescued, (unsigned long long)n);
 }
 
-void wstats_run(const char *kind, double seconds)
+void counters_run(const char *kind, double seconds)
 {
 	struct kind_stat *row = kind_row(kind);
 
@@ -113,57 +109,36 @@ void wstats_run(const char *kind, double seconds)
 	add(&row->ns, seconds > 0 ? (unsigned long long)(seconds * 1e9) : 0);
 }
 
-static json_object *u64(unsigned long long v)
+char *counters_json(void)
 {
-	return json_object_new_uint64(v);
-}
-
-char *wstats_json(void)
-{
-	json_object *o = json_object_new_object(), *out = json_object_new_object();
-	json_object *cb = json_object_new_object(), *le = json_object_new_array_ext(NLE);
-	json_object *buckets = json_object_new_array_ext(NLE + 1), *kinds = json_object_new_object();
-	json_object *dbo = json_object_new_object();
+	struct wstats s;
 	struct db_counters dc;
 	char *text;
 
-	json_object_object_add(o, "claimed", u64(get(&g.claimed)));
-	json_object_object_add(o, "rescued", u64(get(&g.rescued)));
+	wstats_init(&s);
+	s.has = WSTATS_ALL;
+	s.claimed = get(&g.claimed);
+	s.rescued = get(&g.rescued);
 	for (int i = 0; i < WS_NOUTCOMES; i++)
-		json_object_object_add(out, g_outcome_name[i], u64(get(&g.outcome[i])));
-	json_object_object_add(o, "outcomes", out);
-
+		s.outcome[i] = get(&g.outcome[i]);
 	/* count is the sum of the buckets read here, so the two always agree */
-	unsigned long long count = 0;
+	s.nbounds = NLE;
 	for (int i = 0; i <= NLE; i++) {
-		unsigned long long v = get(&g.batch[i]);
-		count += v;
-		json_object_array_add(buckets, u64(v));
+		s.buckets[i] = get(&g.batch[i]);
+		s.batch_count += s.buckets[i];
 		if (i < NLE)
-			json_object_array_add(le, json_object_new_int(g_le[i]));
+			s.le[i] = g_le[i];
 	}
-	json_object_object_add(cb, "le", le);
-	json_object_object_add(cb, "buckets", buckets);
-	json_object_object_add(cb, "sum", u64(get(&g.batch_sum)));
-	json_object_object_add(cb, "count", u64(count));
-	json_object_object_add(o, "claim_batch", cb);
-
-	for (int i = 0, n = atomic_load_explicit(&g.nkinds, memory_order_acquire); i < n; i++) {
-		json_object *k = json_object_new_object();
-		json_object_object_add(k, "count", u64(get(&g.kinds[i].count)));
-		json_object_object_add(k, "sum_s", json_object_new_double((double)get(&g.kinds[i].ns) / 1e9));
-		json_object_object_add(kinds, g.kinds[i].name, k);
-	}
-	json_object_object_add(o, "kinds", kinds);
-
+	s.batch_sum = get(&g.batch_sum);
+	for (int i = 0, n = atomic_load_explicit(&g.nkinds, memory_order_acquire); i < n; i++)
+		wstats_add_kind(&s, g.kinds[i].name, get(&g.kinds[i].count),
+				(double)get(&g.kinds[i].ns) / 1e9);
 	db_counters(&dc);
-	json_object_object_add(dbo, "lost", u64(dc.lost));
-	json_object_object_add(dbo, "reconnects", u64(dc.reconnects));
-	json_object_object_add(dbo, "connect_failed", u64(dc.connect_failed));
-	json_object_object_add(dbo, "statement_errors", u64(dc.statement_errors));
-	json_object_object_add(o, "db", dbo);
-
-	text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
+	s.db[WSDB_LOST] = dc.lost;
+	s.db[WSDB_RECONNECTS] = dc.reconnects;
+	s.db[WSDB_CONNECT_FAILED] = dc.connect_failed;
+	s.db[WSDB_STATEMENT_ERRORS] = dc.statement_errors;
+	text = wstats_encode(&s);
+	wstats_cleanup(&s);
 	return text;
 }

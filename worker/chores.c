@@ -1,0 +1,124 @@
+/*
+ * chores: the timed upkeep the claimer thread runs between claims, on its connection:
+ *  - the lease heartbeat: one statement renews the leases of every task the executors hold,
+ *    keeps this worker's row of taskq.workers (registration, running count, its counters for
+ *    /metrics) and says which held tasks were asked to cancel (their executors are told);
+ *  - rescue of tasks whose lease expired (their worker died), re-read of the circuit
+ *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks;
+ *  - registration of the kinds of the current table in taskq.kinds (at start and on reload).
+ * It must not claim or run tasks; it only reads the executors' running ids under the lock.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "breakers.h"
+#include "base/clock.h"
+#include "counters.h"
+#include "kinds.h"
+#include "base/log.h"
+#include "pool_impl.h"
+#include "store/tasks.h"
+#include "store/worker.h"
+#include "base/xalloc.h"
+
+#define RESCUE_EVERY_MAX_S 5.0
+#define PRUNE_EVERY_S 60.0
+#define PRUNE_BATCH 1000
+
+static void mark_cancel(const char *id, void *ctx)
+{
+	struct pool *p = ctx;
+
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->cfg.concurrency; i++)
+		if (!strcmp(p->ex[i].running_id, id))
+			atomic_store(&p->ex[i].cancel, 1);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* The (id, attempt) pairs the executors hold: copies of the ids into idbuf, ids[i] pointing
+ * at them (both with room for the concurrency); returns how many. */
+static int held_tasks(struct pool *p, char (*idbuf)[TASK_ID_LEN + 1], const char **ids,
+		      int *attempts)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->cfg.concurrency; i++) {
+		if (!p->ex[i].running_id[0])
+			continue;
+		memcpy(idbuf[n], p->ex[i].running_id, TASK_ID_LEN + 1);
+		ids[n] = idbuf[n];
+		attempts[n++] = p->ex[i].running_attempt;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+void chores_run(struct pool *p, struct chores_due *next)
+{
+	struct taskq_err err;
+	double now = clock_mono_s();
+	int n;
+
+	if (now >= next->heartbeat) {
+		size_t c = (size_t)p->cfg.concurrency + 1;
+		char (*idbuf)[TASK_ID_LEN + 1] = xcalloc(c, sizeof *idbuf);
+		const char **ids = xcalloc(c, sizeof *ids);
+		int *attempts = xcalloc(c, sizeof *attempts);
+		int nheld = held_tasks(p, idbuf, ids, attempts);
+		char *stats = counters_json();
+
+		if (store_heartbeat(p->cdb, &p->info, p->cfg.lease_s, ids, attempts, nheld, stats,
+				    mark_cancel, p, &err))
+			log_warn("event=heartbeat_failed msg=\"%s\"", err.msg);
+		free(idbuf);
+		free(ids);
+		free(attempts);
+		free(stats);
+		next->heartbeat = now + p->cfg.lease_s / 3.0;
+	}
+	if (now >= next->rescue) {
+		double every = p->cfg.lease_s / 2.0;
+		if (store_rescue(p->cdb, &n, &err))
+			log_warn("event=rescue_failed msg=\"%s\"", err.msg);
+		else if (n > 0) {
+			log_info("event=rescued count=%d", n);
+			counters_rescued(n);
+		}
+		next->rescue = now + (every < RESCUE_EVERY_MAX_S ? every : RESCUE_EVERY_MAX_S);
+	}
+	if (now >= next->breakers || p->breakers_changed) {
+		p->breakers_changed = false;
+		if (breakers_refresh(p->cdb, &err))
+			log_warn("event=breakers_refresh_failed msg=\"%s\"", err.msg);
+		next->breakers = now + BREAKERS_REFRESH_S;
+	}
+	if (now >= next->prune) {
+		int total = 0, rounds = 0;
+		do {
+			if (store_prune(p->cdb, atomic_load(&p->retention_h), PRUNE_BATCH, &n, &err)) {
+				log_warn("event=prune_failed msg=\"%s\"", err.msg);
+				break;
+			}
+			total += n;
+		} while (n == PRUNE_BATCH && ++rounds < 20 && !atomic_load(&p->stopping));
+		if (total > 0)
+			log_info("event=pruned count=%d older_than_h=%d", total, atomic_load(&p->retention_h));
+		next->prune = now + PRUNE_EVERY_S;
+	}
+}
+
+void chores_register_kinds(struct pool *p)
+{
+	struct kind_table *kt = kinds_acquire();
+	struct taskq_err err;
+
+	for (const struct kind *const *k = kinds_list(kt); *k; k++)
+		if (store_register_kind(p->cdb, (*k)->name, &err))
+			log_warn("event=register_kind_failed kind=%s msg=\"%s\"", (*k)->name, err.msg);
+	kinds_release(kt);
+}
