@@ -56,9 +56,10 @@ static void rebase_after(struct file_tasks *f, size_t i, size_t from)
 		if (!json_object_is_type(e, json_type_int))
 			continue;
 		x = json_object_get_int64(e);
-		json_object_array_put_idx(after, k, (size_t)x < from
-							     ? json_object_new_string(f->id[x])
-							     : json_object_new_int64(x - (int64_t)from));
+		json_object_array_put_idx(after, k,
+					  (size_t)x < from
+						  ? json_object_new_string(f->id[x])
+						  : json_object_new_int64(x - (int64_t)from));
 	}
 	f->t[i].n.after_index = false; /* rebased once */
 }
@@ -93,15 +94,17 @@ static int read_tasks(FILE *in, const char *owner, char **kinds, int nkinds, str
 			rc = cli_usage_error("line %ld: longer than %d bytes", lineno, MAX_LINE);
 		} else if (taskjson_parse(line, (size_t)len, &lt.obj, &err) ||
 			   !json_object_is_type(lt.obj, json_type_object)) {
-			rc = cli_usage_error("line %ld: not a JSON object%s%s", lineno, lt.obj ? "" : ": ",
-					     lt.obj ? "" : err.msg);
+			rc = cli_usage_error("line %ld: not a JSON object%s%s", lineno,
+					     lt.obj ? "" : ": ", lt.obj ? "" : err.msg);
 		} else if (taskjson_parse_submit(lt.obj, &lt.n, &lt.payload_text, &err)) {
 			rc = cli_usage_error("line %ld: %s", lineno, err.msg);
 		} else if (!known_kind(kinds, nkinds, lt.n.kind)) {
 			rc = cli_usage_error("line %ld: unknown task kind '%s'", lineno, lt.n.kind);
 		} else if (taskjson_after_forward(&lt.n, f->n) >= 0) {
-			rc = cli_usage_error("line %ld: after[%ld] is not the index of an earlier task"
-					     " of the file", lineno, taskjson_after_forward(&lt.n, f->n));
+			rc = cli_usage_error(
+				"line %ld: after[%ld] is not the index of an earlier task"
+				" of the file",
+				lineno, taskjson_after_forward(&lt.n, f->n));
 		} else {
 			if (owner)
 				lt.n.owner = owner;
@@ -149,8 +152,8 @@ static int submit_chunk(struct db *db, const char *owner, struct file_tasks *f, 
 	}
 	/* with --owner, as that owner: its own tasks only may be parents */
 	if (store_submit_many(db, owner ? owner : "anonymous",
-			      json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN), owner, &rows,
-			      &nrows, &err)) {
+			      json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN), owner,
+			      &rows, &nrows, &err)) {
 		rc = cli_fail(&err);
 	} else if ((size_t)nrows != n) {
 		rc = cli_fail(&(struct taskq_err){TASKQ_INTERNAL, "a duplicate finished meanwhile; "
@@ -202,8 +205,8 @@ int cmd_submit_file(struct db *db, const struct cli_opts *o, const char *path)
 	if (rc == CLI_OK && created > 0)
 		store_wake(db, &err); /* best effort: the workers' poll picks them up anyway */
 	if (rc == CLI_OK)
-		fprintf(stderr, "taskq: %zu tasks, %ld new (the rest held a live dedupe key)\n", f.n,
-			created);
+		fprintf(stderr, "taskq: %zu tasks, %ld new (the rest held a live dedupe key)\n",
+			f.n, created);
 	for (int i = 0; i < nkinds; i++)
 		free(kinds[i]);
 	free(kinds);

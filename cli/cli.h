@@ -32,8 +32,8 @@ enum cli_exit {
 /* The options of the command line (see the table in cli/taskq.c); strings borrowed from argv,
  * the environment or the defaults. */
 struct cli_opts {
-	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note, *file, *tz, *after,
-		*after_policy;
+	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note, *file, *tz,
+		*after, *after_policy;
 	long priority, delay, max_attempts, limit, wait, admin, backfill;
 };
 

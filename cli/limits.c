@@ -32,8 +32,8 @@ static int limit_set(struct db *db, char **a)
 		return cli_usage_error("N is 1-100000 starts, SECONDS 0.001-86400");
 	if (store_rate_put(db, a[1], a[2], (int)n, per, &created, &err))
 		return cli_fail(&err);
-	printf("%s %s %s: at most %ld starts per %g s\n", created ? "set" : "changed", a[1], a[2], n,
-	       per);
+	printf("%s %s %s: at most %ld starts per %g s\n", created ? "set" : "changed", a[1], a[2],
+	       n, per);
 	return CLI_OK;
 }
 
@@ -67,5 +67,6 @@ int cmd_limit(struct db *db, char **a)
 		printf("removed %s %s\n", a[1], a[2]);
 		return CLI_OK;
 	}
-	return cli_usage_error("usage: taskq limit set queue|key NAME N SECONDS | list | rm queue|key NAME");
+	return cli_usage_error(
+		"usage: taskq limit set queue|key NAME N SECONDS | list | rm queue|key NAME");
 }

@@ -9,8 +9,11 @@
 
 int cmd_list(struct db *db, const struct cli_opts *o)
 {
-	struct task_filter f = {.state = o->state, .queue = o->queue, .kind = o->kind,
-				.owner = o->owner, .limit = (int)o->limit};
+	struct task_filter f = {.state = o->state,
+				.queue = o->queue,
+				.kind = o->kind,
+				.owner = o->owner,
+				.limit = (int)o->limit};
 	struct task_list l = {0};
 	struct taskq_err err;
 
@@ -18,7 +21,8 @@ int cmd_list(struct db *db, const struct cli_opts *o)
 		return cli_usage_error("unknown state '%s'", f.state);
 	if (store_list(db, &f, &l, &err))
 		return cli_fail(&err);
-	printf("%-36s  %-10s %-12s %-10s %4s  %s\n", "ID", "STATE", "KIND", "QUEUE", "PCT", "CREATED");
+	printf("%-36s  %-10s %-12s %-10s %4s  %s\n", "ID", "STATE", "KIND", "QUEUE", "PCT",
+	       "CREATED");
 	for (size_t i = 0; i < l.n; i++)
 		printf("%-36s  %-10s %-12.12s %-10.10s %3d%%  %s\n", l.v[i].id,
 		       task_state_name(l.v[i].state), l.v[i].kind, l.v[i].queue, l.v[i].progress,

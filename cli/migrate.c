@@ -132,8 +132,8 @@ static bool plain_sql_name(const char *s)
 	if (!is_sql(s))
 		return false;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' ||
-		      *s == '-'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		      *s == '.' || *s == '-'))
 			return false;
 	return true;
 }
@@ -215,7 +215,8 @@ static int read_order(const char *dir, struct names *out)
 			continue;
 		if (!plain_sql_name(line) || names_has(out, line)) {
 			fprintf(stderr, "taskq: %s: %s %.200s\n", path,
-				plain_sql_name(line) ? "listed twice:" : "not a file name.sql:", line);
+				plain_sql_name(line) ? "listed twice:" : "not a file name.sql:",
+				line);
 			status = 1;
 		} else {
 			names_add(out, line);
@@ -265,7 +266,8 @@ static int apply_functions(struct db *db, const char *top)
 	if (store_migrate_functions(db, (const char *const *)sqls, order.n, &failed, &err) !=
 	    TASKQ_OK) {
 		if (failed < order.n)
-			fprintf(stderr, "taskq: functions/%s failed (nothing of functions/ applied): %s\n",
+			fprintf(stderr,
+				"taskq: functions/%s failed (nothing of functions/ applied): %s\n",
 				order.v[failed], err.msg);
 		else
 			fprintf(stderr, "taskq: applying functions/ failed: %s\n", err.msg);

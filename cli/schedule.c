@@ -17,8 +17,11 @@
 
 static int schedule_add(struct db *db, const struct cli_opts *o, char **a)
 {
-	struct schedule_new n = {.name = a[1], .cron = a[2], .tz = o->tz ? o->tz : "UTC",
-				 .enabled = true, .backfill = (int)o->backfill};
+	struct schedule_new n = {.name = a[1],
+				 .cron = a[2],
+				 .tz = o->tz ? o->tz : "UTC",
+				 .enabled = true,
+				 .backfill = (int)o->backfill};
 	struct schedule s = {0};
 	struct taskq_err err;
 	json_object *payload = NULL;
@@ -34,7 +37,8 @@ static int schedule_add(struct db *db, const struct cli_opts *o, char **a)
 	n.t.priority = (int)o->priority;
 	n.t.max_attempts = (int)o->max_attempts;
 	if (!task_name_valid(n.name) || !task_name_valid(n.t.kind) || !task_name_valid(n.t.queue))
-		return cli_usage_error("names (schedule, kind, queue) are 1-64 of A-Z a-z 0-9 _ . : -");
+		return cli_usage_error(
+			"names (schedule, kind, queue) are 1-64 of A-Z a-z 0-9 _ . : -");
 	if (o->owner && !token_owner_valid(o->owner))
 		return cli_usage_error("an owner is 1-64 of A-Z a-z 0-9 _ . @ : -");
 	if (!schedule_next(n.cron, n.tz, (int64_t)time(NULL), &n.next_fire, msg, sizeof msg))
@@ -72,8 +76,9 @@ static int schedule_list(struct db *db, const struct cli_opts *o)
 	printf("%-24s %-20s %-16s %-14s %-8s %-22s %s\n", "NAME", "CRON", "TZ", "KIND", "ENABLED",
 	       "NEXT FIRE", "LAST FIRE");
 	for (int i = 0; i < n; i++) {
-		printf("%-24s %-20s %-16s %-14s %-8s %-22s %s", v[i].name, v[i].cron, v[i].tz, v[i].kind,
-		       v[i].enabled ? "yes" : "no", v[i].next_fire_at ? v[i].next_fire_at : "-",
+		printf("%-24s %-20s %-16s %-14s %-8s %-22s %s", v[i].name, v[i].cron, v[i].tz,
+		       v[i].kind, v[i].enabled ? "yes" : "no",
+		       v[i].next_fire_at ? v[i].next_fire_at : "-",
 		       v[i].last_fire_at ? v[i].last_fire_at : "-");
 		if (v[i].last_error) {
 			fputs("  (", stdout);
@@ -100,5 +105,6 @@ int cmd_schedule(struct db *db, const struct cli_opts *o, char **a)
 		printf("removed %s\n", a[1]);
 		return CLI_OK;
 	}
-	return cli_usage_error("usage: taskq schedule add NAME CRON KIND [PAYLOAD] | list | rm NAME");
+	return cli_usage_error(
+		"usage: taskq schedule add NAME CRON KIND [PAYLOAD] | list | rm NAME");
 }

@@ -137,9 +137,12 @@ static int print_workers(struct db *db)
 		return cli_fail(&err);
 	for (int i = 0; i < n; i++) {
 		char *seen = age(w[i].last_seen_s);
-		char *row[NCOLS] = {xstrdup(w[i].host), cell("%d", w[i].pid),
+		char *row[NCOLS] = {xstrdup(w[i].host),
+				    cell("%d", w[i].pid),
 				    cell("%d/%d", w[i].running, w[i].concurrency),
-				    xstrdup(w[i].version), xstrdup(w[i].queues), cell("%s ago", seen)};
+				    xstrdup(w[i].version),
+				    xstrdup(w[i].queues),
+				    cell("%s ago", seen)};
 
 		free(seen);
 		table_add(&t, row);

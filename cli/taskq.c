@@ -47,13 +47,14 @@ static const struct config_opt g_opts[] = {
 	{"owner", NULL, CFG_STR, NULL, 0, 0,
 	 "act as this owner: the new task's (submit), only its tasks (list, status, watch, history, cancel, retry)",
 	 &g_cli.owner},
-	{"admin", NULL, CFG_BOOL, "off", 0, 0, "the new token sees every owner's tasks (token create)",
-	 &g_cli.admin},
-	{"expires", NULL, CFG_STR, NULL, 0, 0, "the new token expires after 90, 15m, 12h, 30d (token create)",
-	 &g_cli.expires},
-	{"note", NULL, CFG_STR, NULL, 0, 0, "what the new token is for (token create)", &g_cli.note},
-	{"tz", NULL, CFG_STR, NULL, 0, 0, "the time zone the cron expression is read in, default UTC (schedule add)",
-	 &g_cli.tz},
+	{"admin", NULL, CFG_BOOL, "off", 0, 0,
+	 "the new token sees every owner's tasks (token create)", &g_cli.admin},
+	{"expires", NULL, CFG_STR, NULL, 0, 0,
+	 "the new token expires after 90, 15m, 12h, 30d (token create)", &g_cli.expires},
+	{"note", NULL, CFG_STR, NULL, 0, 0, "what the new token is for (token create)",
+	 &g_cli.note},
+	{"tz", NULL, CFG_STR, NULL, 0, 0,
+	 "the time zone the cron expression is read in, default UTC (schedule add)", &g_cli.tz},
 	{"backfill", NULL, CFG_INT, "0", 0, 1000,
 	 "missed fire times run after downtime besides the latest (schedule add)", &g_cli.backfill},
 };
@@ -108,7 +109,8 @@ static int run_submit(struct db *db, char **a)
 	if (g_cli.file && !a[0])
 		return cmd_submit_file(db, &g_cli, g_cli.file);
 	if (g_cli.file || !a[0])
-		return cli_usage_error("usage: taskq submit KIND [PAYLOAD] | taskq submit --file F");
+		return cli_usage_error(
+			"usage: taskq submit KIND [PAYLOAD] | taskq submit --file F");
 	return cmd_submit(db, &g_cli, a[0], a[1]);
 }
 
@@ -182,7 +184,8 @@ static const struct command {
 	{"stats", 0, 0, run_stats, "", false},
 	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false},
 	{"schedule", 1, 5, run_schedule, " add NAME CRON KIND [PAYLOAD] | list | rm NAME", false},
-	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME", false},
+	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME",
+	 false},
 };
 
 int main(int argc, char **argv)

@@ -22,11 +22,16 @@ static double duration_s(const char *s)
 	if (end[1])
 		return -1;
 	switch (*end) {
-	case 's': return v;
-	case 'm': return v * 60;
-	case 'h': return v * 3600;
-	case 'd': return v * 86400;
-	default: return -1;
+	case 's':
+		return v;
+	case 'm':
+		return v * 60;
+	case 'h':
+		return v * 3600;
+	case 'd':
+		return v * 86400;
+	default:
+		return -1;
 	}
 }
 
@@ -67,7 +72,8 @@ static int token_list(struct db *db)
 	       "EXPIRES", "NOTE");
 	for (int i = 0; i < n; i++) {
 		printf("%-6lld %-11s %-20s %-5s %-8s %-27s ", t[i].id, t[i].prefix, t[i].owner,
-		       t[i].admin ? "yes" : "no", t[i].status, t[i].expires_at ? t[i].expires_at : "-");
+		       t[i].admin ? "yes" : "no", t[i].status,
+		       t[i].expires_at ? t[i].expires_at : "-");
 		cli_put_text(stdout, t[i].note, 60, false);
 		putchar('\n');
 	}
@@ -85,7 +91,8 @@ static int token_revoke(struct db *db, const char *which)
 	if (store_token_revoke(db, which, &n, &err))
 		return cli_fail(&err);
 	if (n == 0) {
-		fprintf(stderr, "taskq: no live token is %s (or the prefix is not unique)\n", which);
+		fprintf(stderr, "taskq: no live token is %s (or the prefix is not unique)\n",
+			which);
 		return CLI_NOTFOUND;
 	}
 	fprintf(stderr, "taskq: revoked %d token%s\n", n, n == 1 ? "" : "s");

@@ -13,7 +13,6 @@
 #include "cred/token.h"
 #include "model/taskjson.h"
 
-
 /* --after ID[,ID...] (and --after-policy) into n: CLI_OK, or the exit code after saying what
  * is wrong. *after receives the array n->after borrows; the caller puts it. */
 static int parse_after(const struct cli_opts *o, struct task_new *n, json_object **after)
@@ -23,7 +22,8 @@ static int parse_after(const struct cli_opts *o, struct task_new *n, json_object
 	*after = NULL;
 	if (!p)
 		return o->after_policy ? cli_usage_error("--after-policy needs --after") : CLI_OK;
-	if (o->after_policy && strcmp(o->after_policy, "success") && strcmp(o->after_policy, "always"))
+	if (o->after_policy && strcmp(o->after_policy, "success") &&
+	    strcmp(o->after_policy, "always"))
 		return cli_usage_error("--after-policy is success or always");
 	*after = json_object_new_array();
 	for (;;) {

@@ -29,7 +29,7 @@
 static volatile sig_atomic_t g_stop_signal, g_winch;
 
 struct watch {
-	struct task cur;  /* the task as last read */
+	struct task cur; /* the task as last read */
 	bool tty, changed, bar_open, db_down;
 	long long last_read_ms;
 	/* what was last shown, so that writes that change nothing visible (lease renewals)
@@ -125,7 +125,8 @@ static void state_words(const struct task *t, char *buf, size_t size)
 	const char *state = task_state_name(t->state);
 
 	if (t->state == TASK_QUEUED && t->attempts > 0)
-		snprintf(buf, size, "%s (attempt %d/%d failed)", state, t->attempts, t->max_attempts);
+		snprintf(buf, size, "%s (attempt %d/%d failed)", state, t->attempts,
+			 t->max_attempts);
 	else if (t->state == TASK_RUNNING && t->cancel_requested)
 		snprintf(buf, size, "%s (cancel requested)", state);
 	else if (t->attempts > 1)

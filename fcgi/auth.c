@@ -30,7 +30,7 @@ static struct {
 	pthread_mutex_t lock;
 	bool on;
 	_Atomic double ttl; /* SIGHUP may change it */
-	unsigned gen; /* bumped by auth_flush: older slots are stale */
+	unsigned gen;       /* bumped by auth_flush: older slots are stale */
 	struct slot slot[SLOTS];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .ttl = 5};
 
@@ -83,7 +83,8 @@ static void view_token_param(const struct req *r, char *out, size_t size)
 	struct token_arg a = {out, size};
 	const char *q = r->query, *uri;
 
-	if (!strncmp(r->path, "/_taskq/authorize/", 18) && (uri = req_param(r, "HTTP_X_ORIGINAL_URI")))
+	if (!strncmp(r->path, "/_taskq/authorize/", 18) &&
+	    (uri = req_param(r, "HTTP_X_ORIGINAL_URI")))
 		q = strchr(uri, '?') ? strchr(uri, '?') + 1 : NULL;
 	if (q && strstr(q, "view_token="))
 		query_each(q, view_token_arg, &a);
@@ -192,8 +193,9 @@ bool auth_request(struct req *r)
 		return false;
 	}
 	if (!known) {
-		resp_error_status(r, 401, "invalid_token", "the token is unknown, expired or revoked",
-				  "WWW-Authenticate: Bearer realm=\"taskq\", error=\"invalid_token\"\r\n");
+		resp_error_status(
+			r, 401, "invalid_token", "the token is unknown, expired or revoked",
+			"WWW-Authenticate: Bearer realm=\"taskq\", error=\"invalid_token\"\r\n");
 		return false;
 	}
 	return true;
@@ -211,11 +213,13 @@ bool auth_view_admits(struct req *r, int flags)
 	if (!r->who.view)
 		return true;
 	if (!(flags & (ROUTE_VIEW | ROUTE_VIEW_CANCEL))) {
-		resp_error_status(r, 403, "forbidden", "a view token reads only its own task", NULL);
+		resp_error_status(r, 403, "forbidden", "a view token reads only its own task",
+				  NULL);
 		return false;
 	}
 	if ((flags & ROUTE_VIEW_CANCEL) && !r->who.view_cancel) {
-		resp_error_status(r, 403, "forbidden", "this view token may not cancel the task", NULL);
+		resp_error_status(r, 403, "forbidden", "this view token may not cancel the task",
+				  NULL);
 		return false;
 	}
 	if (r->cap[0] && strcasecmp(r->cap[0], r->who.view_task) != 0) {

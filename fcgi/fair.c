@@ -61,7 +61,8 @@ static long fraction_us(const char *t)
 	long us = 0;
 	int digits = 0;
 
-	for (const char *p = dot ? dot + 1 : ""; *p >= '0' && *p <= '9' && digits < 6; p++, digits++)
+	for (const char *p = dot ? dot + 1 : ""; *p >= '0' && *p <= '9' && digits < 6;
+	     p++, digits++)
 		us = us * 10 + (*p - '0');
 	for (; digits < 6; digits++)
 		us *= 10;

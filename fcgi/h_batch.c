@@ -39,7 +39,8 @@ static json_object *task_array(json_object *body)
 	json_object *list = body;
 
 	if (json_object_is_type(body, json_type_object) &&
-	    (!json_object_object_get_ex(body, "tasks", &list) || json_object_object_length(body) != 1))
+	    (!json_object_object_get_ex(body, "tasks", &list) ||
+	     json_object_object_length(body) != 1))
 		return NULL;
 	return json_object_is_type(list, json_type_array) ? list : NULL;
 }
@@ -52,9 +53,10 @@ static bool check_elements(struct req *r, struct batch *b)
 	char msg[300];
 
 	if (n == 0 || n > settings_max_batch()) {
-		snprintf(msg, sizeof msg, "a batch holds 1 to %zu tasks, not %zu", settings_max_batch(), n);
-		resp_error_status(r, n == 0 ? 400 : 413, n == 0 ? "invalid_field" : "too_large", msg,
-				  NULL);
+		snprintf(msg, sizeof msg, "a batch holds 1 to %zu tasks, not %zu",
+			 settings_max_batch(), n);
+		resp_error_status(r, n == 0 ? 400 : 413, n == 0 ? "invalid_field" : "too_large",
+				  msg, NULL);
 		return false;
 	}
 	b->el = xcalloc(n, sizeof *b->el);
@@ -63,7 +65,8 @@ static bool check_elements(struct req *r, struct batch *b)
 		json_object *o = json_object_array_get_idx(b->list, i);
 
 		if (!json_object_is_type(o, json_type_object))
-			err = (struct taskq_err){.rc = TASKQ_INVAL, .msg = "a task must be a JSON object"};
+			err = (struct taskq_err){.rc = TASKQ_INVAL,
+						 .msg = "a task must be a JSON object"};
 		else if (submit_check(r, o, (long)i, &b->el[i], &err) == TASKQ_OK)
 			continue;
 		if (err.rc == TASKQ_DB_DOWN) {
@@ -122,7 +125,8 @@ void h_task_submit_batch(struct req *r)
 		return;
 	if (!(b.list = task_array(b.body))) {
 		resp_error_status(r, 400, "invalid_field",
-				  "the body must be a JSON array of tasks or {\"tasks\": [...]}", NULL);
+				  "the body must be a JSON array of tasks or {\"tasks\": [...]}",
+				  NULL);
 		goto out;
 	}
 	if (!check_elements(r, &b) || !submit_admit(r, b.el, b.count))

@@ -30,9 +30,11 @@ static json_object *encode(const char *scope, const char *name, int max_starts, 
 /* The {scope}/{name} of the route; answers 400 and returns false when they are not valid. */
 static bool path_limit(struct req *r)
 {
-	if ((strcmp(r->cap[0], "queue") && strcmp(r->cap[0], "key")) || !task_name_valid(r->cap[1])) {
-		resp_error(r, TASKQ_INVAL, "the path is /api/rate_limits/{queue|key}/{name}, name 1-64 "
-					   "characters of letters, digits, '_', '.', ':' or '-'");
+	if ((strcmp(r->cap[0], "queue") && strcmp(r->cap[0], "key")) ||
+	    !task_name_valid(r->cap[1])) {
+		resp_error(r, TASKQ_INVAL,
+			   "the path is /api/rate_limits/{queue|key}/{name}, name 1-64 "
+			   "characters of letters, digits, '_', '.', ':' or '-'");
 		return false;
 	}
 	return true;
@@ -52,8 +54,8 @@ void h_rate_list(struct req *r)
 	o = json_object_new_object();
 	arr = json_object_new_array_ext(n);
 	for (int i = 0; i < n; i++)
-		json_object_array_add(arr, encode(v[i].scope, v[i].name, v[i].max_starts, v[i].per_s,
-						  v[i].recent));
+		json_object_array_add(arr, encode(v[i].scope, v[i].name, v[i].max_starts,
+						  v[i].per_s, v[i].recent));
 	json_object_object_add(o, "rate_limits", arr);
 	resp_json(r, 200, o, NULL);
 	free(v);
@@ -71,8 +73,10 @@ void h_rate_put(struct req *r)
 		return;
 	if (!json_object_is_type(body, json_type_object) || json_object_object_length(body) != 2 ||
 	    !json_object_object_get_ex(body, "max_starts", &m) ||
-	    !json_object_object_get_ex(body, "per_s", &per) || !json_object_is_type(m, json_type_int) ||
-	    (!json_object_is_type(per, json_type_int) && !json_object_is_type(per, json_type_double))) {
+	    !json_object_object_get_ex(body, "per_s", &per) ||
+	    !json_object_is_type(m, json_type_int) ||
+	    (!json_object_is_type(per, json_type_int) &&
+	     !json_object_is_type(per, json_type_double))) {
 		resp_error(r, TASKQ_INVAL, "the body is {\"max_starts\": N, \"per_s\": S}");
 		goto out;
 	}

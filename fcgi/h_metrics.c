@@ -95,13 +95,15 @@ static void write_queues(struct ptext *t, const struct metrics_db *m)
 	pt_family(t, "taskq_tasks", "gauge", "Tasks in the table now, by queue and state.");
 	for (int i = 0; i < n; i++)
 		for (int s = 0; s < 5; s++)
-			pt_sample(t, "", (const char *const[]){"queue", a[i].queue, "state",
-							     task_state_name((enum task_state)s), NULL},
+			pt_sample(t, "",
+				  (const char *const[]){"queue", a[i].queue, "state",
+							task_state_name((enum task_state)s), NULL},
 				  (double)a[i].count[s]);
 
-	pt_family(t, "taskq_queue_oldest_queued_seconds", "gauge",
-		  "How long the longest-waiting ready task of the queue has waited since it became "
-		  "due (its submit, or its run_at when delayed or backing off); 0 when none waits.");
+	pt_family(
+		t, "taskq_queue_oldest_queued_seconds", "gauge",
+		"How long the longest-waiting ready task of the queue has waited since it became "
+		"due (its submit, or its run_at when delayed or backing off); 0 when none waits.");
 	for (int i = 0; i < n; i++)
 		pt_sample(t, "", (const char *const[]){"queue", a[i].queue, NULL}, a[i].oldest);
 
@@ -109,7 +111,9 @@ static void write_queues(struct ptext *t, const struct metrics_db *m)
 		  "Tasks of the queue in this final state that finished in the last 60 seconds.");
 	for (int i = 0; i < n; i++)
 		for (int f = 0; f < 3; f++)
-			pt_sample(t, "", (const char *const[]){"queue", a[i].queue, "state", g_final[f], NULL},
+			pt_sample(t, "",
+				  (const char *const[]){"queue", a[i].queue, "state", g_final[f],
+							NULL},
 				  (double)a[i].last_minute[task_state_parse(g_final[f])]);
 
 	pt_family(t, "taskq_tasks_finished_total", "counter",
@@ -117,7 +121,9 @@ static void write_queues(struct ptext *t, const struct metrics_db *m)
 		  "that finish again count again; pruning does not lower it).");
 	for (int i = 0; i < n; i++)
 		for (int f = 0; f < 3; f++)
-			pt_sample(t, "", (const char *const[]){"queue", a[i].queue, "state", g_final[f], NULL},
+			pt_sample(t, "",
+				  (const char *const[]){"queue", a[i].queue, "state", g_final[f],
+							NULL},
 				  (double)a[i].finished_total[task_state_parse(g_final[f])]);
 	free(a);
 }
@@ -140,21 +146,25 @@ static void write_workers(struct ptext *t, const struct metrics_db *m)
 	for (int i = 0; i < m->nw; i++)
 		wstats_decode(m->w[i].metrics, &ws[i], &err);
 
-	pt_family(t, "taskq_workers", "gauge", "Worker daemons with a heartbeat in the last minute.");
+	pt_family(t, "taskq_workers", "gauge",
+		  "Worker daemons with a heartbeat in the last minute.");
 	pt_sample(t, "", NULL, (double)m->nw);
 
 	pt_family(t, "taskq_worker_heartbeat_age_seconds", "gauge",
 		  "Seconds since the worker's last heartbeat (it writes one every lease/3).");
 	for (int i = 0; i < m->nw; i++)
-		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL}, m->w[i].last_seen_s);
-	pt_family(t, "taskq_worker_executors", "gauge", "Executor threads of the worker (--concurrency).");
+		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL},
+			  m->w[i].last_seen_s);
+	pt_family(t, "taskq_worker_executors", "gauge",
+		  "Executor threads of the worker (--concurrency).");
 	for (int i = 0; i < m->nw; i++)
 		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL},
 			  (double)m->w[i].concurrency);
 	pt_family(t, "taskq_worker_busy_executors", "gauge",
 		  "Executor threads of the worker running a task, at its last heartbeat.");
 	for (int i = 0; i < m->nw; i++)
-		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL}, (double)m->w[i].running);
+		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL},
+			  (double)m->w[i].running);
 
 	pt_family(t, "taskq_worker_claimed_total", "counter", "Tasks the worker claimed.");
 	for (int i = 0; i < m->nw; i++)
@@ -167,12 +177,14 @@ static void write_workers(struct ptext *t, const struct metrics_db *m)
 	for (int i = 0; i < m->nw; i++)
 		for (int k = 0; k < WS_NOUTCOMES; k++)
 			if (ws[i].has & WSTATS_OUTCOME(k))
-				pt_sample_u64(t, "", (const char *const[]){"worker", m->w[i].id, "outcome",
-									    wstats_outcome_name(k), NULL},
+				pt_sample_u64(t, "",
+					      (const char *const[]){"worker", m->w[i].id, "outcome",
+								    wstats_outcome_name(k), NULL},
 					      ws[i].outcome[k]);
 
-	pt_family(t, "taskq_worker_rescued_total", "counter",
-		  "Tasks of stopped workers whose expired lease this worker's maintenance rescued.");
+	pt_family(
+		t, "taskq_worker_rescued_total", "counter",
+		"Tasks of stopped workers whose expired lease this worker's maintenance rescued.");
 	for (int i = 0; i < m->nw; i++)
 		write_counter_of(t, &m->w[i], &ws[i], WSTATS_RESCUED, ws[i].rescued);
 
@@ -188,7 +200,8 @@ static void write_workers(struct ptext *t, const struct metrics_db *m)
 		  "outcome not included).");
 	for (int i = 0; i < m->nw; i++)
 		for (size_t k = 0; k < ws[i].nkinds; k++) {
-			const char *const labels[] = {"worker", m->w[i].id, "kind", ws[i].kinds[k].name, NULL};
+			const char *const labels[] = {"worker", m->w[i].id, "kind",
+						      ws[i].kinds[k].name, NULL};
 
 			pt_sample(t, "_sum", labels, ws[i].kinds[k].sum_s);
 			pt_sample_u64(t, "_count", labels, ws[i].kinds[k].count);
@@ -199,8 +212,9 @@ static void write_workers(struct ptext *t, const struct metrics_db *m)
 	for (int i = 0; i < m->nw; i++)
 		for (size_t k = 0; k < sizeof g_db_types / sizeof g_db_types[0]; k++)
 			if (ws[i].has & WSTATS_DB(g_db_types[k].member))
-				pt_sample_u64(t, "", (const char *const[]){"worker", m->w[i].id, "type",
-									    g_db_types[k].type, NULL},
+				pt_sample_u64(t, "",
+					      (const char *const[]){"worker", m->w[i].id, "type",
+								    g_db_types[k].type, NULL},
 					      ws[i].db[g_db_types[k].member]);
 	pt_family(t, "taskq_worker_db_reconnects_total", "counter",
 		  "Connections of the worker to PostgreSQL made again after one was lost.");
@@ -225,8 +239,9 @@ static void write_breakers(struct ptext *t, const struct metrics_db *m)
 		  "(closed, open, half_open), 0 for the others.");
 	for (int i = 0; i < m->nb; i++)
 		for (size_t s = 0; s < sizeof g_breaker_states / sizeof g_breaker_states[0]; s++)
-			pt_sample(t, "", (const char *const[]){"host", m->b[i].host, "state",
-							     g_breaker_states[s], NULL},
+			pt_sample(t, "",
+				  (const char *const[]){"host", m->b[i].host, "state",
+							g_breaker_states[s], NULL},
 				  strcmp(m->b[i].state, g_breaker_states[s]) ? 0 : 1);
 	pt_family(t, "taskq_breaker_consecutive_failures", "gauge",
 		  "Consecutive failures of the host (a success resets them).");

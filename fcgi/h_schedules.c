@@ -21,8 +21,9 @@
 static const char *path_name(struct req *r)
 {
 	if (!task_name_valid(r->cap[0])) {
-		resp_error(r, TASKQ_INVAL, "a schedule name is 1-64 characters of letters, digits, "
-					   "'_', '.', ':' or '-'");
+		resp_error(r, TASKQ_INVAL,
+			   "a schedule name is 1-64 characters of letters, digits, "
+			   "'_', '.', ':' or '-'");
 		return NULL;
 	}
 	return r->cap[0];

@@ -41,9 +41,10 @@ void h_authorize_task(struct req *r)
 void h_authorize_stream(struct req *r)
 {
 	if (!r->who.admin) {
-		resp_error_status(r, 403, "forbidden",
-				  "the feed of all tasks is for admins; subscribe to /api/stream/{owner}",
-				  NULL);
+		resp_error_status(
+			r, 403, "forbidden",
+			"the feed of all tasks is for admins; subscribe to /api/stream/{owner}",
+			NULL);
 		return;
 	}
 	publish_feed_subscribed(NULL, r->db);
@@ -59,7 +60,8 @@ void h_authorize_owner_stream(struct req *r)
 		return;
 	}
 	if (!r->who.admin && strcmp(owner, r->who.owner) != 0) {
-		resp_error_status(r, 403, "forbidden", "a token sees only its own owner's feed", NULL);
+		resp_error_status(r, 403, "forbidden", "a token sees only its own owner's feed",
+				  NULL);
 		return;
 	}
 	publish_feed_subscribed(owner, r->db);
@@ -79,8 +81,9 @@ void h_me(struct req *r)
 		json_object *v = json_object_new_object();
 		json_object_object_add(v, "task", json_object_new_string(r->who.view_task));
 		json_object_object_add(v, "cancel", json_object_new_boolean(r->who.view_cancel));
-		json_object_object_add(v, "expires_in_s",
-				       json_object_new_int64(r->who.view_expires - (long long)time(NULL)));
+		json_object_object_add(
+			v, "expires_in_s",
+			json_object_new_int64(r->who.view_expires - (long long)time(NULL)));
 		json_object_object_add(o, "view", v);
 	}
 	resp_json(r, 200, o, NULL);

@@ -156,9 +156,10 @@ void h_task_get(struct req *r)
 	if (!id)
 		return;
 	if ((qrc = query_each(r->query, wait_arg, &wait)) != 0) {
-		resp_error(r, TASKQ_INVAL, qrc < 0    ? "malformed query string"
-					   : qrc == 1 ? "the query parameters here are wait and view_token"
-						      : "wait must be a whole number of seconds (at most 30)");
+		resp_error(r, TASKQ_INVAL,
+			   qrc < 0    ? "malformed query string"
+			   : qrc == 1 ? "the query parameters here are wait and view_token"
+				      : "wait must be a whole number of seconds (at most 30)");
 		return;
 	}
 	/* a long-poll parks on the primary's version; a plain read may come from the replica */
@@ -175,7 +176,8 @@ void h_task_get(struct req *r)
 			task_cleanup(&t);
 			return;
 		}
-		resp_error_status(r, 429, "too_many_waiters", "too many long-polls at once; poll again shortly",
+		resp_error_status(r, 429, "too_many_waiters",
+				  "too many long-polls at once; poll again shortly",
 				  "Retry-After: 1\r\n");
 	} else if (fresh) {
 		char extra[48];
@@ -272,7 +274,8 @@ static bool view_token_args(struct req *r, long *ttl_s, bool *cancel)
 		else if (!strcmp(key, "cancel") && json_object_is_type(val, json_type_boolean))
 			*cancel = json_object_get_boolean(val);
 		else
-			bad = !strcmp(key, "ttl_s") ? "ttl_s must be a whole number of seconds, 1 to 2592000"
+			bad = !strcmp(key, "ttl_s")
+				      ? "ttl_s must be a whole number of seconds, 1 to 2592000"
 			      : !strcmp(key, "cancel") ? "cancel must be true or false"
 						       : "the fields here are ttl_s and cancel";
 		if (bad)
@@ -391,9 +394,9 @@ void h_task_list(struct req *r)
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "tasks", taskjson_encode_list(&l));
-	json_object_object_add(o, "next", (int)l.n == a.f.limit && l.n > 0
-						  ? json_object_new_string(l.v[l.n - 1].id)
-						  : NULL);
+	json_object_object_add(
+		o, "next",
+		(int)l.n == a.f.limit && l.n > 0 ? json_object_new_string(l.v[l.n - 1].id) : NULL);
 	resp_json(r, 200, o, NULL);
 	task_list_cleanup(&l);
 }

@@ -83,7 +83,8 @@ static void handle(struct req *r)
 	} else if (m.status == 405) {
 		char extra[96];
 		snprintf(extra, sizeof extra, "Allow: %s\r\n", m.allow);
-		resp_error_status(r, 405, "method_not_allowed", "method not allowed on this route", extra);
+		resp_error_status(r, 405, "method_not_allowed", "method not allowed on this route",
+				  extra);
 	} else {
 		resp_error(r, TASKQ_NOTFOUND, "no such route");
 	}
@@ -98,7 +99,8 @@ static void log_request(const struct req *r)
 		return;
 	log_msg(r->status >= 500 ? LOG_WARN : LOG_DEBUG,
 		"event=request req=%s method=%s path=\"%s\" status=%d owner=%s", r->id, r->method,
-		log_value(path, sizeof path, r->path), r->status, r->who.owner[0] ? r->who.owner : "-");
+		log_value(path, sizeof path, r->path), r->status,
+		r->who.owner[0] ? r->who.owner : "-");
 }
 
 /* A request on the heap: a parked long-poll keeps its own until the watcher answers it. */
@@ -230,7 +232,8 @@ int main(int argc, char **argv)
 	settings_apply(true);
 
 	if (FCGX_Init() != 0 || (g_listen_fd = open_listener()) < 0) {
-		log_error("event=listen_failed addr=\"%s\" errno=%d", g_cfg.listen ? g_cfg.listen : "fd0", errno);
+		log_error("event=listen_failed addr=\"%s\" errno=%d",
+			  g_cfg.listen ? g_cfg.listen : "fd0", errno);
 		return 1;
 	}
 	signals_setup(&set);
@@ -266,8 +269,9 @@ int main(int argc, char **argv)
 			 g_cfg.auth_ttl, g_cfg.owner_rate, g_cfg.owner_burst, g_cfg.max_unfinished,
 			 g_cfg.fair);
 	else
-		log_warn("event=auth_off msg=\"AUTH IS OFF: every client can see, submit and cancel "
-			 "every task; keep taskq-fcgi behind a trusted network or set --auth on\"");
+		log_warn(
+			"event=auth_off msg=\"AUTH IS OFF: every client can see, submit and cancel "
+			"every task; keep taskq-fcgi behind a trusted network or set --auth on\"");
 
 	signals_wait(&set, &actions);
 	atomic_store(&g_stopping, true);

@@ -22,7 +22,8 @@ static const struct {
 #define NROUTES ((int)(sizeof g_route / sizeof g_route[0]))
 
 /* methods of requests that matched no route, folded into a fixed set */
-static const char *const g_method[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"};
+static const char *const g_method[] = {"GET",   "HEAD",   "POST",    "PUT",
+				       "PATCH", "DELETE", "OPTIONS", "other"};
 #define NMETHODS ((int)(sizeof g_method / sizeof g_method[0]))
 
 /* every status taskq-fcgi sends (fcgi/resp.c), and one slot for anything else */
@@ -151,8 +152,9 @@ void metrics_write_http(struct ptext *t)
 				snprintf(status, sizeof status, "%d", g_status[s]);
 			else
 				snprintf(status, sizeof status, "other");
-			pt_sample_u64(t, "", (const char *const[]){"route", route, "method", method,
-								    "status", status, NULL},
+			pt_sample_u64(t, "",
+				      (const char *const[]){"route", route, "method", method,
+							    "status", status, NULL},
 				      v);
 		}
 
@@ -168,12 +170,13 @@ void metrics_write_http(struct ptext *t)
 		if (!n)
 			continue;
 		slot_labels(i, &route, &method);
-		pt_histogram(t, (const char *const[]){"route", route, "method", method, NULL}, g_le, NLE,
-			     b, (double)get(&g.slot[i].sum_ns) / 1e9);
+		pt_histogram(t, (const char *const[]){"route", route, "method", method, NULL}, g_le,
+			     NLE, b, (double)get(&g.slot[i].sum_ns) / 1e9);
 	}
 
-	pt_family(t, "taskq_http_requests_in_flight", "gauge",
-		  "Requests a request thread of taskq-fcgi is handling now (this scrape included).");
+	pt_family(
+		t, "taskq_http_requests_in_flight", "gauge",
+		"Requests a request thread of taskq-fcgi is handling now (this scrape included).");
 	pt_sample(t, "", NULL, (double)atomic_load_explicit(&g.in_flight, memory_order_relaxed));
 }
 
@@ -186,7 +189,8 @@ void metrics_write_db(struct ptext *t)
 		  "PostgreSQL trouble of taskq-fcgi's connections: connections lost, connection "
 		  "attempts that failed, statements that failed unexpectedly.");
 	pt_sample_u64(t, "", (const char *const[]){"type", "connection_lost", NULL}, dc.lost);
-	pt_sample_u64(t, "", (const char *const[]){"type", "connect_failed", NULL}, dc.connect_failed);
+	pt_sample_u64(t, "", (const char *const[]){"type", "connect_failed", NULL},
+		      dc.connect_failed);
 	pt_sample_u64(t, "", (const char *const[]){"type", "statement", NULL}, dc.statement_errors);
 	pt_family(t, "taskq_db_reconnects_total", "counter",
 		  "Connections of taskq-fcgi to PostgreSQL made again after one was lost.");

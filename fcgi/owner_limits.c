@@ -12,7 +12,7 @@
 #include "resp.h"
 #include "store/auth.h"
 
-#define SLOTS 1024   /* direct-mapped by owner name; a collision starts a fresh slot */
+#define SLOTS 1024 /* direct-mapped by owner name; a collision starts a fresh slot */
 #define RECOUNT_S 1.0
 
 struct slot {
@@ -90,7 +90,8 @@ bool limits_admit_n(struct req *r, long count)
 		if (s->tokens < need) {
 			double wait = (need - s->tokens) / g.rate;
 			pthread_mutex_unlock(&g.lock);
-			too_many(r, "rate_limited", "this owner submits faster than its rate limit", wait);
+			too_many(r, "rate_limited", "this owner submits faster than its rate limit",
+				 wait);
 			return false;
 		}
 	}

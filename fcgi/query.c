@@ -31,8 +31,7 @@ static int decode(const char *s, size_t n, char *out)
 	return 0;
 }
 
-int query_each(const char *query, int (*fn)(const char *key, const char *val, void *ctx),
-	       void *ctx)
+int query_each(const char *query, int (*fn)(const char *key, const char *val, void *ctx), void *ctx)
 {
 	char key[QUERY_MAX_VALUE + 1], val[QUERY_MAX_VALUE + 1];
 	const char *p = query ? query : "";

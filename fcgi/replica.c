@@ -118,7 +118,7 @@ void replica_write_metrics(struct ptext *t)
 		      missing);
 	pt_sample_u64(t, "", (const char *const[]){"result", "fallback", "reason", "stale", NULL},
 		      stale);
-	pt_sample_u64(t, "", (const char *const[]){"result", "fallback", "reason", "unavailable",
-						   NULL},
+	pt_sample_u64(t, "",
+		      (const char *const[]){"result", "fallback", "reason", "unavailable", NULL},
 		      down);
 }

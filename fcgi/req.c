@@ -41,7 +41,8 @@ void req_init(struct req *r, FCGX_Request *fr, struct db *db, size_t max_body)
 	memcpy(r->path, uri, n);
 	r->path[n] = '\0';
 	rid = req_param(r, "HTTP_X_REQUEST_ID");
-	if (rid && strlen(rid) < sizeof r->id && strspn(rid, "0123456789abcdefABCDEF-") == strlen(rid))
+	if (rid && strlen(rid) < sizeof r->id &&
+	    strspn(rid, "0123456789abcdefABCDEF-") == strlen(rid))
 		snprintf(r->id, sizeof r->id, "%s", rid);
 	else
 		snprintf(r->id, sizeof r->id, "%lu", atomic_fetch_add(&g_req_counter, 1) + 1);

@@ -26,17 +26,17 @@ struct who {
 struct req {
 	FCGX_Request *fr;
 	struct db *db;
-	struct db *rdb;        /* the replica's, for status reads (NULL: none; see replica.h) */
+	struct db *rdb; /* the replica's, for status reads (NULL: none; see replica.h) */
 	const char *method, *query;
 	char path[1024];
-	char id[64];          /* request id for logs (X-Request-Id or a counter) */
-	const char *cap[2];   /* route captures */
+	char id[64];        /* request id for logs (X-Request-Id or a counter) */
+	const char *cap[2]; /* route captures */
 	size_t max_body;
-	int status;           /* set by resp for the request log */
-	int route;            /* 1 + the matched route's index in fcgi/routes.h; 0: none */
-	double started;       /* monotonic seconds when a thread took it (for /metrics) */
-	bool parked;          /* handed to the long-poll watcher, which answers it */
-	struct who who;       /* set before the handler runs (public routes: empty owner) */
+	int status;     /* set by resp for the request log */
+	int route;      /* 1 + the matched route's index in fcgi/routes.h; 0: none */
+	double started; /* monotonic seconds when a thread took it (for /metrics) */
+	bool parked;    /* handed to the long-poll watcher, which answers it */
+	struct who who; /* set before the handler runs (public routes: empty owner) */
 };
 
 /* Fills r from the FastCGI parameters. */

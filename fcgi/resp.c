@@ -9,22 +9,38 @@
 static const char *reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
+	case 200:
+		return "OK";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 429:
+		return "Too Many Requests";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
 	}
 }
 
@@ -101,13 +117,27 @@ void resp_error_status(struct req *r, int status, const char *code, const char *
 void resp_error_at(struct req *r, enum taskq_rc rc, const char *msg, long index)
 {
 	switch (rc) {
-	case TASKQ_INVAL: send_error(r, 400, "invalid_field", msg, index, NULL); return;
-	case TASKQ_BAD_JSON: send_error(r, 400, "invalid_json", msg, index, NULL); return;
-	case TASKQ_UNKNOWN_KIND: send_error(r, 400, "unknown_kind", msg, index, NULL); return;
-	case TASKQ_BAD_ID: send_error(r, 400, "invalid_id", msg, index, NULL); return;
-	case TASKQ_NOTFOUND: send_error(r, 404, "not_found", msg, index, NULL); return;
-	case TASKQ_CONFLICT: send_error(r, 409, "wrong_state", msg, index, NULL); return;
-	case TASKQ_TOO_BIG: send_error(r, 413, "too_large", msg, index, NULL); return;
+	case TASKQ_INVAL:
+		send_error(r, 400, "invalid_field", msg, index, NULL);
+		return;
+	case TASKQ_BAD_JSON:
+		send_error(r, 400, "invalid_json", msg, index, NULL);
+		return;
+	case TASKQ_UNKNOWN_KIND:
+		send_error(r, 400, "unknown_kind", msg, index, NULL);
+		return;
+	case TASKQ_BAD_ID:
+		send_error(r, 400, "invalid_id", msg, index, NULL);
+		return;
+	case TASKQ_NOTFOUND:
+		send_error(r, 404, "not_found", msg, index, NULL);
+		return;
+	case TASKQ_CONFLICT:
+		send_error(r, 409, "wrong_state", msg, index, NULL);
+		return;
+	case TASKQ_TOO_BIG:
+		send_error(r, 413, "too_large", msg, index, NULL);
+		return;
 	case TASKQ_DB_DOWN:
 		send_error(r, 503, "db_unavailable", "database unavailable, try again shortly", -1,
 			   "Retry-After: 1\r\n");
@@ -130,7 +160,8 @@ void resp_task_json(struct req *r, int status, const struct task *t, json_object
 	char extra[160];
 
 	if (with_location)
-		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\nLocation: /api/tasks/%s\r\n", t->version, t->id);
+		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\nLocation: /api/tasks/%s\r\n",
+			 t->version, t->id);
 	else
 		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t->version);
 	resp_json(r, status, o, extra);

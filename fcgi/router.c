@@ -49,7 +49,8 @@ void router_match(const struct route *table, const char *method, const char *pat
 		}
 		if (!strstr(m->allow, r->method)) {
 			size_t used = strlen(m->allow);
-			snprintf(m->allow + used, sizeof m->allow - used, "%s%s", used ? ", " : "", r->method);
+			snprintf(m->allow + used, sizeof m->allow - used, "%s%s", used ? ", " : "",
+				 r->method);
 		}
 		path_known = true;
 	}

@@ -25,12 +25,14 @@ struct fcgi_settings g_cfg;
 
 static const struct config_opt g_opts[] = {
 	{"config", "TASKQ_CONFIG", CFG_STR, NULL, 0, 0,
-	 "file of key = value lines, keys as these flags (/etc/taskq/taskq-fcgi.conf)", &g_cfg.config},
+	 "file of key = value lines, keys as these flags (/etc/taskq/taskq-fcgi.conf)",
+	 &g_cfg.config},
 	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
 	{"read-db", "TASKQ_READ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "conninfo of a streaming replica for status reads (GET /api/tasks/{id}), with "
-	 "read-your-writes (default: none, the primary serves every read)", &g_cfg.read_db},
+	 "read-your-writes (default: none, the primary serves every read)",
+	 &g_cfg.read_db},
 	{"listen", "TASKQ_LISTEN", CFG_STR, NULL, 0, 0,
 	 "unix socket path or host:port (default: FastCGI socket on fd 0)", &g_cfg.listen},
 	{"threads", "TASKQ_FCGI_THREADS", CFG_INT, "8", 1, 256, "request threads", &g_cfg.threads},
@@ -86,10 +88,9 @@ static bool on_off(const char *v, const char *name, char *err, size_t errsize)
 	return false;
 }
 
-
 /* What a reload cannot change: these take a restart. */
-static const char *const g_fixed[] = {"config", "db", "read-db", "listen", "threads", "publish", "backlog",
-				      "auth", "log-file", NULL};
+static const char *const g_fixed[] = {"config",  "db",      "read-db", "listen",   "threads",
+				      "publish", "backlog", "auth",    "log-file", NULL};
 
 static atomic_size_t g_max_body = 1 << 20, g_max_batch = 1000;
 static atomic_long g_view_ttl = 3600;
@@ -122,7 +123,8 @@ static bool check(char *err, size_t errsize)
 		snprintf(err, errsize, "bad --log-format '%s'", g_cfg.log_format);
 		return false;
 	}
-	return on_off(g_cfg.auth, "auth", err, errsize) && on_off(g_cfg.fair, "fair", err, errsize) &&
+	return on_off(g_cfg.auth, "auth", err, errsize) &&
+	       on_off(g_cfg.fair, "fair", err, errsize) &&
 	       on_off(g_cfg.group_commit, "group-commit", err, errsize);
 }
 
@@ -179,7 +181,8 @@ void settings_reload(void *arg)
 	int kept = 0;
 
 	(void)arg;
-	if (config_reload(g_opts, NOPTS, &g_cfg, sizeof g_cfg, g_fixed, g_argc, g_argv, &kept, &err)) {
+	if (config_reload(g_opts, NOPTS, &g_cfg, sizeof g_cfg, g_fixed, g_argc, g_argv, &kept,
+			  &err)) {
 		log_error("event=reload_failed msg=\"%s\"", err.msg);
 		return;
 	}
@@ -191,6 +194,7 @@ void settings_reload(void *arg)
 	settings_apply(false);
 	config_reload_done(true);
 	log_info("event=reloaded kept_for_restart=%d max_body=%ld owner_rate=%ld owner_burst=%ld "
-		 "owner_max_unfinished=%ld fair=%s", kept, g_cfg.max_body, g_cfg.owner_rate,
-		 g_cfg.owner_burst, g_cfg.max_unfinished, g_cfg.fair);
+		 "owner_max_unfinished=%ld fair=%s",
+		 kept, g_cfg.max_body, g_cfg.owner_rate, g_cfg.owner_burst, g_cfg.max_unfinished,
+		 g_cfg.fair);
 }

@@ -11,8 +11,8 @@
 #include <stddef.h>
 
 struct fcgi_settings {
-	const char *config, *db, *read_db, *listen, *publish, *log_level, *log_format, *log_file, *auth, *fair,
-		*group_commit;
+	const char *config, *db, *read_db, *listen, *publish, *log_level, *log_format, *log_file,
+		*auth, *fair, *group_commit;
 	long threads, max_body, max_batch, backlog, max_waiters, max_unfinished;
 	long auth_ttl, owner_rate, owner_burst, wake_gap_ms, view_ttl;
 };

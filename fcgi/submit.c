@@ -23,8 +23,9 @@ enum taskq_rc submit_check(struct req *r, json_object *o, long index, struct sub
 	    (rc = kindcache_check(r->db, s->n.kind, err)) != TASKQ_OK)
 		return rc;
 	if (index < 0 && s->n.after_index)
-		return taskq_fail(err, TASKQ_INVAL,
-				  "after names task ids here (indexes of earlier tasks are for batches)");
+		return taskq_fail(
+			err, TASKQ_INVAL,
+			"after names task ids here (indexes of earlier tasks are for batches)");
 	if (index >= 0 && (k = taskjson_after_forward(&s->n, (size_t)index)) >= 0)
 		return taskq_fail(err, TASKQ_INVAL,
 				  "after[%ld] is not the index of an earlier task of the batch"

@@ -163,7 +163,8 @@ enum breaker_verdict breakers_admit(struct db *db, const struct holder *h, const
 	}
 	breakers_cache_put(host, a.state, a.failures);
 	if (a.verdict == BREAKER_PROBE)
-		log_task(LOG_INFO, h->id, "event=breaker_half_open host=\"%s\" failures=%d probe_s=%.0f",
+		log_task(LOG_INFO, h->id,
+			 "event=breaker_half_open host=\"%s\" failures=%d probe_s=%.0f",
 			 log_value(hv, sizeof hv, host), a.failures, probe_s);
 	if (a.verdict == BREAKER_DEFERRED)
 		snprintf(msg, msgsize, "%s", a.message);
@@ -178,13 +179,15 @@ static void log_transition(const struct holder *h, const char *host, const struc
 	log_value(hv, sizeof hv, host);
 	log_value(rv, sizeof rv, reason ? reason : "");
 	if (!strcmp(r->transition, "opened"))
-		log_task(LOG_WARN, h->id,
-			 "event=breaker_opened host=\"%s\" failures=%d cooldown_s=%.1f reason=\"%s\"", hv,
-			 r->failures, r->cooldown_s, rv);
+		log_task(
+			LOG_WARN, h->id,
+			"event=breaker_opened host=\"%s\" failures=%d cooldown_s=%.1f reason=\"%s\"",
+			hv, r->failures, r->cooldown_s, rv);
 	else if (!strcmp(r->transition, "reopened"))
-		log_task(LOG_WARN, h->id,
-			 "event=breaker_reopened host=\"%s\" failures=%d cooldown_s=%.1f reason=\"%s\"",
-			 hv, r->failures, r->cooldown_s, rv);
+		log_task(
+			LOG_WARN, h->id,
+			"event=breaker_reopened host=\"%s\" failures=%d cooldown_s=%.1f reason=\"%s\"",
+			hv, r->failures, r->cooldown_s, rv);
 	else if (!strcmp(r->transition, "closed"))
 		log_task(LOG_INFO, h->id, "event=breaker_closed host=\"%s\"", hv);
 }

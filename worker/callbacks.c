@@ -57,7 +57,8 @@ static bool keep_going(void *arg, long long now, long long total)
 static bool deliver(struct callbacks *c, const struct task *t, char *err, size_t errsize)
 {
 	json_object *o = taskjson_encode(t);
-	const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *body = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	struct http_request rq = {0};
 	struct http_exchange x;
 	char line[160], sig[80];
@@ -112,12 +113,15 @@ static void *callbacks_main(void *arg)
 			char msg[256] = "", url[201], emsg[256];
 			bool ok = deliver(c, &l.v[i], msg, sizeof msg);
 
-			log_task(ok ? LOG_INFO : LOG_WARN, l.v[i].id, "event=callback_%s url=\"%s\"%s%s%s",
+			log_task(ok ? LOG_INFO : LOG_WARN, l.v[i].id,
+				 "event=callback_%s url=\"%s\"%s%s%s",
 				 ok ? "delivered" : "failed_attempt",
-				 log_value(url, sizeof url, l.v[i].callback_url), ok ? "" : " error=\"",
-				 ok ? "" : log_value(emsg, sizeof emsg, msg), ok ? "" : "\"");
+				 log_value(url, sizeof url, l.v[i].callback_url),
+				 ok ? "" : " error=\"", ok ? "" : log_value(emsg, sizeof emsg, msg),
+				 ok ? "" : "\"");
 			if (store_callback_done(c->db, l.v[i].id, ok, ok ? NULL : msg, &err))
-				log_task(LOG_WARN, l.v[i].id, "event=callback_record_failed msg=\"%s\"", err.msg);
+				log_task(LOG_WARN, l.v[i].id,
+					 "event=callback_record_failed msg=\"%s\"", err.msg);
 		}
 		if (l.n < CALLBACK_BATCH)
 			nanosleep(&idle, NULL);
@@ -134,7 +138,8 @@ struct callbacks *callbacks_start(const char *conninfo, const char *secret)
 	pthread_mutex_init(&c->lock, NULL);
 	c->secret = secret && *secret ? xstrdup(secret) : NULL;
 	if (!c->secret)
-		log_warn("event=callbacks_unsigned msg=\"no --callback-secret: webhooks go out without X-Taskq-Signature\"");
+		log_warn(
+			"event=callbacks_unsigned msg=\"no --callback-secret: webhooks go out without X-Taskq-Signature\"");
 	if (pthread_create(&c->thread, NULL, callbacks_main, c) != 0) {
 		db_free(c->db);
 		free(c->secret);
@@ -158,7 +163,8 @@ void callbacks_set_secret(struct callbacks *c, const char *secret)
 	pthread_mutex_unlock(&c->lock);
 	free(old);
 	if (!fresh)
-		log_warn("event=callbacks_unsigned msg=\"no --callback-secret: webhooks go out without X-Taskq-Signature\"");
+		log_warn(
+			"event=callbacks_unsigned msg=\"no --callback-secret: webhooks go out without X-Taskq-Signature\"");
 }
 
 void callbacks_stop(struct callbacks *c)

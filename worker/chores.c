@@ -66,7 +66,7 @@ void chores_run(struct pool *p, struct chores_due *next)
 
 	if (now >= next->heartbeat) {
 		size_t c = (size_t)p->cfg.concurrency + 1;
-		char (*idbuf)[TASK_ID_LEN + 1] = xcalloc(c, sizeof *idbuf);
+		char(*idbuf)[TASK_ID_LEN + 1] = xcalloc(c, sizeof *idbuf);
 		const char **ids = xcalloc(c, sizeof *ids);
 		int *attempts = xcalloc(c, sizeof *attempts);
 		int nheld = held_tasks(p, idbuf, ids, attempts);
@@ -100,14 +100,16 @@ void chores_run(struct pool *p, struct chores_due *next)
 	if (now >= next->prune) {
 		int total = 0, rounds = 0;
 		do {
-			if (store_prune(p->cdb, atomic_load(&p->retention_h), PRUNE_BATCH, &n, &err)) {
+			if (store_prune(p->cdb, atomic_load(&p->retention_h), PRUNE_BATCH, &n,
+					&err)) {
 				log_warn("event=prune_failed msg=\"%s\"", err.msg);
 				break;
 			}
 			total += n;
 		} while (n == PRUNE_BATCH && ++rounds < 20 && !atomic_load(&p->stopping));
 		if (total > 0)
-			log_info("event=pruned count=%d older_than_h=%d", total, atomic_load(&p->retention_h));
+			log_info("event=pruned count=%d older_than_h=%d", total,
+				 atomic_load(&p->retention_h));
 		next->prune = now + PRUNE_EVERY_S;
 	}
 }
@@ -119,6 +121,7 @@ void chores_register_kinds(struct pool *p)
 
 	for (const struct kind *const *k = kinds_list(kt); *k; k++)
 		if (store_register_kind(p->cdb, (*k)->name, &err))
-			log_warn("event=register_kind_failed kind=%s msg=\"%s\"", (*k)->name, err.msg);
+			log_warn("event=register_kind_failed kind=%s msg=\"%s\"", (*k)->name,
+				 err.msg);
 	kinds_release(kt);
 }

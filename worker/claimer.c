@@ -111,11 +111,13 @@ void *claimer_main(void *arg)
 	while (!atomic_load(&p->stopping)) {
 		struct taskq_err err;
 		struct pollfd fds[2];
-		double wait_s = sdnotify_watchdog(atomic_load(&p->poll_s)), due; /* a round: alive */
+		double wait_s = sdnotify_watchdog(atomic_load(&p->poll_s)),
+		       due; /* a round: alive */
 		int nfree, got = 0;
 
 		if (db_ensure(p->cdb, &err) != TASKQ_OK) {
-			log_warn("event=db_unavailable msg=\"%s\" retry_in=%.1fs", err.msg, backoff);
+			log_warn("event=db_unavailable msg=\"%s\" retry_in=%.1fs", err.msg,
+				 backoff);
 			wait_s = backoff;
 			backoff = backoff * 2 > 5 ? 5 : backoff * 2;
 			goto wait;
@@ -135,8 +137,8 @@ void *claimer_main(void *arg)
 				continue; /* a full batch: more may be ready */
 			if (drain(p) > 0 || p->breakers_changed)
 				continue; /* submitted while we claimed */
-			if (store_next_due(p->cdb, p->queues_csv, &due, &err) == TASKQ_OK && due >= 0 &&
-			    due < wait_s)
+			if (store_next_due(p->cdb, p->queues_csv, &due, &err) == TASKQ_OK &&
+			    due >= 0 && due < wait_s)
 				wait_s = due;
 		}
 		{

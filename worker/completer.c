@@ -50,8 +50,8 @@ static void record_batch(struct completer *c, struct item **items, int n)
 								: json_object_new_object());
 	}
 	rc = store_complete_many(c->db, c->worker, ids, atts, n,
-				 json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN), &recorded,
-				 &nrec, &err);
+				 json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN),
+				 &recorded, &nrec, &err);
 	for (int i = 0; i < n; i++) {
 		items[i]->rc = rc;
 		items[i]->err = err;

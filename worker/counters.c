@@ -27,7 +27,7 @@ static struct {
 	atomic_ullong claimed, rescued, outcome[WS_NOUTCOMES];
 	atomic_ullong batch[NLE + 1], batch_sum, batch_count;
 	struct kind_stat kinds[MAX_KIND_STATS];
-	atomic_int nkinds;          /* rows [0, nkinds) are complete */
+	atomic_int nkinds;        /* rows [0, nkinds) are complete */
 	pthread_mutex_t add_lock; /* taken only to add a row */
 } g = {.add_lock = PTHREAD_MUTEX_INITIALIZER};
 

@@ -44,12 +44,14 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 		rc = completer_complete(ctx->pool->completer, h, result, &held, err);
 		if (rc == TASKQ_OK) {
 			log_task(held ? LOG_INFO : LOG_WARN, t->id, "event=%s kind=%s attempt=%d",
-				 held ? "succeeded" : "result_dropped_not_holder", t->kind, t->attempts);
+				 held ? "succeeded" : "result_dropped_not_holder", t->kind,
+				 t->attempts);
 			counters_outcome(held ? WS_SUCCEEDED : WS_LOST);
 		} else if (rc == TASKQ_INVAL) {
 			/* PostgreSQL refused the result (too big, bad text): the attempt fails for good
 			 * rather than looping until the lease runs out */
-			snprintf(msg, sizeof msg, "result rejected by the database: %.200s", err->msg);
+			snprintf(msg, sizeof msg, "result rejected by the database: %.200s",
+				 err->msg);
 			rc = store_fail(ex->db, h, msg, false, 0, &state, err);
 			log_task(LOG_WARN, t->id, "event=result_rejected kind=%s", t->kind);
 			if (rc == TASKQ_OK)
@@ -58,10 +60,13 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 		break;
 	case KIND_FAIL:
 	case KIND_FAIL_HARD:
-		rc = store_fail(ex->db, h, errmsg, kr == KIND_FAIL, ctx->retry_after_s, &state, err);
+		rc = store_fail(ex->db, h, errmsg, kr == KIND_FAIL, ctx->retry_after_s, &state,
+				err);
 		if (rc == TASKQ_OK) {
-			log_task(LOG_INFO, t->id, "event=attempt_failed kind=%s attempt=%d next=%s error=\"%s\"",
-				 t->kind, t->attempts, state < 0 ? "not_holder" : task_state_name(state), errmsg);
+			log_task(LOG_INFO, t->id,
+				 "event=attempt_failed kind=%s attempt=%d next=%s error=\"%s\"",
+				 t->kind, t->attempts,
+				 state < 0 ? "not_holder" : task_state_name(state), errmsg);
 			counters_outcome(fail_outcome(state));
 		}
 		break;
@@ -84,7 +89,8 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 				 t->timeout_s > 0 ? t->timeout_s : k->default_timeout_s);
 			rc = store_fail(ex->db, h, msg, true, 0, &state, err);
 			if (rc == TASKQ_OK) {
-				log_task(LOG_INFO, t->id, "event=timed_out kind=%s attempt=%d", t->kind, t->attempts);
+				log_task(LOG_INFO, t->id, "event=timed_out kind=%s attempt=%d",
+					 t->kind, t->attempts);
 				counters_outcome(fail_outcome(state));
 			}
 			break;
@@ -119,9 +125,10 @@ static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result 
 		struct timespec ts;
 
 		if (clock_mono_s() + pause > give_up || atomic_load(&ctx->pool->aborting)) {
-			log_task(LOG_ERROR, ctx->task->id,
-				 "event=record_failed msg=\"%s\" note=\"the lease expires and the task runs again\"",
-				 err.msg);
+			log_task(
+				LOG_ERROR, ctx->task->id,
+				"event=record_failed msg=\"%s\" note=\"the lease expires and the task runs again\"",
+				err.msg);
 			return;
 		}
 		ts.tv_sec = (time_t)pause;
@@ -137,7 +144,10 @@ static void run_task(struct executor *ex, const struct task *t)
 {
 	struct kind_table *kt = kinds_acquire(); /* a reload frees no kind that runs */
 	const struct kind *k = kinds_lookup(kt, t->kind);
-	struct kind_ctx ctx = {.pool = ex->pool, .ex = ex, .task = t, .kind = k,
+	struct kind_ctx ctx = {.pool = ex->pool,
+			       .ex = ex,
+			       .task = t,
+			       .kind = k,
 			       .holder = {t->id, ex->pool->worker_id, t->attempts}};
 	json_object *payload = NULL, *result = NULL;
 	enum kind_result kr;

@@ -72,8 +72,8 @@ bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg)
 	if (pct < 100 && now - ctx->last_progress < PROGRESS_MIN_GAP_S)
 		return true;
 	ctx->last_progress = now;
-	if (store_progress(ctx->ex->db, &ctx->holder, pct, msg,
-			   ctx->pool->cfg.lease_s, &cancel, &err) != TASKQ_OK) {
+	if (store_progress(ctx->ex->db, &ctx->holder, pct, msg, ctx->pool->cfg.lease_s, &cancel,
+			   &err) != TASKQ_OK) {
 		/* progress is best effort; the lease and the fenced completion keep it safe */
 		log_task(LOG_WARN, ctx->task->id, "event=progress_failed msg=\"%s\"", err.msg);
 		return !kind_should_stop(ctx);

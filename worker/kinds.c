@@ -99,8 +99,9 @@ static enum taskq_rc add_command(struct kind_table *t, const char *entry, size_t
 	char *name, *path;
 
 	if (!eq || eq == entry || (size_t)(eq - entry) + 1 >= len)
-		return taskq_fail(err, TASKQ_INVAL, "commands: expected name=/absolute/path, got '%.*s'",
-				  (int)len, entry);
+		return taskq_fail(err, TASKQ_INVAL,
+				  "commands: expected name=/absolute/path, got '%.*s'", (int)len,
+				  entry);
 	name = xstrndup(entry, (size_t)(eq - entry));
 	path = xstrndup(eq + 1, len - (size_t)(eq - entry) - 1);
 	if (!task_name_valid(name) || path[0] != '/' || kinds_lookup(t, name)) {
@@ -110,9 +111,10 @@ static enum taskq_rc add_command(struct kind_table *t, const char *entry, size_t
 		free(path);
 		return TASKQ_INVAL;
 	}
-	t->commands[t->ncommands++] = (struct kind){
-		.name = name, .default_timeout_s = COMMAND_DEFAULT_TIMEOUT_S,
-		.run = kind_command_run, .path = path};
+	t->commands[t->ncommands++] = (struct kind){.name = name,
+						    .default_timeout_s = COMMAND_DEFAULT_TIMEOUT_S,
+						    .run = kind_command_run,
+						    .path = path};
 	return TASKQ_OK;
 }
 
@@ -128,7 +130,8 @@ enum taskq_rc kinds_init(const char *commands, struct taskq_err *err)
 		if (len > 0) {
 			if (n >= MAX_KINDS) {
 				table_free(t);
-				return taskq_fail(err, TASKQ_INVAL, "commands: more than %d kinds", MAX_KINDS);
+				return taskq_fail(err, TASKQ_INVAL, "commands: more than %d kinds",
+						  MAX_KINDS);
 			}
 			if (add_command(t, c, len, err) != TASKQ_OK) {
 				table_free(t);

@@ -56,7 +56,8 @@ static const struct config_opt g_opts[] = {
 	 "http kind: response bytes kept in the result (the rest is cut, truncated: true)",
 	 &g_cfg.http_max_body},
 	{"http-headers", "TASKQ_HTTP_HEADERS", CFG_STR, NULL, 0, 0,
-	 "http kind: named headers payloads attach by name: name=Header: value;...", &g_cfg.http_headers},
+	 "http kind: named headers payloads attach by name: name=Header: value;...",
+	 &g_cfg.http_headers},
 	{"breaker-failures", "TASKQ_BREAKER_FAILURES", CFG_INT, "5", 0, 1000000,
 	 "http kind: consecutive failures of a host that open its circuit breaker (0: off)",
 	 &g_cfg.breaker_failures},
@@ -83,8 +84,8 @@ static const struct config_opt g_opts[] = {
 #define NOPTS (sizeof g_opts / sizeof g_opts[0])
 
 /* What a reload (SIGHUP) cannot change in a running worker: these take a restart. */
-static const char *const g_fixed[] = {"config", "db", "concurrency", "queues", "lease", "log-file",
-				      "scheduler", NULL};
+static const char *const g_fixed[] = {"config", "db",       "concurrency", "queues",
+				      "lease",  "log-file", "scheduler",   NULL};
 
 /* Checks --queues: comma-separated name[=limit]. */
 static bool queues_valid(const char *s)
@@ -146,7 +147,8 @@ static void reload(void *arg)
 	int fixed = 0;
 	struct pool_config pc;
 
-	if (config_reload(g_opts, NOPTS, &g_cfg, sizeof g_cfg, g_fixed, run->argc, run->argv, &fixed, &err)) {
+	if (config_reload(g_opts, NOPTS, &g_cfg, sizeof g_cfg, g_fixed, run->argc, run->argv,
+			  &fixed, &err)) {
 		log_error("event=reload_failed msg=\"%s\"", err.msg);
 		return;
 	}

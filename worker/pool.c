@@ -52,12 +52,13 @@ struct pool *pool_start(const struct pool_config *cfg)
 			len += strlen(p->queue[i]) + 1;
 		p->queues_csv = xcalloc(len + 1, 1);
 		for (int i = 0; i < p->nqueues; i++)
-			at += (size_t)snprintf(p->queues_csv + at, len + 1 - at, "%s%s", i ? "," : "",
-					       p->queue[i]);
+			at += (size_t)snprintf(p->queues_csv + at, len + 1 - at, "%s%s",
+					       i ? "," : "", p->queue[i]);
 	}
 	gethostname(host, sizeof host - 1);
 	snprintf(p->host, sizeof p->host, "%s", host);
-	snprintf(p->worker_id, sizeof p->worker_id, "%s:%d:%lx", host, (int)getpid(), (long)time(NULL));
+	snprintf(p->worker_id, sizeof p->worker_id, "%s:%d:%lx", host, (int)getpid(),
+		 (long)time(NULL));
 	p->info = (struct worker_info){.id = p->worker_id,
 				       .host = p->host,
 				       .version = PACKAGE_VERSION,
@@ -82,7 +83,8 @@ struct pool *pool_start(const struct pool_config *cfg)
 		if (pthread_create(&p->ex[i].thread, NULL, executor_main, &p->ex[i]) != 0)
 			return NULL;
 	}
-	if (p->efd < 0 || p->nqueues == 0 || pthread_create(&p->claimer, NULL, claimer_main, p) != 0)
+	if (p->efd < 0 || p->nqueues == 0 ||
+	    pthread_create(&p->claimer, NULL, claimer_main, p) != 0)
 		return NULL;
 	log_info("event=started worker=%s queues=%s concurrency=%d lease_s=%d retention_h=%d",
 		 p->worker_id, cfg->queues, cfg->concurrency, cfg->lease_s, cfg->retention_h);

@@ -19,7 +19,6 @@ struct pool_config {
 	int retention_h; /* finished tasks older than this are pruned */
 };
 
-
 struct pool;
 
 /* Starts the threads; NULL when they cannot start. config is copied. */

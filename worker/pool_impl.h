@@ -31,17 +31,17 @@ struct executor {
 	struct pool *pool;
 	pthread_t thread;
 	struct db *db;
-	int queue_idx; /* of the running task; guarded by pool->lock */
+	int queue_idx;                    /* of the running task; guarded by pool->lock */
 	char running_id[TASK_ID_LEN + 1]; /* guarded by pool->lock */
 	int running_attempt;
-	atomic_int cancel;                /* set by the heartbeat */
+	atomic_int cancel; /* set by the heartbeat */
 };
 
 struct pool {
 	struct pool_config cfg;
 	char *queues_csv;
 	char *queue[MAX_QUEUES];
-	int queue_limit[MAX_QUEUES]; /* 0: no limit but the concurrency */
+	int queue_limit[MAX_QUEUES];   /* 0: no limit but the concurrency */
 	int queue_running[MAX_QUEUES]; /* guarded by lock */
 	int nqueues;
 	char worker_id[128];
@@ -52,16 +52,16 @@ struct pool {
 	pthread_cond_t ready; /* tasks waiting in `pending` */
 	struct task *pending; /* claimed, not yet picked up: a ring of cfg.concurrency */
 	int head, count;
-	int inflight; /* claimed and not yet recorded */
+	int inflight;  /* claimed and not yet recorded */
 	int recording; /* of those: run, their outcome being recorded (claimed for in advance) */
 
 	bool breakers_changed; /* NOTIFY taskq_breakers arrived (claimer thread only) */
 
-	atomic_bool stopping; /* no more claims */
-	atomic_bool register_kinds; /* (again) the kinds table changed */
+	atomic_bool stopping;           /* no more claims */
+	atomic_bool register_kinds;     /* (again) the kinds table changed */
 	atomic_int poll_s, retention_h; /* SIGHUP may change them */
-	atomic_bool aborting; /* grace over: running kinds must stop */
-	int efd;              /* wakes the claimer */
+	atomic_bool aborting;           /* grace over: running kinds must stop */
+	int efd;                        /* wakes the claimer */
 
 	pthread_t claimer;
 	struct db *cdb;
@@ -78,8 +78,8 @@ struct kind_ctx {
 	const struct kind *kind;
 	struct holder holder; /* task id, worker id, attempt: fences every write */
 	double retry_after_s; /* 0: the usual back-off */
-	bool probe; /* admitted as its host's breaker probe */
-	double deadline; /* monotonic seconds; 0: none */
+	bool probe;           /* admitted as its host's breaker probe */
+	double deadline;      /* monotonic seconds; 0: none */
 	double last_progress;
 	enum stop_reason stop;
 };

@@ -60,11 +60,13 @@ static void fire(struct scheduler *s, const char *name, long long at, int *fired
 	char task_id[40];
 
 	if (store_schedule_fire(s->db, name, at, s->worker_id, task_id, &err)) {
-		log_warn("event=schedule_fire_failed schedule=%s fire_at=%lld msg=\"%s\"", name, at, err.msg);
+		log_warn("event=schedule_fire_failed schedule=%s fire_at=%lld msg=\"%s\"", name, at,
+			 err.msg);
 		return;
 	}
 	if (task_id[0]) {
-		log_task(LOG_INFO, task_id, "event=schedule_fired schedule=%s fire_at=%lld", name, at);
+		log_task(LOG_INFO, task_id, "event=schedule_fired schedule=%s fire_at=%lld", name,
+			 at);
 		(*fired)++;
 	}
 }
@@ -79,7 +81,8 @@ static void run_one(struct scheduler *s, const struct due_schedule *d, long long
 	long long *times, t = d->next_fire, next;
 	int keep = d->backfill + 1, n = 0, steps = 0;
 
-	if (cron_parse(d->cron, &c, msg, sizeof msg) != 0 || !(z = zone(s, d->tz, msg, sizeof msg))) {
+	if (cron_parse(d->cron, &c, msg, sizeof msg) != 0 ||
+	    !(z = zone(s, d->tz, msg, sizeof msg))) {
 		log_warn("event=schedule_disabled schedule=%s msg=\"%s\"", d->name, msg);
 		store_schedule_advance(s->db, d->name, 0, msg, &err);
 		return;
@@ -96,13 +99,14 @@ static void run_one(struct scheduler *s, const struct due_schedule *d, long long
 		for (int i = n > keep ? n - keep : 0; i < n; i++)
 			fire(s, d->name, times[i % keep], fired);
 		if (n > keep)
-			log_info("event=schedule_skipped schedule=%s missed=%d backfill=%d", d->name,
-				 n - keep, d->backfill);
+			log_info("event=schedule_skipped schedule=%s missed=%d backfill=%d",
+				 d->name, n - keep, d->backfill);
 		free(times);
 		next = t;
 	}
 	if (next < 0)
-		store_schedule_advance(s->db, d->name, 0, "cron: the expression never fires again", &err);
+		store_schedule_advance(s->db, d->name, 0, "cron: the expression never fires again",
+				       &err);
 	else if (store_schedule_advance(s->db, d->name, next, NULL, &err))
 		log_warn("event=schedule_advance_failed schedule=%s msg=\"%s\"", d->name, err.msg);
 }
@@ -138,7 +142,8 @@ static void sleep_to_next_second(struct scheduler *s)
 		struct timespec step;
 
 		clock_gettime(CLOCK_REALTIME, &now);
-		left_ns = (until.tv_sec - now.tv_sec) * 1000000000LL + (until.tv_nsec - now.tv_nsec);
+		left_ns =
+			(until.tv_sec - now.tv_sec) * 1000000000LL + (until.tv_nsec - now.tv_nsec);
 		if (left_ns <= 0)
 			return;
 		if (left_ns > 200000000LL)

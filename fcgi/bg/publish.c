@@ -17,8 +17,8 @@
 #include "base/xalloc.h"
 
 #define WATCH_TTL_S 3600.0
-#define FEED_MAX 200   /* tasks in one feed message */
-#define FEEDS_MAX 256  /* feeds (all tasks, or one owner's) with subscribers at once */
+#define FEED_MAX 200  /* tasks in one feed message */
+#define FEEDS_MAX 256 /* feeds (all tasks, or one owner's) with subscribers at once */
 
 struct watched {
 	char id[TASK_ID_LEN + 1];
@@ -35,7 +35,7 @@ struct watched {
 static struct {
 	pthread_mutex_t lock;
 	bool enabled;
-	bool leader; /* this process publishes the changes for its nginx */
+	bool leader;   /* this process publishes the changes for its nginx */
 	char key[320]; /* host and socket: one publisher per nginx */
 	char *socket;
 	CURL *h;
@@ -170,7 +170,8 @@ static void publish_one(int i, const struct task *t)
 	if (t->version <= g.w[i].version)
 		return;
 	o = taskjson_encode(t);
-	text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	text = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	snprintf(channel, sizeof channel, "task.%s", t->id);
 	subs = do_post(channel, text, len);
 	json_object_put(o);
@@ -178,8 +179,8 @@ static void publish_one(int i, const struct task *t)
 	/* nobody listens any more, or nothing more will happen: stop watching */
 	if (subs > 0)
 		g.w[i].heard = clock_mono_s();
-	if ((subs == 0 && clock_mono_s() - g.w[i].heard > IDLE_GRACE_S) || task_state_final(t->state) ||
-	    clock_mono_s() > g.w[i].expires)
+	if ((subs == 0 && clock_mono_s() - g.w[i].heard > IDLE_GRACE_S) ||
+	    task_state_final(t->state) || clock_mono_s() > g.w[i].expires)
 		drop(i);
 }
 
@@ -211,7 +212,8 @@ void publish_set_leader(bool leader)
 {
 	pthread_mutex_lock(&g.lock);
 	if (leader != g.leader)
-		log_info("event=%s key=\"%s\"", leader ? "publisher_elected" : "publisher_standby", g.key);
+		log_info("event=%s key=\"%s\"", leader ? "publisher_elected" : "publisher_standby",
+			 g.key);
 	g.leader = leader;
 	pthread_mutex_unlock(&g.lock);
 }
@@ -230,7 +232,8 @@ void publish_note(const char *payload)
 
 	/* "<key>|feed|<owner or *>": another process of this nginx authorised a feed */
 	if (g.enabled && bar && bar - payload >= 5 && !strncmp(bar - 5, "|feed", 5) &&
-	    (size_t)(bar - 5 - payload) == strlen(g.key) && !strncmp(payload, g.key, strlen(g.key))) {
+	    (size_t)(bar - 5 - payload) == strlen(g.key) &&
+	    !strncmp(payload, g.key, strlen(g.key))) {
 		pthread_mutex_lock(&g.lock);
 		feed_heard(strcmp(bar + 1, "*") ? bar + 1 : "");
 		pthread_mutex_unlock(&g.lock);
@@ -272,7 +275,8 @@ void publish_subscribed(const struct task *t, bool resuming, struct db *db)
 	if ((i = find(t->id)) < 0) {
 		i = watch(t->id);
 	} else if (!resuming) {
-		g.w[i].version = -1; /* a newcomer gets the current state first, even if it was sent */
+		g.w[i].version =
+			-1; /* a newcomer gets the current state first, even if it was sent */
 	}
 	/* a resuming subscriber (Last-Event-ID) reads the changes it missed from nchan's buffer:
 	 * only a state newer than the last one published is sent */
@@ -359,7 +363,7 @@ static bool feed_post(struct feed *f, const struct task_list *l)
 const char **publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_watched, int *count)
 {
 	const char **out;
-	char (*ids)[TASK_ID_LEN + 1];
+	char(*ids)[TASK_ID_LEN + 1];
 	int cap;
 
 	*count = 0;
@@ -367,7 +371,7 @@ const char **publish_wanted(char (*announced)[TASK_ID_LEN + 1], int n, bool all_
 	cap = all_watched ? g.n : n;
 	/* one allocation: the pointers, then the ids they point at */
 	out = xmalloc((size_t)(cap + 1) * (sizeof *out + sizeof *ids));
-	ids = (char (*)[TASK_ID_LEN + 1])(out + cap + 1);
+	ids = (char(*)[TASK_ID_LEN + 1])(out + cap + 1);
 	for (int i = 0; i < n && !all_watched; i++) {
 		if (g.nfeeds == 0 && find(announced[i]) < 0)
 			continue;

@@ -59,7 +59,8 @@ static void poke(void)
 		log_warn("event=eventfd_write_failed errno=%d", errno);
 }
 
-bool watch_park(struct req *r, const char *id, long long version, double wait_s, bool not_modified_ok)
+bool watch_park(struct req *r, const char *id, long long version, double wait_s,
+		bool not_modified_ok)
 {
 	struct waiter *w;
 
@@ -263,7 +264,8 @@ static void *watch_main(void *arg)
 	(void)arg;
 	while (!atomic_load(&g.stopping)) {
 		struct taskq_err err;
-		struct pollfd fds[2] = {{.fd = g.efd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+		struct pollfd fds[2] = {{.fd = g.efd, .events = POLLIN},
+					{.fd = -1, .events = POLLIN}};
 		double now, wait_ms = 1000;
 		struct waiter *due;
 
@@ -289,7 +291,8 @@ static void *watch_main(void *arg)
 				wait_ms = left < 0 ? 0 : left;
 		}
 		pthread_mutex_unlock(&g.lock);
-		if (poll(fds, fds[1].fd >= 0 ? 2 : 1, (int)wait_ms) > 0 && (fds[0].revents & POLLIN)) {
+		if (poll(fds, fds[1].fd >= 0 ? 2 : 1, (int)wait_ms) > 0 &&
+		    (fds[0].revents & POLLIN)) {
 			uint64_t v;
 			if (read(g.efd, &v, sizeof v) < 0)
 				log_debug("event=eventfd_read errno=%d", errno);
@@ -299,11 +302,15 @@ static void *watch_main(void *arg)
 
 			if (!was_connected)
 				publish_set_leader(false); /* a new session holds no lock */
-			if (publish_enabled() && !publish_is_leader() && clock_mono_s() >= next_election) {
-				if (store_publish_lock(g.db, publish_key(), &elected, &err) == TASKQ_OK && elected) {
+			if (publish_enabled() && !publish_is_leader() &&
+			    clock_mono_s() >= next_election) {
+				if (store_publish_lock(g.db, publish_key(), &elected, &err) ==
+					    TASKQ_OK &&
+				    elected) {
 					struct task_list running = {0};
 					publish_set_leader(true);
-					if (store_running(g.db, ADOPT_MAX, &running, &err) == TASKQ_OK)
+					if (store_running(g.db, ADOPT_MAX, &running, &err) ==
+					    TASKQ_OK)
 						publish_adopt(&running);
 					task_list_cleanup(&running);
 				}

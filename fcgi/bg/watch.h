@@ -24,7 +24,8 @@ void watch_stop(void);
  * watcher owns r->fr (a heap FCGX_Request) and answers it: 200 with the task, or 304 when
  * not_modified_ok and the version never moved. false: too many waiters (the caller answers 429).
  */
-bool watch_park(struct req *r, const char *id, long long version, double wait_s, bool not_modified_ok);
+bool watch_park(struct req *r, const char *id, long long version, double wait_s,
+		bool not_modified_ok);
 /* taskq_http_long_polls_parked, for /metrics (the watcher reports the requests it answers
  * to fcgi/metrics.c; fcgi/metrics.c knows nothing of the watcher). */
 void watch_write_metrics(struct ptext *t);

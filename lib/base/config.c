@@ -33,17 +33,20 @@ static enum taskq_rc set_value(const struct config_opt *o, const char *val, cons
 		*(const char **)o->target = val;
 		return TASKQ_OK;
 	case CFG_BOOL:
-		if (!strcmp(val, "1") || !strcmp(val, "on") || !strcmp(val, "true") || !strcmp(val, "yes"))
+		if (!strcmp(val, "1") || !strcmp(val, "on") || !strcmp(val, "true") ||
+		    !strcmp(val, "yes"))
 			*(long *)o->target = 1;
-		else if (!strcmp(val, "0") || !strcmp(val, "off") || !strcmp(val, "false") || !strcmp(val, "no"))
+		else if (!strcmp(val, "0") || !strcmp(val, "off") || !strcmp(val, "false") ||
+			 !strcmp(val, "no"))
 			*(long *)o->target = 0;
 		else
 			return taskq_fail(err, TASKQ_INVAL, "%s: '%s' is not on/off", from, val);
 		return TASKQ_OK;
 	case CFG_INT:
 		if (config_parse_long(val, o->min, o->max, (long *)o->target) != TASKQ_OK)
-			return taskq_fail(err, TASKQ_INVAL, "%s: '%s' is not a whole number in %ld..%ld",
-					  from, val, o->min, o->max);
+			return taskq_fail(err, TASKQ_INVAL,
+					  "%s: '%s' is not a whole number in %ld..%ld", from, val,
+					  o->min, o->max);
 		return TASKQ_OK;
 	}
 	return TASKQ_INTERNAL;
@@ -124,7 +127,8 @@ static enum taskq_rc load_file(const struct config_opt *opts, size_t nopts, cons
 			continue;
 		eq = memchr(k, '=', kn);
 		if (!eq) {
-			rc = taskq_fail(err, TASKQ_INVAL, "%s:%d: expected key = value", path, lineno);
+			rc = taskq_fail(err, TASKQ_INVAL, "%s:%d: expected key = value", path,
+					lineno);
 			break;
 		}
 		v = eq + 1;
@@ -134,7 +138,8 @@ static enum taskq_rc load_file(const struct config_opt *opts, size_t nopts, cons
 		trim(&v, &vn);
 		o = find(opts, nopts, k, kn);
 		if (!o || !strcmp(o->flag, "config")) {
-			rc = taskq_fail(err, TASKQ_INVAL, "%s:%d: unknown key '%.*s'", path, lineno, (int)kn, k);
+			rc = taskq_fail(err, TASKQ_INVAL, "%s:%d: unknown key '%.*s'", path, lineno,
+					(int)kn, k);
 			break;
 		}
 		snprintf(where, sizeof where, "%s:%d", path, lineno);
@@ -279,8 +284,10 @@ enum taskq_rc config_reload(const struct config_opt *opts, size_t nopts, void *c
 		const struct config_opt *o = find(opts, nopts, *f, strlen(*f));
 		if (!o || !value_differs(o))
 			continue;
-		log_warn("event=reload_kept option=%s msg=\"a new value takes a restart\"", o->flag);
-		memcpy(o->target, old_target(o), o->type == CFG_STR ? sizeof(char *) : sizeof(long));
+		log_warn("event=reload_kept option=%s msg=\"a new value takes a restart\"",
+			 o->flag);
+		memcpy(o->target, old_target(o),
+		       o->type == CFG_STR ? sizeof(char *) : sizeof(long));
 		kept++;
 	}
 	if (changed_fixed)

@@ -18,10 +18,10 @@ struct config_opt {
 	const char *flag; /* "db" for --db */
 	const char *env;  /* "TASKQ_DATABASE_URL", or NULL */
 	enum config_type type;
-	const char *def;  /* default as text, NULL for none */
-	long min, max;    /* CFG_INT range */
+	const char *def; /* default as text, NULL for none */
+	long min, max;   /* CFG_INT range */
 	const char *help;
-	void *target;     /* const char ** (CFG_STR, borrowed from argv/environ/def) or long * */
+	void *target; /* const char ** (CFG_STR, borrowed from argv/environ/def) or long * */
 };
 
 /*

@@ -19,16 +19,26 @@ enum taskq_rc taskq_fail(struct taskq_err *err, enum taskq_rc rc, const char *fm
 const char *taskq_rc_name(enum taskq_rc rc)
 {
 	switch (rc) {
-	case TASKQ_OK: return "ok";
-	case TASKQ_INVAL: return "invalid";
-	case TASKQ_BAD_JSON: return "bad_json";
-	case TASKQ_UNKNOWN_KIND: return "unknown_kind";
-	case TASKQ_BAD_ID: return "bad_id";
-	case TASKQ_NOTFOUND: return "not_found";
-	case TASKQ_CONFLICT: return "conflict";
-	case TASKQ_TOO_BIG: return "too_big";
-	case TASKQ_DB_DOWN: return "db_down";
-	case TASKQ_INTERNAL: return "internal";
+	case TASKQ_OK:
+		return "ok";
+	case TASKQ_INVAL:
+		return "invalid";
+	case TASKQ_BAD_JSON:
+		return "bad_json";
+	case TASKQ_UNKNOWN_KIND:
+		return "unknown_kind";
+	case TASKQ_BAD_ID:
+		return "bad_id";
+	case TASKQ_NOTFOUND:
+		return "not_found";
+	case TASKQ_CONFLICT:
+		return "conflict";
+	case TASKQ_TOO_BIG:
+		return "too_big";
+	case TASKQ_DB_DOWN:
+		return "db_down";
+	case TASKQ_INTERNAL:
+		return "internal";
 	}
 	return "internal";
 }

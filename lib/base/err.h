@@ -16,9 +16,9 @@ enum taskq_rc {
 	TASKQ_UNKNOWN_KIND, /* no such task kind is registered */
 	TASKQ_BAD_ID,       /* not a task id */
 	TASKQ_NOTFOUND,
-	TASKQ_CONFLICT,     /* the task is in a state that forbids the verb */
+	TASKQ_CONFLICT, /* the task is in a state that forbids the verb */
 	TASKQ_TOO_BIG,
-	TASKQ_DB_DOWN,      /* PostgreSQL unreachable; try again later */
+	TASKQ_DB_DOWN, /* PostgreSQL unreachable; try again later */
 	TASKQ_INTERNAL,
 };
 

@@ -125,7 +125,8 @@ static size_t to_json(const char *ts, char *pairs, char *out, size_t size)
 	}
 	if (*p)
 		json_object_object_add(o, "rest", json_object_new_string(p));
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
 	n = strlen(text);
 	if (n > size - 2)
 		n = size - 2;

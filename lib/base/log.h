@@ -40,7 +40,11 @@ void log_task(enum log_level level, const char *task_id, const char *fmt, ...)
  * characters are folded for every line anyway). Returns dst. */
 const char *log_value(char *dst, size_t size, const char *src);
 
-#define log_debug(...) do { if (atomic_load_explicit(&g_log_level, memory_order_relaxed) <= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_debug(...)                                                                     \
+	do {                                                                               \
+		if (atomic_load_explicit(&g_log_level, memory_order_relaxed) <= LOG_DEBUG) \
+			log_msg(LOG_DEBUG, __VA_ARGS__);                                   \
+	} while (0)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)

@@ -16,8 +16,8 @@
 #include "base/log.h"
 
 static struct sockaddr_un g_addr;
-static socklen_t g_addrlen;   /* 0: no $NOTIFY_SOCKET */
-static double g_watchdog_s;   /* half of $WATCHDOG_USEC; 0: no watchdog */
+static socklen_t g_addrlen;    /* 0: no $NOTIFY_SOCKET */
+static double g_watchdog_s;    /* half of $WATCHDOG_USEC; 0: no watchdog */
 static double g_watchdog_next; /* monotonic seconds; touched by sdnotify_watchdog only */
 
 void sdnotify_init(void)
@@ -42,8 +42,9 @@ void sdnotify_init(void)
 		g_addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
 					(sock[0] == '/' ? 1 : 0));
 	} else if (sock && *sock) {
-		log_warn("event=notify_socket_unsupported msg=\"NOTIFY_SOCKET is neither a path nor "
-			 "@abstract: no readiness notification\"");
+		log_warn(
+			"event=notify_socket_unsupported msg=\"NOTIFY_SOCKET is neither a path nor "
+			"@abstract: no readiness notification\"");
 	}
 	/* the watchdog is ours when WATCHDOG_PID is unset or names us */
 	if (g_addrlen && usec && config_parse_long(usec, 1, LONG_MAX, &v) == TASKQ_OK) {

@@ -62,7 +62,8 @@ bool token_owner_valid(const char *s)
 	if (n < 1 || n > 64)
 		return false;
 	for (; *s; s++)
-		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-", *s))
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-",
+			    *s))
 			return false;
 	return true;
 }

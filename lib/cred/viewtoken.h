@@ -16,10 +16,10 @@
 #define VIEW_KEY_LEN 32
 
 struct view_claims {
-	char task[37];      /* lowercase UUID text */
-	long long expires;  /* Unix seconds */
+	char task[37];     /* lowercase UUID text */
+	long long expires; /* Unix seconds */
 	bool cancel;
-	int key_id;         /* 1-255 */
+	int key_id; /* 1-255 */
 };
 
 /* True when s starts like a view token (then it is never looked up as a bearer token). */

@@ -73,7 +73,7 @@ struct task_filter {
 /* One row of GET /api/queues. */
 struct queue_stat {
 	char *queue;
-	long long count[5]; /* by enum task_state */
+	long long count[5];     /* by enum task_state */
 	double oldest_queued_s; /* < 0: none queued */
 	long long finished_last_minute;
 };

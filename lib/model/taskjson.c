@@ -74,7 +74,8 @@ json_object *taskjson_encode(const struct task *t)
 	add_str(o, "finished_at", t->finished_at);
 	add_str(o, "updated_at", t->updated_at);
 	json_object_object_add(o, "version", json_object_new_int64(t->version));
-	json_object_object_add(o, "timeout_s", t->timeout_s >= 0 ? json_object_new_int(t->timeout_s) : NULL);
+	json_object_object_add(o, "timeout_s",
+			       t->timeout_s >= 0 ? json_object_new_int(t->timeout_s) : NULL);
 	add_str(o, "dedupe_key", t->dedupe_key);
 	add_str(o, "concurrency_key", t->concurrency_key);
 	add_str(o, "callback_url", t->callback_url);
@@ -135,8 +136,11 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 		add_str(row, "queue", q[i].queue);
 		json_object_object_add(row, "counts", counts);
 		json_object_object_add(row, "oldest_queued_s",
-				       q[i].oldest_queued_s >= 0 ? json_object_new_double(q[i].oldest_queued_s) : NULL);
-		json_object_object_add(row, "finished_last_minute", json_object_new_int64(q[i].finished_last_minute));
+				       q[i].oldest_queued_s >= 0
+					       ? json_object_new_double(q[i].oldest_queued_s)
+					       : NULL);
+		json_object_object_add(row, "finished_last_minute",
+				       json_object_new_int64(q[i].finished_last_minute));
 		json_object_array_add(arr, row);
 	}
 	json_object_object_add(o, "queues", arr);
@@ -151,7 +155,9 @@ json_object *taskjson_encode_events(const struct task_event *e, int n)
 		json_object *row = json_object_new_object();
 		add_str(row, "at", e[i].at);
 		add_str(row, "event", e[i].event);
-		json_object_object_add(row, "attempt", e[i].attempt >= 0 ? json_object_new_int(e[i].attempt) : NULL);
+		json_object_object_add(row, "attempt",
+				       e[i].attempt >= 0 ? json_object_new_int(e[i].attempt)
+							 : NULL);
 		add_str(row, "worker_id", e[i].worker_id);
 		add_str(row, "detail", e[i].detail);
 		json_object_array_add(arr, row);
@@ -281,8 +287,10 @@ static enum taskq_rc check_text(const char *text, size_t len, struct taskq_err *
 					nul = true;
 				i += 2; /* json-c checked the escape; \u's digits are walked as text */
 			} else if (s[i] < 0x20) {
-				return taskq_fail(err, TASKQ_BAD_JSON,
-						  "invalid JSON at byte %zu: control character in a string", i);
+				return taskq_fail(
+					err, TASKQ_BAD_JSON,
+					"invalid JSON at byte %zu: control character in a string",
+					i);
 			} else if ((k = utf8_len(s + i, len - i)) == 0) {
 				return taskq_fail(err, TASKQ_BAD_JSON,
 						  "invalid JSON at byte %zu: invalid UTF-8", i);
@@ -297,14 +305,17 @@ static enum taskq_rc check_text(const char *text, size_t len, struct taskq_err *
 			colon = true; /* the last string was a key */
 			i++;
 		} else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
-			for (k = 0; i + k < len && text[i + k] && strchr("0123456789+-.eE", text[i + k]); k++)
+			for (k = 0;
+			     i + k < len && text[i + k] && strchr("0123456789+-.eE", text[i + k]);
+			     k++)
 				; /* the whole token json-c read */
 			if (number_len(text + i, k, &is_int) != k)
 				return taskq_fail(err, TASKQ_BAD_JSON,
 						  "invalid JSON at byte %zu: invalid number", i);
 			if (bad_num == len && !number_fits(text + i, k, is_int)) {
 				bad_num = i;
-				if (colon && str_len <= 64 && strspn(text + str_at, NAME_CHARS) >= str_len) {
+				if (colon && str_len <= 64 &&
+				    strspn(text + str_at, NAME_CHARS) >= str_len) {
 					key = text + str_at;
 					key_len = str_len;
 				}
@@ -313,7 +324,8 @@ static enum taskq_rc check_text(const char *text, size_t len, struct taskq_err *
 			i += k;
 		} else if ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') {
 			colon = false;
-			if (len - i >= 4 && (!memcmp(text + i, "true", 4) || !memcmp(text + i, "null", 4)))
+			if (len - i >= 4 &&
+			    (!memcmp(text + i, "true", 4) || !memcmp(text + i, "null", 4)))
 				i += 4;
 			else if (len - i >= 5 && !memcmp(text + i, "false", 5))
 				i += 5;
@@ -334,8 +346,7 @@ static enum taskq_rc check_text(const char *text, size_t len, struct taskq_err *
 	return TASKQ_OK;
 }
 
-enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
-			     struct taskq_err *err)
+enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out, struct taskq_err *err)
 {
 	json_tokener *tok;
 	json_object *v;
@@ -364,7 +375,8 @@ enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
 		end++;
 	if (end < len) {
 		json_object_put(v);
-		return taskq_fail(err, TASKQ_BAD_JSON, "unexpected bytes after the JSON value at byte %zu", end);
+		return taskq_fail(err, TASKQ_BAD_JSON,
+				  "unexpected bytes after the JSON value at byte %zu", end);
 	}
 	if ((rc = check_text(text, len, err)) != TASKQ_OK) {
 		json_object_put(v);
@@ -380,8 +392,10 @@ static enum taskq_rc get_name(json_object *v, const char *field, const char **ou
 	if (!json_object_is_type(v, json_type_string))
 		return taskq_fail(err, TASKQ_INVAL, "%s must be a string", field);
 	if (!task_name_valid(json_object_get_string(v)))
-		return taskq_fail(err, TASKQ_INVAL,
-				  "%s must be 1-64 characters of letters, digits, '_', '.', ':' or '-'", field);
+		return taskq_fail(
+			err, TASKQ_INVAL,
+			"%s must be 1-64 characters of letters, digits, '_', '.', ':' or '-'",
+			field);
 	*out = json_object_get_string(v);
 	return TASKQ_OK;
 }
@@ -418,13 +432,15 @@ static enum taskq_rc get_url(json_object *v, const char *field, const char **out
 	s = json_object_get_string(v);
 	n = json_object_get_string_len(v);
 	if (n > 2048 || (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0))
-		return taskq_fail(err, TASKQ_INVAL, "%s must be an http:// or https:// URL of at most 2048 bytes",
+		return taskq_fail(err, TASKQ_INVAL,
+				  "%s must be an http:// or https:// URL of at most 2048 bytes",
 				  field);
 	/* no spaces, controls or quotes: a URL has them percent-encoded */
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '<' || *p == '>')
-			return taskq_fail(err, TASKQ_INVAL,
-					  "%s must not hold spaces, control characters, quotes or <>", field);
+			return taskq_fail(
+				err, TASKQ_INVAL,
+				"%s must not hold spaces, control characters, quotes or <>", field);
 	*out = s;
 	return TASKQ_OK;
 }
@@ -437,7 +453,8 @@ static enum taskq_rc get_int(json_object *v, const char *field, long lo, long hi
 		return taskq_fail(err, TASKQ_INVAL, "%s must be an integer", field);
 	x = json_object_get_int64(v);
 	if (x < lo || x > hi)
-		return taskq_fail(err, TASKQ_INVAL, "%s must be between %ld and %ld", field, lo, hi);
+		return taskq_fail(err, TASKQ_INVAL, "%s must be between %ld and %ld", field, lo,
+				  hi);
 	*out = (int)x;
 	return TASKQ_OK;
 }
@@ -465,10 +482,12 @@ static enum taskq_rc get_after(json_object *v, struct task_new *n, struct taskq_
 			n->after_index = true;
 			continue;
 		}
-		if (!json_object_is_type(e, json_type_string) || !task_id_valid(json_object_get_string(e)))
-			return taskq_fail(err, TASKQ_INVAL,
-					  "after[%zu] must be a task id (or, in a batch, the index of an earlier task)",
-					  i);
+		if (!json_object_is_type(e, json_type_string) ||
+		    !task_id_valid(json_object_get_string(e)))
+			return taskq_fail(
+				err, TASKQ_INVAL,
+				"after[%zu] must be a task id (or, in a batch, the index of an earlier task)",
+				i);
 	}
 	n->after = v;
 	return TASKQ_OK;
@@ -478,8 +497,10 @@ static enum taskq_rc get_policy(json_object *v, struct task_new *n, struct taskq
 {
 	const char *s = json_object_get_string(v);
 
-	if (!json_object_is_type(v, json_type_string) || (strcmp(s, "success") && strcmp(s, "always")))
-		return taskq_fail(err, TASKQ_INVAL, "after_policy must be \"success\" or \"always\"");
+	if (!json_object_is_type(v, json_type_string) ||
+	    (strcmp(s, "success") && strcmp(s, "always")))
+		return taskq_fail(err, TASKQ_INVAL,
+				  "after_policy must be \"success\" or \"always\"");
 	n->after_always = !strcmp(s, "always");
 	return TASKQ_OK;
 }
@@ -504,18 +525,21 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 			if (json_object_is_type(v, json_type_null))
 				continue;
 			if (!json_object_is_type(v, json_type_object))
-				return taskq_fail(err, TASKQ_INVAL, "payload must be a JSON object");
+				return taskq_fail(err, TASKQ_INVAL,
+						  "payload must be a JSON object");
 		} else if (!strcmp(key, "queue")) {
 			rc = get_name(v, "queue", &n->queue, err);
 		} else if (!strcmp(key, "priority")) {
 			rc = get_int(v, "priority", -1000, 1000, &n->priority, err);
 		} else if (!strcmp(key, "delay_s")) {
 			double d;
-			if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+			if (!json_object_is_type(v, json_type_int) &&
+			    !json_object_is_type(v, json_type_double))
 				return taskq_fail(err, TASKQ_INVAL, "delay_s must be a number");
 			d = json_object_get_double(v);
 			if (!isfinite(d) || d < 0 || d > 31536000)
-				return taskq_fail(err, TASKQ_INVAL, "delay_s must be between 0 and 31536000");
+				return taskq_fail(err, TASKQ_INVAL,
+						  "delay_s must be between 0 and 31536000");
 			n->delay_s = d;
 		} else if (!strcmp(key, "max_attempts")) {
 			rc = get_int(v, "max_attempts", 1, 100, &n->max_attempts, err);
@@ -551,7 +575,8 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 
 	json_object *payload;
 	if (json_object_object_get_ex(body, "payload", &payload) && payload) {
-		*payload_text = xstrdup(json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		*payload_text = xstrdup(json_object_to_json_string_ext(
+			payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		n->payload = *payload_text;
 	}
 	return TASKQ_OK;
@@ -582,18 +607,21 @@ json_object *taskjson_batch_element(const struct task_new *n)
 	if (n->dedupe_key)
 		json_object_object_add(o, "dedupe_key", json_object_new_string(n->dedupe_key));
 	if (n->concurrency_key)
-		json_object_object_add(o, "concurrency_key", json_object_new_string(n->concurrency_key));
+		json_object_object_add(o, "concurrency_key",
+				       json_object_new_string(n->concurrency_key));
 	if (n->callback_url)
 		json_object_object_add(o, "callback_url", json_object_new_string(n->callback_url));
 	if (n->after) {
 		json_object_object_add(o, "after", json_object_get(n->after));
-		json_object_object_add(o, "after_policy",
-				       json_object_new_string(n->after_always ? "always" : "success"));
+		json_object_object_add(
+			o, "after_policy",
+			json_object_new_string(n->after_always ? "always" : "success"));
 	}
 	if (n->fair) {
 		json_object_object_add(o, "fair", json_object_new_boolean(1));
 		if (n->fair_after)
-			json_object_object_add(o, "fair_after", json_object_new_string(n->fair_after));
+			json_object_object_add(o, "fair_after",
+					       json_object_new_string(n->fair_after));
 	}
 	return o;
 }

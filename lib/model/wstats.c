@@ -80,7 +80,8 @@ char *wstats_encode(const struct wstats *s)
 		json_object_object_add(o, "outcomes", out);
 	}
 	if (s->has & WSTATS_BATCH) {
-		json_object *cb = json_object_new_object(), *le = json_object_new_array_ext(s->nbounds);
+		json_object *cb = json_object_new_object(),
+			    *le = json_object_new_array_ext(s->nbounds);
 		json_object *buckets = json_object_new_array_ext(s->nbounds + 1);
 		for (int i = 0; i <= s->nbounds; i++) {
 			json_object_array_add(buckets, u64(s->buckets[i]));
@@ -136,7 +137,8 @@ static bool jnum(json_object *o, const char *key, double *v)
 {
 	json_object *x = jget(o, key);
 
-	if (!x || !(json_object_is_type(x, json_type_int) || json_object_is_type(x, json_type_double)))
+	if (!x ||
+	    !(json_object_is_type(x, json_type_int) || json_object_is_type(x, json_type_double)))
 		return false;
 	*v = json_object_get_double(x);
 	return *v >= 0;
@@ -164,7 +166,8 @@ static void decode_batch(json_object *cb, struct wstats *s)
 		if (i == nb)
 			break;
 		b = json_object_array_get_idx(le, (size_t)i);
-		if (!json_object_is_type(b, json_type_int) && !json_object_is_type(b, json_type_double))
+		if (!json_object_is_type(b, json_type_int) &&
+		    !json_object_is_type(b, json_type_double))
 			goto bad;
 		s->le[i] = json_object_get_double(b);
 		if (i > 0 && s->le[i] <= s->le[i - 1])
@@ -185,8 +188,7 @@ static void decode_kinds(json_object *kinds, struct wstats *s)
 {
 	if (!kinds || !json_object_is_type(kinds, json_type_object))
 		return;
-	json_object_object_foreach(kinds, name, k)
-	{
+	json_object_object_foreach(kinds, name, k) {
 		unsigned long long count;
 		double sum;
 

@@ -27,11 +27,10 @@ static struct db_stmt s_token_list =
 		0);
 static struct db_stmt s_token_revoke =
 	DB_STMT("token_revoke", "SELECT count(*) FROM taskq.token_revoke($1)", 1);
-static struct db_stmt s_view_keys =
-	DB_STMT("view_keys",
-		"SELECT id, encode(secret, 'hex') FROM taskq.view_keys"
-		" ORDER BY created_at DESC, id DESC",
-		0);
+static struct db_stmt s_view_keys = DB_STMT("view_keys",
+					    "SELECT id, encode(secret, 'hex') FROM taskq.view_keys"
+					    " ORDER BY created_at DESC, id DESC",
+					    0);
 static struct db_stmt s_owner_unfinished =
 	DB_STMT("owner_unfinished",
 		"SELECT count(*) FROM taskq.tasks WHERE owner = $1"
@@ -88,8 +87,7 @@ static void decode_token(const struct row *r, void *elem)
 	t->status = row_str(r, 7);
 }
 
-enum taskq_rc store_token_list(struct db *db, struct token_row **out, int *n,
-			       struct taskq_err *err)
+enum taskq_rc store_token_list(struct db *db, struct token_row **out, int *n, struct taskq_err *err)
 {
 	void *v;
 	enum taskq_rc rc =

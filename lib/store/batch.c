@@ -5,11 +5,10 @@
 
 #include "store/exec.h"
 
-static struct db_stmt s_submit_many =
-	DB_STMT("submit_many",
-		"SELECT ord, id, created, queue, priority, run_at"
-		" FROM taskq.submit_many($1::jsonb, $2, false, $3)",
-		3);
+static struct db_stmt s_submit_many = DB_STMT("submit_many",
+					      "SELECT ord, id, created, queue, priority, run_at"
+					      " FROM taskq.submit_many($1::jsonb, $2, false, $3)",
+					      3);
 
 static void decode_batch_row(const struct row *r, void *elem)
 {

@@ -49,8 +49,8 @@ enum taskq_rc store_breakers_active(struct db *db, struct breaker_row **out, int
 				    struct taskq_err *err)
 {
 	void *v;
-	enum taskq_rc rc =
-		store_exec_rows(db, &s_breakers_active, NULL, sizeof **out, decode_active, &v, n, err);
+	enum taskq_rc rc = store_exec_rows(db, &s_breakers_active, NULL, sizeof **out,
+					   decode_active, &v, n, err);
 
 	*out = v;
 	return rc;
@@ -71,7 +71,8 @@ static void decode_admission(const struct row *r, void *elem)
 }
 
 enum taskq_rc store_breaker_admit(struct db *db, const struct holder *h, const char *host,
-				  double probe_s, struct breaker_admission *out, struct taskq_err *err)
+				  double probe_s, struct breaker_admission *out,
+				  struct taskq_err *err)
 {
 	char as[16], ps[32];
 	const char *p[5] = {host, h->id, h->worker, as, ps};
@@ -96,8 +97,8 @@ static void decode_report(const struct row *r, void *elem)
 	b->cooldown_s = row_double(r, 3, 0);
 }
 
-enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const char *host,
-				   bool ok, const char *reason, const struct breaker_defaults *d,
+enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const char *host, bool ok,
+				   const char *reason, const struct breaker_defaults *d,
 				   struct breaker_report *out, struct taskq_err *err)
 {
 	char as[16], fs[16], cs[32], ms[32];

@@ -39,7 +39,8 @@ struct breaker_admission {
  * fenced by h like store_fail), or that h no longer holds it. probe_s: how long a probe may
  * take before another task may probe instead. */
 enum taskq_rc store_breaker_admit(struct db *db, const struct holder *h, const char *host,
-				  double probe_s, struct breaker_admission *out, struct taskq_err *err);
+				  double probe_s, struct breaker_admission *out,
+				  struct taskq_err *err);
 
 /* The defaults of a worker's flags (per-host rows of taskq.breaker_settings win). */
 struct breaker_defaults {
@@ -53,8 +54,8 @@ struct breaker_report {
 	double cooldown_s;
 };
 /* Records what host did for h's attempt: ok, or a failure with a short reason. */
-enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const char *host,
-				   bool ok, const char *reason, const struct breaker_defaults *d,
+enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const char *host, bool ok,
+				   const char *reason, const struct breaker_defaults *d,
 				   struct breaker_report *out, struct taskq_err *err);
 
 #endif

@@ -43,7 +43,8 @@ enum taskq_rc store_submit_after(struct db *db, const struct task_new *n, const 
 	p[2] = parent_owner;
 	/* no row: the live task holding its dedupe key finished in between; insert again */
 	for (int tries = 0; tries < 5 && !in.id[0]; tries++)
-		if ((rc = store_exec_row(db, &s_submit_after, p, decode_inserted, &in, &found, err)))
+		if ((rc = store_exec_row(db, &s_submit_after, p, decode_inserted, &in, &found,
+					 err)))
 			break;
 	json_object_put(arr);
 	if (rc)

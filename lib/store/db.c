@@ -29,7 +29,7 @@ struct db {
 	bool *prepared; /* by statement slot (struct db_stmt): prepared on this connection */
 	int nprepared;
 	bool ready;
-	bool was_ready; /* for logging a reconnect once */
+	bool was_ready;     /* for logging a reconnect once */
 	bool generic_plans; /* plan_cache_mode = force_generic_plan on each (re)connect */
 };
 
@@ -155,9 +155,15 @@ static void on_notice(void *arg, const char *message)
  *   the last word from the server).
  * The application name comes last: the process's, whatever the conninfo says.
  */
-static const char *const conn_keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
-					"keepalives_interval", "keepalives_count", "tcp_user_timeout",
-					"dbname", "application_name", NULL};
+static const char *const conn_keys[] = {"connect_timeout",
+					"keepalives",
+					"keepalives_idle",
+					"keepalives_interval",
+					"keepalives_count",
+					"tcp_user_timeout",
+					"dbname",
+					"application_name",
+					NULL};
 #define CONN_DBNAME 6
 
 static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
@@ -170,8 +176,9 @@ static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
 	drop(db);
 	if (!dbreach_may_try(db->reach, &probe)) {
 		bump(&g_connect_failed);
-		return taskq_fail(err, TASKQ_DB_DOWN,
-				  "database unavailable: unreachable (another connection is trying)");
+		return taskq_fail(
+			err, TASKQ_DB_DOWN,
+			"database unavailable: unreachable (another connection is trying)");
 	}
 	vals[CONN_DBNAME] = db->conninfo;
 	vals[CONN_DBNAME + 1] = db->app_name;
@@ -284,7 +291,8 @@ static bool *prepared_flag(struct db *db, int slot)
 	if (slot >= db->nprepared) {
 		int n = slot + 16;
 		db->prepared = xrealloc(db->prepared, (size_t)n * sizeof *db->prepared);
-		memset(db->prepared + db->nprepared, 0, (size_t)(n - db->nprepared) * sizeof *db->prepared);
+		memset(db->prepared + db->nprepared, 0,
+		       (size_t)(n - db->nprepared) * sizeof *db->prepared);
 		db->nprepared = n;
 	}
 	return &db->prepared[slot];

@@ -59,7 +59,8 @@ static void mark(int entry, const char *why, double seconds)
 		return;
 	g.e[entry].unreachable = true;
 	log_warn("event=db_unreachable after=%s seconds=%.1f msg=\"one connection at a time tries "
-		 "again; the others fail at once\"", why, seconds);
+		 "again; the others fail at once\"",
+		 why, seconds);
 }
 
 void dbreach_lost(int entry, double seconds)

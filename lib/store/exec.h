@@ -28,7 +28,10 @@ struct db_stmt {
 	int nparams;
 	atomic_int slot;
 };
-#define DB_STMT(name, sql, nparams) {(name), (sql), (nparams), 0}
+#define DB_STMT(name, sql, nparams)         \
+	{                                   \
+		(name), (sql), (nparams), 0 \
+	}
 
 /* Runs stmt (prepared on this connection first, once) with text parameters (NULL entries
  * are SQL NULL). On success *out receives the result (the caller clears it) and TASKQ_OK.

@@ -19,9 +19,9 @@ static struct db_stmt s_rate_list =
 		" (SELECT count(*) FROM unnest(starts) x WHERE x > now() - per) AS recent"
 		" FROM taskq.rate_limits ORDER BY scope, name",
 		0);
-static struct db_stmt s_rate_delete = DB_STMT(
-	"rate_delete", "DELETE FROM taskq.rate_limits WHERE scope = $1 AND name = $2 RETURNING name",
-	2);
+static struct db_stmt s_rate_delete =
+	DB_STMT("rate_delete",
+		"DELETE FROM taskq.rate_limits WHERE scope = $1 AND name = $2 RETURNING name", 2);
 
 static void decode_inserted(const struct row *r, void *elem)
 {
@@ -52,8 +52,7 @@ static void decode_limit(const struct row *r, void *elem)
 	l->recent = row_ll(r, 4, 0);
 }
 
-enum taskq_rc store_rate_list(struct db *db, struct rate_limit **out, int *n,
-			      struct taskq_err *err)
+enum taskq_rc store_rate_list(struct db *db, struct rate_limit **out, int *n, struct taskq_err *err)
 {
 	void *v;
 	enum taskq_rc rc =

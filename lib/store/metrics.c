@@ -31,9 +31,9 @@ static struct db_stmt s_workers =
 		" extract(epoch FROM now() - last_seen) FROM taskq.workers"
 		" WHERE last_seen > now() - interval '1 minute' ORDER BY host, pid, id",
 		0);
-static struct db_stmt s_live_workers =
-	DB_STMT("live_workers",
-		"SELECT count(*) FROM taskq.workers WHERE last_seen > now() - interval '1 minute'", 0);
+static struct db_stmt s_live_workers = DB_STMT(
+	"live_workers",
+	"SELECT count(*) FROM taskq.workers WHERE last_seen > now() - interval '1 minute'", 0);
 
 static void decode_queue(const struct row *r, void *elem)
 {
@@ -147,7 +147,8 @@ static void decode_worker(const struct row *r, void *elem)
 enum taskq_rc store_workers(struct db *db, struct worker_row **out, int *n, struct taskq_err *err)
 {
 	void *v;
-	enum taskq_rc rc = store_exec_rows(db, &s_workers, NULL, sizeof **out, decode_worker, &v, n, err);
+	enum taskq_rc rc =
+		store_exec_rows(db, &s_workers, NULL, sizeof **out, decode_worker, &v, n, err);
 
 	*out = v;
 	return rc;

@@ -20,12 +20,11 @@ static struct db_stmt s_record_migration =
 enum taskq_rc store_migrate(struct db *db, int version, const char *name, const char *sql,
 			    bool *applied, struct taskq_err *err)
 {
-	static const char boot[] =
-		"BEGIN;" MIGRATE_LOCK ";"
-		"CREATE SCHEMA IF NOT EXISTS taskq;"
-		"CREATE TABLE IF NOT EXISTS taskq.schema_version ("
-		" version integer PRIMARY KEY, name text NOT NULL,"
-		" applied_at timestamptz NOT NULL DEFAULT now())";
+	static const char boot[] = "BEGIN;" MIGRATE_LOCK ";"
+				   "CREATE SCHEMA IF NOT EXISTS taskq;"
+				   "CREATE TABLE IF NOT EXISTS taskq.schema_version ("
+				   " version integer PRIMARY KEY, name text NOT NULL,"
+				   " applied_at timestamptz NOT NULL DEFAULT now())";
 	char vs[16];
 	const char *p[2] = {vs, name};
 	bool done;

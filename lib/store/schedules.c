@@ -7,15 +7,15 @@
 
 #include "store/exec.h"
 
-#define SCHED_COLUMNS                                                                        \
+#define SCHED_COLUMNS                                                                               \
 	"(name, cron, tz, kind, payload, queue, priority, max_attempts, timeout_s, owner, enabled," \
-	" backfill, next_fire_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::smallint, $8::int,"  \
+	" backfill, next_fire_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::smallint, $8::int,"    \
 	" $9::int, $10, $11::boolean, $12::int, to_timestamp($13::float8))"
 
-static struct db_stmt s_sched_create =
-	DB_STMT("sched_create",
-		"INSERT INTO taskq.schedules " SCHED_COLUMNS " ON CONFLICT (name) DO NOTHING RETURNING *",
-		13);
+static struct db_stmt s_sched_create = DB_STMT("sched_create",
+					       "INSERT INTO taskq.schedules " SCHED_COLUMNS
+					       " ON CONFLICT (name) DO NOTHING RETURNING *",
+					       13);
 /* an owner replaces its own schedule only; an admin any, keeping its owner */
 static struct db_stmt s_sched_put =
 	DB_STMT("sched_put",
@@ -50,8 +50,8 @@ static struct db_stmt s_sched_due =
 		" AND (next_fire_at IS NULL OR next_fire_at <= clock_timestamp())"
 		" ORDER BY next_fire_at NULLS FIRST LIMIT 200",
 		0);
-static struct db_stmt s_sched_fire = DB_STMT(
-	"sched_fire", "SELECT taskq.fire_schedule($1, to_timestamp($2::float8), $3)", 3);
+static struct db_stmt s_sched_fire =
+	DB_STMT("sched_fire", "SELECT taskq.fire_schedule($1, to_timestamp($2::float8), $3)", 3);
 static struct db_stmt s_sched_advance = DB_STMT(
 	"sched_advance", "SELECT taskq.schedule_advance($1, to_timestamp($2::float8), $3)", 3);
 
@@ -99,9 +99,20 @@ enum taskq_rc store_schedule_put(struct db *db, const struct schedule_new *n, co
 				 struct taskq_err *err)
 {
 	char prio[16], maxa[16], tmo[16], backfill[16], next[32];
-	const char *p[14] = {n->name, n->cron, n->tz, n->t.kind, n->t.payload ? n->t.payload : "{}",
-			     n->t.queue, prio, maxa, n->t.timeout_s >= 0 ? tmo : NULL, owner,
-			     n->enabled ? "t" : "f", backfill, next, admin ? "t" : "f"};
+	const char *p[14] = {n->name,
+			     n->cron,
+			     n->tz,
+			     n->t.kind,
+			     n->t.payload ? n->t.payload : "{}",
+			     n->t.queue,
+			     prio,
+			     maxa,
+			     n->t.timeout_s >= 0 ? tmo : NULL,
+			     owner,
+			     n->enabled ? "t" : "f",
+			     backfill,
+			     next,
+			     admin ? "t" : "f"};
 	struct put_row row = {out, false};
 	bool found;
 	enum taskq_rc rc;
@@ -116,7 +127,8 @@ enum taskq_rc store_schedule_put(struct db *db, const struct schedule_new *n, co
 		return rc;
 	if (!found)
 		return replace ? taskq_fail(err, TASKQ_NOTFOUND, "no such schedule")
-			       : taskq_fail(err, TASKQ_CONFLICT, "a schedule named %s exists", n->name);
+			       : taskq_fail(err, TASKQ_CONFLICT, "a schedule named %s exists",
+					    n->name);
 	*created = !replace || row.inserted;
 	return TASKQ_OK;
 }
@@ -169,11 +181,12 @@ static void decode_due(const struct row *r, void *elem)
 	d->now = row_ll(r, 5, 0);
 }
 
-enum taskq_rc store_schedules_due(struct db *db, struct due_schedule **out, int *n,
-				  long long *now, struct taskq_err *err)
+enum taskq_rc store_schedules_due(struct db *db, struct due_schedule **out, int *n, long long *now,
+				  struct taskq_err *err)
 {
 	void *v;
-	enum taskq_rc rc = store_exec_rows(db, &s_sched_due, NULL, sizeof **out, decode_due, &v, n, err);
+	enum taskq_rc rc =
+		store_exec_rows(db, &s_sched_due, NULL, sizeof **out, decode_due, &v, n, err);
 
 	*out = v;
 	if (rc == TASKQ_OK && *n > 0)

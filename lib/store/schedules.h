@@ -36,8 +36,8 @@ struct due_schedule {
 	long long now;       /* PostgreSQL's clock when it was read (Unix seconds) */
 };
 /* The due schedules (up to 200) and PostgreSQL's clock (*now, Unix seconds). */
-enum taskq_rc store_schedules_due(struct db *db, struct due_schedule **out, int *n,
-				  long long *now, struct taskq_err *err);
+enum taskq_rc store_schedules_due(struct db *db, struct due_schedule **out, int *n, long long *now,
+				  struct taskq_err *err);
 void store_due_free(struct due_schedule *v, int n);
 /* Fires schedule name for instant at (once: task_id is "" when it had been fired). */
 enum taskq_rc store_schedule_fire(struct db *db, const char *name, long long at, const char *worker,

@@ -15,29 +15,29 @@
 /* A task's place in line: taskq.fair_run_at (sql/functions/submit.sql), with $12 (fair)
  * and one microsecond after the owner's previous task in this queue and priority ($13,
  * remembered by the caller). The planner inlines the function into the INSERT. */
-#define FAIR_RUN_AT                                                                          \
-	"taskq.fair_run_at($3, $4::smallint, $5::float8, $12::boolean,"                        \
+#define FAIR_RUN_AT                                                     \
+	"taskq.fair_run_at($3, $4::smallint, $5::float8, $12::boolean," \
 	" $13::timestamptz + interval '1 microsecond')"
 
-#define INSERT_TASK                                                                          \
+#define INSERT_TASK                                                                            \
 	"INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,"  \
 	" timeout_s, dedupe_key, concurrency_key, owner, callback_url)"                        \
-	" VALUES ($1, $2::jsonb, $3, $4::smallint, " FAIR_RUN_AT ", $6::int, $7::int, $8, $9,"     \
+	" VALUES ($1, $2::jsonb, $3, $4::smallint, " FAIR_RUN_AT ", $6::int, $7::int, $8, $9," \
 	" $10, $11)"
 
 /* Several submits of concurrent requests in one statement (fcgi/combine.c): a JSON array of
  * elements as taskjson_batch_element() makes them, plus "id" (made by the caller, so that each
  * returned row is known by it) and "owner". Same place in line as FAIR_RUN_AT. */
-#define INSERT_GROUP                                                                         \
+#define INSERT_GROUP                                                                              \
 	"INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts," \
-	" timeout_s, concurrency_key, owner, callback_url)"                                    \
-	" SELECT (e.v->>'id')::uuid, e.v->>'kind', e.v->'payload', e.v->>'queue',"            \
-	" (e.v->>'priority')::smallint,"                                                       \
-	" taskq.fair_run_at(e.v->>'queue', (e.v->>'priority')::smallint,"                      \
-	" (e.v->>'delay_s')::float8, e.v->'fair' IS NOT NULL,"                                 \
-	" (e.v->>'fair_after')::timestamptz + make_interval(secs => e.o / 1e6)),"              \
-	" (e.v->>'max_attempts')::int, (e.v->>'timeout_s')::int, e.v->>'concurrency_key',"     \
-	" e.v->>'owner', e.v->>'callback_url'"                                                 \
+	" timeout_s, concurrency_key, owner, callback_url)"                                       \
+	" SELECT (e.v->>'id')::uuid, e.v->>'kind', e.v->'payload', e.v->>'queue',"                \
+	" (e.v->>'priority')::smallint,"                                                          \
+	" taskq.fair_run_at(e.v->>'queue', (e.v->>'priority')::smallint,"                         \
+	" (e.v->>'delay_s')::float8, e.v->'fair' IS NOT NULL,"                                    \
+	" (e.v->>'fair_after')::timestamptz + make_interval(secs => e.o / 1e6)),"                 \
+	" (e.v->>'max_attempts')::int, (e.v->>'timeout_s')::int, e.v->>'concurrency_key',"        \
+	" e.v->>'owner', e.v->>'callback_url'"                                                    \
 	" FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, o) RETURNING t.*"
 
 static struct db_stmt s_submit = DB_STMT("submit", INSERT_TASK " RETURNING t.*", 13);
@@ -53,8 +53,8 @@ static struct db_stmt s_find_dedupe =
 		2);
 static struct db_stmt s_submit_group = DB_STMT("submit_group", INSERT_GROUP, 1);
 
-enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out,
-			   bool *created, struct taskq_err *err)
+enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out, bool *created,
+			   struct taskq_err *err)
 {
 	char prio[16], delay[32], maxa[16], tmo[16];
 	const char *p[13], *q[2] = {n->owner, n->dedupe_key};
@@ -80,8 +80,8 @@ enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task 
 	p[12] = n->fair_after;
 
 	for (int tries = 0; tries < 5; tries++) {
-		if ((rc = store_exec_row(db, n->dedupe_key ? &s_submit_dedupe : &s_submit, p, row_task,
-					 out, &found, err)))
+		if ((rc = store_exec_row(db, n->dedupe_key ? &s_submit_dedupe : &s_submit, p,
+					 row_task, out, &found, err)))
 			return rc;
 		if (found) {
 			*created = true;
@@ -138,7 +138,7 @@ enum taskq_rc store_submit_group(struct db *db, struct group_item *items, int n,
 	if (rc)
 		return rc;
 	if (g.matched != n)
-		return taskq_fail(err, TASKQ_INTERNAL, "a group insert returned %d of %d rows", g.matched,
-				  n);
+		return taskq_fail(err, TASKQ_INTERNAL, "a group insert returned %d of %d rows",
+				  g.matched, n);
 	return TASKQ_OK;
 }

@@ -15,8 +15,8 @@
 
 /* Inserts a task. *created is false when an unfinished task with the same owner and
  * dedupe_key existed; *out is then that task. */
-enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out,
-			   bool *created, struct taskq_err *err);
+enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out, bool *created,
+			   struct taskq_err *err);
 
 /* One submit of a group (fcgi/combine.c): n in; the caller makes id (a UUIDv7, uuid7_make);
  * out receives the task. */

@@ -14,14 +14,14 @@
 static struct db_stmt s_get = DB_STMT("get", "SELECT * FROM taskq.tasks WHERE id = $1::uuid", 1);
 static struct db_stmt s_get_many =
 	DB_STMT("get_many", "SELECT * FROM taskq.tasks WHERE id = ANY ($1::uuid[])", 1);
-static struct db_stmt s_list = DB_STMT(
-	"list",
-	"SELECT * FROM taskq.tasks"
-	" WHERE ($1::taskq.state IS NULL OR state = $1::taskq.state)"
-	" AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR kind = $3)"
-	" AND ($4::uuid IS NULL OR id < $4::uuid) AND ($6::text IS NULL OR owner = $6)"
-	" ORDER BY id DESC LIMIT $5::int",
-	6);
+static struct db_stmt s_list =
+	DB_STMT("list",
+		"SELECT * FROM taskq.tasks"
+		" WHERE ($1::taskq.state IS NULL OR state = $1::taskq.state)"
+		" AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR kind = $3)"
+		" AND ($4::uuid IS NULL OR id < $4::uuid) AND ($6::text IS NULL OR owner = $6)"
+		" ORDER BY id DESC LIMIT $5::int",
+		6);
 static struct db_stmt s_running =
 	DB_STMT("running", "SELECT * FROM taskq.tasks WHERE state = 'running' LIMIT $1::int", 1);
 static struct db_stmt s_cancel =
@@ -121,8 +121,8 @@ static enum taskq_rc exec_outcome(struct db *db, struct db_stmt *stmt, const cha
 	return TASKQ_OK;
 }
 
-enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out,
-			   enum cancel_outcome *oc, struct taskq_err *err)
+enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out, enum cancel_outcome *oc,
+			   struct taskq_err *err)
 {
 	struct outcome o = {.t = out};
 	enum taskq_rc rc = exec_outcome(db, &s_cancel, id, &o, err);
@@ -165,7 +165,8 @@ enum taskq_rc store_history(struct db *db, const char *id, struct task_event **o
 {
 	const char *p[1] = {id};
 	void *v;
-	enum taskq_rc rc = store_exec_rows(db, &s_history, p, sizeof **out, decode_event, &v, n, err);
+	enum taskq_rc rc =
+		store_exec_rows(db, &s_history, p, sizeof **out, decode_event, &v, n, err);
 
 	*out = v;
 	return rc;
@@ -197,7 +198,8 @@ enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat *
 enum taskq_rc store_kinds(struct db *db, char ***names, int *n, struct taskq_err *err)
 {
 	void *v;
-	enum taskq_rc rc = store_exec_rows(db, &s_kinds, NULL, sizeof **names, row_dup_first, &v, n, err);
+	enum taskq_rc rc =
+		store_exec_rows(db, &s_kinds, NULL, sizeof **names, row_dup_first, &v, n, err);
 
 	*names = v;
 	return rc;

@@ -23,11 +23,10 @@ enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, str
 
 enum cancel_outcome { CANCEL_DONE, CANCEL_REQUESTED, CANCEL_FINISHED };
 /* TASKQ_NOTFOUND for an unknown id; else *oc says what happened and *out is the task. */
-enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out,
-			   enum cancel_outcome *oc, struct taskq_err *err);
+enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out, enum cancel_outcome *oc,
+			   struct taskq_err *err);
 /* Failed or cancelled → queued; TASKQ_CONFLICT (with *out filled) from any other state. */
-enum taskq_rc store_retry(struct db *db, const char *id, struct task *out,
-			  struct taskq_err *err);
+enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err);
 
 /* A task's history, oldest first (at most 1000 rows); free with task_events_free. */
 enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,

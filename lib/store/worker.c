@@ -14,34 +14,34 @@
 static struct db_stmt s_claim =
 	DB_STMT("claim", "SELECT * FROM taskq.claim($1, $2, $3::int, $4::int)", 4);
 static struct db_stmt s_next_due = DB_STMT(
-	"next_due", "SELECT extract(epoch FROM taskq.next_run_at(string_to_array($1, ',')) - now())",
-	1);
+	"next_due",
+	"SELECT extract(epoch FROM taskq.next_run_at(string_to_array($1, ',')) - now())", 1);
 static struct db_stmt s_progress = DB_STMT(
 	"progress", "SELECT taskq.progress($1::uuid, $2, $3::int, $4::int, $5, $6::int)", 6);
 static struct db_stmt s_complete_many = DB_STMT(
 	"complete_many", "SELECT taskq.complete_many($1, $2::uuid[], $3::int[], $4::jsonb)", 4);
-static struct db_stmt s_fail = DB_STMT(
-	"fail", "SELECT taskq.fail($1::uuid, $2, $3::int, $4, $5::boolean, $6::float8)", 6);
+static struct db_stmt s_fail =
+	DB_STMT("fail", "SELECT taskq.fail($1::uuid, $2, $3::int, $4, $5::boolean, $6::float8)", 6);
 static struct db_stmt s_ack_cancel =
 	DB_STMT("ack_cancel", "SELECT taskq.ack_cancel($1::uuid, $2, $3::int)", 3);
 static struct db_stmt s_release =
 	DB_STMT("release", "SELECT taskq.release($1::uuid, $2, $3::int)", 3);
 static struct db_stmt s_rescue = DB_STMT("rescue", "SELECT taskq.rescue()", 0);
-static struct db_stmt s_heartbeat =
-	DB_STMT("heartbeat",
-		"SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[], $4::int[],"
-		" $5, $6::int, $7, $8, $9::int, $10::jsonb)",
-		10);
+static struct db_stmt s_heartbeat = DB_STMT(
+	"heartbeat",
+	"SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[], $4::int[],"
+	" $5, $6::int, $7, $8, $9::int, $10::jsonb)",
+	10);
 static struct db_stmt s_worker_exit = DB_STMT("worker_exit", "SELECT taskq.worker_exit($1)", 1);
-static struct db_stmt s_prune = DB_STMT(
-	"prune", "SELECT taskq.prune(make_interval(hours => $1::int), $2::int)", 2);
+static struct db_stmt s_prune =
+	DB_STMT("prune", "SELECT taskq.prune(make_interval(hours => $1::int), $2::int)", 2);
 static struct db_stmt s_claim_callbacks =
 	DB_STMT("claim_callbacks", "SELECT * FROM taskq.claim_callbacks($1::int, $2::int)", 2);
 static struct db_stmt s_callback_done =
 	DB_STMT("callback_done", "SELECT taskq.callback_done($1::uuid, $2::boolean, $3)", 3);
 
-enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, int k,
-			  int lease_s, struct task_list *out, struct taskq_err *err)
+enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, int k, int lease_s,
+			  struct task_list *out, struct taskq_err *err)
 {
 	char ks[16], ls[16];
 	const char *p[4] = {worker, queue, ks, ls};
@@ -95,8 +95,8 @@ enum taskq_rc store_complete_many(struct db *db, const char *worker, const char 
 	char *ids_arr = store_array_text(ids, n), *att_arr = store_array_int(attempts, n);
 	const char *p[4] = {worker, ids_arr, att_arr, results_json};
 	void *v;
-	enum taskq_rc rc = store_exec_rows(db, &s_complete_many, p, sizeof **recorded, row_dup_first,
-					   &v, nrec, err);
+	enum taskq_rc rc = store_exec_rows(db, &s_complete_many, p, sizeof **recorded,
+					   row_dup_first, &v, nrec, err);
 
 	*recorded = v;
 	free(ids_arr);
@@ -108,7 +108,11 @@ enum taskq_rc store_fail(struct db *db, const struct holder *h, const char *erro
 			 double retry_in_s, int *state_out, struct taskq_err *err)
 {
 	char as[16], rs[32];
-	const char *p[6] = {h->id, h->worker, as, error, retryable ? "true" : "false",
+	const char *p[6] = {h->id,
+			    h->worker,
+			    as,
+			    error,
+			    retryable ? "true" : "false",
 			    retry_in_s > 0 ? rs : NULL};
 	char *v;
 	enum taskq_rc rc;
@@ -168,13 +172,15 @@ static void decode_cancel(const struct row *r, void *elem)
 
 enum taskq_rc store_heartbeat(struct db *db, const struct worker_info *w, int lease_s,
 			      const char *const *held_ids, const int *held_attempts, int nheld,
-			      const char *metrics_json, void (*on_cancel)(const char *id, void *ctx),
-			      void *ctx, struct taskq_err *err)
+			      const char *metrics_json,
+			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
+			      struct taskq_err *err)
 {
 	char ls[16], pid[16], conc[16];
-	char *ids = store_array_text(held_ids, nheld), *atts = store_array_int(held_attempts, nheld);
-	const char *p[10] = {w->id, ls, ids, atts, w->host, pid, w->version, w->queues, conc,
-			     metrics_json};
+	char *ids = store_array_text(held_ids, nheld),
+	     *atts = store_array_int(held_attempts, nheld);
+	const char *p[10] = {w->id, ls,         ids,       atts, w->host,
+			     pid,   w->version, w->queues, conc, metrics_json};
 	struct cancels c = {on_cancel, ctx};
 	enum taskq_rc rc;
 

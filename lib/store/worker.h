@@ -22,8 +22,8 @@ struct holder {
 };
 
 /* Claims up to k ready tasks of queue for worker, leased for lease_s seconds. */
-enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, int k,
-			  int lease_s, struct task_list *out, struct taskq_err *err);
+enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, int k, int lease_s,
+			  struct task_list *out, struct taskq_err *err);
 /* Seconds until the next queued task of the comma-separated queues is due (<0: none). */
 enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs,
 			     struct taskq_err *err);
@@ -57,8 +57,9 @@ struct worker_info {
  * borrowed for the call). */
 enum taskq_rc store_heartbeat(struct db *db, const struct worker_info *w, int lease_s,
 			      const char *const *held_ids, const int *held_attempts, int nheld,
-			      const char *metrics_json, void (*on_cancel)(const char *id, void *ctx),
-			      void *ctx, struct taskq_err *err);
+			      const char *metrics_json,
+			      void (*on_cancel)(const char *id, void *ctx), void *ctx,
+			      struct taskq_err *err);
 /* Removes the worker's row (clean exit). */
 enum taskq_rc store_worker_exit(struct db *db, const char *worker, struct taskq_err *err);
 /* Deletes up to batch finished tasks older than older_than_h hours, and their events. */

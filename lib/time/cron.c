@@ -26,8 +26,8 @@ static const char *const day_names[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI"
 enum { F_SEC, F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, F_COUNT };
 
 static const struct field fields[F_COUNT] = {
-	[F_SEC] = {"second", 0, 59, NULL},     [F_MIN] = {"minute", 0, 59, NULL},
-	[F_HOUR] = {"hour", 0, 23, NULL},      [F_DOM] = {"day-of-month", 1, 31, NULL},
+	[F_SEC] = {"second", 0, 59, NULL},       [F_MIN] = {"minute", 0, 59, NULL},
+	[F_HOUR] = {"hour", 0, 23, NULL},        [F_DOM] = {"day-of-month", 1, 31, NULL},
 	[F_MON] = {"month", 1, 12, month_names}, [F_DOW] = {"day-of-week", 0, 7, day_names},
 };
 
@@ -340,8 +340,9 @@ int cron_parse(const char *expr, struct cron *out, char *err, size_t errsize)
 	/* a day of month that none of the months has (30 FEB, 31 APR) never comes; any
 	 * possible date comes within CRON_SEARCH_YEARS (29 February within 8) */
 	if (!c.every && cron_next_wall(&c, &t, t.year + CRON_SEARCH_YEARS) < 0) {
-		snprintf(err, errsize, "cron: the expression never fires (no selected month has "
-				       "the selected day of month)");
+		snprintf(err, errsize,
+			 "cron: the expression never fires (no selected month has "
+			 "the selected day of month)");
 		return -1;
 	}
 	*out = c;
@@ -423,8 +424,8 @@ int cron_next_wall(const struct cron *c, struct cron_time *t, int last_year)
 			mi++, s = 0;
 			continue;
 		}
-		*t = (struct cron_time){.year = y, .mon = mo, .mday = d, .hour = h, .min = mi,
-					.sec = v};
+		*t = (struct cron_time){
+			.year = y, .mon = mo, .mday = d, .hour = h, .min = mi, .sec = v};
 		return 0;
 	}
 }

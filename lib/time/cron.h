@@ -43,12 +43,12 @@ struct tz;
 
 struct cron {
 	uint64_t sec, min; /* bit n: second / minute n */
-	uint32_t hour; /* bits 0-23 */
-	uint32_t dom; /* bits 1-31 */
-	uint16_t month; /* bits 1-12 */
-	uint8_t dow; /* bits 0-6, Sunday = 0 */
-	uint8_t flags; /* CRON_DOM_STAR, CRON_DOW_STAR */
-	int64_t every; /* > 0: an @every interval in seconds; the masks are unused */
+	uint32_t hour;     /* bits 0-23 */
+	uint32_t dom;      /* bits 1-31 */
+	uint16_t month;    /* bits 1-12 */
+	uint8_t dow;       /* bits 0-6, Sunday = 0 */
+	uint8_t flags;     /* CRON_DOM_STAR, CRON_DOW_STAR */
+	int64_t every;     /* > 0: an @every interval in seconds; the masks are unused */
 };
 
 #define CRON_DOM_STAR 0x01 /* the day-of-month field started with '*' */

@@ -11,9 +11,10 @@
 
 void schedule_cleanup(struct schedule *s)
 {
-	char **strs[] = {&s->name, &s->cron, &s->tz, &s->kind, &s->payload, &s->queue, &s->owner,
-			 &s->last_error, &s->last_task_id, &s->last_fire_at, &s->next_fire_at,
-			 &s->created_at, &s->updated_at};
+	char **strs[] = {&s->name,         &s->cron,         &s->tz,           &s->kind,
+			 &s->payload,      &s->queue,        &s->owner,        &s->last_error,
+			 &s->last_task_id, &s->last_fire_at, &s->next_fire_at, &s->created_at,
+			 &s->updated_at};
 
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
@@ -58,7 +59,8 @@ static enum taskq_rc get_string(json_object *v, const char *field, size_t max, c
 {
 	if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) < 1 ||
 	    (size_t)json_object_get_string_len(v) > max)
-		return taskq_fail(err, TASKQ_INVAL, "%s must be a string of 1 to %zu bytes", field, max);
+		return taskq_fail(err, TASKQ_INVAL, "%s must be a string of 1 to %zu bytes", field,
+				  max);
 	*out = json_object_get_string(v);
 	return TASKQ_OK;
 }
@@ -73,7 +75,8 @@ static enum taskq_rc split(json_object *body, struct schedule_new *s, json_objec
 		if (!strcmp(key, "name")) {
 			rc = get_string(v, "name", 64, &s->name, err);
 			if (!rc && !task_name_valid(s->name))
-				rc = taskq_fail(err, TASKQ_INVAL, "name must be 1-64 characters of letters, "
+				rc = taskq_fail(err, TASKQ_INVAL,
+						"name must be 1-64 characters of letters, "
 						"digits, '_', '.', ':' or '-'");
 		} else if (!strcmp(key, "cron")) {
 			rc = get_string(v, "cron", CRON_EXPR_MAX, &s->cron, err);
@@ -81,24 +84,27 @@ static enum taskq_rc split(json_object *body, struct schedule_new *s, json_objec
 			rc = get_string(v, "tz", TZ_NAME_MAX, &s->tz, err);
 		} else if (!strcmp(key, "enabled")) {
 			if (!json_object_is_type(v, json_type_boolean))
-				return taskq_fail(err, TASKQ_INVAL, "enabled must be true or false");
+				return taskq_fail(err, TASKQ_INVAL,
+						  "enabled must be true or false");
 			s->enabled = json_object_get_boolean(v);
 		} else if (!strcmp(key, "backfill")) {
-			if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
-			    json_object_get_int64(v) > 1000)
-				return taskq_fail(err, TASKQ_INVAL, "backfill must be an integer from 0 to 1000");
+			if (!json_object_is_type(v, json_type_int) ||
+			    json_object_get_int64(v) < 0 || json_object_get_int64(v) > 1000)
+				return taskq_fail(err, TASKQ_INVAL,
+						  "backfill must be an integer from 0 to 1000");
 			s->backfill = (int)json_object_get_int64(v);
-		} else if (!strcmp(key, "kind") || !strcmp(key, "payload") || !strcmp(key, "queue") ||
-			   !strcmp(key, "priority") || !strcmp(key, "max_attempts") ||
-			   !strcmp(key, "timeout_s")) {
+		} else if (!strcmp(key, "kind") || !strcmp(key, "payload") ||
+			   !strcmp(key, "queue") || !strcmp(key, "priority") ||
+			   !strcmp(key, "max_attempts") || !strcmp(key, "timeout_s")) {
 			json_object_object_add(tmpl, key, json_object_get(v));
 		} else {
 			char snip[65];
-			return taskq_fail(err, TASKQ_INVAL,
-					  "unknown field '%s' (a schedule has name, cron, tz, enabled, "
-					  "backfill, and the task's kind, payload, queue, priority, "
-					  "max_attempts, timeout_s)",
-					  err_snippet(snip, sizeof snip, key, 64));
+			return taskq_fail(
+				err, TASKQ_INVAL,
+				"unknown field '%s' (a schedule has name, cron, tz, enabled, "
+				"backfill, and the task's kind, payload, queue, priority, "
+				"max_attempts, timeout_s)",
+				err_snippet(snip, sizeof snip, key, 64));
 		}
 		if (rc)
 			return rc;
@@ -127,7 +133,8 @@ enum taskq_rc schedjson_parse(json_object *body, const char *path_name, int64_t 
 	if (rc)
 		return rc;
 	if (path_name && s->name && strcmp(path_name, s->name) != 0)
-		return taskq_fail(err, TASKQ_INVAL, "name in the body differs from the one in the path");
+		return taskq_fail(err, TASKQ_INVAL,
+				  "name in the body differs from the one in the path");
 	if (path_name)
 		s->name = path_name;
 	if (!s->name)
@@ -156,7 +163,8 @@ json_object *schedjson_encode(const struct schedule *s)
 	add_str(o, "queue", s->queue);
 	json_object_object_add(o, "priority", json_object_new_int(s->priority));
 	json_object_object_add(o, "max_attempts", json_object_new_int(s->max_attempts));
-	json_object_object_add(o, "timeout_s", s->timeout_s >= 0 ? json_object_new_int(s->timeout_s) : NULL);
+	json_object_object_add(o, "timeout_s",
+			       s->timeout_s >= 0 ? json_object_new_int(s->timeout_s) : NULL);
 	add_str(o, "owner", s->owner);
 	json_object_object_add(o, "enabled", json_object_new_boolean(s->enabled));
 	json_object_object_add(o, "backfill", json_object_new_int(s->backfill));

@@ -31,7 +31,8 @@ void schedules_free(struct schedule *v, int n);
  * now (Unix seconds). */
 struct schedule_new {
 	const char *name, *cron, *tz;
-	struct task_new t; /* the template: kind, payload, queue, priority, max_attempts, timeout_s */
+	struct task_new
+		t; /* the template: kind, payload, queue, priority, max_attempts, timeout_s */
 	char *payload_text;
 	bool enabled;
 	int backfill;

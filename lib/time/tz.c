@@ -202,8 +202,9 @@ struct tz *tz_load(const char *name, char *err, size_t errsize)
 		dir = "/usr/share/zoneinfo";
 	/* an absolute path: Abseil would read a relative one under TZDIR again */
 	if (dir[0] != '/')
-		n = getcwd(cwd, sizeof cwd) ? snprintf(path, sizeof path, "%s/%s/%s", cwd, dir, name)
-					    : -1;
+		n = getcwd(cwd, sizeof cwd)
+			    ? snprintf(path, sizeof path, "%s/%s/%s", cwd, dir, name)
+			    : -1;
 	else
 		n = snprintf(path, sizeof path, "%s/%s", dir, name);
 	if (n < 0 || (size_t)n >= sizeof path) {
@@ -222,8 +223,9 @@ struct tz *tz_load(const char *name, char *err, size_t errsize)
 	if (!(zone = tz_zone_load(path))) {
 		/* tzdata's right/ zones count leap seconds, which Abseil refuses */
 		snprintf(err, errsize, "tz: \"%s\": %s", name,
-			 !strncmp(name, "right/", 6) ? "leap-second zones (right/) are not supported"
-						     : "not a TZif file, or a malformed one");
+			 !strncmp(name, "right/", 6)
+				 ? "leap-second zones (right/) are not supported"
+				 : "not a TZif file, or a malformed one");
 		return NULL;
 	}
 	return tz_new(name, zone);

@@ -9,7 +9,7 @@
 /* A civil (wall-clock) date and time, no zone attached. */
 struct cron_time {
 	int year;
-	int mon; /* 1-12 */
+	int mon;  /* 1-12 */
 	int mday; /* 1-31 */
 	int hour, min, sec;
 	int wday; /* 0-6, Sunday = 0; filled in by tz_to_local(), ignored on input */

@@ -39,8 +39,10 @@ static void check_long(const char *s, long min, long max)
 		ok = 0;
 	for (; isdigit((unsigned char)*p); p++) {
 		int d = *p - '0';
-		if (neg ? __builtin_mul_overflow(want, 10, &want) || __builtin_sub_overflow(want, d, &want)
-			: __builtin_mul_overflow(want, 10, &want) || __builtin_add_overflow(want, d, &want))
+		if (neg ? __builtin_mul_overflow(want, 10, &want) ||
+				    __builtin_sub_overflow(want, d, &want)
+			: __builtin_mul_overflow(want, 10, &want) ||
+				    __builtin_add_overflow(want, d, &want))
 			overflow = 1;
 	}
 	if (*p || overflow || want < min || want > max)
@@ -152,8 +154,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (data[0] % 3) {
 	case 0: {
 		static const long ranges[][2] = {
-			{0, 1000000}, {1, 500}, {0, 1L << 40}, {1, 100000}, {1, 999},
-			{-100, 100}, {-__LONG_MAX__ - 1, __LONG_MAX__}, {1024, 64L << 20},
+			{0, 1000000},
+			{1, 500},
+			{0, 1L << 40},
+			{1, 100000},
+			{1, 999},
+			{-100, 100},
+			{-__LONG_MAX__ - 1, __LONG_MAX__},
+			{1024, 64L << 20},
 		};
 		char *s = strndup((const char *)data + 1, size - 1);
 		if (!s)

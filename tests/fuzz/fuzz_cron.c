@@ -314,8 +314,8 @@ static int64_t linear_next(const struct ref *r, int64_t after)
 	return -1;
 }
 
-static void check_next(const struct cron *c, const struct ref *r, const struct tz *z,
-		       int64_t after, bool utc)
+static void check_next(const struct cron *c, const struct ref *r, const struct tz *z, int64_t after,
+		       bool utc)
 {
 	int64_t got = cron_next(c, z, after), mid, want;
 	struct cron_time w;

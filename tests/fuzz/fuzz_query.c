@@ -130,14 +130,16 @@ static int list_arg(const char *key, const char *val, struct walk *a)
 			   sizeof a->state - 1, &a->f.state);
 		CHECK(bad || task_state_parse(a->state) >= 0);
 	} else if (!strcmp(key, "queue")) {
-		bad = keep(val, task_name_valid(val), a->queue, sizeof a->queue, 1, 64, &a->f.queue);
+		bad = keep(val, task_name_valid(val), a->queue, sizeof a->queue, 1, 64,
+			   &a->f.queue);
 	} else if (!strcmp(key, "kind")) {
 		bad = keep(val, task_name_valid(val), a->kind, sizeof a->kind, 1, 64, &a->f.kind);
 	} else if (!strcmp(key, "before")) {
 		bad = keep(val, task_id_valid(val), a->before, sizeof a->before, TASK_ID_LEN,
 			   TASK_ID_LEN, &a->f.before);
 	} else if (!strcmp(key, "owner")) {
-		bad = keep(val, token_owner_valid(val), a->owner, sizeof a->owner, 1, 64, &a->f.owner);
+		bad = keep(val, token_owner_valid(val), a->owner, sizeof a->owner, 1, 64,
+			   &a->f.owner);
 	} else if (!strcmp(key, "limit")) {
 		bad = config_parse_long(val, 1, 500, &limit) != TASKQ_OK;
 		CHECK(bad || (limit >= 1 && limit <= 500));

@@ -18,14 +18,16 @@
 FUZZ_TARGET(router);
 
 /* the real table, every handler a stand-in (only which route matched matters) */
-static void stand_in(struct req *r) { (void)r; }
+static void stand_in(struct req *r)
+{
+	(void)r;
+}
 #define ROUTE(method, pattern, handler, flags) {method, pattern, stand_in, flags},
 static const struct route g_routes[] = {TASKQ_ROUTES(ROUTE){NULL, NULL, NULL, 0}};
 
 /* The reference: segment by segment; "*" takes one non-empty segment shorter than
  * ROUTER_MAX_SEG; at most ROUTER_MAX_CAPS of them. */
-static int ref_path(const char *pattern, const char *path, char caps[][ROUTER_MAX_SEG],
-		    int *ncaps)
+static int ref_path(const char *pattern, const char *path, char caps[][ROUTER_MAX_SEG], int *ncaps)
 {
 	const char *p = pattern, *s = path;
 

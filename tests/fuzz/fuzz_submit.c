@@ -290,9 +290,9 @@ static void check_new(const struct task_new *n, const char *payload_text)
 	CHECK(!n->dedupe_key || (strlen(n->dedupe_key) >= 1 && strlen(n->dedupe_key) <= 200));
 	CHECK(!n->concurrency_key ||
 	      (strlen(n->concurrency_key) >= 1 && strlen(n->concurrency_key) <= 200));
-	CHECK(!n->callback_url || (strlen(n->callback_url) <= 2048 &&
-				   (!strncmp(n->callback_url, "http://", 7) ||
-				    !strncmp(n->callback_url, "https://", 8))));
+	CHECK(!n->callback_url ||
+	      (strlen(n->callback_url) <= 2048 && (!strncmp(n->callback_url, "http://", 7) ||
+						   !strncmp(n->callback_url, "https://", 8))));
 	CHECK(n->payload);
 	CHECK(payload_text ? n->payload == payload_text : !strcmp(n->payload, "{}"));
 	if (n->after) {
@@ -436,9 +436,12 @@ static void check_encode(const struct task_new *n, json_object *payload, uint8_t
 	text = json_object_to_json_string_ext(o, flags[(sel >> 4) & 3]);
 	if (taskjson_parse(text, strlen(text), &back, &err) != TASKQ_OK)
 		fuzz_fail("task JSON rejected (%s): %.300s", err.msg, text);
-	CHECK(json_object_object_get_ex(back, "kind", &v) && !strcmp(json_object_get_string(v), n->kind));
-	CHECK(json_object_object_get_ex(back, "queue", &v) && !strcmp(json_object_get_string(v), n->queue));
-	CHECK(json_object_object_get_ex(back, "payload", &v) && json_object_is_type(v, json_type_object));
+	CHECK(json_object_object_get_ex(back, "kind", &v) &&
+	      !strcmp(json_object_get_string(v), n->kind));
+	CHECK(json_object_object_get_ex(back, "queue", &v) &&
+	      !strcmp(json_object_get_string(v), n->queue));
+	CHECK(json_object_object_get_ex(back, "payload", &v) &&
+	      json_object_is_type(v, json_type_object));
 	if (payload)
 		CHECK(json_object_equal(v, payload));
 	if (n->dedupe_key)
@@ -473,7 +476,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if ((want == REF_OK && rc != TASKQ_OK) || (want == REF_INVAL && rc != TASKQ_INVAL) ||
 		   (want == REF_BAD && rc != TASKQ_BAD_JSON)) {
 		fuzz_fail("taskjson_parse: rc %d (%s), reference %s", rc, err.msg,
-			  want == REF_OK ? "ok" : want == REF_INVAL ? "invalid field" : "bad JSON");
+			  want == REF_OK      ? "ok"
+			  : want == REF_INVAL ? "invalid field"
+					      : "bad JSON");
 	}
 	if (rc != TASKQ_OK)
 		return 0;

@@ -9,7 +9,8 @@
 
 START_TEST(host_keys)
 {
-	static const struct text_case cases[] = { /* a URL and its host key */
+	static const struct text_case cases[] = {
+		/* a URL and its host key */
 		{"https://api.example.com/v1/chat", "api.example.com"},
 		{"https://API.Example.COM:443/v1", "api.example.com"},
 		{"http://api.example.com:80/", "api.example.com"},

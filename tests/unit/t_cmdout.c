@@ -13,7 +13,10 @@
 static const size_t steps[] = {0, 1, 2, 3, 5, 64}; /* bytes per feed; 0: all at once */
 
 /* The progress calls, as "P msg;" (msg "-" for NULL). */
-struct plog { char buf[1024]; size_t len; };
+struct plog {
+	char buf[1024];
+	size_t len;
+};
 
 static void on_progress(void *arg, int pct, const char *msg)
 {
@@ -55,7 +58,11 @@ static char *run(const char *out, size_t n, size_t step, struct plog *l)
 }
 
 /* An output (len bytes), the progress calls it makes and its result as plain JSON. */
-struct ocase { const char *name, *out; size_t len; const char *progress, *result; };
+struct ocase {
+	const char *name, *out;
+	size_t len;
+	const char *progress, *result;
+};
 
 /* Checks each case's result and progress calls at every step size. */
 static void check_cases(const struct ocase *c, size_t n)
@@ -85,20 +92,25 @@ START_TEST(progress_lines)
 		{"CRLF", S("progress 50\r\nprogress 51 x\r\n"), "50 -;51 x;", "{\"stdout\":\"\"}"},
 		{"leading zero", S("progress 042\n"), "42 -;", "{\"stdout\":\"\"}"},
 		{"no newline at the end", S("progress 7"), "7 -;", "{\"stdout\":\"\"}"},
-		{"message on one line", S("progress 7 tab\there\n"), "7 tab here;", "{\"stdout\":\"\"}"},
-		{"message as clean UTF-8", S("progress 8 a\xff" "b caf\xc3\xa9\n"), "8 a?b caf\xc3\xa9;",
+		{"message on one line", S("progress 7 tab\there\n"), "7 tab here;",
 		 "{\"stdout\":\"\"}"},
+		{"message as clean UTF-8",
+		 S("progress 8 a\xff"
+		   "b caf\xc3\xa9\n"),
+		 "8 a?b caf\xc3\xa9;", "{\"stdout\":\"\"}"},
 		{"out of range", S("progress 101\n"), "", "{\"stdout\":\"progress 101\\n\"}"},
 		{"negative", S("progress -1\n"), "", "{\"stdout\":\"progress -1\\n\"}"},
 		{"overflow", S("progress 99999999999999999999\n"), "",
 		 "{\"stdout\":\"progress 99999999999999999999\\n\"}"},
-		{"junk after the number", S("progress 5x\n"), "", "{\"stdout\":\"progress 5x\\n\"}"},
+		{"junk after the number", S("progress 5x\n"), "",
+		 "{\"stdout\":\"progress 5x\\n\"}"},
 		{"a fraction", S("progress 1.5\n"), "", "{\"stdout\":\"progress 1.5\\n\"}"},
 		{"no number", S("progress \n"), "", "{\"stdout\":\"progress \\n\"}"},
 		{"two spaces", S("progress  5\n"), "", "{\"stdout\":\"progress  5\\n\"}"},
 		{"capital P", S("Progress 5\n"), "", "{\"stdout\":\"Progress 5\\n\"}"},
 		{"not at the start", S(" progress 5\n"), "", "{\"stdout\":\" progress 5\\n\"}"},
-		{"between output lines", S("a\nprogress 30 b\nc\n"), "30 b;", "{\"stdout\":\"a\\nc\\n\"}"},
+		{"between output lines", S("a\nprogress 30 b\nc\n"), "30 b;",
+		 "{\"stdout\":\"a\\nc\\n\"}"},
 	};
 	check_cases(cases, N_OF(cases));
 }
@@ -144,7 +156,8 @@ START_TEST(stdout_fallback)
 		{"invalid sequences", S("\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82\n"), "",
 		 "{\"stdout\":\"?? ??? ???? ??\\n\"}"},
 		{"tabs stay", S("a\tb\n"), "", "{\"stdout\":\"a\\tb\\n\"}"},
-		{"text only", S("NaN\nInfinity\n}\n"), "", "{\"stdout\":\"NaN\\nInfinity\\n}\\n\"}"},
+		{"text only", S("NaN\nInfinity\n}\n"), "",
+		 "{\"stdout\":\"NaN\\nInfinity\\n}\\n\"}"},
 	};
 	check_cases(cases, N_OF(cases));
 }
@@ -260,9 +273,10 @@ END_TEST
 /* The same output fed in pieces of every size from 1 to 40 bytes gives what it gives at once. */
 START_TEST(split_anywhere)
 {
-	static const char out[] = "start \xe2\x82\xac\r\nprogress 10 one\r\n{\n \"a\": [1, \"\xc3\xa9\"],\n"
-				  "progress 20\n \"b\": {\"c\": null}\n}\ntrailing text \xf0\x9f\x98\x80\n"
-				  "progress 30 three";
+	static const char out[] =
+		"start \xe2\x82\xac\r\nprogress 10 one\r\n{\n \"a\": [1, \"\xc3\xa9\"],\n"
+		"progress 20\n \"b\": {\"c\": null}\n}\ntrailing text \xf0\x9f\x98\x80\n"
+		"progress 30 three";
 	struct plog l0, l;
 	char *want = run(out, sizeof out - 1, 0, &l0);
 
@@ -279,21 +293,27 @@ START_TEST(split_anywhere)
 END_TEST
 
 /* stdout, stderr, the size of the message and the message for "exit status 1". */
-struct fcase { const char *name, *out, *err; size_t errsize; const char *want; };
+struct fcase {
+	const char *name, *out, *err;
+	size_t errsize;
+	const char *want;
+};
 
 START_TEST(fail_messages)
 {
 	static const struct fcase cases[] = {
 		{"no output", "", "", 256, "exit status 1"},
 		{"blank output", " \n\r\n", "\n", 256, "exit status 1"},
-		{"the output's tail without stderr", "out1\nout2\n", "", 256, "exit status 1: out1 | out2"},
-		{"stderr's tail first", "out\n", "  err1\r\n\nerr2\n\n", 256, "exit status 1: err1 | err2"},
+		{"the output's tail without stderr", "out1\nout2\n", "", 256,
+		 "exit status 1: out1 | out2"},
+		{"stderr's tail first", "out\n", "  err1\r\n\nerr2\n\n", 256,
+		 "exit status 1: err1 | err2"},
 		{"progress is not output", "progress 5 x\n", "", 256, "exit status 1"},
 		{"control characters", "", "a\tb\001c\xff", 256, "exit status 1: a b c?"},
 		{"the end kept", "", "first line\nthe last line says most", 40,
 		 "exit status 1: …last line says most"},
-		{"a cut character dropped", "", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 26,
-		 "exit status 1: …\xc3\xa9\xc3\xa9"},
+		{"a cut character dropped", "", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+		 26, "exit status 1: …\xc3\xa9\xc3\xa9"},
 	};
 	for (size_t i = 0; i < N_OF(cases); i++) {
 		struct cmdout *co = cmdout_new(NULL, NULL);
@@ -357,7 +377,6 @@ START_TEST(ownership)
 }
 END_TEST
 
-UNITS_SUITE(cmdout, 60,
-	    progress_lines, results, stdout_fallback, stdout_fallback_keeps_the_end, value_size_limit,
-	    line_cap, value_depth_limit, split_anywhere, fail_messages, stderr_tail_keeps_the_end,
-	    ownership)
+UNITS_SUITE(cmdout, 60, progress_lines, results, stdout_fallback, stdout_fallback_keeps_the_end,
+	    value_size_limit, line_cap, value_depth_limit, split_anywhere, fail_messages,
+	    stderr_tail_keeps_the_end, ownership)

@@ -72,10 +72,8 @@ START_TEST(parse_long)
 		enum taskq_rc rc;
 		long v;
 	} cases[] = {
-		{"42", TASKQ_OK, 42},
-		{"-1", TASKQ_INVAL, 0},
-		{"", TASKQ_INVAL, 0},
-		{"99999999999999999999", TASKQ_INVAL, 0},
+		{"42", TASKQ_OK, 42},   {"-1", TASKQ_INVAL, 0},
+		{"", TASKQ_INVAL, 0},   {"99999999999999999999", TASKQ_INVAL, 0},
 		{"7 ", TASKQ_INVAL, 0},
 	};
 	long v;

@@ -39,8 +39,9 @@ END_TEST
 
 START_TEST(json_lines_carry_the_same_pairs)
 {
-	static const char *want[][2] = {{"level", "warn"}, {"prog", "units"}, {"event", "request"},
-					{"req", "12"}, {"path", "/api/tasks x"}, {"status", "200"}};
+	static const char *want[][2] = {{"level", "warn"},        {"prog", "units"},
+					{"event", "request"},     {"req", "12"},
+					{"path", "/api/tasks x"}, {"status", "200"}};
 	char out[512], v[64];
 	json_object *o, *f;
 
@@ -51,7 +52,8 @@ START_TEST(json_lines_carry_the_same_pairs)
 	o = json_tokener_parse(out);
 	ck_assert_ptr_nonnull(o);
 	for (size_t i = 0; i < N_OF(want); i++) {
-		ck_assert_msg(json_object_object_get_ex(o, want[i][0], &f), "%s missing", want[i][0]);
+		ck_assert_msg(json_object_object_get_ex(o, want[i][0], &f), "%s missing",
+			      want[i][0]);
 		snprintf(v, sizeof v, "%s", json_object_get_string(f));
 		ck_assert_str_eq(v, want[i][1]);
 	}
@@ -78,6 +80,5 @@ START_TEST(json_lines_keep_what_does_not_parse)
 }
 END_TEST
 
-UNITS_SUITE(log, 0,
-	    text_lines_fold_control_characters, json_lines_carry_the_same_pairs,
+UNITS_SUITE(log, 0, text_lines_fold_control_characters, json_lines_carry_the_same_pairs,
 	    json_lines_keep_what_does_not_parse)

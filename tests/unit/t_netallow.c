@@ -26,10 +26,22 @@ START_TEST(default_refuses_private_ranges)
 {
 	struct netallow *na;
 	struct taskq_err err;
-	static const char *const refused[] = {
-		"127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-		"169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "::1", "::",
-		"fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"};
+	static const char *const refused[] = {"127.0.0.1",
+					      "127.8.9.10",
+					      "10.1.2.3",
+					      "172.16.0.1",
+					      "172.31.255.255",
+					      "192.168.1.1",
+					      "169.254.169.254",
+					      "100.64.0.1",
+					      "0.0.0.0",
+					      "224.0.0.1",
+					      "::1",
+					      "::",
+					      "fe80::1",
+					      "fd00::1",
+					      "::ffff:127.0.0.1",
+					      "::ffff:10.0.0.1"};
 	static const char *const allowed[] = {"93.184.216.34", "8.8.8.8", "172.32.0.1",
 					      "2606:4700::1111", "::ffff:8.8.8.8"};
 
@@ -49,7 +61,9 @@ START_TEST(cidrs_and_hosts)
 	struct netallow *na;
 	struct taskq_err err;
 
-	ck_assert_int_eq(netallow_parse("api.example.com, *.llm.test,127.0.0.1/32,fd00::/8", &na, &err), TASKQ_OK);
+	ck_assert_int_eq(
+		netallow_parse("api.example.com, *.llm.test,127.0.0.1/32,fd00::/8", &na, &err),
+		TASKQ_OK);
 	ck_assert(addr_ok(na, "127.0.0.1"));
 	ck_assert(!addr_ok(na, "127.0.0.2"));
 	ck_assert(addr_ok(na, "fd12::1"));

@@ -11,7 +11,8 @@ START_TEST(family_and_samples)
 
 	pt_init(&t);
 	ck_assert(pt_family(&t, "taskq_x_total", "counter", "Things.\nMore \\ text."));
-	pt_sample_u64(&t, "", (const char *const[]){"queue", "default", "state", "queued", NULL}, 42);
+	pt_sample_u64(&t, "", (const char *const[]){"queue", "default", "state", "queued", NULL},
+		      42);
 	pt_sample(&t, "", NULL, 1.5);
 	ck_assert_str_eq(t.buf, "# HELP taskq_x_total Things.\\nMore \\\\ text.\n"
 				"# TYPE taskq_x_total counter\n"
@@ -31,7 +32,8 @@ START_TEST(label_values_are_escaped)
 	pt_sample(&t, "", (const char *const[]){"v", "a\"b\\c\nd", NULL}, 0);
 	/* invalid UTF-8: a lone continuation byte, a truncated sequence, an overlong NUL,
 	 * a surrogate; valid multi-byte text stays */
-	pt_sample(&t, "", (const char *const[]){"v", "x\x80y\xC3z\xC0\x80\xED\xA0\x80ü€😀", NULL}, 0);
+	pt_sample(&t, "", (const char *const[]){"v", "x\x80y\xC3z\xC0\x80\xED\xA0\x80ü€😀", NULL},
+		  0);
 	ck_assert_str_eq(t.buf, "# HELP m \n# TYPE m gauge\n"
 				"m{v=\"a\\\"b\\\\c\\nd\"} 0\n"
 				"m{v=\"x\xEF\xBF\xBDy\xEF\xBF\xBDz\xEF\xBF\xBD\xEF\xBF\xBD"
@@ -56,7 +58,7 @@ START_TEST(names_are_checked)
 	ck_assert(!pt_family(&t, "ok", "gauges", "x"));
 	ck_assert(pt_family(&t, "ok", "gauge", "x"));
 	ck_assert(!pt_family(&t, "ok", "gauge", "x")); /* a family appears once */
-	pt_sample(&t, "", NULL, 2);                   /* ... and its samples are dropped */
+	pt_sample(&t, "", NULL, 2);                    /* ... and its samples are dropped */
 	ck_assert(pt_family(&t, "ok2", "gauge", "x"));
 	pt_sample(&t, "", (const char *const[]){"bad-label", "v", NULL}, 3);
 	ck_assert_str_eq(t.buf, "# HELP ok x\n# TYPE ok gauge\n# HELP ok2 x\n# TYPE ok2 gauge\n");
@@ -122,6 +124,5 @@ START_TEST(buffer_grows)
 }
 END_TEST
 
-UNITS_SUITE(promtext, 0,
-	    family_and_samples, label_values_are_escaped, names_are_checked, values,
+UNITS_SUITE(promtext, 0, family_and_samples, label_values_are_escaped, names_are_checked, values,
 	    histogram_is_cumulative, buffer_grows)

@@ -4,17 +4,23 @@
 #include "router.h"
 #include "units.h"
 
-static void h1(struct req *r) { (void)r; }
-static void h2(struct req *r) { (void)r; }
-static void h3(struct req *r) { (void)r; }
+static void h1(struct req *r)
+{
+	(void)r;
+}
+static void h2(struct req *r)
+{
+	(void)r;
+}
+static void h3(struct req *r)
+{
+	(void)r;
+}
 
 static const struct route table[] = {
-	{"POST", "/api/tasks", h1, 0},
-	{"GET", "/api/tasks", h2, 0},
-	{"GET", "/api/tasks/*", h3, 0},
-	{"DELETE", "/api/tasks/*", h1, 0},
-	{"POST", "/api/tasks/*/retry", h2, 0},
-	{NULL, NULL, NULL, 0},
+	{"POST", "/api/tasks", h1, 0},         {"GET", "/api/tasks", h2, 0},
+	{"GET", "/api/tasks/*", h3, 0},        {"DELETE", "/api/tasks/*", h1, 0},
+	{"POST", "/api/tasks/*/retry", h2, 0}, {NULL, NULL, NULL, 0},
 };
 
 struct rcase {

@@ -39,8 +39,8 @@ static void check_submits(const struct pcase *c, size_t n)
 		ck_assert_msg(rc == c[i].rc, "case %zu (%s): rc %d, want %d (%s)", i, c[i].body, rc,
 			      c[i].rc, msg);
 		if (c[i].msg_part)
-			ck_assert_msg(strstr(msg, c[i].msg_part), "case %zu: message '%s' lacks '%s'", i,
-				      msg, c[i].msg_part);
+			ck_assert_msg(strstr(msg, c[i].msg_part),
+				      "case %zu: message '%s' lacks '%s'", i, msg, c[i].msg_part);
 	}
 }
 
@@ -65,7 +65,8 @@ START_TEST(submit_bodies)
 		{"{\"kind\":\"sleep\"}", TASKQ_OK, NULL},
 		{"{\"kind\":\"sleep\",\"payload\":{\"steps\":3},\"queue\":\"q1\",\"priority\":5,"
 		 "\"delay_s\":1.5,\"max_attempts\":2,\"timeout_s\":30,\"dedupe_key\":\"d\","
-		 "\"concurrency_key\":\"c\"}", TASKQ_OK, NULL},
+		 "\"concurrency_key\":\"c\"}",
+		 TASKQ_OK, NULL},
 		{"  {\"kind\":\"sleep\"}\n", TASKQ_OK, NULL},
 		{"{\"kind\":\"sleep\",\"timeout_s\":null,\"payload\":null}", TASKQ_OK, NULL},
 		{"", TASKQ_BAD_JSON, NULL},
@@ -88,7 +89,8 @@ START_TEST(submit_bodies)
 		{"{\"kind\":\"sleep\",\"priority\":-1001}", TASKQ_INVAL, "priority"},
 		{"{\"kind\":\"sleep\",\"priority\":1.5}", TASKQ_INVAL, "integer"},
 		{"{\"kind\":\"sleep\",\"priority\":\"1\"}", TASKQ_INVAL, "integer"},
-		{"{\"kind\":\"sleep\",\"priority\":99999999999999999999999}", TASKQ_INVAL, "priority"},
+		{"{\"kind\":\"sleep\",\"priority\":99999999999999999999999}", TASKQ_INVAL,
+		 "priority"},
 		{"{\"kind\":\"sleep\",\"delay_s\":-1}", TASKQ_INVAL, "delay_s"},
 		{"{\"kind\":\"sleep\",\"delay_s\":1e300}", TASKQ_INVAL, "delay_s"},
 		{"{\"kind\":\"sleep\",\"delay_s\":true}", TASKQ_INVAL, "delay_s"},
@@ -162,12 +164,28 @@ START_TEST(encode_task)
 	ck_assert_ptr_null(member(o, "result"));
 	ck_assert_ptr_null(member(o, "timeout_s"));
 	ck_assert_int_eq(json_object_get_int64(member(o, "version")), 7);
-	static const char *const fields[] = {
-		"id", "kind", "queue", "state", "progress", "message", "payload", "result", "error",
-		"attempts", "max_attempts", "priority", "cancel_requested", "created_at", "run_at",
-		"started_at", "finished_at", "updated_at", "version"};
+	static const char *const fields[] = {"id",
+					     "kind",
+					     "queue",
+					     "state",
+					     "progress",
+					     "message",
+					     "payload",
+					     "result",
+					     "error",
+					     "attempts",
+					     "max_attempts",
+					     "priority",
+					     "cancel_requested",
+					     "created_at",
+					     "run_at",
+					     "started_at",
+					     "finished_at",
+					     "updated_at",
+					     "version"};
 	for (size_t i = 0; i < N_OF(fields); i++)
-		ck_assert_msg(json_object_object_get_ex(o, fields[i], NULL), "missing %s", fields[i]);
+		ck_assert_msg(json_object_object_get_ex(o, fields[i], NULL), "missing %s",
+			      fields[i]);
 	json_object_put(o);
 }
 END_TEST
@@ -179,17 +197,20 @@ START_TEST(submit_after)
 {
 	static const struct pcase cases[] = {
 		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\"]}", TASKQ_OK, NULL},
-		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\",\"" ID2 "\"],\"after_policy\":\"always\"}",
+		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\",\"" ID2
+		 "\"],\"after_policy\":\"always\"}",
 		 TASKQ_OK, NULL},
 		{"{\"kind\":\"noop\",\"after\":[0,\"" ID1 "\",7]}", TASKQ_OK, NULL},
 		{"{\"kind\":\"noop\",\"after\":null,\"after_policy\":null}", TASKQ_OK, NULL},
-		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\"],\"after_policy\":\"success\"}", TASKQ_OK,
-		 NULL},
+		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\"],\"after_policy\":\"success\"}",
+		 TASKQ_OK, NULL},
 		{"{\"kind\":\"noop\",\"after\":[]}", TASKQ_INVAL, "1 to 100"},
 		{"{\"kind\":\"noop\",\"after\":\"" ID1 "\"}", TASKQ_INVAL, "array"},
 		{"{\"kind\":\"noop\",\"after\":{}}", TASKQ_INVAL, "array"},
-		{"{\"kind\":\"noop\",\"after\":[\"x\"]}", TASKQ_INVAL, "after[0] must be a task id"},
-		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\",\"" ID1 "x\"]}", TASKQ_INVAL, "after[1]"},
+		{"{\"kind\":\"noop\",\"after\":[\"x\"]}", TASKQ_INVAL,
+		 "after[0] must be a task id"},
+		{"{\"kind\":\"noop\",\"after\":[\"" ID1 "\",\"" ID1 "x\"]}", TASKQ_INVAL,
+		 "after[1]"},
 		{"{\"kind\":\"noop\",\"after\":[-1]}", TASKQ_INVAL, "after[0]"},
 		{"{\"kind\":\"noop\",\"after\":[1.5]}", TASKQ_INVAL, "after[0]"},
 		{"{\"kind\":\"noop\",\"after\":[1000000]}", TASKQ_INVAL, "after[0]"},
@@ -198,7 +219,8 @@ START_TEST(submit_after)
 		{"{\"kind\":\"noop\",\"after_policy\":\"always\"}", TASKQ_INVAL, "needs after"},
 		{"{\"kind\":\"noop\",\"after\":[0],\"after_policy\":\"sometimes\"}", TASKQ_INVAL,
 		 "after_policy"},
-		{"{\"kind\":\"noop\",\"after\":[0],\"after_policy\":true}", TASKQ_INVAL, "after_policy"},
+		{"{\"kind\":\"noop\",\"after\":[0],\"after_policy\":true}", TASKQ_INVAL,
+		 "after_policy"},
 	};
 
 	check_submits(cases, N_OF(cases));
@@ -218,7 +240,7 @@ START_TEST(submit_after_limit)
 	ck_assert_int_eq(submit_rc(body, strlen(body), &n, msg), TASKQ_INVAL);
 	ck_assert_ptr_nonnull(strstr(msg, "1 to 100"));
 	/* the last id out: 100 */
-	memmove(strrchr(body, ',') , "]}", 3);
+	memmove(strrchr(body, ','), "]}", 3);
 	ck_assert_int_eq(submit_rc(body, strlen(body), &n, msg), TASKQ_OK);
 }
 END_TEST
@@ -226,7 +248,8 @@ END_TEST
 /* What the parse leaves in task_new, and what a batch element (taskq.submit_many) carries. */
 START_TEST(submit_after_fields)
 {
-	static const char body[] = "{\"kind\":\"noop\",\"after\":[\"" ID1 "\",2],\"after_policy\":\"always\"}";
+	static const char body[] =
+		"{\"kind\":\"noop\",\"after\":[\"" ID1 "\",2],\"after_policy\":\"always\"}";
 	json_object *o = NULL, *el;
 	struct taskq_err err;
 	struct task_new n;
@@ -308,6 +331,5 @@ START_TEST(encode_parents)
 }
 END_TEST
 
-UNITS_SUITE(taskjson, 0,
-	    submit_bodies, submit_fields_and_defaults, nul_byte_and_depth, encode_task, submit_after,
-	    submit_after_limit, submit_after_fields, ids_from_pg, encode_parents)
+UNITS_SUITE(taskjson, 0, submit_bodies, submit_fields_and_defaults, nul_byte_and_depth, encode_task,
+	    submit_after, submit_after_limit, submit_after_fields, ids_from_pg, encode_parents)

@@ -26,10 +26,12 @@ START_TEST(malformed_tokens_are_refused_before_any_lookup)
 		{"", false},
 		{"tq_", false},
 		{"tq_short", false},
-		{"TQ_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false},  /* prefix is case-sensitive */
-		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false},   /* 42 after the prefix */
+		{"TQ_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		 false}, /* prefix is case-sensitive */
+		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false}, /* 42 after the prefix */
 		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false}, /* 44 */
-		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", false},  /* padding is not base64url */
+		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		 false}, /* padding is not base64url */
 		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+", false},
 		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ", false},
 		{"tq_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'", false},
@@ -80,8 +82,11 @@ static const unsigned char test_key[VIEW_KEY_LEN] = {
 
 START_TEST(view_token_known_answer)
 {
-	struct view_claims c = {.task = "01234567-89AB-7def-8123-456789abcdef", .expires = 1893456000,
-				.cancel = true, .key_id = 7}, d;
+	struct view_claims c = {.task = "01234567-89AB-7def-8123-456789abcdef",
+				.expires = 1893456000,
+				.cancel = true,
+				.key_id = 7},
+			   d;
 	char out[VIEW_TOKEN_LEN + 1];
 
 	ck_assert(view_token_sign(&c, test_key, out));
@@ -102,8 +107,12 @@ START_TEST(view_token_forgeries_fail)
 	char t[VIEW_TOKEN_LEN + 2];
 	struct view_claims c;
 	static const char *bad[] = {
-		NULL, "", "tv_", "tq_AQcBAAAAAHDb2IABI0Vniat974EjRWeJq83v_b3QXst4oep5T_zB5cVeY9ZzlxeMBRlyfs7axFgxguM",
-		KNOWN "A", "tv_AQcBAAAAAHDb2IABI0Vniat974EjRWeJq83v_b3QXst4oep5T_zB5cVeY9ZzlxeMBRlyfs7axFgxgu",
+		NULL,
+		"",
+		"tv_",
+		"tq_AQcBAAAAAHDb2IABI0Vniat974EjRWeJq83v_b3QXst4oep5T_zB5cVeY9ZzlxeMBRlyfs7axFgxguM",
+		KNOWN "A",
+		"tv_AQcBAAAAAHDb2IABI0Vniat974EjRWeJq83v_b3QXst4oep5T_zB5cVeY9ZzlxeMBRlyfs7axFgxgu",
 		"tv_AQcBAAAAAHDb2IABI0Vniat974EjRWeJq83v_b3QXst4oep5T_zB5cVeY9ZzlxeMBRlyfs7axFgxgu=",
 		"tv_AQcBAAAAAHDb2IABI0Vniat974EjRWeJq83v_b3QXst4oep5T_zB5cVeY9ZzlxeMBRlyfs7axFgxgu'",
 		/* version 2 */
@@ -138,7 +147,6 @@ START_TEST(view_token_forgeries_fail)
 }
 END_TEST
 
-UNITS_SUITE(token, 0,
-	    generated_tokens_are_well_formed_and_distinct,
+UNITS_SUITE(token, 0, generated_tokens_are_well_formed_and_distinct,
 	    malformed_tokens_are_refused_before_any_lookup, hash_is_sha256_hex, owner_names,
 	    view_token_known_answer, view_token_forgeries_fail)

@@ -66,15 +66,14 @@ static void same_as_glibc(const struct tz *z, const char *what, int64_t t)
 
 	tz_to_local(z, t, &w, &off);
 	require(localtime_r(&tt, &tm) != NULL, "localtime_r(%lld)", (long long)t);
-	require(off == tm.tm_gmtoff && w.year == tm.tm_year + 1900 &&
-			      w.mon == tm.tm_mon + 1 && w.mday == tm.tm_mday &&
-			      w.hour == tm.tm_hour && w.min == tm.tm_min && w.sec == tm.tm_sec &&
-			      w.wday == tm.tm_wday,
-		      "%s at %lld: %04d-%02d-%02d %02d:%02d:%02d %+d, glibc %04d-%02d-%02d "
-		      "%02d:%02d:%02d %+ld",
-		      what, (long long)t, w.year, w.mon, w.mday, w.hour, w.min, w.sec, off,
-		      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		      tm.tm_sec, tm.tm_gmtoff);
+	require(off == tm.tm_gmtoff && w.year == tm.tm_year + 1900 && w.mon == tm.tm_mon + 1 &&
+			w.mday == tm.tm_mday && w.hour == tm.tm_hour && w.min == tm.tm_min &&
+			w.sec == tm.tm_sec && w.wday == tm.tm_wday,
+		"%s at %lld: %04d-%02d-%02d %02d:%02d:%02d %+d, glibc %04d-%02d-%02d "
+		"%02d:%02d:%02d %+ld",
+		what, (long long)t, w.year, w.mon, w.mday, w.hour, w.min, w.sec, off,
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		tm.tm_gmtoff);
 }
 
 /* Compares z with glibc from `from` to `to` every `step` seconds; where glibc's offset
@@ -110,12 +109,28 @@ static int sweep(const struct tz *z, const char *what, int64_t from, int64_t to,
 }
 
 static const char *const sweep_zones[] = {
-	"Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata",
+	"Europe/Berlin",
+	"America/New_York",
+	"Australia/Lord_Howe",
+	"Asia/Kolkata",
 	"Europe/Dublin", /* negative DST in the rules: IST standard, GMT in winter */
-	"America/Sao_Paulo", "Pacific/Chatham", "Pacific/Apia", "America/St_Johns",
-	"Antarctica/Troll", "America/Santiago", "America/Nuuk", "Asia/Tehran",
-	"Africa/Casablanca", "Pacific/Kiritimati", "Australia/Sydney", "Europe/London",
-	"America/Los_Angeles", "Asia/Kathmandu", "Etc/GMT+5", "UTC", "Etc/UTC",
+	"America/Sao_Paulo",
+	"Pacific/Chatham",
+	"Pacific/Apia",
+	"America/St_Johns",
+	"Antarctica/Troll",
+	"America/Santiago",
+	"America/Nuuk",
+	"Asia/Tehran",
+	"Africa/Casablanca",
+	"Pacific/Kiritimati",
+	"Australia/Sydney",
+	"Europe/London",
+	"America/Los_Angeles",
+	"Asia/Kathmandu",
+	"Etc/GMT+5",
+	"UTC",
+	"Etc/UTC",
 };
 
 START_TEST(zones_match_glibc)
@@ -177,8 +192,8 @@ struct tzif {
 	const unsigned char *idx;
 	const int32_t *offs;
 	const char *footer; /* version 2+ */
-	int32_t v1_off; /* version 2+: the 32-bit block is one type of this offset alone */
-	const char *abbr; /* every type's abbreviation; NULL: "ABC" */
+	int32_t v1_off;     /* version 2+: the 32-bit block is one type of this offset alone */
+	const char *abbr;   /* every type's abbreviation; NULL: "ABC" */
 };
 
 static size_t put(unsigned char *b, size_t n, uint64_t v, int bytes)
@@ -242,7 +257,6 @@ static const int64_t berlin96[] = {828234000, 846378000}; /* 1996-03-31, 1996-10
 static const unsigned char cet_cest[] = {1, 0};
 static const int32_t cet_offs[] = {3600, 7200};
 static const char eu_rule[] = "CET-1CEST,M3.5.0,M10.5.0/3";
-
 
 /* A scratch TZDIR: zone files written there are read by tz_load as the system's are.
  * Abseil keeps every file it read by path: each file gets a name of its own. */
@@ -511,9 +525,9 @@ END_TEST
  * an earlier instant with the same wall clock */
 START_TEST(round_trips)
 {
-	static const char *const zones[] = {"Europe/Berlin", "America/New_York",
+	static const char *const zones[] = {"Europe/Berlin",       "America/New_York",
 					    "Australia/Lord_Howe", "Pacific/Chatham",
-					    "America/Santiago", "Antarctica/Troll"};
+					    "America/Santiago",    "Antarctica/Troll"};
 	struct cron_time w, w2;
 	int folds = 0;
 
@@ -588,8 +602,8 @@ START_TEST(file_versions)
 	static const int64_t y1900[] = {-2208988800LL};
 	static const unsigned char idx0[] = {0};
 	static const int32_t minus3 = -10800;
-	const struct tzif v3 = {'3', 1, 1, 0, y1900, idx0, &minus3,
-				"<-03>3<-02>,M3.5.0/-2,M10.5.0/-1", 0, "-03"};
+	const struct tzif v3 = {
+		'3', 1, 1, 0, y1900, idx0, &minus3, "<-03>3<-02>,M3.5.0/-2,M10.5.0/-1", 0, "-03"};
 	const struct tzif v2 = {'2', 3, 3, 0, early, early_idx, early_offs, "", 5 * 3600, NULL};
 	char err[256];
 	struct tz *z, *p;
@@ -699,7 +713,8 @@ START_TEST(malformed_files)
 		struct tz *t;
 		snprintf(name, sizeof name, "T%zu", cut);
 		t = scratch_zone(name, buf, cut, err, sizeof err);
-		snprintf(want, sizeof want, "tz: \"%s\": not a TZif file, or a malformed one", name);
+		snprintf(want, sizeof want, "tz: \"%s\": not a TZif file, or a malformed one",
+			 name);
 		require(t == NULL, "accepted %zu of %zu bytes", cut, len);
 		ck_assert_str_eq(err, want);
 	}
@@ -737,7 +752,8 @@ START_TEST(malformed_files)
 		len = build(buf, &bad[i].z);
 		ck_assert_msg(scratch_zone(name, buf, len, err, sizeof err) == NULL, "accepted %s",
 			      bad[i].what);
-		snprintf(want, sizeof want, "tz: \"%s\": not a TZif file, or a malformed one", name);
+		snprintf(want, sizeof want, "tz: \"%s\": not a TZif file, or a malformed one",
+			 name);
 		ck_assert_str_eq(err, want);
 	}
 	scratch_close();

@@ -93,12 +93,13 @@ START_TEST(the_format)
 	s.le[2] = 4;
 	wstats_add_kind(&s, "noop", 1, 0.5);
 	text = wstats_encode(&s);
-	ck_assert_str_eq(text,
-			 "{\"claimed\":0,\"rescued\":0,\"outcomes\":{\"succeeded\":0,\"failed\":0,"
-			 "\"retried\":0,\"cancelled\":0,\"released\":0,\"lost\":0},\"claim_batch\":{\"le\":"
-			 "[1,2,4],\"buckets\":[0,0,0,0],\"sum\":0,\"count\":0},\"kinds\":{\"noop\":"
-			 "{\"count\":1,\"sum_s\":0.5}},\"db\":{\"lost\":0,\"reconnects\":0,"
-			 "\"connect_failed\":0,\"statement_errors\":0}}");
+	ck_assert_str_eq(
+		text,
+		"{\"claimed\":0,\"rescued\":0,\"outcomes\":{\"succeeded\":0,\"failed\":0,"
+		"\"retried\":0,\"cancelled\":0,\"released\":0,\"lost\":0},\"claim_batch\":{\"le\":"
+		"[1,2,4],\"buckets\":[0,0,0,0],\"sum\":0,\"count\":0},\"kinds\":{\"noop\":"
+		"{\"count\":1,\"sum_s\":0.5}},\"db\":{\"lost\":0,\"reconnects\":0,"
+		"\"connect_failed\":0,\"statement_errors\":0}}");
 	free(text);
 	wstats_cleanup(&s);
 
@@ -127,10 +128,11 @@ START_TEST(lenient)
 	ck_assert_int_eq(wstats_decode("not json", &s, &err), TASKQ_INVAL);
 	wstats_cleanup(&s);
 
-	ck_assert_int_eq(wstats_decode("{\"claimed\":-1,\"rescued\":2,\"outcomes\":{\"failed\":\"x\","
-				       "\"lost\":4},\"db\":{\"reconnects\":1.5,\"lost\":7},\"future\":1}",
-				       &s, &err),
-			 TASKQ_OK);
+	ck_assert_int_eq(
+		wstats_decode("{\"claimed\":-1,\"rescued\":2,\"outcomes\":{\"failed\":\"x\","
+			      "\"lost\":4},\"db\":{\"reconnects\":1.5,\"lost\":7},\"future\":1}",
+			      &s, &err),
+		TASKQ_OK);
 	ck_assert_uint_eq(s.has, WSTATS_RESCUED | WSTATS_OUTCOME(WS_LOST) | WSTATS_DB(WSDB_LOST));
 	ck_assert_uint_eq(s.rescued, 2);
 	ck_assert_uint_eq(s.outcome[WS_LOST], 4);
@@ -164,11 +166,12 @@ START_TEST(lenient)
 	wstats_cleanup(&s);
 
 	/* kinds: a row needs a count and a non-negative sum; the others are left out */
-	ck_assert_int_eq(wstats_decode("{\"kinds\":{\"a\":{\"count\":1,\"sum_s\":2},\"b\":{\"count\":1},"
-				       "\"c\":{\"count\":1,\"sum_s\":-1},\"d\":3,\"e\":{\"count\":0,"
-				       "\"sum_s\":0}}}",
-				       &s, &err),
-			 TASKQ_OK);
+	ck_assert_int_eq(
+		wstats_decode("{\"kinds\":{\"a\":{\"count\":1,\"sum_s\":2},\"b\":{\"count\":1},"
+			      "\"c\":{\"count\":1,\"sum_s\":-1},\"d\":3,\"e\":{\"count\":0,"
+			      "\"sum_s\":0}}}",
+			      &s, &err),
+		TASKQ_OK);
 	ck_assert_uint_eq(s.nkinds, 2);
 	ck_assert_str_eq(s.kinds[0].name, "a");
 	ck_assert(s.kinds[0].sum_s == 2);

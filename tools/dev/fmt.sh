@@ -7,7 +7,7 @@
 #   ./dev fmt --check   changes nothing: lists each file clang-format would change (with the
 #                       number of its lines that would change); status 1 when there is one
 #
-# ./dev test runs the check as one counted test when TASKQ_FMT_CHECK=1 (fmt_test). Environment:
+# ./dev test runs the check as one counted test (fmt_test). Environment:
 # CLANG_FORMAT (default clang-format; Debian package clang-format, in ./dev's DEPS).
 
 # fmt_files — the C files of the tree, one a line, relative to $TOP.

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tools/dev/test.sh — sourced by ./dev: ./dev test (builds, make check, fuzzing, the package,
-# integration and browser tests, sanitizer scan; the format check with TASKQ_FMT_CHECK=1).
+# integration and browser tests, sanitizer scan, the format check).
 # shellcheck disable=SC2153 # PORT, VAR … are set by tools/dev/common.sh
 
 T_PASSED=0
@@ -361,11 +361,9 @@ cmd_test() {
 		exit 1
 	fi
 
-	# the formatter's check: off until the tree has been formatted in one commit
-	if [[ ${TASKQ_FMT_CHECK:-0} == 1 ]] && [[ $# -eq 0 || " $* " == *fmt* ]]; then
-		source "$TOP/tools/dev/fmt.sh"
-		fmt_test
-	fi
+	# the formatter's check (./dev fmt --check): every C file as .clang-format has it
+	source "$TOP/tools/dev/fmt.sh"
+	fmt_test
 
 	unit_tests
 	layer_check

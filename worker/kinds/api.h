@@ -43,8 +43,8 @@ struct kind {
 extern const struct kind kind_sleep, kind_noop, kind_http;
 
 /* Runs a command kind (worker/kinds/command.c); kind_of(ctx)->path is the program. */
-enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload,
-				  json_object **result, char *err, size_t errsize);
+enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload, json_object **result,
+				  char *err, size_t errsize);
 
 /* ---- what a kind may call while it runs ------------------------------------------------- */
 

@@ -29,7 +29,7 @@ struct cmdout {
 	size_t linelen, linecap;
 	struct tail outtail, errtail;
 	json_tokener *tok; /* owned */
-	bool open; /* tok holds the start of a value that the next lines may complete */
+	bool open;         /* tok holds the start of a value that the next lines may complete */
 	size_t openbytes;
 	json_object *value; /* the last JSON value so far; owned */
 	char msg[MSG_MAX];  /* the last progress message */
@@ -60,7 +60,12 @@ static const char *tail_get(const struct tail *t, size_t *n)
 /* Length of the UTF-8 character at s (n bytes left) if PostgreSQL accepts it, else 0. */
 static size_t utf8_char(const unsigned char *s, size_t n)
 {
-	size_t len = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+	size_t len = s[0] < 0x80   ? 1
+		     : s[0] < 0xc2 ? 0
+		     : s[0] < 0xe0 ? 2
+		     : s[0] < 0xf0 ? 3
+		     : s[0] < 0xf5 ? 4
+				   : 0;
 
 	if (len == 0 || len > n)
 		return 0;
@@ -110,7 +115,8 @@ static bool storable(json_object *v)
 	case json_type_double:
 		return isfinite(json_object_get_double(v));
 	case json_type_string:
-		return !memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v));
+		return !memchr(json_object_get_string(v), '\0',
+			       (size_t)json_object_get_string_len(v));
 	case json_type_array:
 		for (size_t i = 0; i < json_object_array_length(v); i++)
 			if (!storable(json_object_array_get_idx(v, i)))

@@ -64,7 +64,7 @@ struct run {
 	char *input;             /* payload + '\n'; owned */
 	size_t inlen, inoff;
 	struct cmdout *co; /* stdout and stderr; owned */
-	char *parents_env;  /* TASKQ_PARENTS=… or TASKQ_PARENTS_FILE=…; owned; NULL: none */
+	char *parents_env; /* TASKQ_PARENTS=… or TASKQ_PARENTS_FILE=…; owned; NULL: none */
 	char parents_file[4096]; /* to remove afterwards; "" when none */
 	bool stopping, killed, exited;
 	double kill_at;
@@ -135,8 +135,10 @@ static ssize_t read_some(int *fd, char *buf, size_t size)
  * one chunk each way. True when it read something. */
 static bool pump(struct run *r, int timeout_ms)
 {
-	struct pollfd pf[4] = {{.fd = r->in, .events = POLLOUT}, {.fd = r->out, .events = POLLIN},
-			       {.fd = r->err, .events = POLLIN}, {.fd = r->pidfd, .events = POLLIN}};
+	struct pollfd pf[4] = {{.fd = r->in, .events = POLLOUT},
+			       {.fd = r->out, .events = POLLIN},
+			       {.fd = r->err, .events = POLLIN},
+			       {.fd = r->pidfd, .events = POLLIN}};
 	char buf[65536];
 	ssize_t n;
 	bool got = false;
@@ -177,8 +179,8 @@ static int supervise(struct run *r)
 		if (!r->stopping && kind_should_stop(r->ctx)) {
 			stop(r);
 		} else if (r->stopping && !r->killed && clock_mono_s() >= r->kill_at) {
-			log_task(LOG_INFO, kind_task_id(r->ctx), "event=command_killed pid=%d grace_s=%.0f",
-				 (int)r->pid, GRACE_S);
+			log_task(LOG_INFO, kind_task_id(r->ctx),
+				 "event=command_killed pid=%d grace_s=%.0f", (int)r->pid, GRACE_S);
 			kill(-r->pid, SIGKILL);
 			r->killed = true;
 		}
@@ -228,11 +230,11 @@ static bool parents_prepare(struct run *r, char *err, size_t errsize)
 		at += n > 0 ? (size_t)n : 0;
 	}
 	if (!ok)
-		snprintf(err, errsize, "cannot write the parents' results to %s: %s", r->parents_file,
-			 strerrordesc_np(errno));
+		snprintf(err, errsize, "cannot write the parents' results to %s: %s",
+			 r->parents_file, strerrordesc_np(errno));
 	if (fd >= 0 && close(fd) < 0 && ok) {
-		snprintf(err, errsize, "cannot write the parents' results to %s: %s", r->parents_file,
-			 strerrordesc_np(errno));
+		snprintf(err, errsize, "cannot write the parents' results to %s: %s",
+			 r->parents_file, strerrordesc_np(errno));
 		ok = false;
 	}
 	free(json);
@@ -272,8 +274,10 @@ static void child_prepare(struct child *c, struct kind_ctx *ctx, char *parents_e
 	snprintf(c->id, sizeof c->id, "TASKQ_TASK_ID=%s", kind_task_id(ctx));
 	snprintf(c->attempt, sizeof c->attempt, "TASKQ_ATTEMPT=%d", kind_attempt(ctx));
 	snprintf(c->kind, sizeof c->kind, "TASKQ_KIND=%s", kind_of(ctx)->name);
-	memcpy(c->envp, (char *[]){"PATH=/usr/local/bin:/usr/bin:/bin", c->home, "LANG=C.UTF-8",
-				   c->id, c->attempt, c->kind, parents_env, NULL}, sizeof c->envp);
+	memcpy(c->envp,
+	       (char *[]){"PATH=/usr/local/bin:/usr/bin:/bin", c->home, "LANG=C.UTF-8", c->id,
+			  c->attempt, c->kind, parents_env, NULL},
+	       sizeof c->envp);
 	c->core = (struct rlimit){0, 0};
 	getrlimit(RLIMIT_NOFILE, &c->nofile);
 	c->maxfd = c->nofile.rlim_cur < 65536 ? (int)c->nofile.rlim_cur : 65536;
@@ -318,7 +322,8 @@ fail:
 /* Starts the program: KIND_OK with r->pid and the pipes set, or a failure written to err. */
 static enum kind_result spawn(struct run *r, char *err, size_t errsize)
 {
-	int p[8] = {-1, -1, -1, -1, -1, -1, -1, -1}; /* stdin, stdout, stderr, status: read, write */
+	int p[8] = {-1, -1, -1, -1,
+		    -1, -1, -1, -1}; /* stdin, stdout, stderr, status: read, write */
 	enum kind_result kr = KIND_FAIL;
 	struct child c;
 	int report[2];
@@ -347,8 +352,9 @@ static enum kind_result spawn(struct run *r, char *err, size_t errsize)
 		;
 	if (n == (ssize_t)sizeof report) {
 		waitpid(pid, NULL, 0);
-		snprintf(err, errsize, "cannot %s %s: %s", report[0] ? "execute" : "set up a process for",
-			 c.path, strerrordesc_np(report[1]));
+		snprintf(err, errsize, "cannot %s %s: %s",
+			 report[0] ? "execute" : "set up a process for", c.path,
+			 strerrordesc_np(report[1]));
 		kr = KIND_FAIL_HARD;
 		goto out;
 	}
@@ -396,13 +402,14 @@ static enum kind_result outcome(struct run *r, int status, json_object **result,
 	return KIND_FAIL;
 }
 
-enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload,
-				  json_object **result, char *err, size_t errsize)
+enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload, json_object **result,
+				  char *err, size_t errsize)
 {
 	struct run r = {.ctx = ctx, .pid = -1, .pidfd = -1, .in = -1, .out = -1, .err = -1};
-	const char *json = payload ? json_object_to_json_string_ext(
-					     payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-				   : "{}";
+	const char *json =
+		payload ? json_object_to_json_string_ext(
+				  payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+			: "{}";
 	enum kind_result kr = KIND_FAIL;
 
 	r.inlen = strlen(json) + 1;

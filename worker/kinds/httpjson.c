@@ -27,7 +27,8 @@ static bool header_ok(const char *name, const char *value)
 
 static bool parse_fields(json_object *payload, struct http_request *rq, char *err, size_t errsize)
 {
-	static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+	static const char *const methods[] = {"GET",   "HEAD",   "POST",   "PUT",
+					      "PATCH", "DELETE", "OPTIONS"};
 	bool have_body = false;
 
 	json_object_object_foreach(payload, key, v) {
@@ -37,20 +38,27 @@ static bool parse_fields(json_object *payload, struct http_request *rq, char *er
 				ok |= json_object_is_type(v, json_type_string) &&
 				      !strcmp(json_object_get_string(v), methods[i]);
 			if (!ok) {
-				snprintf(err, errsize, "http: method must be one of GET HEAD POST PUT PATCH DELETE OPTIONS");
+				snprintf(
+					err, errsize,
+					"http: method must be one of GET HEAD POST PUT PATCH DELETE OPTIONS");
 				return false;
 			}
 			free(rq->method);
 			rq->method = xstrdup(json_object_get_string(v));
 		} else if (!strcmp(key, "url")) {
-			if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) > MAX_URL) {
-				snprintf(err, errsize, "http: url must be a string of at most %d bytes", MAX_URL);
+			if (!json_object_is_type(v, json_type_string) ||
+			    json_object_get_string_len(v) > MAX_URL) {
+				snprintf(err, errsize,
+					 "http: url must be a string of at most %d bytes", MAX_URL);
 				return false;
 			}
 			rq->url = xstrdup(json_object_get_string(v));
 		} else if (!strcmp(key, "headers")) {
-			if (!json_object_is_type(v, json_type_object) || json_object_object_length(v) > MAX_HEADERS) {
-				snprintf(err, errsize, "http: headers must be an object of at most %d strings", MAX_HEADERS);
+			if (!json_object_is_type(v, json_type_object) ||
+			    json_object_object_length(v) > MAX_HEADERS) {
+				snprintf(err, errsize,
+					 "http: headers must be an object of at most %d strings",
+					 MAX_HEADERS);
 				return false;
 			}
 			json_object_object_foreach(v, hname, hval) {
@@ -60,7 +68,8 @@ static bool parse_fields(json_object *payload, struct http_request *rq, char *er
 					snprintf(err, errsize, "http: bad header '%.60s'", hname);
 					return false;
 				}
-				snprintf(line, sizeof line, "%s: %s", hname, json_object_get_string(hval));
+				snprintf(line, sizeof line, "%s: %s", hname,
+					 json_object_get_string(hval));
 				rq->headers = curl_slist_append(rq->headers, line);
 			}
 		} else if (!strcmp(key, "body") || !strcmp(key, "json")) {
@@ -71,20 +80,26 @@ static bool parse_fields(json_object *payload, struct http_request *rq, char *er
 			}
 			have_body = true;
 			if (key[0] == 'b' && !json_object_is_type(v, json_type_string)) {
-				snprintf(err, errsize, "http: body must be a string (use json for JSON)");
+				snprintf(err, errsize,
+					 "http: body must be a string (use json for JSON)");
 				return false;
 			}
-			text = key[0] == 'b' ? json_object_get_string(v)
-					     : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-			rq->body_len = key[0] == 'b' ? (size_t)json_object_get_string_len(v) : strlen(text);
+			text = key[0] == 'b'
+				       ? json_object_get_string(v)
+				       : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+			rq->body_len = key[0] == 'b' ? (size_t)json_object_get_string_len(v)
+						     : strlen(text);
 			rq->body = xstrndup(text, rq->body_len);
 			if (key[0] == 'j')
-				rq->headers = curl_slist_append(rq->headers, "Content-Type: application/json");
+				rq->headers = curl_slist_append(rq->headers,
+								"Content-Type: application/json");
 		} else if (!strcmp(key, "timeout_s")) {
 			double t = json_object_get_double(v);
-			if ((!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) ||
+			if ((!json_object_is_type(v, json_type_int) &&
+			     !json_object_is_type(v, json_type_double)) ||
 			    t <= 0 || t > 3600) {
-				snprintf(err, errsize, "http: timeout_s must be a number in (0, 3600]");
+				snprintf(err, errsize,
+					 "http: timeout_s must be a number in (0, 3600]");
 				return false;
 			}
 			rq->timeout_s = t;
@@ -103,7 +118,8 @@ bool httpjson_parse(json_object *payload, struct http_request *rq, char *err, si
 {
 	memset(rq, 0, sizeof *rq);
 	rq->method = xstrdup("GET");
-	if (!json_object_is_type(payload, json_type_object) || !parse_fields(payload, rq, err, errsize))
+	if (!json_object_is_type(payload, json_type_object) ||
+	    !parse_fields(payload, rq, err, errsize))
 		goto bad;
 	if (!rq->url) {
 		snprintf(err, errsize, "http: url is required");
@@ -158,7 +174,8 @@ static bool utf8_text(const unsigned char *s, size_t n)
 
 static json_object *base64_string(const unsigned char *s, size_t n)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
 	size_t o = 0;
 	json_object *v;

@@ -98,13 +98,15 @@ static enum taskq_rc parse_sets(struct http_conf *c, const char *spec, struct ta
 {
 	for (const char *p = spec ? spec : ""; *p;) {
 		size_t n = strcspn(p, ";");
-		const char *eq = memchr(p, '=', n), *colon = eq ? memchr(eq, ':', n - (size_t)(eq - p)) : NULL;
+		const char *eq = memchr(p, '=', n),
+			   *colon = eq ? memchr(eq, ':', n - (size_t)(eq - p)) : NULL;
 
 		if (n > 0) {
 			if (!eq || eq == p || !colon || colon == eq + 1 || c->nsets >= MAX_HEADERS)
-				return taskq_fail(err, TASKQ_INVAL,
-						  "http header sets: expected name=Header: value, got '%.*s'",
-						  (int)(eq ? eq - p : (long)n), p);
+				return taskq_fail(
+					err, TASKQ_INVAL,
+					"http header sets: expected name=Header: value, got '%.*s'",
+					(int)(eq ? eq - p : (long)n), p);
 			c->sets = xrealloc(c->sets, (size_t)(c->nsets + 1) * sizeof *c->sets);
 			c->sets[c->nsets].name = xstrndup(p, (size_t)(eq - p));
 			c->sets[c->nsets].line = xstrndup(eq + 1, n - (size_t)(eq - p) - 1);
@@ -126,7 +128,8 @@ enum taskq_rc httpreq_configure(const char *allow, long max_body, const char *he
 	struct http_conf *c = xcalloc(1, sizeof *c), *old;
 	enum taskq_rc rc;
 
-	if ((rc = netallow_parse(allow, &c->allow, err)) || (rc = parse_sets(c, header_sets, err))) {
+	if ((rc = netallow_parse(allow, &c->allow, err)) ||
+	    (rc = parse_sets(c, header_sets, err))) {
 		conf_free(c);
 		return rc;
 	}
@@ -172,7 +175,8 @@ bool httpreq_config_headers(json_object *names, struct http_request *rq, char *e
 				found = true;
 			}
 		if (!found) {
-			snprintf(err, errsize, "http: no header set '%.60s' in the worker's configuration",
+			snprintf(err, errsize,
+				 "http: no header set '%.60s' in the worker's configuration",
 				 want ? want : "?");
 			ok = false;
 		}
@@ -239,8 +243,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 
 static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
-	static const char *const keep[] = {"content-type", "content-length", "etag", "last-modified",
-					   "location", "retry-after", "x-request-id"};
+	static const char *const keep[] = {"content-type",  "content-length", "etag",
+					   "last-modified", "location",       "retry-after",
+					   "x-request-id"};
 	struct http_exchange *x = ((struct transfer *)arg)->x;
 	size_t len = size * n;
 	const char *colon = memchr(data, ':', len);
@@ -269,7 +274,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static int on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static int on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		   curl_off_t ulnow)
 {
 	struct transfer *t = arg;
 	double now = clock_mono_s();
@@ -294,8 +300,10 @@ static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockad
 
 	(void)purpose;
 	if (!netallow_addr(t->conf->allow, &a->addr)) {
-		const void *ip = a->family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr
-						       : (const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
+		const void *ip =
+			a->family == AF_INET6
+				? (const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr
+				: (const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
 		if (!inet_ntop(a->family, ip, x->refused, sizeof x->refused))
 			snprintf(x->refused, sizeof x->refused, "?");
 		return CURL_SOCKET_BAD;
@@ -318,13 +326,15 @@ static bool url_allowed(const struct http_conf *c, const char *url, struct http_
 		goto out;
 	}
 	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
-		snprintf(err, errsize, "http: only http and https URLs are allowed, not %.20s", scheme);
+		snprintf(err, errsize, "http: only http and https URLs are allowed, not %.20s",
+			 scheme);
 		goto out;
 	}
 	snprintf(x->host, sizeof x->host, "%s", host[0] == '[' ? host + 1 : host);
 	x->host[strcspn(x->host, "]")] = '\0';
 	if (!netallow_host(c->allow, x->host)) {
-		snprintf(err, errsize, "http: refused: host %.200s is not in the worker's allow-list", x->host);
+		snprintf(err, errsize,
+			 "http: refused: host %.200s is not in the worker's allow-list", x->host);
 		goto out;
 	}
 	ok = true;
@@ -347,7 +357,8 @@ static void set_options(CURL *h, struct http_request *rq, struct transfer *t, do
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, rq->headers);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_s < 10 ? timeout_s * 1000 : 10000));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(timeout_s < 10 ? timeout_s * 1000 : 10000));
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
@@ -409,12 +420,15 @@ static enum http_outcome perform(struct http_request *rq, struct transfer *t, do
 	if (t->stopped)
 		return HTTP_STOPPED;
 	if (x->refused[0]) {
-		snprintf(err, errsize, "http: refused: %s resolves to %s, which the worker's allow-list does not cover",
-			 x->host, x->refused);
+		snprintf(
+			err, errsize,
+			"http: refused: %s resolves to %s, which the worker's allow-list does not cover",
+			x->host, x->refused);
 		return HTTP_REFUSED;
 	}
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->truncated)) {
-		snprintf(err, errsize, "http: %s: %s", curl_easy_strerror(rc), errbuf[0] ? errbuf : x->host);
+		snprintf(err, errsize, "http: %s: %s", curl_easy_strerror(rc),
+			 errbuf[0] ? errbuf : x->host);
 		return HTTP_NET_ERROR;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->status);
@@ -430,7 +444,8 @@ static enum http_outcome perform(struct http_request *rq, struct transfer *t, do
 	return HTTP_DONE;
 }
 
-enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange *x, double timeout_s,
+enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange *x,
+				  double timeout_s,
 				  bool (*progress)(void *arg, long long now, long long total),
 				  void *arg, char *err, size_t errsize)
 {
@@ -448,7 +463,8 @@ enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange 
 
 bool httpreq_follow(struct http_request *rq, struct http_exchange *x, char *err, size_t errsize)
 {
-	bool to_get = x->status == 303 || ((x->status == 301 || x->status == 302) && !strcmp(rq->method, "POST"));
+	bool to_get = x->status == 303 ||
+		      ((x->status == 301 || x->status == 302) && !strcmp(rq->method, "POST"));
 
 	if (!x->redirect_url) {
 		snprintf(err, errsize, "http: redirect without a target");

@@ -29,9 +29,9 @@ struct http_request {
 struct http_exchange {
 	long status;
 	char host[256];
-	bool redirect;        /* a 3xx with somewhere to go */
-	char *redirect_url;   /* absolute */
-	char *body;           /* NUL-terminated, at most the configured cap */
+	bool redirect;      /* a 3xx with somewhere to go */
+	char *redirect_url; /* absolute */
+	char *body;         /* NUL-terminated, at most the configured cap */
 	size_t body_len, body_cap;
 	bool truncated;
 	json_object *headers; /* selected response headers, lower-case names */
@@ -64,7 +64,8 @@ void httpreq_exchange_cleanup(struct http_exchange *x);
  * an address is not allowed (no connection was opened); HTTP_NET_ERROR: no answer. err gets
  * a one-line reason for both.
  */
-enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange *x, double timeout_s,
+enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange *x,
+				  double timeout_s,
 				  bool (*progress)(void *arg, long long now, long long total),
 				  void *arg, char *err, size_t errsize);
 

@@ -29,10 +29,10 @@ struct netallow {
 
 /* Ranges no request goes to unless a CIDR of the allow-list covers them. */
 static const char *const refused[] = {
-	"0.0.0.0/8",     "10.0.0.0/8",    "100.64.0.0/10",   "127.0.0.0/8",  "169.254.0.0/16",
-	"172.16.0.0/12", "192.0.0.0/24",  "192.168.0.0/16",  "198.18.0.0/15", "224.0.0.0/3",
-	"::/128",        "::1/128",       "::ffff:0:0/96",   "64:ff9b::/96", "fc00::/7",
-	"fe80::/10",     "ff00::/8",      "2001:db8::/32",
+	"0.0.0.0/8",     "10.0.0.0/8",   "100.64.0.0/10",  "127.0.0.0/8",   "169.254.0.0/16",
+	"172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/3",
+	"::/128",        "::1/128",      "::ffff:0:0/96",  "64:ff9b::/96",  "fc00::/7",
+	"fe80::/10",     "ff00::/8",     "2001:db8::/32",
 };
 
 static bool parse_cidr(const char *s, struct cidr *c)
@@ -115,7 +115,8 @@ enum taskq_rc netallow_parse(const char *list, struct netallow **out, struct tas
 			na->any_host = true;
 		} else if (na->ncidrs < MAX_ENTRIES && parse_cidr(entry, &na->cidrs[na->ncidrs])) {
 			na->ncidrs++;
-		} else if (na->nhosts < MAX_ENTRIES && !strchr(entry, '/') && host_name_valid(entry)) {
+		} else if (na->nhosts < MAX_ENTRIES && !strchr(entry, '/') &&
+			   host_name_valid(entry)) {
 			na->hosts[na->nhosts++] = xstrdup(entry);
 		} else {
 			taskq_fail(err, TASKQ_INVAL, "http allow-list: bad entry '%s'", entry);

@@ -1,8 +1,8 @@
 /* noop: succeeds at once with {} (benchmarks measure the queue's own overhead with it). */
 #include "api.h"
 
-static enum kind_result noop_run(struct kind_ctx *ctx, json_object *payload,
-				 json_object **result, char *err, size_t errsize)
+static enum kind_result noop_run(struct kind_ctx *ctx, json_object *payload, json_object **result,
+				 char *err, size_t errsize)
 {
 	(void)ctx;
 	(void)payload;

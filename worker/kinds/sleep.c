@@ -10,8 +10,8 @@
 #define SLEEP_MAX_STEP_MS 60000
 
 /* Reads an optional integer field in [lo, hi]; false (with err) when present but wrong. */
-static bool opt_int(json_object *payload, const char *key, long lo, long hi, long *out,
-		    char *err, size_t errsize)
+static bool opt_int(json_object *payload, const char *key, long lo, long hi, long *out, char *err,
+		    size_t errsize)
 {
 	json_object *v;
 
@@ -26,8 +26,8 @@ static bool opt_int(json_object *payload, const char *key, long lo, long hi, lon
 	return true;
 }
 
-static enum kind_result sleep_run(struct kind_ctx *ctx, json_object *payload,
-				  json_object **result, char *err, size_t errsize)
+static enum kind_result sleep_run(struct kind_ctx *ctx, json_object *payload, json_object **result,
+				  char *err, size_t errsize)
 {
 	long steps = 10, step_ms = 100, fail_at = 0;
 	char msg[64];
