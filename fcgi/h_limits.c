@@ -1,6 +1,6 @@
 /*
  * h_limits: /api/rate_limits — limits on task starts per queue or per concurrency key
- * (sql/013_rate_limits.sql), for admin tokens. GET lists them with the starts of their
+ * (sql/schema/013_rate_limits.sql), for admin tokens. GET lists them with the starts of their
  * current window; PUT /api/rate_limits/{queue|key}/{name} {"max_starts": N, "per_s": S}
  * sets one (201 new, 200 changed); DELETE removes one (204, or 404).
  */

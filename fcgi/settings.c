@@ -24,11 +24,8 @@
 struct fcgi_settings g_cfg;
 
 static const struct config_opt g_opts[] = {
-	{"config", "TASKQ_CONFIG", CFG_STR, NULL, 0, 0,
-	 "file of key = value lines, keys as these flags (/etc/taskq/taskq-fcgi.conf)",
-	 &g_cfg.config},
-	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
-	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
+	CONFIG_OPT_CONFIG("/etc/taskq/taskq-fcgi.conf", &g_cfg.config),
+	CONFIG_OPT_DB(&g_cfg.db),
 	{"read-db", "TASKQ_READ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "conninfo of a streaming replica for status reads (GET /api/tasks/{id}), with "
 	 "read-your-writes (default: none, the primary serves every read)",
@@ -46,12 +43,7 @@ static const struct config_opt g_opts[] = {
 	 "unix socket of nginx's nchan publisher (live streams); none: streams off, long-polls on",
 	 &g_cfg.publish},
 	{"backlog", "TASKQ_BACKLOG", CFG_INT, "1024", 1, 65535, "listen backlog", &g_cfg.backlog},
-	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
-	 &g_cfg.log_level},
-	{"log-format", "TASKQ_LOG_FORMAT", CFG_STR, "text", 0, 0,
-	 "text (key=value) or json (one object per line)", &g_cfg.log_format},
-	{"log-file", "TASKQ_LOG_FILE", CFG_STR, NULL, 0, 0,
-	 "append the log to this file instead of stderr (reopened on SIGUSR1)", &g_cfg.log_file},
+	CONFIG_OPTS_LOG(&g_cfg.log_level, &g_cfg.log_format, &g_cfg.log_file),
 	{"auth", "TASKQ_AUTH", CFG_STR, "on", 0, 0,
 	 "on: every /api/ request needs a bearer token (taskq token create); off: no auth",
 	 &g_cfg.auth},
@@ -130,29 +122,9 @@ static bool check(char *err, size_t errsize)
 
 int settings_load(int argc, char **argv)
 {
-	struct taskq_err err;
-	char msg[200];
-	int npos, help;
-
 	g_argc = argc;
 	g_argv = argv;
-	if (config_parse(g_opts, NOPTS, argc, argv, &npos, &help, &err)) {
-		fprintf(stderr, "taskq-fcgi: %s\n", err.msg);
-		return 2;
-	}
-	if (help || npos > 0) {
-		config_usage(help ? stdout : stderr, "taskq-fcgi [options]", g_opts, NOPTS);
-		return help ? -1 : 2;
-	}
-	if (!check(msg, sizeof msg)) {
-		fprintf(stderr, "taskq-fcgi: %s\n", msg);
-		return 2;
-	}
-	if (log_file_set(g_cfg.log_file) < 0) {
-		fprintf(stderr, "taskq-fcgi: cannot open --log-file %s\n", g_cfg.log_file);
-		return 2;
-	}
-	return 0;
+	return config_start("taskq-fcgi", g_opts, NOPTS, argc, argv, check);
 }
 
 void settings_apply(bool first)
@@ -176,21 +148,12 @@ void settings_apply(bool first)
 
 void settings_reload(void *arg)
 {
-	struct taskq_err err;
-	char msg[200];
 	int kept = 0;
 
 	(void)arg;
-	if (config_reload(g_opts, NOPTS, &g_cfg, sizeof g_cfg, g_fixed, g_argc, g_argv, &kept,
-			  &err)) {
-		log_error("event=reload_failed msg=\"%s\"", err.msg);
+	if (!config_reload_checked(g_opts, NOPTS, &g_cfg, sizeof g_cfg, g_fixed, g_argc, g_argv,
+				   &kept, check))
 		return;
-	}
-	if (!check(msg, sizeof msg)) {
-		log_error("event=reload_failed msg=\"%s\"", msg);
-		config_reload_done(false);
-		return;
-	}
 	settings_apply(false);
 	config_reload_done(true);
 	log_info("event=reloaded kept_for_restart=%d max_body=%ld owner_rate=%ld owner_burst=%ld "

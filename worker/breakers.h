@@ -1,6 +1,6 @@
 /*
  * breakers: the worker's side of the circuit breakers that guard the http kind's upstream
- * hosts. Their state and every transition live in PostgreSQL (sql/009_breakers.sql), shared
+ * hosts. Their state and every transition live in PostgreSQL (sql/functions/breakers.sql), shared
  * by all workers; this keeps a copy of the rows of hosts that are not healthy (the claimer
  * re-reads it every BREAKERS_REFRESH_S and when NOTIFY taskq_breakers says one changed), so
  * that a task for a healthy host costs no round trip:

@@ -32,11 +32,8 @@ static struct {
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
-	{"config", "TASKQ_CONFIG", CFG_STR, NULL, 0, 0,
-	 "file of key = value lines, keys as these flags (/etc/taskq/taskq-worker.conf)",
-	 &g_cfg.config},
-	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
-	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cfg.db},
+	CONFIG_OPT_CONFIG("/etc/taskq/taskq-worker.conf", &g_cfg.config),
+	CONFIG_OPT_DB(&g_cfg.db),
 	{"concurrency", "TASKQ_CONCURRENCY", CFG_INT, "8", 1, 1024, "executor threads",
 	 &g_cfg.concurrency},
 	{"queues", "TASKQ_QUEUES", CFG_STR, "default", 0, 0,
@@ -74,12 +71,7 @@ static const struct config_opt g_opts[] = {
 	{"scheduler", "TASKQ_SCHEDULER", CFG_STR, "on", 0, 0,
 	 "on: fire recurring schedules here too (each fire time runs once, however many fire)",
 	 &g_cfg.scheduler},
-	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",
-	 &g_cfg.log_level},
-	{"log-format", "TASKQ_LOG_FORMAT", CFG_STR, "text", 0, 0,
-	 "text (key=value) or json (one object per line)", &g_cfg.log_format},
-	{"log-file", "TASKQ_LOG_FILE", CFG_STR, NULL, 0, 0,
-	 "append the log to this file instead of stderr (reopened on SIGUSR1)", &g_cfg.log_file},
+	CONFIG_OPTS_LOG(&g_cfg.log_level, &g_cfg.log_format, &g_cfg.log_file),
 };
 #define NOPTS (sizeof g_opts / sizeof g_opts[0])
 
@@ -143,20 +135,12 @@ static void reload(void *arg)
 {
 	struct running *run = arg;
 	struct taskq_err err;
-	char msg[160];
 	int fixed = 0;
 	struct pool_config pc;
 
-	if (config_reload(g_opts, NOPTS, &g_cfg, sizeof g_cfg, g_fixed, run->argc, run->argv,
-			  &fixed, &err)) {
-		log_error("event=reload_failed msg=\"%s\"", err.msg);
+	if (!config_reload_checked(g_opts, NOPTS, &g_cfg, sizeof g_cfg, g_fixed, run->argc,
+				   run->argv, &fixed, check_settings))
 		return;
-	}
-	if (!check_settings(msg, sizeof msg)) {
-		log_error("event=reload_failed msg=\"%s\"", msg);
-		config_reload_done(false);
-		return;
-	}
 	if (httpreq_configure(g_cfg.http_allow, g_cfg.http_max_body, g_cfg.http_headers, &err) ||
 	    kinds_init(g_cfg.commands, &err)) {
 		log_error("event=reload_failed msg=\"%s\"", err.msg);
@@ -182,28 +166,13 @@ int main(int argc, char **argv)
 	struct taskq_err err;
 	struct running run = {.argc = argc, .argv = argv};
 	struct signal_actions actions = {reload, &run};
-	char msg[160];
-	int npos, help;
 	sigset_t set;
+	int rc;
 
 	log_set_program("taskq-worker");
 	sdnotify_init(); /* before any thread: it clears NOTIFY_SOCKET & co. from the environment */
-	if (config_parse(g_opts, NOPTS, argc, argv, &npos, &help, &err)) {
-		fprintf(stderr, "taskq-worker: %s\n", err.msg);
-		return 2;
-	}
-	if (help || npos > 0) {
-		config_usage(help ? stdout : stderr, "taskq-worker [options]", g_opts, NOPTS);
-		return help ? 0 : 2;
-	}
-	if (!check_settings(msg, sizeof msg)) {
-		fprintf(stderr, "taskq-worker: %s\n", msg);
-		return 2;
-	}
-	if (log_file_set(g_cfg.log_file) < 0) {
-		fprintf(stderr, "taskq-worker: cannot open --log-file %s\n", g_cfg.log_file);
-		return 2;
-	}
+	if ((rc = config_start("taskq-worker", g_opts, NOPTS, argc, argv, check_settings)) != 0)
+		return rc < 0 ? 0 : rc;
 	apply_log_settings();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (httpreq_configure(g_cfg.http_allow, g_cfg.http_max_body, g_cfg.http_headers, &err) ||

@@ -1,5 +1,5 @@
 /*
- * scheduler: the worker thread that fires recurring schedules (sql/012_schedules.sql). Once a
+ * scheduler: the worker thread that fires recurring schedules (sql/functions/schedules.sql). Once a
  * second, just after the second turns, it asks PostgreSQL which schedules are due, computes
  * their fire times with lib/cron.c in each schedule's zone (lib/tz.c, zones cached), and fires
  * each time with taskq.fire_schedule(), which inserts the task and a fire row keyed by

@@ -310,3 +310,51 @@ void config_reload_done(bool keep_new)
 	free(g_reload.old);
 	g_reload.old = NULL;
 }
+
+int config_start(const char *program, const struct config_opt *opts, size_t nopts, int argc,
+		 char **argv, config_check_fn check)
+{
+	const struct config_opt *log_file = find(opts, nopts, "log-file", strlen("log-file"));
+	struct taskq_err err;
+	char msg[200];
+	int npos, help;
+
+	if (config_parse(opts, nopts, argc, argv, &npos, &help, &err)) {
+		fprintf(stderr, "%s: %s\n", program, err.msg);
+		return 2;
+	}
+	if (help || npos > 0) {
+		snprintf(msg, sizeof msg, "%s [options]", program);
+		config_usage(help ? stdout : stderr, msg, opts, nopts);
+		return help ? -1 : 2;
+	}
+	if (!check(msg, sizeof msg)) {
+		fprintf(stderr, "%s: %s\n", program, msg);
+		return 2;
+	}
+	if (log_file && log_file_set(*(const char **)log_file->target) < 0) {
+		fprintf(stderr, "%s: cannot open --log-file %s\n", program,
+			*(const char **)log_file->target);
+		return 2;
+	}
+	return 0;
+}
+
+bool config_reload_checked(const struct config_opt *opts, size_t nopts, void *cfg, size_t size,
+			   const char *const *fixed, int argc, char **argv, int *changed_fixed,
+			   config_check_fn check)
+{
+	struct taskq_err err;
+	char msg[200];
+
+	if (config_reload(opts, nopts, cfg, size, fixed, argc, argv, changed_fixed, &err)) {
+		log_error("event=reload_failed msg=\"%s\"", err.msg);
+		return false;
+	}
+	if (!check(msg, sizeof msg)) {
+		log_error("event=reload_failed msg=\"%s\"", msg);
+		config_reload_done(false);
+		return false;
+	}
+	return true;
+}

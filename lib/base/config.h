@@ -61,4 +61,42 @@ enum taskq_rc config_parse_long(const char *s, long min, long max, long *out);
 
 void config_usage(FILE *out, const char *synopsis, const struct config_opt *opts, size_t nopts);
 
+/* The options every daemon has, the same in each table: its configuration file (path: the
+ * default one, for --help), its database and its log settings. */
+/* clang-format off */
+#define CONFIG_OPT_CONFIG(path, target)                                                         \
+	{"config", "TASKQ_CONFIG", CFG_STR, NULL, 0, 0,                                         \
+	 "file of key = value lines, keys as these flags (" path ")", (target)}
+#define CONFIG_OPT_DB(target)                                                                   \
+	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,                                       \
+	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", (target)}
+#define CONFIG_OPTS_LOG(level, format, file)                                                    \
+	{"log-level", "TASKQ_LOG_LEVEL", CFG_STR, "info", 0, 0, "debug, info, warn or error",   \
+	 (level)},                                                                              \
+	{"log-format", "TASKQ_LOG_FORMAT", CFG_STR, "text", 0, 0,                               \
+	 "text (key=value) or json (one object per line)", (format)},                           \
+	{"log-file", "TASKQ_LOG_FILE", CFG_STR, NULL, 0, 0,                                     \
+	 "append the log to this file instead of stderr (reopened on SIGUSR1)", (file)}
+/* clang-format on */
+
+/* A daemon's checks beyond each option's type and range: false with a message in err. */
+typedef bool (*config_check_fn)(char *err, size_t errsize);
+
+/*
+ * A daemon's start: config_parse, --help or a stray argument (usage), check, then the table's
+ * "log-file" option (when it has one) opened with log_file_set. Complaints go to stderr as
+ * "program: message". Returns 0 to go on, -1 after --help (exit 0), 2 after a complaint.
+ */
+int config_start(const char *program, const struct config_opt *opts, size_t nopts, int argc,
+		 char **argv, config_check_fn check);
+
+/*
+ * config_reload, then check; on either failure it logs event=reload_failed, puts the old
+ * values back and returns false. On true the caller applies the new values and calls
+ * config_reload_done(true), or config_reload_done(false) when applying them failed.
+ */
+bool config_reload_checked(const struct config_opt *opts, size_t nopts, void *cfg, size_t size,
+			   const char *const *fixed, int argc, char **argv, int *changed_fixed,
+			   config_check_fn check);
+
 #endif

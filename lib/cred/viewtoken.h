@@ -3,7 +3,7 @@
  * stream it and, when the token says so, cancel it). "tv_" + base64url (no padding) of
  *   version 1 | key id | flags (bit 0: may cancel) | expiry (int64 BE, Unix s) | task id (16)
  *   | HMAC-SHA256 of those 27 bytes (32)
- * sql/015_view_tokens.sql makes the same bytes in SQL (taskq.view_token()). Pure code
+ * sql/functions/view_tokens.sql makes the same bytes in SQL (taskq.view_token()). Pure code
  * (OpenSSL's HMAC), unit-tested; the keys live in PostgreSQL (taskq.view_keys).
  */
 #ifndef TASKQ_VIEWTOKEN_H

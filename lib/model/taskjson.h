@@ -55,7 +55,7 @@ void taskjson_add_raw(json_object *o, const char *key, const char *text);
  * name an earlier task (i or more), or -1 when there is none. */
 long taskjson_after_forward(const struct task_new *n, size_t i);
 
-/* One element of the array taskq.submit_many() takes (sql/010_batch.sql), from a checked *n
+/* One element of the array taskq.submit_many() takes (sql/functions/submit.sql), from a checked *n
  * (its payload text goes in as it is); a new object. */
 json_object *taskjson_batch_element(const struct task_new *n);
 

@@ -1,4 +1,4 @@
-/* store/batch: batch submit (taskq.submit_many, sql/010_batch.sql; see store/batch.h). */
+/* store/batch: batch submit (taskq.submit_many, sql/functions/submit.sql; see store/batch.h). */
 #include "store/batch.h"
 
 #include <stdlib.h>

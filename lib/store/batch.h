@@ -1,6 +1,6 @@
 /*
  * store/batch: a client's batch of tasks inserted in one statement, all or none
- * (taskq.submit_many, sql/010_batch.sql). Single submits and taskq-fcgi's group commit are
+ * (taskq.submit_many, sql/functions/submit.sql). Single submits and taskq-fcgi's group commit are
  * store/submit.h's.
  */
 #ifndef TASKQ_STORE_BATCH_H
@@ -20,7 +20,7 @@ struct batch_row {
 	char *run_at; /* RFC 3339 */
 };
 
-/* Inserts the tasks of tasks_json (a JSON array, see sql/010_batch.sql and 011_chains.sql)
+/* Inserts the tasks of tasks_json (a JSON array, see taskq.insert_tasks in sql/functions/submit.sql)
  * for owner in one statement, all or none; *rows receives *n rows in the array's order
  * (store_batch_free). parent_owner: when not NULL, every parent named must be that owner's. */
 enum taskq_rc store_submit_many(struct db *db, const char *owner, const char *tasks_json,

@@ -1,5 +1,6 @@
 /*
- * store/breakers: the circuit breakers of the http kind's upstream hosts (sql/009_breakers.sql):
+ * store/breakers: the circuit breakers of the http kind's upstream hosts (sql/schema/009_breakers.sql,
+ * sql/functions/breakers.sql):
  * the rows of hosts that are not healthy, admission of a claimed task (run, probe, or deferred
  * without spending its attempt) and the report of what a host did. The worker's state machine
  * around them is worker/breakers.c's.

@@ -1,5 +1,5 @@
 /*
- * store/chains: submits that name parents (taskq.insert_tasks, sql/011_chains.sql) and the
+ * store/chains: submits that name parents (taskq.insert_tasks, sql/functions/submit.sql) and the
  * parents' results a command kind reads. Decoding a task's parents column is store/exec.h's
  * (row_task), like the rest of a task row.
  */

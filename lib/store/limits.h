@@ -1,6 +1,6 @@
 /*
  * store/limits: limits on task starts per queue or per concurrency key
- * (sql/013_rate_limits.sql): set, list, delete. Enforcing them is the claim's (sql/).
+ * (sql/schema/013_rate_limits.sql): set, list, delete. Enforcing them is the claim's (sql/functions/limits.sql).
  */
 #ifndef TASKQ_STORE_LIMITS_H
 #define TASKQ_STORE_LIMITS_H

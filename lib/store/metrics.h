@@ -1,6 +1,6 @@
 /*
  * store/metrics: the figures PostgreSQL holds for /metrics (queues, counters, the fleet,
- * breakers: sql/008_metrics.sql), the fleet the CLI shows (taskq stats) and the count of live
+ * breakers: sql/schema/008_metrics.sql), the fleet the CLI shows (taskq stats) and the count of live
  * workers /healthz reports. Formatting them is the caller's (fcgi/promtext.c, cli/stats.c).
  */
 #ifndef TASKQ_STORE_METRICS_H

@@ -1,5 +1,5 @@
 /*
- * store/schedules: recurring schedules (sql/012_schedules.sql): create, replace, read, list,
+ * store/schedules: recurring schedules (sql/schema/012_schedules.sql): create, replace, read, list,
  * delete, and the worker scheduler's verbs (the due schedules, fire once per instant, advance
  * or disable). Computing fire times is lib/time/'s; struct schedule is time/schedule.h's.
  */

@@ -25,7 +25,7 @@
 	" VALUES ($1, $2::jsonb, $3, $4::smallint, " FAIR_RUN_AT ", $6::int, $7::int, $8, $9," \
 	" $10, $11)"
 
-/* Several submits of concurrent requests in one statement (fcgi/combine.c): a JSON array of
+/* Several submits of concurrent requests in one statement (fcgi/bg/combine.c): a JSON array of
  * elements as taskjson_batch_element() makes them, plus "id" (made by the caller, so that each
  * returned row is known by it) and "owner". Same place in line as FAIR_RUN_AT. */
 #define INSERT_GROUP                                                                              \

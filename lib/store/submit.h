@@ -1,6 +1,6 @@
 /*
  * store/submit: inserting tasks one by one (POST /api/tasks, the CLI) and as a group of
- * concurrent submits in one statement (taskq-fcgi's group commit, fcgi/combine.c), with their
+ * concurrent submits in one statement (taskq-fcgi's group commit, fcgi/bg/combine.c), with their
  * place in line among owners. Batches of a client are store/batch.h's; tasks that name parents
  * store/chains.h's. Tasks filled in here are the caller's (task_cleanup).
  */
@@ -18,7 +18,7 @@
 enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out, bool *created,
 			   struct taskq_err *err);
 
-/* One submit of a group (fcgi/combine.c): n in; the caller makes id (a UUIDv7, uuid7_make);
+/* One submit of a group (fcgi/bg/combine.c): n in; the caller makes id (a UUIDv7, uuid7_make);
  * out receives the task. */
 struct group_item {
 	const struct task_new *n;

@@ -1,5 +1,5 @@
 /*
- * schedule: a recurring schedule (sql/012_schedules.sql) as the API, the CLI and the worker's
+ * schedule: a recurring schedule (sql/schema/012_schedules.sql) as the API, the CLI and the worker's
  * scheduler see it, and its JSON: parsing and checking a body (the cron expression with
  * lib/time/cron.c, the zone with lib/time/tz.c, the task template with taskjson), and encoding a row.
  */

@@ -17,7 +17,7 @@ BEGIN
 END $$;
 
 -- A new task's place in line (its run_at): the one rule every submit follows, taskq.submit,
--- taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store.c) alike. Delayed tasks, and all of
+-- taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store/submit.c) alike. Delayed tasks, and all of
 -- them unless fair, run at now() + delay_s. Fair ones (start-time fair queueing across
 -- owners, taskq-fcgi with auth on): at after, the place of the owner's previous task in this
 -- queue and priority plus a microsecond (the caller remembers it, fcgi/fair.c), but never

@@ -4,7 +4,7 @@
 
 -- Renews, in one statement, the leases of the (task, attempt) pairs a worker's executors still
 -- run (held, held_attempts), upserts its fleet row with its counters (metrics: a JSON object,
--- see worker/wstats.c), and tells it which of its tasks have a cancellation pending (so a task
+-- see lib/model/wstats.c), and tells it which of its tasks have a cancellation pending (so a task
 -- that writes no progress still stops). A task the worker gave up on is not renewed: its
 -- lease expires and it is rescued. A running task whose row another transaction holds (one
 -- naming it as a parent) is skipped this time instead of stalling every other lease of the

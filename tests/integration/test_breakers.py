@@ -1,4 +1,4 @@
-"""Circuit breakers of the http kind's upstream hosts (sql/009_breakers.sql, worker/breakers.c),
+"""Circuit breakers of the http kind's upstream hosts (sql/functions/breakers.sql, worker/breakers.c),
 against an upstream of the test's own on loopback that answers 503 and then recovers. Each test
 runs extra workers on a queue of its own and gives its upstream short settings with a row of
 taskq.breaker_settings (the test stack's worker reaches 127.0.0.1: TASKQ_HTTP_ALLOW in

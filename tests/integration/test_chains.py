@@ -1,4 +1,4 @@
-"""Chains, fan-in and follow-ups over HTTP (sql/011_chains.sql): a task submitted with
+"""Chains, fan-in and follow-ups over HTTP (sql/functions/chains.sql): a task submitted with
 `after` waits, blocked, until its parents succeeded; a failed or cancelled parent cancels it
 (and its own children) unless `after_policy` is "always"; command kinds read their parents'
 results in TASKQ_PARENTS; a result's {"enqueue": [...]} inserts follow-ups atomically with

@@ -1,4 +1,4 @@
-"""Chains from SQL and their concurrency (sql/011_chains.sql), driven transaction by
+"""Chains from SQL and their concurrency (sql/functions/chains.sql), driven transaction by
 transaction on the stack's database: taskq.submit(after => ...), taskq.submit_many with
 indexes, two parents finishing in two transactions at once, a child submitted while its parent
 finishes (both orders), the heartbeat beside a submitter holding a parent, a long cascade,

@@ -1,5 +1,5 @@
 """taskq.fair_run_at (sql/functions/submit.sql): the place in line of a new task, the one rule
-taskq.submit, taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store.c) share. Driven in one
+taskq.submit, taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store/submit.c) share. Driven in one
 transaction on the stack's database (now() stays put; rolled back, nothing is left behind).
 test_auth's fairness test checks the same rule end to end.
 """

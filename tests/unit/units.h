@@ -59,7 +59,9 @@ Suite *suite_token(void);
 Suite *suite_log(void);
 Suite *suite_promtext(void);
 Suite *suite_cron(void);
+Suite *suite_cron_props(void);
 Suite *suite_tz(void);
+Suite *suite_tz_zones(void);
 Suite *suite_breakers(void);
 Suite *suite_wstats(void);
 
