@@ -18,38 +18,11 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/strlist.h"
 #include "base/xalloc.h"
 #include "store/migrate.h"
 
 #define ORDER_FILE "order.txt"
-
-struct names {
-	char **v;
-	size_t n;
-};
-
-static void names_add(struct names *l, const char *s)
-{
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-	l->v[l->n++] = xstrdup(s);
-}
-
-static void names_free(struct names *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static bool names_has(const struct names *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i], s))
-			return true;
-	return false;
-}
 
 static int by_name(const void *a, const void *b)
 {
@@ -98,7 +71,7 @@ static int version_of(const char *name)
 }
 
 /* The names in dir that keep(name) accepts, sorted. 0, or 1 with a message. */
-static int list_dir(const char *dir, bool (*keep)(const char *), struct names *out)
+static int list_dir(const char *dir, bool (*keep)(const char *), struct strlist *out)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -109,7 +82,7 @@ static int list_dir(const char *dir, bool (*keep)(const char *), struct names *o
 	}
 	while ((e = readdir(d)) != NULL)
 		if (keep(e->d_name))
-			names_add(out, e->d_name);
+			strlist_add(out, e->d_name);
 	closedir(d);
 	if (out->n)
 		qsort(out->v, out->n, sizeof *out->v, by_name);
@@ -141,7 +114,7 @@ static bool plain_sql_name(const char *s)
 static int apply_schema(struct db *db, const char *top)
 {
 	char dir[4096];
-	struct names steps = {0};
+	struct strlist steps = {0};
 	size_t applied = 0;
 	int status = 0;
 
@@ -183,13 +156,13 @@ static int apply_schema(struct db *db, const char *top)
 	}
 	if (status == 0)
 		printf("schema up to date (%zu applied, %zu known)\n", applied, steps.n);
-	names_free(&steps);
+	strlist_free(&steps);
 	return status;
 }
 
 /* The file names order.txt of dir lists, in its order: one a line, '#' starts a comment
  * line. 0, or 1 with a message. */
-static int read_order(const char *dir, struct names *out)
+static int read_order(const char *dir, struct strlist *out)
 {
 	char path[4096 + 64];
 	char *text, *line, *next;
@@ -213,13 +186,13 @@ static int read_order(const char *dir, struct names *out)
 			*--end = '\0';
 		if (!*line || *line == '#')
 			continue;
-		if (!plain_sql_name(line) || names_has(out, line)) {
+		if (!plain_sql_name(line) || strlist_has(out, line)) {
 			fprintf(stderr, "taskq: %s: %s %.200s\n", path,
 				plain_sql_name(line) ? "listed twice:" : "not a file name.sql:",
 				line);
 			status = 1;
 		} else {
-			names_add(out, line);
+			strlist_add(out, line);
 		}
 	}
 	free(text);
@@ -229,7 +202,7 @@ static int read_order(const char *dir, struct names *out)
 static int apply_functions(struct db *db, const char *top)
 {
 	char dir[4096];
-	struct names order = {0}, present = {0};
+	struct strlist order = {0}, present = {0};
 	char **sqls = NULL;
 	size_t loaded = 0, failed;
 	struct taskq_err err;
@@ -241,7 +214,7 @@ static int apply_functions(struct db *db, const char *top)
 		goto out;
 	}
 	for (size_t i = 0; i < present.n; i++)
-		if (!names_has(&order, present.v[i])) {
+		if (!strlist_has(&order, present.v[i])) {
 			fprintf(stderr, "taskq: %s/%s is not listed in %s\n", dir, present.v[i],
 				ORDER_FILE);
 			status = 1;
@@ -279,8 +252,8 @@ out:
 	for (size_t i = 0; i < loaded; i++)
 		free(sqls[i]);
 	free(sqls);
-	names_free(&order);
-	names_free(&present);
+	strlist_free(&order);
+	strlist_free(&present);
 	return status;
 }
 

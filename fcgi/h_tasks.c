@@ -328,36 +328,38 @@ struct list_args {
 	char msg[160];
 };
 
+/* A filter value that passed its check (valid): copied into buf, and the filter field points
+ * at the copy. False when it did not pass. */
+static bool keep_arg(bool valid, const char *val, char *buf, size_t size, const char **field)
+{
+	if (!valid)
+		return false;
+	snprintf(buf, size, "%s", val);
+	*field = buf;
+	return true;
+}
+
 static int list_arg(const char *key, const char *val, void *ctx)
 {
 	struct list_args *a = ctx;
 	long limit;
 
 	if (!strcmp(key, "state")) {
-		if (task_state_parse(val) < 0)
+		if (!keep_arg(task_state_parse(val) >= 0, val, a->state, sizeof a->state,
+			      &a->f.state))
 			goto bad;
-		snprintf(a->state, sizeof a->state, "%s", val);
-		a->f.state = a->state;
 	} else if (!strcmp(key, "queue")) {
-		if (!task_name_valid(val))
+		if (!keep_arg(task_name_valid(val), val, a->queue, sizeof a->queue, &a->f.queue))
 			goto bad;
-		snprintf(a->queue, sizeof a->queue, "%s", val);
-		a->f.queue = a->queue;
 	} else if (!strcmp(key, "kind")) {
-		if (!task_name_valid(val))
+		if (!keep_arg(task_name_valid(val), val, a->kind, sizeof a->kind, &a->f.kind))
 			goto bad;
-		snprintf(a->kind, sizeof a->kind, "%s", val);
-		a->f.kind = a->kind;
 	} else if (!strcmp(key, "before")) {
-		if (!task_id_valid(val))
+		if (!keep_arg(task_id_valid(val), val, a->before, sizeof a->before, &a->f.before))
 			goto bad;
-		snprintf(a->before, sizeof a->before, "%s", val);
-		a->f.before = a->before;
 	} else if (!strcmp(key, "owner")) {
-		if (!token_owner_valid(val))
+		if (!keep_arg(token_owner_valid(val), val, a->owner, sizeof a->owner, &a->f.owner))
 			goto bad;
-		snprintf(a->owner, sizeof a->owner, "%s", val);
-		a->f.owner = a->owner;
 	} else if (!strcmp(key, "limit")) {
 		if (config_parse_long(val, 1, LIST_MAX, &limit) != TASKQ_OK)
 			goto bad;

@@ -114,39 +114,31 @@ void resp_error_status(struct req *r, int status, const char *code, const char *
 	send_error(r, status, code, msg, -1, extra);
 }
 
+/* The answer to each failure a request may meet, but the database's absence (its own answer
+ * below) and internal errors (500). */
+static const struct {
+	enum taskq_rc rc;
+	int status;
+	const char *code;
+} g_answers[] = {
+	{TASKQ_INVAL, 400, "invalid_field"},       {TASKQ_BAD_JSON, 400, "invalid_json"},
+	{TASKQ_UNKNOWN_KIND, 400, "unknown_kind"}, {TASKQ_BAD_ID, 400, "invalid_id"},
+	{TASKQ_NOTFOUND, 404, "not_found"},        {TASKQ_CONFLICT, 409, "wrong_state"},
+	{TASKQ_TOO_BIG, 413, "too_large"},
+};
+
 void resp_error_at(struct req *r, enum taskq_rc rc, const char *msg, long index)
 {
-	switch (rc) {
-	case TASKQ_INVAL:
-		send_error(r, 400, "invalid_field", msg, index, NULL);
-		return;
-	case TASKQ_BAD_JSON:
-		send_error(r, 400, "invalid_json", msg, index, NULL);
-		return;
-	case TASKQ_UNKNOWN_KIND:
-		send_error(r, 400, "unknown_kind", msg, index, NULL);
-		return;
-	case TASKQ_BAD_ID:
-		send_error(r, 400, "invalid_id", msg, index, NULL);
-		return;
-	case TASKQ_NOTFOUND:
-		send_error(r, 404, "not_found", msg, index, NULL);
-		return;
-	case TASKQ_CONFLICT:
-		send_error(r, 409, "wrong_state", msg, index, NULL);
-		return;
-	case TASKQ_TOO_BIG:
-		send_error(r, 413, "too_large", msg, index, NULL);
-		return;
-	case TASKQ_DB_DOWN:
+	for (size_t i = 0; i < sizeof g_answers / sizeof g_answers[0]; i++)
+		if (g_answers[i].rc == rc) {
+			send_error(r, g_answers[i].status, g_answers[i].code, msg, index, NULL);
+			return;
+		}
+	if (rc == TASKQ_DB_DOWN)
 		send_error(r, 503, "db_unavailable", "database unavailable, try again shortly", -1,
 			   "Retry-After: 1\r\n");
-		return;
-	case TASKQ_OK:
-	case TASKQ_INTERNAL:
-		break;
-	}
-	send_error(r, 500, "internal", "internal error", -1, NULL);
+	else
+		send_error(r, 500, "internal", "internal error", -1, NULL);
 }
 
 void resp_error(struct req *r, enum taskq_rc rc, const char *msg)

@@ -143,18 +143,32 @@ bool breakers_must_report_success(bool known, enum breaker_state state, int fail
 
 /* ---- executors ------------------------------------------------------------------------------ */
 
+/* What this worker's cache says of host's breaker; known false: nothing (closed, no failure,
+ * assumed). */
+struct cached {
+	bool known;
+	enum breaker_state state;
+	int failures;
+};
+
+static struct cached cache_of(const char *host)
+{
+	struct cached c = {.state = BREAKER_CLOSED};
+
+	c.known = breakers_lookup(host, &c.state, &c.failures);
+	return c;
+}
+
 enum breaker_verdict breakers_admit(struct db *db, const struct holder *h, const char *host,
 				    double probe_s, char *msg, size_t msgsize)
 {
 	struct breaker_admission a;
 	struct taskq_err err;
-	enum breaker_state state = BREAKER_CLOSED;
 	char hv[BREAKER_HOST_MAX + 1];
-	int failures = 0;
-	bool known = breakers_lookup(host, &state, &failures);
+	struct cached c = cache_of(host);
 
 	msg[0] = '\0';
-	if (!breakers_must_ask(known, state))
+	if (!breakers_must_ask(c.known, c.state))
 		return BREAKER_RUN;
 	if (store_breaker_admit(db, h, host, probe_s, &a, &err) != TASKQ_OK) {
 		log_task(LOG_WARN, h->id, "event=breaker_admit_failed host=\"%s\" msg=\"%s\"",
@@ -197,15 +211,13 @@ void breakers_report(struct db *db, const struct holder *h, const char *host, bo
 {
 	struct breaker_report r;
 	struct taskq_err err;
-	enum breaker_state state = BREAKER_CLOSED;
 	char hv[BREAKER_HOST_MAX + 1];
-	int failures = 0;
-	bool known = breakers_lookup(host, &state, &failures);
+	struct cached c = cache_of(host);
 	struct breaker_defaults defaults;
 
 	/* failures always go to PostgreSQL, which counts them (even with the flag's default
 	 * off, a row of taskq.breaker_settings may turn this host's breaker on) */
-	if (ok && !breakers_must_report_success(known, state, failures, probe))
+	if (ok && !breakers_must_report_success(c.known, c.state, c.failures, probe))
 		return;
 	pthread_mutex_lock(&g_lock);
 	defaults = g_defaults;

@@ -27,6 +27,17 @@ static enum wstats_outcome fail_outcome(int state)
 	return state < 0 ? WS_LOST : state == TASK_QUEUED ? WS_RETRIED : WS_FAILED;
 }
 
+/* A stopped attempt the store has taken back (rc TASKQ_OK): logged and counted. Returns rc. */
+static enum taskq_rc stopped(enum taskq_rc rc, const struct task *t, const char *event,
+			     enum wstats_outcome o)
+{
+	if (rc == TASKQ_OK) {
+		log_task(LOG_INFO, t->id, "event=%s kind=%s", event, t->kind);
+		counters_outcome(o);
+	}
+	return rc;
+}
+
 /* Records what became of one attempt, once. */
 static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enum kind_result kr,
 				 json_object *result, const char *errmsg, struct taskq_err *err)
@@ -78,11 +89,8 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 	case KIND_STOPPED:
 		switch (ctx->stop) {
 		case STOP_CANCEL:
-			rc = store_ack_cancel(ex->db, h, err);
-			if (rc == TASKQ_OK) {
-				log_task(LOG_INFO, t->id, "event=cancelled kind=%s", t->kind);
-				counters_outcome(WS_CANCELLED);
-			}
+			rc = stopped(store_ack_cancel(ex->db, h, err), t, "cancelled",
+				     WS_CANCELLED);
 			break;
 		case STOP_TIMEOUT:
 			snprintf(msg, sizeof msg, "timed out after %d s",
@@ -95,11 +103,7 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 			}
 			break;
 		case STOP_SHUTDOWN:
-			rc = store_release(ex->db, h, err);
-			if (rc == TASKQ_OK) {
-				log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
-				counters_outcome(WS_RELEASED);
-			}
+			rc = stopped(store_release(ex->db, h, err), t, "released", WS_RELEASED);
 			break;
 		case STOP_LOST:
 		case STOP_NONE:

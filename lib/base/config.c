@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/strlist.h"
 #include "base/xalloc.h"
 
 enum taskq_rc config_parse_long(const char *s, long min, long max, long *out)
@@ -64,34 +65,18 @@ static const struct config_opt *find(const struct config_opt *opts, size_t n, co
 /* Strings read from a configuration file, by generation: those of the first parse live until
  * config_cleanup() (a CFG_FIXED option may point into them for good); those of a reload live
  * until the next successful reload replaces them. */
-struct strings {
-	char **v;
-	size_t n;
-};
-static struct strings g_start, g_current, g_reading, *g_into = &g_start;
+static struct strlist g_start, g_current, g_reading, *g_into = &g_start;
 
 static const char *keep(const char *s, size_t n)
 {
-	char *v = xstrndup(s, n);
-	g_into->v = xrealloc(g_into->v, (g_into->n + 1) * sizeof *g_into->v);
-	g_into->v[g_into->n++] = v;
-	return v;
-}
-
-static void strings_free(struct strings *st)
-{
-	for (size_t i = 0; i < st->n; i++)
-		free(st->v[i]);
-	free(st->v);
-	st->v = NULL;
-	st->n = 0;
+	return strlist_add_owned(g_into, xstrndup(s, n));
 }
 
 void config_cleanup(void)
 {
-	strings_free(&g_start);
-	strings_free(&g_current);
-	strings_free(&g_reading);
+	strlist_free(&g_start);
+	strlist_free(&g_current);
+	strlist_free(&g_reading);
 }
 
 static void trim(const char **s, size_t *n)
@@ -300,13 +285,13 @@ void config_reload_done(bool keep_new)
 	if (!g_reload.old)
 		return;
 	if (keep_new) {
-		strings_free(&g_current);
+		strlist_free(&g_current);
 		g_current = g_reading;
 	} else {
 		memcpy(g_reload.cfg, g_reload.old, g_reload.size);
-		strings_free(&g_reading);
+		strlist_free(&g_reading);
 	}
-	g_reading = (struct strings){NULL, 0};
+	g_reading = (struct strlist){NULL, 0};
 	free(g_reload.old);
 	g_reload.old = NULL;
 }

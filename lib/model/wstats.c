@@ -63,6 +63,22 @@ static json_object *bound(double v)
 	return json_object_new_double(v);
 }
 
+/* o.key: an object of the n counters v by their names, those whose bit of has is set (the
+ * bit of v[i] is first << i); nothing when none is. */
+static void add_counts(json_object *o, const char *key, unsigned has, unsigned first,
+		       const char *const *names, const unsigned long long *v, int n)
+{
+	json_object *c;
+
+	if (!(has & ((first << n) - first)))
+		return;
+	c = json_object_new_object();
+	for (int i = 0; i < n; i++)
+		if (has & (first << i))
+			json_object_object_add(c, names[i], u64(v[i]));
+	json_object_object_add(o, key, c);
+}
+
 char *wstats_encode(const struct wstats *s)
 {
 	json_object *o = json_object_new_object(), *kinds = json_object_new_object();
@@ -72,13 +88,8 @@ char *wstats_encode(const struct wstats *s)
 		json_object_object_add(o, "claimed", u64(s->claimed));
 	if (s->has & WSTATS_RESCUED)
 		json_object_object_add(o, "rescued", u64(s->rescued));
-	if (s->has & (WSTATS_OUTCOME(WS_NOUTCOMES) - WSTATS_OUTCOME(0))) {
-		json_object *out = json_object_new_object();
-		for (int i = 0; i < WS_NOUTCOMES; i++)
-			if (s->has & WSTATS_OUTCOME(i))
-				json_object_object_add(out, g_outcome_name[i], u64(s->outcome[i]));
-		json_object_object_add(o, "outcomes", out);
-	}
+	add_counts(o, "outcomes", s->has, WSTATS_OUTCOME(0), g_outcome_name, s->outcome,
+		   WS_NOUTCOMES);
 	if (s->has & WSTATS_BATCH) {
 		json_object *cb = json_object_new_object(),
 			    *le = json_object_new_array_ext(s->nbounds);
@@ -101,13 +112,7 @@ char *wstats_encode(const struct wstats *s)
 		json_object_object_add(kinds, s->kinds[i].name, k);
 	}
 	json_object_object_add(o, "kinds", kinds);
-	if (s->has & (WSTATS_DB(WSDB_N) - WSTATS_DB(0))) {
-		json_object *dbo = json_object_new_object();
-		for (int i = 0; i < WSDB_N; i++)
-			if (s->has & WSTATS_DB(i))
-				json_object_object_add(dbo, g_db_name[i], u64(s->db[i]));
-		json_object_object_add(o, "db", dbo);
-	}
+	add_counts(o, "db", s->has, WSTATS_DB(0), g_db_name, s->db, WSDB_N);
 	text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return text;

@@ -198,6 +198,18 @@ enum taskq_rc store_exec_row(struct db *db, struct db_stmt *stmt, const char *co
 	return TASKQ_OK;
 }
 
+enum taskq_rc store_exec_found(struct db *db, struct db_stmt *stmt, const char *const *params,
+			       store_decode_fn *decode, void *elem, const char *missing,
+			       struct taskq_err *err)
+{
+	bool found;
+	enum taskq_rc rc = store_exec_row(db, stmt, params, decode, elem, &found, err);
+
+	if (rc == TASKQ_OK && !found)
+		return taskq_fail(err, TASKQ_NOTFOUND, "%s", missing);
+	return rc;
+}
+
 enum taskq_rc store_exec_each(struct db *db, struct db_stmt *stmt, const char *const *params,
 			      store_decode_fn *decode, void *ctx, struct taskq_err *err)
 {

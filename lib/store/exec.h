@@ -94,6 +94,11 @@ enum taskq_rc store_exec_bool(struct db *db, struct db_stmt *stmt, const char *c
 enum taskq_rc store_exec_row(struct db *db, struct db_stmt *stmt, const char *const *params,
 			     store_decode_fn *decode, void *elem, bool *found,
 			     struct taskq_err *err);
+/* store_exec_row for a row that must be there: none is TASKQ_NOTFOUND, with the message
+ * missing ("no such schedule"). */
+enum taskq_rc store_exec_found(struct db *db, struct db_stmt *stmt, const char *const *params,
+			       store_decode_fn *decode, void *elem, const char *missing,
+			       struct taskq_err *err);
 /* Runs a statement and hands every row to decode, with ctx as its elem each time. */
 enum taskq_rc store_exec_each(struct db *db, struct db_stmt *stmt, const char *const *params,
 			      store_decode_fn *decode, void *ctx, struct taskq_err *err);

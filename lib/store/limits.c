@@ -66,10 +66,6 @@ enum taskq_rc store_rate_delete(struct db *db, const char *scope, const char *na
 				struct taskq_err *err)
 {
 	const char *p[2] = {scope, name};
-	bool found;
-	enum taskq_rc rc = store_exec_row(db, &s_rate_delete, p, NULL, NULL, &found, err);
 
-	if (rc)
-		return rc;
-	return found ? TASKQ_OK : taskq_fail(err, TASKQ_NOTFOUND, "no such rate limit");
+	return store_exec_found(db, &s_rate_delete, p, NULL, NULL, "no such rate limit", err);
 }

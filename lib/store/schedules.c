@@ -137,12 +137,8 @@ enum taskq_rc store_schedule_get(struct db *db, const char *name, struct schedul
 				 struct taskq_err *err)
 {
 	const char *p[1] = {name};
-	bool found;
-	enum taskq_rc rc = store_exec_row(db, &s_sched_get, p, decode_schedule, out, &found, err);
 
-	if (rc == TASKQ_OK && !found)
-		return taskq_fail(err, TASKQ_NOTFOUND, "no such schedule");
-	return rc;
+	return store_exec_found(db, &s_sched_get, p, decode_schedule, out, "no such schedule", err);
 }
 
 enum taskq_rc store_schedule_list(struct db *db, const char *owner, struct schedule **out, int *n,
@@ -161,12 +157,8 @@ enum taskq_rc store_schedule_delete(struct db *db, const char *name, const char 
 				    struct taskq_err *err)
 {
 	const char *p[2] = {name, owner};
-	bool found;
-	enum taskq_rc rc = store_exec_row(db, &s_sched_delete, p, NULL, NULL, &found, err);
 
-	if (rc == TASKQ_OK && !found)
-		return taskq_fail(err, TASKQ_NOTFOUND, "no such schedule");
-	return rc;
+	return store_exec_found(db, &s_sched_delete, p, NULL, NULL, "no such schedule", err);
 }
 
 static void decode_due(const struct row *r, void *elem)

@@ -60,18 +60,14 @@ BEGIN
          updated_at = now(), version = x.version + 1
    WHERE x.id = task AND x.worker_id = worker AND x.attempts = att AND x.state = 'running'
   RETURNING * INTO t;
-  IF NOT FOUND THEN
+  IF NOT taskq.attempt_ended(t, worker,
+                             CASE WHEN t.state = 'cancelled' THEN 'cancelled' ELSE 'deferred' END,
+                             att, msg) THEN
     RETURN false;
   END IF;
-  INSERT INTO taskq.task_events (task_id, event, attempt, worker_id, detail)
-  VALUES (task, CASE WHEN t.state = 'cancelled' THEN 'cancelled' ELSE 'deferred' END, att,
-          worker, msg);
-  IF t.state = 'cancelled' THEN
-    PERFORM taskq.count_finished(t.queue, 'cancelled', 1);
-  ELSIF until <= now() THEN
+  IF t.state = 'queued' AND until <= now() THEN
     PERFORM pg_notify('taskq_wake', '');
   END IF;
-  PERFORM taskq.key_freed(t.concurrency_key);
   RETURN true;
 END $$;
 

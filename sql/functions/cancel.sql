@@ -39,14 +39,7 @@ BEGIN
          message = coalesce(x.message, 'cancelled'), updated_at = now(), version = x.version + 1
    WHERE x.id = task AND x.worker_id = worker AND x.attempts = att AND x.state = 'running'
   RETURNING * INTO t;
-  IF NOT FOUND THEN
-    RETURN false;
-  END IF;
-  INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
-  VALUES (task, 'cancelled', t.attempts, worker);
-  PERFORM taskq.count_finished(t.queue, 'cancelled', 1);
-  PERFORM taskq.key_freed(t.concurrency_key);
-  RETURN true;
+  RETURN taskq.attempt_ended(t, worker, 'cancelled', t.attempts);
 END $$;
 
 -- Retry: failed or cancelled → queued now, with a fresh budget of attempts. A child whose

@@ -22,6 +22,27 @@ BEGIN
   END IF;
 END $$;
 
+-- What every end of a worker's attempt of t records: the history row (event, attempt and
+-- detail as the caller says), the count when t is finished for good, and its key freed. t is
+-- the row of the caller's fenced UPDATE; all NULL when that matched none (the worker no
+-- longer holds the task): then nothing is recorded and the answer is false.
+CREATE OR REPLACE FUNCTION taskq.attempt_ended(t taskq.tasks, worker text, event text,
+                                               attempt integer, detail text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF t.id IS NULL THEN
+    RETURN false;
+  END IF;
+  INSERT INTO taskq.task_events (task_id, event, attempt, worker_id, detail)
+  VALUES (t.id, event, attempt, worker, detail);
+  IF t.state IN ('succeeded', 'failed', 'cancelled') THEN
+    PERFORM taskq.count_finished(t.queue, t.state, 1);
+  END IF;
+  PERFORM taskq.key_freed(t.concurrency_key);
+  RETURN true;
+END $$;
+
 -- Progress from the worker holding the task; renews its lease. Returns cancel_requested, or
 -- NULL when the worker no longer holds the task (it must stop and record nothing).
 CREATE OR REPLACE FUNCTION taskq.progress(task uuid, worker text, att integer, pct integer,
@@ -53,14 +74,7 @@ BEGIN
          lease_until = NULL, updated_at = now(), version = x.version + 1
    WHERE x.id = task AND x.worker_id = worker AND x.attempts = att AND x.state = 'running'
   RETURNING * INTO t;
-  IF NOT FOUND THEN
-    RETURN false;
-  END IF;
-  INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
-  VALUES (task, 'succeeded', t.attempts, worker);
-  PERFORM taskq.count_finished(t.queue, 'succeeded', 1);
-  PERFORM taskq.key_freed(t.concurrency_key);
-  RETURN true;
+  RETURN taskq.attempt_ended(t, worker, 'succeeded', t.attempts);
 END $$;
 
 -- Completions in batches: executors of a worker that finish at the same time share one
@@ -130,16 +144,9 @@ BEGIN
          updated_at = now(), version = x.version + 1
    WHERE x.id = task AND x.worker_id = worker AND x.attempts = att AND x.state = 'running'
   RETURNING * INTO t;
-  IF NOT FOUND THEN
-    RETURN NULL;
-  END IF;
-  INSERT INTO taskq.task_events (task_id, event, attempt, worker_id, detail)
-  VALUES (task, CASE WHEN t.state = 'queued' THEN 'retry' ELSE 'failed' END, t.attempts, worker, err);
-  IF t.state = 'failed' THEN
-    PERFORM taskq.count_finished(t.queue, 'failed', 1);
-  END IF;
-  PERFORM taskq.key_freed(t.concurrency_key);
-  RETURN t.state;
+  PERFORM taskq.attempt_ended(t, worker, CASE WHEN t.state = 'queued' THEN 'retry' ELSE 'failed' END,
+                              t.attempts, err);
+  RETURN t.state;  -- NULL when the worker no longer holds the task
 END $$;
 
 -- A worker shutting down hands a running task back; the attempt does not count, since the

@@ -39,6 +39,14 @@ class Conn:
     def close(self):
         self.c.close()
 
+    def discard(self):
+        """Rolls back and closes, whatever state the connection is in."""
+        try:
+            self.c.rollback()
+            self.c.close()
+        except Exception:  # noqa: BLE001
+            pass
+
 
 class Later(threading.Thread):
     """Runs fn() in a thread; join() returns its value (or raises its exception)."""
@@ -65,22 +73,9 @@ class Later(threading.Thread):
 
 class ChainSqlTests(TaskqTestCase):
 
-    def setUp(self):
-        super().setUp()
-        self.conns = []
-
-    def tearDown(self):
-        for c in self.conns:
-            try:
-                c.rollback()
-                c.close()
-            except Exception:  # noqa: BLE001
-                pass
-        super().tearDown()
-
     def conn(self):
         c = Conn()
-        self.conns.append(c)
+        self.cleanup_first(c.discard)
         return c
 
     def submit(self, kind="noop", queue=None, after=None, policy=None):

@@ -17,18 +17,14 @@ def cli(*args):
 
 
 class ScheduleTestCase(TaskqTestCase):
-    def setUp(self):
-        super().setUp()
-        self._schedules = []
-
-    def tearDown(self):
-        for name in self._schedules:
-            self.db.query("DELETE FROM taskq.schedules WHERE name = %s RETURNING name", (name,))
-        super().tearDown()
+    def drop_at_teardown(self, *names):
+        for name in names:
+            self.cleanup_first(self.db.query,
+                               "DELETE FROM taskq.schedules WHERE name = %s RETURNING name", (name,))
 
     def schedule(self, **body):
         name = body.setdefault("name", unique("s").replace("-", "_"))
-        self._schedules.append(name)
+        self.drop_at_teardown(name)
         return self.api.request("POST", "/api/schedules", json_body=body)
 
     def fires(self, name):
@@ -132,7 +128,7 @@ class ScheduleFiringTests(ScheduleTestCase):
     def test_a_schedule_inserted_with_sql_starts_and_a_bad_one_is_disabled(self):
         q = self.own_queue("sched")
         good, bad = unique("sql").replace("-", "_"), unique("sqlbad").replace("-", "_")
-        self._schedules += [good, bad]
+        self.drop_at_teardown(good, bad)
         self.db.query("INSERT INTO taskq.schedules (name, cron, kind, queue) VALUES"
                       " (%s, '* * * * * *', 'noop', %s), (%s, '99 * * * *', 'noop', %s)"
                       " RETURNING name", (good, q, bad, q))
@@ -172,7 +168,7 @@ class ScheduleApiTests(ScheduleTestCase):
         self.assert_error(self.api.request("DELETE", "/api/schedules/%s" % s["name"]), 404,
                           "not_found")
         created = unique("put").replace("-", "_")
-        self._schedules.append(created)
+        self.drop_at_teardown(created)
         r = self.api.request("PUT", "/api/schedules/%s" % created,
                              json_body={"cron": "*/5 * * * *", "kind": "noop"})
         self.assertEqual(r.status, 201, r)
@@ -211,7 +207,7 @@ class ScheduleApiTests(ScheduleTestCase):
         a, b = Client(token=new_token(alice)), Client(token=new_token(bob))
         q = self.own_queue("sched")
         name = unique("own").replace("-", "_")
-        self._schedules.append(name)
+        self.drop_at_teardown(name)
         r = a.request("POST", "/api/schedules",
                       json_body={"name": name, "cron": "* * * * * *", "kind": "noop", "queue": q})
         self.assertEqual(r.status, 201, r)
@@ -236,7 +232,7 @@ class ScheduleApiTests(ScheduleTestCase):
 
     def test_cli(self):
         name = unique("cli").replace("-", "_")
-        self._schedules.append(name)
+        self.drop_at_teardown(name)
         r = cli("schedule", "add", name, "0 9 * * MON-FRI", "noop", '{"report": "daily"}',
                 "--tz", "America/New_York", "--backfill", "2")
         self.assertEqual(r.returncode, 0, r.stderr)

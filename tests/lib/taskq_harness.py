@@ -488,9 +488,18 @@ class TaskqTestCase(unittest.TestCase):
         self._cleanup = []
         self._queues = []
         self._workers = []
+        self._first = []
         self.report_text = None
 
+    def cleanup_first(self, fn, *args):
+        """fn(*args) at the start of tearDown, before the queues, workers and tasks are cleaned
+        up (a connection holding locks those would wait for, a row the test made), in the
+        order they were asked for."""
+        self._first.append((fn, args))
+
     def tearDown(self):
+        for fn, args in self._first:
+            fn(*args)
         # Leftovers of this test's own queues: queued ones cancelled at once, running ones
         # asked to stop (before the extra workers stop, so they stop them rather than hand
         # them back); then the extra workers (SIGTERM, SIGKILL after a timeout).
