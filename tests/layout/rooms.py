@@ -5,7 +5,8 @@ no build needed (./dev test runs it beside the unit tests):
   kinds-api      a file of worker/kinds/ includes only worker/kinds/api.h, headers beside it
                  in worker/kinds/ (a kind's private helpers) and lib/ headers (found anywhere
                  under lib/), plus system headers: a kind never sees the worker's engine;
-  size           no C file of worker/ or fcgi/ is over 600 lines;
+  size           no C or C++ file of lib/, worker/, fcgi/, cli/ or the unit and fuzz tests is
+                 over 600 lines;
   no-cycles      no two modules of worker/ or fcgi/ include each other's headers.
 
 It must not compile or run anything. Last line: "layout: N passed, N failed"; exit status 1
@@ -62,7 +63,7 @@ def check_kinds_api():
 
 def check_size():
     bad = []
-    for path in sources("worker", "fcgi", exts=(".c",)):
+    for path in sources("lib", "worker", "fcgi", "cli", "tests/unit", "tests/fuzz", exts=(".c", ".cc", ".h")):
         with open(os.path.join(TOP, path), encoding="utf-8", errors="replace") as f:
             n = sum(1 for _ in f)
         if n > MAX_LINES:
