@@ -189,4 +189,3 @@ enum taskq_rc jsontext_check(const char *text, size_t len, struct taskq_err *err
 				  (int)key_len, key, key_len ? ": " : "", bad_num);
 	return TASKQ_OK;
 }
-
