@@ -26,12 +26,24 @@ END $$;
 -- LANGUAGE sql, one expression, no FROM: the planner inlines it into the calling statement,
 -- so a submit pays nothing for the call, and one that is not fair never looks up the head
 -- (CASE evaluates the branch it takes only).
+CREATE OR REPLACE FUNCTION taskq.fair_place(delay_s float8, fair boolean, head timestamptz,
+                                            after timestamptz)
+RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN delay_s > 0 OR NOT fair THEN now() + make_interval(secs => delay_s)
+              ELSE least(now(), greatest(head, after)) END
+$$;
+
+-- fair_place with the head looked up here: for one task (taskq.submit, taskq-fcgi's INSERTs).
+-- A statement that inserts many looks each queue's head up once (taskq.insert_tasks): the
+-- rows it inserts are not visible to its own lookups, so the head is the same for all of them.
 CREATE OR REPLACE FUNCTION taskq.fair_run_at(queue text, priority smallint, delay_s float8,
                                              fair boolean, after timestamptz)
 RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
-  SELECT CASE WHEN delay_s > 0 OR NOT fair THEN now() + make_interval(secs => delay_s)
-              ELSE least(now(), greatest(taskq.fair_head(queue, priority), after)) END
+  SELECT taskq.fair_place(delay_s, fair,
+                          CASE WHEN delay_s > 0 OR NOT fair THEN NULL
+                               ELSE taskq.fair_head(queue, priority) END, after)
 $$;
 
 -- "tasks[3]: " before a message about element 3 of a batch; nothing for a single submit, so
@@ -87,14 +99,18 @@ BEGIN
            coalesce((e.v->>'fair')::boolean, false) AS fair,
            (e.v->>'fair_after')::timestamptz AS fair_after
       FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
+  ), heads AS MATERIALIZED (
+    -- each queue's head once (see taskq.fair_run_at), not once per fair element
+    SELECT d.q, d.prio, taskq.fair_head(d.q, d.prio::smallint) AS head
+      FROM (SELECT DISTINCT s.q, s.prio FROM src s WHERE s.fair AND s.delay_s <= 0) d
   ), ins AS (
     INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts,
                                   timeout_s, dedupe_key, concurrency_key, owner, callback_url)
     SELECT s.id, s.kind, s.payload, s.q, s.prio,
-           taskq.fair_run_at(s.q, s.prio::smallint, s.delay_s, s.fair,
-                             s.fair_after + make_interval(secs => (s.i + 1) / 1e6)),
+           taskq.fair_place(s.delay_s, s.fair, h.head,
+                            s.fair_after + make_interval(secs => (s.i + 1) / 1e6)),
            s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url
-      FROM src s ORDER BY s.i
+      FROM src s LEFT JOIN heads h ON h.q = s.q AND h.prio = s.prio ORDER BY s.i
     ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running')
     DO NOTHING
     RETURNING t.id
