@@ -60,11 +60,19 @@ class FairRunAtTests(TaskqTestCase):
 
     def test_the_submits_use_it(self):
         with self.conn.cursor() as cur:
-            cur.execute("SELECT p.proname, p.prosrc LIKE '%taskq.fair_run_at(%' "
+            # taskq.submit places its one task with fair_run_at; insert_tasks looks each queue's
+            # head up once for the statement and places every row with fair_place, the rule
+            # fair_run_at itself applies
+            cur.execute("SELECT p.proname, p.prosrc LIKE '%taskq.fair_run_at(%', "
+                        "p.prosrc LIKE '%taskq.fair_place(%' "
+                        "AND p.prosrc LIKE '%taskq.fair_head(%' "
                         "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                        "WHERE n.nspname = 'taskq' AND p.proname IN ('submit', 'insert_tasks') "
+                        "WHERE n.nspname = 'taskq' "
+                        "AND p.proname IN ('submit', 'insert_tasks', 'fair_run_at') "
                         "ORDER BY 1")
-            self.assertEqual(cur.fetchall(), [("insert_tasks", True), ("submit", True)])
+            self.assertEqual(cur.fetchall(), [("fair_run_at", False, True),
+                                              ("insert_tasks", False, True),
+                                              ("submit", True, False)])
             # inlined into the caller: the plan shows the expression, not a call
             cur.execute("EXPLAIN VERBOSE SELECT taskq.fair_run_at(%s, 0::smallint, 0, false, "
                         "NULL)", (self.q,))
