@@ -3,7 +3,7 @@
  * global state is not safe in a threaded process whose libraries call getenv.
  *
  * tz_load("Europe/Berlin") reads $TZDIR/Europe/Berlin (TZDIR from the environment, else
- * /usr/share/zoneinfo) with Abseil's time zones (cctz, lib/tz_zone.cc): TZif files of any
+ * /usr/share/zoneinfo) with Abseil's time zones (cctz, lib/time/tz_zone.cc): TZif files of any
  * version, with the POSIX TZ string of their footer for instants after the last
  * transition, so "slim" files and dates past 2037 work. "UTC" and "Etc/UTC" need no file.
  * This module owns the name rules, the messages and the civil calendar; it parses no

@@ -1,5 +1,5 @@
 /*
- * tz_zone: Abseil's time zones (cctz) behind a C interface, for lib/tz.c alone. It reads
+ * tz_zone: Abseil's time-zone engine (cctz) behind a C interface, for lib/time/tz.c alone. It reads
  * and interprets TZif files; it knows nothing of zone names, TZDIR or messages (tz.c's).
  * A zone is immutable: any thread may use it.
  */

@@ -33,7 +33,7 @@ fuzz_sources() {
 # fuzz_modules TARGET — the pkg-config modules a target links beyond json-c and libcrypto.
 fuzz_modules() {
 	case $1 in
-	cron) echo absl_time ;;
+	cron) echo absl_time_zone ;;
 	esac
 }
 
