@@ -1,8 +1,8 @@
 /*
  * cli: what the taskq commands share: the parsed options, the exit codes, and the few output
  * helpers every command uses. Commands live one job per file (verbs.c, watch.c, list.c,
- * stats.c, migrate.c …); cli/taskq.c parses the command line and dispatches. No SQL here:
- * every command goes through lib/store.
+ * stats.c, migrate.c …); cli/taskq.c parses the command line and dispatches, cli/who.c says
+ * whom a token makes it act as. No SQL here: every command goes through lib/store.
  */
 #ifndef TASKQ_CLI_H
 #define TASKQ_CLI_H
@@ -30,17 +30,19 @@ enum cli_exit {
 	CLI_DATAERR = 65,    /* a value refused: JSON, a field, a kind, an id, a check */
 	CLI_NOINPUT = 66,    /* submit --file: the file cannot be opened or read */
 	CLI_TEMPFAIL = 75,   /* the database is unreachable: try again later */
+	CLI_NOPERM = 77,     /* the token is unknown, expired or revoked, or not an admin's */
 };
 
 /* The options of the command line (see the table in cli/taskq.c); strings borrowed from argv,
- * the environment or the defaults. Numbers stay text: the task's fields are checked by the
- * HTTP API's rules (cli/taskbody.c). */
+ * the environment or the defaults, except owner with a token (cli/who.c's). Numbers stay
+ * text: the task's fields are checked by the HTTP API's rules (cli/taskbody.c). */
 struct cli_opts {
 	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note, *file, *tz,
-		*after, *after_policy, *before;
+		*after, *after_policy, *token, *before;
 	const char *priority, *delay, *max_attempts, *timeout, *dedupe_key, *concurrency_key,
 		*limit, *backfill;
 	long wait, admin;
+	bool as_owner; /* acting with an owner's token: that owner's rights, no admin's */
 };
 
 /* Prints "taskq: <msg>" on stderr and returns the exit code for err->rc. */
@@ -79,7 +81,7 @@ int cmd_cancel(struct db *db, const char *id);
 int cmd_retry(struct db *db, const char *id);
 int cmd_list(struct db *db, const struct cli_opts *o);
 int cmd_history(struct db *db, const char *id);
-/* Per queue counts: of --owner's tasks (all without it); then the workers. */
+/* Per queue counts: of owner's tasks (NULL: all); the workers too, for an admin. */
 int cmd_stats(struct db *db, const struct cli_opts *o);
 /* token create OWNER | list | revoke ID|PREFIX */
 int cmd_token(struct db *db, const struct cli_opts *o, const char *verb, const char *arg);

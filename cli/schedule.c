@@ -2,7 +2,8 @@
  * schedule: `taskq schedule add NAME CRON KIND [PAYLOAD]` (with --tz, --queue, --priority,
  * --max-attempts, --timeout, --backfill, --owner), `taskq schedule list` and `taskq schedule
  * rm NAME`. The schedule is checked by the API's own rules (lib/time/schedule.c, through
- * taskbody.h); the worker's scheduler fires it from its next fire time on.
+ * taskbody.h); the worker's scheduler fires it from its next fire time on. With an owner's
+ * token, the schedules are that owner's only, as through the API.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +39,9 @@ static int schedule_add(struct db *db, const struct cli_opts *o, char **a)
 	}
 	if ((rc = cli_check_kind(db, n.t.kind)) != CLI_OK)
 		goto out;
-	/* as an admin: any schedule of that name is replaced, keeping its owner */
-	if (store_schedule_put(db, &n, o->owner ? o->owner : "anonymous", true, true, &s, &created,
-			       &err))
+	/* an owner's token replaces its own schedule only; an admin any, keeping its owner */
+	if (store_schedule_put(db, &n, o->owner ? o->owner : "anonymous", true, !o->as_owner, &s,
+			       &created, &err))
 		rc = cli_fail(&err);
 	else
 		printf("%s %s: next fire at %s\n", created ? "added" : "replaced", s.name,

@@ -1,9 +1,9 @@
 /*
  * stats: the operator's one-screen overview (taskq stats): per queue the counts by state, the
  * age of the oldest queued task and how many finished in the last minute (taskq.queue_overview),
- * then the live workers (taskq.workers). With --owner, the counts of that owner's tasks. Plain
- * text in aligned columns; every cell is one word except the last column's, so awk can read
- * it.
+ * then the live workers (taskq.workers). With --owner (or an owner's token), the counts of that
+ * owner's tasks; the workers only for an admin. Plain text in aligned columns; every cell is one
+ * word except the last column's, so awk can read it.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -163,7 +163,9 @@ int cmd_stats(struct db *db, const struct cli_opts *o)
 {
 	int rc = print_queues(db, o->owner);
 
-	if (rc)
+	/* the fleet is an admin's business: an owner's token sees its queues only, as
+	 * GET /api/queues shows them */
+	if (rc || o->as_owner)
 		return rc;
 	putchar('\n');
 	return print_workers(db);

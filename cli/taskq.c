@@ -1,16 +1,20 @@
 /*
  * taskq: the command-line client. Parses the options and dispatches to the commands (one job
  * per file: verbs.c, watch.c, list.c, stats.c, migrate.c), which talk to PostgreSQL directly
- * through lib/store with the same verbs as the HTTP API. Nothing else lives here.
+ * through lib/store with the same verbs as the HTTP API, as an admin or with a token's rights
+ * (who.c). Nothing else lives here.
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "base/config.h"
+#include "base/xalloc.h"
 #include "migrate.h"
 #include "store/live.h"
+#include "who.h"
 
 #ifndef TASKQ_SQL_DIR
 #define TASKQ_SQL_DIR "/usr/local/share/taskq/sql"
@@ -21,6 +25,9 @@ static struct cli_opts g_cli;
 static const struct config_opt g_opts[] = {
 	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cli.db},
+	{"token", "TASKQ_TOKEN", CFG_STR, NULL, 0, 0,
+	 "act with this bearer token's rights: an owner's token as that owner (never printed)",
+	 &g_cli.token},
 	{"sql-dir", "TASKQ_SQL_DIR", CFG_STR, TASKQ_SQL_DIR, 0, 0,
 	 "SQL directory: schema/ and functions/ (migrate)", &g_cli.sql_dir},
 	{"queue", NULL, CFG_STR, NULL, 0, 0, "queue (submit, schedule add, list)", &g_cli.queue},
@@ -108,12 +115,14 @@ static const char synopsis[] =
 	"                          at most N task starts in any SECONDS, across every worker\n"
 	"  limit list              the rate limits and the starts in their current window\n"
 	"  limit rm queue|key NAME remove a rate limit\n\n"
-	"The CLI talks to PostgreSQL directly: whoever can connect is an admin.\n\n"
+	"The CLI talks to PostgreSQL directly: whoever can connect is an admin, unless a token\n"
+	"(--token, TASKQ_TOKEN) says otherwise: an owner's token acts as that owner, as the HTTP\n"
+	"API does, and may not run migrate, token or limit.\n\n"
 	"exit status: 0 ok (watch, submit --wait: the task succeeded), 1 the task failed,\n"
 	"2 it was cancelled, 3 not found, 4 wrong state (cancel of a finished task, retry of\n"
 	"one not failed or cancelled), 5 database error, 64 usage (unknown command or option,\n"
 	"missing argument), 65 a value refused (bad JSON, field, kind, id), 66 the --file\n"
-	"cannot be read, 75 database unreachable (try again)";
+	"cannot be read, 75 database unreachable (try again), 77 the token is refused";
 
 static int run_migrate(struct db *db, char **a)
 {
@@ -189,20 +198,22 @@ static const struct command {
 	int (*run)(struct db *db, char **args); /* args: max_args entries, NULL when absent */
 	const char *usage;
 	bool by_id; /* args[0] is a task id: --owner limits the command to that owner's tasks */
+	bool admin_only; /* an owner's token may not run it (as the API's admin routes) */
 } g_commands[] = {
-	{"migrate", 0, 0, run_migrate, "", false},
-	{"submit", 0, 2, run_submit, " KIND [PAYLOAD] | --file F", false},
-	{"status", 1, 1, run_status, " ID", true},
-	{"watch", 1, 1, run_watch, " ID", true},
-	{"history", 1, 1, run_history, " ID", true},
-	{"cancel", 1, 1, run_cancel, " ID", true},
-	{"retry", 1, 1, run_retry, " ID", true},
-	{"list", 0, 0, run_list, "", false},
-	{"stats", 0, 0, run_stats, "", false},
-	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false},
-	{"schedule", 1, 5, run_schedule, " add NAME CRON KIND [PAYLOAD] | list | rm NAME", false},
-	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME",
+	{"migrate", 0, 0, run_migrate, "", false, true},
+	{"submit", 0, 2, run_submit, " KIND [PAYLOAD] | --file F", false, false},
+	{"status", 1, 1, run_status, " ID", true, false},
+	{"watch", 1, 1, run_watch, " ID", true, false},
+	{"history", 1, 1, run_history, " ID", true, false},
+	{"cancel", 1, 1, run_cancel, " ID", true, false},
+	{"retry", 1, 1, run_retry, " ID", true, false},
+	{"list", 0, 0, run_list, "", false, false},
+	{"stats", 0, 0, run_stats, "", false, false},
+	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false, true},
+	{"schedule", 1, 5, run_schedule, " add NAME CRON KIND [PAYLOAD] | list | rm NAME", false,
 	 false},
+	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME",
+	 false, true},
 };
 
 int main(int argc, char **argv)
@@ -211,9 +222,15 @@ int main(int argc, char **argv)
 	struct taskq_err err;
 	struct db *db;
 	char *args[5] = {NULL, NULL, NULL, NULL, NULL};
+	char **given = xcalloc((size_t)argc + 1, sizeof *given);
 	int npos, help, nargs, rc;
 
-	if (config_parse(g_opts, NOPTS, argc, argv, &npos, &help, &err)) {
+	/* config_parse reorders argv; the copy still finds the token to wipe */
+	memcpy(given, argv, (size_t)argc * sizeof *given);
+	rc = config_parse(g_opts, NOPTS, argc, argv, &npos, &help, &err);
+	who_take_token(&g_cli, argc, given);
+	free(given);
+	if (rc) {
 		fprintf(stderr, "taskq: %s\n", err.msg);
 		return CLI_USAGE;
 	}
@@ -241,7 +258,9 @@ int main(int argc, char **argv)
 		db = store_open_watcher(g_cli.db, "taskq-cli-watch");
 	else
 		db = store_open(g_cli.db, "taskq-cli");
-	rc = cmd->by_id && g_cli.owner ? cli_check_owner(db, g_cli.owner, args[0]) : CLI_OK;
+	rc = who_resolve(db, &g_cli, cmd->name, cmd->admin_only);
+	if (rc == CLI_OK && cmd->by_id && g_cli.owner)
+		rc = cli_check_owner(db, g_cli.owner, args[0]);
 	if (rc == CLI_OK)
 		rc = cmd->run(db, args);
 	db_free(db);

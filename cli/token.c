@@ -116,6 +116,10 @@ static int token_revoke(struct db *db, const char *which)
 
 	if (!which)
 		return cli_usage_error("usage: taskq token revoke ID|PREFIX");
+	/* a whole token is a secret: never sent to the database nor echoed, past its prefix */
+	if (token_well_formed(which))
+		return cli_data_error("that is a whole token: revoke it by its prefix (%.*s) or id",
+				      TOKEN_PREFIX_LEN, which);
 	if (store_token_revoke(db, which, &n, &err))
 		return cli_fail(&err);
 	if (n == 0) {

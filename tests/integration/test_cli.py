@@ -10,7 +10,8 @@ import uuid
 
 import psycopg2.extensions
 
-from taskq_harness import TaskqTestCase, Db, HarnessError, unique, wait_until, ENV, UUID_RE
+from taskq_harness import (TaskqTestCase, Client, Db, HarnessError, new_token, unique, wait_until,
+                           ENV, UUID_RE)
 
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -570,3 +571,165 @@ class CliExitCodeTests(TaskqTestCase):
                 p = cli(*args, dsn=down)
                 self.assertEqual(p.returncode, EXIT_TEMPFAIL, show(p))
 
+
+class CliTokenTests(TaskqTestCase):
+    """--token TOKEN (or TASKQ_TOKEN) makes the CLI act with the token's rights, as the HTTP
+    API gives them: an owner's token sees and acts on that owner's tasks and schedules only
+    (another owner's task is "no such task", exit 3), and may not run the admins' commands
+    (exit 77); a token that is unknown, expired or revoked is refused (exit 77); an admin's
+    acts as the database's admin. The token never shows in the output or in ps."""
+
+    def setUp(self):
+        super().setUp()
+        self.alice, self.bob = unique("alice"), unique("bob")
+        self.alice_tok, self.bob_tok = new_token(self.alice), new_token(self.bob)
+
+    def as_(self, tok, *args, code=0):
+        """Runs taskq with tok in TASKQ_TOKEN, and again with --token, asserting code; the
+        token appears in neither's output. Returns the TASKQ_TOKEN run."""
+        p = cli(*args, token=tok)
+        q = cli("--token", tok, *args)
+        for r in (p, q):
+            self.assertEqual(r.returncode, code, "%s: %s" % (args, show(r)))
+            self.assertNotIn(tok, r.stdout + r.stderr)
+        return p
+
+    def test_an_owners_token_acts_as_that_owner_as_the_api_does(self):
+        q = self.own_queue()
+        p = cli("submit", "noop", '{"who":"alice"}', "--queue", q, "--delay", "3600",
+                token=self.alice_tok)
+        self.assertEqual(p.returncode, 0, show(p))
+        tid = p.stdout.strip()
+        self.assertEqual(self.db.task(tid)["owner"], self.alice)
+        # the API agrees on who sees it
+        self.assertEqual(Client(token=self.alice_tok).get(tid).status, 200)
+        self.assertEqual(Client(token=self.bob_tok).get(tid).status, 404)
+        for verb in ("status", "history", "cancel", "retry", "watch"):
+            p = self.as_(self.bob_tok, verb, tid, code=EXIT_NOTFOUND)
+            self.assertIn("no such task", p.stderr)
+        self.assertEqual(self.db.task(tid)["state"], "queued")
+        self.assertNotIn(tid, self.as_(self.bob_tok, "list").stdout)
+        self.assertIn(tid, self.as_(self.alice_tok, "list").stdout)
+        self.assertEqual(json.loads(self.as_(self.alice_tok, "status", tid).stdout)["id"], tid)
+        # stats: the owner's queues, as GET /api/queues shows them; not the fleet
+        p = self.as_(self.alice_tok, "stats")
+        rows = {r["QUEUE"]: r for r in table(p.stdout, "QUEUE")}
+        self.assertEqual(rows[q]["QUEUED"], "1", show(p))
+        self.assertNotIn("HOST", p.stdout)
+        self.assertNotIn(q, self.as_(self.bob_tok, "stats").stdout)
+        # --owner may only repeat the token's owner
+        self.as_(self.alice_tok, "list", "--owner", self.alice)
+        p = self.as_(self.alice_tok, "list", "--owner", self.bob, code=EXIT_NOPERM)
+        self.assertIn("acts as that owner only", p.stderr)
+        # parents: the owner's own tasks only, as the API says
+        bobs = cli("submit", "noop", "--queue", q, "--delay", "3600", token=self.bob_tok)
+        self.assertEqual(bobs.returncode, 0, show(bobs))
+        p = cli("submit", "noop", "--queue", q, "--after", bobs.stdout.strip(),
+                token=self.alice_tok)
+        self.assertEqual(p.returncode, EXIT_DATAERR, show(p))
+        self.assertIn("no such parent task", p.stderr)
+        # a file of tasks becomes the owner's
+        p = cli("submit", "--file", "-", token=self.alice_tok,
+                stdin='{"kind":"noop","queue":"%s","delay_s":3600}\n' % q)
+        self.assertEqual(p.returncode, 0, show(p))
+        self.assertEqual(self.db.task(p.stdout.strip())["owner"], self.alice)
+        # its own task: cancel, then retry
+        p = cli("--token", self.alice_tok, "cancel", tid)
+        self.assertEqual((p.returncode, p.stdout.strip()), (0, "cancelled"), show(p))
+        self.assertEqual(cli("retry", tid, token=self.alice_tok).returncode, 0)
+        self.assertEqual(self.db.task(tid)["state"], "queued")
+
+    def test_an_owners_token_sees_its_own_schedules(self):
+        name = unique("sch").replace("-", "_")
+        self.addCleanup(lambda: cli("schedule", "rm", name))
+        p = cli("schedule", "add", name, "@daily", "noop", "--timeout", "60",
+                token=self.alice_tok)
+        self.assertEqual(p.returncode, 0, show(p))
+        row = self.db.query("SELECT owner, timeout_s FROM taskq.schedules WHERE name = %s",
+                            (name,))
+        self.assertEqual([(r["owner"], r["timeout_s"]) for r in row], [(self.alice, 60)])
+        self.assertIn(name, self.as_(self.alice_tok, "schedule", "list").stdout)
+        self.assertNotIn(name, self.as_(self.bob_tok, "schedule", "list").stdout)
+        self.as_(self.bob_tok, "schedule", "rm", name, code=EXIT_NOTFOUND)
+        p = cli("schedule", "add", name, "@hourly", "noop", token=self.bob_tok)
+        self.assertEqual(p.returncode, EXIT_NOTFOUND, show(p))
+        self.assertEqual(cli("schedule", "rm", name, token=self.alice_tok).returncode, 0)
+
+    def test_the_admins_commands_refuse_an_owners_token(self):
+        q = self.own_queue()
+        tokens = self.db.scalar("SELECT count(*) FROM taskq.tokens")
+        for args in (("migrate",), ("token", "list"), ("token", "create", unique("m"), "--admin"),
+                     ("token", "revoke", "1"), ("limit", "list"),
+                     ("limit", "set", "queue", q, "5", "1")):
+            with self.subTest(args=args):
+                p = self.as_(self.alice_tok, *args, code=EXIT_NOPERM)
+                self.assertIn("is for admins", p.stderr)
+                self.assertIn(self.alice, p.stderr)
+                self.assertEqual(p.stdout, "")
+        self.assertEqual(self.db.scalar("SELECT count(*) FROM taskq.tokens"), tokens)
+        self.assertEqual(self.db.scalar("SELECT count(*) FROM taskq.rate_limits WHERE name = %s",
+                                        (q,)), 0)
+
+    def test_an_unknown_expired_or_revoked_token_is_refused(self):
+        q = self.own_queue()
+        revoked = new_token(unique("rev"))
+        p = cli("token", "revoke", revoked[:10])
+        self.assertEqual(p.returncode, 0, show(p))
+        expiring = new_token(unique("exp"), "--expires", "1")
+        wait_until(lambda: self.db.scalar(
+            "SELECT count(*) FROM taskq.token_list WHERE prefix = %s AND status = 'expired'",
+            (expiring[:10],)) == 1, timeout=5, what="the token's expiry")
+        for name, tok in (("unknown", "tq_" + "A" * 43), ("malformed", "not-a-token"),
+                          ("revoked", revoked), ("expired", expiring), ("empty", "")):
+            with self.subTest(token=name):
+                for args in (("submit", "noop", "--queue", q), ("list",), ("status", NO_SUCH)):
+                    p = cli("--token", tok, *args)
+                    self.assertEqual(p.returncode, EXIT_NOPERM, show(p))
+                    self.assertIn("unknown, expired or revoked", p.stderr)
+                    self.assertEqual(p.stdout, "")
+                    if tok:
+                        self.assertNotIn(tok, p.stderr)
+        self.assertEqual(self.db.scalar("SELECT count(*) FROM taskq.tasks WHERE queue = %s",
+                                        (q,)), 0)
+
+    def test_an_admins_token_acts_as_an_admin(self):
+        admin = new_token(unique("adm"), "--admin")
+        p = cli("submit", "noop", "--delay", "3600", "--queue", self.own_queue(),
+                token=self.alice_tok)
+        tid = p.stdout.strip()
+        self.assertEqual(json.loads(self.as_(admin, "status", tid).stdout)["owner"], self.alice)
+        self.assertIn(tid, self.as_(admin, "list", "--owner", self.alice).stdout)
+        self.as_(admin, "token", "list")
+        self.as_(admin, "limit", "list")
+
+    def test_the_token_never_shows(self):
+        secret = self.alice_tok
+        # a mistyped option names the option, not the value it carries
+        p = cli("--tokn=" + secret, "list")
+        self.assertEqual(p.returncode, EXIT_USAGE, show(p))
+        self.assertIn("--tokn", p.stderr)
+        self.assertNotIn(secret, p.stdout + p.stderr)
+        # a whole token given to revoke is not echoed past its prefix (nor revoked by it)
+        p = cli("token", "revoke", secret)
+        self.assertEqual(p.returncode, EXIT_DATAERR, show(p))
+        self.assertIn(secret[:10], p.stderr)
+        self.assertNotIn(secret, p.stdout + p.stderr)
+        for args in (("status", "nope"), ("submit", "noop", "{x"), ("no-such-command",),
+                     ("list", "--limit", "0")):
+            self.assertNotIn(secret, cli("--token", secret, *args).stderr)
+            self.assertNotIn(secret, cli(*args, token=secret).stderr)
+        # nor on the command line ps shows, once taskq has started
+        tid = cli("submit", "noop", "--delay", "3600", "--queue", self.own_queue(),
+                  token=secret).stdout.strip()
+        self.track(tid)
+        w = cli_popen("--token", secret, "watch", tid)
+        try:
+            self.assertEqual(w.stdout.readline().split(), ["0%", "queued"])
+            with open("/proc/%d/cmdline" % w.pid, "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+            self.assertIn("watch", cmdline)
+            self.assertNotIn(secret, cmdline)
+            self.assertNotIn(secret[3:], cmdline)
+        finally:
+            w.kill()
+            w.communicate()
