@@ -5,6 +5,7 @@
  * to 1,000 (taskq.submit_many: all or nothing per statement), with a progress bar on a
  * terminal. The ids are printed in the order of the lines.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,17 +92,17 @@ static int read_tasks(FILE *in, const char *owner, char **kinds, int nkinds, str
 		if (len == 0 || line[strspn(line, " \t")] == '\0')
 			continue;
 		if (len > MAX_LINE) {
-			rc = cli_usage_error("line %ld: longer than %d bytes", lineno, MAX_LINE);
+			rc = cli_data_error("line %ld: longer than %d bytes", lineno, MAX_LINE);
 		} else if (taskjson_parse(line, (size_t)len, &lt.obj, &err) ||
 			   !json_object_is_type(lt.obj, json_type_object)) {
-			rc = cli_usage_error("line %ld: not a JSON object%s%s", lineno,
-					     lt.obj ? "" : ": ", lt.obj ? "" : err.msg);
+			rc = cli_data_error("line %ld: not a JSON object%s%s", lineno,
+					    lt.obj ? "" : ": ", lt.obj ? "" : err.msg);
 		} else if (taskjson_parse_submit(lt.obj, &lt.n, &lt.payload_text, &err)) {
-			rc = cli_usage_error("line %ld: %s", lineno, err.msg);
+			rc = cli_data_error("line %ld: %s", lineno, err.msg);
 		} else if (!known_kind(kinds, nkinds, lt.n.kind)) {
-			rc = cli_usage_error("line %ld: unknown task kind '%s'", lineno, lt.n.kind);
+			rc = cli_data_error("line %ld: unknown task kind '%s'", lineno, lt.n.kind);
 		} else if (taskjson_after_forward(&lt.n, f->n) >= 0) {
-			rc = cli_usage_error(
+			rc = cli_data_error(
 				"line %ld: after[%ld] is not the index of an earlier task"
 				" of the file",
 				lineno, taskjson_after_forward(&lt.n, f->n));
@@ -120,7 +121,7 @@ static int read_tasks(FILE *in, const char *owner, char **kinds, int nkinds, str
 	}
 	free(line);
 	if (rc == CLI_OK && ferror(in))
-		rc = cli_usage_error("cannot read the file");
+		rc = cli_input_error("cannot read the file");
 	return rc;
 }
 
@@ -184,9 +185,9 @@ int cmd_submit_file(struct db *db, const struct cli_opts *o, const char *path)
 	bool tty = isatty(STDERR_FILENO);
 
 	if (!in)
-		return cli_usage_error("cannot open %s", path);
+		return cli_input_error("cannot open %s: %s", path, strerror(errno));
 	if (o->owner && !token_owner_valid(o->owner))
-		rc = cli_usage_error("an owner is 1-64 of A-Z a-z 0-9 _ . @ : -");
+		rc = cli_data_error("an owner is 1-64 of A-Z a-z 0-9 _ . @ : -");
 	else if (store_kinds(db, &kinds, &nkinds, &err))
 		rc = cli_fail(&err);
 	else

@@ -21,33 +21,67 @@ int cli_fail(const struct taskq_err *err)
 	case TASKQ_UNKNOWN_KIND:
 	case TASKQ_BAD_ID:
 	case TASKQ_TOO_BIG:
-		return CLI_USAGE;
+		return CLI_DATAERR;
+	case TASKQ_DB_DOWN:
+		return CLI_TEMPFAIL;
 	default:
 		return CLI_ERROR;
 	}
 }
 
+/* "taskq: <fmt …>" on stderr; returns code. */
+static int say(int code, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static int say(int code, const char *fmt, va_list ap)
+{
+	fputs("taskq: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return code;
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	int code;
 
-	fputs("taskq: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	code = say(CLI_USAGE, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return CLI_USAGE;
+	return code;
 }
 
-int cli_need_id(const char *id)
+int cli_data_error(const char *fmt, ...)
 {
-	if (id && task_id_valid(id))
-		return 1;
-	if (id)
-		fprintf(stderr, "taskq: '%s' is not a task id (a UUID)\n", id);
-	else
-		fprintf(stderr, "taskq: a task id (UUID) is required\n");
-	return 0;
+	va_list ap;
+	int code;
+
+	va_start(ap, fmt);
+	code = say(CLI_DATAERR, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int cli_input_error(const char *fmt, ...)
+{
+	va_list ap;
+	int code;
+
+	va_start(ap, fmt);
+	code = say(CLI_NOINPUT, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int cli_check_id(const char *id)
+{
+	char shown[41];
+
+	if (!id)
+		return cli_usage_error("a task id (UUID) is required");
+	if (!task_id_valid(id))
+		return cli_data_error("'%s' is not a task id (a UUID)",
+				      err_snippet(shown, sizeof shown, id, 40));
+	return CLI_OK;
 }
 
 void cli_print_json(FILE *out, json_object *o)
@@ -107,9 +141,10 @@ int cli_check_owner(struct db *db, const char *owner, const char *id)
 	struct task t = {0};
 	struct taskq_err err;
 	bool mine;
+	int rc;
 
-	if (!cli_need_id(id))
-		return CLI_USAGE;
+	if ((rc = cli_check_id(id)))
+		return rc;
 	if (store_get(db, id, &t, &err))
 		return cli_fail(&err);
 	mine = t.owner && !strcmp(t.owner, owner);
@@ -134,5 +169,5 @@ int cli_check_kind(struct db *db, const char *kind)
 		free(kinds[i]);
 	}
 	free(kinds);
-	return known ? CLI_OK : cli_usage_error("unknown task kind '%s'", kind);
+	return known ? CLI_OK : cli_data_error("unknown task kind '%.64s'", kind);
 }

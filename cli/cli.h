@@ -1,8 +1,8 @@
 /*
  * cli: what the taskq commands share: the parsed options, the exit codes, and the few output
  * helpers every command uses. Commands live one job per file (verbs.c, watch.c, list.c,
- * stats.c, migrate.c); cli/taskq.c parses the command line and dispatches. No SQL here: every
- * command goes through lib/store.
+ * stats.c, migrate.c …); cli/taskq.c parses the command line and dispatches, cli/who.c says
+ * whom a token makes it act as. No SQL here: every command goes through lib/store.
  */
 #ifndef TASKQ_CLI_H
 #define TASKQ_CLI_H
@@ -15,34 +15,47 @@
 #include "base/err.h"
 
 /*
- * Exit codes. watch and submit --wait exit with the task's outcome (0, 1, 2), so the other
- * failures keep codes of their own and a script can tell "the task failed" from "taskq could
- * not ask".
+ * Exit codes (the man page's EXIT STATUS has the same table). watch and submit --wait exit
+ * with the task's outcome (0, 1, 2), so the other failures keep codes of their own and a
+ * script can tell "the task failed" from "taskq could not ask"; above 63, sysexits(3)'s.
  */
 enum cli_exit {
 	CLI_OK = 0,          /* done; watch: the task succeeded */
 	CLI_TASK_FAILED = 1, /* watch: the task failed */
 	CLI_CANCELLED = 2,   /* watch: the task was cancelled */
-	CLI_NOTFOUND = 3,    /* no such task */
+	CLI_NOTFOUND = 3,    /* no such task (or another owner's), token, schedule, limit */
 	CLI_WRONG_STATE = 4, /* cancel of a finished task, retry of one not failed or cancelled */
-	CLI_ERROR = 5,       /* the database is unreachable or refused the request */
-	CLI_USAGE = 64,      /* bad command line or input (sysexits' EX_USAGE) */
+	CLI_ERROR = 5,       /* the database failed the request (not for the data); a migration */
+	CLI_USAGE = 64,      /* the command line: unknown command or option, missing argument */
+	CLI_DATAERR = 65,    /* a value refused: JSON, a field, a kind, an id, a check */
+	CLI_NOINPUT = 66,    /* submit --file: the file cannot be opened or read */
+	CLI_TEMPFAIL = 75,   /* the database is unreachable: try again later */
+	CLI_NOPERM = 77,     /* the token is unknown, expired or revoked, or not an admin's */
 };
 
 /* The options of the command line (see the table in cli/taskq.c); strings borrowed from argv,
- * the environment or the defaults. */
+ * the environment or the defaults, except owner with a token (cli/who.c's). Numbers stay
+ * text: the task's fields are checked by the HTTP API's rules (cli/taskbody.c). */
 struct cli_opts {
 	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note, *file, *tz,
-		*after, *after_policy;
-	long priority, delay, max_attempts, limit, wait, admin, backfill;
+		*after, *after_policy, *token, *before;
+	const char *priority, *delay, *max_attempts, *timeout, *dedupe_key, *concurrency_key,
+		*limit, *backfill;
+	long wait, admin;
+	bool as_owner; /* acting with an owner's token: that owner's rights, no admin's */
 };
 
 /* Prints "taskq: <msg>" on stderr and returns the exit code for err->rc. */
 int cli_fail(const struct taskq_err *err);
-/* Prints "taskq: <fmt …>" on stderr and returns CLI_USAGE. */
+/* Prints "taskq: <fmt …>" on stderr and returns CLI_USAGE: for a wrong command line. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* True when id is a task id; else says so on stderr. */
-int cli_need_id(const char *id);
+/* Prints "taskq: <fmt …>" on stderr and returns CLI_DATAERR: for a value refused. */
+int cli_data_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "taskq: <fmt …>" on stderr and returns CLI_NOINPUT: an input file unreadable. */
+int cli_input_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* CLI_OK when id is a task id; else says so on stderr and returns CLI_USAGE (no id) or
+ * CLI_DATAERR (not a UUID). */
+int cli_check_id(const char *id);
 /* CLI_OK when task id is owner's; else says "no such task" (as the API does for another
  * owner's task) and returns CLI_NOTFOUND, or the error's code. */
 int cli_check_owner(struct db *db, const char *owner, const char *id);
@@ -68,7 +81,8 @@ int cmd_cancel(struct db *db, const char *id);
 int cmd_retry(struct db *db, const char *id);
 int cmd_list(struct db *db, const struct cli_opts *o);
 int cmd_history(struct db *db, const char *id);
-int cmd_stats(struct db *db);
+/* Per queue counts: of owner's tasks (NULL: all); the workers too, for an admin. */
+int cmd_stats(struct db *db, const struct cli_opts *o);
 /* token create OWNER | list | revoke ID|PREFIX */
 int cmd_token(struct db *db, const struct cli_opts *o, const char *verb, const char *arg);
 /* db must LISTEN on taskq_task (store_open_watcher). */

@@ -29,7 +29,7 @@ static int limit_set(struct db *db, char **a)
 	per = strtod(a[4], &end);
 	if (config_parse_long(a[3], 1, 100000, &n) || *end || end == a[4] || !isfinite(per) ||
 	    per < 0.001 || per > 86400)
-		return cli_usage_error("N is 1-100000 starts, SECONDS 0.001-86400");
+		return cli_data_error("N is 1-100000 starts, SECONDS 0.001-86400");
 	if (store_rate_put(db, a[1], a[2], (int)n, per, &created, &err))
 		return cli_fail(&err);
 	printf("%s %s %s: at most %ld starts per %g s\n", created ? "set" : "changed", a[1], a[2],

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "base/config.h"
 #include "base/strlist.h"
 #include "base/xalloc.h"
@@ -78,7 +79,7 @@ static int list_dir(const char *dir, bool (*keep)(const char *), struct strlist 
 
 	if (!d) {
 		fprintf(stderr, "taskq: cannot open directory %s\n", dir);
-		return 1;
+		return CLI_ERROR;
 	}
 	while ((e = readdir(d)) != NULL)
 		if (keep(e->d_name))
@@ -120,17 +121,17 @@ static int apply_schema(struct db *db, const char *top)
 
 	snprintf(dir, sizeof dir, "%s/schema", top);
 	if (list_dir(dir, is_step, &steps))
-		return 1;
+		return CLI_ERROR;
 	if (steps.n == 0) {
 		fprintf(stderr, "taskq: no schema steps (NNN_name.sql) in %s\n", dir);
-		status = 1;
+		status = CLI_ERROR;
 	}
 	/* two files of one number: one of them would never be applied where the other was */
 	for (size_t i = 1; i < steps.n && status == 0; i++)
 		if (version_of(steps.v[i]) == version_of(steps.v[i - 1])) {
 			fprintf(stderr, "taskq: %s and %s have the same number\n", steps.v[i - 1],
 				steps.v[i]);
-			status = 1;
+			status = CLI_ERROR;
 		}
 	for (size_t i = 0; i < steps.n && status == 0; i++) {
 		char path[4096 + 256];
@@ -141,13 +142,13 @@ static int apply_schema(struct db *db, const char *top)
 		snprintf(path, sizeof path, "%s/%s", dir, steps.v[i]);
 		if (!(sql = slurp(path))) {
 			fprintf(stderr, "taskq: cannot read %s\n", path);
-			status = 1;
+			status = CLI_ERROR;
 			break;
 		}
 		if (store_migrate(db, version_of(steps.v[i]), steps.v[i], sql, &did, &err) !=
 		    TASKQ_OK) {
 			fprintf(stderr, "taskq: schema step %s failed: %s\n", steps.v[i], err.msg);
-			status = 1;
+			status = err.rc == TASKQ_DB_DOWN ? CLI_TEMPFAIL : CLI_ERROR;
 		} else if (did) {
 			printf("applied schema/%s\n", steps.v[i]);
 			applied++;
@@ -171,7 +172,7 @@ static int read_order(const char *dir, struct strlist *out)
 	snprintf(path, sizeof path, "%s/%s", dir, ORDER_FILE);
 	if (!(text = slurp(path))) {
 		fprintf(stderr, "taskq: cannot read %s\n", path);
-		return 1;
+		return CLI_ERROR;
 	}
 	for (line = text; line && status == 0; line = next) {
 		char *end;
@@ -190,7 +191,7 @@ static int read_order(const char *dir, struct strlist *out)
 			fprintf(stderr, "taskq: %s: %s %.200s\n", path,
 				plain_sql_name(line) ? "listed twice:" : "not a file name.sql:",
 				line);
-			status = 1;
+			status = CLI_ERROR;
 		} else {
 			strlist_add(out, line);
 		}
@@ -210,18 +211,18 @@ static int apply_functions(struct db *db, const char *top)
 
 	snprintf(dir, sizeof dir, "%s/functions", top);
 	if (read_order(dir, &order) || list_dir(dir, is_sql, &present)) {
-		status = 1;
+		status = CLI_ERROR;
 		goto out;
 	}
 	for (size_t i = 0; i < present.n; i++)
 		if (!strlist_has(&order, present.v[i])) {
 			fprintf(stderr, "taskq: %s/%s is not listed in %s\n", dir, present.v[i],
 				ORDER_FILE);
-			status = 1;
+			status = CLI_ERROR;
 		}
 	if (status == 0 && order.n == 0) {
 		fprintf(stderr, "taskq: %s/%s lists no file\n", dir, ORDER_FILE);
-		status = 1;
+		status = CLI_ERROR;
 	}
 	if (status)
 		goto out;
@@ -232,7 +233,7 @@ static int apply_functions(struct db *db, const char *top)
 		snprintf(path, sizeof path, "%s/%s", dir, order.v[loaded]);
 		if (!(sqls[loaded] = slurp(path))) {
 			fprintf(stderr, "taskq: cannot read %s\n", path);
-			status = 1;
+			status = CLI_ERROR;
 			goto out;
 		}
 	}
@@ -244,7 +245,7 @@ static int apply_functions(struct db *db, const char *top)
 				order.v[failed], err.msg);
 		else
 			fprintf(stderr, "taskq: applying functions/ failed: %s\n", err.msg);
-		status = 1;
+		status = err.rc == TASKQ_DB_DOWN ? CLI_TEMPFAIL : CLI_ERROR;
 		goto out;
 	}
 	printf("functions applied (%zu files of functions/, in one transaction)\n", order.n);
@@ -259,7 +260,7 @@ out:
 
 int migrate_run(struct db *db, const char *dir)
 {
-	if (apply_schema(db, dir))
-		return 1;
-	return apply_functions(db, dir);
+	int status = apply_schema(db, dir);
+
+	return status ? status : apply_functions(db, dir);
 }

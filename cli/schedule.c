@@ -1,8 +1,9 @@
 /*
  * schedule: `taskq schedule add NAME CRON KIND [PAYLOAD]` (with --tz, --queue, --priority,
- * --max-attempts, --backfill, --owner), `taskq schedule list` and `taskq schedule rm NAME`.
- * The expression and the zone are checked here as the API checks them; the worker's
- * scheduler fires the schedule from its next fire time on.
+ * --max-attempts, --timeout, --backfill, --owner), `taskq schedule list` and `taskq schedule
+ * rm NAME`. The schedule is checked by the API's own rules (lib/time/schedule.c, through
+ * taskbody.h); the worker's scheduler fires it from its next fire time on. With an owner's
+ * token, the schedules are that owner's only, as through the API.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "taskbody.h"
 #include "time/schedule.h"
 #include "store/schedules.h"
 #include "model/taskjson.h"
@@ -17,51 +19,37 @@
 
 static int schedule_add(struct db *db, const struct cli_opts *o, char **a)
 {
-	struct schedule_new n = {.name = a[1],
-				 .cron = a[2],
-				 .tz = o->tz ? o->tz : "UTC",
-				 .enabled = true,
-				 .backfill = (int)o->backfill};
+	struct schedule_new n;
 	struct schedule s = {0};
 	struct taskq_err err;
-	json_object *payload = NULL;
-	char msg[200];
+	json_object *body;
 	bool created;
 	int rc = CLI_OK;
 
 	if (!a[1] || !a[2] || !a[3])
 		return cli_usage_error("usage: taskq schedule add NAME CRON KIND [PAYLOAD]");
-	task_new_init(&n.t);
-	n.t.kind = a[3];
-	n.t.queue = o->queue ? o->queue : "default";
-	n.t.priority = (int)o->priority;
-	n.t.max_attempts = (int)o->max_attempts;
-	if (!task_name_valid(n.name) || !task_name_valid(n.t.kind) || !task_name_valid(n.t.queue))
-		return cli_usage_error(
-			"names (schedule, kind, queue) are 1-64 of A-Z a-z 0-9 _ . : -");
 	if (o->owner && !token_owner_valid(o->owner))
-		return cli_usage_error("an owner is 1-64 of A-Z a-z 0-9 _ . @ : -");
-	if (!schedule_next(n.cron, n.tz, (int64_t)time(NULL), &n.next_fire, msg, sizeof msg))
-		return cli_usage_error("%s", msg);
-	if ((rc = cli_check_kind(db, n.t.kind)) != CLI_OK)
+		return cli_data_error("an owner is 1-64 of A-Z a-z 0-9 _ . @ : -");
+	/* the options as the body of POST /api/schedules, checked by the API's rules */
+	if (!(body = taskbody_schedule(o, a, &rc)))
 		return rc;
-	if (a[4]) {
-		if (taskjson_parse(a[4], strlen(a[4]), &payload, &err))
-			return cli_fail(&err);
-		if (!json_object_is_type(payload, json_type_object)) {
-			json_object_put(payload);
-			return cli_usage_error("the payload must be a JSON object");
-		}
-		n.t.payload = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
+	if (schedjson_parse(body, NULL, (int64_t)time(NULL), &n, &err)) {
+		rc = taskbody_refused(&err);
+		goto out;
 	}
-	if (store_schedule_put(db, &n, o->owner ? o->owner : "anonymous", true, true, &s, &created,
-			       &err))
+	if ((rc = cli_check_kind(db, n.t.kind)) != CLI_OK)
+		goto out;
+	/* an owner's token replaces its own schedule only; an admin any, keeping its owner */
+	if (store_schedule_put(db, &n, o->owner ? o->owner : "anonymous", true, !o->as_owner, &s,
+			       &created, &err))
 		rc = cli_fail(&err);
 	else
 		printf("%s %s: next fire at %s\n", created ? "added" : "replaced", s.name,
 		       s.next_fire_at ? s.next_fire_at : "-");
+out:
 	schedule_cleanup(&s);
-	json_object_put(payload);
+	schedule_new_cleanup(&n);
+	json_object_put(body);
 	return rc;
 }
 

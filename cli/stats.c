@@ -1,8 +1,9 @@
 /*
  * stats: the operator's one-screen overview (taskq stats): per queue the counts by state, the
  * age of the oldest queued task and how many finished in the last minute (taskq.queue_overview),
- * then the live workers (taskq.workers). Plain text in aligned columns; every cell is one word
- * except the last column's, so awk can read it.
+ * then the live workers (taskq.workers). With --owner (or an owner's token), the counts of that
+ * owner's tasks; the workers only for an admin. Plain text in aligned columns; every cell is one
+ * word except the last column's, so awk can read it.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -94,7 +95,7 @@ static char *age(double s)
 	return cell("%ldd%02ldh", n / 86400, n % 86400 / 3600);
 }
 
-static int print_queues(struct db *db)
+static int print_queues(struct db *db, const char *owner)
 {
 	struct table t = {.ncols = 8,
 			  .head = {"QUEUE", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED",
@@ -104,7 +105,7 @@ static int print_queues(struct db *db)
 	struct taskq_err err;
 	int n;
 
-	if (store_queues(db, NULL, &q, &n, &err))
+	if (store_queues(db, owner, &q, &n, &err))
 		return cli_fail(&err);
 	for (int i = 0; i < n; i++) {
 		char *row[NCOLS] = {xstrdup(q[i].queue)};
@@ -158,11 +159,13 @@ static int print_workers(struct db *db)
 	return CLI_OK;
 }
 
-int cmd_stats(struct db *db)
+int cmd_stats(struct db *db, const struct cli_opts *o)
 {
-	int rc = print_queues(db);
+	int rc = print_queues(db, o->owner);
 
-	if (rc)
+	/* the fleet is an admin's business: an owner's token sees its queues only, as
+	 * GET /api/queues shows them */
+	if (rc || o->as_owner)
 		return rc;
 	putchar('\n');
 	return print_workers(db);

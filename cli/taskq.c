@@ -1,16 +1,20 @@
 /*
  * taskq: the command-line client. Parses the options and dispatches to the commands (one job
  * per file: verbs.c, watch.c, list.c, stats.c, migrate.c), which talk to PostgreSQL directly
- * through lib/store with the same verbs as the HTTP API. Nothing else lives here.
+ * through lib/store with the same verbs as the HTTP API, as an admin or with a token's rights
+ * (who.c). Nothing else lives here.
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "base/config.h"
+#include "base/xalloc.h"
 #include "migrate.h"
 #include "store/live.h"
+#include "who.h"
 
 #ifndef TASKQ_SQL_DIR
 #define TASKQ_SQL_DIR "/usr/local/share/taskq/sql"
@@ -21,15 +25,26 @@ static struct cli_opts g_cli;
 static const struct config_opt g_opts[] = {
 	{"db", "TASKQ_DATABASE_URL", CFG_STR, NULL, 0, 0,
 	 "PostgreSQL conninfo or URL (default: libpq's PG* environment)", &g_cli.db},
+	{"token", "TASKQ_TOKEN", CFG_STR, NULL, 0, 0,
+	 "act with this bearer token's rights: an owner's token as that owner (never printed)",
+	 &g_cli.token},
 	{"sql-dir", "TASKQ_SQL_DIR", CFG_STR, TASKQ_SQL_DIR, 0, 0,
 	 "SQL directory: schema/ and functions/ (migrate)", &g_cli.sql_dir},
-	{"queue", NULL, CFG_STR, NULL, 0, 0, "queue (submit, list)", &g_cli.queue},
-	{"priority", NULL, CFG_INT, "0", -1000, 1000, "priority, higher runs first (submit)",
-	 &g_cli.priority},
-	{"delay", NULL, CFG_INT, "0", 0, 31536000, "seconds before the task may run (submit)",
+	{"queue", NULL, CFG_STR, NULL, 0, 0, "queue (submit, schedule add, list)", &g_cli.queue},
+	{"priority", NULL, CFG_STR, "0", 0, 0,
+	 "-1000 to 1000, higher runs first (submit, schedule add)", &g_cli.priority},
+	{"delay", NULL, CFG_STR, "0", 0, 0, "seconds before the task may run, to 31536000 (submit)",
 	 &g_cli.delay},
-	{"max-attempts", NULL, CFG_INT, "3", 1, 100, "attempts before the task fails (submit)",
-	 &g_cli.max_attempts},
+	{"max-attempts", NULL, CFG_STR, "3", 0, 0,
+	 "attempts before the task fails, 1 to 100 (submit, schedule add)", &g_cli.max_attempts},
+	{"timeout", NULL, CFG_STR, NULL, 0, 0,
+	 "seconds an attempt may run, 1 to 86400; default none (submit, schedule add)",
+	 &g_cli.timeout},
+	{"dedupe-key", NULL, CFG_STR, NULL, 0, 0,
+	 "a live task of the owner with this key is answered instead (submit)", &g_cli.dedupe_key},
+	{"concurrency-key", NULL, CFG_STR, NULL, 0, 0,
+	 "tasks with this key run within the key's concurrency limit (submit)",
+	 &g_cli.concurrency_key},
 	{"after", NULL, CFG_STR, NULL, 0, 0,
 	 "run after these tasks (ID[,ID...]) have succeeded; until then it is blocked (submit)",
 	 &g_cli.after},
@@ -43,20 +58,23 @@ static const struct config_opt g_opts[] = {
 	 &g_cli.wait},
 	{"state", NULL, CFG_STR, NULL, 0, 0, "only tasks in this state (list)", &g_cli.state},
 	{"kind", NULL, CFG_STR, NULL, 0, 0, "only tasks of this kind (list)", &g_cli.kind},
-	{"limit", NULL, CFG_INT, "20", 1, 500, "how many tasks (list)", &g_cli.limit},
+	{"limit", NULL, CFG_STR, "20", 0, 0, "how many tasks, 1 to 500 (list)", &g_cli.limit},
+	{"before", NULL, CFG_STR, NULL, 0, 0,
+	 "the page after this one: the id of a page's \"next:\" line (list)", &g_cli.before},
 	{"owner", NULL, CFG_STR, NULL, 0, 0,
-	 "act as this owner: the new task's (submit), only its tasks (list, status, watch, history, cancel, retry)",
+	 "act as this owner: the new task's (submit), only its tasks (list, status, watch, history, cancel, retry, stats)",
 	 &g_cli.owner},
 	{"admin", NULL, CFG_BOOL, "off", 0, 0,
 	 "the new token sees every owner's tasks (token create)", &g_cli.admin},
 	{"expires", NULL, CFG_STR, NULL, 0, 0,
-	 "the new token expires after 90, 15m, 12h, 30d (token create)", &g_cli.expires},
+	 "the new token expires after 90 (seconds), 15m, 1.5h, 30d (token create)", &g_cli.expires},
 	{"note", NULL, CFG_STR, NULL, 0, 0, "what the new token is for (token create)",
 	 &g_cli.note},
 	{"tz", NULL, CFG_STR, NULL, 0, 0,
 	 "the time zone the cron expression is read in, default UTC (schedule add)", &g_cli.tz},
-	{"backfill", NULL, CFG_INT, "0", 0, 1000,
-	 "missed fire times run after downtime besides the latest (schedule add)", &g_cli.backfill},
+	{"backfill", NULL, CFG_STR, "0", 0, 0,
+	 "missed fire times run after downtime besides the latest, to 1000 (schedule add)",
+	 &g_cli.backfill},
 };
 #define NOPTS (sizeof g_opts / sizeof g_opts[0])
 
@@ -66,6 +84,8 @@ static const char synopsis[] =
 	"  migrate                 apply the schema steps not applied yet, then every function\n"
 	"                          (safe to run again)\n"
 	"  submit KIND [PAYLOAD]   submit a task (PAYLOAD: a JSON object); prints its id;\n"
+	"                          --queue, --priority, --delay, --max-attempts, --timeout,\n"
+	"                          --dedupe-key, --concurrency-key as POST /api/tasks takes them;\n"
 	"                          with --wait, then follows it as watch does; with --after\n"
 	"                          ID[,ID...], it runs once those tasks have succeeded\n"
 	"  submit --file F         submit the tasks of F (JSON lines, as POST /api/tasks takes\n"
@@ -77,7 +97,8 @@ static const char synopsis[] =
 	"  history ID              the task's events: claims, retries, the outcome\n"
 	"  cancel ID               cancel a queued task, or ask a running one to stop\n"
 	"  retry ID                queue a failed or cancelled task again\n"
-	"  list                    newest tasks first (--state, --queue, --kind, --limit)\n"
+	"  list                    newest tasks first (--state, --queue, --kind, --limit); when\n"
+	"                          more follow, \"next: ID\" on stderr: --before ID lists them\n"
 	"  stats                   per queue counts, oldest queued, finished in the last minute;\n"
 	"                          the live workers\n"
 	"  token create OWNER      a new bearer token for the HTTP API (--admin, --expires, --note);\n"
@@ -86,22 +107,27 @@ static const char synopsis[] =
 	"  token revoke ID|PREFIX  revoke a token; taskq-fcgi honours it at once\n"
 	"  schedule add NAME CRON KIND [PAYLOAD]\n"
 	"                          a recurring schedule (--tz, --queue, --priority,\n"
-	"                          --max-attempts, --backfill, --owner); replaces one of that name\n"
+	"                          --max-attempts, --timeout, --backfill, --owner); replaces one\n"
+	"                          of that name\n"
 	"  schedule list           the schedules, their next and last fire times\n"
 	"  schedule rm NAME        remove a schedule\n"
 	"  limit set queue|key NAME N SECONDS\n"
 	"                          at most N task starts in any SECONDS, across every worker\n"
 	"  limit list              the rate limits and the starts in their current window\n"
 	"  limit rm queue|key NAME remove a rate limit\n\n"
-	"The CLI talks to PostgreSQL directly: whoever can connect is an admin.\n\n"
+	"The CLI talks to PostgreSQL directly: whoever can connect is an admin, unless a token\n"
+	"(--token, TASKQ_TOKEN) says otherwise: an owner's token acts as that owner, as the HTTP\n"
+	"API does, and may not run migrate, token or limit.\n\n"
 	"exit status: 0 ok (watch, submit --wait: the task succeeded), 1 the task failed,\n"
-	"2 it was cancelled, 3 no such task, 4 wrong state (cancel of a finished task, retry\n"
-	"of one not failed or cancelled), 5 database unreachable or error, 64 usage";
+	"2 it was cancelled, 3 not found, 4 wrong state (cancel of a finished task, retry of\n"
+	"one not failed or cancelled), 5 database error, 64 usage (unknown command or option,\n"
+	"missing argument), 65 a value refused (bad JSON, field, kind, id), 66 the --file\n"
+	"cannot be read, 75 database unreachable (try again), 77 the token is refused";
 
 static int run_migrate(struct db *db, char **a)
 {
 	(void)a;
-	return migrate_run(db, g_cli.sql_dir) ? CLI_ERROR : CLI_OK;
+	return migrate_run(db, g_cli.sql_dir);
 }
 
 static int run_submit(struct db *db, char **a)
@@ -148,7 +174,7 @@ static int run_list(struct db *db, char **a)
 static int run_stats(struct db *db, char **a)
 {
 	(void)a;
-	return cmd_stats(db);
+	return cmd_stats(db, &g_cli);
 }
 
 static int run_schedule(struct db *db, char **a)
@@ -172,20 +198,22 @@ static const struct command {
 	int (*run)(struct db *db, char **args); /* args: max_args entries, NULL when absent */
 	const char *usage;
 	bool by_id; /* args[0] is a task id: --owner limits the command to that owner's tasks */
+	bool admin_only; /* an owner's token may not run it (as the API's admin routes) */
 } g_commands[] = {
-	{"migrate", 0, 0, run_migrate, "", false},
-	{"submit", 0, 2, run_submit, " KIND [PAYLOAD] | --file F", false},
-	{"status", 1, 1, run_status, " ID", true},
-	{"watch", 1, 1, run_watch, " ID", true},
-	{"history", 1, 1, run_history, " ID", true},
-	{"cancel", 1, 1, run_cancel, " ID", true},
-	{"retry", 1, 1, run_retry, " ID", true},
-	{"list", 0, 0, run_list, "", false},
-	{"stats", 0, 0, run_stats, "", false},
-	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false},
-	{"schedule", 1, 5, run_schedule, " add NAME CRON KIND [PAYLOAD] | list | rm NAME", false},
-	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME",
+	{"migrate", 0, 0, run_migrate, "", false, true},
+	{"submit", 0, 2, run_submit, " KIND [PAYLOAD] | --file F", false, false},
+	{"status", 1, 1, run_status, " ID", true, false},
+	{"watch", 1, 1, run_watch, " ID", true, false},
+	{"history", 1, 1, run_history, " ID", true, false},
+	{"cancel", 1, 1, run_cancel, " ID", true, false},
+	{"retry", 1, 1, run_retry, " ID", true, false},
+	{"list", 0, 0, run_list, "", false, false},
+	{"stats", 0, 0, run_stats, "", false, false},
+	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false, true},
+	{"schedule", 1, 5, run_schedule, " add NAME CRON KIND [PAYLOAD] | list | rm NAME", false,
 	 false},
+	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME",
+	 false, true},
 };
 
 int main(int argc, char **argv)
@@ -194,9 +222,15 @@ int main(int argc, char **argv)
 	struct taskq_err err;
 	struct db *db;
 	char *args[5] = {NULL, NULL, NULL, NULL, NULL};
+	char **given = xcalloc((size_t)argc + 1, sizeof *given);
 	int npos, help, nargs, rc;
 
-	if (config_parse(g_opts, NOPTS, argc, argv, &npos, &help, &err)) {
+	/* config_parse reorders argv; the copy still finds the token to wipe */
+	memcpy(given, argv, (size_t)argc * sizeof *given);
+	rc = config_parse(g_opts, NOPTS, argc, argv, &npos, &help, &err);
+	who_take_token(&g_cli, argc, given);
+	free(given);
+	if (rc) {
 		fprintf(stderr, "taskq: %s\n", err.msg);
 		return CLI_USAGE;
 	}
@@ -224,7 +258,9 @@ int main(int argc, char **argv)
 		db = store_open_watcher(g_cli.db, "taskq-cli-watch");
 	else
 		db = store_open(g_cli.db, "taskq-cli");
-	rc = cmd->by_id && g_cli.owner ? cli_check_owner(db, g_cli.owner, args[0]) : CLI_OK;
+	rc = who_resolve(db, &g_cli, cmd->name, cmd->admin_only);
+	if (rc == CLI_OK && cmd->by_id && g_cli.owner)
+		rc = cli_check_owner(db, g_cli.owner, args[0]);
 	if (rc == CLI_OK)
 		rc = cmd->run(db, args);
 	db_free(db);

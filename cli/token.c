@@ -1,6 +1,6 @@
 /* token: `taskq token create OWNER [--admin] [--expires D] [--note TEXT]`, `taskq token list`
- * and `taskq token revoke ID|PREFIX`. The new token is printed once and never stored: only its
- * SHA-256 goes to PostgreSQL. */
+ * and `taskq token revoke ID|PREFIX`. The new token is printed once on stdout (its id, owner
+ * and expiry instant on stderr) and never stored: only its SHA-256 goes to PostgreSQL. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,54 +9,82 @@
 #include "store/auth.h"
 #include "cred/token.h"
 
-/* "90" (seconds), "15m", "12h", "30d" → seconds; -1 when malformed. */
-static double duration_s(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
+#define EXPIRES_MAX_S (3650.0 * 86400) /* ten years: beyond that, leave --expires out */
 
-	if (end == s || v <= 0 || v > 1e9)
-		return -1;
-	if (!*end)
-		return v;
-	if (end[1])
-		return -1;
-	switch (*end) {
+/* --expires: "90" (seconds), "90s", "15m", "12h", "30d", "1.5h": digits with at most one
+ * decimal point, then at most one unit. The seconds in *out; false when malformed, or not
+ * between 1 s and EXPIRES_MAX_S. */
+static bool parse_expires(const char *s, double *out)
+{
+	size_t n = strspn(s, "0123456789."), dots = 0;
+	char num[32];
+	double v, unit;
+
+	for (size_t i = 0; i < n; i++)
+		dots += s[i] == '.';
+	if (n == 0 || n >= sizeof num || dots > 1 || n == dots)
+		return false;
+	switch (s[n]) {
+	case '\0':
 	case 's':
-		return v;
+		unit = 1;
+		break;
 	case 'm':
-		return v * 60;
+		unit = 60;
+		break;
 	case 'h':
-		return v * 3600;
+		unit = 3600;
+		break;
 	case 'd':
-		return v * 86400;
+		unit = 86400;
+		break;
 	default:
-		return -1;
+		return false;
 	}
+	if (s[n] && s[n + 1])
+		return false;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	v = strtod(num, NULL) * unit;
+	if (!(v >= 1 && v <= EXPIRES_MAX_S))
+		return false;
+	*out = v;
+	return true;
 }
 
 static int token_create(struct db *db, const struct cli_opts *o, const char *owner)
 {
 	char tok[TOKEN_LEN + 1], hash[TOKEN_HASH_HEX + 1], prefix[TOKEN_PREFIX_LEN + 1];
+	char *expires_at = NULL;
 	double expires = 0;
 	struct taskq_err err;
 	long long id;
 
-	if (!owner || !token_owner_valid(owner))
-		return cli_usage_error("an owner is 1-64 of A-Z a-z 0-9 _ . @ : -");
-	if (o->expires && (expires = duration_s(o->expires)) < 0)
-		return cli_usage_error("--expires takes seconds or a number with s, m, h or d");
+	if (!owner)
+		return cli_usage_error("usage: taskq token create OWNER");
+	if (!token_owner_valid(owner))
+		return cli_data_error("an owner is 1-64 of A-Z a-z 0-9 _ . @ : -");
+	if (o->expires && !parse_expires(o->expires, &expires))
+		return cli_data_error("--expires takes a duration from 1 second to 3650 days: a "
+				      "number of seconds, or a number with s, m, h or d (90, 15m, "
+				      "1.5h, 30d)");
 	if (o->note && strlen(o->note) > 200)
-		return cli_usage_error("--note takes at most 200 characters");
-	if (!token_generate(tok))
-		return cli_usage_error("no random numbers to be had");
+		return cli_data_error("--note takes at most 200 characters");
+	if (!token_generate(tok)) {
+		fprintf(stderr, "taskq: no random numbers to be had\n");
+		return CLI_ERROR;
+	}
 	token_hash_hex(tok, hash);
 	snprintf(prefix, sizeof prefix, "%.*s", TOKEN_PREFIX_LEN, tok);
-	if (store_token_create(db, hash, prefix, owner, o->admin, expires, o->note, &id, &err))
+	if (store_token_create(db, hash, prefix, owner, o->admin, expires, o->note, &id,
+			       &expires_at, &err))
 		return cli_fail(&err);
 	printf("%s\n", tok);
-	fprintf(stderr, "taskq: token %lld for %s%s%s created; it is shown this once\n", id, owner,
-		o->admin ? " (admin)" : "", expires > 0 ? ", expiring" : "");
+	fflush(stdout);
+	fprintf(stderr, "taskq: token %lld for %s%s created, %s%s; it is shown this once\n", id,
+		owner, o->admin ? " (admin)" : "", expires_at ? "expires " : "never expires",
+		expires_at ? expires_at : "");
+	free(expires_at);
 	return CLI_OK;
 }
 
@@ -88,6 +116,10 @@ static int token_revoke(struct db *db, const char *which)
 
 	if (!which)
 		return cli_usage_error("usage: taskq token revoke ID|PREFIX");
+	/* a whole token is a secret: never sent to the database nor echoed, past its prefix */
+	if (token_well_formed(which))
+		return cli_data_error("that is a whole token: revoke it by its prefix (%.*s) or id",
+				      TOKEN_PREFIX_LEN, which);
 	if (store_token_revoke(db, which, &n, &err))
 		return cli_fail(&err);
 	if (n == 0) {

@@ -270,8 +270,8 @@ int cmd_watch(struct db *db, const char *id)
 	sigset_t unblocked;
 	int code;
 
-	if (!cli_need_id(id))
-		return CLI_USAGE;
+	if ((code = cli_check_id(id)))
+		return code;
 	/* the connection LISTENs from its first statement on, so no change after this read
 	 * goes unannounced */
 	if (store_get(db, id, &w.cur, &err))

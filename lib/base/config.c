@@ -190,8 +190,10 @@ enum taskq_rc config_parse(const struct config_opt *opts, size_t nopts, int argc
 		eq = strchr(name, '=');
 		len = eq ? (size_t)(eq - name) : strlen(name);
 		o = find(opts, nopts, name, len);
+		/* the name only: a mistyped --token=SECRET must not show the secret */
 		if (!o)
-			return taskq_fail(err, TASKQ_INVAL, "unknown option '%s' (see --help)", a);
+			return taskq_fail(err, TASKQ_INVAL, "unknown option '--%.*s' (see --help)",
+					  (int)(len > 64 ? 64 : len), name);
 		if (o->type == CFG_BOOL && !eq) {
 			*(long *)o->target = 1;
 			continue;
@@ -211,10 +213,15 @@ enum taskq_rc config_parse(const struct config_opt *opts, size_t nopts, int argc
 
 void config_usage(FILE *out, const char *synopsis, const struct config_opt *opts, size_t nopts)
 {
+	int w = 14;
+
+	for (size_t i = 0; i < nopts; i++)
+		if ((int)strlen(opts[i].flag) > w)
+			w = (int)strlen(opts[i].flag);
 	fprintf(out, "usage: %s\n\noptions (flag, environment, default):\n", synopsis);
 	for (size_t i = 0; i < nopts; i++) {
 		const struct config_opt *o = &opts[i];
-		fprintf(out, "  --%-14s %-22s %-10s %s\n", o->flag, o->env ? o->env : "",
+		fprintf(out, "  --%-*s %-22s %-10s %s\n", w, o->flag, o->env ? o->env : "",
 			o->def ? o->def : "-", o->help);
 	}
 }

@@ -18,7 +18,7 @@ static struct db_stmt s_token_create =
 		"INSERT INTO taskq.tokens (hash, prefix, owner, admin, note, expires_at)"
 		" VALUES (decode($1, 'hex'), $2, $3, $4::boolean, $5,"
 		" CASE WHEN $6::float8 > 0 THEN now() + make_interval(secs => $6::float8) END)"
-		" RETURNING id",
+		" RETURNING id, expires_at",
 		6);
 static struct db_stmt s_token_list =
 	DB_STMT("token_list",
@@ -62,15 +62,31 @@ enum taskq_rc store_token_lookup(struct db *db, const char *hash_hex, bool *foun
 	return store_exec_row(db, &s_token_lookup, p, decode_lookup, &l, found, err);
 }
 
+/* What a token's insert answers. */
+struct created {
+	long long *id;
+	char **expires_at;
+};
+
+static void decode_created(const struct row *r, void *elem)
+{
+	struct created *c = elem;
+
+	*c->id = row_ll(r, 0, 0);
+	*c->expires_at = row_time(r, 1);
+}
+
 enum taskq_rc store_token_create(struct db *db, const char *hash_hex, const char *prefix,
 				 const char *owner, bool admin, double expires_s, const char *note,
-				 long long *id, struct taskq_err *err)
+				 long long *id, char **expires_at, struct taskq_err *err)
 {
 	char exp[32];
 	const char *p[6] = {hash_hex, prefix, owner, admin ? "t" : "f", note, exp};
+	struct created c = {id, expires_at};
 
+	*expires_at = NULL;
 	snprintf(exp, sizeof exp, "%.3f", expires_s);
-	return store_exec_ll(db, &s_token_create, p, 0, id, err);
+	return store_exec_found(db, &s_token_create, p, decode_created, &c, "no token stored", err);
 }
 
 static void decode_token(const struct row *r, void *elem)

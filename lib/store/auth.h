@@ -16,10 +16,11 @@
  * the time it has left (< 0: no expiry). */
 enum taskq_rc store_token_lookup(struct db *db, const char *hash_hex, bool *found, char *owner,
 				 bool *admin, double *expires_in_s, struct taskq_err *err);
-/* Stores a new token's hash; expires_s <= 0 means never. *id receives its id. */
+/* Stores a new token's hash; expires_s <= 0 means never. *id receives its id, *expires_at
+ * the instant it expires as stored (RFC 3339 UTC; NULL: never; the caller frees it). */
 enum taskq_rc store_token_create(struct db *db, const char *hash_hex, const char *prefix,
 				 const char *owner, bool admin, double expires_s, const char *note,
-				 long long *id, struct taskq_err *err);
+				 long long *id, char **expires_at, struct taskq_err *err);
 /* One row of taskq.token_list (no hash). Strings owned (store_tokens_free). */
 struct token_row {
 	long long id;

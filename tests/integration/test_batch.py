@@ -171,9 +171,9 @@ class BatchSqlAndCliTests(TaskqTestCase):
         text = "\n".join([json.dumps({"kind": "noop", "queue": q2})] * 1500
                          + ['{"kind": "noop", "queue": "%s", "priority": 5000}' % q2]) + "\n"
         r = cli("submit", "--file", "-", stdin=text)
-        self.assertEqual(r.returncode, 64, r.stderr)
+        self.assertEqual(r.returncode, 65, r.stderr)  # EX_DATAERR: a value refused
         self.assertIn("line 1501:", r.stderr)
         self.assertEqual(self.db.scalar("SELECT count(*) FROM taskq.tasks WHERE queue = %s", (q2,)), 0)
         r = cli("submit", "--file", "-", stdin="not json\n")
-        self.assertEqual(r.returncode, 64)
+        self.assertEqual(r.returncode, 65)
         self.assertIn("line 1:", r.stderr)

@@ -253,14 +253,17 @@ class ChainTests(TaskqTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         t = self.get_ok(r.stdout.strip())
         self.assertEqual((t["parents"], t["after_policy"], t["blocked"]), ([p["id"]], "always", True))
-        for args, part in ((["--after", p["id"] + ",x"], "task ids"),
-                           (["--after-policy", "always"], "needs --after"),
-                           (["--after", p["id"], "--after-policy", "maybe"], "success or always")):
+        # refused as the API refuses the same body (its messages), naming the option
+        for args, part in ((["--after", p["id"] + ",x"], "after[1] must be a task id"),
+                           (["--after-policy", "always"], "after_policy needs after"),
+                           (["--after", p["id"], "--after-policy", "maybe"],
+                            'after_policy must be "success" or "always"')):
             r = cli("submit", "noop", "--queue", q, *args)
-            self.assertEqual(r.returncode, 64, r.stderr)
+            self.assertEqual(r.returncode, 65, r.stderr)  # EX_DATAERR: a value refused
             self.assertIn(part, r.stderr)
+            self.assertIn("(%s)" % args[-2], r.stderr)
         r = cli("submit", "noop", "--queue", q, "--after", NO_SUCH)
-        self.assertEqual(r.returncode, 64, r.stderr)
+        self.assertEqual(r.returncode, 65, r.stderr)
         self.assertIn("no such parent task " + NO_SUCH, r.stderr)
         # a file: line 1002 (in the second statement of 1,000) names lines 0 and 1000
         with tempfile.NamedTemporaryFile("w", suffix=".jsonl") as f:
@@ -276,7 +279,7 @@ class ChainTests(TaskqTestCase):
             f.write('{"kind":"noop","queue":"%s","after":[1003]}\n' % q)
             f.flush()
             r = cli("submit", "--file", f.name)
-            self.assertEqual(r.returncode, 64, r.stderr)
+            self.assertEqual(r.returncode, 65, r.stderr)
             self.assertIn("line 1003: after[0] is not the index of an earlier task", r.stderr)
 
     # ---- command kinds: the parents' results ------------------------------------------------

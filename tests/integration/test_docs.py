@@ -15,8 +15,9 @@ Shell blocks, the convention the docs follow:
 The sh blocks of one file run in order in one bash (`set -eu -o pipefail`), in the checkout's
 top directory, so later blocks use what earlier ones set ($ID ...). The environment has TASKQ
 (the stack's URL, which the docs default to ./dev run's) and TASKQ_VAR (so ./dev psql and
-./dev taskq reach this stack), and none of TOKEN, AUTH or ID: the docs define every variable
-they use, as a reader copying them needs. A block passes when the shell gets past it, and
+./dev taskq reach this stack), and none of TOKEN, AUTH, ID or TASKQ_TOKEN (the suite's token,
+which the CLI would act with): the docs define every variable they use, as a reader copying
+them needs. A block passes when the shell gets past it, and
 every error code its output shows ("code":"...") is one its text names: the answers the docs
 expect are written as comments under the commands, so an answer they do not expect fails.
 Afterwards the tasks left unfinished by owners whose tokens the file made are cancelled, and
@@ -142,7 +143,8 @@ class DocShellTests(TaskqTestCase):
             script.append("printf '\\n%s %d\\n'" % (MARK, i))
             script.append(body)
         script.append("printf '\\n%s end\\n'" % MARK)
-        env = {k: v for k, v in os.environ.items() if k not in ("TOKEN", "AUTH", "ID", "R")}
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("TOKEN", "AUTH", "ID", "R", "TASKQ_TOKEN")}
         env.update(TASKQ=ENV.url, TASKQ_VAR=ENV.var, TASKQ_BUILD=ENV.build)
         before = self.snapshot()
         try:

@@ -113,6 +113,6 @@ class RateLimitApiTests(TaskqTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("at most 5 starts per 1 s", r.stdout)
         self.assertIn(q, run("limit", "list").stdout)
-        self.assertEqual(run("limit", "set", "key", q, "0", "1").returncode, 64)
+        self.assertEqual(run("limit", "set", "key", q, "0", "1").returncode, 65)  # EX_DATAERR
         self.assertEqual(run("limit", "rm", "key", q).returncode, 0)
         self.assertEqual(run("limit", "rm", "key", q).returncode, 3)

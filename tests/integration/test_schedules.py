@@ -241,7 +241,7 @@ class ScheduleApiTests(ScheduleTestCase):
         self.assertIn(name, r.stdout)
         self.assertIn("America/New_York", r.stdout)
         r = cli("schedule", "add", unique("x"), "0 9 * * FOO", "noop")
-        self.assertEqual(r.returncode, 64)
+        self.assertEqual(r.returncode, 65)  # EX_DATAERR: a value refused
         self.assertIn("day-of-week", r.stderr.lower().replace("day of week", "day-of-week"))
         self.assertEqual(cli("schedule", "rm", name).returncode, 0)
         self.assertEqual(cli("schedule", "rm", name).returncode, 3)

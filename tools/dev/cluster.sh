@@ -259,7 +259,7 @@ cl_up_pg2() {
 
 cl_migrate() {
 	local out
-	if ! out=$(cl_in web1 1 env TASKQ_SQL_DIR="$TOP/sql" "$BUILD/taskq" --db "$CL_DBURL" \
+	if ! out=$(cl_in web1 1 env TASKQ_TOKEN='' TASKQ_SQL_DIR="$TOP/sql" "$BUILD/taskq" --db "$CL_DBURL" \
 		migrate --sql-dir "$TOP/sql" 2>&1); then
 		printf '%s\n' "$out" >&2
 		die "cluster: migrate (from web1) failed"

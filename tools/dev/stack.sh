@@ -270,7 +270,8 @@ start_postgres() {
 
 migrate() {
 	local out
-	if ! out=$(TASKQ_SQL_DIR=$TOP/sql "$BUILD/taskq" --db "$CONNINFO" migrate \
+	# as the database's admin: a TASKQ_TOKEN of the caller's is no business of migrate's
+	if ! out=$(TASKQ_TOKEN='' TASKQ_SQL_DIR=$TOP/sql "$BUILD/taskq" --db "$CONNINFO" migrate \
 		--sql-dir "$TOP/sql" 2>&1); then
 		printf '%s\n' "$out" >&2
 		warn "migrate failed"

@@ -137,7 +137,7 @@ layout_checks() {
 
 # test_token — an admin token for the suites, in TASKQ_TOKEN.
 test_token() {
-	TASKQ_TOKEN=$("$BUILD/taskq" --db "$CONNINFO" token create tests --admin \
+	TASKQ_TOKEN=$(TASKQ_TOKEN='' "$BUILD/taskq" --db "$CONNINFO" token create tests --admin \
 		--note "./dev test" 2>/dev/null) || {
 		warn "taskq token create failed"
 		return 1
