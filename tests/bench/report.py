@@ -20,6 +20,13 @@ DETAIL = {
     "drain_tasks_per_s": ("drain meanwhile {} tasks/s", False),
     "idle_mib": ("idle {} MiB", False), "after_mib": ("after {} MiB", False),
     "threads": ("{} threads", False), "submit_call_p50_ms": ("submit call p50 {} ms", False),
+    # writes (per task)
+    "records_per_task": ("{} WAL records", False), "fpi_bytes_per_task": ("FPI {} B", False),
+    "heap_ins_per_task": ("heap ins {}", False), "heap_upd_per_task": ("upd {}", False),
+    "heap_hot_per_task": ("HOT {}", False), "heap_del_per_task": ("del {}", False),
+    "idx_per_task": ("index entries {}", False), "idx_bound_per_task": ("(bound {})", False),
+    "commits_per_task": ("commits {}", False), "locks_per_task": ("row locks {}", False),
+    "node_cpu_ms_per_1k": ("node {} ms/1k", False), "tasks": ("{} tasks", False),
 }
 
 
@@ -38,7 +45,7 @@ def detail(m):
         val = st["max"] if worst else st["median"]
         if field == "socket_errors" and not val:
             continue
-        if field == "pg_cpu_ms_per_1k" and m.group == "raw":
+        if field == "pg_cpu_ms_per_1k" and m.group in ("raw", "writes"):
             fmt = "PG CPU {} ms/1k"
         parts.append(fmt.format(B.fmt_num(val)))
     return ", ".join(parts)
@@ -120,7 +127,16 @@ class Judge:
                 r = self.add_ratio(self.vs_raw, k, "empty table", m(k), base)
                 if r is not None:
                     self.target(k, "≥0.9× empty", r >= 0.9)
+        self.compute_writes()
         self.compute_peers()
+
+    def compute_writes(self):
+        m = self.med
+        for k, ref in (("writes.submit.http", "writes.gw.enqueue"),
+                       ("writes.drain", "writes.gw.drain"), ("writes.total", "writes.gw.total")):
+            self.add_ratio(self.vs_peers, k, "GW (WAL B)", m(k), m(ref))
+            self.add_ratio(self.vs_peers, k, "GW (PG CPU)", m(k, "pg_cpu_ms_per_1k"),
+                           m(ref, "pg_cpu_ms_per_1k"))
 
     def compute_peers(self):
         pr = self.peers
@@ -248,8 +264,13 @@ def write(header_lines, info, pr, started, finished):
                      f"with PostgreSQL {pm.get('postgresql')}, Node {pm.get('node')}, "
                      f"graphile-worker {pm.get('graphile_worker')}, pg-boss {pm.get('pg_boss')}; "
                      f"taskq's raw rows use the stack's cluster over its unix socket")
+    sections = []
+    for fn in R.sections:
+        lines = fn()
+        if lines:
+            sections += [""] + lines
     text = "\n".join(header_lines + ["", legend, "", table(judge, pr)] +
-                     ([""] + [f"Note: {n}" for n in notes] if notes else []))
+                     ([""] + [f"Note: {n}" for n in notes] if notes else []) + sections)
     print("\n" + text, flush=True)
     with open(S.out_md, "w") as f:
         f.write(text + "\n")
