@@ -15,6 +15,8 @@ free port) and hands over its paths in the environment. The measurements (issue 
   writes     per task and verb (submit, claim + complete, submit_many): WAL bytes, heap
              rows, index entries, PostgreSQL CPU; Graphile Worker's on the same cluster
                                                      (writes.py, walstat.py, gwpeer.py)
+  progress   tasks with 10 progress writes each, drained by 1, 2 and 4 worker daemons;
+             progress write → SSE client latency meanwhile               (progress.py)
   peers      ../shared/bench/peers/run.sh, folded in (not in the default set) (peers.py)
 
 Each is run after a warm-up and repeated REPS times (default 3, interleaved: rep 1 of every
@@ -36,6 +38,7 @@ import peers
 import scale
 import raw
 import report
+import progress
 import taskq_paths as T
 import writes
 
@@ -122,10 +125,12 @@ def main():
     T.define()
     scale.define()
     writes.define()
+    progress.define()
     groups = [("raw", raw.run_rep), ("submit", T.run_submit), ("batch", T.run_batch),
               ("drain", T.run_drain),
               ("pickup", T.run_pickup), ("poll", T.run_poll), ("footprint", T.run_footprint),
-              ("scale", scale.run_scale), ("writes", writes.run_writes)]
+              ("scale", scale.run_scale), ("writes", writes.run_writes),
+              ("progress", progress.run_progress)]
     for rep in range(1, S.reps + 1):
         for name, fn in groups:
             if not S.want(name):

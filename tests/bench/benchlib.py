@@ -41,9 +41,9 @@ class Settings:
     """Everything the run is told by tools/dev/bench.sh (and the user's knobs)."""
 
     ALL_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint", "scale",
-                  "writes", "peers"]
+                  "writes", "progress", "peers"]
     DEFAULT_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint", "scale",
-                      "writes"]
+                      "writes", "progress"]
 
     def __init__(self):
         e = os.environ

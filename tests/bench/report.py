@@ -27,6 +27,11 @@ DETAIL = {
     "idx_per_task": ("index entries {}", False), "idx_bound_per_task": ("(bound {})", False),
     "commits_per_task": ("commits {}", False), "locks_per_task": ("row locks {}", False),
     "node_cpu_ms_per_1k": ("node {} ms/1k", False), "tasks": ("{} tasks", False),
+    # progress
+    "of_ideal_pct": ("{}% of the executors' ideal", False),
+    "progress_writes_per_task": ("{} progress writes a task", False),
+    "share_min_pct": ("idlest daemon {}% of an even share", False),
+    "events": ("{} events", False),
 }
 
 
@@ -45,7 +50,7 @@ def detail(m):
         val = st["max"] if worst else st["median"]
         if field == "socket_errors" and not val:
             continue
-        if field == "pg_cpu_ms_per_1k" and m.group in ("raw", "writes"):
+        if field == "pg_cpu_ms_per_1k" and m.group in ("raw", "writes", "progress"):
             fmt = "PG CPU {} ms/1k"
         parts.append(fmt.format(B.fmt_num(val)))
     return ", ".join(parts)
@@ -128,6 +133,9 @@ class Judge:
                 if r is not None:
                     self.target(k, "≥0.9× empty", r >= 0.9)
         self.compute_writes()
+        for k in [k for k in R.rows if k.startswith("progress.drain.")]:
+            if k != "progress.drain.1":
+                self.add_ratio(self.vs_raw, k, "1 daemon", m(k), m("progress.drain.1"))
         self.compute_peers()
 
     def compute_writes(self):
