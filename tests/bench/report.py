@@ -32,6 +32,17 @@ DETAIL = {
     "progress_writes_per_task": ("{} progress writes a task", False),
     "share_min_pct": ("idlest daemon {}% of an even share", False),
     "events": ("{} events", False),
+    # endurance, drain1m
+    "offered_per_s": ("offered {} tasks/s", False),
+    "mean_pct": ("mean {}%", False), "submitted_min_pct": ("submitted ≥ {}% of offered", False),
+    "backlog_max": ("backlog ≤ {}", False), "clean_p99_ms": ("before the hold p99 {} ms", False),
+    "after_p99_ms": ("after p99 {} ms", False), "hold_p50_ms": ("held p50 {} ms", False),
+    "clean_p50_ms": ("before p50 {} ms", False), "hold_max_ms": ("held max {} ms", False),
+    "dead_events_max": ("task_events ≤ {}", False), "dead_all_max": ("all ≤ {}", False),
+    "tasks_mib_start": ("tasks {} MiB", False), "tasks_mib_end": ("→ {} MiB", False),
+    "run_twice": ("run twice {}", True), "submitted": ("{} submitted", False),
+    "succeeded": ("{} succeeded", False), "unacknowledged": ("{} unacknowledged", True),
+    "autovacuums": ("{} autovacuums", False), "autoanalyzes": ("{} autoanalyzes", False),
 }
 
 
@@ -50,7 +61,8 @@ def detail(m):
         val = st["max"] if worst else st["median"]
         if field == "socket_errors" and not val:
             continue
-        if field == "pg_cpu_ms_per_1k" and m.group in ("raw", "writes", "progress"):
+        if field == "pg_cpu_ms_per_1k" and m.group in ("raw", "writes", "progress",
+                                                        "drain1m"):
             fmt = "PG CPU {} ms/1k"
         parts.append(fmt.format(B.fmt_num(val)))
     return ", ".join(parts)
@@ -133,6 +145,7 @@ class Judge:
                 if r is not None:
                     self.target(k, "≥0.9× empty", r >= 0.9)
         self.compute_writes()
+        self.compute_long()
         for k in [k for k in R.rows if k.startswith("progress.drain.")]:
             if k != "progress.drain.1":
                 self.add_ratio(self.vs_raw, k, "1 daemon", m(k), m("progress.drain.1"))
@@ -145,6 +158,16 @@ class Judge:
             self.add_ratio(self.vs_peers, k, "GW (WAL B)", m(k), m(ref))
             self.add_ratio(self.vs_peers, k, "GW (PG CPU)", m(k, "pg_cpu_ms_per_1k"),
                            m(ref, "pg_cpu_ms_per_1k"))
+
+    def compute_long(self):
+        m = self.med
+        self.add_ratio(self.vs_raw, "endurance.claim", "before the hold",
+                       m("endurance.claim"), m("endurance.claim", "clean_p99_ms"))
+        self.add_ratio(self.vs_raw, "drain1m.drain", f"drain {S.drain_n:,}",
+                       m("drain1m.drain"), m("drain1m.base"))
+        if m("endurance.exact") is not None:
+            self.target("endurance.exact", "0 lost", m("endurance.exact") == 0)
+            self.target("endurance.exact", "0 run twice", m("endurance.exact", "run_twice") == 0)
 
     def compute_peers(self):
         pr = self.peers
@@ -262,7 +285,8 @@ def write(header_lines, info, pr, started, finished):
     judge = Judge(pr)
     judge.compute()
     legend = ("Median over the reps and its range (min–max); ratios are taskq ÷ reference "
-              "from this run (for ms and MiB rows, below 1 is better); targets from issue 13.")
+              "from this run (for ms and MiB rows, below 1 is better); targets from issue 13 "
+              "(endurance: the design's invariants, nothing lost, nothing run twice).")
     notes = []
     if pr and pr.get("note"):
         notes.append(f"peers: {pr['status']}: {pr['note']}")
