@@ -12,6 +12,14 @@ free port) and hands over its paths in the environment. The measurements (issue 
   poll       GET /api/tasks/{id} with wrk @16 (and If-None-Match → 304) during a drain
   footprint  RSS of taskq-fcgi (--threads 32) and taskq-worker (--concurrency 32)
                                                                           (taskq_paths.py)
+  writes     per task and verb (submit, claim + complete, submit_many): WAL bytes, heap
+             rows, index entries, PostgreSQL CPU; Graphile Worker's on the same cluster
+                                                     (writes.py, walstat.py, gwpeer.py)
+  progress   tasks with 10 progress writes each, drained by 1, 2 and 4 worker daemons;
+             progress write → SSE client latency meanwhile               (progress.py)
+  endurance  half the clean drain rate for 30 min, the xmin horizon held for the middle 20;
+             exact count by id at the end (not in the default set)      (endurance.py)
+  drain1m    1,000,000 tasks submitted and drained (not in the default set)
   peers      ../shared/bench/peers/run.sh, folded in (not in the default set) (peers.py)
 
 Each is run after a warm-up and repeated REPS times (default 3, interleaved: rep 1 of every
@@ -29,11 +37,14 @@ import time
 
 import benchlib as B
 from benchlib import S
+import endurance
 import peers
 import scale
 import raw
 import report
+import progress
 import taskq_paths as T
+import writes
 
 
 def cmd_out(argv):
@@ -117,10 +128,15 @@ def main():
     raw.define()
     T.define()
     scale.define()
+    writes.define()
+    progress.define()
+    endurance.define()
     groups = [("raw", raw.run_rep), ("submit", T.run_submit), ("batch", T.run_batch),
               ("drain", T.run_drain),
               ("pickup", T.run_pickup), ("poll", T.run_poll), ("footprint", T.run_footprint),
-              ("scale", scale.run_scale)]
+              ("scale", scale.run_scale), ("writes", writes.run_writes),
+              ("progress", progress.run_progress), ("endurance", endurance.run_endurance),
+              ("drain1m", endurance.run_drain1m)]
     for rep in range(1, S.reps + 1):
         for name, fn in groups:
             if not S.want(name):

@@ -41,8 +41,9 @@ class Settings:
     """Everything the run is told by tools/dev/bench.sh (and the user's knobs)."""
 
     ALL_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint", "scale",
-                  "peers"]
-    DEFAULT_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint", "scale"]
+                  "writes", "progress", "endurance", "drain1m", "peers"]
+    DEFAULT_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint", "scale",
+                      "writes", "progress"]
 
     def __init__(self):
         e = os.environ
@@ -158,6 +159,7 @@ class Measurement:
 class Registry:
     def __init__(self):
         self.rows = {}
+        self.sections = []  # functions -> markdown lines printed after the table (or None)
 
     def get(self, key, *a, **kw):
         if key not in self.rows:

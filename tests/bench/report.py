@@ -20,6 +20,29 @@ DETAIL = {
     "drain_tasks_per_s": ("drain meanwhile {} tasks/s", False),
     "idle_mib": ("idle {} MiB", False), "after_mib": ("after {} MiB", False),
     "threads": ("{} threads", False), "submit_call_p50_ms": ("submit call p50 {} ms", False),
+    # writes (per task)
+    "records_per_task": ("{} WAL records", False), "fpi_bytes_per_task": ("FPI {} B", False),
+    "heap_ins_per_task": ("heap ins {}", False), "heap_upd_per_task": ("upd {}", False),
+    "heap_hot_per_task": ("HOT {}", False), "heap_del_per_task": ("del {}", False),
+    "idx_per_task": ("index entries {}", False), "idx_bound_per_task": ("(bound {})", False),
+    "commits_per_task": ("commits {}", False), "locks_per_task": ("row locks {}", False),
+    "node_cpu_ms_per_1k": ("node {} ms/1k", False), "tasks": ("{} tasks", False),
+    # progress
+    "of_ideal_pct": ("{}% of the executors' ideal", False),
+    "progress_writes_per_task": ("{} progress writes a task", False),
+    "share_min_pct": ("idlest daemon {}% of an even share", False),
+    "events": ("{} events", False),
+    # endurance, drain1m
+    "offered_per_s": ("offered {} tasks/s", False),
+    "mean_pct": ("mean {}%", False), "submitted_min_pct": ("submitted ≥ {}% of offered", False),
+    "backlog_max": ("backlog ≤ {}", False), "clean_p99_ms": ("before the hold p99 {} ms", False),
+    "after_p99_ms": ("after p99 {} ms", False), "hold_p50_ms": ("held p50 {} ms", False),
+    "clean_p50_ms": ("before p50 {} ms", False), "hold_max_ms": ("held max {} ms", False),
+    "dead_events_max": ("task_events ≤ {}", False), "dead_all_max": ("all ≤ {}", False),
+    "tasks_mib_start": ("tasks {} MiB", False), "tasks_mib_end": ("→ {} MiB", False),
+    "run_twice": ("run twice {}", True), "submitted": ("{} submitted", False),
+    "succeeded": ("{} succeeded", False), "unacknowledged": ("{} unacknowledged", True),
+    "autovacuums": ("{} autovacuums", False), "autoanalyzes": ("{} autoanalyzes", False),
 }
 
 
@@ -38,7 +61,8 @@ def detail(m):
         val = st["max"] if worst else st["median"]
         if field == "socket_errors" and not val:
             continue
-        if field == "pg_cpu_ms_per_1k" and m.group == "raw":
+        if field == "pg_cpu_ms_per_1k" and m.group in ("raw", "writes", "progress",
+                                                        "drain1m"):
             fmt = "PG CPU {} ms/1k"
         parts.append(fmt.format(B.fmt_num(val)))
     return ", ".join(parts)
@@ -120,7 +144,30 @@ class Judge:
                 r = self.add_ratio(self.vs_raw, k, "empty table", m(k), base)
                 if r is not None:
                     self.target(k, "≥0.9× empty", r >= 0.9)
+        self.compute_writes()
+        self.compute_long()
+        for k in [k for k in R.rows if k.startswith("progress.drain.")]:
+            if k != "progress.drain.1":
+                self.add_ratio(self.vs_raw, k, "1 daemon", m(k), m("progress.drain.1"))
         self.compute_peers()
+
+    def compute_writes(self):
+        m = self.med
+        for k, ref in (("writes.submit.http", "writes.gw.enqueue"),
+                       ("writes.drain", "writes.gw.drain"), ("writes.total", "writes.gw.total")):
+            self.add_ratio(self.vs_peers, k, "GW (WAL B)", m(k), m(ref))
+            self.add_ratio(self.vs_peers, k, "GW (PG CPU)", m(k, "pg_cpu_ms_per_1k"),
+                           m(ref, "pg_cpu_ms_per_1k"))
+
+    def compute_long(self):
+        m = self.med
+        self.add_ratio(self.vs_raw, "endurance.claim", "before the hold",
+                       m("endurance.claim"), m("endurance.claim", "clean_p99_ms"))
+        self.add_ratio(self.vs_raw, "drain1m.drain", f"drain {S.drain_n:,}",
+                       m("drain1m.drain"), m("drain1m.base"))
+        if m("endurance.exact") is not None:
+            self.target("endurance.exact", "0 lost", m("endurance.exact") == 0)
+            self.target("endurance.exact", "0 run twice", m("endurance.exact", "run_twice") == 0)
 
     def compute_peers(self):
         pr = self.peers
@@ -238,7 +285,8 @@ def write(header_lines, info, pr, started, finished):
     judge = Judge(pr)
     judge.compute()
     legend = ("Median over the reps and its range (min–max); ratios are taskq ÷ reference "
-              "from this run (for ms and MiB rows, below 1 is better); targets from issue 13.")
+              "from this run (for ms and MiB rows, below 1 is better); targets from issue 13 "
+              "(endurance: the design's invariants, nothing lost, nothing run twice).")
     notes = []
     if pr and pr.get("note"):
         notes.append(f"peers: {pr['status']}: {pr['note']}")
@@ -248,8 +296,13 @@ def write(header_lines, info, pr, started, finished):
                      f"with PostgreSQL {pm.get('postgresql')}, Node {pm.get('node')}, "
                      f"graphile-worker {pm.get('graphile_worker')}, pg-boss {pm.get('pg_boss')}; "
                      f"taskq's raw rows use the stack's cluster over its unix socket")
+    sections = []
+    for fn in R.sections:
+        lines = fn()
+        if lines:
+            sections += [""] + lines
     text = "\n".join(header_lines + ["", legend, "", table(judge, pr)] +
-                     ([""] + [f"Note: {n}" for n in notes] if notes else []))
+                     ([""] + [f"Note: {n}" for n in notes] if notes else []) + sections)
     print("\n" + text, flush=True)
     with open(S.out_md, "w") as f:
         f.write(text + "\n")
