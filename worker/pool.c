@@ -68,11 +68,14 @@ struct pool *pool_start(const struct pool_config *cfg)
 	counters_init();
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->ready, NULL);
-	p->pending = xcalloc((size_t)cfg->concurrency, sizeof *p->pending);
+	p->ring_cap = cfg->concurrency + cfg->claim_ahead;
+	p->pending = xcalloc((size_t)p->ring_cap, sizeof *p->pending);
+	p->pending_at = xcalloc((size_t)p->ring_cap, sizeof *p->pending_at);
+	p->run_ewma = 1.0; /* until tasks have run: no claiming ahead */
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->cdb = store_open_listener(cfg->db, "taskq-worker");
 	db_prefer_generic_plans(p->cdb);
-	p->completer = completer_start(cfg->db, p->worker_id);
+	p->completer = completer_start(cfg->db, p->worker_id, cfg->lease_s);
 	if (!p->completer)
 		return NULL;
 	p->ex = xcalloc((size_t)cfg->concurrency, sizeof *p->ex);
@@ -86,9 +89,19 @@ struct pool *pool_start(const struct pool_config *cfg)
 	if (p->efd < 0 || p->nqueues == 0 ||
 	    pthread_create(&p->claimer, NULL, claimer_main, p) != 0)
 		return NULL;
-	log_info("event=started worker=%s queues=%s concurrency=%d lease_s=%d retention_h=%d",
-		 p->worker_id, cfg->queues, cfg->concurrency, cfg->lease_s, cfg->retention_h);
+	log_info("event=started worker=%s queues=%s concurrency=%d claim_ahead=%d lease_s=%d "
+		 "retention_h=%d",
+		 p->worker_id, cfg->queues, cfg->concurrency, cfg->claim_ahead, cfg->lease_s,
+		 cfg->retention_h);
 	return p;
+}
+
+int pool_queue_index(const struct pool *p, const char *queue)
+{
+	for (int i = 0; i < p->nqueues; i++)
+		if (queue && !strcmp(p->queue[i], queue))
+			return i;
+	return -1;
 }
 
 const char *pool_worker_id(const struct pool *p)
@@ -126,7 +139,7 @@ void pool_stop(struct pool *p)
 			counters_outcome(WS_RELEASED);
 		}
 		task_cleanup(t);
-		p->head = (p->head + 1) % p->cfg.concurrency;
+		p->head = (p->head + 1) % p->ring_cap;
 		p->count--;
 		p->inflight--;
 	}
@@ -158,6 +171,7 @@ void pool_stop(struct pool *p)
 		free(p->queue[i]);
 	free(p->queues_csv);
 	free(p->pending);
+	free(p->pending_at);
 	free(p->ex);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->ready);

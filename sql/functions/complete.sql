@@ -149,8 +149,9 @@ BEGIN
   RETURN t.state;  -- NULL when the worker no longer holds the task
 END $$;
 
--- A worker shutting down hands a running task back; the attempt does not count, since the
--- task never got to fail.
+-- A worker hands a task back: one it was running when it shut down, or one that waited too
+-- long in its local queue unstarted. The attempt does not count, since the task never got to
+-- fail.
 CREATE OR REPLACE FUNCTION taskq.release(task uuid, worker text, att integer) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -158,7 +159,7 @@ DECLARE
 BEGIN
   UPDATE taskq.tasks x
      SET state = 'queued', attempts = greatest(x.attempts - 1, 0), lease_until = NULL,
-         worker_id = NULL, run_at = now(), message = 'released by a stopping worker',
+         worker_id = NULL, run_at = now(), message = 'released by its worker',
          updated_at = now(), version = x.version + 1
    WHERE x.id = task AND x.worker_id = worker AND x.attempts = att AND x.state = 'running'
   RETURNING * INTO t;
