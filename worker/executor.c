@@ -158,6 +158,8 @@ static void run_task(struct executor *ex, const struct task *t)
 	t0 = clock_mono_s();
 	kr = k->run(&ctx, payload, &result, errmsg, sizeof errmsg);
 	t0 = clock_mono_s() - t0;
+	/* its last progress lands before its outcome */
+	progress_settle(ex->pool->progress, (int)(ex - ex->pool->ex));
 	counters_run(k->name, t0);
 	pthread_mutex_lock(&ex->pool->lock);
 	pool_note_run(ex->pool, t0);
@@ -206,6 +208,7 @@ void *executor_main(void *arg)
 		ex->running_attempt = t.attempts;
 		ex->queue_idx = pool_queue_index(p, t.queue);
 		atomic_store(&ex->cancel, t.cancel_requested);
+		atomic_store(&ex->lost, 0);
 		poke = claimer_want(p) > 0; /* the local queue ran low */
 		pthread_mutex_unlock(&p->lock);
 		if (poke)

@@ -31,6 +31,19 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
+/* What a progress flush learnt about an executor's task: told to the executor if it still
+ * runs that attempt. */
+static void progress_verdict(int slot, const char *id, int attempt, int verdict, void *ctx)
+{
+	struct pool *p = ctx;
+	struct executor *ex = &p->ex[slot];
+
+	pthread_mutex_lock(&p->lock);
+	if (!strcmp(ex->running_id, id) && ex->running_attempt == attempt)
+		atomic_store(verdict < 0 ? &ex->lost : &ex->cancel, 1);
+	pthread_mutex_unlock(&p->lock);
+}
+
 struct pool *pool_start(const struct pool_config *cfg)
 {
 	struct pool *p = xcalloc(1, sizeof *p);
@@ -79,6 +92,10 @@ struct pool *pool_start(const struct pool_config *cfg)
 	if (!p->completer)
 		return NULL;
 	p->ex = xcalloc((size_t)cfg->concurrency, sizeof *p->ex);
+	p->progress = progress_start(cfg->db, p->worker_id, cfg->concurrency, cfg->lease_s,
+				     progress_verdict, p);
+	if (!p->progress)
+		return NULL;
 	for (int i = 0; i < cfg->concurrency; i++) {
 		p->ex[i].pool = p;
 		p->ex[i].db = store_open(cfg->db, "taskq-worker");
@@ -162,6 +179,7 @@ void pool_stop(struct pool *p)
 		pthread_join(p->ex[i].thread, NULL);
 		db_free(p->ex[i].db);
 	}
+	progress_stop(p->progress);
 	completer_stop(p->completer);
 	if (store_worker_exit(p->cdb, p->worker_id, &err))
 		log_warn("event=worker_exit_failed msg=\"%s\"", err.msg);

@@ -6,7 +6,8 @@
  *  - worker/chores.c    the claimer's timed upkeep: lease heartbeat (which keeps the worker's
  *                       row), rescue, breakers re-read, pruning, kind registration;
  *  - worker/executor.c  the executor threads: run a kind, record its outcome;
- *  - worker/kindapi.c   worker/kinds/api.h, what a running kind may call.
+ *  - worker/kindapi.c   worker/kinds/api.h, what a running kind may call;
+ *  - worker/progress.c  the flusher of the kinds' progress (one statement per round).
  * Only those files include this header; kinds never do. Locking: pool->lock guards the ring of
  * claimed tasks and the counters marked "guarded by lock"; atomics are read without it.
  */
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 
 #include "completer.h"
+#include "progress.h"
 #include "kinds.h"
 #include "pool.h"
 #include "store/worker.h"
@@ -34,7 +36,8 @@ struct executor {
 	int queue_idx;                    /* of the running task; guarded by pool->lock */
 	char running_id[TASK_ID_LEN + 1]; /* guarded by pool->lock */
 	int running_attempt;
-	atomic_int cancel; /* set by the heartbeat */
+	atomic_int cancel; /* set by the heartbeat and the progress flusher */
+	atomic_int lost;   /* set by the progress flusher: the task is no longer ours */
 };
 
 struct pool {
@@ -69,6 +72,7 @@ struct pool {
 	pthread_t claimer;
 	struct db *cdb;
 	struct completer *completer;
+	struct progress *progress;
 	struct executor *ex;
 };
 
