@@ -1,7 +1,7 @@
 /*
  * chores: the timed upkeep the claimer thread runs between claims, on its connection:
- *  - the lease heartbeat: one statement renews the leases of every task the executors hold,
- *    keeps this worker's row of taskq.workers (registration, running count, its counters for
+ *  - the lease heartbeat: one statement renews the leases of every task the executors run or
+ *    the local queue holds, keeps this worker's row of taskq.workers (registration, running count, its counters for
  *    /metrics) and says which held tasks were asked to cancel (their executors are told);
  *  - rescue of tasks whose lease expired (their worker died), re-read of the circuit
  *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks;
@@ -36,23 +36,38 @@ static void mark_cancel(const char *id, void *ctx)
 	for (int i = 0; i < p->cfg.concurrency; i++)
 		if (!strcmp(p->ex[i].running_id, id))
 			atomic_store(&p->ex[i].cancel, 1);
+	for (int i = 0; i < p->count; i++) {
+		struct task *t = &p->pending[(p->head + i) % p->ring_cap];
+		if (!strcmp(t->id, id))
+			t->cancel_requested = true; /* its executor starts it cancelled */
+	}
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* The (id, attempt) pairs the executors hold: copies of the ids into idbuf, ids[i] pointing
- * at them (both with room for the concurrency); returns how many. */
+static void held_add(char (*idbuf)[TASK_ID_LEN + 1], const char **ids, int *attempts, int *n,
+		     const char *id, int attempt)
+{
+	memcpy(idbuf[*n], id, TASK_ID_LEN + 1);
+	ids[*n] = idbuf[*n];
+	attempts[(*n)++] = attempt;
+}
+
+/* The (id, attempt) pairs the executors run and the local queue holds: copies of the ids into
+ * idbuf, ids[i] pointing at them (both with room for concurrency + ring_cap); returns how
+ * many. */
 static int held_tasks(struct pool *p, char (*idbuf)[TASK_ID_LEN + 1], const char **ids,
 		      int *attempts)
 {
 	int n = 0;
 
 	pthread_mutex_lock(&p->lock);
-	for (int i = 0; i < p->cfg.concurrency; i++) {
-		if (!p->ex[i].running_id[0])
-			continue;
-		memcpy(idbuf[n], p->ex[i].running_id, TASK_ID_LEN + 1);
-		ids[n] = idbuf[n];
-		attempts[n++] = p->ex[i].running_attempt;
+	for (int i = 0; i < p->cfg.concurrency; i++)
+		if (p->ex[i].running_id[0])
+			held_add(idbuf, ids, attempts, &n, p->ex[i].running_id,
+				 p->ex[i].running_attempt);
+	for (int i = 0; i < p->count; i++) {
+		const struct task *t = &p->pending[(p->head + i) % p->ring_cap];
+		held_add(idbuf, ids, attempts, &n, t->id, t->attempts);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return n;
@@ -65,7 +80,7 @@ void chores_run(struct pool *p, struct chores_due *next)
 	int n;
 
 	if (now >= next->heartbeat) {
-		size_t c = (size_t)p->cfg.concurrency + 1;
+		size_t c = (size_t)p->cfg.concurrency + (size_t)p->ring_cap + 1;
 		char(*idbuf)[TASK_ID_LEN + 1] = xcalloc(c, sizeof *idbuf);
 		const char **ids = xcalloc(c, sizeof *ids);
 		int *attempts = xcalloc(c, sizeof *attempts);

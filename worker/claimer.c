@@ -1,9 +1,10 @@
 /*
  * claimer: the claimer thread. On its own connection (which LISTENs for wake-ups and breaker
- * changes) it claims ready tasks over the worker's queues in batches of up to the free
- * executors, round robin and within each queue's limit, and hands them to the executors
- * through the pool's ring; it sleeps until a wake-up, a free executor (claimer_poke), the next
- * due task or the next chore. It must not run tasks or record outcomes (worker/executor.c),
+ * changes) it claims ready tasks over the worker's queues, round robin and within each
+ * queue's limit, in batches into the local queue (the pool's ring) that the executors take
+ * from: the free executors' share plus, for short tasks, what the executors will finish while
+ * the next claim is on its way (claimer_want); it sleeps until a wake-up, a low local queue
+ * (claimer_poke), the next due task or the next chore. It must not run tasks or record outcomes (worker/executor.c),
  * and its timed upkeep is worker/chores.c's.
  */
 #include <errno.h>
@@ -23,6 +24,43 @@
 #include "base/sdnotify.h"
 #include "store/worker.h"
 
+/* How far ahead the local queue reaches, in seconds of the executors' work: two claims'
+ * round trips on a busy cluster. */
+#define AHEAD_S 0.02
+/* The weight of the last task in the running average of run times. */
+#define EWMA_ALPHA 0.2
+/* A task that waited this long in the local queue (the estimate said short tasks, and long
+ * ones came) is handed back, for any worker with a free executor to start. */
+#define RING_TTL_S 2.0
+
+void pool_note_run(struct pool *p, double seconds)
+{
+	p->run_ewma += EWMA_ALPHA * (seconds - p->run_ewma);
+}
+
+/* Tasks beyond the free executors worth holding: what the executors finish in AHEAD_S. */
+static int claim_ahead(const struct pool *p)
+{
+	double per_s = p->cfg.concurrency / (p->run_ewma > 1e-6 ? p->run_ewma : 1e-6);
+	double ahead = per_s * AHEAD_S;
+
+	return ahead >= p->cfg.claim_ahead ? p->cfg.claim_ahead : (int)ahead;
+}
+
+int claimer_want(const struct pool *p)
+{
+	int cap = p->cfg.concurrency + claim_ahead(p);
+	/* in the ring or running a kind; those recording a failure are about to be free */
+	int held = p->inflight - p->recording, running = held - p->count;
+	int room = cap - held;
+
+	if (room <= 0)
+		return 0;
+	if (p->count == 0 && running < p->cfg.concurrency)
+		return room; /* an executor is idle */
+	return room * 2 >= cap ? room : 0;
+}
+
 void claimer_poke(struct pool *p)
 {
 	uint64_t one = 1;
@@ -30,7 +68,7 @@ void claimer_poke(struct pool *p)
 		log_warn("event=eventfd_write_failed errno=%d", errno);
 }
 
-/* Claims up to `free` tasks over the queues, round robin; returns how many it got. */
+/* Claims up to nfree tasks over the queues, round robin; returns how many it got. */
 static int claim(struct pool *p, int nfree, int *rotor)
 {
 	int got = 0;
@@ -40,6 +78,7 @@ static int claim(struct pool *p, int nfree, int *rotor)
 		const char *q = p->queue[qi];
 		struct task_list l = {0};
 		struct taskq_err err;
+		double now;
 
 		if (p->queue_limit[qi] > 0) {
 			pthread_mutex_lock(&p->lock);
@@ -53,10 +92,12 @@ static int claim(struct pool *p, int nfree, int *rotor)
 			log_warn("event=claim_failed queue=%s msg=\"%s\"", q, err.msg);
 			break;
 		}
+		now = clock_mono_s();
 		pthread_mutex_lock(&p->lock);
 		for (size_t j = 0; j < l.n; j++) {
-			int tail = (p->head + p->count) % p->cfg.concurrency;
+			int tail = (p->head + p->count) % p->ring_cap;
 			p->pending[tail] = l.v[j]; /* ownership moves to the ring */
+			p->pending_at[tail] = now;
 			p->count++;
 			p->inflight++;
 			p->queue_running[qi]++;
@@ -71,6 +112,48 @@ static int claim(struct pool *p, int nfree, int *rotor)
 	}
 	*rotor = (*rotor + 1) % p->nqueues;
 	return got;
+}
+
+/* Hands back the tasks that waited in the local queue longer than RING_TTL_S; returns the
+ * seconds until the next one will have, or -1 when the local queue is empty. */
+static double hand_back_stale(struct pool *p)
+{
+	for (;;) {
+		struct taskq_err err;
+		struct task t;
+		struct holder h;
+		double age;
+		int qi;
+
+		pthread_mutex_lock(&p->lock);
+		if (p->count == 0) {
+			pthread_mutex_unlock(&p->lock);
+			return -1;
+		}
+		age = clock_mono_s() - p->pending_at[p->head];
+		if (age < RING_TTL_S) {
+			pthread_mutex_unlock(&p->lock);
+			return RING_TTL_S - age;
+		}
+		t = p->pending[p->head];
+		p->head = (p->head + 1) % p->ring_cap;
+		p->count--;
+		p->inflight--;
+		if ((qi = pool_queue_index(p, t.queue)) >= 0)
+			p->queue_running[qi]--;
+		/* the executors were busy all that time: tasks are not short now, claim none
+		 * ahead (else this one would come straight back) */
+		if (p->run_ewma < age)
+			p->run_ewma = age;
+		pthread_mutex_unlock(&p->lock);
+		h = (struct holder){t.id, p->worker_id, t.attempts};
+		if (store_release(p->cdb, &h, &err))
+			log_task(LOG_WARN, t.id, "event=release_failed msg=\"%s\"", err.msg);
+		else
+			log_task(LOG_INFO, t.id, "event=handed_back kind=%s waited_s=%.1f", t.kind,
+				 age);
+		task_cleanup(&t);
+	}
 }
 
 struct drained {
@@ -114,6 +197,7 @@ void *claimer_main(void *arg)
 		double wait_s = sdnotify_watchdog(atomic_load(&p->poll_s)),
 		       due; /* a round: alive */
 		int nfree, got = 0;
+		double stale_in;
 
 		if (db_ensure(p->cdb, &err) != TASKQ_OK) {
 			log_warn("event=db_unavailable msg=\"%s\" retry_in=%.1fs", err.msg,
@@ -126,9 +210,12 @@ void *claimer_main(void *arg)
 		if (atomic_exchange(&p->register_kinds, false))
 			chores_register_kinds(p);
 		chores_run(p, &next);
+		stale_in = hand_back_stale(p);
+		if (stale_in >= 0 && stale_in < wait_s)
+			wait_s = stale_in;
 
 		pthread_mutex_lock(&p->lock);
-		nfree = p->cfg.concurrency - p->inflight + p->recording;
+		nfree = claimer_want(p);
 		pthread_mutex_unlock(&p->lock);
 		if (nfree > 0) {
 			drain(p);

@@ -2,62 +2,70 @@
 #include "completer.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "counters.h"
+#include "model/task.h"
 #include "store/live.h"
 
 #define BATCH_MAX 512
+/* successes waiting beyond this hold the executors back */
+#define BACKLOG_MAX 4096
 
 struct item {
 	struct item *next;
-	const struct holder *h;
+	char id[TASK_ID_LEN + 1];
+	char *kind;
+	int attempt;
 	json_object *result;
-	/* filled in by the completer */
-	bool done, held;
-	enum taskq_rc rc;
-	struct taskq_err err;
+	double give_up; /* monotonic seconds: the lease has expired by then */
+	bool held;      /* set by record_batch */
 };
 
 struct completer {
 	pthread_mutex_t lock;
-	pthread_cond_t work, done;
+	pthread_cond_t work, room;
 	struct item *head, *tail;
+	int backlog; /* handed over, not yet recorded (guarded by lock) */
 	bool stopping;
 	pthread_t thread;
 	struct db *db;
 	const char *worker;
+	int lease_s;
 };
 
-/* Records one batch (at most BATCH_MAX items); sets each item's outcome. */
-static void record_batch(struct completer *c, struct item **items, int n)
+/* One statement for the batch: sets each item's held; returns the statement's rc. */
+static enum taskq_rc record_batch(struct completer *c, struct item **items, int n,
+				  struct taskq_err *err)
 {
 	const char **ids = xcalloc((size_t)n, sizeof *ids);
 	int *atts = xcalloc((size_t)n, sizeof *atts), nrec = 0;
 	char **recorded = NULL;
 	json_object *results = json_object_new_array_ext(n);
-	struct taskq_err err = {0};
 	enum taskq_rc rc;
 
 	/* results as one JSON array built by json-c, in the order of ids and attempts */
 	for (int i = 0; i < n; i++) {
-		ids[i] = items[i]->h->id;
-		atts[i] = items[i]->h->attempt;
+		ids[i] = items[i]->id;
+		atts[i] = items[i]->attempt;
 		json_object_array_add(results, items[i]->result ? json_object_get(items[i]->result)
 								: json_object_new_object());
 	}
 	rc = store_complete_many(c->db, c->worker, ids, atts, n,
 				 json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN),
-				 &recorded, &nrec, &err);
+				 &recorded, &nrec, err);
 	for (int i = 0; i < n; i++) {
-		items[i]->rc = rc;
-		items[i]->err = err;
 		items[i]->held = false;
 		for (int j = 0; rc == TASKQ_OK && j < nrec && !items[i]->held; j++)
-			items[i]->held = !strcmp(recorded[j], items[i]->h->id);
+			items[i]->held = !strcmp(recorded[j], items[i]->id);
 	}
 	for (int j = 0; j < nrec; j++)
 		free(recorded[j]);
@@ -65,14 +73,87 @@ static void record_batch(struct completer *c, struct item **items, int n)
 	json_object_put(results);
 	free(ids);
 	free(atts);
+	return rc;
 }
 
-/* A batch PostgreSQL refused (one bad result): record its items one by one, so that only the
- * bad one fails. */
-static void record_each(struct completer *c, struct item **items, int n)
+/* PostgreSQL refused one task's result (too big, bad text): the attempt fails for good rather
+ * than looping until the lease runs out. */
+static void reject(struct completer *c, const struct item *it, const struct taskq_err *why)
 {
-	for (int i = 0; i < n; i++)
-		record_batch(c, &items[i], 1);
+	struct holder h = {it->id, c->worker, it->attempt};
+	struct taskq_err err = {0};
+	char msg[320];
+	int state = -1;
+
+	snprintf(msg, sizeof msg, "result rejected by the database: %.200s", why->msg);
+	log_task(LOG_WARN, it->id, "event=result_rejected kind=%s", it->kind);
+	if (store_fail(c->db, &h, msg, false, 0, &state, &err) == TASKQ_OK)
+		counters_outcome(state < 0 ? WS_LOST : WS_FAILED);
+	else
+		log_task(LOG_ERROR, it->id, "event=record_failed msg=\"%s\"", err.msg);
+}
+
+static bool stopping(struct completer *c)
+{
+	bool s;
+
+	pthread_mutex_lock(&c->lock);
+	s = c->stopping;
+	pthread_mutex_unlock(&c->lock);
+	return s;
+}
+
+/* Records a batch, riding out an outage (complete_many is fenced: repeating it is safe) until
+ * the first item's lease must have expired, or at once when stopping; logs and counts each
+ * item's outcome. A batch PostgreSQL refused is recorded one by one, so that only the bad
+ * result fails. */
+static void record(struct completer *c, struct item **items, int n)
+{
+	struct taskq_err err = {0};
+	double pause = 0.05;
+	enum taskq_rc rc;
+
+	while ((rc = record_batch(c, items, n, &err)) == TASKQ_DB_DOWN) {
+		struct timespec ts;
+
+		if (clock_mono_s() + pause > items[0]->give_up || stopping(c))
+			break;
+		ts.tv_sec = (time_t)pause;
+		ts.tv_nsec = (long)((pause - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+		pause = pause * 2 > 2 ? 2 : pause * 2;
+	}
+	if (rc == TASKQ_INVAL && n > 1) {
+		for (int i = 0; i < n; i++)
+			record(c, &items[i], 1);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct item *it = items[i];
+
+		if (rc == TASKQ_OK) {
+			log_task(it->held ? LOG_INFO : LOG_WARN, it->id,
+				 "event=%s kind=%s attempt=%d",
+				 it->held ? "succeeded" : "result_dropped_not_holder", it->kind,
+				 it->attempt);
+			counters_outcome(it->held ? WS_SUCCEEDED : WS_LOST);
+		} else if (rc == TASKQ_INVAL) {
+			reject(c, it, &err);
+		} else {
+			log_task(LOG_ERROR, it->id,
+				 "event=record_failed msg=\"%s\" note=\"the lease expires and the "
+				 "task runs again\"",
+				 err.msg);
+		}
+	}
+	log_debug("event=completed_batch size=%d rc=%s", n, taskq_rc_name(rc));
+}
+
+static void item_free(struct item *it)
+{
+	json_object_put(it->result);
+	free(it->kind);
+	free(it);
 }
 
 static void *completer_main(void *arg)
@@ -98,30 +179,29 @@ static void *completer_main(void *arg)
 			c->tail = NULL;
 		pthread_mutex_unlock(&c->lock);
 
-		record_batch(c, batch, n);
-		if (n > 1 && batch[0]->rc == TASKQ_INVAL)
-			record_each(c, batch, n);
-		log_debug("event=completed_batch size=%d rc=%s", n, taskq_rc_name(batch[0]->rc));
+		record(c, batch, n);
 
 		pthread_mutex_lock(&c->lock);
-		for (int i = 0; i < n; i++)
-			batch[i]->done = true;
-		pthread_cond_broadcast(&c->done);
+		c->backlog -= n;
+		pthread_cond_broadcast(&c->room);
 		pthread_mutex_unlock(&c->lock);
+		for (int i = 0; i < n; i++)
+			item_free(batch[i]);
 	}
 	return NULL;
 }
 
-struct completer *completer_start(const char *conninfo, const char *worker)
+struct completer *completer_start(const char *conninfo, const char *worker, int lease_s)
 {
 	struct completer *c = xcalloc(1, sizeof *c);
 
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->work, NULL);
-	pthread_cond_init(&c->done, NULL);
+	pthread_cond_init(&c->room, NULL);
 	c->db = store_open(conninfo, "taskq-worker-completer");
 	db_prefer_generic_plans(c->db);
 	c->worker = worker;
+	c->lease_s = lease_s;
 	if (pthread_create(&c->thread, NULL, completer_main, c) != 0) {
 		db_free(c->db);
 		free(c);
@@ -141,28 +221,30 @@ void completer_stop(struct completer *c)
 	pthread_join(c->thread, NULL);
 	db_free(c->db);
 	pthread_cond_destroy(&c->work);
-	pthread_cond_destroy(&c->done);
+	pthread_cond_destroy(&c->room);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-enum taskq_rc completer_complete(struct completer *c, const struct holder *h, json_object *result,
-				 bool *held, struct taskq_err *err)
+void completer_complete(struct completer *c, const struct holder *h, const char *kind,
+			json_object *result)
 {
-	struct item it = {.h = h, .result = result};
+	struct item *it = xcalloc(1, sizeof *it);
 
+	snprintf(it->id, sizeof it->id, "%s", h->id);
+	it->kind = xstrdup(kind);
+	it->attempt = h->attempt;
+	it->result = result;
+	it->give_up = clock_mono_s() + c->lease_s;
 	pthread_mutex_lock(&c->lock);
+	while (c->backlog >= BACKLOG_MAX && !c->stopping)
+		pthread_cond_wait(&c->room, &c->lock);
 	if (c->tail)
-		c->tail->next = &it;
+		c->tail->next = it;
 	else
-		c->head = &it;
-	c->tail = &it;
+		c->head = it;
+	c->tail = it;
+	c->backlog++;
 	pthread_cond_signal(&c->work);
-	while (!it.done)
-		pthread_cond_wait(&c->done, &c->lock);
 	pthread_mutex_unlock(&c->lock);
-	*held = it.held;
-	if (it.rc != TASKQ_OK && err)
-		*err = it.err;
-	return it.rc;
 }

@@ -1,31 +1,37 @@
 /*
- * completer: group commit of successful attempts. An executor whose task succeeded hands the
- * result over and waits; one thread with its own connection records everything handed over
- * since its last round in one statement (taskq.complete_many), so executors that finish at the
- * same time share one commit, one change notification and one history INSERT. Failures,
- * cancellations and releases stay one statement each: they are rare and carry more detail.
+ * completer: group commit of successful attempts, off the executors' path. An executor whose
+ * task succeeded hands the result over and goes on to its next task at once; one thread with
+ * its own connection records everything handed over since its last round in one statement
+ * (taskq.complete_many): one commit, one change notification and one history INSERT for the
+ * batch. It logs and counts each success after its batch committed, fails for good a task
+ * whose result PostgreSQL refuses, and rides out a database outage while the lease lasts.
+ * Failures, cancellations and releases stay one statement each in the executor: they are rare
+ * and carry more detail.
  */
 #ifndef TASKQ_COMPLETER_H
 #define TASKQ_COMPLETER_H
 
 #include <json-c/json.h>
-#include <stdbool.h>
 
 #include "store/worker.h"
 
 struct completer;
 
-/* worker: the worker id every verb is fenced by (borrowed for the completer's lifetime). */
-struct completer *completer_start(const char *conninfo, const char *worker);
-/* Records what is still queued, then stops the thread and closes its connection. */
+/* worker: the worker id every verb is fenced by (borrowed for the completer's lifetime);
+ * lease_s: how long a success may wait for the database before the lease has expired and the
+ * task will run again (it is then given up, with a log line). */
+struct completer *completer_start(const char *conninfo, const char *worker, int lease_s);
+/* Records what is still handed over (giving up at once if the database is down), then stops
+ * the thread and closes its connection. */
 void completer_stop(struct completer *c);
 
 /*
- * Records h's success with result (borrowed; NULL for {}) and returns when its batch was
- * committed. *held says whether the attempt still held the task (if not, nothing was
- * recorded). TASKQ_DB_DOWN: try again later; TASKQ_INVAL: PostgreSQL refused this result.
+ * Hands over h's success (h and kind copied) with result (NULL for {}), whose reference moves
+ * to the completer: json-c's reference counts are not atomic, so the caller must not touch
+ * result again. Returns at once, unless the completer is already that far behind (a slow
+ * database): then when there is room again, so that executors never outrun the commits.
  */
-enum taskq_rc completer_complete(struct completer *c, const struct holder *h, json_object *result,
-				 bool *held, struct taskq_err *err);
+void completer_complete(struct completer *c, const struct holder *h, const char *kind,
+			json_object *result);
 
 #endif

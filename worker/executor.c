@@ -1,8 +1,9 @@
 /*
  * executor: the executor threads. Each takes the next claimed task from the pool's ring, runs
  * its kind (worker/kinds/, through the kinds table) with a kind_ctx, and records the outcome
- * once with fenced verbs on its own connection (successes through the completer's group
- * commit), riding out a database outage while the lease lasts. It must not claim (the claimer
+ * once with fenced verbs on its own connection, riding out a database outage while the lease
+ * lasts; a success goes to the completer's group commit, and the executor to its next task
+ * without waiting for that commit. It must not claim (the claimer
  * does) nor touch the heartbeat's chores; what a kind may call is worker/kindapi.c's.
  */
 #include <pthread.h>
@@ -38,9 +39,9 @@ static enum taskq_rc stopped(enum taskq_rc rc, const struct task *t, const char 
 	return rc;
 }
 
-/* Records what became of one attempt, once. */
+/* Records what became of one attempt that did not succeed, once. */
 static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enum kind_result kr,
-				 json_object *result, const char *errmsg, struct taskq_err *err)
+				 const char *errmsg, struct taskq_err *err)
 {
 	struct executor *ex = ctx->ex;
 	const struct task *t = ctx->task;
@@ -48,26 +49,9 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 	enum taskq_rc rc = TASKQ_OK;
 	char msg[320];
 	int state = -1;
-	bool held = false;
 
 	switch (kr) {
-	case KIND_OK:
-		rc = completer_complete(ctx->pool->completer, h, result, &held, err);
-		if (rc == TASKQ_OK) {
-			log_task(held ? LOG_INFO : LOG_WARN, t->id, "event=%s kind=%s attempt=%d",
-				 held ? "succeeded" : "result_dropped_not_holder", t->kind,
-				 t->attempts);
-			counters_outcome(held ? WS_SUCCEEDED : WS_LOST);
-		} else if (rc == TASKQ_INVAL) {
-			/* PostgreSQL refused the result (too big, bad text): the attempt fails for good
-			 * rather than looping until the lease runs out */
-			snprintf(msg, sizeof msg, "result rejected by the database: %.200s",
-				 err->msg);
-			rc = store_fail(ex->db, h, msg, false, 0, &state, err);
-			log_task(LOG_WARN, t->id, "event=result_rejected kind=%s", t->kind);
-			if (rc == TASKQ_OK)
-				counters_outcome(state < 0 ? WS_LOST : WS_FAILED);
-		}
+	case KIND_OK: /* the completer's (run_task) */
 		break;
 	case KIND_FAIL:
 	case KIND_FAIL_HARD:
@@ -120,12 +104,12 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
  * repeating one is safe. Gives up when the lease must have expired (the task is rescued and
  * runs again) or when the pool is shutting down past its grace period. */
 static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result kr,
-		   json_object *result, const char *errmsg)
+		   const char *errmsg)
 {
 	double give_up = clock_mono_s() + ctx->pool->cfg.lease_s, pause = 0.05;
 	struct taskq_err err = {0};
 
-	while (record_once(ctx, k, kr, result, errmsg, &err) == TASKQ_DB_DOWN) {
+	while (record_once(ctx, k, kr, errmsg, &err) == TASKQ_DB_DOWN) {
 		struct timespec ts;
 
 		if (clock_mono_s() + pause > give_up || atomic_load(&ctx->pool->aborting)) {
@@ -161,7 +145,7 @@ static void run_task(struct executor *ex, const struct task *t)
 
 	if (!k) {
 		snprintf(errmsg, sizeof errmsg, "this worker does not run kind '%s'", t->kind);
-		record(&ctx, NULL, KIND_FAIL, NULL, errmsg);
+		record(&ctx, NULL, KIND_FAIL, errmsg);
 		kinds_release(kt);
 		return;
 	}
@@ -173,29 +157,32 @@ static void run_task(struct executor *ex, const struct task *t)
 	/* work that finished is recorded as finished, even if a cancel arrived meanwhile */
 	t0 = clock_mono_s();
 	kr = k->run(&ctx, payload, &result, errmsg, sizeof errmsg);
-	counters_run(k->name, clock_mono_s() - t0);
-	/* while the outcome is being recorded (a round trip, shared by the successes of other
-	 * executors), the claimer may already claim this executor's next task: the two round
-	 * trips overlap instead of following each other */
+	t0 = clock_mono_s() - t0;
+	/* its last progress lands before its outcome */
+	progress_settle(ex->pool->progress, (int)(ex - ex->pool->ex));
+	counters_run(k->name, t0);
 	pthread_mutex_lock(&ex->pool->lock);
-	ex->pool->recording++;
+	pool_note_run(ex->pool, t0);
 	pthread_mutex_unlock(&ex->pool->lock);
-	claimer_poke(ex->pool);
-	record(&ctx, k, kr, result, errmsg);
-	pthread_mutex_lock(&ex->pool->lock);
-	ex->pool->recording--;
-	pthread_mutex_unlock(&ex->pool->lock);
+	if (kr == KIND_OK) {
+		/* recorded by the group commit while this executor takes its next task */
+		completer_complete(ex->pool->completer, &ctx.holder, t->kind, result);
+		result = NULL;
+	} else {
+		/* while the outcome is being recorded (a round trip), the claimer may already
+		 * claim this executor's next task: the two round trips overlap */
+		pthread_mutex_lock(&ex->pool->lock);
+		ex->pool->recording++;
+		pthread_mutex_unlock(&ex->pool->lock);
+		claimer_poke(ex->pool);
+		record(&ctx, k, kr, errmsg);
+		pthread_mutex_lock(&ex->pool->lock);
+		ex->pool->recording--;
+		pthread_mutex_unlock(&ex->pool->lock);
+	}
 	json_object_put(result);
 	json_object_put(payload);
 	kinds_release(kt);
-}
-
-static int queue_index(const struct pool *p, const char *queue)
-{
-	for (int i = 0; i < p->nqueues; i++)
-		if (queue && !strcmp(p->queue[i], queue))
-			return i;
-	return -1;
 }
 
 void *executor_main(void *arg)
@@ -205,6 +192,7 @@ void *executor_main(void *arg)
 
 	for (;;) {
 		struct task t;
+		bool poke;
 
 		pthread_mutex_lock(&p->lock);
 		while (p->count == 0 && !atomic_load(&p->stopping))
@@ -214,13 +202,17 @@ void *executor_main(void *arg)
 			break;
 		}
 		t = p->pending[p->head];
-		p->head = (p->head + 1) % p->cfg.concurrency;
+		p->head = (p->head + 1) % p->ring_cap;
 		p->count--;
 		memcpy(ex->running_id, t.id, sizeof ex->running_id);
 		ex->running_attempt = t.attempts;
-		ex->queue_idx = queue_index(p, t.queue);
+		ex->queue_idx = pool_queue_index(p, t.queue);
 		atomic_store(&ex->cancel, t.cancel_requested);
+		atomic_store(&ex->lost, 0);
+		poke = claimer_want(p) > 0; /* the local queue ran low */
 		pthread_mutex_unlock(&p->lock);
+		if (poke)
+			claimer_poke(p);
 
 		run_task(ex, &t);
 		task_cleanup(&t);
@@ -230,8 +222,10 @@ void *executor_main(void *arg)
 		p->inflight--;
 		if (ex->queue_idx >= 0)
 			p->queue_running[ex->queue_idx]--;
+		poke = claimer_want(p) > 0;
 		pthread_mutex_unlock(&p->lock);
-		claimer_poke(p);
+		if (poke)
+			claimer_poke(p);
 	}
 	return NULL;
 }

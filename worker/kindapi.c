@@ -1,7 +1,7 @@
 /*
  * kindapi: the implementation of worker/kinds/api.h, what a running kind may call: its task's
- * id, attempt and time left, progress (throttled, and the moment a cancel or a lost lease is
- * learnt), stop checks, interruptible sleeps, its parents' results and the circuit breakers.
+ * id, attempt and time left, progress (throttled, handed to worker/progress.c's flusher, which
+ * tells of a cancel or a lost lease), stop checks, interruptible sleeps, its parents' results and the circuit breakers.
  * It works on the executor's kind_ctx and connection; it must not claim, record outcomes or
  * touch the ring of claimed tasks (worker/executor.c and worker/claimer.c do).
  */
@@ -52,7 +52,9 @@ bool kind_should_stop(struct kind_ctx *ctx)
 {
 	if (ctx->stop != STOP_NONE)
 		return true;
-	if (atomic_load(&ctx->ex->cancel))
+	if (atomic_load(&ctx->ex->lost))
+		ctx->stop = STOP_LOST;
+	else if (atomic_load(&ctx->ex->cancel))
 		ctx->stop = STOP_CANCEL;
 	else if (ctx->deadline > 0 && clock_mono_s() >= ctx->deadline)
 		ctx->stop = STOP_TIMEOUT;
@@ -63,25 +65,16 @@ bool kind_should_stop(struct kind_ctx *ctx)
 
 bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg)
 {
-	struct taskq_err err;
 	double now = clock_mono_s();
-	int cancel;
 
 	if (kind_should_stop(ctx))
 		return false;
 	if (pct < 100 && now - ctx->last_progress < PROGRESS_MIN_GAP_S)
 		return true;
 	ctx->last_progress = now;
-	if (store_progress(ctx->ex->db, &ctx->holder, pct, msg, ctx->pool->cfg.lease_s, &cancel,
-			   &err) != TASKQ_OK) {
-		/* progress is best effort; the lease and the fenced completion keep it safe */
-		log_task(LOG_WARN, ctx->task->id, "event=progress_failed msg=\"%s\"", err.msg);
-		return !kind_should_stop(ctx);
-	}
-	if (cancel < 0)
-		ctx->stop = STOP_LOST;
-	else if (cancel > 0)
-		ctx->stop = STOP_CANCEL;
+	/* written by the flusher with the other executors' progress; a cancel or a lost task
+	 * it learns is seen at the next call */
+	progress_post(ctx->pool->progress, (int)(ctx->ex - ctx->pool->ex), &ctx->holder, pct, msg);
 	return !kind_should_stop(ctx);
 }
 

@@ -27,7 +27,7 @@
 static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
 		*log_level, *log_format, *log_file, *scheduler;
-	long http_max_body, concurrency, lease_s, poll_s, grace_s, retention_h;
+	long http_max_body, concurrency, claim_ahead, lease_s, poll_s, grace_s, retention_h;
 	long breaker_failures, breaker_cooldown_s, breaker_max_cooldown_s;
 } g_cfg;
 
@@ -36,6 +36,9 @@ static const struct config_opt g_opts[] = {
 	CONFIG_OPT_DB(&g_cfg.db),
 	{"concurrency", "TASKQ_CONCURRENCY", CFG_INT, "8", 1, 1024, "executor threads",
 	 &g_cfg.concurrency},
+	{"claim-ahead", "TASKQ_CLAIM_AHEAD", CFG_INT, "256", 0, 4096,
+	 "most tasks claimed beyond the free executors, for short tasks (0: none)",
+	 &g_cfg.claim_ahead},
 	{"queues", "TASKQ_QUEUES", CFG_STR, "default", 0, 0,
 	 "queues to serve: name[=max running here],...", &g_cfg.queues},
 	{"lease", "TASKQ_LEASE_S", CFG_INT, "20", 2, 3600,
@@ -76,7 +79,7 @@ static const struct config_opt g_opts[] = {
 #define NOPTS (sizeof g_opts / sizeof g_opts[0])
 
 /* What a reload (SIGHUP) cannot change in a running worker: these take a restart. */
-static const char *const g_fixed[] = {"config", "db",       "concurrency", "queues",
+static const char *const g_fixed[] = {"config", "db",       "concurrency", "claim-ahead", "queues",
 				      "lease",  "log-file", "scheduler",   NULL};
 
 /* Checks --queues: comma-separated name[=limit]. */
@@ -114,6 +117,7 @@ static struct pool_config pool_config(void)
 	return (struct pool_config){.db = g_cfg.db,
 				    .queues = g_cfg.queues,
 				    .concurrency = (int)g_cfg.concurrency,
+				    .claim_ahead = (int)g_cfg.claim_ahead,
 				    .lease_s = (int)g_cfg.lease_s,
 				    .poll_s = (int)g_cfg.poll_s,
 				    .grace_s = (int)g_cfg.grace_s,

@@ -31,6 +31,19 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
+/* What a progress flush learnt about an executor's task: told to the executor if it still
+ * runs that attempt. */
+static void progress_verdict(int slot, const char *id, int attempt, int verdict, void *ctx)
+{
+	struct pool *p = ctx;
+	struct executor *ex = &p->ex[slot];
+
+	pthread_mutex_lock(&p->lock);
+	if (!strcmp(ex->running_id, id) && ex->running_attempt == attempt)
+		atomic_store(verdict < 0 ? &ex->lost : &ex->cancel, 1);
+	pthread_mutex_unlock(&p->lock);
+}
+
 struct pool *pool_start(const struct pool_config *cfg)
 {
 	struct pool *p = xcalloc(1, sizeof *p);
@@ -68,14 +81,21 @@ struct pool *pool_start(const struct pool_config *cfg)
 	counters_init();
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->ready, NULL);
-	p->pending = xcalloc((size_t)cfg->concurrency, sizeof *p->pending);
+	p->ring_cap = cfg->concurrency + cfg->claim_ahead;
+	p->pending = xcalloc((size_t)p->ring_cap, sizeof *p->pending);
+	p->pending_at = xcalloc((size_t)p->ring_cap, sizeof *p->pending_at);
+	p->run_ewma = 1.0; /* until tasks have run: no claiming ahead */
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->cdb = store_open_listener(cfg->db, "taskq-worker");
 	db_prefer_generic_plans(p->cdb);
-	p->completer = completer_start(cfg->db, p->worker_id);
+	p->completer = completer_start(cfg->db, p->worker_id, cfg->lease_s);
 	if (!p->completer)
 		return NULL;
 	p->ex = xcalloc((size_t)cfg->concurrency, sizeof *p->ex);
+	p->progress = progress_start(cfg->db, p->worker_id, cfg->concurrency, cfg->lease_s,
+				     progress_verdict, p);
+	if (!p->progress)
+		return NULL;
 	for (int i = 0; i < cfg->concurrency; i++) {
 		p->ex[i].pool = p;
 		p->ex[i].db = store_open(cfg->db, "taskq-worker");
@@ -86,9 +106,19 @@ struct pool *pool_start(const struct pool_config *cfg)
 	if (p->efd < 0 || p->nqueues == 0 ||
 	    pthread_create(&p->claimer, NULL, claimer_main, p) != 0)
 		return NULL;
-	log_info("event=started worker=%s queues=%s concurrency=%d lease_s=%d retention_h=%d",
-		 p->worker_id, cfg->queues, cfg->concurrency, cfg->lease_s, cfg->retention_h);
+	log_info("event=started worker=%s queues=%s concurrency=%d claim_ahead=%d lease_s=%d "
+		 "retention_h=%d",
+		 p->worker_id, cfg->queues, cfg->concurrency, cfg->claim_ahead, cfg->lease_s,
+		 cfg->retention_h);
 	return p;
+}
+
+int pool_queue_index(const struct pool *p, const char *queue)
+{
+	for (int i = 0; i < p->nqueues; i++)
+		if (queue && !strcmp(p->queue[i], queue))
+			return i;
+	return -1;
 }
 
 const char *pool_worker_id(const struct pool *p)
@@ -126,7 +156,7 @@ void pool_stop(struct pool *p)
 			counters_outcome(WS_RELEASED);
 		}
 		task_cleanup(t);
-		p->head = (p->head + 1) % p->cfg.concurrency;
+		p->head = (p->head + 1) % p->ring_cap;
 		p->count--;
 		p->inflight--;
 	}
@@ -149,6 +179,7 @@ void pool_stop(struct pool *p)
 		pthread_join(p->ex[i].thread, NULL);
 		db_free(p->ex[i].db);
 	}
+	progress_stop(p->progress);
 	completer_stop(p->completer);
 	if (store_worker_exit(p->cdb, p->worker_id, &err))
 		log_warn("event=worker_exit_failed msg=\"%s\"", err.msg);
@@ -158,6 +189,7 @@ void pool_stop(struct pool *p)
 		free(p->queue[i]);
 	free(p->queues_csv);
 	free(p->pending);
+	free(p->pending_at);
 	free(p->ex);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->ready);

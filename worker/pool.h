@@ -1,6 +1,7 @@
 /*
  * pool: the worker's engine. One claimer thread (its own connection, LISTENing for wake-ups)
- * claims ready tasks in batches of up to the free executor count, renews leases with one
+ * claims ready tasks in batches into a local queue (the free executors' share, plus what
+ * short tasks will need while the next claim is on its way), renews leases with one
  * heartbeat statement, rescues expired leases, re-reads the circuit breakers (every second
  * and on NOTIFY taskq_breakers), and hands tasks to N executor threads (each with its own
  * connection) that run the kinds and record the outcome. This header is the engine's face
@@ -17,6 +18,7 @@ struct pool_config {
 	int poll_s;
 	int grace_s;
 	int retention_h; /* finished tasks older than this are pruned */
+	int claim_ahead; /* the most tasks claimed beyond the free executors (0: none) */
 };
 
 struct pool;

@@ -6,7 +6,8 @@
  *  - worker/chores.c    the claimer's timed upkeep: lease heartbeat (which keeps the worker's
  *                       row), rescue, breakers re-read, pruning, kind registration;
  *  - worker/executor.c  the executor threads: run a kind, record its outcome;
- *  - worker/kindapi.c   worker/kinds/api.h, what a running kind may call.
+ *  - worker/kindapi.c   worker/kinds/api.h, what a running kind may call;
+ *  - worker/progress.c  the flusher of the kinds' progress (one statement per round).
  * Only those files include this header; kinds never do. Locking: pool->lock guards the ring of
  * claimed tasks and the counters marked "guarded by lock"; atomics are read without it.
  */
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 
 #include "completer.h"
+#include "progress.h"
 #include "kinds.h"
 #include "pool.h"
 #include "store/worker.h"
@@ -34,7 +36,8 @@ struct executor {
 	int queue_idx;                    /* of the running task; guarded by pool->lock */
 	char running_id[TASK_ID_LEN + 1]; /* guarded by pool->lock */
 	int running_attempt;
-	atomic_int cancel; /* set by the heartbeat */
+	atomic_int cancel; /* set by the heartbeat and the progress flusher */
+	atomic_int lost;   /* set by the progress flusher: the task is no longer ours */
 };
 
 struct pool {
@@ -50,10 +53,13 @@ struct pool {
 
 	pthread_mutex_t lock;
 	pthread_cond_t ready; /* tasks waiting in `pending` */
-	struct task *pending; /* claimed, not yet picked up: a ring of cfg.concurrency */
+	struct task *pending; /* the local queue: claimed, not yet started; a ring of ring_cap */
+	double *pending_at;   /* when each entry of the ring was claimed (monotonic seconds) */
+	int ring_cap;         /* cfg.concurrency + cfg.claim_ahead */
 	int head, count;
-	int inflight;  /* claimed and not yet recorded */
-	int recording; /* of those: run, their outcome being recorded (claimed for in advance) */
+	int inflight;    /* claimed and not yet handed to the completer or recorded */
+	int recording;   /* of those: run, their failure being recorded (claimed for in advance) */
+	double run_ewma; /* seconds a task runs, moving average (claimer.c's estimate) */
 
 	bool breakers_changed; /* NOTIFY taskq_breakers arrived (claimer thread only) */
 
@@ -66,6 +72,7 @@ struct pool {
 	pthread_t claimer;
 	struct db *cdb;
 	struct completer *completer;
+	struct progress *progress;
 	struct executor *ex;
 };
 
@@ -84,10 +91,21 @@ struct kind_ctx {
 	enum stop_reason stop;
 };
 
+/* pool.c. The index of queue in p->queue, -1 if none. */
+int pool_queue_index(const struct pool *p, const char *queue);
+
 /* claimer.c. The claimer thread (arg: the pool). */
 void *claimer_main(void *arg);
 /* Wakes the claimer (an executor became free, or the pool is stopping); any thread. */
 void claimer_poke(struct pool *p);
+/* How many tasks the claimer should claim now, 0 when it should wait (p->lock held): enough
+ * for the executors that are free, plus a local queue of what they will finish while a claim
+ * is on its way (none for long tasks, up to cfg.claim_ahead for short ones), claimed when
+ * the local queue has run half empty, so that claims come in batches. */
+int claimer_want(const struct pool *p);
+/* Notes that a task ran for `seconds` (p->lock held): the estimate claimer_want sizes the
+ * local queue by. */
+void pool_note_run(struct pool *p, double seconds);
 
 /* executor.c. An executor thread (arg: its struct executor). */
 void *executor_main(void *arg);

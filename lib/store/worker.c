@@ -16,8 +16,11 @@ static struct db_stmt s_claim =
 static struct db_stmt s_next_due = DB_STMT(
 	"next_due",
 	"SELECT extract(epoch FROM taskq.next_run_at(string_to_array($1, ',')) - now())", 1);
-static struct db_stmt s_progress = DB_STMT(
-	"progress", "SELECT taskq.progress($1::uuid, $2, $3::int, $4::int, $5, $6::int)", 6);
+static struct db_stmt s_progress_many =
+	DB_STMT("progress_many",
+		"SELECT id, cancel_requested FROM taskq.progress_many($1, $2::uuid[], $3::int[],"
+		" $4::int[], $5::jsonb, $6::int)",
+		6);
 static struct db_stmt s_complete_many = DB_STMT(
 	"complete_many", "SELECT taskq.complete_many($1, $2::uuid[], $3::int[], $4::jsonb)", 4);
 static struct db_stmt s_fail =
@@ -70,22 +73,37 @@ enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs
 	return TASKQ_OK;
 }
 
-enum taskq_rc store_progress(struct db *db, const struct holder *h, int pct, const char *msg,
-			     int lease_s, int *cancel, struct taskq_err *err)
+/* progress_many's answer: each held task, with its cancel flag. */
+struct held_rows {
+	void (*on_held)(const char *id, bool cancel, void *ctx);
+	void *ctx;
+};
+
+static void decode_held(const struct row *r, void *elem)
 {
-	char as[16], ps[16], ls[16];
-	const char *p[6] = {h->id, h->worker, as, ps, msg, ls};
-	char *v;
+	struct held_rows *h = elem;
+
+	h->on_held(row_text(r, 0), row_bool(r, 1), h->ctx);
+}
+
+enum taskq_rc store_progress_many(struct db *db, const char *worker, const char *const *ids,
+				  const int *attempts, const int *pcts, int n,
+				  const char *msgs_json, int lease_s,
+				  void (*on_held)(const char *id, bool cancel, void *ctx),
+				  void *ctx, struct taskq_err *err)
+{
+	char *ids_arr = store_array_text(ids, n), *att_arr = store_array_int(attempts, n),
+	     *pct_arr = store_array_int(pcts, n), ls[16];
+	const char *p[6] = {worker, ids_arr, att_arr, pct_arr, msgs_json, ls};
+	struct held_rows h = {on_held, ctx};
 	enum taskq_rc rc;
 
-	snprintf(as, sizeof as, "%d", h->attempt);
-	snprintf(ps, sizeof ps, "%d", pct);
 	snprintf(ls, sizeof ls, "%d", lease_s);
-	if ((rc = store_exec_value(db, &s_progress, p, &v, err)))
-		return rc;
-	*cancel = !v ? -1 : !strcmp(v, "t") ? 1 : 0;
-	free(v);
-	return TASKQ_OK;
+	rc = store_exec_each(db, &s_progress_many, p, decode_held, &h, err);
+	free(ids_arr);
+	free(att_arr);
+	free(pct_arr);
+	return rc;
 }
 
 enum taskq_rc store_complete_many(struct db *db, const char *worker, const char *const *ids,

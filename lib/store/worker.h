@@ -27,9 +27,15 @@ enum taskq_rc store_claim(struct db *db, const char *worker, const char *queue, 
 /* Seconds until the next queued task of the comma-separated queues is due (<0: none). */
 enum taskq_rc store_next_due(struct db *db, const char *queues_csv, double *secs,
 			     struct taskq_err *err);
-/* *cancel: 1 cancel requested, 0 carry on, -1 the task is no longer this holder's. */
-enum taskq_rc store_progress(struct db *db, const struct holder *h, int pct, const char *msg,
-			     int lease_s, int *cancel, struct taskq_err *err);
+/* Records the progress of worker's tasks ids[0..n) at attempts[0..n): percentages pcts,
+ * messages as one JSON array in the same order (null: none); renews their leases. on_held is
+ * called for each task the worker still holds, with its cancel flag; the others are no
+ * longer this worker's. */
+enum taskq_rc store_progress_many(struct db *db, const char *worker, const char *const *ids,
+				  const int *attempts, const int *pcts, int n,
+				  const char *msgs_json, int lease_s,
+				  void (*on_held)(const char *id, bool cancel, void *ctx),
+				  void *ctx, struct taskq_err *err);
 /* Records the successes of a batch: worker's tasks ids[0..n) at attempts[0..n), results as
  * one JSON array in the same order. *recorded receives the *nrec ids recorded (the others
  * were no longer this worker's); the caller frees each and the array. */

@@ -43,23 +43,35 @@ BEGIN
   RETURN true;
 END $$;
 
--- Progress from the worker holding the task; renews its lease. Returns cancel_requested, or
+-- Progress of the worker's running tasks, a batch in one statement: the (id, attempt) pairs
+-- with their percentages and messages (msgs: a JSON array in the same order, null for none).
+-- Renews their leases. Returns the tasks the worker still holds, with cancel_requested (a
+-- pair missing from the answer is no longer the worker's: it must stop and record nothing).
+-- One statement, so one change notification and one commit for every task of the batch: a
+-- NOTIFYing commit takes a cluster-wide lock, and one per progress write serialised workers.
+CREATE OR REPLACE FUNCTION taskq.progress_many(worker text, ids uuid[], atts integer[],
+                                               pcts integer[], msgs jsonb, lease_s integer)
+RETURNS TABLE (id uuid, cancel_requested boolean)
+LANGUAGE sql AS $$
+  UPDATE taskq.tasks t
+     SET progress = greatest(0, least(100, u.pct)), message = msgs ->> (u.n - 1)::int,
+         lease_until = now() + make_interval(secs => lease_s),
+         updated_at = now(), version = t.version + 1
+    FROM unnest(ids, atts, pcts) WITH ORDINALITY AS u(id, att, pct, n)
+   WHERE t.id = u.id AND t.worker_id = worker AND t.attempts = u.att AND t.state = 'running'
+  RETURNING t.id, t.cancel_requested
+$$;
+
+-- Progress of one task (the SQL API's form of progress_many). Returns cancel_requested, or
 -- NULL when the worker no longer holds the task (it must stop and record nothing).
 CREATE OR REPLACE FUNCTION taskq.progress(task uuid, worker text, att integer, pct integer,
                                           msg text, lease_s integer)
 RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE
-  cancel boolean;
-BEGIN
-  UPDATE taskq.tasks t
-     SET progress = greatest(0, least(100, pct)), message = msg,
-         lease_until = now() + make_interval(secs => lease_s),
-         updated_at = now(), version = t.version + 1
-   WHERE t.id = task AND t.worker_id = worker AND t.attempts = att AND t.state = 'running'
-  RETURNING t.cancel_requested INTO cancel;
-  RETURN cancel;
-END $$;
+LANGUAGE sql AS $$
+  SELECT p.cancel_requested
+    FROM taskq.progress_many(worker, ARRAY[task], ARRAY[att], ARRAY[pct],
+                             jsonb_build_array(msg), lease_s) p
+$$;
 
 -- The attempt succeeded: recorded, counted and logged in one statement's transaction, with
 -- the key freed.
@@ -149,8 +161,9 @@ BEGIN
   RETURN t.state;  -- NULL when the worker no longer holds the task
 END $$;
 
--- A worker shutting down hands a running task back; the attempt does not count, since the
--- task never got to fail.
+-- A worker hands a task back: one it was running when it shut down, or one that waited too
+-- long in its local queue unstarted. The attempt does not count, since the task never got to
+-- fail.
 CREATE OR REPLACE FUNCTION taskq.release(task uuid, worker text, att integer) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -158,7 +171,7 @@ DECLARE
 BEGIN
   UPDATE taskq.tasks x
      SET state = 'queued', attempts = greatest(x.attempts - 1, 0), lease_until = NULL,
-         worker_id = NULL, run_at = now(), message = 'released by a stopping worker',
+         worker_id = NULL, run_at = now(), message = 'released by its worker',
          updated_at = now(), version = x.version + 1
    WHERE x.id = task AND x.worker_id = worker AND x.attempts = att AND x.state = 'running'
   RETURNING * INTO t;

@@ -292,10 +292,18 @@ def threads(pid):
     return len(os.listdir("/proc/%d/task" % pid))
 
 
+def parent_of(pid):
+    """The parent pid of pid, None if it has gone (any process may end while /proc is read)."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[1]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
 def nginx_pids():
     master = int(open(os.path.join(env.var, "run", "nginx.pid")).read())
-    kids = [int(p) for p in os.listdir("/proc") if p.isdigit() and
-            open("/proc/%s/stat" % p).read().split()[3] == str(master)]
+    kids = [int(p) for p in os.listdir("/proc") if p.isdigit() and parent_of(p) == str(master)]
     return [master] + kids
 
 
