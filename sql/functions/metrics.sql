@@ -20,17 +20,23 @@ SELECT queue, state, sum(n)::bigint AS n
  GROUP BY queue, state
  ORDER BY queue, state;
 
--- Per queue and state: how many tasks, how many reached that state in the last minute, and
--- (on the queued row) how long the longest-waiting ready task has waited since it became
--- due: since its run_at for a delayed or backing-off task, since its submit otherwise (a
--- fair-queued task's run_at may lie before its submit). Tasks not yet due do not count. One
--- pass over the table: taskq-fcgi caches the answer for a second.
+-- Per queue and state: how many tasks and how many reached that state in the last minute;
+-- on the queued row, what its queued tasks wait for (functions/waits.sql, the one definition
+-- /api/queues and the admin views read too): how long the longest-waiting runnable task has
+-- waited since it became runnable (0 when none is runnable: delayed and blocked tasks do not
+-- count), and how many are delayed and blocked. One pass over the table, one over its queued
+-- rows: taskq-fcgi caches the answer for a second.
 CREATE OR REPLACE VIEW taskq.metrics_queues AS
-SELECT queue, state, count(*) AS count,
-       count(*) FILTER (WHERE finished_at > now() - interval '1 minute') AS finished_last_minute,
-       coalesce(extract(epoch FROM now() - min(greatest(run_at, created_at))
-                        FILTER (WHERE state = 'queued' AND run_at <= now())), 0)
-         AS oldest_ready_s
-  FROM taskq.tasks
- GROUP BY queue, state
- ORDER BY queue, state;
+SELECT c.queue, c.state, c.count, c.finished_last_minute,
+       CASE WHEN c.state = 'queued' THEN coalesce(w.oldest_runnable_s, 0) ELSE 0 END
+         AS oldest_ready_s,
+       CASE WHEN c.state = 'queued' THEN coalesce(w.delayed, 0) ELSE 0 END AS delayed,
+       CASE WHEN c.state = 'queued' THEN coalesce(w.blocked, 0) ELSE 0 END AS blocked
+  FROM (SELECT queue, state, count(*) AS count,
+               count(*) FILTER (WHERE finished_at > now() - interval '1 minute')
+                 AS finished_last_minute
+          FROM taskq.tasks
+         GROUP BY queue, state) c
+  LEFT JOIN taskq.queue_wait_totals w ON w.queue = c.queue AND c.state = 'queued'
+ ORDER BY c.queue, c.state;
+
