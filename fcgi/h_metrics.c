@@ -68,7 +68,8 @@ static struct qagg *entry(struct qagg *a, int *n, const char *queue)
 }
 
 /* The queues of the task rows, the counter rows and the served queues, each once, with their
- * figures. */
+ * figures. (A queue whose tasks and counters are gone and that no worker serves has no
+ * series: taskq.prune_queue_series.) */
 static struct qagg *aggregate(const struct metrics_db *m, int *nout)
 {
 	struct qagg *a = xcalloc((size_t)(m->nq + m->nc + m->ns) + 1, sizeof *a), *e;

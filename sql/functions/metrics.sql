@@ -1,6 +1,7 @@
--- functions/metrics.sql: the finished-task counters' writer and the views GET /metrics reads
--- (the tables: schema/008_metrics.sql). Must not hold verbs: every verb that finishes tasks
--- counts them itself, in its own statement.
+-- functions/metrics.sql: the finished-task counters' writer, the views GET /metrics reads and
+-- the pruning of the series of queues that are gone (the tables: schema/008_metrics.sql,
+-- schema/018_queue_signals.sql). Must not hold verbs: every verb that finishes tasks counts
+-- them itself, in its own statement.
 
 -- Adds k to the counter of (queue, state) in this backend's shard: sharded by pid so that
 -- concurrent workers' commits do not queue on one hot row. (plpgsql: its plan is kept for the
@@ -40,3 +41,51 @@ SELECT c.queue, c.state, c.count, c.finished_last_minute,
   LEFT JOIN taskq.queue_wait_totals w ON w.queue = c.queue AND c.state = 'queued'
  ORDER BY c.queue, c.state;
 
+-- The series of a queue that is gone: when no task of the queue is left in taskq.tasks and
+-- its finished totals have not moved for `idle`, its rows of taskq.counters are deleted, and
+-- its series leave /metrics (should it come back, its taskq_tasks_finished_total starts again
+-- from 0, a counter reset). Returns how many queues went. The workers' maintenance calls it
+-- every minute, after taskq.prune; one caller at a time does the work (the others find the
+-- lock taken and return 0). While every queue is busy it reads taskq.counters only (at most
+-- 16 rows per queue and final state) and taskq.queue_series (schema/018_queue_signals.sql);
+-- whether a quiet queue has tasks left takes a pass over taskq.tasks (no index holds the
+-- queue of finished rows), made only once some queue has been quiet for `idle`, and not again
+-- for that queue before another `idle` has passed.
+CREATE OR REPLACE FUNCTION taskq.prune_queue_series(idle interval DEFAULT '1 day')
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  quiet text[];
+  busy text[];
+  n integer;
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(1952539763, hashtext('prune_queue_series')) THEN
+    RETURN 0;
+  END IF;
+  -- totals that moved since the last call (or are new): the queue is alive now
+  INSERT INTO taskq.queue_series AS s (queue, finished, moved_at)
+  SELECT c.queue, sum(c.n), now() FROM taskq.counters c GROUP BY c.queue
+  ON CONFLICT (queue) DO UPDATE SET finished = excluded.finished, moved_at = now()
+   WHERE s.finished <> excluded.finished;
+  DELETE FROM taskq.queue_series s
+   WHERE NOT EXISTS (SELECT 1 FROM taskq.counters c WHERE c.queue = s.queue);
+  SELECT array_agg(s.queue) INTO quiet FROM taskq.queue_series s WHERE s.moved_at <= now() - idle;
+  IF quiet IS NULL THEN
+    RETURN 0;
+  END IF;
+  -- quiet, but with tasks left (queued for long, running for long, or finished and not yet
+  -- pruned): kept, and looked at again after another idle period. Unfinished ones are found
+  -- through the indexes of queued and running rows; finished ones take the pass.
+  SELECT coalesce(array_agg(u.q), '{}') INTO busy FROM unnest(quiet) AS u(q)
+   WHERE EXISTS (SELECT 1 FROM taskq.tasks t WHERE t.queue = u.q AND t.state = 'queued')
+      OR EXISTS (SELECT 1 FROM taskq.tasks t WHERE t.queue = u.q AND t.state = 'running');
+  IF cardinality(busy) < cardinality(quiet) THEN
+    busy := busy || coalesce((SELECT array_agg(DISTINCT t.queue) FROM taskq.tasks t
+                               WHERE t.queue = ANY (quiet) AND NOT t.queue = ANY (busy)), '{}');
+  END IF;
+  UPDATE taskq.queue_series s SET moved_at = now() WHERE s.queue = ANY (busy);
+  DELETE FROM taskq.counters c WHERE c.queue = ANY (quiet) AND NOT c.queue = ANY (busy);
+  DELETE FROM taskq.queue_series s WHERE s.queue = ANY (quiet) AND NOT s.queue = ANY (busy);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;

@@ -278,7 +278,10 @@ class UpgradeTests(TaskqTestCase):
         self.assertIn("schema up to date (%d applied, %d known)" % (KNOWN - 17, KNOWN), out)
         self.assertIn("functions applied", out)
         after = snapshot(d)
-        self.assertEqual(sorted(after), sorted(before))
+        # every table kept; the tables of the newer steps come empty
+        self.assertLessEqual(set(before), set(after))
+        for table in sorted(set(after) - set(before)):
+            self.assertEqual(after[table], [], "a new table with rows: " + table)
         # schema_version gains a row per newer step, after the old ones
         newer = after["schema_version"][len(before["schema_version"]):]
         self.assertEqual([json.loads(r)["version"] for r in newer], list(range(18, KNOWN + 1)))
