@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "store/metrics.h"
 #include "store/tasks.h"
 #include "model/task.h"
 #include "model/taskjson.h"
@@ -154,6 +155,21 @@ int cli_check_owner(struct db *db, const char *owner, const char *id)
 		return CLI_NOTFOUND;
 	}
 	return CLI_OK;
+}
+
+bool cli_queue_unserved(struct db *db, const char *queue)
+{
+	struct taskq_err err;
+	struct served_queue *s;
+	bool found = false;
+	int n;
+
+	if (store_served_queues(db, &s, &n, &err))
+		return false;
+	for (int i = 0; i < n && !found; i++)
+		found = !strcmp(s[i].queue, queue);
+	store_served_free(s, n);
+	return !found;
 }
 
 int cli_check_kind(struct db *db, const char *kind)

@@ -61,6 +61,9 @@ int cli_check_id(const char *id);
 int cli_check_owner(struct db *db, const char *owner, const char *id);
 /* CLI_OK when kind is registered, else the exit code (after saying so). */
 int cli_check_kind(struct db *db, const char *kind);
+/* True when no live worker serves queue (taskq.served_queues); false also when that cannot
+ * be read. */
+bool cli_queue_unserved(struct db *db, const char *queue);
 /* Prints o pretty on out and puts it. */
 void cli_print_json(FILE *out, json_object *o);
 /* Prints JSON text (a task's result) pretty on out, or as it is when it does not parse. */

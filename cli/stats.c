@@ -1,9 +1,11 @@
 /*
- * stats: the operator's one-screen overview (taskq stats): per queue the counts by state, the
- * age of the oldest queued task and how many finished in the last minute (taskq.queue_overview),
- * then the live workers (taskq.workers). With --owner (or an owner's token), the counts of that
- * owner's tasks; the workers only for an admin. Plain text in aligned columns; every cell is one
- * word except the last column's, so awk can read it.
+ * stats: the operator's one-screen overview (taskq stats): per queue the counts by state, how
+ * many queued tasks are delayed and blocked, the wait of the oldest runnable one, how many
+ * finished in the last minute and how many live workers serve it (taskq.queue_overview), a
+ * warning line for each queue whose queued tasks no live worker serves, then the live
+ * workers (taskq.workers). With --owner (or an owner's token), the counts of that owner's
+ * tasks; the workers only for an admin. Plain text in aligned columns; every cell is one word
+ * except the last column's, so awk can read it.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -14,7 +16,7 @@
 #include "store/metrics.h"
 #include "base/xalloc.h"
 
-#define NCOLS 8
+#define NCOLS 11
 
 /* A table of text cells printed in aligned columns: numbers right-aligned, text left-aligned
  * (unpadded in the last column). */
@@ -97,29 +99,42 @@ static char *age(double s)
 
 static int print_queues(struct db *db, const char *owner)
 {
-	struct table t = {.ncols = 8,
-			  .head = {"QUEUE", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED",
-				   "OLDEST", "DONE/MIN"},
-			  .right = {false, true, true, true, true, true, true, true}};
+	struct table t = {
+		.ncols = 11,
+		.head = {"QUEUE", "QUEUED", "DELAYED", "BLOCKED", "RUNNING", "SUCCEEDED", "FAILED",
+			 "CANCELLED", "OLDEST", "DONE/MIN", "WORKERS"},
+		.right = {false, true, true, true, true, true, true, true, true, true, true}};
 	struct queue_stat *q;
 	struct taskq_err err;
-	int n;
+	char warning[200];
+	int n, unserved = 0;
 
 	if (store_queues(db, owner, &q, &n, &err))
 		return cli_fail(&err);
 	for (int i = 0; i < n; i++) {
 		char *row[NCOLS] = {xstrdup(q[i].queue)};
 
-		for (int s = 0; s < 5; s++)
-			row[1 + s] = cell("%lld", q[i].count[s]);
-		row[6] = age(q[i].oldest_queued_s);
-		row[7] = cell("%lld", q[i].finished_last_minute);
+		row[1] = cell("%lld", q[i].count[TASK_QUEUED]);
+		row[2] = cell("%lld", q[i].delayed);
+		row[3] = cell("%lld", q[i].blocked);
+		for (int s = TASK_RUNNING; s < 5; s++)
+			row[3 + s] = cell("%lld", q[i].count[s]);
+		row[8] = age(q[i].oldest_queued_s);
+		row[9] = cell("%lld", q[i].finished_last_minute);
+		row[10] = cell("%lld", q[i].workers);
 		table_add(&t, row);
 	}
 	if (n == 0)
 		puts("no tasks");
 	else
 		table_print(&t);
+	for (int i = 0; i < n; i++)
+		if (q[i].workers == 0 && q[i].count[TASK_QUEUED] > 0) {
+			if (!unserved++)
+				putchar('\n');
+			task_unserved_warning(q[i].queue, warning, sizeof warning);
+			printf("warning: %s\n", warning);
+		}
 	table_cleanup(&t);
 	queue_stats_free(q, n);
 	return CLI_OK;

@@ -65,12 +65,16 @@ int cmd_status(struct db *db, const char *id)
 	struct task t = {0};
 	struct taskq_err err;
 	int rc;
+	json_object *o;
 
 	if ((rc = cli_check_id(id)))
 		return rc;
 	if (store_get(db, id, &t, &err))
 		return cli_fail(&err);
-	cli_print_json(stdout, taskjson_encode(&t));
+	o = taskjson_encode(&t);
+	if (t.state == TASK_QUEUED && cli_queue_unserved(db, t.queue))
+		taskjson_note_unserved(o, &t);
+	cli_print_json(stdout, o);
 	task_cleanup(&t);
 	return CLI_OK;
 }

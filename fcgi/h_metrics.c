@@ -2,8 +2,8 @@
  * h_metrics: GET /metrics — Prometheus text format 0.0.4. Two parts:
  *  - this process's own figures (fcgi/metrics.c, and the watcher's, group commit's and the
  *    replica's own families), read from atomics at every scrape;
- *  - the queue, counter, fleet and circuit breaker figures from PostgreSQL (four
- *    statements), rendered once
+ *  - the queue, counter, served queue, fleet and circuit breaker figures from PostgreSQL
+ *    (five statements), rendered once
  *    and shared by every request thread for a second, like /api/queues: scrapers and
  *    dashboards together cost the database at most one round of reads a second. The
  *    workers' own counters come from their rows in taskq.workers (written by their
@@ -51,40 +51,69 @@ struct qagg {
 	const char *queue;
 	long long count[5], last_minute[5];
 	double oldest;
+	long long delayed, blocked, workers;
 	long long finished_total[5];
 };
 
-/* The queues of the task rows and the counter rows, each once, with their figures. */
+/* The entry of queue in a[0..*n), added when missing. */
+static struct qagg *entry(struct qagg *a, int *n, const char *queue)
+{
+	int k;
+
+	for (k = 0; k < *n && strcmp(a[k].queue, queue); k++)
+		;
+	if (k == *n)
+		a[(*n)++].queue = queue;
+	return &a[k];
+}
+
+/* The queues of the task rows, the counter rows and the served queues, each once, with their
+ * figures. (A queue whose tasks and counters are gone and that no worker serves has no
+ * series: taskq.prune_queue_series.) */
 static struct qagg *aggregate(const struct metrics_db *m, int *nout)
 {
-	struct qagg *a = xcalloc((size_t)(m->nq + m->nc) + 1, sizeof *a);
+	struct qagg *a = xcalloc((size_t)(m->nq + m->nc + m->ns) + 1, sizeof *a), *e;
 	int n = 0;
 
-	for (int pass = 0; pass < 2; pass++) {
-		int rows = pass ? m->nc : m->nq;
-		for (int i = 0; i < rows; i++) {
-			const char *queue = pass ? m->c[i].queue : m->q[i].queue;
-			const char *state = pass ? m->c[i].state : m->q[i].state;
-			int s = task_state_parse(state), k;
+	for (int i = 0; i < m->nq; i++) {
+		int s = task_state_parse(m->q[i].state);
 
-			for (k = 0; k < n && strcmp(a[k].queue, queue); k++)
-				;
-			if (k == n)
-				a[n++].queue = queue;
-			if (s < 0 || s > 4)
-				continue;
-			if (pass) {
-				a[k].finished_total[s] += m->c[i].n;
-			} else {
-				a[k].count[s] = m->q[i].count;
-				a[k].last_minute[s] = m->q[i].finished_last_minute;
-				if (s == TASK_QUEUED)
-					a[k].oldest = m->q[i].oldest_ready_s;
-			}
+		e = entry(a, &n, m->q[i].queue);
+		if (s < 0 || s > 4)
+			continue;
+		e->count[s] = m->q[i].count;
+		e->last_minute[s] = m->q[i].finished_last_minute;
+		if (s == TASK_QUEUED) {
+			e->oldest = m->q[i].oldest_ready_s;
+			e->delayed = m->q[i].delayed;
+			e->blocked = m->q[i].blocked;
 		}
 	}
+	for (int i = 0; i < m->nc; i++) {
+		int s = task_state_parse(m->c[i].state);
+
+		e = entry(a, &n, m->c[i].queue);
+		if (s >= 0 && s <= 4)
+			e->finished_total[s] += m->c[i].n;
+	}
+	for (int i = 0; i < m->ns; i++)
+		entry(a, &n, m->s[i].queue)->workers = m->s[i].workers;
 	*nout = n;
 	return a;
+}
+
+enum qfig { QF_DELAYED, QF_BLOCKED, QF_WORKERS };
+
+/* A family of one gauge per queue: its figure fig. */
+static void write_per_queue(struct ptext *t, const struct qagg *a, int n, const char *name,
+			    const char *help, enum qfig fig)
+{
+	pt_family(t, name, "gauge", help);
+	for (int i = 0; i < n; i++)
+		pt_sample(t, "", (const char *const[]){"queue", a[i].queue, NULL},
+			  (double)(fig == QF_DELAYED   ? a[i].delayed
+				   : fig == QF_BLOCKED ? a[i].blocked
+						       : a[i].workers));
 }
 
 static void write_queues(struct ptext *t, const struct metrics_db *m)
@@ -100,12 +129,22 @@ static void write_queues(struct ptext *t, const struct metrics_db *m)
 							task_state_name((enum task_state)s), NULL},
 				  (double)a[i].count[s]);
 
-	pt_family(
-		t, "taskq_queue_oldest_queued_seconds", "gauge",
-		"How long the longest-waiting ready task of the queue has waited since it became "
-		"due (its submit, or its run_at when delayed or backing off); 0 when none waits.");
+	pt_family(t, "taskq_queue_oldest_queued_seconds", "gauge",
+		  "How long the longest-waiting runnable task of the queue has waited since it "
+		  "became runnable (its submit, the end of its delay or back-off, its release by "
+		  "its parents); delayed and blocked tasks do not count; 0 when none waits.");
 	for (int i = 0; i < n; i++)
 		pt_sample(t, "", (const char *const[]){"queue", a[i].queue, NULL}, a[i].oldest);
+	write_per_queue(t, a, n, "taskq_queue_delayed_tasks",
+			"Queued tasks of the queue whose run_at lies ahead (delay_s, a retry's "
+			"back-off, a circuit breaker's deferral).",
+			QF_DELAYED);
+	write_per_queue(t, a, n, "taskq_queue_blocked_tasks",
+			"Queued tasks of the queue that wait for parents to finish.", QF_BLOCKED);
+	write_per_queue(t, a, n, "taskq_queue_workers",
+			"Live workers (a heartbeat in the last minute) whose --queues list the "
+			"queue; 0: its queued tasks wait until one starts.",
+			QF_WORKERS);
 
 	pt_family(t, "taskq_tasks_finished_last_minute", "gauge",
 		  "Tasks of the queue in this final state that finished in the last 60 seconds.");

@@ -13,6 +13,7 @@
 #include "bg/publish.h"
 #include "handlers.h"
 #include "resp.h"
+#include "served.h"
 #include "store/tasks.h"
 #include "cred/token.h"
 
@@ -32,6 +33,8 @@ void h_authorize_task(struct req *r)
 	if (!auth_sees(r, &t)) {
 		resp_error(r, TASKQ_NOTFOUND, "no such task");
 	} else {
+		if (t.state == TASK_QUEUED)
+			served_refresh(r->db);
 		publish_subscribed(&t, req_param(r, "HTTP_LAST_EVENT_ID") != NULL, r->db);
 		resp_json(r, 200, json_object_new_object(), NULL);
 	}

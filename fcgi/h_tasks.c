@@ -15,6 +15,7 @@
 #include "query.h"
 #include "replica.h"
 #include "resp.h"
+#include "served.h"
 #include "settings.h"
 #include "store/tasks.h"
 #include "submit.h"
@@ -105,7 +106,8 @@ void h_task_submit(struct req *r)
 		submit_created(&s, &t);
 		submit_done(r, 1);
 	}
-	o = taskjson_encode(&t);
+	served_refresh(r->db);
+	o = served_task_json(&t);
 	viewauth_add(r, o, t.id, settings_view_ttl());
 	resp_task_json(r, created ? 202 : 200, &t, o, 1);
 out:
@@ -184,6 +186,8 @@ void h_task_get(struct req *r)
 		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t.version);
 		resp_empty(r, 304, extra);
 	} else {
+		if (t.state == TASK_QUEUED)
+			served_refresh(r->db);
 		resp_task(r, 200, &t, 0);
 	}
 	task_cleanup(&t);
@@ -244,6 +248,7 @@ void h_task_retry(struct req *r)
 		resp_error(r, err.rc, err.msg);
 	else {
 		wake_signal();
+		served_refresh(r->db);
 		resp_task(r, 200, &t, 0);
 	}
 	task_cleanup(&t);
@@ -394,8 +399,10 @@ void h_task_list(struct req *r)
 		resp_error(r, err.rc, err.msg);
 		return;
 	}
+	if (served_any_queued(&l))
+		served_refresh(r->db);
 	o = json_object_new_object();
-	json_object_object_add(o, "tasks", taskjson_encode_list(&l));
+	json_object_object_add(o, "tasks", served_task_list_json(&l));
 	json_object_object_add(
 		o, "next",
 		(int)l.n == a.f.limit && l.n > 0 ? json_object_new_string(l.v[l.n - 1].id) : NULL);

@@ -30,6 +30,7 @@
 #include "resp.h"
 #include "router.h"
 #include "routes.h"
+#include "served.h"
 #include "settings.h"
 #include "base/signals.h"
 #include "store/live.h"
@@ -288,6 +289,7 @@ int main(int argc, char **argv)
 	publish_stop();
 	curl_global_cleanup();
 	kindcache_free();
+	served_free();
 	free(threads);
 	free(dbs);
 	log_info("event=stopped");

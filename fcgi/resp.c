@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/taskjson.h"
+#include "served.h"
 
 static const char *reason(int status)
 {
@@ -161,5 +162,5 @@ void resp_task_json(struct req *r, int status, const struct task *t, json_object
 
 void resp_task(struct req *r, int status, const struct task *t, int with_location)
 {
-	resp_task_json(r, status, t, taskjson_encode(t), with_location);
+	resp_task_json(r, status, t, served_task_json(t), with_location);
 }

@@ -27,7 +27,8 @@ void resp_error_at(struct req *r, enum taskq_rc rc, const char *msg, long index)
 /* The same with an explicit status and code (405, 411, 415 ...). */
 void resp_error_status(struct req *r, int status, const char *code, const char *msg,
 		       const char *extra);
-/* Sends a task as JSON with its ETag; with_location adds Location: /api/tasks/{id}. */
+/* Sends a task as JSON (served_task_json: with its warning as last read) with its ETag;
+ * with_location adds Location: /api/tasks/{id}. */
 void resp_task(struct req *r, int status, const struct task *t, int with_location);
 /* The same with the task's JSON o (taskjson_encode(t) and more fields); takes o. */
 void resp_task_json(struct req *r, int status, const struct task *t, json_object *o,

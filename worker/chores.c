@@ -4,7 +4,8 @@
  *    the local queue holds, keeps this worker's row of taskq.workers (registration, running count, its counters for
  *    /metrics) and says which held tasks were asked to cancel (their executors are told);
  *  - rescue of tasks whose lease expired (their worker died), re-read of the circuit
- *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks;
+ *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks
+ *    and of the counters (/metrics series) of queues that are gone;
  *  - registration of the kinds of the current table in taskq.kinds (at start and on reload).
  * It must not claim or run tasks; it only reads the executors' running ids under the lock.
  */
@@ -125,6 +126,10 @@ void chores_run(struct pool *p, struct chores_due *next)
 		if (total > 0)
 			log_info("event=pruned count=%d older_than_h=%d", total,
 				 atomic_load(&p->retention_h));
+		if (store_prune_series(p->cdb, &n, &err))
+			log_warn("event=prune_series_failed msg=\"%s\"", err.msg);
+		else if (n > 0)
+			log_info("event=queue_series_pruned queues=%d", n);
 		next->prune = now + PRUNE_EVERY_S;
 	}
 }

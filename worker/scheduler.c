@@ -7,7 +7,9 @@
  *
  * After downtime a schedule is due for several times: the latest runs, and `backfill` more
  * before it (the most recent ones). A new schedule (next_fire_at NULL, e.g. inserted with
- * SQL) gets its first fire time; a bad expression or zone disables it with the reason.
+ * SQL) gets its first fire time; a bad expression or zone, or a kind no worker registered
+ * (taskq.kinds: the API and the CLI refuse it, SQL cannot), disables it with the reason in
+ * last_error and a log line, before it fires a task that could only fail.
  */
 #include "scheduler.h"
 
@@ -81,7 +83,9 @@ static void run_one(struct scheduler *s, const struct due_schedule *d, long long
 	long long *times, t = d->next_fire, next;
 	int keep = d->backfill + 1, n = 0, steps = 0;
 
-	if (cron_parse(d->cron, &c, msg, sizeof msg) != 0 ||
+	if (!d->kind_known) /* every task it fired would fail: the words of a refused submit */
+		snprintf(msg, sizeof msg, "unknown task kind '%s'", d->kind);
+	if (!d->kind_known || cron_parse(d->cron, &c, msg, sizeof msg) != 0 ||
 	    !(z = zone(s, d->tz, msg, sizeof msg))) {
 		log_warn("event=schedule_disabled schedule=%s msg=\"%s\"", d->name, msg);
 		store_schedule_advance(s->db, d->name, 0, msg, &err);

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "store/live.h"
 #include "model/taskjson.h"
+#include "served.h"
 #include "base/xalloc.h"
 
 #define WATCH_TTL_S 3600.0
@@ -169,7 +170,7 @@ static void publish_one(int i, const struct task *t)
 
 	if (t->version <= g.w[i].version)
 		return;
-	o = taskjson_encode(t);
+	o = served_task_json(t);
 	text = json_object_to_json_string_length(
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	snprintf(channel, sizeof channel, "task.%s", t->id);
@@ -344,7 +345,7 @@ static bool feed_post(struct feed *f, const struct task_list *l)
 	json_object_object_add(o, "tasks", arr);
 	for (size_t k = 0; k < l->n && json_object_array_length(arr) < FEED_MAX; k++)
 		if (!f->owner[0] || (l->v[k].owner && !strcmp(l->v[k].owner, f->owner)))
-			json_object_array_add(arr, taskjson_encode(&l->v[k]));
+			json_object_array_add(arr, served_task_json(&l->v[k]));
 	if (json_object_array_length(arr) > 0) {
 		if (f->owner[0])
 			snprintf(channel, sizeof channel, "owner.%s", f->owner);

@@ -20,6 +20,7 @@
 #include "promtext.h"
 #include "publish.h"
 #include "resp.h"
+#include "served.h"
 #include "store/live.h"
 #include "store/tasks.h"
 #include "base/xalloc.h"
@@ -204,6 +205,8 @@ static void settle(struct waiter *due, double now, bool all)
 		ids[n++] = w->id;
 	rc = store_get_many(g.db, ids, n, &l, &err);
 	free(ids);
+	if (rc == TASKQ_OK && served_any_queued(&l))
+		served_refresh(g.db); /* answers carry a queued task's warning */
 
 	while (due) {
 		struct waiter *w = due;
@@ -248,9 +251,11 @@ static void publish_changes(bool all_watched)
 		return;
 	if (!(ids = publish_wanted(g.notified, g.nnotified, all_watched, &n)))
 		return;
-	if (store_get_many(g.db, ids, n, &l, &err) == TASKQ_OK)
+	if (store_get_many(g.db, ids, n, &l, &err) == TASKQ_OK) {
+		if (served_any_queued(&l))
+			served_refresh(g.db);
 		publish_tasks(&l);
-	else
+	} else
 		log_warn("event=publish_read_failed msg=\"%s\"", err.msg);
 	task_list_cleanup(&l);
 	free(ids);

@@ -1,6 +1,7 @@
-/* task: state names, id and name checks, and freeing task records. */
+/* task: state names, id and name checks, the words of an unserved queue, freeing task records. */
 #include "model/task.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,4 +125,12 @@ bool task_name_valid(const char *s)
 bool task_blocked(const struct task *t)
 {
 	return t->state == TASK_QUEUED && t->pending_parents > 0;
+}
+
+void task_unserved_warning(const char *queue, char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "no live worker serves queue %s: its tasks wait until a taskq-worker with %s in "
+		 "its --queues runs",
+		 queue, queue);
 }

@@ -74,8 +74,10 @@ struct task_filter {
 struct queue_stat {
 	char *queue;
 	long long count[5];     /* by enum task_state */
-	double oldest_queued_s; /* < 0: none queued */
+	double oldest_queued_s; /* the longest wait of a runnable task; < 0: none is runnable */
 	long long finished_last_minute;
+	long long delayed, blocked; /* of the queued: run_at ahead; waiting for parents */
+	long long workers;          /* live workers serving the queue */
 };
 
 /* One row of a task's history (taskq.task_events). Strings owned; NULL for SQL NULL. */
@@ -101,5 +103,8 @@ bool task_id_valid(const char *s);
 bool task_name_valid(const char *s);
 /* True when t waits for parents that have not finished. */
 bool task_blocked(const struct task *t);
+/* What a queued task, or a queue with queued tasks, says when no live worker serves its
+ * queue: the text, into buf (cut to size). */
+void task_unserved_warning(const char *queue, char *buf, size_t size);
 
 #endif

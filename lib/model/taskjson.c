@@ -84,7 +84,18 @@ json_object *taskjson_encode(const struct task *t)
 	add_json_text(o, "parents", t->parents);
 	add_str(o, "after_policy", t->after_policy);
 	json_object_object_add(o, "blocked", json_object_new_boolean(task_blocked(t)));
+	json_object_object_add(o, "warning", NULL);
 	return o;
+}
+
+void taskjson_note_unserved(json_object *o, const struct task *t)
+{
+	char text[200];
+
+	if (t->state != TASK_QUEUED || !t->queue)
+		return;
+	task_unserved_warning(t->queue, text, sizeof text);
+	json_object_object_add(o, "warning", json_object_new_string(text));
 }
 
 char *taskjson_ids_from_pg(const char *s)
@@ -142,6 +153,16 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 					       : NULL);
 		json_object_object_add(row, "finished_last_minute",
 				       json_object_new_int64(q[i].finished_last_minute));
+		json_object_object_add(row, "delayed", json_object_new_int64(q[i].delayed));
+		json_object_object_add(row, "blocked", json_object_new_int64(q[i].blocked));
+		json_object_object_add(row, "workers", json_object_new_int64(q[i].workers));
+		if (q[i].workers == 0 && q[i].count[TASK_QUEUED] > 0) {
+			char text[200];
+			task_unserved_warning(q[i].queue, text, sizeof text);
+			json_object_object_add(row, "warning", json_object_new_string(text));
+		} else {
+			json_object_object_add(row, "warning", NULL);
+		}
 		json_object_array_add(arr, row);
 	}
 	json_object_object_add(o, "queues", arr);

@@ -16,15 +16,20 @@
 #define TASKJSON_MAX_DEPTH 32
 #define TASKJSON_MAX_INDEX 1000000 /* an index in after: below this (batches are smaller) */
 
-/* Returns a new object (the caller puts it) holding the task JSON. */
+/* Returns a new object (the caller puts it) holding the task JSON; its "warning" is null. */
 json_object *taskjson_encode(const struct task *t);
+/* Sets the "warning" of t's JSON o when t is queued: no live worker serves its queue (the
+ * caller knows that; see fcgi/served.c). */
+void taskjson_note_unserved(json_object *o, const struct task *t);
 /* PostgreSQL's text of a uuid[] ("{id,id}") as JSON array text (["id","id"]), for a task's
  * parents; the caller frees it. */
 char *taskjson_ids_from_pg(const char *pg_array);
 /* Returns a new array of the tasks' JSON. */
 json_object *taskjson_encode_list(const struct task_list *l);
 
-/* {"queues":[{"queue","counts":{state:n},"oldest_queued_s","finished_last_minute"}]} */
+/* {"queues":[{"queue","counts":{state:n},"oldest_queued_s","finished_last_minute","delayed",
+ * "blocked","workers","warning"}]}: warning when tasks are queued and no live worker serves
+ * the queue, else null. */
 json_object *taskjson_encode_queues(const struct queue_stat *q, int n);
 /* {"events":[{"at","event","attempt","worker_id","detail"}]} */
 json_object *taskjson_encode_events(const struct task_event *e, int n);

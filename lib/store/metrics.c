@@ -1,5 +1,5 @@
-/* store/metrics: the statements behind /metrics, the CLI's fleet and /healthz's worker count
- * (see store/metrics.h). */
+/* store/metrics: the statements behind /metrics, the CLI's fleet, the served queues and
+ * /healthz's worker count (see store/metrics.h). */
 #include "store/metrics.h"
 
 #include <stdlib.h>
@@ -9,11 +9,13 @@
 
 static struct db_stmt s_metrics_queues =
 	DB_STMT("metrics_queues",
-		"SELECT queue, state, count, finished_last_minute, oldest_ready_s"
+		"SELECT queue, state, count, finished_last_minute, oldest_ready_s, delayed, blocked"
 		" FROM taskq.metrics_queues",
 		0);
 static struct db_stmt s_metrics_counters =
 	DB_STMT("metrics_counters", "SELECT queue, state, n FROM taskq.counter_totals", 0);
+static struct db_stmt s_served = DB_STMT(
+	"served_queues", "SELECT queue, workers FROM taskq.served_queues ORDER BY queue", 0);
 static struct db_stmt s_metrics_workers =
 	DB_STMT("metrics_workers",
 		"SELECT id, running, concurrency, extract(epoch FROM now() - last_seen),"
@@ -44,6 +46,16 @@ static void decode_queue(const struct row *r, void *elem)
 	q->count = row_ll(r, 2, 0);
 	q->finished_last_minute = row_ll(r, 3, 0);
 	q->oldest_ready_s = row_double(r, 4, 0);
+	q->delayed = row_ll(r, 5, 0);
+	q->blocked = row_ll(r, 6, 0);
+}
+
+static void decode_served(const struct row *r, void *elem)
+{
+	struct served_queue *s = elem;
+
+	s->queue = row_dup(r, 0);
+	s->workers = row_ll(r, 1, 0);
 }
 
 static void decode_counter(const struct row *r, void *elem)
@@ -80,7 +92,7 @@ static void decode_breaker(const struct row *r, void *elem)
 
 enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_err *err)
 {
-	void *q = NULL, *c = NULL, *w = NULL, *b = NULL;
+	void *q = NULL, *c = NULL, *sv = NULL, *w = NULL, *b = NULL;
 	enum taskq_rc rc;
 
 	memset(out, 0, sizeof *out);
@@ -90,6 +102,9 @@ enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_
 	if ((rc = store_exec_rows(db, &s_metrics_counters, NULL, sizeof *out->c, decode_counter, &c,
 				  &out->nc, err)))
 		goto done;
+	if ((rc = store_exec_rows(db, &s_served, NULL, sizeof *out->s, decode_served, &sv, &out->ns,
+				  err)))
+		goto done;
 	if ((rc = store_exec_rows(db, &s_metrics_workers, NULL, sizeof *out->w,
 				  decode_metrics_worker, &w, &out->nw, err)))
 		goto done;
@@ -98,6 +113,7 @@ enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_
 done:
 	out->q = q;
 	out->c = c;
+	out->s = sv;
 	out->w = w;
 	out->b = b;
 	if (rc)
@@ -115,6 +131,8 @@ void store_metrics_free(struct metrics_db *m)
 		free(m->c[i].queue);
 		free(m->c[i].state);
 	}
+	for (int i = 0; i < m->ns; i++)
+		free(m->s[i].queue);
 	for (int i = 0; i < m->nw; i++) {
 		free(m->w[i].id);
 		free(m->w[i].metrics);
@@ -125,6 +143,7 @@ void store_metrics_free(struct metrics_db *m)
 	}
 	free(m->q);
 	free(m->c);
+	free(m->s);
 	free(m->w);
 	free(m->b);
 	memset(m, 0, sizeof *m);
@@ -165,6 +184,26 @@ void store_workers_free(struct worker_row *w, int n)
 		free(w[i].queues);
 	}
 	free(w);
+}
+
+enum taskq_rc store_served_queues(struct db *db, struct served_queue **out, int *n,
+				  struct taskq_err *err)
+{
+	void *v;
+	enum taskq_rc rc =
+		store_exec_rows(db, &s_served, NULL, sizeof **out, decode_served, &v, n, err);
+
+	*out = v;
+	return rc;
+}
+
+void store_served_free(struct served_queue *s, int n)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < n; i++)
+		free(s[i].queue);
+	free(s);
 }
 
 enum taskq_rc store_live_workers(struct db *db, int *n, struct taskq_err *err)

@@ -45,8 +45,9 @@ static struct db_stmt s_sched_due =
 	DB_STMT("sched_due",
 		"SELECT name, cron, tz, backfill,"
 		" floor(extract(epoch FROM next_fire_at))::bigint AS next_fire,"
-		" floor(extract(epoch FROM clock_timestamp()))::bigint AS now"
-		" FROM taskq.schedules WHERE enabled"
+		" floor(extract(epoch FROM clock_timestamp()))::bigint AS now, kind,"
+		" EXISTS (SELECT 1 FROM taskq.kinds k WHERE k.name = s.kind) AS kind_known"
+		" FROM taskq.schedules s WHERE enabled"
 		" AND (next_fire_at IS NULL OR next_fire_at <= clock_timestamp())"
 		" ORDER BY next_fire_at NULLS FIRST LIMIT 200",
 		0);
@@ -171,6 +172,8 @@ static void decode_due(const struct row *r, void *elem)
 	d->backfill = (int)row_ll(r, 3, 0);
 	d->next_fire = row_ll(r, 4, -1);
 	d->now = row_ll(r, 5, 0);
+	row_copy(r, 6, d->kind, sizeof d->kind);
+	d->kind_known = row_bool(r, 7);
 }
 
 enum taskq_rc store_schedules_due(struct db *db, struct due_schedule **out, int *n, long long *now,

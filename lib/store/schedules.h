@@ -31,6 +31,8 @@ struct due_schedule {
 	char name[72];
 	char *cron;
 	char tz[72];
+	char kind[72];
+	bool kind_known; /* its kind is registered (taskq.kinds): its tasks can run */
 	int backfill;
 	long long next_fire; /* Unix seconds, -1: none yet */
 	long long now;       /* PostgreSQL's clock when it was read (Unix seconds) */

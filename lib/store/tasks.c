@@ -36,12 +36,12 @@ static struct db_stmt s_history =
 static struct db_stmt s_queues =
 	DB_STMT("queues",
 		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute FROM taskq.queue_overview",
+		" finished_last_minute, delayed, blocked, workers FROM taskq.queue_overview",
 		0);
 static struct db_stmt s_queues_of =
 	DB_STMT("queues_of",
 		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute FROM taskq.queue_overview_of($1)",
+		" finished_last_minute, delayed, blocked, workers FROM taskq.queue_overview_of($1)",
 		1);
 static struct db_stmt s_kinds = DB_STMT("kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0);
 static struct db_stmt s_register_kind =
@@ -181,6 +181,9 @@ static void decode_queue(const struct row *r, void *elem)
 		q->count[s] = row_ll(r, 1 + s, 0);
 	q->oldest_queued_s = row_double(r, 6, -1);
 	q->finished_last_minute = row_ll(r, 7, 0);
+	q->delayed = row_ll(r, 8, 0);
+	q->blocked = row_ll(r, 9, 0);
+	q->workers = row_ll(r, 10, 0);
 }
 
 enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat **out, int *n,

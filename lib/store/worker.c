@@ -38,6 +38,8 @@ static struct db_stmt s_heartbeat = DB_STMT(
 static struct db_stmt s_worker_exit = DB_STMT("worker_exit", "SELECT taskq.worker_exit($1)", 1);
 static struct db_stmt s_prune =
 	DB_STMT("prune", "SELECT taskq.prune(make_interval(hours => $1::int), $2::int)", 2);
+static struct db_stmt s_prune_series =
+	DB_STMT("prune_series", "SELECT taskq.prune_queue_series()", 0);
 static struct db_stmt s_claim_callbacks =
 	DB_STMT("claim_callbacks", "SELECT * FROM taskq.claim_callbacks($1::int, $2::int)", 2);
 static struct db_stmt s_callback_done =
@@ -229,6 +231,15 @@ enum taskq_rc store_prune(struct db *db, int older_than_h, int batch, int *delet
 	snprintf(bs, sizeof bs, "%d", batch);
 	rc = store_exec_ll(db, &s_prune, p, 0, &n, err);
 	*deleted = (int)n;
+	return rc;
+}
+
+enum taskq_rc store_prune_series(struct db *db, int *queues, struct taskq_err *err)
+{
+	long long n;
+	enum taskq_rc rc = store_exec_ll(db, &s_prune_series, NULL, 0, &n, err);
+
+	*queues = (int)n;
 	return rc;
 }
 

@@ -72,6 +72,10 @@ enum taskq_rc store_worker_exit(struct db *db, const char *worker, struct taskq_
 enum taskq_rc store_prune(struct db *db, int older_than_h, int batch, int *deleted,
 			  struct taskq_err *err);
 
+/* Drops the counter rows (the /metrics series) of queues that are gone: no task left, no
+ * finish for a day (taskq.prune_queue_series); *queues: how many. */
+enum taskq_rc store_prune_series(struct db *db, int *queues, struct taskq_err *err);
+
 /* Takes up to k completion callbacks that are due, leased for lease_s seconds. */
 enum taskq_rc store_claim_callbacks(struct db *db, int k, int lease_s, struct task_list *out,
 				    struct taskq_err *err);

@@ -174,7 +174,8 @@ function updateRow(tr, task) {
       c[i].title = v;
     }
     setProgress(c[5].firstElementChild, task);
-    const msg = task.state === "failed" && task.error ? task.error : task.message || "";
+    // a queued task of a queue no live worker serves says so (when it has nothing else to say)
+    const msg = task.state === "failed" && task.error ? task.error : task.message || (task.state === "queued" && task.warning) || "";
     c[6].textContent = msg;
     c[6].title = msg;
     c[8].textContent = `${task.attempts}/${task.max_attempts}`;
@@ -339,7 +340,9 @@ const queueNames = new Set(["default"]);
 // queue is listed, its cells rewritten only when their text changes, so a keyboard user
 // tabbing through the queue links keeps the focus (and the place) across refreshes.
 const queueRows = new Map();     // queue → <tr>
-const QUEUE_CELLS = ["queued", "running", "succeeded", "failed", "cancelled", "oldest queued", "done / min"];
+// Cells after the queue's name, in the order of the header (index.html); the queue cell also
+// holds the warning of a queue whose queued tasks no live worker serves.
+const QUEUE_CELLS = ["queued", "delayed", "blocked", "running", "succeeded", "failed", "cancelled", "longest wait", "done / min", "workers"];
 
 function makeQueueRow(name) {
   const link = el("a", { href: `?queue=${encodeURIComponent(name)}`, text: name, title: `show the tasks of queue ${name}` });
@@ -353,8 +356,19 @@ function makeQueueRow(name) {
     queueNames.add(name);
     $("queue-list").append(el("option", { value: name }));
   }
-  return el("tr", { "data-queue": name }, el("td", { class: "q" }, link),
+  const warn = el("span", { class: "q-warn", hidden: true, text: "no worker" });
+  return el("tr", { "data-queue": name }, el("td", { class: "q" }, link, " ", warn),
     ...QUEUE_CELLS.map((label) => el("td", { class: "num", "data-label": label })));
+}
+
+// The queue's warning (GET /api/queues: "no live worker serves queue …" while tasks are
+// queued and no live worker lists the queue), shown beside its name and in its title.
+function setQueueWarning(tr, warning) {
+  const warn = tr.querySelector(".q-warn");
+  const text = warning || "";
+  if (warn.title !== text) warn.title = text;
+  warn.hidden = !text;
+  tr.classList.toggle("unserved", !!text);
 }
 
 function setCell(td, value, zero) {
@@ -383,10 +397,14 @@ function renderQueues(queues) {
     if (!tr) { tr = makeQueueRow(q.queue); queueRows.set(q.queue, tr); }
     const c = q.counts || {};
     const cells = tr.children;
-    [c.queued, c.running, c.succeeded, c.failed, c.cancelled].forEach((n, k) => setCell(cells[k + 1], n, !n));
+    [c.queued, q.delayed, q.blocked, c.running, c.succeeded, c.failed, c.cancelled].forEach((n, k) => setCell(cells[k + 1], n, !n));
+    // the longest wait of a runnable task: delayed and blocked ones are not waiting for a worker
     const oldest = q.oldest_queued_s === null || q.oldest_queued_s === undefined ? null : fmtDuration(q.oldest_queued_s);
-    setCell(cells[6], oldest, false);
-    setCell(cells[7], q.finished_last_minute, !q.finished_last_minute);
+    setCell(cells[8], oldest, false);
+    setCell(cells[9], q.finished_last_minute, !q.finished_last_minute);
+    setCell(cells[10], q.workers, !q.workers && !q.warning);
+    cells[10].classList.toggle("warn", !!q.warning);
+    setQueueWarning(tr, q.warning);
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
   });
   for (const [name, tr] of queueRows) {

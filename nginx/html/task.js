@@ -83,6 +83,9 @@ function render(t) {
   setText($("t-attempts"), `${t.attempts}/${t.max_attempts}`);
   setProgress(progress, t);
   setText($("t-message"), t.message || queuedText(t));
+  // a queued task whose queue no live worker serves waits for ever: say so, apart
+  setText($("t-warning"), t.warning || "");
+  $("t-warning").hidden = !t.warning;
   $("error-card").hidden = !t.error;
   setText($("t-error"), t.error || "");
   setText($("t-result"), t.result === null && !FINAL.has(t.state) ? "no result yet" : json(t.result));
@@ -99,7 +102,8 @@ function render(t) {
 function queuedText(t) {
   if (t.state !== "queued") return "";
   const wait = (Date.parse(t.run_at) - Date.now()) / 1000;
-  return wait > 1 ? `scheduled: starts in about ${fmtDuration(wait)}` : "waiting for a worker";
+  if (wait > 1) return `scheduled: starts in about ${fmtDuration(wait)}`;
+  return t.warning ? "waiting: no worker serves its queue" : "waiting for a worker";
 }
 
 // showMissing(text, e) — no such task (e: the API's error, for the title) or no id at all

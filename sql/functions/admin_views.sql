@@ -2,12 +2,20 @@
 -- replaced with CREATE OR REPLACE VIEW, which may only append columns: to drop, rename or
 -- retype one, add a schema step that drops the view (this file then makes it anew).
 
--- Counts by queue and state, with the age of the oldest task of each.
+-- Counts by queue and state, with the age of the oldest task of each (since its submit).
+-- The queued row also says what its tasks wait for (functions/waits.sql): oldest_wait, how
+-- long the longest-waiting runnable task has waited since it became runnable (NULL when none
+-- is runnable), and how many are delayed and blocked; NULL on the other rows.
 CREATE OR REPLACE VIEW taskq.queue_stats AS
-SELECT queue, state, count(*) AS count, now() - min(created_at) AS oldest_age
-  FROM taskq.tasks
- GROUP BY queue, state
- ORDER BY queue, state;
+SELECT s.queue, s.state, s.count, s.oldest_age,
+       CASE WHEN s.state = 'queued' THEN now() - w.runnable_since END AS oldest_wait,
+       CASE WHEN s.state = 'queued' THEN coalesce(w.delayed, 0) END AS delayed,
+       CASE WHEN s.state = 'queued' THEN coalesce(w.blocked, 0) END AS blocked
+  FROM (SELECT queue, state, count(*) AS count, now() - min(created_at) AS oldest_age
+          FROM taskq.tasks
+         GROUP BY queue, state) s
+  LEFT JOIN taskq.queue_wait_totals w ON w.queue = s.queue AND s.state = 'queued'
+ ORDER BY s.queue, s.state;
 
 -- What runs now, longest-running first.
 CREATE OR REPLACE VIEW taskq.running AS
@@ -35,39 +43,54 @@ SELECT id, kind, queue, attempts, error, finished_at
  WHERE state = 'failed' AND finished_at > now() - interval '24 hours'
  ORDER BY finished_at DESC;
 
--- Per queue: counts by state, the age of the oldest queued task, and how many finished in
--- the last minute. One pass over the table: taskq-fcgi caches the answer for a second.
+-- Per queue: counts by state; what the queued tasks wait for (functions/waits.sql):
+-- oldest_queued_s, how long the longest-waiting runnable task has waited since it became
+-- runnable (NULL when none is runnable: delayed and blocked tasks do not count), and how many
+-- are delayed and blocked; how many finished in the last minute; and how many live workers
+-- serve the queue (taskq.served_queues; 0: its tasks wait until one starts). One pass over
+-- the table and one over its queued rows: taskq-fcgi caches the answer for a second.
 CREATE OR REPLACE VIEW taskq.queue_overview AS
-SELECT queue,
-       count(*) FILTER (WHERE state = 'queued')    AS queued,
-       count(*) FILTER (WHERE state = 'running')   AS running,
-       count(*) FILTER (WHERE state = 'succeeded') AS succeeded,
-       count(*) FILTER (WHERE state = 'failed')    AS failed,
-       count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
-       extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'queued'))
-         AS oldest_queued_s,
-       count(*) FILTER (WHERE finished_at > now() - interval '1 minute') AS finished_last_minute
-  FROM taskq.tasks
- GROUP BY queue
- ORDER BY queue;
+SELECT c.queue, c.queued, c.running, c.succeeded, c.failed, c.cancelled,
+       w.oldest_runnable_s AS oldest_queued_s, c.finished_last_minute,
+       coalesce(w.delayed, 0) AS delayed, coalesce(w.blocked, 0) AS blocked,
+       coalesce(v.workers, 0) AS workers
+  FROM (SELECT queue,
+               count(*) FILTER (WHERE state = 'queued')    AS queued,
+               count(*) FILTER (WHERE state = 'running')   AS running,
+               count(*) FILTER (WHERE state = 'succeeded') AS succeeded,
+               count(*) FILTER (WHERE state = 'failed')    AS failed,
+               count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
+               count(*) FILTER (WHERE finished_at > now() - interval '1 minute')
+                 AS finished_last_minute
+          FROM taskq.tasks
+         GROUP BY queue) c
+  LEFT JOIN taskq.queue_wait_totals w ON w.queue = c.queue
+  LEFT JOIN taskq.served_queues v ON v.queue = c.queue
+ ORDER BY c.queue;
 
 -- The queue overview of one owner's tasks (same columns as taskq.queue_overview): a function,
--- not a view, so that the owner's index (tasks_owner_id) is used rather than a pass over
--- every owner's tasks.
+-- not a view, so that the owner's indexes (tasks_owner_id, tasks_owner_unfinished) are used
+-- rather than a pass over every owner's tasks. The workers are every owner's.
 CREATE OR REPLACE FUNCTION taskq.queue_overview_of(who text)
 RETURNS TABLE (queue text, queued bigint, running bigint, succeeded bigint, failed bigint,
-               cancelled bigint, oldest_queued_s numeric, finished_last_minute bigint)
+               cancelled bigint, oldest_queued_s numeric, finished_last_minute bigint,
+               delayed bigint, blocked bigint, workers bigint)
 LANGUAGE sql STABLE AS $$
-  SELECT t.queue,
-         count(*) FILTER (WHERE t.state = 'queued'),
-         count(*) FILTER (WHERE t.state = 'running'),
-         count(*) FILTER (WHERE t.state = 'succeeded'),
-         count(*) FILTER (WHERE t.state = 'failed'),
-         count(*) FILTER (WHERE t.state = 'cancelled'),
-         extract(epoch FROM now() - min(t.created_at) FILTER (WHERE t.state = 'queued')),
-         count(*) FILTER (WHERE t.finished_at > now() - interval '1 minute')
-    FROM taskq.tasks t
-   WHERE t.owner = who
-   GROUP BY t.queue
-   ORDER BY t.queue
+  SELECT c.queue, c.queued, c.running, c.succeeded, c.failed, c.cancelled,
+         extract(epoch FROM now() - w.runnable_since), c.finished_last_minute,
+         coalesce(w.delayed, 0), coalesce(w.blocked, 0), coalesce(v.workers, 0)
+    FROM (SELECT t.queue,
+                 count(*) FILTER (WHERE t.state = 'queued')    AS queued,
+                 count(*) FILTER (WHERE t.state = 'running')   AS running,
+                 count(*) FILTER (WHERE t.state = 'succeeded') AS succeeded,
+                 count(*) FILTER (WHERE t.state = 'failed')    AS failed,
+                 count(*) FILTER (WHERE t.state = 'cancelled') AS cancelled,
+                 count(*) FILTER (WHERE t.finished_at > now() - interval '1 minute')
+                   AS finished_last_minute
+            FROM taskq.tasks t
+           WHERE t.owner = who
+           GROUP BY t.queue) c
+    LEFT JOIN (SELECT x.* FROM taskq.queue_waits x WHERE x.owner = who) w ON w.queue = c.queue
+    LEFT JOIN taskq.served_queues v ON v.queue = c.queue
+   ORDER BY c.queue
 $$;

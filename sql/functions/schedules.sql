@@ -5,7 +5,9 @@
 -- Submits the task of schedule s for fire time at, once: the fire row and the task are
 -- inserted together, and a fire time already fired (by this or another worker) collides on
 -- its key and does nothing (no leader to lose mid-fire). Returns the new task's id, or NULL
--- when the time had been fired, or the schedule is gone or disabled.
+-- when the time had been fired, or the schedule is gone or disabled. A kind no worker
+-- registered is refused as taskq.submit refuses it (the scheduler disables such a schedule
+-- before it fires: its due query asks, see lib/store/schedules.c).
 CREATE OR REPLACE FUNCTION taskq.fire_schedule(s text, at timestamptz, worker text DEFAULT NULL)
 RETURNS uuid
 LANGUAGE plpgsql AS $$
@@ -16,6 +18,9 @@ BEGIN
   SELECT * INTO sc FROM taskq.schedules WHERE name = s AND enabled;
   IF NOT FOUND THEN
     RETURN NULL;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM taskq.kinds k WHERE k.name = sc.kind) THEN
+    RAISE EXCEPTION 'unknown task kind ''%''', sc.kind USING ERRCODE = '22023';
   END IF;
   INSERT INTO taskq.schedule_fires (schedule, fire_at, task_id, worker_id)
   VALUES (s, at, new_id, worker)

@@ -36,3 +36,13 @@ CREATE OR REPLACE FUNCTION taskq.worker_exit(worker text) RETURNS void
 LANGUAGE sql AS $$
   DELETE FROM taskq.workers WHERE id = worker
 $$;
+
+-- The queues the live workers serve (a heartbeat in the last minute, the liveness /metrics'
+-- taskq_workers and /healthz count), each with how many serve it: the names of each worker's
+-- --queues list ("name[=limit],..."). A queue missing here has tasks that wait for ever until
+-- a worker for it starts: /api/queues, the task JSON and /metrics say so.
+CREATE OR REPLACE VIEW taskq.served_queues AS
+SELECT split_part(q.spec, '=', 1) AS queue, count(DISTINCT w.id) AS workers
+  FROM taskq.workers w, unnest(string_to_array(w.queues, ',')) AS q(spec)
+ WHERE w.last_seen > now() - interval '1 minute'
+ GROUP BY 1;

@@ -1077,6 +1077,42 @@ test("keyboard: a focused queue link keeps the focus across refreshes of the que
   }
 });
 
+test("queues: delayed and blocked tasks are counted apart and do not make the longest wait; a queue no worker serves says so", async (t) => {
+  const queue = `unserved-${uniq()}`;  // no worker serves it
+  const ids = [];
+  try {
+    const delayed = await submit({ kind: "noop", payload: {}, queue, delay_s: 3600 });
+    ids.push(delayed.id);
+    // blocked: it waits for the delayed task
+    ids.push((await submit({ kind: "noop", payload: {}, queue, after: [delayed.id] })).id);
+    const page = await newPage(t);
+    await page.goto(`${BASE}/`);
+    const row = page.locator(`#queues tr[data-queue="${queue}"]`);
+    const cell = (label) => row.locator(`td[data-label="${label}"]`).textContent();
+    await waitFor(async () => (await row.count()) === 1 && (await cell("queued")) === "2", "the queue's row with 2 queued");
+    assert((await cell("delayed")) === "1" && (await cell("blocked")) === "1", `delayed ${await cell("delayed")}, blocked ${await cell("blocked")}`);
+    // nothing is runnable: nothing has waited for a worker yet
+    assert((await cell("longest wait")) === "—", `the longest wait counts delayed or blocked tasks: ${await cell("longest wait")}`);
+    assert((await cell("workers")) === "0", `workers ${await cell("workers")}`);
+    const warn = row.locator(".q-warn");
+    assert(await warn.isVisible(), "no warning beside a queue no worker serves");
+    assert((await warn.getAttribute("title")).startsWith(`no live worker serves queue ${queue}`), `the warning's title: ${await warn.getAttribute("title")}`);
+    // a runnable task: its wait counts from its submit
+    const runnable = await submit({ kind: "noop", payload: {}, queue });
+    ids.push(runnable.id);
+    await waitFor(async () => (await cell("queued")) === "3" && /^(<1|\d+) s$/.test(await cell("longest wait")), "a longest wait in seconds", 10000);
+    // the queue the stack's worker serves has no warning
+    const served = page.locator('#queues tr[data-queue="default"] .q-warn');
+    if (await served.count()) assert(!(await served.isVisible()), "a warning beside the queue the worker serves");
+    // the task page of the queued task says why it waits
+    const tp = await openTask(t, runnable.id);
+    await waitFor(async () => await tp.locator("#t-warning").isVisible(), "the task page's warning");
+    assert((await tp.locator("#t-warning").textContent()).includes(`no live worker serves queue ${queue}`), "the task page's warning text");
+  } finally {
+    for (const id of ids.reverse()) await apiCall("DELETE", `/api/tasks/${id}`);
+  }
+});
+
 // ---- embedding: the client, <taskq-progress>, view tokens, the example app (embed.mjs) ----
 const finishers = [];
 await registerEmbedTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, noHorizontalScroll, wordsOnly, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, ARTIFACTS, onFinish: (fn) => finishers.push(fn) });

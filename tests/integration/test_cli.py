@@ -332,7 +332,10 @@ class CliTests(TaskqTestCase):
                                               "CANCELLED", "DONE/MIN")},
                          {"QUEUED": "2", "RUNNING": "0", "SUCCEEDED": "0", "FAILED": "0",
                           "CANCELLED": "1", "DONE/MIN": "1"}, show(p))
-        self.assertRegex(got["OLDEST"], r"^\d+s$", show(p))
+        # its queued tasks are all delayed: none is runnable, so none has waited yet
+        self.assertEqual((got["DELAYED"], got["BLOCKED"], got["OLDEST"], got["WORKERS"]),
+                         ("2", "0", "-", "0"), show(p))
+        self.assertIn("warning: no live worker serves queue %s:" % q, p.stdout, show(p))
         # aligned: numbers end under the end of their header, the last one too
         head = next(line for line in p.stdout.splitlines() if line.startswith("QUEUE "))
         line = next(line for line in p.stdout.splitlines() if line.startswith(q + " "))

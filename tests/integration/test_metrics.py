@@ -42,6 +42,9 @@ FAMILIES = {
     "taskq_database_up": "gauge",
     "taskq_tasks": "gauge",
     "taskq_queue_oldest_queued_seconds": "gauge",
+    "taskq_queue_delayed_tasks": "gauge",
+    "taskq_queue_blocked_tasks": "gauge",
+    "taskq_queue_workers": "gauge",
     "taskq_tasks_finished_last_minute": "gauge",
     "taskq_tasks_finished_total": "counter",
     "taskq_workers": "gauge",
@@ -295,6 +298,47 @@ class MetricsTests(TaskqTestCase):
         self.assertGreaterEqual(age, 1.0)
         self.assertLess(age, 30)
         self.assertEqual(s.get("taskq_tasks", queue=q, state="queued"), 3)
+
+    def test_series_of_a_queue_that_is_gone_are_pruned(self):
+        """A queue with no task left whose finished totals stood still for `idle` loses its
+        counter rows, so its series leave /metrics; one with tasks left, or that finished
+        something recently, keeps them. (The workers' maintenance runs the rule every minute
+        with a day of idleness; here it runs by hand with none.)"""
+        gone, kept = self.own_queue("mgone"), self.own_queue("mkept")
+        for q in (gone, kept):
+            for t in self.submit_many(2, "noop", queue=q, delay_s=3600):
+                self.assertEqual(api.delete(t).status, 200)  # cancelled: counted
+        # a worker's maintenance notes the totals at its start
+        self.start_worker(self.own_queue("mnote"), name="series", concurrency=1).worker_id()
+        wait_until(lambda: self.db.scalar("SELECT finished FROM taskq.queue_series"
+                                          " WHERE queue = %s", (gone,)) == 2, timeout=10,
+                   what="the maintenance noting the totals of %s" % gone)
+        time.sleep(1.1)
+        s = Scrape()
+        self.assertEqual(s.get("taskq_tasks_finished_total", queue=gone, state="cancelled"), 2)
+
+        def prune(idle):
+            return self.db.scalar("SELECT taskq.prune_queue_series(%s::interval)", (idle,))
+
+        # the retention prune took the tasks of `gone`; its recent activity still keeps it
+        self.db.query("DELETE FROM taskq.tasks WHERE queue = %s RETURNING id", (gone,))
+        prune("1 hour")
+        self.assertGreater(self.db.scalar("SELECT count(*) FROM taskq.counters WHERE queue = %s",
+                                          (gone,)), 0)
+        # idle long enough: gone has no task left and goes; kept has its tasks and stays (a
+        # worker's maintenance may hold the lock a moment: then the call does nothing)
+        wait_until(lambda: prune("0 seconds") >= 1, timeout=10, what="gone pruned")
+        self.assertEqual(self.db.scalar("SELECT count(*) FROM taskq.counters WHERE queue = %s",
+                                        (gone,)), 0)
+        self.assertEqual(self.db.scalar("SELECT count(*) FROM taskq.queue_series"
+                                        " WHERE queue = %s", (gone,)), 0)
+        self.assertGreater(self.db.scalar("SELECT count(*) FROM taskq.counters WHERE queue = %s",
+                                          (kept,)), 0)
+        time.sleep(1.1)
+        s = Scrape()
+        self.assertNotIn(gone, s.label_values("queue"))
+        self.assertEqual(s.get("taskq_tasks_finished_total", queue=kept, state="cancelled"), 2)
+        self.assertEqual(s.get("taskq_tasks", queue=kept, state="cancelled"), 2)
 
     # -- histograms and labels -------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 workers' scheduler threads firing each fire time exactly once however many workers run.
 (DST cases are in the cron module's unit tests: tests/unit/t_cron.c.)"""
 
+import glob
 import os
 import subprocess
 import time
@@ -138,6 +139,49 @@ class ScheduleFiringTests(ScheduleTestCase):
         self.assertFalse(row["enabled"])
         self.assertIn("minute field", row["last_error"])
         self.assertEqual(self.fires(bad), [])
+
+    def test_a_schedule_of_an_unknown_kind_is_disabled_with_the_reason(self):
+        """HTTP and the CLI refuse a kind no worker registered; a schedule inserted with SQL
+        is disabled by the next scheduler round, with the same words in last_error and a log
+        line, before it fires a task that could only fail."""
+        q = self.own_queue("sched")
+        kind = unique("nokind").replace("-", "_")
+        name = unique("sqlkind").replace("-", "_")
+        self.drop_at_teardown(name)
+        self.db.query("INSERT INTO taskq.schedules (name, cron, kind, queue) VALUES"
+                      " (%s, '* * * * * *', %s, %s) RETURNING name", (name, kind, q))
+        wait_until(lambda: not self.db.scalar("SELECT enabled FROM taskq.schedules"
+                                              " WHERE name = %s", (name,)),
+                   timeout=10, what="the schedule of an unknown kind disabled")
+        row = self.db.query("SELECT enabled, last_error, next_fire_at FROM taskq.schedules"
+                            " WHERE name = %s", (name,))[0]
+        self.assertEqual((row["enabled"], row["last_error"], row["next_fire_at"]),
+                         (False, "unknown task kind '%s'" % kind, None))
+        time.sleep(1.5)  # rounds after the disable fire nothing either
+        self.assertEqual(self.fires(name), [])
+        self.assertEqual(self.db.scalar("SELECT count(*) FROM taskq.tasks WHERE queue = %s",
+                                        (q,)), 0)
+        logs = ""  # the stack's worker's log, or that of an extra worker a test runs
+        for path in glob.glob(os.path.join(ENV.var, "log", "worker*.log")):
+            with open(path, errors="replace") as f:
+                logs += f.read()
+        self.assertIn("event=schedule_disabled schedule=%s msg=\"unknown task kind" % name, logs)
+        # fired by hand, it is refused as taskq.submit refuses the kind
+        with self.assertRaisesRegex(Exception, "unknown task kind '%s'" % kind):
+            self.db.query("UPDATE taskq.schedules SET enabled = true WHERE name = %s;"
+                          " SELECT taskq.fire_schedule(%s, now())::text", (name, name))
+        self.db.query("UPDATE taskq.schedules SET enabled = false WHERE name = %s"
+                      " RETURNING name", (name,))
+        self.assertEqual(self.fires(name), [])
+        # the API and the CLI refuse it with the same words
+        r = self.schedule(cron="* * * * * *", kind=kind, queue=q)
+        self.assert_error(r, 400, "unknown_kind")
+        self.assertIn("unknown task kind '%s'" % kind, r.json["error"]["message"])
+        other = unique("clikind").replace("-", "_")
+        self.drop_at_teardown(other)
+        p = cli("schedule", "add", other, "* * * * * *", kind)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("unknown task kind '%s'" % kind, p.stderr)
 
 
 class ScheduleApiTests(ScheduleTestCase):

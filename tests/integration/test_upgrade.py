@@ -38,6 +38,8 @@ OLD_BOOT = ("SELECT pg_advisory_xact_lock(7415238512);"
             " applied_at timestamptz NOT NULL DEFAULT now())")
 
 FINAL = ("succeeded", "failed", "cancelled")
+# the steps of this checkout's schema chain (the old release had 17: the rest are newer)
+KNOWN = len(glob.glob(os.path.join(TOP, "sql", "schema", "[0-9][0-9][0-9]_*.sql")))
 
 
 def git(*args):
@@ -273,10 +275,17 @@ class UpgradeTests(TaskqTestCase):
         before = snapshot(d)
 
         out = self.migrate_ok(old.dsn)
-        self.assertIn("schema up to date (0 applied, 17 known)", out)
+        self.assertIn("schema up to date (%d applied, %d known)" % (KNOWN - 17, KNOWN), out)
         self.assertIn("functions applied", out)
         after = snapshot(d)
-        self.assertEqual(sorted(after), sorted(before))
+        # every table kept; the tables of the newer steps come empty
+        self.assertLessEqual(set(before), set(after))
+        for table in sorted(set(after) - set(before)):
+            self.assertEqual(after[table], [], "a new table with rows: " + table)
+        # schema_version gains a row per newer step, after the old ones
+        newer = after["schema_version"][len(before["schema_version"]):]
+        self.assertEqual([json.loads(r)["version"] for r in newer], list(range(18, KNOWN + 1)))
+        after["schema_version"] = after["schema_version"][:len(before["schema_version"])]
         for table in sorted(before):
             with self.subTest(table=table):
                 self.assertEqual(after[table], before[table], "migrate changed rows of " + table)
@@ -345,7 +354,8 @@ class UpgradeTests(TaskqTestCase):
                 old_migrate(old.dsn, old_migrations(upto=upto))
                 tid = old.db.scalar("SELECT taskq.submit('noop', '{}', 'work')::text")
                 out = self.migrate_ok(old.dsn)
-                self.assertIn("schema up to date (%d applied, 17 known)" % (17 - upto), out)
+                self.assertIn("schema up to date (%d applied, %d known)" % (KNOWN - upto, KNOWN),
+                              out)
                 self.assert_same_schema(old.dsn, "the install upgraded from version %d" % upto)
                 self.drain(old.db, ["work"])
                 self.assertEqual(old.db.task(tid)["state"], "succeeded")
@@ -365,11 +375,13 @@ class UpgradeTests(TaskqTestCase):
         for p in results:
             self.assertEqual(p.returncode, 0, "%s %s" % (p.stdout, p.stderr))
         applied = sum(p.stdout.count("applied schema/") for p in results)
-        self.assertEqual(applied, 17, "each step applied once: %s" % [p.stdout for p in results])
-        self.assertEqual(fresh.db.scalar("SELECT count(*) FROM taskq.schema_version"), 17)
+        self.assertEqual(applied, KNOWN,
+                         "each step applied once: %s" % [p.stdout for p in results])
+        self.assertEqual(fresh.db.scalar("SELECT count(*) FROM taskq.schema_version"), KNOWN)
         self.assert_same_schema(fresh.dsn, "the concurrently migrated install")
         # a migrate beside them that finds everything done: no step, the functions again
-        self.assertIn("schema up to date (0 applied, 17 known)", self.migrate_ok(fresh.dsn))
+        self.assertIn("schema up to date (0 applied, %d known)" % KNOWN,
+                      self.migrate_ok(fresh.dsn))
 
     def test_new_layout_numbers_continue_the_old_ones(self):
         # the schema chain keeps every old version's number and name, so that installs that

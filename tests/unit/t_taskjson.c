@@ -331,5 +331,55 @@ START_TEST(encode_parents)
 }
 END_TEST
 
+/* warning: null in the task JSON until the caller notes an unserved queue, and then only on a
+ * queued task; in /api/queues when tasks are queued and no worker serves the queue. */
+START_TEST(encode_unserved)
+{
+	struct task t = {0};
+	struct queue_stat q[2] = {{.queue = "lonely", .workers = 0, .delayed = 1, .blocked = 2},
+				  {.queue = "served", .workers = 3}};
+	json_object *o, *rows;
+
+	snprintf(t.id, sizeof t.id, "%s", ID1);
+	t.queue = "lonely";
+	t.timeout_s = -1;
+	t.state = TASK_QUEUED;
+	o = taskjson_encode(&t);
+	ck_assert_ptr_null(member(o, "warning"));
+	taskjson_note_unserved(o, &t);
+	ck_assert_str_eq(json_object_get_string(member(o, "warning")),
+			 "no live worker serves queue lonely: its tasks wait until a taskq-worker "
+			 "with lonely in its --queues runs");
+	json_object_put(o);
+	t.state = TASK_RUNNING; /* only a queued task waits */
+	o = taskjson_encode(&t);
+	taskjson_note_unserved(o, &t);
+	ck_assert_ptr_null(member(o, "warning"));
+	json_object_put(o);
+
+	q[0].count[TASK_QUEUED] = 3;
+	q[0].oldest_queued_s = -1;
+	q[1].count[TASK_QUEUED] = 1;
+	q[1].oldest_queued_s = 2.5;
+	o = taskjson_encode_queues(q, 2);
+	rows = member(o, "queues");
+	ck_assert_int_eq(json_object_get_int(member(json_object_array_get_idx(rows, 0), "delayed")),
+			 1);
+	ck_assert_int_eq(json_object_get_int(member(json_object_array_get_idx(rows, 0), "blocked")),
+			 2);
+	ck_assert_ptr_null(member(json_object_array_get_idx(rows, 0), "oldest_queued_s"));
+	ck_assert_int_eq(json_object_get_int(member(json_object_array_get_idx(rows, 0), "workers")),
+			 0);
+	ck_assert(strstr(json_object_get_string(
+				 member(json_object_array_get_idx(rows, 0), "warning")),
+			 "no live worker serves queue lonely") != NULL);
+	ck_assert_ptr_null(member(json_object_array_get_idx(rows, 1), "warning"));
+	ck_assert_int_eq(json_object_get_int(member(json_object_array_get_idx(rows, 1), "workers")),
+			 3);
+	json_object_put(o);
+}
+END_TEST
+
 UNITS_SUITE(taskjson, 0, submit_bodies, submit_fields_and_defaults, nul_byte_and_depth, encode_task,
-	    submit_after, submit_after_limit, submit_after_fields, ids_from_pg, encode_parents)
+	    submit_after, submit_after_limit, submit_after_fields, ids_from_pg, encode_parents,
+	    encode_unserved)

@@ -100,9 +100,14 @@ exit_status() {
 ###############################################################################
 ### the stack: directories, config files
 
+# The queues the stack's worker serves: every queue the README and docs/ submit to, so that
+# their examples run here (a task of a queue no live worker serves waits, and says so).
+readonly STACK_QUEUES=default,reports,slow,llm
+
 # ensure_conf_files — $VAR/etc/taskq-{worker,fcgi}.conf, the stack's configuration files
-# (key = value, keys as the flags; TASKQ_* variables beat them): empty at first, yours to
-# edit; `./dev daemon reload worker|fcgi` makes a running daemon re-read its file (SIGHUP).
+# (key = value, keys as the flags; TASKQ_* variables beat them): the worker's serves
+# STACK_QUEUES at first, the rest is yours to edit; `./dev daemon reload worker|fcgi` makes a
+# running daemon re-read its file (SIGHUP; a change of queues takes a restart).
 ensure_conf_files() {
 	local d
 	mkdir -p "$VAR/etc"
@@ -113,6 +118,11 @@ ensure_conf_files() {
 #   ./dev daemon reload %s
 ' \
 			"$d" "$d" "$d" >"$VAR/etc/taskq-$d.conf"
+		if [[ $d == worker ]]; then
+			printf '# the queues the docs use (./dev daemon restart worker after a change)
+queues = %s
+' "$STACK_QUEUES" >>"$VAR/etc/taskq-$d.conf"
+		fi
 	done
 	is_root && chown -R "$STACK_USER:" "$VAR/etc"
 	return 0
