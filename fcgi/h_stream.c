@@ -30,7 +30,7 @@ void h_authorize_task(struct req *r)
 		return;
 	}
 	if (!auth_sees(r, &t)) {
-		resp_error(r, TASKQ_NOTFOUND, "no such task");
+		resp_error(r, TASKQ_NOTFOUND, STORE_NO_TASK);
 	} else {
 		publish_subscribed(&t, req_param(r, "HTTP_LAST_EVENT_ID") != NULL, r->db);
 		resp_json(r, 200, json_object_new_object(), NULL);

@@ -45,7 +45,7 @@ static enum taskq_rc visible_task(struct req *r, const char *id, struct task *t,
 	if (rc == TASKQ_OK && !auth_sees(r, t)) {
 		task_cleanup(t);
 		memset(t, 0, sizeof *t);
-		return taskq_fail(err, TASKQ_NOTFOUND, "no such task");
+		return taskq_fail(err, TASKQ_NOTFOUND, STORE_NO_TASK);
 	}
 	return rc;
 }
@@ -60,7 +60,7 @@ static enum taskq_rc visible_read(struct req *r, const char *id, long long known
 	if (rc == TASKQ_OK && !auth_sees(r, t)) {
 		task_cleanup(t);
 		memset(t, 0, sizeof *t);
-		return taskq_fail(err, TASKQ_NOTFOUND, "no such task");
+		return taskq_fail(err, TASKQ_NOTFOUND, STORE_NO_TASK);
 	}
 	return rc;
 }
