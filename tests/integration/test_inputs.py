@@ -3,6 +3,9 @@
 - NotFoundTests: another owner's task and an id no task has get the same answer on every route
   that takes a task id (status, headers and body, the request id aside), so that an id never
   tells whether a task exists; the parents named in "after" likewise.
+- DuplicateKeyTests: a JSON body that names a key twice in one object, at the top or nested
+  (a task's payload, a batch element), is refused with 400 invalid_json naming the key, on
+  every route that takes a body; json-c alone would keep the last one without a word.
 
 Needs auth on (./dev test runs the stack with TASKQ_AUTH=on, see test_auth.py).
 """
@@ -12,7 +15,7 @@ import os
 import re
 import uuid
 
-from taskq_harness import TOP, Client, TaskqTestCase, new_token, unique
+from taskq_harness import TOP, Client, TaskqTestCase, api, new_token, unique
 
 ROUTES_H = os.path.join(TOP, "fcgi", "routes.h")
 
@@ -107,3 +110,80 @@ class NotFoundTests(AuthCase):
                 self.assertEqual(a[:2], b[:2])
                 self.assertEqual(a[2].replace(theirs.encode(), b"<id>"),
                                  b[2].replace(unknown.encode(), b"<id>"))
+
+
+class DuplicateKeyTests(TaskqTestCase):
+
+    def body_routes(self):
+        """The routes of fcgi/routes.h that read a JSON body: every POST and PUT but retry."""
+        return {(m, p) for m, p, _ in routes()
+                if m in ("POST", "PUT") and not p.endswith("/retry")}
+
+    def cases(self, q, tid, name):
+        """(route, method, path, body text, the repeated key) for each route that reads a
+        body: a repeat at the top, and one nested where the body has objects inside."""
+        task = '"kind":"noop","queue":"%s","delay_s":3600' % q
+        sched = '"cron":"@every 1h","kind":"noop","queue":"%s"' % q
+        return [
+            (("POST", "/api/tasks"), "/api/tasks",
+             '{%s,"priority":1,"priority":9}' % task, "priority"),
+            (("POST", "/api/tasks"), "/api/tasks",
+             '{%s,"payload":{"a":{"b":1,"c":[],"b":2}}}' % task, "b"),
+            (("POST", "/api/tasks/batch"), "/api/tasks/batch",
+             '{"tasks":[{%s}],"tasks":[{%s},{%s}]}' % (task, task, task), "tasks"),
+            (("POST", "/api/tasks/batch"), "/api/tasks/batch",
+             '{"tasks":[{%s},{%s,"queue":"%s"}]}' % (task, task, q), "queue"),
+            (("POST", "/api/tasks/batch"), "/api/tasks/batch",
+             '[{%s,"payload":{"x":[{"y":1,"y":1}]}}]' % task, "y"),
+            (("POST", "/api/tasks/*/view_token"), "/api/tasks/%s/view_token" % tid,
+             '{"ttl_s":60,"cancel":false,"cancel":true}', "cancel"),
+            (("POST", "/api/schedules"), "/api/schedules",
+             '{"name":"%s",%s,"cron":"@every 1s"}' % (name, sched), "cron"),
+            (("POST", "/api/schedules"), "/api/schedules",
+             '{"name":"%s",%s,"payload":{"k":1,"k":2}}' % (name, sched), "k"),
+            (("PUT", "/api/schedules/*"), "/api/schedules/%s" % name,
+             '{%s,"kind":"sleep"}' % sched, "kind"),
+            (("PUT", "/api/rate_limits/*/*"), "/api/rate_limits/queue/%s" % q,
+             '{"max_starts":5,"per_s":1,"max_starts":500}', "max_starts"),
+        ]
+
+    def undo(self, path, r, name):
+        """Removes what a request that should have been refused made."""
+        if r.status not in (200, 201, 202):
+            return
+        if "/schedules" in path:
+            api.request("DELETE", "/api/schedules/%s" % name)
+        elif "/rate_limits" in path:
+            api.request("DELETE", path)
+
+    def test_every_body_route_refuses_a_key_named_twice(self):
+        q = self.own_queue("dup")
+        tid = self.submit_ok("noop", {}, queue=q, delay_s=3600)["id"]
+        name = unique("dup")
+        cases = self.cases(q, tid, name)
+        self.assertEqual({c[0] for c in cases}, self.body_routes(),
+                         "routes of fcgi/routes.h that read a body vs this test's cases")
+        before = self.db.scalar("SELECT count(*) FROM taskq.tasks WHERE queue = %s", (q,))
+        for route, path, text, key in cases:
+            r = api.request(route[0], path, body=text.encode(),
+                            headers={"Content-Type": "application/json"})
+            self.undo(path, r, name)
+            with self.subTest(request="%s %s %s" % (route[0], path, text)):
+                self.assert_error(r, 400, "invalid_json")
+                self.assertIn("duplicate key '%s'" % key, r.json["error"]["message"])
+        self.assertEqual(self.db.scalar("SELECT count(*) FROM taskq.tasks WHERE queue = %s",
+                                        (q,)), before, "a refused body made tasks")
+        self.assertEqual(api.request("GET", "/api/schedules/%s" % name).status, 404)
+        self.report("%d bodies, %d routes: each refused, the key named" % (
+            len(cases), len(self.body_routes())))
+
+    def test_the_same_key_in_different_objects_is_fine(self):
+        q = self.own_queue("dup")
+        body = ('{"kind":"noop","queue":"%s","delay_s":3600,"payload":{"kind":{"kind":1},'
+                '"l":[{"queue":1},{"queue":2}]}}' % q)
+        r = api.request("POST", "/api/tasks", body=body.encode(),
+                        headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 202, str(r))
+        self.track(r.json["id"])
+        self.assertEqual(r.json["payload"], {"kind": {"kind": 1}, "l": [{"queue": 1},
+                                                                        {"queue": 2}]})
