@@ -18,8 +18,8 @@ Documented behaviour (not bugs): a body that names a key twice in one object is 
 (400 invalid_json; json-c alone would keep the last one); nginx normalises the path before taskq-fcgi routes it ("..",
 "//", "%2e" and "%2F", which it decodes to "/"); an upper-case UUID names the same task; a
 charset other than UTF-8 in the Content-Type is 415 (JSON is UTF-8); a path
-segment too long to be an id is "no such route" (404), not invalid_id; /api/queues ignores its
-query string; several Content-Length or Transfer-Encoding tricks never reach taskq-fcgi.
+segment too long to be an id is "no such route" (404), not invalid_id; every route refuses a
+query parameter it does not take (400; test_inputs.py checks each route); several Content-Length or Transfer-Encoding tricks never reach taskq-fcgi.
 Rows that expected what the code did not do when written (bugs, reported with this module):
 non-JSON json-c let through (NaN, "1.", raw control bytes, overlong/surrogate UTF-8), payload
 numbers clamped to 64 bits (1e20 reads back as 2^64-1), error messages echoing raw or cut UTF-8,
@@ -324,7 +324,10 @@ REQUESTS = [
         "invalid_field"),
     row("wait=-1", R("GET", "/api/tasks/@ID?wait=-1"), 400, "invalid_field"),
     row("wait=abc", R("GET", "/api/tasks/@ID?wait=abc"), 400, "invalid_field"),
-    row("/api/queues?%zz (ignored)", R("GET", "/api/queues?%zz"), 200, check=has("queues")),
+    row("/api/queues?%zz", R("GET", "/api/queues?%zz"), 400, "invalid_field"),
+    row("/api/queues?x=1 (it takes none)", R("GET", "/api/queues?x=1"), 400, "invalid_field"),
+    row("wait=31 (not clamped)", R("GET", "/api/tasks/@ID?wait=31"), 400, "invalid_field"),
+    row("wait twice", R("GET", "/api/tasks/@ID?wait=1&wait=2"), 400, "invalid_field"),
     row("list page: default 50", R("GET", "/api/tasks"), 200, check=page(50)),
     row("list page: limit=500", R("GET", "/api/tasks?limit=500"), 200, check=page(500)),
     row("list page: limit=1 of one queue", R("GET", "/api/tasks?limit=1&queue=@Q"), 200,

@@ -6,6 +6,10 @@
 - DuplicateKeyTests: a JSON body that names a key twice in one object, at the top or nested
   (a task's payload, a batch element), is refused with 400 invalid_json naming the key, on
   every route that takes a body; json-c alone would keep the last one without a word.
+- QueryTests: one rule for query parameters on every route (fcgi/query.c, each route's own in
+  fcgi/params.c): a parameter the route does not take, one given twice, or a value out of its
+  range answers 400 invalid_field naming it and what it must be ("wait must be an integer
+  0..30"); nothing is clamped. view_token stays accepted where a view token may read.
 
 Needs auth on (./dev test runs the stack with TASKQ_AUTH=on, see test_auth.py).
 """
@@ -187,3 +191,101 @@ class DuplicateKeyTests(TaskqTestCase):
         self.track(r.json["id"])
         self.assertEqual(r.json["payload"], {"kind": {"kind": 1}, "l": [{"queue": 1},
                                                                         {"queue": 2}]})
+
+
+class QueryTests(AuthCase):
+
+    def setUp(self):
+        super().setUp()
+        done = api.submit("noop", {})
+        self.assertEqual(done.status, 202, str(done))
+        self.view = done.json["view_token"]
+        self.done = api.wait_for(done.json["id"], "succeeded", timeout=15)
+
+    def samples(self):
+        """route → (method, path without a query) that reaches it through nginx."""
+        tid, owner = self.done["id"], unique("nobody")
+        return {
+            ("POST", "/api/tasks"): ("POST", "/api/tasks"),
+            ("POST", "/api/tasks/batch"): ("POST", "/api/tasks/batch"),
+            ("GET", "/api/tasks"): ("GET", "/api/tasks"),
+            ("GET", "/api/tasks/*"): ("GET", "/api/tasks/%s" % tid),
+            ("DELETE", "/api/tasks/*"): ("DELETE", "/api/tasks/%s" % tid),
+            ("POST", "/api/tasks/*/retry"): ("POST", "/api/tasks/%s/retry" % tid),
+            ("POST", "/api/tasks/*/view_token"): ("POST", "/api/tasks/%s/view_token" % tid),
+            ("GET", "/api/tasks/*/history"): ("GET", "/api/tasks/%s/history" % tid),
+            ("GET", "/api/queues"): ("GET", "/api/queues"),
+            ("GET", "/api/rate_limits"): ("GET", "/api/rate_limits"),
+            ("PUT", "/api/rate_limits/*/*"): ("PUT", "/api/rate_limits/queue/%s" % owner),
+            ("DELETE", "/api/rate_limits/*/*"): ("DELETE", "/api/rate_limits/queue/%s" % owner),
+            ("POST", "/api/schedules"): ("POST", "/api/schedules"),
+            ("GET", "/api/schedules"): ("GET", "/api/schedules"),
+            ("GET", "/api/schedules/*"): ("GET", "/api/schedules/%s" % owner),
+            ("PUT", "/api/schedules/*"): ("PUT", "/api/schedules/%s" % owner),
+            ("DELETE", "/api/schedules/*"): ("DELETE", "/api/schedules/%s" % owner),
+            ("GET", "/api/me"): ("GET", "/api/me"),
+            ("GET", "/_taskq/authorize/task/*"): ("GET", "/api/tasks/%s/events" % tid),
+            ("GET", "/_taskq/authorize/stream"): ("GET", "/api/stream"),
+            ("GET", "/_taskq/authorize/stream/*"): ("GET", "/api/stream/%s" % owner),
+            ("GET", "/healthz"): ("GET", "/healthz"),
+            ("GET", "/metrics"): ("GET", "/metrics"),
+        }
+
+    def assert_refused(self, r, *parts):
+        self.assert_error(r, 400, "invalid_field")
+        for part in parts:
+            self.assertIn(part, r.json["error"]["message"], str(r))
+
+    def test_every_route_refuses_a_parameter_it_does_not_take(self):
+        samples = self.samples()
+        self.assertEqual(set(samples), {(m, p) for m, p, _ in routes()},
+                         "routes of fcgi/routes.h vs this test's requests")
+        for method, path in samples.values():
+            r = api.request(method, path + "?colour=red", timeout=10)
+            with self.subTest(request="%s %s" % (method, path)):
+                self.assert_refused(r, "unknown query parameter 'colour'", "this route takes")
+        # nothing happened meanwhile: the finished task is not retried, the limit not set
+        self.assertEqual(api.get(self.done["id"]).json["state"], "succeeded")
+        self.report("%d routes: an unknown parameter is a 400 naming it" % len(samples))
+
+    def test_ranges_are_refused_not_clamped(self):
+        tid = self.done["id"]
+        for path, msg in (("/api/tasks/%s?wait=31" % tid, "wait must be an integer 0..30"),
+                          ("/api/tasks/%s?wait=-1" % tid, "wait must be an integer 0..30"),
+                          ("/api/tasks/%s?wait=1000000" % tid, "wait must be an integer 0..30"),
+                          ("/api/tasks/%s?wait=" % tid, "wait must be an integer 0..30"),
+                          ("/api/tasks/%s?wait=1.5" % tid, "wait must be an integer 0..30"),
+                          ("/api/tasks/%s?wait=1&wait=2" % tid, "'wait' is given more than once"),
+                          ("/api/tasks?limit=0", "limit must be an integer 1..500"),
+                          ("/api/tasks?limit=501", "limit must be an integer 1..500"),
+                          ("/api/tasks?limit=abc", "limit must be an integer 1..500"),
+                          ("/api/tasks?state=done", "state must be one of queued, running"),
+                          ("/api/tasks?queue=a%20b", "queue must be 1-64 characters"),
+                          ("/api/tasks?kind=", "kind must be 1-64 characters"),
+                          ("/api/tasks?before=x", "before must be a task id"),
+                          ("/api/tasks?owner=a%20b", "owner must be 1-64 characters"),
+                          ("/api/tasks?%zz=1", "malformed query string"),
+                          ("/api/tasks?view_token=%s" % self.view, "unknown query parameter")):
+            with self.subTest(path=path):
+                self.assert_refused(api.request("GET", path, timeout=10), msg)
+        # the edges themselves pass: a finished task answers a long-poll at once
+        for path in ("/api/tasks/%s?wait=0" % tid, "/api/tasks/%s?wait=30" % tid,
+                     "/api/tasks?limit=1", "/api/tasks?limit=500&state=succeeded"):
+            with self.subTest(path=path):
+                r = api.request("GET", path, timeout=10)
+                self.assertEqual(r.status, 200, str(r))
+
+    def test_view_token_stays_accepted_where_a_view_token_reads(self):
+        tid, vt = self.done["id"], self.view
+        anon = Client(token=None)
+        for path in ("/api/tasks/%s?view_token=%s" % (tid, vt),
+                     "/api/tasks/%s?view_token=%s&wait=1" % (tid, vt),
+                     "/api/tasks/%s/history?view_token=%s" % (tid, vt),
+                     "/api/me?view_token=%s" % vt,
+                     "/api/tasks/%s/events?view_token=%s" % (tid, vt)):
+            with self.subTest(path=path):
+                r = anon.request("GET", path, timeout=10)
+                self.assertEqual(r.status, 200, str(r))
+        # a token where no view token reads: refused as a parameter of that route
+        r = api.request("GET", "/api/queues?view_token=%s" % vt)
+        self.assert_refused(r, "unknown query parameter 'view_token'; this route takes none")
