@@ -151,7 +151,7 @@ int cli_check_owner(struct db *db, const char *owner, const char *id)
 	mine = t.owner && !strcmp(t.owner, owner);
 	task_cleanup(&t);
 	if (!mine) {
-		fprintf(stderr, "taskq: no such task %s\n", id);
+		fprintf(stderr, "taskq: %s\n", STORE_NO_TASK); /* as for an unknown id */
 		return CLI_NOTFOUND;
 	}
 	return CLI_OK;

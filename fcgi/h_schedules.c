@@ -106,10 +106,6 @@ void h_schedule_list(struct req *r)
 	json_object *o, *arr;
 	int n;
 
-	if (r->query && *r->query) {
-		resp_error(r, TASKQ_INVAL, "GET /api/schedules takes no query parameters");
-		return;
-	}
 	if (store_schedule_list(r->db, r->who.admin ? NULL : r->who.owner, &v, &n, &err)) {
 		resp_error(r, err.rc, err.msg);
 		return;

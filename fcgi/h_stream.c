@@ -31,7 +31,7 @@ void h_authorize_task(struct req *r)
 		return;
 	}
 	if (!auth_sees(r, &t)) {
-		resp_error(r, TASKQ_NOTFOUND, "no such task");
+		resp_error(r, TASKQ_NOTFOUND, STORE_NO_TASK);
 	} else {
 		if (t.state == TASK_QUEUED)
 			served_refresh(r->db);

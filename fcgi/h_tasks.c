@@ -10,7 +10,6 @@
 #include "bg/wake.h"
 #include "bg/watch.h"
 #include "body.h"
-#include "base/config.h"
 #include "handlers.h"
 #include "query.h"
 #include "replica.h"
@@ -20,11 +19,9 @@
 #include "store/tasks.h"
 #include "submit.h"
 #include "model/taskjson.h"
-#include "cred/token.h"
 #include "viewauth.h"
 
 #define LIST_DEFAULT 50
-#define LIST_MAX 500
 
 /* The {id} of the route, checked; answers 400 and returns NULL when it is not a UUID. */
 static const char *path_id(struct req *r)
@@ -46,7 +43,7 @@ static enum taskq_rc visible_task(struct req *r, const char *id, struct task *t,
 	if (rc == TASKQ_OK && !auth_sees(r, t)) {
 		task_cleanup(t);
 		memset(t, 0, sizeof *t);
-		return taskq_fail(err, TASKQ_NOTFOUND, "no such task");
+		return taskq_fail(err, TASKQ_NOTFOUND, STORE_NO_TASK);
 	}
 	return rc;
 }
@@ -61,7 +58,7 @@ static enum taskq_rc visible_read(struct req *r, const char *id, long long known
 	if (rc == TASKQ_OK && !auth_sees(r, t)) {
 		task_cleanup(t);
 		memset(t, 0, sizeof *t);
-		return taskq_fail(err, TASKQ_NOTFOUND, "no such task");
+		return taskq_fail(err, TASKQ_NOTFOUND, STORE_NO_TASK);
 	}
 	return rc;
 }
@@ -129,41 +126,16 @@ static bool etag_matches(const char *inm, long long version)
 	return strstr(inm, tag) != NULL;
 }
 
-#define WAIT_MAX_S 30
-
-static int wait_arg(const char *key, const char *val, void *ctx)
-{
-	long *wait = ctx;
-
-	if (!strcmp(key, "view_token"))
-		return 0; /* read by auth */
-	if (strcmp(key, "wait") != 0)
-		return 1;
-	if (config_parse_long(val, 0, 1000000, wait) != TASKQ_OK)
-		return 2;
-	if (*wait > WAIT_MAX_S)
-		*wait = WAIT_MAX_S;
-	return 0;
-}
-
 void h_task_get(struct req *r)
 {
 	struct task t = {0};
 	struct taskq_err err;
 	const char *id = path_id(r), *inm = req_param(r, "HTTP_IF_NONE_MATCH");
-	long wait = 0;
-	int qrc;
+	long wait = query_long(r->query, "wait", 0); /* 0..30, checked (fcgi/params.c) */
 	bool fresh;
 
 	if (!id)
 		return;
-	if ((qrc = query_each(r->query, wait_arg, &wait)) != 0) {
-		resp_error(r, TASKQ_INVAL,
-			   qrc < 0    ? "malformed query string"
-			   : qrc == 1 ? "the query parameters here are wait and view_token"
-				      : "wait must be a whole number of seconds (at most 30)");
-		return;
-	}
 	/* a long-poll parks on the primary's version; a plain read may come from the replica */
 	if (wait > 0 ? visible_task(r, id, &t, &err)
 		     : visible_read(r, id, replica_known_version(inm), &t, &err)) {
@@ -329,70 +301,30 @@ void h_task_view_token(struct req *r)
 
 struct list_args {
 	struct task_filter f;
-	char state[16], queue[72], kind[72], before[40], owner[72];
-	char msg[160];
+	char state[QUERY_MAX_VALUE + 1], queue[QUERY_MAX_VALUE + 1], kind[QUERY_MAX_VALUE + 1],
+		before[QUERY_MAX_VALUE + 1], owner[QUERY_MAX_VALUE + 1];
 };
 
-/* A filter value that passed its check (valid): copied into buf, and the filter field points
- * at the copy. False when it did not pass. */
-static bool keep_arg(bool valid, const char *val, char *buf, size_t size, const char **field)
+/* Points *field at buf holding the value of parameter name, when the query has it. */
+static void list_arg(const struct req *r, const char *name, char *buf, const char **field)
 {
-	if (!valid)
-		return false;
-	snprintf(buf, size, "%s", val);
-	*field = buf;
-	return true;
-}
-
-static int list_arg(const char *key, const char *val, void *ctx)
-{
-	struct list_args *a = ctx;
-	long limit;
-
-	if (!strcmp(key, "state")) {
-		if (!keep_arg(task_state_parse(val) >= 0, val, a->state, sizeof a->state,
-			      &a->f.state))
-			goto bad;
-	} else if (!strcmp(key, "queue")) {
-		if (!keep_arg(task_name_valid(val), val, a->queue, sizeof a->queue, &a->f.queue))
-			goto bad;
-	} else if (!strcmp(key, "kind")) {
-		if (!keep_arg(task_name_valid(val), val, a->kind, sizeof a->kind, &a->f.kind))
-			goto bad;
-	} else if (!strcmp(key, "before")) {
-		if (!keep_arg(task_id_valid(val), val, a->before, sizeof a->before, &a->f.before))
-			goto bad;
-	} else if (!strcmp(key, "owner")) {
-		if (!keep_arg(token_owner_valid(val), val, a->owner, sizeof a->owner, &a->f.owner))
-			goto bad;
-	} else if (!strcmp(key, "limit")) {
-		if (config_parse_long(val, 1, LIST_MAX, &limit) != TASKQ_OK)
-			goto bad;
-		a->f.limit = (int)limit;
-	} else {
-		char k[41];
-		snprintf(a->msg, sizeof a->msg, "unknown query parameter '%s'",
-			 err_snippet(k, sizeof k, key, 40));
-		return 1;
-	}
-	return 0;
-bad:
-	snprintf(a->msg, sizeof a->msg, "bad value for query parameter '%s'", key);
-	return 1;
+	if (query_get(r->query, name, buf))
+		*field = buf;
 }
 
 void h_task_list(struct req *r)
 {
-	struct list_args a = {.f = {.limit = LIST_DEFAULT}};
+	/* the parameters are checked (fcgi/params.c): here they are only read */
+	struct list_args a = {.f = {.limit = (int)query_long(r->query, "limit", LIST_DEFAULT)}};
 	struct task_list l = {0};
 	struct taskq_err err;
 	json_object *o;
-	int rc = query_each(r->query, list_arg, &a);
 
-	if (rc) {
-		resp_error(r, TASKQ_INVAL, rc < 0 ? "malformed query string" : a.msg);
-		return;
-	}
+	list_arg(r, "state", a.state, &a.f.state);
+	list_arg(r, "queue", a.queue, &a.f.queue);
+	list_arg(r, "kind", a.kind, &a.f.kind);
+	list_arg(r, "before", a.before, &a.f.before);
+	list_arg(r, "owner", a.owner, &a.f.owner);
 	if (!r->who.admin)
 		a.f.owner = r->who.owner; /* an owner lists its own tasks, whatever it asks */
 	if (store_list(r->db, &a.f, &l, &err)) {

@@ -26,6 +26,8 @@
 #include "base/log.h"
 #include "metrics.h"
 #include "owner_limits.h"
+#include "params.h"
+#include "query.h"
 #include "req.h"
 #include "resp.h"
 #include "router.h"
@@ -42,8 +44,8 @@
 #include "replica.h"
 #include "base/xalloc.h"
 
-#define ROUTE(method, pattern, handler, flags) {method, pattern, handler, flags},
-static const struct route g_routes[] = {TASKQ_ROUTES(ROUTE){NULL, NULL, NULL, 0}};
+#define ROUTE(method, pattern, handler, flags, params) {method, pattern, handler, flags, params},
+static const struct route g_routes[] = {TASKQ_ROUTES(ROUTE){NULL, NULL, NULL, 0, NULL}};
 
 static int g_listen_fd;
 static pthread_mutex_t g_accept_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -72,6 +74,7 @@ static bool admitted(struct req *r, int flags)
 static void handle(struct req *r)
 {
 	struct route_match m;
+	char msg[256];
 
 	router_match(g_routes, r->method, r->path, &m);
 	if (m.route) {
@@ -80,6 +83,11 @@ static void handle(struct req *r)
 		r->cap[1] = m.ncaps > 1 ? m.caps[1] : NULL;
 		if (!admitted(r, m.route->flags))
 			return;
+		/* one rule for every route's query parameters (fcgi/params.c declares them) */
+		if (query_check(r->query, m.route->params, msg, sizeof msg)) {
+			resp_error(r, TASKQ_INVAL, msg);
+			return;
+		}
 		m.route->handler(r);
 	} else if (m.status == 405) {
 		char extra[96];

@@ -15,7 +15,7 @@
 #endif
 
 /* the route table's patterns, in the order of fcgi/main.c's table (both from TASKQ_ROUTES) */
-#define ROUTE_NAME(method, pattern, handler, flags) {method, pattern},
+#define ROUTE_NAME(method, pattern, handler, flags, params) {method, pattern},
 static const struct {
 	const char *method, *pattern;
 } g_route[] = {TASKQ_ROUTES(ROUTE_NAME)};

@@ -1,8 +1,13 @@
 /*
- * query: walking an application/x-www-form-urlencoded query string. Pure code, unit-tested.
+ * query: an application/x-www-form-urlencoded query string: walking its pairs, and the one
+ * rule every route's parameters follow (query_check; the routes declare theirs in
+ * fcgi/params.c). Pure code, unit-tested.
  */
 #ifndef TASKQ_QUERY_H
 #define TASKQ_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 #define QUERY_MAX_VALUE 256
 
@@ -14,5 +19,42 @@
  */
 int query_each(const char *query, int (*fn)(const char *key, const char *val, void *ctx),
 	       void *ctx);
+
+/* One query parameter a route takes: an integer in min..max (valid == NULL), or a text that
+ * valid accepts (what: what such a text is, for the error: "a task state: queued, …"). */
+struct query_param {
+	const char *name;
+	bool (*valid)(const char *value);
+	long min, max;
+	const char *what;
+};
+#define QUERY_INT(name, min, max)          \
+	{                                  \
+		name, NULL, min, max, NULL \
+	}
+#define QUERY_TEXT(name, valid, what)   \
+	{                               \
+		name, valid, 0, 0, what \
+	}
+#define QUERY_END                      \
+	{                              \
+		NULL, NULL, 0, 0, NULL \
+	}
+
+/*
+ * The rule of every route: each parameter of query is one that params (ending in QUERY_END;
+ * NULL: the route takes none) declares, named once, with a value in its range or that its
+ * check accepts. 0 when it holds; else -1 and msg (size bytes) says why, naming the parameter
+ * and what it must be ("wait must be an integer 0..30", "unknown query parameter 'x'; this
+ * route takes wait, view_token").
+ */
+int query_check(const char *query, const struct query_param *params, char *msg, size_t size);
+
+/* The value of parameter name in a query that passed query_check, copied into out
+ * (QUERY_MAX_VALUE + 1 bytes); false, with out "", when it is absent. */
+bool query_get(const char *query, const char *name, char *out);
+
+/* An integer parameter's value in a query that passed query_check, or dflt when absent. */
+long query_long(const char *query, const char *name, long dflt);
 
 #endif

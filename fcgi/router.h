@@ -26,11 +26,14 @@ enum {
 	ROUTE_VIEW_CANCEL = 16,
 };
 
+struct query_param;
+
 struct route {
 	const char *method;
 	const char *pattern; /* segments; "*" captures one non-empty segment */
 	handler_fn handler;
 	int flags;
+	const struct query_param *params; /* the query parameters it takes; NULL: none */
 };
 
 struct route_match {

@@ -23,6 +23,7 @@
 #include "served.h"
 #include "store/live.h"
 #include "store/tasks.h"
+#include "store/tasks.h"
 #include "base/xalloc.h"
 
 #define NOTIFIED_MAX 4096
@@ -108,7 +109,7 @@ void watch_write_metrics(struct ptext *t)
 static void answer(struct waiter *w, const struct task *t)
 {
 	if (!t)
-		resp_error(&w->r, TASKQ_NOTFOUND, "no such task");
+		resp_error(&w->r, TASKQ_NOTFOUND, STORE_NO_TASK);
 	else if (t->version == w->version && w->not_modified_ok) {
 		char extra[48];
 		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t->version);

@@ -9,6 +9,7 @@
 #include <json-c/printbuf.h>
 
 #include "base/xalloc.h"
+#include "model/jsondup.h"
 #include "model/jsontext.h"
 
 /* ---- encoding ------------------------------------------------------------------------ */
@@ -222,7 +223,8 @@ enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out, st
 		return taskq_fail(err, TASKQ_BAD_JSON,
 				  "unexpected bytes after the JSON value at byte %zu", end);
 	}
-	if ((rc = jsontext_check(text, len, err)) != TASKQ_OK) {
+	if ((rc = jsontext_check(text, len, err)) != TASKQ_OK ||
+	    (rc = jsondup_check(text, len, v, err)) != TASKQ_OK) {
 		json_object_put(v);
 		return rc;
 	}

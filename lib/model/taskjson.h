@@ -1,8 +1,8 @@
 /*
  * taskjson: the ONLY mapping between tasks and JSON (json-c). Encodes struct task as the
  * task JSON of the HTTP contract, and parses + validates request bodies strictly: depth
- * limit, no trailing bytes, valid UTF-8, no U+0000, no unknown fields, typed and ranged
- * fields.
+ * limit, no trailing bytes, valid UTF-8, no U+0000, no key twice in an object, no unknown
+ * fields, typed and ranged fields.
  */
 #ifndef TASKQ_TASKJSON_H
 #define TASKQ_TASKJSON_H
@@ -34,11 +34,12 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n);
 /* {"events":[{"at","event","attempt","worker_id","detail"}]} */
 json_object *taskjson_encode_events(const struct task_event *e, int n);
 
-/* Parses len bytes of JSON text strictly (RFC 8259; UTF-8 as PostgreSQL takes it). On success
- * *out is the parsed value (the caller puts it). TASKQ_BAD_JSON (with a message naming the
- * position) otherwise; TASKQ_INVAL for a U+0000 escape or a number that would not be kept as
- * sent (an integer beyond 64 bits; else over 256 characters, an exponent beyond +-999, or
- * past a double's range). */
+/* Parses len bytes of JSON text strictly (RFC 8259; UTF-8 as PostgreSQL takes it; each key
+ * once per object, at any depth). On success *out is the parsed value (the caller puts it).
+ * TASKQ_BAD_JSON (with a message naming the position, and a repeated key) otherwise;
+ * TASKQ_INVAL for a U+0000 escape or a number that would not be kept as sent (an integer
+ * beyond 64 bits; else over 256 characters, an exponent beyond +-999, or past a double's
+ * range). */
 enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
 			     struct taskq_err *err);
 

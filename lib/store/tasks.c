@@ -57,7 +57,7 @@ enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct 
 	enum taskq_rc rc = store_exec_row(db, &s_get, p, row_task, out, &found, err);
 
 	if (rc == TASKQ_OK && !found)
-		return taskq_fail(err, TASKQ_NOTFOUND, "no task %s", id);
+		return taskq_fail(err, TASKQ_NOTFOUND, STORE_NO_TASK);
 	return rc;
 }
 
@@ -117,7 +117,7 @@ static enum taskq_rc exec_outcome(struct db *db, struct db_stmt *stmt, const cha
 	if (rc)
 		return rc;
 	if (!found || !strcmp(o->name, "not_found"))
-		return taskq_fail(err, TASKQ_NOTFOUND, "no task %s", id);
+		return taskq_fail(err, TASKQ_NOTFOUND, STORE_NO_TASK);
 	return TASKQ_OK;
 }
 

@@ -11,7 +11,12 @@
 #include "model/task.h"
 #include "store/db.h"
 
-/* TASKQ_NOTFOUND for an unknown id. */
+/* The message of every TASKQ_NOTFOUND about a task, by id or by owner: one text, without the
+ * id, so that the answer to an unknown id and to another owner's task are the same bytes
+ * (callers that hide another owner's task answer with it too). */
+#define STORE_NO_TASK "no such task"
+
+/* TASKQ_NOTFOUND (STORE_NO_TASK) for an unknown id. */
 enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct taskq_err *err);
 /* The tasks among ids[0..n) (canonical UUIDs) that exist, in no promised order. */
 enum taskq_rc store_get_many(struct db *db, const char *const *ids, int n, struct task_list *out,
@@ -22,7 +27,8 @@ enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task
 enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, struct taskq_err *err);
 
 enum cancel_outcome { CANCEL_DONE, CANCEL_REQUESTED, CANCEL_FINISHED };
-/* TASKQ_NOTFOUND for an unknown id; else *oc says what happened and *out is the task. */
+/* TASKQ_NOTFOUND (STORE_NO_TASK) for an unknown id; else *oc says what happened and *out is
+ * the task. */
 enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out, enum cancel_outcome *oc,
 			   struct taskq_err *err);
 /* Failed or cancelled → queued; TASKQ_CONFLICT (with *out filled) from any other state. */

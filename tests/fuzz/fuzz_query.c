@@ -1,12 +1,14 @@
 /*
- * fuzz_query: query strings through query_each(), with the argument checks of the list and
- * get routes (copies of list_arg and wait_arg in fcgi/h_tasks.c) as callbacks, and the
- * value checks (task_state_parse, task_name_valid, task_id_valid, token_*) on every value.
+ * fuzz_query: query strings through query_each(), and through query_check() with the
+ * parameters the routes declare (fcgi/params.c), with the value checks (task_state_parse,
+ * task_name_valid, task_id_valid, token_*) on every value.
  *
- * Input: the first byte selects the callback and where a callback stops the walk, the rest
- * is the query string (cut at a NUL byte, as FastCGI's QUERY_STRING would be).
+ * Input: the first byte selects the routes' parameters and where a callback stops the walk,
+ * the rest is the query string (cut at a NUL byte, as FastCGI's QUERY_STRING would be).
  * Oracles: every key and value handed out is NUL-terminated within QUERY_MAX_VALUE bytes;
- * an independent decoder predicts each pair and the return value exactly.
+ * an independent decoder predicts each pair and the return value exactly; an independent
+ * reading of the rule (known names, each once, integers in range, texts their check takes)
+ * predicts query_check's verdict, and after a pass query_get and query_long give the values.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/config.h"
 #include "fuzz.h"
+#include "params.h"
 #include "query.h"
 #include "model/task.h"
 #include "cred/token.h"
@@ -85,86 +87,18 @@ static int ref_pairs(const char *q, struct pair *v, size_t *n)
 	return 0;
 }
 
-/* ---- the callbacks -------------------------------------------------------------------- */
+/* ---- the walk ------------------------------------------------------------------------ */
 
 struct walk {
 	const struct pair *want;
 	size_t nwant, seen, stop_at;
-	int mode;
-	/* list_arg's state */
-	struct task_filter f;
-	char state[16], queue[72], kind[72], before[40], owner[72];
-	char msg[160];
-	long wait;
+	int stop;
 };
 
 static void check_str(const char *s)
 {
 	CHECK(s != NULL);
 	CHECK(memchr(s, '\0', QUERY_MAX_VALUE + 1) != NULL);
-}
-
-/* One text parameter of list_arg: when valid, val copied into buf (size bytes), which must
- * hold all of it, lo to hi bytes, and *to pointed at the copy; returns 1 when not valid. */
-static int keep(const char *val, bool valid, char *buf, size_t size, int lo, int hi,
-		const char **to)
-{
-	int n;
-
-	if (!valid)
-		return 1;
-	n = snprintf(buf, size, "%s", val);
-	CHECK(n >= lo && n <= hi && (size_t)n < size);
-	*to = buf;
-	return 0;
-}
-
-/* fcgi/h_tasks.c list_arg, with checks that nothing it keeps was cut */
-static int list_arg(const char *key, const char *val, struct walk *a)
-{
-	long limit;
-	int bad;
-
-	if (!strcmp(key, "state")) {
-		bad = keep(val, task_state_parse(val) >= 0, a->state, sizeof a->state, 0,
-			   sizeof a->state - 1, &a->f.state);
-		CHECK(bad || task_state_parse(a->state) >= 0);
-	} else if (!strcmp(key, "queue")) {
-		bad = keep(val, task_name_valid(val), a->queue, sizeof a->queue, 1, 64,
-			   &a->f.queue);
-	} else if (!strcmp(key, "kind")) {
-		bad = keep(val, task_name_valid(val), a->kind, sizeof a->kind, 1, 64, &a->f.kind);
-	} else if (!strcmp(key, "before")) {
-		bad = keep(val, task_id_valid(val), a->before, sizeof a->before, TASK_ID_LEN,
-			   TASK_ID_LEN, &a->f.before);
-	} else if (!strcmp(key, "owner")) {
-		bad = keep(val, token_owner_valid(val), a->owner, sizeof a->owner, 1, 64,
-			   &a->f.owner);
-	} else if (!strcmp(key, "limit")) {
-		bad = config_parse_long(val, 1, 500, &limit) != TASKQ_OK;
-		CHECK(bad || (limit >= 1 && limit <= 500));
-		if (!bad)
-			a->f.limit = (int)limit;
-	} else {
-		snprintf(a->msg, sizeof a->msg, "unknown query parameter '%.40s'", key);
-		return 1;
-	}
-	if (bad)
-		snprintf(a->msg, sizeof a->msg, "bad value for query parameter '%s'", key);
-	return bad;
-}
-
-/* fcgi/h_tasks.c wait_arg */
-static int wait_arg(const char *key, const char *val, struct walk *a)
-{
-	if (strcmp(key, "wait") != 0)
-		return 1;
-	if (config_parse_long(val, 0, 1000000, &a->wait) != TASKQ_OK)
-		return 2;
-	CHECK(a->wait >= 0 && a->wait <= 1000000);
-	if (a->wait > 30)
-		a->wait = 30;
-	return 0;
 }
 
 static int each(const char *key, const char *val, void *ctx)
@@ -185,24 +119,84 @@ static int each(const char *key, const char *val, void *ctx)
 	(void)token_owner_valid(val);
 	if (token_well_formed(val))
 		CHECK(strlen(val) == TOKEN_LEN);
-	switch (w->mode) {
-	case 1:
-		return list_arg(key, val, w) ? 7 : 0;
-	case 2:
-		return wait_arg(key, val, w) ? 7 : 0;
-	case 3:
-		return w->seen == w->stop_at ? 7 : 0;
-	default:
-		return 0;
+	return w->stop && w->seen == w->stop_at ? 7 : 0;
+}
+
+/* ---- the rule, read independently ------------------------------------------------------- */
+
+/* Whether s is what strtol reads whole (blanks, a sign, digits) with a value in min..max. */
+static bool ref_int(const char *s, long min, long max, long *out)
+{
+	long long v = 0;
+	bool neg = false, digits = false;
+
+	while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+		s++;
+	if (*s == '+' || *s == '-')
+		neg = *s++ == '-';
+	for (; *s >= '0' && *s <= '9'; s++) {
+		digits = true;
+		if (v < 1000000000000LL)
+			v = v * 10 + (*s - '0');
+	}
+	if (!digits || *s)
+		return false;
+	v = neg ? -v : v;
+	*out = (long)v;
+	return v >= min && v <= max;
+}
+
+/* query_check's verdict on pairs v[0..n) (wrc: the walk's), by the rule as documented. */
+static int ref_check(const struct query_param *params, const struct pair *v, size_t n, int wrc)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct query_param *p = NULL;
+		long x;
+
+		for (int k = 0; params && params[k].name; k++)
+			if (!strcmp(params[k].name, v[i].key))
+				p = &params[k];
+		if (!p)
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(v[j].key, v[i].key))
+				return -1;
+		if (p->valid ? !p->valid(v[i].val) : !ref_int(v[i].val, p->min, p->max, &x))
+			return -1;
+	}
+	return wrc < 0 ? -1 : 0;
+}
+
+/* After a pass: every declared parameter reads back as sent, integers within range. */
+static void check_values(const char *q, const struct query_param *params, const struct pair *v,
+			 size_t n)
+{
+	char out[QUERY_MAX_VALUE + 1];
+
+	for (int k = 0; params && params[k].name; k++) {
+		const struct pair *sent = NULL;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(v[i].key, params[k].name))
+				sent = &v[i];
+		CHECK(query_get(q, params[k].name, out) == (sent != NULL));
+		CHECK(sent ? !strcmp(out, sent->val) : out[0] == '\0');
+		if (!params[k].valid) {
+			long x = query_long(q, params[k].name, -12345);
+			CHECK(sent ? x >= params[k].min && x <= params[k].max : x == -12345);
+		}
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct pair want[MAXPAIRS];
+	static const struct query_param *const sets[] = {params_task_list, params_task_get,
+							 params_view,      params_task_stream,
+							 params_feed,      NULL};
+	const struct query_param *params;
 	struct walk w = {0};
-	char *q;
-	int rc, wrc;
+	char *q, msg[256];
+	int rc, wrc, crc;
 	size_t nwant;
 
 	if (size < 1 || size > 16384)
@@ -213,24 +207,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wrc = ref_pairs(q, want, &nwant);
 	w.want = want;
 	w.nwant = nwant;
-	w.mode = data[0] & 3;
-	w.stop_at = (data[0] >> 2) + 1;
+	w.stop = data[0] & 1;
+	w.stop_at = (data[0] >> 4) + 1;
+	params = sets[(data[0] >> 1) % 6];
 
 	rc = query_each(q, each, &w);
 	if (rc == 7) {
-		CHECK(w.mode != 0 && w.seen >= 1);
+		CHECK(w.stop && w.seen == w.stop_at);
 	} else {
 		CHECK(rc == wrc);
 		CHECK(w.seen == nwant);
 	}
-	if (w.mode == 1 && rc == 0) {
-		CHECK(!w.f.state || task_state_parse(w.f.state) >= 0);
-		CHECK(!w.f.queue || task_name_valid(w.f.queue));
-		CHECK(!w.f.kind || task_name_valid(w.f.kind));
-		CHECK(!w.f.before || task_id_valid(w.f.before));
-		CHECK(!w.f.owner || token_owner_valid(w.f.owner));
-	}
+
+	msg[0] = '\0';
+	crc = query_check(q, params, msg, sizeof msg);
+	CHECK(crc == 0 || crc == -1);
+	if (crc != ref_check(params, want, nwant, wrc))
+		fuzz_fail("query_check(%.200s) = %d (%s), the rule says otherwise", q, crc, msg);
+	if (crc == 0)
+		check_values(q, params, want, nwant);
+	else
+		CHECK(msg[0] != '\0' && memchr(msg, '\0', sizeof msg));
 	CHECK(query_each(NULL, each, &w) == 0);
+	CHECK(query_check(NULL, params, msg, sizeof msg) == 0);
 	free(q);
 	return 0;
 }

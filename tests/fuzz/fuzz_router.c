@@ -22,8 +22,8 @@ static void stand_in(struct req *r)
 {
 	(void)r;
 }
-#define ROUTE(method, pattern, handler, flags) {method, pattern, stand_in, flags},
-static const struct route g_routes[] = {TASKQ_ROUTES(ROUTE){NULL, NULL, NULL, 0}};
+#define ROUTE(method, pattern, handler, flags, params) {method, pattern, stand_in, flags, NULL},
+static const struct route g_routes[] = {TASKQ_ROUTES(ROUTE){NULL, NULL, NULL, 0, NULL}};
 
 /* The reference: segment by segment; "*" takes one non-empty segment shorter than
  * ROUTER_MAX_SEG; at most ROUTER_MAX_CAPS of them. */

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "params.h"
 #include "query.h"
 #include "units.h"
 
@@ -120,6 +121,74 @@ START_TEST(query_strings)
 }
 END_TEST
 
+/* The one rule of query parameters, with the routes' own declarations (fcgi/params.c). */
+START_TEST(query_rule)
+{
+	static const struct {
+		const struct query_param *params;
+		const char *query;
+		const char *msg; /* NULL: passes; else the error says this */
+	} cases[] = {
+		{params_task_get, "", NULL},
+		{params_task_get, "wait=0", NULL},
+		{params_task_get, "wait=30&view_token=tv_x", NULL},
+		{params_task_get, "wait=31", "wait must be an integer 0..30"},
+		{params_task_get, "wait=-1", "wait must be an integer 0..30"},
+		{params_task_get, "wait=", "wait must be an integer 0..30"},
+		{params_task_get, "wait=1e3", "wait must be an integer 0..30"},
+		{params_task_get, "wait=1&wait=2",
+		 "query parameter 'wait' is given more than once"},
+		{params_task_get, "colour=red",
+		 "unknown query parameter 'colour'; this route takes wait, view_token"},
+		{params_task_get, "wait=%zz", "malformed query string"},
+		{params_task_list, "limit", "limit must be an integer 1..500"},
+		{params_task_list, "limit=500&state=failed&queue=a.b&kind=k:1&owner=x@y", NULL},
+		{params_task_list, "limit=501", "limit must be an integer 1..500"},
+		{params_task_list, "state=done", "state must be one of queued, running,"},
+		{params_task_list, "before=x", "before must be a task id (a UUID)"},
+		{params_task_list, "queue=a%20b", "queue must be 1-64 characters"},
+		{params_task_list, "view_token=tv_x", "unknown query parameter 'view_token'"},
+		{params_view, "view_token=a&wait=1",
+		 "unknown query parameter 'wait'; this route takes view_token"},
+		{params_task_stream, "view_token=a&last_event_id=1:2", NULL},
+		{params_feed, "view_token=a", "unknown query parameter 'view_token'"},
+		{NULL, "", NULL},
+		{NULL, "&&", NULL},
+		{NULL, "x", "unknown query parameter 'x'; this route takes none"},
+		{NULL, "%FF=1", "unknown query parameter '?'"},
+	};
+
+	for (size_t i = 0; i < N_OF(cases); i++) {
+		char msg[256] = "";
+		int rc = query_check(cases[i].query, cases[i].params, msg, sizeof msg);
+
+		if (!cases[i].msg)
+			ck_assert_msg(rc == 0, "case %zu (%s): %s", i, cases[i].query, msg);
+		else
+			ck_assert_msg(rc == -1 && strstr(msg, cases[i].msg),
+				      "case %zu (%s): rc %d, '%s' lacks '%s'", i, cases[i].query,
+				      rc, msg, cases[i].msg);
+	}
+}
+END_TEST
+
+START_TEST(query_values)
+{
+	const char *q = "state=failed&limit=20&queue=a+b";
+	char out[QUERY_MAX_VALUE + 1];
+
+	ck_assert(query_get(q, "state", out));
+	ck_assert_str_eq(out, "failed");
+	ck_assert(query_get(q, "queue", out));
+	ck_assert_str_eq(out, "a b");
+	ck_assert(!query_get(q, "kind", out));
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(query_long(q, "limit", 50), 20);
+	ck_assert_int_eq(query_long(q, "wait", 7), 7);
+	ck_assert_int_eq(query_long(NULL, "wait", 7), 7);
+}
+END_TEST
+
 static const char *f_config, *f_name;
 static long f_num;
 static const struct config_opt fopts[] = {
@@ -163,4 +232,5 @@ START_TEST(config_file)
 }
 END_TEST
 
-UNITS_SUITE(config, 0, defaults_env_flags, bad_values, parse_long, query_strings, config_file)
+UNITS_SUITE(config, 0, defaults_env_flags, bad_values, parse_long, query_strings, query_rule,
+	    query_values, config_file)

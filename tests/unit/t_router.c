@@ -18,9 +18,9 @@ static void h3(struct req *r)
 }
 
 static const struct route table[] = {
-	{"POST", "/api/tasks", h1, 0},         {"GET", "/api/tasks", h2, 0},
-	{"GET", "/api/tasks/*", h3, 0},        {"DELETE", "/api/tasks/*", h1, 0},
-	{"POST", "/api/tasks/*/retry", h2, 0}, {NULL, NULL, NULL, 0},
+	{"POST", "/api/tasks", h1, 0, NULL},         {"GET", "/api/tasks", h2, 0, NULL},
+	{"GET", "/api/tasks/*", h3, 0, NULL},        {"DELETE", "/api/tasks/*", h1, 0, NULL},
+	{"POST", "/api/tasks/*/retry", h2, 0, NULL}, {NULL, NULL, NULL, 0, NULL},
 };
 
 struct rcase {

@@ -64,5 +64,6 @@ Suite *suite_tz(void);
 Suite *suite_tz_zones(void);
 Suite *suite_breakers(void);
 Suite *suite_wstats(void);
+Suite *suite_jsondup(void);
 
 #endif

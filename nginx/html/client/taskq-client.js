@@ -29,7 +29,7 @@ export const LIVE_SLOTS = 4;
 export const TIMING = {
   sseOpenMs: 2000,       // a stream without its first message by then counts as refused
   streamCheckMs: 10000,  // a stream quiet this long is checked with a conditional GET
-  waitS: 25,             // long-poll wait
+  waitS: 25,             // long-poll wait (the API takes 0..30 s)
   fastMs: 100,           // an answer faster than this did not wait
   pollMs: 1000,
   maxBackoffMs: 10000,
