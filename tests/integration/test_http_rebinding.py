@@ -1,4 +1,5 @@
-"""The http kind's SSRF policy holds against DNS rebinding.
+"""The http kind's SSRF policy holds against DNS rebinding and against connections it did not
+open under the policy in force.
 
 Each test starts a taskq-worker of its own (one executor, so one curl handle: its DNS cache and
 kept-alive connections are the ones the test reasons about) allowed `*,127.0.0.1/32`: any
@@ -11,6 +12,7 @@ skip, saying why, where that cannot be arranged (it needs root, or user namespac
 
 import json
 import os
+import signal
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 from taskq_dns import ScriptedDns, probe, resolver_prefix
 from taskq_faults import WorkerProc
-from taskq_harness import ENV, TaskqTestCase, unique
+from taskq_harness import ENV, TaskqTestCase, unique, wait_until
 
 ALLOW = "*,127.0.0.1/32"
 FINAL = ("succeeded", "failed", "cancelled")
@@ -205,3 +207,42 @@ class RebindingTests(TaskqTestCase):
         self.assertEqual(done["state"], "succeeded", done.get("error"))
         self.assertEqual(HITS.get(self.key), [("127.0.0.1", self.port, "/json")])
 
+
+class KeptAliveTests(TaskqTestCase):
+
+    def test_a_kept_alive_connection_obeys_a_reloaded_allow_list(self):
+        # A connection the worker opened while 127.0.0.2 was allowed stays open (keep-alive);
+        # after a reload that no longer allows it, the next request must not go out on it.
+        port, _ = Servers.up()
+        key = unique("k")
+        queue = self.own_queue("keep")
+        path = os.path.join(ENV.var, "etc", "worker-%s.conf" % unique("keep"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("http-allow = *,127.0.0.1/32,127.0.0.2/32\n")
+        self.cleanup_first(os.unlink, path)
+        w = WorkerProc(queue, name=self._testMethodName, concurrency=1,
+                       args=["--config", path], env={"TASKQ_HTTP_ALLOW": ""})
+        self._workers.append(w)
+        w.start()
+        w.worker_id()
+        url = "http://127.0.0.2:%d/json?k=%s" % (port, key)
+
+        t = self.submit_ok("http", {"url": url}, queue=queue, max_attempts=1)
+        done = self.api.wait_for(t["id"], FINAL, timeout=30)
+        self.assertEqual(done["state"], "succeeded", done.get("error"))
+
+        def reloads():
+            with open(w.log_path, "rb") as f:
+                return f.read().count(b"event=reloaded")
+        before = reloads()
+        with open(path, "w") as f:
+            f.write("http-allow = %s\n" % ALLOW)
+        os.kill(w.pid, signal.SIGHUP)
+        wait_until(lambda: reloads() > before, timeout=10, what="the worker reloaded")
+
+        t = self.submit_ok("http", {"url": url}, queue=queue, max_attempts=1)
+        done = self.api.wait_for(t["id"], FINAL, timeout=30)
+        self.assertEqual(done["state"], "failed", done)
+        self.assertIn("refused", done["error"])
+        self.assertEqual(len(HITS.get(key)), 1, "a request went out on the kept-alive connection")

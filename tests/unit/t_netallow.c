@@ -84,4 +84,29 @@ START_TEST(cidrs_and_hosts)
 }
 END_TEST
 
-UNITS_SUITE(netallow, 0, default_refuses_private_ranges, cidrs_and_hosts)
+/* The peer address libcurl reports of a connection (new or kept alive), in text. */
+START_TEST(addresses_in_text)
+{
+	struct netallow *na;
+	struct taskq_err err;
+
+	ck_assert_int_eq(netallow_parse("*,127.0.0.1/32", &na, &err), TASKQ_OK);
+	ck_assert(netallow_ip(na, "127.0.0.1"));
+	ck_assert(netallow_ip(na, "::ffff:127.0.0.1"));
+	ck_assert(netallow_ip(na, "93.184.216.34"));
+	ck_assert(netallow_ip(na, "2606:4700::1111"));
+	ck_assert(!netallow_ip(na, "127.0.0.2"));
+	ck_assert(!netallow_ip(na, "::ffff:127.0.0.2"));
+	ck_assert(!netallow_ip(na, "::1"));
+	ck_assert(!netallow_ip(na, "169.254.169.254"));
+	ck_assert(!netallow_ip(na, "fe80::1"));
+	/* not an address: refused, never guessed at */
+	ck_assert(!netallow_ip(na, ""));
+	ck_assert(!netallow_ip(na, "localhost"));
+	ck_assert(!netallow_ip(na, "127.1"));
+	ck_assert(!netallow_ip(na, "[::1]"));
+	netallow_free(na);
+}
+END_TEST
+
+UNITS_SUITE(netallow, 0, default_refuses_private_ranges, cidrs_and_hosts, addresses_in_text)

@@ -182,6 +182,22 @@ bool netallow_addr(const struct netallow *na, const struct sockaddr *sa)
 	return true;
 }
 
+bool netallow_ip(const struct netallow *na, const char *ip)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1)
+		s4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1)
+		s6->sin6_family = AF_INET6;
+	else
+		return false;
+	return netallow_addr(na, (const struct sockaddr *)&ss);
+}
+
 bool netallow_host(const struct netallow *na, const char *host)
 {
 	unsigned char buf[16];

@@ -29,5 +29,8 @@ void netallow_free(struct netallow *na);
 bool netallow_host(const struct netallow *na, const char *host);
 /* May a connection go to this address? */
 bool netallow_addr(const struct netallow *na, const struct sockaddr *sa);
+/* The same for an address in text ("192.0.2.1", "2001:db8::1", "::ffff:10.0.0.1"), as
+ * libcurl reports a connection's peer; false for anything that is not one. */
+bool netallow_ip(const struct netallow *na, const char *ip);
 
 #endif
