@@ -187,6 +187,17 @@ class RebindingTests(TaskqTestCase):
                          "only the first hop reached a server, the allowed one")
         self.assertGreaterEqual(self.dns.questions(host), 2, "the name was looked up again")
 
+    def test_a_name_that_resolves_to_a_refused_and_an_allowed_address_reaches_the_allowed_one(self):
+        # ::1 sorts first (RFC 6724): the worker refuses it, opens no socket to it, and its
+        # request goes to 127.0.0.1 and succeeds
+        if not Servers.v6:
+            self.skipTest("no IPv6 loopback")
+        host = self.name(["::1", "127.0.0.1"])
+        done = self.run_http("http://%s:%d/json?k=%s" % (host, self.port, self.key))
+        self.assertEqual(done["state"], "succeeded", done.get("error"))
+        self.assertEqual(done["result"]["body"], {"server": "127.0.0.1"})
+        self.assertEqual(HITS.get(self.key), [("127.0.0.1", self.port, "/json")])
+
     def test_a_name_that_resolves_only_to_refused_addresses_is_refused(self):
         answer = ["127.0.0.2"] + (["::1"] if Servers.v6 else [])
         host = self.name(answer)

@@ -216,6 +216,7 @@ struct transfer {
 	void *arg;
 	double last_progress;
 	bool stopped;
+	int opened;             /* sockets opened: addresses on_open let through */
 	bool refused_conn;      /* on_prereq refused the connection a request was to go out on */
 	struct http_conf *conf; /* held for the whole transfer */
 };
@@ -296,7 +297,7 @@ static int on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t u
 /*
  * Checks every address before libcurl connects to it: the very address connect() gets, from
  * the one lookup libcurl made, so no later answer of the DNS (rebinding) can change it. A
- * refused one opens no socket.
+ * refused one opens no socket; libcurl goes on to the name's next address, if any.
  */
 static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
@@ -313,6 +314,7 @@ static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockad
 			snprintf(x->refused, sizeof x->refused, "?");
 		return CURL_SOCKET_BAD;
 	}
+	t->opened++;
 	return socket(a->family, a->socktype, a->protocol);
 }
 
@@ -446,6 +448,8 @@ static enum http_outcome perform(struct http_request *rq, struct transfer *t, do
 	rc = curl_easy_perform(h);
 	if (t->stopped)
 		return HTTP_STOPPED;
+	/* a refused address decides only when nothing else was connected to: a name whose
+	 * other address was allowed got its request there */
 	if (t->refused_conn) {
 		snprintf(err, errsize,
 			 "http: refused: the connection to %s goes to %s, which the worker's "
@@ -453,7 +457,7 @@ static enum http_outcome perform(struct http_request *rq, struct transfer *t, do
 			 x->host, x->refused);
 		return HTTP_REFUSED;
 	}
-	if (x->refused[0]) {
+	if (x->refused[0] && t->opened == 0) {
 		snprintf(
 			err, errsize,
 			"http: refused: %s resolves to %s, which the worker's allow-list does not cover",
