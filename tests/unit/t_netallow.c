@@ -41,9 +41,20 @@ START_TEST(default_refuses_private_ranges)
 					      "fe80::1",
 					      "fd00::1",
 					      "::ffff:127.0.0.1",
-					      "::ffff:10.0.0.1"};
-	static const char *const allowed[] = {"93.184.216.34", "8.8.8.8", "172.32.0.1",
-					      "2606:4700::1111", "::ffff:8.8.8.8"};
+					      "::ffff:10.0.0.1",
+					      "::127.0.0.1",
+					      "::169.254.169.254",
+					      "::8.8.8.8",
+					      "64:ff9b::a9fe:a9fe",
+					      "64:ff9b:1::a00:1",
+					      "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+					      "2002:7f00:1::1",
+					      "2002:a9fe:a9fe::1",
+					      "2002:c0a8:101:1::1",
+					      "100::1"};
+	static const char *const allowed[] = {
+		"93.184.216.34",  "8.8.8.8",         "172.32.0.1",     "2606:4700::1111",
+		"::ffff:8.8.8.8", "2002:808:808::1", "2001:4860::8888"};
 
 	ck_assert_int_eq(netallow_parse(NULL, &na, &err), TASKQ_OK);
 	for (size_t i = 0; i < N_OF(refused); i++)
@@ -68,6 +79,10 @@ START_TEST(cidrs_and_hosts)
 	ck_assert(!addr_ok(na, "127.0.0.2"));
 	ck_assert(addr_ok(na, "fd12::1"));
 	ck_assert(!addr_ok(na, "10.0.0.1"));
+	/* a CIDR allows the IPv4 address whichever IPv6 form carries it, mapped or 6to4 */
+	ck_assert(addr_ok(na, "::ffff:127.0.0.1"));
+	ck_assert(addr_ok(na, "2002:7f00:1::1"));
+	ck_assert(!addr_ok(na, "2002:7f00:2::1"));
 	ck_assert(netallow_host(na, "api.example.com"));
 	ck_assert(netallow_host(na, "API.Example.com"));
 	ck_assert(netallow_host(na, "eu.llm.test"));
@@ -84,4 +99,29 @@ START_TEST(cidrs_and_hosts)
 }
 END_TEST
 
-UNITS_SUITE(netallow, 0, default_refuses_private_ranges, cidrs_and_hosts)
+/* The peer address libcurl reports of a connection (new or kept alive), in text. */
+START_TEST(addresses_in_text)
+{
+	struct netallow *na;
+	struct taskq_err err;
+
+	ck_assert_int_eq(netallow_parse("*,127.0.0.1/32", &na, &err), TASKQ_OK);
+	ck_assert(netallow_ip(na, "127.0.0.1"));
+	ck_assert(netallow_ip(na, "::ffff:127.0.0.1"));
+	ck_assert(netallow_ip(na, "93.184.216.34"));
+	ck_assert(netallow_ip(na, "2606:4700::1111"));
+	ck_assert(!netallow_ip(na, "127.0.0.2"));
+	ck_assert(!netallow_ip(na, "::ffff:127.0.0.2"));
+	ck_assert(!netallow_ip(na, "::1"));
+	ck_assert(!netallow_ip(na, "169.254.169.254"));
+	ck_assert(!netallow_ip(na, "fe80::1"));
+	/* not an address: refused, never guessed at */
+	ck_assert(!netallow_ip(na, ""));
+	ck_assert(!netallow_ip(na, "localhost"));
+	ck_assert(!netallow_ip(na, "127.1"));
+	ck_assert(!netallow_ip(na, "[::1]"));
+	netallow_free(na);
+}
+END_TEST
+
+UNITS_SUITE(netallow, 0, default_refuses_private_ranges, cidrs_and_hosts, addresses_in_text)

@@ -216,6 +216,8 @@ struct transfer {
 	void *arg;
 	double last_progress;
 	bool stopped;
+	int opened;             /* sockets opened: addresses on_open let through */
+	bool refused_conn;      /* on_prereq refused the connection a request was to go out on */
 	struct http_conf *conf; /* held for the whole transfer */
 };
 
@@ -292,7 +294,11 @@ static int on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t u
 	return 0;
 }
 
-/* Checks every address before libcurl connects to it; a refused one opens no socket. */
+/*
+ * Checks every address before libcurl connects to it: the very address connect() gets, from
+ * the one lookup libcurl made, so no later answer of the DNS (rebinding) can change it. A
+ * refused one opens no socket; libcurl goes on to the name's next address, if any.
+ */
 static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct transfer *t = arg;
@@ -308,7 +314,28 @@ static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockad
 			snprintf(x->refused, sizeof x->refused, "?");
 		return CURL_SOCKET_BAD;
 	}
+	t->opened++;
 	return socket(a->family, a->socktype, a->protocol);
+}
+
+/*
+ * Checks the peer address of the connection a request is about to be sent on, new or reused,
+ * before a byte of the request goes out. A kept-alive connection of this thread's handle was
+ * opened (and checked by on_open) under the configuration of its time, which a reload may
+ * have narrowed since.
+ */
+static int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+	struct transfer *t = arg;
+
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	if (netallow_ip(t->conf->allow, ip))
+		return CURL_PREREQFUNC_OK;
+	snprintf(t->x->refused, sizeof t->x->refused, "%s", ip);
+	t->refused_conn = true;
+	return CURL_PREREQFUNC_ABORT;
 }
 
 /* Checks the URL's scheme and host and copies the host into x->host. */
@@ -369,6 +396,8 @@ static void set_options(CURL *h, struct http_request *rq, struct transfer *t, do
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
+	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(h, CURLOPT_PREREQDATA, t);
 	if (!strcmp(rq->method, "HEAD"))
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	else if (strcmp(rq->method, "GET") != 0)
@@ -419,7 +448,16 @@ static enum http_outcome perform(struct http_request *rq, struct transfer *t, do
 	rc = curl_easy_perform(h);
 	if (t->stopped)
 		return HTTP_STOPPED;
-	if (x->refused[0]) {
+	/* a refused address decides only when nothing else was connected to: a name whose
+	 * other address was allowed got its request there */
+	if (t->refused_conn) {
+		snprintf(err, errsize,
+			 "http: refused: the connection to %s goes to %s, which the worker's "
+			 "allow-list does not cover",
+			 x->host, x->refused);
+		return HTTP_REFUSED;
+	}
+	if (x->refused[0] && t->opened == 0) {
 		snprintf(
 			err, errsize,
 			"http: refused: %s resolves to %s, which the worker's allow-list does not cover",

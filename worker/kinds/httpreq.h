@@ -61,8 +61,11 @@ void httpreq_exchange_cleanup(struct http_exchange *x);
 /*
  * Performs rq once (no redirect following). progress(arg, received, total) is called at most
  * a few times a second and may return false to abort (HTTP_STOPPED). HTTP_REFUSED: the URL or
- * an address is not allowed (no connection was opened); HTTP_NET_ERROR: no answer. err gets
- * a one-line reason for both.
+ * an address is not allowed: no connection was opened to a refused address, and no request
+ * was sent on a kept-alive connection to one (the allow-list in force is checked before every
+ * request); a name with refused and allowed addresses is asked at an allowed one, and is
+ * refused only when it has none. HTTP_NET_ERROR: no answer. err gets a one-line reason for
+ * both.
  */
 enum http_outcome httpreq_perform(struct http_request *rq, struct http_exchange *x,
 				  double timeout_s,

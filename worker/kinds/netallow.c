@@ -27,12 +27,18 @@ struct netallow {
 	int ncidrs;
 };
 
-/* Ranges no request goes to unless a CIDR of the allow-list covers them. */
+/*
+ * Ranges no request goes to unless a CIDR of the allow-list covers them. IPv6 ranges that
+ * carry an IPv4 address: IPv4-mapped ones are checked as that IPv4 address (addr_bytes);
+ * IPv4-compatible (::/96, deprecated), NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and Teredo
+ * (2001::/32) ones are refused whole; 6to4 (2002::/16) ones are refused when the IPv4 address
+ * they carry is (netallow_addr).
+ */
 static const char *const refused[] = {
-	"0.0.0.0/8",     "10.0.0.0/8",   "100.64.0.0/10",  "127.0.0.0/8",   "169.254.0.0/16",
-	"172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/3",
-	"::/128",        "::1/128",      "::ffff:0:0/96",  "64:ff9b::/96",  "fc00::/7",
-	"fe80::/10",     "ff00::/8",     "2001:db8::/32",
+	"0.0.0.0/8",     "10.0.0.0/8",    "100.64.0.0/10",  "127.0.0.0/8",    "169.254.0.0/16",
+	"172.16.0.0/12", "192.0.0.0/24",  "192.168.0.0/16", "198.18.0.0/15",  "224.0.0.0/3",
+	"::/96",         "::ffff:0:0/96", "64:ff9b::/96",   "64:ff9b:1::/48", "100::/64",
+	"2001::/32",     "2001:db8::/32", "fc00::/7",       "fe80::/10",      "ff00::/8",
 };
 
 static bool parse_cidr(const char *s, struct cidr *c)
@@ -163,6 +169,25 @@ static bool addr_bytes(const struct sockaddr *sa, int *family, unsigned char *ou
 	return false;
 }
 
+/* Does a CIDR of the allow-list cover the address? */
+static bool covered(const struct netallow *na, int family, const unsigned char *a)
+{
+	for (int i = 0; i < na->ncidrs; i++)
+		if (in_cidr(&na->cidrs[i], family, a))
+			return true;
+	return false;
+}
+
+static bool in_refused(int family, const unsigned char *a)
+{
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		struct cidr c;
+		if (parse_cidr(refused[i], &c) && in_cidr(&c, family, a))
+			return true;
+	}
+	return false;
+}
+
 bool netallow_addr(const struct netallow *na, const struct sockaddr *sa)
 {
 	unsigned char a[16];
@@ -170,16 +195,31 @@ bool netallow_addr(const struct netallow *na, const struct sockaddr *sa)
 
 	if (!addr_bytes(sa, &family, a))
 		return false;
-	for (int i = 0; i < na->ncidrs; i++)
-		if (in_cidr(&na->cidrs[i], family, a))
-			return true;
-	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-		struct cidr c;
-		if (parse_cidr(refused[i], &c) && in_cidr(&c, family, a))
-			return false;
-	}
+	if (covered(na, family, a))
+		return true;
+	if (in_refused(family, a))
+		return false;
+	/* 6to4: a relay delivers it to the IPv4 address in bits 16..47 */
+	if (family == AF_INET6 && a[0] == 0x20 && a[1] == 0x02)
+		return covered(na, AF_INET, a + 2) || !in_refused(AF_INET, a + 2);
 	/* a public address: any host name that got here was allowed by netallow_host */
 	return true;
+}
+
+bool netallow_ip(const struct netallow *na, const char *ip)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1)
+		s4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1)
+		s6->sin6_family = AF_INET6;
+	else
+		return false;
+	return netallow_addr(na, (const struct sockaddr *)&ss);
 }
 
 bool netallow_host(const struct netallow *na, const char *host)
