@@ -7,6 +7,9 @@ checkout, and its #anchor a heading of the Markdown file it names (GitHub's slug
 punctuation other than - and _ dropped, spaces to -, -1, -2 ... for repeats). A bare #anchor
 names a heading of the same file.
 
+README's walk-through (## Five minutes with curl) is ```sh blocks only, so every step of it
+runs here.
+
 Shell blocks, the convention the docs follow:
   ```sh       runs as written against a ./dev run stack, so here against the stack under test;
   ```console  commands that need what that stack lacks (root, systemd, packages, other hosts,
@@ -17,14 +20,22 @@ top directory, so later blocks use what earlier ones set ($ID ...). The environm
 (the stack's URL, which the docs default to ./dev run's) and TASKQ_VAR (so ./dev psql and
 ./dev taskq reach this stack), and none of TOKEN, AUTH, ID or TASKQ_TOKEN (the suite's token,
 which the CLI would act with): the docs define every variable they use, as a reader copying
-them needs. A block passes when the shell gets past it, and
-every error code its output shows ("code":"...") is one its text names: the answers the docs
-expect are written as comments under the commands, so an answer they do not expect fails.
+them needs. The stack under test has auth on (./dev run's has it off): where answers differ,
+the docs expect auth on's and note auth off's. A block passes when the shell gets past it,
+every error code its output shows ("code":"...") is one its text names, and the HTTP statuses
+its output shows alone on a line (`curl -w '%{http_code}'`, `-w 'HTTP %{http_code}'`, the
+status line of `curl -i`) are, in order, the ones its comments expect the same way (a comment
+line `# 304`, `# HTTP 409 …`, `# HTTP/1.1 202 Accepted`): the answers the docs expect are
+written as comments under the commands, so an answer they do not expect fails (a stale ETag
+that gets a 200 where the text promises a 304, a kind the stack lacks that gets a 400 where it
+promises a 201). A schedule the blocks made that the workers' scheduler disabled (a kind no
+worker runs, a bad zone: its `event=schedule_disabled` line in the worker logs) fails too.
 Afterwards the tasks left unfinished by owners whose tokens the file made are cancelled, and
 those tokens revoked; schedules, rate limits or concurrency limits it left behind are removed
 and fail the test (the docs clean up after themselves, as a reader's stack should be left).
 """
 
+import glob
 import os
 import re
 import subprocess
@@ -42,6 +53,10 @@ HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
 LINK = re.compile(r"!?\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 ERROR_CODE = re.compile(r'"code"\s*:\s*"([a-z_]+)"')
+# an HTTP status alone on a line of output, and a comment line that expects one
+STATUS_SHOWN = re.compile(r"^(?:HTTP/[0-9.]+ |HTTP )?([1-5][0-9][0-9])(?: .*)?$")
+STATUS_EXPECTED = re.compile(r"^\s*#\s*(?:HTTP/[0-9.]+ |HTTP )?([1-5][0-9][0-9])(?:\s.*)?$")
+SCHEDULE_DISABLED = re.compile(r'event=schedule_disabled schedule=(\S+) msg="([^"]*)"')
 
 
 def read(path):
@@ -126,6 +141,22 @@ class DocLinkTests(unittest.TestCase):
         missing = [d for d in DOCS if d.startswith("docs/") and d not in targets]
         self.assertEqual(missing, [], "pages README.md does not link")
 
+    def test_readme_walk_through_runs(self):
+        """Every code block of README's walk-through (## Five minutes with curl) is a ```sh
+        block, which DocShellTests runs: none of its steps is fenced so that it is skipped."""
+        text = read("README.md")
+        found, outside = blocks(text)
+        heads = [(n, m.group(1), m.group(2)) for n, line in enumerate(outside.split("\n"), 1)
+                 for m in [HEADING.match(line)] if m]
+        start = [n for n, level, h in heads if level == "##" and h == "Five minutes with curl"]
+        self.assertEqual(len(start), 1, "README.md has no section 'Five minutes with curl'")
+        end = min([n for n, level, _ in heads if len(level) <= 2 and n > start[0]] +
+                  [len(outside.split("\n")) + 1])
+        walk = [(n, info) for info, n, _ in found if start[0] < n < end]
+        self.assertGreaterEqual(len(walk), 4, "README.md's walk-through has lost its blocks")
+        skipped = ["README.md:%d: ```%s" % (n - 1, info) for n, info in walk if info != "sh"]
+        self.assertEqual(skipped, [], "walk-through blocks test_docs would not run")
+
     def test_every_page_is_installed(self):
         """Makefile.am installs every page beside README.md (its links resolve there too)."""
         am = read("Makefile.am")
@@ -147,6 +178,7 @@ class DocShellTests(TaskqTestCase):
                if k not in ("TOKEN", "AUTH", "ID", "R", "TASKQ_TOKEN")}
         env.update(TASKQ=ENV.url, TASKQ_VAR=ENV.var, TASKQ_BUILD=ENV.build)
         before = self.snapshot()
+        logs = worker_logs()
         try:
             p = subprocess.run(["bash", "--noprofile", "--norc", "-c", "\n".join(script)],
                                cwd=TOP, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -165,11 +197,22 @@ class DocShellTests(TaskqTestCase):
             unexpected = sorted(c for c in shown if c not in body)
             self.assertEqual(unexpected, [], "%s:%d: the block answered errors it does not "
                              "expect:\n%s" % (doc, start, tail(ran[str(i)])))
+            if (str(i + 1) if i + 1 < len(sh) else "end") not in ran:
+                continue    # it failed: said below
+            got, want = statuses(ran[str(i)], STATUS_SHOWN), statuses(body, STATUS_EXPECTED)
+            if got != want:
+                self.fail("%s:%d: the block answered HTTP statuses %s where its comments "
+                          "expect %s:\n%s" % (doc, start, " ".join(got) or "none",
+                                               " ".join(want) or "none", tail(ran[str(i)])))
         if "end" not in ran:
             last = max((int(k) for k in ran if k != "end"), default=0)
             self.fail("%s:%d: the block failed (exit %s):\n%s" % (
                 doc, sh[last][0], rc, tail(ran.get(str(last), out))))
         self.assertEqual(left, [], "%s left these behind" % doc)
+        disabled = ["%s (%s)" % m for m in SCHEDULE_DISABLED.findall(worker_logs(logs))
+                    if m[0] not in before["schedules"]]
+        self.assertEqual(disabled, [], "%s: the scheduler disabled schedules the blocks made"
+                         % doc)
 
     def snapshot(self):
         q = db().query
@@ -206,6 +249,25 @@ class DocShellTests(TaskqTestCase):
                 q("DELETE FROM taskq.concurrency_limits WHERE key = %s", (r["key"],))
                 left.append("concurrency limit %s" % r["key"])
         return left
+
+
+def statuses(text, pattern):
+    """The HTTP statuses of text's lines that pattern matches, in order."""
+    return [m.group(1) for m in map(pattern.match, text.replace("\r", "").split("\n")) if m]
+
+
+def worker_logs(since=None):
+    """With no argument, {path: size} of the stack's worker logs; with such a map, what those
+    logs got since (a log that was not there yet: all of it)."""
+    paths = glob.glob(os.path.join(ENV.var, "log", "worker*.log"))
+    if since is None:
+        return {p: os.path.getsize(p) for p in paths}
+    out = []
+    for p in paths:
+        with open(p, encoding="utf-8", errors="replace") as f:
+            f.seek(since.get(p, 0))
+            out.append(f.read())
+    return "\n".join(out)
 
 
 def sh_quote(s):

@@ -145,7 +145,12 @@ class OpenApiTests(TaskqTestCase):
         req("GET", "/api/tasks/%s" % "00000000-0000-0000-0000-000000000000")
         req("GET", "/api/no-such-route")
         req("GET", "/healthz")
+        req("GET", "/healthz?" + "x" * 9000)                 # 414 from nginx
         req("GET", "/metrics")
+        # the static document's conditional and range refusals (nginx's own pages)
+        for method in ("GET", "HEAD"):
+            req(method, "/api/openapi.json", headers={"If-Match": '"not-its-etag"'})
+            req(method, "/api/openapi.json", headers={"Range": "bytes=99999999-"})
         self.tour_batch(req, q)
         self.tour_schedules(req, seen, q)
         # live: a finished task's stream answers a long-poll at once (nchan; without nchan,
@@ -156,6 +161,8 @@ class OpenApiTests(TaskqTestCase):
         req("GET", "/api/tasks/%s/events" % done.json["id"], timeout=5)
         req("GET", "/api/stream", timeout=5)
         req("OPTIONS", "/api/stream", timeout=5)
+        req("OPTIONS", "/api/tasks/not-a-uuid/events", timeout=5)      # no route: 404
+        req("OPTIONS", "/api/stream/%s" % ("o" * 200), timeout=5)      # no owner name: 404
         anon = Client(token=None)
         for method, path in (("GET", "/api/me"), ("GET", "/api/tasks"),
                              ("GET", "/api/tasks/%s/events" % done.json["id"]),

@@ -9,7 +9,8 @@ missing or a documented header has the wrong form.
 
 Answers outside one operation come from the document's extensions: x-taskq-any-request (what
 nginx answers to any request it refuses before routing), x-taskq-unrouted (a path that is no
-route) and each path's x-taskq-other-methods (a method the path does not have).
+route) and each path's x-taskq-other-methods (a method the path does not have); the Response
+Objects only they use live in x-taskq-responses.
 
 Paths are normalised as nginx does before it routes: the query is cut at the first "?" of the
 request target, %XX decoded, "//" merged, "." and ".." resolved (above the root: no path).

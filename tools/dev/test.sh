@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tools/dev/test.sh — sourced by ./dev: ./dev test (builds, make check, fuzzing, the package,
-# integration and browser tests, sanitizer scan, the format check).
+# OpenAPI lint, integration and browser tests, sanitizer scan, the format check).
 # shellcheck disable=SC2153 # PORT, VAR … are set by tools/dev/common.sh
 
 T_PASSED=0
@@ -133,6 +133,19 @@ layout_checks() {
 	rc=${PIPESTATUS[0]}
 	set -e
 	suite_phase layout "$out" "$rc"
+}
+
+# openapi_lint — nginx/html/openapi.json through a third-party linter (tests/openapi/lint.sh:
+# Redocly CLI at the version tests/openapi/package-lock.json pins, installed there by npm ci
+# when missing, with tests/openapi/redocly.yaml's rules): one test, failed by any problem.
+openapi_lint() {
+	local rc
+	say "test: openapi lint (tests/openapi/lint.sh: Redocly CLI, tests/openapi/redocly.yaml)"
+	set +e
+	"$TOP/tests/openapi/lint.sh" </dev/null 9>&-
+	rc=$?
+	set -e
+	phase "openapi lint" $((rc == 0)) $((rc != 0))
 }
 
 # test_token — an admin token for the suites, in TASKQ_TOKEN.
@@ -368,6 +381,10 @@ cmd_test() {
 	unit_tests
 	layer_check
 	layout_checks
+	# the OpenAPI document through a third-party linter (no stack needed)
+	if [[ $# -eq 0 || " $* " == *openapi* ]]; then
+		openapi_lint
+	fi
 
 	# libFuzzer: each target a short while from its seeds (./dev fuzz runs them long)
 	if [[ $# -eq 0 || " $* " == *fuzz* ]]; then
