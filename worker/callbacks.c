@@ -12,7 +12,7 @@
 
 #include "kinds/httpreq.h"
 #include "base/log.h"
-#include "store/live.h"
+#include "bgthread.h"
 #include "store/worker.h"
 #include "model/taskjson.h"
 #include "base/xalloc.h"
@@ -23,11 +23,8 @@
 #define CALLBACK_IDLE_MS 500
 
 struct callbacks {
-	pthread_t thread;
-	struct db *db;
-	pthread_mutex_t lock; /* guards secret: SIGHUP may replace it */
+	struct bgthread bg; /* bg.lock guards secret: SIGHUP may replace it */
 	char *secret;
-	atomic_bool stopping;
 };
 
 int callbacks_sign(const char *secret, const char *body, size_t len, char *out, size_t size)
@@ -50,7 +47,7 @@ static bool keep_going(void *arg, long long now, long long total)
 	struct callbacks *c = arg;
 	(void)now;
 	(void)total;
-	return !atomic_load(&c->stopping);
+	return !bg_stopping(&c->bg);
 }
 
 /* POSTs one task's JSON to its callback_url; fills err on failure. */
@@ -72,9 +69,9 @@ static bool deliver(struct callbacks *c, const struct task *t, char *err, size_t
 	rq.headers = curl_slist_append(rq.headers, "Content-Type: application/json");
 	snprintf(line, sizeof line, "X-Taskq-Task: %s", t->id);
 	rq.headers = curl_slist_append(rq.headers, line);
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&c->bg.lock);
 	signed_ok = c->secret && callbacks_sign(c->secret, rq.body, rq.body_len, sig, sizeof sig);
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->bg.lock);
 	if (signed_ok) {
 		snprintf(line, sizeof line, "X-Taskq-Signature: %s", sig);
 		rq.headers = curl_slist_append(rq.headers, line);
@@ -99,17 +96,17 @@ static void *callbacks_main(void *arg)
 {
 	struct callbacks *c = arg;
 
-	while (!atomic_load(&c->stopping)) {
+	while (!bg_stopping(&c->bg)) {
 		struct task_list l = {0};
 		struct taskq_err err;
 		struct timespec idle = {0, CALLBACK_IDLE_MS * 1000000L};
 
-		if (store_claim_callbacks(c->db, CALLBACK_BATCH, CALLBACK_LEASE_S, &l, &err)) {
+		if (store_claim_callbacks(c->bg.db, CALLBACK_BATCH, CALLBACK_LEASE_S, &l, &err)) {
 			log_debug("event=callbacks_claim_failed msg=\"%s\"", err.msg);
 			nanosleep(&idle, NULL);
 			continue;
 		}
-		for (size_t i = 0; i < l.n && !atomic_load(&c->stopping); i++) {
+		for (size_t i = 0; i < l.n && !bg_stopping(&c->bg); i++) {
 			char msg[256] = "", url[201], emsg[256];
 			bool ok = deliver(c, &l.v[i], msg, sizeof msg);
 
@@ -119,7 +116,7 @@ static void *callbacks_main(void *arg)
 				 log_value(url, sizeof url, l.v[i].callback_url),
 				 ok ? "" : " error=\"", ok ? "" : log_value(emsg, sizeof emsg, msg),
 				 ok ? "" : "\"");
-			if (store_callback_done(c->db, l.v[i].id, ok, ok ? NULL : msg, &err))
+			if (store_callback_done(c->bg.db, l.v[i].id, ok, ok ? NULL : msg, &err))
 				log_task(LOG_WARN, l.v[i].id,
 					 "event=callback_record_failed msg=\"%s\"", err.msg);
 		}
@@ -134,14 +131,11 @@ struct callbacks *callbacks_start(const char *conninfo, const char *secret)
 {
 	struct callbacks *c = xcalloc(1, sizeof *c);
 
-	c->db = store_open(conninfo, "taskq-worker-callbacks");
-	pthread_mutex_init(&c->lock, NULL);
 	c->secret = secret && *secret ? xstrdup(secret) : NULL;
 	if (!c->secret)
 		log_warn(
 			"event=callbacks_unsigned msg=\"no --callback-secret: webhooks go out without X-Taskq-Signature\"");
-	if (pthread_create(&c->thread, NULL, callbacks_main, c) != 0) {
-		db_free(c->db);
+	if (!bg_start(&c->bg, conninfo, "taskq-worker-callbacks", false, callbacks_main, c)) {
 		free(c->secret);
 		free(c);
 		return NULL;
@@ -157,10 +151,10 @@ void callbacks_set_secret(struct callbacks *c, const char *secret)
 		free(fresh);
 		return;
 	}
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&c->bg.lock);
 	old = c->secret;
 	c->secret = fresh;
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->bg.lock);
 	free(old);
 	if (!fresh)
 		log_warn(
@@ -171,10 +165,7 @@ void callbacks_stop(struct callbacks *c)
 {
 	if (!c)
 		return;
-	atomic_store(&c->stopping, true);
-	pthread_join(c->thread, NULL);
-	db_free(c->db);
-	pthread_mutex_destroy(&c->lock);
+	bg_stop(&c->bg);
 	free(c->secret);
 	free(c);
 }

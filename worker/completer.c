@@ -10,11 +10,11 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "bgthread.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "counters.h"
 #include "model/task.h"
-#include "store/live.h"
 
 #define BATCH_MAX 512
 /* successes waiting beyond this hold the executors back */
@@ -31,13 +31,9 @@ struct item {
 };
 
 struct completer {
-	pthread_mutex_t lock;
-	pthread_cond_t work, room;
+	struct bgthread bg; /* bg.lock guards the list and backlog; bg.done: room again */
 	struct item *head, *tail;
-	int backlog; /* handed over, not yet recorded (guarded by lock) */
-	bool stopping;
-	pthread_t thread;
-	struct db *db;
+	int backlog; /* handed over, not yet recorded */
 	const char *worker;
 	int lease_s;
 };
@@ -59,7 +55,7 @@ static enum taskq_rc record_batch(struct completer *c, struct item **items, int 
 		json_object_array_add(results, items[i]->result ? json_object_get(items[i]->result)
 								: json_object_new_object());
 	}
-	rc = store_complete_many(c->db, c->worker, ids, atts, n,
+	rc = store_complete_many(c->bg.db, c->worker, ids, atts, n,
 				 json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN),
 				 &recorded, &nrec, err);
 	for (int i = 0; i < n; i++) {
@@ -87,20 +83,10 @@ static void reject(struct completer *c, const struct item *it, const struct task
 
 	snprintf(msg, sizeof msg, "result rejected by the database: %.200s", why->msg);
 	log_task(LOG_WARN, it->id, "event=result_rejected kind=%s", it->kind);
-	if (store_fail(c->db, &h, msg, false, 0, &state, &err) == TASKQ_OK)
+	if (store_fail(c->bg.db, &h, msg, false, 0, &state, &err) == TASKQ_OK)
 		counters_outcome(state < 0 ? WS_LOST : WS_FAILED);
 	else
 		log_task(LOG_ERROR, it->id, "event=record_failed msg=\"%s\"", err.msg);
-}
-
-static bool stopping(struct completer *c)
-{
-	bool s;
-
-	pthread_mutex_lock(&c->lock);
-	s = c->stopping;
-	pthread_mutex_unlock(&c->lock);
-	return s;
 }
 
 /* Records a batch, riding out an outage (complete_many is fenced: repeating it is safe) until
@@ -116,7 +102,7 @@ static void record(struct completer *c, struct item **items, int n)
 	while ((rc = record_batch(c, items, n, &err)) == TASKQ_DB_DOWN) {
 		struct timespec ts;
 
-		if (clock_mono_s() + pause > items[0]->give_up || stopping(c))
+		if (clock_mono_s() + pause > items[0]->give_up || bg_stopping(&c->bg))
 			break;
 		ts.tv_sec = (time_t)pause;
 		ts.tv_nsec = (long)((pause - (double)ts.tv_sec) * 1e9);
@@ -164,11 +150,11 @@ static void *completer_main(void *arg)
 	for (;;) {
 		int n = 0;
 
-		pthread_mutex_lock(&c->lock);
-		while (!c->head && !c->stopping)
-			pthread_cond_wait(&c->work, &c->lock);
+		pthread_mutex_lock(&c->bg.lock);
+		while (!c->head && !bg_stopping(&c->bg))
+			pthread_cond_wait(&c->bg.work, &c->bg.lock);
 		if (!c->head) {
-			pthread_mutex_unlock(&c->lock);
+			pthread_mutex_unlock(&c->bg.lock);
 			break;
 		}
 		while (c->head && n < BATCH_MAX) {
@@ -177,14 +163,14 @@ static void *completer_main(void *arg)
 		}
 		if (!c->head)
 			c->tail = NULL;
-		pthread_mutex_unlock(&c->lock);
+		pthread_mutex_unlock(&c->bg.lock);
 
 		record(c, batch, n);
 
-		pthread_mutex_lock(&c->lock);
+		pthread_mutex_lock(&c->bg.lock);
 		c->backlog -= n;
-		pthread_cond_broadcast(&c->room);
-		pthread_mutex_unlock(&c->lock);
+		pthread_cond_broadcast(&c->bg.done);
+		pthread_mutex_unlock(&c->bg.lock);
 		for (int i = 0; i < n; i++)
 			item_free(batch[i]);
 	}
@@ -195,15 +181,9 @@ struct completer *completer_start(const char *conninfo, const char *worker, int 
 {
 	struct completer *c = xcalloc(1, sizeof *c);
 
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->work, NULL);
-	pthread_cond_init(&c->room, NULL);
-	c->db = store_open(conninfo, "taskq-worker-completer");
-	db_prefer_generic_plans(c->db);
 	c->worker = worker;
 	c->lease_s = lease_s;
-	if (pthread_create(&c->thread, NULL, completer_main, c) != 0) {
-		db_free(c->db);
+	if (!bg_start(&c->bg, conninfo, "taskq-worker-completer", true, completer_main, c)) {
 		free(c);
 		return NULL;
 	}
@@ -214,15 +194,7 @@ void completer_stop(struct completer *c)
 {
 	if (!c)
 		return;
-	pthread_mutex_lock(&c->lock);
-	c->stopping = true;
-	pthread_cond_signal(&c->work);
-	pthread_mutex_unlock(&c->lock);
-	pthread_join(c->thread, NULL);
-	db_free(c->db);
-	pthread_cond_destroy(&c->work);
-	pthread_cond_destroy(&c->room);
-	pthread_mutex_destroy(&c->lock);
+	bg_stop(&c->bg);
 	free(c);
 }
 
@@ -236,15 +208,15 @@ void completer_complete(struct completer *c, const struct holder *h, const char 
 	it->attempt = h->attempt;
 	it->result = result;
 	it->give_up = clock_mono_s() + c->lease_s;
-	pthread_mutex_lock(&c->lock);
-	while (c->backlog >= BACKLOG_MAX && !c->stopping)
-		pthread_cond_wait(&c->room, &c->lock);
+	pthread_mutex_lock(&c->bg.lock);
+	while (c->backlog >= BACKLOG_MAX && !bg_stopping(&c->bg))
+		pthread_cond_wait(&c->bg.done, &c->bg.lock);
 	if (c->tail)
 		c->tail->next = it;
 	else
 		c->head = it;
 	c->tail = it;
 	c->backlog++;
-	pthread_cond_signal(&c->work);
-	pthread_mutex_unlock(&c->lock);
+	pthread_cond_signal(&c->bg.work);
+	pthread_mutex_unlock(&c->bg.lock);
 }

@@ -13,8 +13,8 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "bgthread.h"
 #include "model/task.h"
-#include "store/live.h"
 
 struct slot {
 	char id[TASK_ID_LEN + 1];
@@ -27,14 +27,10 @@ struct slot {
 };
 
 struct progress {
-	pthread_mutex_t lock;
-	pthread_cond_t work, written;
+	struct bgthread bg; /* bg.lock guards the slots and counts; bg.done: a flush written */
 	struct slot *slots;
 	int nslots, ndirty, urgent; /* urgent: threads waiting in progress_settle */
-	bool stopping;
 	double last_flush;
-	pthread_t thread;
-	struct db *db;
 	const char *worker;
 	int lease_s;
 	progress_verdict_fn verdict;
@@ -62,12 +58,12 @@ static bool wait_due(struct progress *pg)
 		struct timespec ts;
 
 		if (pg->ndirty == 0) {
-			if (pg->stopping)
+			if (bg_stopping(&pg->bg))
 				return false;
-			pthread_cond_wait(&pg->work, &pg->lock);
+			pthread_cond_wait(&pg->bg.work, &pg->bg.lock);
 			continue;
 		}
-		if (pg->urgent || pg->stopping || now >= due)
+		if (pg->urgent || bg_stopping(&pg->bg) || now >= due)
 			return true;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		due -= now;
@@ -77,7 +73,7 @@ static bool wait_due(struct progress *pg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		if (pthread_cond_timedwait(&pg->work, &pg->lock, &ts) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&pg->bg.work, &pg->bg.lock, &ts) == ETIMEDOUT)
 			return true;
 	}
 }
@@ -100,7 +96,7 @@ static void flush(struct progress *pg, int n)
 		pcts[k++] = s->pct;
 		json_object_array_add(msgs, s->msg ? json_object_new_string(s->msg) : NULL);
 	}
-	if (store_progress_many(pg->db, pg->worker, ids, atts, pcts, k,
+	if (store_progress_many(pg->bg.db, pg->worker, ids, atts, pcts, k,
 				json_object_to_json_string_ext(msgs, JSON_C_TO_STRING_PLAIN),
 				pg->lease_s, on_held, pg, &err) != TASKQ_OK) {
 		/* progress is best effort; the lease and the fenced completion keep it safe */
@@ -124,7 +120,7 @@ static void *progress_main(void *arg)
 {
 	struct progress *pg = arg;
 
-	pthread_mutex_lock(&pg->lock);
+	pthread_mutex_lock(&pg->bg.lock);
 	while (wait_due(pg)) {
 		int n = 0;
 
@@ -139,14 +135,14 @@ static void *progress_main(void *arg)
 		}
 		pg->ndirty = 0;
 		pg->last_flush = clock_mono_s();
-		pthread_mutex_unlock(&pg->lock);
+		pthread_mutex_unlock(&pg->bg.lock);
 		flush(pg, n);
-		pthread_mutex_lock(&pg->lock);
+		pthread_mutex_lock(&pg->bg.lock);
 		for (int i = 0; i < pg->nslots; i++)
 			pg->slots[i].writing = false;
-		pthread_cond_broadcast(&pg->written);
+		pthread_cond_broadcast(&pg->bg.done);
 	}
-	pthread_mutex_unlock(&pg->lock);
+	pthread_mutex_unlock(&pg->bg.lock);
 	return NULL;
 }
 
@@ -155,19 +151,13 @@ struct progress *progress_start(const char *conninfo, const char *worker, int ns
 {
 	struct progress *pg = xcalloc(1, sizeof *pg);
 
-	pthread_mutex_init(&pg->lock, NULL);
-	pthread_cond_init(&pg->work, NULL);
-	pthread_cond_init(&pg->written, NULL);
 	pg->slots = xcalloc((size_t)nslots, sizeof *pg->slots);
 	pg->nslots = nslots;
-	pg->db = store_open(conninfo, "taskq-worker-progress");
-	db_prefer_generic_plans(pg->db);
 	pg->worker = worker;
 	pg->lease_s = lease_s;
 	pg->verdict = verdict;
 	pg->ctx = ctx;
-	if (pthread_create(&pg->thread, NULL, progress_main, pg) != 0) {
-		db_free(pg->db);
+	if (!bg_start(&pg->bg, conninfo, "taskq-worker-progress", true, progress_main, pg)) {
 		free(pg->slots);
 		free(pg);
 		return NULL;
@@ -179,18 +169,10 @@ void progress_stop(struct progress *pg)
 {
 	if (!pg)
 		return;
-	pthread_mutex_lock(&pg->lock);
-	pg->stopping = true;
-	pthread_cond_signal(&pg->work);
-	pthread_mutex_unlock(&pg->lock);
-	pthread_join(pg->thread, NULL);
-	db_free(pg->db);
+	bg_stop(&pg->bg);
 	for (int i = 0; i < pg->nslots; i++)
 		free(pg->slots[i].msg);
 	free(pg->slots);
-	pthread_cond_destroy(&pg->work);
-	pthread_cond_destroy(&pg->written);
-	pthread_mutex_destroy(&pg->lock);
 	free(pg);
 }
 
@@ -199,9 +181,9 @@ void progress_post(struct progress *pg, int slot, const struct holder *h, int pc
 	struct slot *s = &pg->slots[slot];
 	char *copy = msg ? xstrdup(msg) : NULL;
 
-	pthread_mutex_lock(&pg->lock);
+	pthread_mutex_lock(&pg->bg.lock);
 	while (s->writing) /* its fields are being read by the flush */
-		pthread_cond_wait(&pg->written, &pg->lock);
+		pthread_cond_wait(&pg->bg.done, &pg->bg.lock);
 	snprintf(s->id, sizeof s->id, "%s", h->id);
 	s->attempt = h->attempt;
 	s->pct = pct;
@@ -210,22 +192,22 @@ void progress_post(struct progress *pg, int slot, const struct holder *h, int pc
 	if (!s->dirty) {
 		s->dirty = true;
 		if (pg->ndirty++ == 0)
-			pthread_cond_signal(&pg->work);
+			pthread_cond_signal(&pg->bg.work);
 	}
-	pthread_mutex_unlock(&pg->lock);
+	pthread_mutex_unlock(&pg->bg.lock);
 }
 
 void progress_settle(struct progress *pg, int slot)
 {
 	struct slot *s = &pg->slots[slot];
 
-	pthread_mutex_lock(&pg->lock);
+	pthread_mutex_lock(&pg->bg.lock);
 	if (s->dirty || s->writing) {
 		pg->urgent++;
-		pthread_cond_signal(&pg->work);
+		pthread_cond_signal(&pg->bg.work);
 		while (s->dirty || s->writing)
-			pthread_cond_wait(&pg->written, &pg->lock);
+			pthread_cond_wait(&pg->bg.done, &pg->bg.lock);
 		pg->urgent--;
 	}
-	pthread_mutex_unlock(&pg->lock);
+	pthread_mutex_unlock(&pg->bg.lock);
 }

@@ -22,6 +22,7 @@
 
 #include "time/cron.h"
 #include "base/log.h"
+#include "bgthread.h"
 #include "store/live.h"
 #include "store/schedules.h"
 #include "time/tz.h"
@@ -31,10 +32,8 @@
 #define MAX_STEPS 100000 /* fire times walked for one schedule in one round */
 
 struct scheduler {
-	pthread_t thread;
-	struct db *db;
+	struct bgthread bg;
 	char worker_id[128];
-	atomic_bool stopping;
 	struct tz *zones[MAX_ZONES];
 	int nzones;
 };
@@ -61,7 +60,7 @@ static void fire(struct scheduler *s, const char *name, long long at, int *fired
 	struct taskq_err err;
 	char task_id[40];
 
-	if (store_schedule_fire(s->db, name, at, s->worker_id, task_id, &err)) {
+	if (store_schedule_fire(s->bg.db, name, at, s->worker_id, task_id, &err)) {
 		log_warn("event=schedule_fire_failed schedule=%s fire_at=%lld msg=\"%s\"", name, at,
 			 err.msg);
 		return;
@@ -88,7 +87,7 @@ static void run_one(struct scheduler *s, const struct due_schedule *d, long long
 	if (!d->kind_known || cron_parse(d->cron, &c, msg, sizeof msg) != 0 ||
 	    !(z = zone(s, d->tz, msg, sizeof msg))) {
 		log_warn("event=schedule_disabled schedule=%s msg=\"%s\"", d->name, msg);
-		store_schedule_advance(s->db, d->name, 0, msg, &err);
+		store_schedule_advance(s->bg.db, d->name, 0, msg, &err);
 		return;
 	}
 	if (t < 0) { /* new: its first time after now */
@@ -109,9 +108,9 @@ static void run_one(struct scheduler *s, const struct due_schedule *d, long long
 		next = t;
 	}
 	if (next < 0)
-		store_schedule_advance(s->db, d->name, 0, "cron: the expression never fires again",
-				       &err);
-	else if (store_schedule_advance(s->db, d->name, next, NULL, &err))
+		store_schedule_advance(s->bg.db, d->name, 0,
+				       "cron: the expression never fires again", &err);
+	else if (store_schedule_advance(s->bg.db, d->name, next, NULL, &err))
 		log_warn("event=schedule_advance_failed schedule=%s msg=\"%s\"", d->name, err.msg);
 }
 
@@ -122,15 +121,15 @@ static void round_once(struct scheduler *s)
 	long long now = 0;
 	int n, fired = 0;
 
-	if (store_schedules_due(s->db, &due, &n, &now, &err)) {
+	if (store_schedules_due(s->bg.db, &due, &n, &now, &err)) {
 		log_debug("event=schedules_due_failed msg=\"%s\"", err.msg);
 		return;
 	}
-	for (int i = 0; i < n && !atomic_load(&s->stopping); i++)
+	for (int i = 0; i < n && !bg_stopping(&s->bg); i++)
 		run_one(s, &due[i], now, &fired);
 	store_due_free(due, n);
 	if (fired > 0)
-		store_wake(s->db, &err); /* best effort: the poll covers it */
+		store_wake(s->bg.db, &err); /* best effort: the poll covers it */
 }
 
 /* Sleeps until just after the next whole second of the wall clock (fire times are whole
@@ -141,7 +140,7 @@ static void sleep_to_next_second(struct scheduler *s)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	until = (struct timespec){now.tv_sec + 1, 2 * 1000000L};
-	while (!atomic_load(&s->stopping)) {
+	while (!bg_stopping(&s->bg)) {
 		long long left_ns;
 		struct timespec step;
 
@@ -161,9 +160,9 @@ static void *scheduler_main(void *arg)
 {
 	struct scheduler *s = arg;
 
-	while (!atomic_load(&s->stopping)) {
+	while (!bg_stopping(&s->bg)) {
 		sleep_to_next_second(s);
-		if (!atomic_load(&s->stopping))
+		if (!bg_stopping(&s->bg))
 			round_once(s);
 	}
 	return NULL;
@@ -173,10 +172,8 @@ struct scheduler *scheduler_start(const char *conninfo, const char *worker_id)
 {
 	struct scheduler *s = xcalloc(1, sizeof *s);
 
-	s->db = store_open(conninfo, "taskq-worker-scheduler");
 	snprintf(s->worker_id, sizeof s->worker_id, "%s", worker_id ? worker_id : "");
-	if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0) {
-		db_free(s->db);
+	if (!bg_start(&s->bg, conninfo, "taskq-worker-scheduler", false, scheduler_main, s)) {
 		free(s);
 		return NULL;
 	}
@@ -187,10 +184,8 @@ void scheduler_stop(struct scheduler *s)
 {
 	if (!s)
 		return;
-	atomic_store(&s->stopping, true);
-	pthread_join(s->thread, NULL);
+	bg_stop(&s->bg);
 	for (int i = 0; i < s->nzones; i++)
 		tz_free(s->zones[i]);
-	db_free(s->db);
 	free(s);
 }

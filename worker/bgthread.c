@@ -1,0 +1,39 @@
+/* bgthread: a worker's background thread and its connection (see bgthread.h). */
+#include "bgthread.h"
+
+#include "store/live.h"
+
+static void bg_free(struct bgthread *b)
+{
+	db_free(b->db);
+	pthread_cond_destroy(&b->done);
+	pthread_cond_destroy(&b->work);
+	pthread_mutex_destroy(&b->lock);
+}
+
+bool bg_start(struct bgthread *b, const char *conninfo, const char *app, bool generic_plans,
+	      void *(*fn)(void *), void *arg)
+{
+	atomic_init(&b->stopping, false);
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->work, NULL);
+	pthread_cond_init(&b->done, NULL);
+	b->db = store_open(conninfo, app);
+	if (generic_plans)
+		db_prefer_generic_plans(b->db);
+	if (pthread_create(&b->thread, NULL, fn, arg) != 0) {
+		bg_free(b);
+		return false;
+	}
+	return true;
+}
+
+void bg_stop(struct bgthread *b)
+{
+	pthread_mutex_lock(&b->lock);
+	atomic_store(&b->stopping, true);
+	pthread_cond_broadcast(&b->work);
+	pthread_mutex_unlock(&b->lock);
+	pthread_join(b->thread, NULL);
+	bg_free(b);
+}
