@@ -4,6 +4,7 @@
  * SIGTERM/SIGINT drain gracefully; SIGKILL is covered by leases.
  */
 #include <pthread.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -174,6 +175,11 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_set_program("taskq-worker");
+#ifdef M_ARENA_MAX
+	/* as taskq-fcgi's (fcgi/main.c): an arena per busy executor keeps what its tasks freed;
+	 * tasks allocate little and briefly, two arenas suffice */
+	mallopt(M_ARENA_MAX, 2);
+#endif
 	sdnotify_init(); /* before any thread: it clears NOTIFY_SOCKET & co. from the environment */
 	if ((rc = config_start("taskq-worker", g_opts, NOPTS, argc, argv, check_settings)) != 0)
 		return rc < 0 ? 0 : rc;
