@@ -8,6 +8,7 @@
  * and its timed upkeep is worker/chores.c's.
  */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,22 +28,34 @@
 /* How far ahead the local queue reaches, in seconds of the executors' work: two claims'
  * round trips on a busy cluster. */
 #define AHEAD_S 0.02
-/* The weight of the last task in the running average of run times. */
-#define EWMA_ALPHA 0.2
+/* The time constant of the executors' finishing rate: tasks that finished this long ago
+ * count for 1/e as much as those finishing now. */
+#define RATE_TAU_S 0.1
 /* A task that waited this long in the local queue (the estimate said short tasks, and long
  * ones came) is handed back, for any worker with a free executor to start. */
 #define RING_TTL_S 2.0
 
-void pool_note_run(struct pool *p, double seconds)
+/* The executors' finishing rate (tasks a second) as of now, decayed since the last finish. */
+static double done_rate(const struct pool *p, double now)
 {
-	p->run_ewma += EWMA_ALPHA * (seconds - p->run_ewma);
+	return p->done_rate * exp(-(now - p->done_at) / RATE_TAU_S);
 }
 
-/* Tasks beyond the free executors worth holding: what the executors finish in AHEAD_S. */
+void pool_note_done(struct pool *p)
+{
+	double now = clock_mono_s();
+
+	p->done_rate = done_rate(p, now) + 1.0 / RATE_TAU_S;
+	p->done_at = now;
+}
+
+/* Tasks beyond the free executors worth holding: what the executors have been finishing in
+ * AHEAD_S, judged by the tasks that finished in the last few tenths of a second. Executors
+ * busy with long tasks finish none: then nothing is claimed ahead, however short the tasks
+ * before them were. */
 static int claim_ahead(const struct pool *p)
 {
-	double per_s = p->cfg.concurrency / (p->run_ewma > 1e-6 ? p->run_ewma : 1e-6);
-	double ahead = per_s * AHEAD_S;
+	double ahead = done_rate(p, clock_mono_s()) * AHEAD_S;
 
 	return ahead >= p->cfg.claim_ahead ? p->cfg.claim_ahead : (int)ahead;
 }
@@ -143,8 +156,7 @@ static double hand_back_stale(struct pool *p)
 			p->queue_running[qi]--;
 		/* the executors were busy all that time: tasks are not short now, claim none
 		 * ahead (else this one would come straight back) */
-		if (p->run_ewma < age)
-			p->run_ewma = age;
+		p->done_rate = 0;
 		pthread_mutex_unlock(&p->lock);
 		h = (struct holder){t.id, p->worker_id, t.attempts};
 		if (store_release(p->cdb, &h, &err))

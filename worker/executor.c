@@ -162,7 +162,7 @@ static void run_task(struct executor *ex, const struct task *t)
 	progress_settle(ex->pool->progress, (int)(ex - ex->pool->ex));
 	counters_run(k->name, t0);
 	pthread_mutex_lock(&ex->pool->lock);
-	pool_note_run(ex->pool, t0);
+	pool_note_done(ex->pool);
 	pthread_mutex_unlock(&ex->pool->lock);
 	if (kr == KIND_OK) {
 		/* recorded by the group commit while this executor takes its next task */

@@ -84,7 +84,6 @@ struct pool *pool_start(const struct pool_config *cfg)
 	p->ring_cap = cfg->concurrency + cfg->claim_ahead;
 	p->pending = xcalloc((size_t)p->ring_cap, sizeof *p->pending);
 	p->pending_at = xcalloc((size_t)p->ring_cap, sizeof *p->pending_at);
-	p->run_ewma = 1.0; /* until tasks have run: no claiming ahead */
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->cdb = store_open_listener(cfg->db, "taskq-worker");
 	db_prefer_generic_plans(p->cdb);

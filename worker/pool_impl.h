@@ -57,9 +57,9 @@ struct pool {
 	double *pending_at;   /* when each entry of the ring was claimed (monotonic seconds) */
 	int ring_cap;         /* cfg.concurrency + cfg.claim_ahead */
 	int head, count;
-	int inflight;    /* claimed and not yet handed to the completer or recorded */
-	int recording;   /* of those: run, their failure being recorded (claimed for in advance) */
-	double run_ewma; /* seconds a task runs, moving average (claimer.c's estimate) */
+	int inflight;  /* claimed and not yet handed to the completer or recorded */
+	int recording; /* of those: run, their failure being recorded (claimed for in advance) */
+	double done_rate, done_at; /* tasks finished a second, decayed; when the last finished */
 
 	bool breakers_changed; /* NOTIFY taskq_breakers arrived (claimer thread only) */
 
@@ -103,9 +103,9 @@ void claimer_poke(struct pool *p);
  * is on its way (none for long tasks, up to cfg.claim_ahead for short ones), claimed when
  * the local queue has run half empty, so that claims come in batches. */
 int claimer_want(const struct pool *p);
-/* Notes that a task ran for `seconds` (p->lock held): the estimate claimer_want sizes the
- * local queue by. */
-void pool_note_run(struct pool *p, double seconds);
+/* Notes that an executor finished a task (p->lock held): the finishing rate claimer_want
+ * sizes the local queue by. */
+void pool_note_done(struct pool *p);
 
 /* executor.c. An executor thread (arg: its struct executor). */
 void *executor_main(void *arg);
