@@ -30,46 +30,15 @@ int cli_fail(const struct taskq_err *err)
 	}
 }
 
-/* "taskq: <fmt …>" on stderr; returns code. */
-static int say(int code, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-static int say(int code, const char *fmt, va_list ap)
+int cli_error(int code, const char *fmt, ...)
 {
+	va_list ap;
+
 	fputs("taskq: ", stderr);
+	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
-	return code;
-}
-
-int cli_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	int code;
-
-	va_start(ap, fmt);
-	code = say(CLI_USAGE, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-int cli_data_error(const char *fmt, ...)
-{
-	va_list ap;
-	int code;
-
-	va_start(ap, fmt);
-	code = say(CLI_DATAERR, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-int cli_input_error(const char *fmt, ...)
-{
-	va_list ap;
-	int code;
-
-	va_start(ap, fmt);
-	code = say(CLI_NOINPUT, fmt, ap);
-	va_end(ap);
 	return code;
 }
 

@@ -47,12 +47,14 @@ struct cli_opts {
 
 /* Prints "taskq: <msg>" on stderr and returns the exit code for err->rc. */
 int cli_fail(const struct taskq_err *err);
-/* Prints "taskq: <fmt …>" on stderr and returns CLI_USAGE: for a wrong command line. */
-int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "taskq: <fmt …>" on stderr and returns CLI_DATAERR: for a value refused. */
-int cli_data_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "taskq: <fmt …>" on stderr and returns CLI_NOINPUT: an input file unreadable. */
-int cli_input_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "taskq: <fmt …>" on stderr and returns code (an enum cli_exit). */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* cli_error with CLI_USAGE: for a wrong command line. */
+#define cli_usage_error(...) cli_error(CLI_USAGE, __VA_ARGS__)
+/* cli_error with CLI_DATAERR: for a value refused. */
+#define cli_data_error(...) cli_error(CLI_DATAERR, __VA_ARGS__)
+/* cli_error with CLI_NOINPUT: an input file unreadable. */
+#define cli_input_error(...) cli_error(CLI_NOINPUT, __VA_ARGS__)
 /* CLI_OK when id is a task id; else says so on stderr and returns CLI_USAGE (no id) or
  * CLI_DATAERR (not a UUID). */
 int cli_check_id(const char *id);

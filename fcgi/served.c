@@ -74,11 +74,7 @@ json_object *served_task_json(const struct task *t)
 
 json_object *served_task_list_json(const struct task_list *l)
 {
-	json_object *a = json_object_new_array_ext((int)l->n);
-
-	for (size_t i = 0; i < l->n; i++)
-		json_object_array_add(a, served_task_json(&l->v[i]));
-	return a;
+	return taskjson_encode_list(l, served_task_json);
 }
 
 bool served_any_queued(const struct task_list *l)

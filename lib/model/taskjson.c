@@ -129,11 +129,13 @@ char *taskjson_ids_from_pg(const char *s)
 	return out;
 }
 
-json_object *taskjson_encode_list(const struct task_list *l)
+json_object *taskjson_encode_list(const struct task_list *l,
+				  json_object *(*encode)(const struct task *t))
 {
 	json_object *a = json_object_new_array_ext((int)l->n);
+
 	for (size_t i = 0; i < l->n; i++)
-		json_object_array_add(a, taskjson_encode(&l->v[i]));
+		json_object_array_add(a, encode(&l->v[i]));
 	return a;
 }
 

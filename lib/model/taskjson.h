@@ -24,8 +24,10 @@ void taskjson_note_unserved(json_object *o, const struct task *t);
 /* PostgreSQL's text of a uuid[] ("{id,id}") as JSON array text (["id","id"]), for a task's
  * parents; the caller frees it. */
 char *taskjson_ids_from_pg(const char *pg_array);
-/* Returns a new array of the tasks' JSON. */
-json_object *taskjson_encode_list(const struct task_list *l);
+/* Returns a new array of the tasks' JSON, each made by encode (taskjson_encode, or a
+ * caller's encoder built on it). */
+json_object *taskjson_encode_list(const struct task_list *l,
+				  json_object *(*encode)(const struct task *t));
 
 /* {"queues":[{"queue","counts":{state:n},"oldest_queued_s","finished_last_minute","delayed",
  * "blocked","workers","warning"}]}: warning when tasks are queued and no live worker serves

@@ -105,12 +105,7 @@ static void decode_token(const struct row *r, void *elem)
 
 enum taskq_rc store_token_list(struct db *db, struct token_row **out, int *n, struct taskq_err *err)
 {
-	void *v;
-	enum taskq_rc rc =
-		store_exec_rows(db, &s_token_list, NULL, sizeof **out, decode_token, &v, n, err);
-
-	*out = v;
-	return rc;
+	return store_exec_rows(db, &s_token_list, NULL, sizeof **out, decode_token, out, n, err);
 }
 
 void store_tokens_free(struct token_row *t, int n)

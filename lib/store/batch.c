@@ -26,12 +26,8 @@ enum taskq_rc store_submit_many(struct db *db, const char *owner, const char *ta
 				struct taskq_err *err)
 {
 	const char *p[3] = {tasks_json, owner, parent_owner};
-	void *v;
-	enum taskq_rc rc =
-		store_exec_rows(db, &s_submit_many, p, sizeof **rows, decode_batch_row, &v, n, err);
-
-	*rows = v;
-	return rc;
+	return store_exec_rows(db, &s_submit_many, p, sizeof **rows, decode_batch_row, rows, n,
+			       err);
 }
 
 void store_batch_free(struct batch_row *rows, int n)

@@ -48,12 +48,8 @@ static void decode_active(const struct row *r, void *elem)
 enum taskq_rc store_breakers_active(struct db *db, struct breaker_row **out, int *n,
 				    struct taskq_err *err)
 {
-	void *v;
-	enum taskq_rc rc = store_exec_rows(db, &s_breakers_active, NULL, sizeof **out,
-					   decode_active, &v, n, err);
-
-	*out = v;
-	return rc;
+	return store_exec_rows(db, &s_breakers_active, NULL, sizeof **out, decode_active, out, n,
+			       err);
 }
 
 static void decode_admission(const struct row *r, void *elem)

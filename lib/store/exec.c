@@ -237,19 +237,20 @@ static void *decode_all(const PGresult *res, size_t size, store_decode_fn *decod
 }
 
 enum taskq_rc store_exec_rows(struct db *db, struct db_stmt *stmt, const char *const *params,
-			      size_t size, store_decode_fn *decode, void **out, int *n,
+			      size_t size, store_decode_fn *decode, void *out, int *n,
 			      struct taskq_err *err)
 {
 	PGresult *res;
 	enum taskq_rc rc = db_exec(db, stmt, params, &res, err);
+	void *v = NULL;
 
-	*out = NULL;
 	*n = 0;
-	if (rc)
-		return rc;
-	*out = decode_all(res, size, decode, n);
-	PQclear(res);
-	return TASKQ_OK;
+	if (rc == TASKQ_OK) {
+		v = decode_all(res, size, decode, n);
+		PQclear(res);
+	}
+	memcpy(out, &v, sizeof v); /* into the caller's struct x *, whatever x is */
+	return rc;
 }
 
 enum taskq_rc store_exec_tasks(struct db *db, struct db_stmt *stmt, const char *const *params,

@@ -103,10 +103,11 @@ enum taskq_rc store_exec_found(struct db *db, struct db_stmt *stmt, const char *
 enum taskq_rc store_exec_each(struct db *db, struct db_stmt *stmt, const char *const *params,
 			      store_decode_fn *decode, void *ctx, struct taskq_err *err);
 /* Runs a statement and decodes every row into a new array of *n elements of size bytes
- * (zeroed, with one spare zeroed element at the end) at *out; the caller frees the array
- * with the area's _free function. On failure *out is NULL and *n 0. */
+ * (zeroed, with one spare zeroed element at the end). out is the address of the caller's
+ * typed pointer (a struct x **, size being sizeof **out), which receives the array; the
+ * caller frees it with the area's _free function. On failure that pointer is NULL and *n 0. */
 enum taskq_rc store_exec_rows(struct db *db, struct db_stmt *stmt, const char *const *params,
-			      size_t size, store_decode_fn *decode, void **out, int *n,
+			      size_t size, store_decode_fn *decode, void *out, int *n,
 			      struct taskq_err *err);
 /* Runs a statement returning task rows into *out (the caller cleans it up; left as it was
  * on failure). */

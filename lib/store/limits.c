@@ -54,12 +54,7 @@ static void decode_limit(const struct row *r, void *elem)
 
 enum taskq_rc store_rate_list(struct db *db, struct rate_limit **out, int *n, struct taskq_err *err)
 {
-	void *v;
-	enum taskq_rc rc =
-		store_exec_rows(db, &s_rate_list, NULL, sizeof **out, decode_limit, &v, n, err);
-
-	*out = v;
-	return rc;
+	return store_exec_rows(db, &s_rate_list, NULL, sizeof **out, decode_limit, out, n, err);
 }
 
 enum taskq_rc store_rate_delete(struct db *db, const char *scope, const char *name,

@@ -92,31 +92,19 @@ static void decode_breaker(const struct row *r, void *elem)
 
 enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_err *err)
 {
-	void *q = NULL, *c = NULL, *sv = NULL, *w = NULL, *b = NULL;
 	enum taskq_rc rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = store_exec_rows(db, &s_metrics_queues, NULL, sizeof *out->q, decode_queue, &q,
-				  &out->nq, err)))
-		goto done;
-	if ((rc = store_exec_rows(db, &s_metrics_counters, NULL, sizeof *out->c, decode_counter, &c,
-				  &out->nc, err)))
-		goto done;
-	if ((rc = store_exec_rows(db, &s_served, NULL, sizeof *out->s, decode_served, &sv, &out->ns,
-				  err)))
-		goto done;
-	if ((rc = store_exec_rows(db, &s_metrics_workers, NULL, sizeof *out->w,
-				  decode_metrics_worker, &w, &out->nw, err)))
-		goto done;
-	rc = store_exec_rows(db, &s_metrics_breakers, NULL, sizeof *out->b, decode_breaker, &b,
-			     &out->nb, err);
-done:
-	out->q = q;
-	out->c = c;
-	out->s = sv;
-	out->w = w;
-	out->b = b;
-	if (rc)
+	if ((rc = store_exec_rows(db, &s_metrics_queues, NULL, sizeof *out->q, decode_queue,
+				  &out->q, &out->nq, err)) ||
+	    (rc = store_exec_rows(db, &s_metrics_counters, NULL, sizeof *out->c, decode_counter,
+				  &out->c, &out->nc, err)) ||
+	    (rc = store_exec_rows(db, &s_served, NULL, sizeof *out->s, decode_served, &out->s,
+				  &out->ns, err)) ||
+	    (rc = store_exec_rows(db, &s_metrics_workers, NULL, sizeof *out->w,
+				  decode_metrics_worker, &out->w, &out->nw, err)) ||
+	    (rc = store_exec_rows(db, &s_metrics_breakers, NULL, sizeof *out->b, decode_breaker,
+				  &out->b, &out->nb, err)))
 		store_metrics_free(out);
 	return rc;
 }
@@ -165,12 +153,7 @@ static void decode_worker(const struct row *r, void *elem)
 
 enum taskq_rc store_workers(struct db *db, struct worker_row **out, int *n, struct taskq_err *err)
 {
-	void *v;
-	enum taskq_rc rc =
-		store_exec_rows(db, &s_workers, NULL, sizeof **out, decode_worker, &v, n, err);
-
-	*out = v;
-	return rc;
+	return store_exec_rows(db, &s_workers, NULL, sizeof **out, decode_worker, out, n, err);
 }
 
 void store_workers_free(struct worker_row *w, int n)
@@ -189,12 +172,7 @@ void store_workers_free(struct worker_row *w, int n)
 enum taskq_rc store_served_queues(struct db *db, struct served_queue **out, int *n,
 				  struct taskq_err *err)
 {
-	void *v;
-	enum taskq_rc rc =
-		store_exec_rows(db, &s_served, NULL, sizeof **out, decode_served, &v, n, err);
-
-	*out = v;
-	return rc;
+	return store_exec_rows(db, &s_served, NULL, sizeof **out, decode_served, out, n, err);
 }
 
 void store_served_free(struct served_queue *s, int n)

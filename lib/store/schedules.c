@@ -146,12 +146,7 @@ enum taskq_rc store_schedule_list(struct db *db, const char *owner, struct sched
 				  struct taskq_err *err)
 {
 	const char *p[1] = {owner};
-	void *v;
-	enum taskq_rc rc =
-		store_exec_rows(db, &s_sched_list, p, sizeof **out, decode_schedule, &v, n, err);
-
-	*out = v;
-	return rc;
+	return store_exec_rows(db, &s_sched_list, p, sizeof **out, decode_schedule, out, n, err);
 }
 
 enum taskq_rc store_schedule_delete(struct db *db, const char *name, const char *owner,
@@ -179,11 +174,9 @@ static void decode_due(const struct row *r, void *elem)
 enum taskq_rc store_schedules_due(struct db *db, struct due_schedule **out, int *n, long long *now,
 				  struct taskq_err *err)
 {
-	void *v;
 	enum taskq_rc rc =
-		store_exec_rows(db, &s_sched_due, NULL, sizeof **out, decode_due, &v, n, err);
+		store_exec_rows(db, &s_sched_due, NULL, sizeof **out, decode_due, out, n, err);
 
-	*out = v;
 	if (rc == TASKQ_OK && *n > 0)
 		*now = (*out)[*n - 1].now;
 	return rc;

@@ -164,12 +164,7 @@ enum taskq_rc store_history(struct db *db, const char *id, struct task_event **o
 			    struct taskq_err *err)
 {
 	const char *p[1] = {id};
-	void *v;
-	enum taskq_rc rc =
-		store_exec_rows(db, &s_history, p, sizeof **out, decode_event, &v, n, err);
-
-	*out = v;
-	return rc;
+	return store_exec_rows(db, &s_history, p, sizeof **out, decode_event, out, n, err);
 }
 
 static void decode_queue(const struct row *r, void *elem)
@@ -190,22 +185,13 @@ enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat *
 			   struct taskq_err *err)
 {
 	const char *p[1] = {owner};
-	void *v;
-	enum taskq_rc rc = store_exec_rows(db, owner ? &s_queues_of : &s_queues, owner ? p : NULL,
-					   sizeof **out, decode_queue, &v, n, err);
-
-	*out = v;
-	return rc;
+	return store_exec_rows(db, owner ? &s_queues_of : &s_queues, owner ? p : NULL, sizeof **out,
+			       decode_queue, out, n, err);
 }
 
 enum taskq_rc store_kinds(struct db *db, char ***names, int *n, struct taskq_err *err)
 {
-	void *v;
-	enum taskq_rc rc =
-		store_exec_rows(db, &s_kinds, NULL, sizeof **names, row_dup_first, &v, n, err);
-
-	*names = v;
-	return rc;
+	return store_exec_rows(db, &s_kinds, NULL, sizeof **names, row_dup_first, names, n, err);
 }
 
 enum taskq_rc store_register_kind(struct db *db, const char *name, struct taskq_err *err)

@@ -114,11 +114,9 @@ enum taskq_rc store_complete_many(struct db *db, const char *worker, const char 
 {
 	char *ids_arr = store_array_text(ids, n), *att_arr = store_array_int(attempts, n);
 	const char *p[4] = {worker, ids_arr, att_arr, results_json};
-	void *v;
 	enum taskq_rc rc = store_exec_rows(db, &s_complete_many, p, sizeof **recorded,
-					   row_dup_first, &v, nrec, err);
+					   row_dup_first, recorded, nrec, err);
 
-	*recorded = v;
 	free(ids_arr);
 	free(att_arr);
 	return rc;

@@ -35,16 +35,19 @@ import subprocess
 import sys
 import time
 
-import benchlib as B
-from benchlib import S
-import endurance
-import peers
-import scale
-import raw
-import report
-import progress
-import taskq_paths as T
-import writes
+# tests/lib holds what the benchmarks share with the integration tests (taskq_sse)
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+
+import benchlib as B  # noqa: E402
+from benchlib import S  # noqa: E402
+import endurance  # noqa: E402
+import peers  # noqa: E402
+import scale  # noqa: E402
+import raw  # noqa: E402
+import report  # noqa: E402
+import progress  # noqa: E402
+import taskq_paths as T  # noqa: E402
+import writes  # noqa: E402
 
 
 def cmd_out(argv):

@@ -18,10 +18,8 @@ updated_at it carries (the progress write's transaction time; one clock, one mac
 """
 
 import datetime
-import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -29,6 +27,7 @@ import time
 import benchlib as B
 import taskq_paths as T
 from benchlib import R, S, BenchError
+from taskq_sse import SseStream  # tests/lib: bench.py puts it on the path
 
 DAEMONS = [int(x) for x in os.environ.get("PROGRESS_DAEMONS", "1 2 4").split()]
 CONC = B._int_env("PROGRESS_CONCURRENCY", 32)
@@ -103,47 +102,28 @@ class Subscriber(threading.Thread):
     def __init__(self, tid, deadline):
         super().__init__(daemon=True)
         self.deadline, self.lat, self.error = deadline, [], None
-        self.sock = socket.create_connection(("127.0.0.1", S.port), timeout=10)
-        head = (f"GET /api/tasks/{tid}/events HTTP/1.0\r\nHost: bench\r\n"
-                "Accept: text/event-stream\r\n")
+        path = f"/api/tasks/{tid}/events"
+        auth = ""
         if os.environ.get("TASKQ_TOKEN"):
-            head += f"Authorization: Bearer {os.environ['TASKQ_TOKEN']}\r\n"
-        self.sock.sendall((head + "\r\n").encode())
-        self.buf = b""
-        while b"\r\n\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise BenchError("an SSE stream closed before its headers")
-            self.buf += chunk
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        status = int(head.split(b" ")[1])
-        if status != 200:
-            raise BenchError(f"GET /api/tasks/{tid}/events answered {status}")
-        self.buf = self.buf.replace(b"\r\n", b"\n")
+            auth = f"Authorization: Bearer {os.environ['TASKQ_TOKEN']}\r\n"
+        try:
+            self.stream = SseStream(("127.0.0.1", S.port), path, auth, timeout=10, host="bench")
+        except ConnectionError:
+            raise BenchError("an SSE stream closed before its headers") from None
+        if self.stream.status != 200:
+            self.stream.close()
+            raise BenchError(f"GET {path} answered {self.stream.status}")
 
     def run(self):
         try:
-            while time.time() < self.deadline:
-                while b"\n\n" in self.buf:
-                    block, self.buf = self.buf.split(b"\n\n", 1)
-                    at = time.time()
-                    for line in block.decode().splitlines():
-                        if not line.startswith("data: "):
-                            continue
-                        d = json.loads(line[6:])
-                        if d.get("state") == "running" and d.get("progress", 0) > 0:
-                            self.lat.append((at - parse_time(d["updated_at"])) * 1000)
-                        if d.get("state") in FINAL:
-                            return
-                self.sock.settimeout(max(0.1, self.deadline - time.time()))
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return
-                self.buf += chunk.replace(b"\r\n", b"\n")
+            for _, d, at in self.stream.events(lambda d: d.get("state") in FINAL,
+                                               self.deadline - time.time()):
+                if d.get("state") == "running" and d.get("progress", 0) > 0:
+                    self.lat.append((at - parse_time(d["updated_at"])) * 1000)
         except (OSError, ValueError) as e:
             self.error = str(e)
         finally:
-            self.sock.close()
+            self.stream.close()
 
 
 ###############################################################################

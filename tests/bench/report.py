@@ -8,42 +8,40 @@ import benchlib as B
 import peers as P
 from benchlib import R, S
 
-# detail fields: how each is shown, and whether its worst rep (max) is shown
+# detail fields: how each is shown (the median over the reps, or the worst rep: WORST)
 DETAIL = {
-    "p50_ms": ("p50 {} ms", False), "p99_ms": ("p99 {} ms", False),
-    "max_ms": ("max {} ms", False), "non2xx": ("non-2xx {}", True),
-    "socket_errors": ("socket errors {}", True), "latency_avg_ms": ("avg {} ms", False),
-    "fcgi_cpu_ms_per_1k": ("CPU/1k: fcgi {} ms", False),
-    "nginx_cpu_ms_per_1k": ("nginx {} ms", False), "pg_cpu_ms_per_1k": ("PG {} ms", False),
-    "worker_cpu_ms_per_1k": ("CPU/1k: worker {} ms", False), "seconds": ("{} s", False),
-    "machine_busy_pct": ("machine {}% busy", False),
-    "drain_tasks_per_s": ("drain meanwhile {} tasks/s", False),
-    "idle_mib": ("idle {} MiB", False), "after_mib": ("after {} MiB", False),
-    "threads": ("{} threads", False), "submit_call_p50_ms": ("submit call p50 {} ms", False),
+    "p50_ms": "p50 {} ms", "p99_ms": "p99 {} ms", "max_ms": "max {} ms", "non2xx": "non-2xx {}",
+    "socket_errors": "socket errors {}", "latency_avg_ms": "avg {} ms",
+    "fcgi_cpu_ms_per_1k": "CPU/1k: fcgi {} ms", "nginx_cpu_ms_per_1k": "nginx {} ms",
+    "pg_cpu_ms_per_1k": "PG {} ms", "worker_cpu_ms_per_1k": "CPU/1k: worker {} ms",
+    "seconds": "{} s", "machine_busy_pct": "machine {}% busy",
+    "drain_tasks_per_s": "drain meanwhile {} tasks/s", "idle_mib": "idle {} MiB",
+    "after_mib": "after {} MiB", "threads": "{} threads",
+    "submit_call_p50_ms": "submit call p50 {} ms",
     # writes (per task)
-    "records_per_task": ("{} WAL records", False), "fpi_bytes_per_task": ("FPI {} B", False),
-    "heap_ins_per_task": ("heap ins {}", False), "heap_upd_per_task": ("upd {}", False),
-    "heap_hot_per_task": ("HOT {}", False), "heap_del_per_task": ("del {}", False),
-    "idx_per_task": ("index entries {}", False), "idx_bound_per_task": ("(bound {})", False),
-    "commits_per_task": ("commits {}", False), "locks_per_task": ("row locks {}", False),
-    "node_cpu_ms_per_1k": ("node {} ms/1k", False), "tasks": ("{} tasks", False),
+    "records_per_task": "{} WAL records", "fpi_bytes_per_task": "FPI {} B",
+    "heap_ins_per_task": "heap ins {}", "heap_upd_per_task": "upd {}",
+    "heap_hot_per_task": "HOT {}", "heap_del_per_task": "del {}",
+    "idx_per_task": "index entries {}", "idx_bound_per_task": "(bound {})",
+    "commits_per_task": "commits {}", "locks_per_task": "row locks {}",
+    "node_cpu_ms_per_1k": "node {} ms/1k", "tasks": "{} tasks",
     # progress
-    "of_ideal_pct": ("{}% of the executors' ideal", False),
-    "progress_writes_per_task": ("{} progress writes a task", False),
-    "share_min_pct": ("idlest daemon {}% of an even share", False),
-    "events": ("{} events", False),
+    "of_ideal_pct": "{}% of the executors' ideal",
+    "progress_writes_per_task": "{} progress writes a task",
+    "share_min_pct": "idlest daemon {}% of an even share", "events": "{} events",
     # endurance, drain1m
-    "offered_per_s": ("offered {} tasks/s", False),
-    "mean_pct": ("mean {}%", False), "submitted_min_pct": ("submitted ≥ {}% of offered", False),
-    "backlog_max": ("backlog ≤ {}", False), "clean_p99_ms": ("before the hold p99 {} ms", False),
-    "after_p99_ms": ("after p99 {} ms", False), "hold_p50_ms": ("held p50 {} ms", False),
-    "clean_p50_ms": ("before p50 {} ms", False), "hold_max_ms": ("held max {} ms", False),
-    "dead_events_max": ("task_events ≤ {}", False), "dead_all_max": ("all ≤ {}", False),
-    "tasks_mib_start": ("tasks {} MiB", False), "tasks_mib_end": ("→ {} MiB", False),
-    "run_twice": ("run twice {}", True), "submitted": ("{} submitted", False),
-    "succeeded": ("{} succeeded", False), "unacknowledged": ("{} unacknowledged", True),
-    "autovacuums": ("{} autovacuums", False), "autoanalyzes": ("{} autoanalyzes", False),
+    "offered_per_s": "offered {} tasks/s", "mean_pct": "mean {}%",
+    "submitted_min_pct": "submitted ≥ {}% of offered", "backlog_max": "backlog ≤ {}",
+    "clean_p99_ms": "before the hold p99 {} ms", "after_p99_ms": "after p99 {} ms",
+    "hold_p50_ms": "held p50 {} ms", "clean_p50_ms": "before p50 {} ms",
+    "hold_max_ms": "held max {} ms", "dead_events_max": "task_events ≤ {}",
+    "dead_all_max": "all ≤ {}", "tasks_mib_start": "tasks {} MiB", "tasks_mib_end": "→ {} MiB",
+    "run_twice": "run twice {}", "submitted": "{} submitted", "succeeded": "{} succeeded",
+    "unacknowledged": "{} unacknowledged", "autovacuums": "{} autovacuums",
+    "autoanalyzes": "{} autoanalyzes",
 }
+# detail fields shown by their worst rep (max): a count of errors or of lost tasks
+WORST = {"non2xx", "socket_errors", "run_twice", "unacknowledged"}
 
 
 def detail(m):
@@ -57,8 +55,8 @@ def detail(m):
         st = m.stat(field)
         if not st:
             continue
-        fmt, worst = DETAIL.get(field, (field + " {}", False))
-        val = st["max"] if worst else st["median"]
+        fmt = DETAIL.get(field, field + " {}")
+        val = st["max"] if field in WORST else st["median"]
         if field == "socket_errors" and not val:
             continue
         if field == "pg_cpu_ms_per_1k" and m.group in ("raw", "writes", "progress",

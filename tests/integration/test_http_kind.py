@@ -6,53 +6,20 @@ tools/dev/test.sh)."""
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from taskq_harness import TaskqTestCase, unique
+from taskq_httpd import KeyedLog, QuietHandler, serve
 
 MAX_BODY = 262144
 SECRET = b"taskq-test-secret"
 FINAL = ("succeeded", "failed", "cancelled")
+REC = KeyedLog()  # what the test servers saw, per test key
 
 
-class Recorder:
-    """What the test server saw, per key."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.hits = {}
-
-    def add(self, key, item):
-        with self.lock:
-            self.hits.setdefault(key, []).append(item)
-
-    def get(self, key):
-        with self.lock:
-            return list(self.hits.get(key, []))
-
-
-REC = Recorder()
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def _send(self, status, body=b"", ctype="text/plain", headers=()):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
+class Handler(QuietHandler):
     def _dispatch(self):
         u = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
@@ -64,18 +31,18 @@ class Handler(BaseHTTPRequestHandler):
                       "client": self.client_address[0], "server": self.server.server_address[0]})
         hits = len(REC.get(key))
         if u.path == "/json":
-            return self._send(200, b'{"ok":true,"n":42,"s":"quote \\" and \\u00e9"}', "application/json")
+            return self.send(200, b'{"ok":true,"n":42,"s":"quote \\" and \\u00e9"}', "application/json")
         if u.path == "/text":
-            return self._send(200, b"hello from the test server", "text/plain; charset=utf-8")
+            return self.send(200, b"hello from the test server", "text/plain; charset=utf-8")
         if u.path.startswith("/status/"):
-            return self._send(int(u.path.split("/")[2]), b"status body " + u.path.encode())
+            return self.send(int(u.path.split("/")[2]), b"status body " + u.path.encode())
         if u.path == "/429":
             if hits == 1:
-                return self._send(429, b"slow down", headers=[("Retry-After", q.get("after", "2"))])
-            return self._send(200, b'{"ok":true}', "application/json")
+                return self.send(429, b"slow down", headers=[("Retry-After", q.get("after", "2"))])
+            return self.send(200, b'{"ok":true}', "application/json")
         if u.path == "/slow":
             time.sleep(float(q.get("s", "5")))
-            return self._send(200, b"late")
+            return self.send(200, b"late")
         if u.path == "/big":
             total, chunk, pause = int(q.get("n", "600000")), 16384, float(q.get("pause", "0.02"))
             self.send_response(200)
@@ -94,15 +61,15 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return None
         if u.path == "/redirect":
-            return self._send(302, b"", headers=[("Location", q["to"])])
+            return self.send(302, b"", headers=[("Location", q["to"])])
         if u.path == "/echo":
             out = {"method": self.command, "headers": {k.lower(): v for k, v in self.headers.items()},
                    "body": body.decode("utf-8", "replace")}
-            return self._send(200, json.dumps(out).encode(), "application/json")
+            return self.send(200, json.dumps(out).encode(), "application/json")
         if u.path == "/hook":
             fails = int(q.get("fail", "0"))
-            return self._send(500 if hits <= fails else 200, b"ok")
-        return self._send(404, b"no route")
+            return self.send(500 if hits <= fails else 200, b"ok")
+        return self.send(404, b"no route")
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _dispatch
 
@@ -117,8 +84,7 @@ class Servers:
             cls.main = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
             cls.other = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
             for s in (cls.main, cls.other):
-                s.daemon_threads = True
-                threading.Thread(target=s.serve_forever, daemon=True).start()
+                serve(s)
         return cls.main.server_address[1], cls.other.server_address[1]
 
 

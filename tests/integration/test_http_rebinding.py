@@ -14,43 +14,20 @@ import json
 import os
 import signal
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from taskq_dns import ScriptedDns, probe, resolver_prefix
 from taskq_faults import WorkerProc
 from taskq_harness import ENV, TaskqTestCase, unique, wait_until
+from taskq_httpd import KeyedLog, QuietHandler, serve
 
 ALLOW = "*,127.0.0.1/32"
 FINAL = ("succeeded", "failed", "cancelled")
+HITS = KeyedLog()  # per test key: (server address, server port, path) of each request
 
 
-class Hits:
-    """Which server address and port each request reached, per test key."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.by_key = {}
-
-    def add(self, key, item):
-        with self.lock:
-            self.by_key.setdefault(key, []).append(item)
-
-    def get(self, key):
-        with self.lock:
-            return list(self.by_key.get(key, []))
-
-
-HITS = Hits()
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: connections stay open between requests
-
-    def log_message(self, *args):
-        pass
-
+class Handler(QuietHandler):
     def do_GET(self):
         u = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
@@ -61,13 +38,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             body, status, extra = json.dumps({"server": self.server.server_address[0]}).encode(), \
                 200, []
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in extra:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        self.send(status, body, "application/json", extra)
 
 
 class V6Server(ThreadingHTTPServer):
@@ -110,8 +81,7 @@ class Servers:
                     s.server_close()
                 continue
             for s in servers:
-                s.daemon_threads = True
-                threading.Thread(target=s.serve_forever, daemon=True).start()
+                serve(s)
             return port
         raise AssertionError("no port free on 127.0.0.1, 127.0.0.2 and ::1 at once")
 

@@ -12,6 +12,7 @@ import time
 from urllib.parse import urlparse
 
 from taskq_harness import ENV as env, Client, TaskqTestCase, parse_time, percentile
+from taskq_sse import SseStream
 
 
 def auth_lines(token):
@@ -27,55 +28,14 @@ def addr():
     return u.hostname, u.port
 
 
-class Sse:
-    """A minimal EventSource over a raw socket: (id, data) events with arrival times."""
+class Sse(SseStream):
+    """An event stream of the test stack: (id, data) events with arrival times."""
 
     def __init__(self, path, last_event_id=None, timeout=15, token=None, extra=""):
-        self.sock = socket.create_connection(addr(), timeout=timeout)
-        # HTTP/1.0: the stream is delimited by the connection, no chunked framing to undo
-        head = "GET %s HTTP/1.0\r\nHost: x\r\nAccept: text/event-stream\r\n" % path
-        head += auth_lines(token) + extra
+        headers = auth_lines(token) + extra
         if last_event_id:
-            head += "Last-Event-ID: %s\r\n" % last_event_id
-        self.sock.sendall((head + "\r\n").encode())
-        self.buf = b""
-        self.status = None
-        self._read_head()
-
-    def _read_head(self):
-        while b"\r\n\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed before headers")
-            self.buf += chunk
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        self.status = int(head.split(b" ")[1])
-        self.buf = self.buf.replace(b"\r\n", b"\n")
-
-    def events(self, until, timeout=15):
-        """Yields (id, data dict, arrival time) until until(data) is true."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            while b"\n\n" in self.buf:
-                block, self.buf = self.buf.split(b"\n\n", 1)
-                ev_id, data = None, None
-                for line in block.decode().splitlines():
-                    if line.startswith("id: "):
-                        ev_id = line[4:]
-                    elif line.startswith("data: "):
-                        data = json.loads(line[6:])
-                if data is not None:
-                    yield ev_id, data, time.time()
-                    if until(data):
-                        return
-            self.sock.settimeout(max(0.1, deadline - time.time()))
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                return
-            self.buf += chunk.replace(b"\r\n", b"\n")
-
-    def close(self):
-        self.sock.close()
+            headers += "Last-Event-ID: %s\r\n" % last_event_id
+        super().__init__(addr(), path, headers, timeout=timeout)
 
 
 def ws_frames(path, until, timeout=15, token=None):
