@@ -1,19 +1,17 @@
 /* bgthread: a worker's background thread and its connection (see bgthread.h). */
 #include "bgthread.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
 #include "store/live.h"
 
-static void bg_free(struct bgthread *b)
-{
-	db_free(b->db);
-	pthread_cond_destroy(&b->done);
-	pthread_cond_destroy(&b->work);
-	pthread_mutex_destroy(&b->lock);
-}
-
-bool bg_start(struct bgthread *b, const char *conninfo, const char *app, bool generic_plans,
+void bg_start(struct bgthread *b, const char *conninfo, const char *app, bool generic_plans,
 	      void *(*fn)(void *), void *arg)
 {
+	int rc;
+
 	atomic_init(&b->stopping, false);
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->work, NULL);
@@ -21,11 +19,11 @@ bool bg_start(struct bgthread *b, const char *conninfo, const char *app, bool ge
 	b->db = store_open(conninfo, app);
 	if (generic_plans)
 		db_prefer_generic_plans(b->db);
-	if (pthread_create(&b->thread, NULL, fn, arg) != 0) {
-		bg_free(b);
-		return false;
+	if ((rc = pthread_create(&b->thread, NULL, fn, arg)) != 0) {
+		log_error("event=thread_start_failed thread=%s msg=\"%s\"", app,
+			  strerrordesc_np(rc));
+		abort();
 	}
-	return true;
 }
 
 void bg_stop(struct bgthread *b)
@@ -35,5 +33,8 @@ void bg_stop(struct bgthread *b)
 	pthread_cond_broadcast(&b->work);
 	pthread_mutex_unlock(&b->lock);
 	pthread_join(b->thread, NULL);
-	bg_free(b);
+	db_free(b->db);
+	pthread_cond_destroy(&b->done);
+	pthread_cond_destroy(&b->work);
+	pthread_mutex_destroy(&b->lock);
 }

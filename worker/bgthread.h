@@ -23,9 +23,9 @@ struct bgthread {
 };
 
 /* Opens the connection (application_name app; generic plans when asked: see
- * db_prefer_generic_plans), then starts fn(arg). False, with nothing left open, when the
- * thread cannot start. */
-bool bg_start(struct bgthread *b, const char *conninfo, const char *app, bool generic_plans,
+ * db_prefer_generic_plans), then starts fn(arg). A thread that cannot start (the process
+ * is out of threads or memory) ends the process with a log line, as xmalloc does. */
+void bg_start(struct bgthread *b, const char *conninfo, const char *app, bool generic_plans,
 	      void *(*fn)(void *), void *arg);
 /* Sets the stop flag (under the lock, so a thread waiting on work sees it), wakes and joins
  * the thread, closes the connection. */

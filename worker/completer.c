@@ -183,10 +183,7 @@ struct completer *completer_start(const char *conninfo, const char *worker, int 
 
 	c->worker = worker;
 	c->lease_s = lease_s;
-	if (!bg_start(&c->bg, conninfo, "taskq-worker-completer", true, completer_main, c)) {
-		free(c);
-		return NULL;
-	}
+	bg_start(&c->bg, conninfo, "taskq-worker-completer", true, completer_main, c);
 	return c;
 }
 

@@ -88,13 +88,9 @@ struct pool *pool_start(const struct pool_config *cfg)
 	p->cdb = store_open_listener(cfg->db, "taskq-worker");
 	db_prefer_generic_plans(p->cdb);
 	p->completer = completer_start(cfg->db, p->worker_id, cfg->lease_s);
-	if (!p->completer)
-		return NULL;
 	p->ex = xcalloc((size_t)cfg->concurrency, sizeof *p->ex);
 	p->progress = progress_start(cfg->db, p->worker_id, cfg->concurrency, cfg->lease_s,
 				     progress_verdict, p);
-	if (!p->progress)
-		return NULL;
 	for (int i = 0; i < cfg->concurrency; i++) {
 		p->ex[i].pool = p;
 		p->ex[i].db = store_open(cfg->db, "taskq-worker");

@@ -157,11 +157,7 @@ struct progress *progress_start(const char *conninfo, const char *worker, int ns
 	pg->lease_s = lease_s;
 	pg->verdict = verdict;
 	pg->ctx = ctx;
-	if (!bg_start(&pg->bg, conninfo, "taskq-worker-progress", true, progress_main, pg)) {
-		free(pg->slots);
-		free(pg);
-		return NULL;
-	}
+	bg_start(&pg->bg, conninfo, "taskq-worker-progress", true, progress_main, pg);
 	return pg;
 }
 

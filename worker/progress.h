@@ -22,8 +22,7 @@ struct progress;
  * is no longer this worker's. Called on the flusher's thread. */
 typedef void (*progress_verdict_fn)(int slot, const char *id, int attempt, int verdict, void *ctx);
 
-/* nslots: one per executor; worker borrowed for the flusher's lifetime. NULL when the
- * thread cannot start. */
+/* nslots: one per executor; worker borrowed for the flusher's lifetime. */
 struct progress *progress_start(const char *conninfo, const char *worker, int nslots, int lease_s,
 				progress_verdict_fn verdict, void *ctx);
 /* Writes what is still pending, then stops the thread and closes its connection. */

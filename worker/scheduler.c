@@ -173,10 +173,7 @@ struct scheduler *scheduler_start(const char *conninfo, const char *worker_id)
 	struct scheduler *s = xcalloc(1, sizeof *s);
 
 	snprintf(s->worker_id, sizeof s->worker_id, "%s", worker_id ? worker_id : "");
-	if (!bg_start(&s->bg, conninfo, "taskq-worker-scheduler", false, scheduler_main, s)) {
-		free(s);
-		return NULL;
-	}
+	bg_start(&s->bg, conninfo, "taskq-worker-scheduler", false, scheduler_main, s);
 	return s;
 }
 

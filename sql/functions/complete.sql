@@ -73,22 +73,6 @@ LANGUAGE sql AS $$
                              jsonb_build_array(msg), lease_s) p
 $$;
 
--- The attempt succeeded: recorded, counted and logged in one statement's transaction, with
--- the key freed.
-CREATE OR REPLACE FUNCTION taskq.complete(task uuid, worker text, att integer, res jsonb)
-RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE
-  t taskq.tasks;
-BEGIN
-  UPDATE taskq.tasks x
-     SET state = 'succeeded', progress = 100, result = res, error = NULL, finished_at = now(),
-         lease_until = NULL, updated_at = now(), version = x.version + 1
-   WHERE x.id = task AND x.worker_id = worker AND x.attempts = att AND x.state = 'running'
-  RETURNING * INTO t;
-  RETURN taskq.attempt_ended(t, worker, 'succeeded', t.attempts);
-END $$;
-
 -- Completions in batches: executors of a worker that finish at the same time share one
 -- statement and one commit (one change notification, one history INSERT, one counter update
 -- per queue and one fsync for the whole batch instead of one of each per task). Records the
@@ -130,6 +114,15 @@ BEGIN
   END IF;
   RETURN QUERY SELECT unnest(coalesce(done_ids, '{}'));
 END $$;
+
+-- The attempt succeeded (one task): complete_many for a batch of one. True when recorded,
+-- false when the worker no longer holds the task.
+CREATE OR REPLACE FUNCTION taskq.complete(task uuid, worker text, att integer, res jsonb)
+RETURNS boolean
+LANGUAGE sql AS $$
+  SELECT EXISTS (SELECT 1 FROM taskq.complete_many(worker, ARRAY[task], ARRAY[att],
+                                                   jsonb_build_array(coalesce(res, '{}'))))
+$$;
 
 -- The attempt failed. Retried after a back-off while attempts remain and the failure is
 -- retryable, else failed for good. retry_in_s may name the earliest retry (an upstream's
