@@ -11,6 +11,7 @@
  * Who may read it: see the route's flags in fcgi/routes.h and README "Security".
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -116,6 +117,22 @@ static void write_per_queue(struct ptext *t, const struct qagg *a, int n, const 
 						       : a[i].workers));
 }
 
+/* A family with a sample per queue and final state: the last minute's finishes, or (total)
+ * every finish ever. */
+static void write_per_final(struct ptext *t, const struct qagg *a, int n, const char *name,
+			    const char *type, const char *help, bool total)
+{
+	pt_family(t, name, type, help);
+	for (int i = 0; i < n; i++)
+		for (int f = 0; f < 3; f++) {
+			const long long *v = total ? a[i].finished_total : a[i].last_minute;
+			pt_sample(t, "",
+				  (const char *const[]){"queue", a[i].queue, "state", g_final[f],
+							NULL},
+				  (double)v[task_state_parse(g_final[f])]);
+		}
+}
+
 static void write_queues(struct ptext *t, const struct metrics_db *m)
 {
 	int n;
@@ -146,24 +163,14 @@ static void write_queues(struct ptext *t, const struct metrics_db *m)
 			"queue; 0: its queued tasks wait until one starts.",
 			QF_WORKERS);
 
-	pt_family(t, "taskq_tasks_finished_last_minute", "gauge",
-		  "Tasks of the queue in this final state that finished in the last 60 seconds.");
-	for (int i = 0; i < n; i++)
-		for (int f = 0; f < 3; f++)
-			pt_sample(t, "",
-				  (const char *const[]){"queue", a[i].queue, "state", g_final[f],
-							NULL},
-				  (double)a[i].last_minute[task_state_parse(g_final[f])]);
-
-	pt_family(t, "taskq_tasks_finished_total", "counter",
-		  "Tasks that reached this final state in the queue, ever (taskq.counters; retries "
-		  "that finish again count again; pruning does not lower it).");
-	for (int i = 0; i < n; i++)
-		for (int f = 0; f < 3; f++)
-			pt_sample(t, "",
-				  (const char *const[]){"queue", a[i].queue, "state", g_final[f],
-							NULL},
-				  (double)a[i].finished_total[task_state_parse(g_final[f])]);
+	write_per_final(t, a, n, "taskq_tasks_finished_last_minute", "gauge",
+			"Tasks of the queue in this final state that finished in the last 60 "
+			"seconds.",
+			false);
+	write_per_final(t, a, n, "taskq_tasks_finished_total", "counter",
+			"Tasks that reached this final state in the queue, ever (taskq.counters; "
+			"retries that finish again count again; pruning does not lower it).",
+			true);
 	free(a);
 }
 
@@ -175,6 +182,33 @@ static void write_counter_of(struct ptext *t, const struct metrics_worker *w,
 	if (s->has & bit)
 		pt_sample_u64(t, "", (const char *const[]){"worker", w->id, NULL}, v);
 }
+
+static double heartbeat_age(const struct metrics_worker *w)
+{
+	return w->last_seen_s;
+}
+
+static double executors(const struct metrics_worker *w)
+{
+	return (double)w->concurrency;
+}
+
+static double busy_executors(const struct metrics_worker *w)
+{
+	return (double)w->running;
+}
+
+/* the gauges with one sample per worker, labelled by its id */
+static const struct {
+	const char *name, *help;
+	double (*value)(const struct metrics_worker *w);
+} g_worker_gauges[] = {
+	{"taskq_worker_heartbeat_age_seconds",
+	 "Seconds since the worker's last heartbeat (it writes one every lease/3).", heartbeat_age},
+	{"taskq_worker_executors", "Executor threads of the worker (--concurrency).", executors},
+	{"taskq_worker_busy_executors",
+	 "Executor threads of the worker running a task, at its last heartbeat.", busy_executors},
+};
 
 static void write_workers(struct ptext *t, const struct metrics_db *m)
 {
@@ -189,21 +223,12 @@ static void write_workers(struct ptext *t, const struct metrics_db *m)
 		  "Worker daemons with a heartbeat in the last minute.");
 	pt_sample(t, "", NULL, (double)m->nw);
 
-	pt_family(t, "taskq_worker_heartbeat_age_seconds", "gauge",
-		  "Seconds since the worker's last heartbeat (it writes one every lease/3).");
-	for (int i = 0; i < m->nw; i++)
-		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL},
-			  m->w[i].last_seen_s);
-	pt_family(t, "taskq_worker_executors", "gauge",
-		  "Executor threads of the worker (--concurrency).");
-	for (int i = 0; i < m->nw; i++)
-		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL},
-			  (double)m->w[i].concurrency);
-	pt_family(t, "taskq_worker_busy_executors", "gauge",
-		  "Executor threads of the worker running a task, at its last heartbeat.");
-	for (int i = 0; i < m->nw; i++)
-		pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL},
-			  (double)m->w[i].running);
+	for (size_t g = 0; g < sizeof g_worker_gauges / sizeof g_worker_gauges[0]; g++) {
+		pt_family(t, g_worker_gauges[g].name, "gauge", g_worker_gauges[g].help);
+		for (int i = 0; i < m->nw; i++)
+			pt_sample(t, "", (const char *const[]){"worker", m->w[i].id, NULL},
+				  g_worker_gauges[g].value(&m->w[i]));
+	}
 
 	pt_family(t, "taskq_worker_claimed_total", "counter", "Tasks the worker claimed.");
 	for (int i = 0; i < m->nw; i++)
@@ -270,6 +295,25 @@ static void write_workers(struct ptext *t, const struct metrics_db *m)
 
 static const char *const g_breaker_states[] = {"closed", "open", "half_open"};
 
+/* the families with one sample per host, each a long long field of struct metrics_breaker */
+static const struct {
+	const char *name, *type, *help;
+	size_t field;
+} g_breaker_figures[] = {
+	{"taskq_breaker_consecutive_failures", "gauge",
+	 "Consecutive failures of the host (a success resets them).",
+	 offsetof(struct metrics_breaker, failures)},
+	{"taskq_breaker_trips_total", "counter", "Times the host's breaker opened from closed.",
+	 offsetof(struct metrics_breaker, trips)},
+	{"taskq_breaker_probes_total", "counter",
+	 "Tasks let through to the host as the half-open breaker's probe.",
+	 offsetof(struct metrics_breaker, probes)},
+	{"taskq_breaker_deferred_total", "counter",
+	 "Tasks for the host put back in the queue by its breaker, their attempt not counted (a "
+	 "task deferred again counts again).",
+	 offsetof(struct metrics_breaker, deferred)},
+};
+
 /* Hosts whose breaker tripped at least once (at most 200, the most recently changed). */
 static void write_breakers(struct ptext *t, const struct metrics_db *m)
 {
@@ -282,27 +326,14 @@ static void write_breakers(struct ptext *t, const struct metrics_db *m)
 				  (const char *const[]){"host", m->b[i].host, "state",
 							g_breaker_states[s], NULL},
 				  strcmp(m->b[i].state, g_breaker_states[s]) ? 0 : 1);
-	pt_family(t, "taskq_breaker_consecutive_failures", "gauge",
-		  "Consecutive failures of the host (a success resets them).");
-	for (int i = 0; i < m->nb; i++)
-		pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
-			  (double)m->b[i].failures);
-	pt_family(t, "taskq_breaker_trips_total", "counter",
-		  "Times the host's breaker opened from closed.");
-	for (int i = 0; i < m->nb; i++)
-		pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
-			  (double)m->b[i].trips);
-	pt_family(t, "taskq_breaker_probes_total", "counter",
-		  "Tasks let through to the host as the half-open breaker's probe.");
-	for (int i = 0; i < m->nb; i++)
-		pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
-			  (double)m->b[i].probes);
-	pt_family(t, "taskq_breaker_deferred_total", "counter",
-		  "Tasks for the host put back in the queue by its breaker, their attempt not "
-		  "counted (a task deferred again counts again).");
-	for (int i = 0; i < m->nb; i++)
-		pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
-			  (double)m->b[i].deferred);
+	for (size_t f = 0; f < sizeof g_breaker_figures / sizeof g_breaker_figures[0]; f++) {
+		pt_family(t, g_breaker_figures[f].name, g_breaker_figures[f].type,
+			  g_breaker_figures[f].help);
+		for (int i = 0; i < m->nb; i++)
+			pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
+				  (double)*(const long long *)((const char *)&m->b[i] +
+							       g_breaker_figures[f].field));
+	}
 }
 
 /* Reads the database figures and renders them (the caller holds g_lock). */

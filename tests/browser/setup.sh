@@ -8,6 +8,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
 
 say() { printf 'browser setup: %s\n' "$*" >&2; }
+# shellcheck source=../lib/npm.sh
+. "$here/../lib/npm.sh"
 
 if [[ ! -x /usr/bin/chromium ]]; then
 	if [[ $(id -u) -eq 0 ]]; then
@@ -23,27 +25,8 @@ if [[ ! -x /usr/bin/chromium ]]; then
 	fi
 fi
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	if [[ $(id -u) -eq 0 ]]; then
-		say "installing nodejs and npm (apt-get)"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y -q nodejs npm >/dev/null 2>&1 || {
-			apt-get update -q >/dev/null
-			apt-get install -y -q nodejs npm >/dev/null
-		}
-	else
-		say "node/npm are missing: run 'sudo apt-get install -y nodejs npm'"
-		exit 1
-	fi
-fi
-
-# node_modules is current when it holds the locked version of playwright-core
-want=$(node -e 'console.log(require("./package-lock.json").packages["node_modules/playwright-core"].version)')
-have=$(node -e 'try{console.log(require("./node_modules/playwright-core/package.json").version)}catch{console.log("")}')
-if [[ $want != "$have" ]]; then
-	say "npm ci (playwright-core $want)"
-	export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-	npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 ||
-		npm install --no-audit --no-fund --loglevel=error >/dev/null
-fi
+need_node
+# playwright-core downloads no browser; the tests drive /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+npm_current playwright-core >/dev/null
 exit 0

@@ -11,17 +11,11 @@ doc=$(cd "$here/../../nginx/html" && pwd)/openapi.json
 cd "$here"
 
 say() { printf 'openapi lint: %s\n' "$*" >&2; }
+# shellcheck source=../lib/npm.sh
+. "$here/../lib/npm.sh"
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	say "node and npm are missing (apt-get install nodejs npm)"
-	exit 1
-fi
-want=$(node -p 'require("./package-lock.json").packages["node_modules/@redocly/cli"].version')
-have=$(node -p 'try { require("./node_modules/@redocly/cli/package.json").version } catch { "" }')
-if [[ $want != "$have" ]]; then
-	say "npm ci (@redocly/cli $want)"
-	npm ci --no-audit --no-fund --loglevel=error >/dev/null
-fi
+need_node
+want=$(npm_current @redocly/cli)
 engines=$(node -p 'require("./node_modules/@redocly/cli/package.json").engines.node')
 say "@redocly/cli $want on node $(node --version) (it wants node $engines)"
 
