@@ -284,6 +284,40 @@ class FairnessTests(TaskqTestCase):
         self.assertLess(max(positions), 40, positions)
 
 
+    def test_keyed_floods_from_two_owners_interleave(self):
+        """Tasks of one concurrency key run one at a time, in the key's own order (priority,
+        run_at): that line is fair across owners too."""
+        q = self.own_queue("fairkey")
+        key = unique("fk")
+        flood_owner, late_owner = unique("kflood"), unique("klate")
+        flood = Client(token=new_token(flood_owner), keepalive=True)
+        late = Client(token=new_token(late_owner), keepalive=True)
+        n_flood = min(30, BURST)
+        for _ in range(n_flood):
+            r = flood.submit("sleep", {"steps": 1, "step_ms": 5}, queue=q, concurrency_key=key)
+            self.assertEqual(r.status, 202, str(r))
+            self.track(r.json["id"])
+        late_ids = []
+        for _ in range(10):
+            r = late.submit("sleep", {"steps": 1, "step_ms": 5}, queue=q, concurrency_key=key)
+            self.assertEqual(r.status, 202, str(r))
+            late_ids.append(r.json["id"])
+            self.track(late_ids[-1])
+        self.start_worker(q, concurrency=2)
+        wait_until(lambda: self.db.scalar(
+            "SELECT count(*) FROM taskq.tasks WHERE id = ANY(%s::uuid[]) AND state = 'succeeded'",
+            (late_ids,)) == len(late_ids), timeout=60, what="the late owner's tasks done")
+        order = self.db.query(
+            "SELECT owner FROM taskq.tasks WHERE queue = %s AND started_at IS NOT NULL "
+            "ORDER BY started_at, id", (q,))
+        positions = [i for i, row in enumerate(order) if row["owner"] == late_owner]
+        self.report("keyed flood of %d from one owner, then 10 from another, one key: the late "
+                    "owner's tasks started at positions %s (in submit order: %d+)"
+                    % (n_flood, positions, n_flood))
+        # owners alternate within the key: the late owner's 10 start among the first ~20
+        self.assertLess(max(positions), 25, positions)
+
+
 class NginxLimitTests(TaskqTestCase):
     """The shipped nginx site limits submits per client address (loopback is exempt, so this
     test comes from 127.0.0.2) and tags every response with X-Request-Id."""
