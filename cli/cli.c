@@ -24,6 +24,7 @@ int cli_fail(const struct taskq_err *err)
 	case TASKQ_TOO_BIG:
 		return CLI_DATAERR;
 	case TASKQ_DB_DOWN:
+	case TASKQ_OVER_CAP:
 		return CLI_TEMPFAIL;
 	default:
 		return CLI_ERROR;

@@ -114,8 +114,12 @@ static const char synopsis[] =
 	"  schedule rm NAME        remove a schedule\n"
 	"  limit set queue|key NAME N SECONDS\n"
 	"                          at most N task starts in any SECONDS, across every worker\n"
-	"  limit list              the rate limits and the starts in their current window\n"
-	"  limit rm queue|key NAME remove a rate limit\n\n"
+	"  limit set owner OWNER N at most N unfinished tasks of OWNER, however they are made\n"
+	"                          (OWNER *: every owner without a cap of its own; N 0: no cap)\n"
+	"  limit list              the rate limits and the starts in their current window; the\n"
+	"                          caps on owners' unfinished tasks\n"
+	"  limit rm queue|key|owner NAME\n"
+	"                          remove a rate limit, or an owner's cap\n\n"
 	"The CLI talks to PostgreSQL directly: whoever can connect is an admin, unless a token\n"
 	"(--token, TASKQ_TOKEN) says otherwise: an owner's token acts as that owner, as the HTTP\n"
 	"API does, and may not run token or limit (migrate takes no token).\n\n"
@@ -123,7 +127,8 @@ static const char synopsis[] =
 	"2 it was cancelled, 3 not found, 4 wrong state (cancel of a finished task, retry of\n"
 	"one not failed or cancelled), 5 database error, 64 usage (unknown command or option,\n"
 	"missing argument), 65 a value refused (bad JSON, field, kind, id), 66 the --file\n"
-	"cannot be read, 75 database unreachable (try again), 77 the token is refused";
+	"cannot be read, 75 database unreachable or the owner at its cap of unfinished tasks\n"
+	"(try again), 77 the token is refused";
 
 static int run_migrate(struct db *db, char **a)
 {

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #define SLOTS 1024 /* direct-mapped; a lost entry puts one task at the head, nothing worse */
+/* owner (64) \x1f queue (64) \x1f priority (-1000..1000) \x1f concurrency key (200) */
+#define KEY_LEN 344
 
 struct slot {
-	char key[140]; /* owner \x1f queue \x1f priority */
+	char key[KEY_LEN]; /* the line: owner \x1f queue \x1f priority \x1f key ("" for none) */
 	char at[FAIR_AT_LEN];
 };
 
@@ -24,11 +26,12 @@ void fair_init(bool on)
 	g.on = on;
 }
 
-static struct slot *slot_of(const struct task_new *n, char key[140])
+static struct slot *slot_of(const struct task_new *n, char key[KEY_LEN])
 {
 	unsigned h = 5381;
 
-	snprintf(key, 140, "%s\x1f%s\x1f%d", n->owner, n->queue, n->priority);
+	snprintf(key, KEY_LEN, "%s\x1f%s\x1f%d\x1f%s", n->owner, n->queue, n->priority,
+		 n->concurrency_key ? n->concurrency_key : "");
 	for (const char *p = key; *p; p++)
 		h = h * 33 + (unsigned char)*p;
 	return &g.slot[h % SLOTS];
@@ -36,12 +39,12 @@ static struct slot *slot_of(const struct task_new *n, char key[140])
 
 void fair_prepare(struct task_new *n, char at[FAIR_AT_LEN])
 {
-	char key[140];
+	char key[KEY_LEN];
 	struct slot *s;
 
-	/* keyed tasks wait for their key anyway, children for their parents; delayed ones line
-	 * up by their time */
-	n->fair = g.on && n->delay_s <= 0 && !n->concurrency_key && !n->after;
+	/* children wait for their parents; delayed ones line up by their time. A keyed task
+	 * joins its key's line (a claim takes a key's tasks in run_at order too). */
+	n->fair = g.on && n->delay_s <= 0 && !n->after;
 	n->fair_after = NULL;
 	if (!n->fair)
 		return;
@@ -78,7 +81,7 @@ static bool later(const char *a, const char *b)
 
 void fair_created(const struct task_new *n, const struct task *t)
 {
-	char key[140];
+	char key[KEY_LEN];
 	struct slot *s;
 
 	if (!n->fair || !t->run_at)

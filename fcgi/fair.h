@@ -1,10 +1,11 @@
 /*
  * fair: start-time fair queueing across owners at submit. This process remembers, per
- * owner, queue and priority, the place in line (run_at) of the owner's last task; the next
- * task goes one microsecond after it, but never before the queue's head (lib/store/submit.c's
- * FAIR_RUN_AT). A flood from one owner is spread a microsecond apart while another owner's
- * first task lands at the head, so workers alternate between owners instead of draining the
- * flood first. On only with auth (without it there is one owner).
+ * owner and line (queue, priority and concurrency key), the place in line (run_at) of the
+ * owner's last task; the next task goes one microsecond after it, but never before the
+ * line's head (lib/store/submit.c's FAIR_RUN_AT). A flood from one owner is spread a
+ * microsecond apart while another owner's first task lands at the head, so workers alternate
+ * between owners instead of draining the flood first; within a concurrency key too, whose
+ * tasks a claim takes in the same order. On only with auth (without it there is one owner).
  */
 #ifndef TASKQ_FAIR_H
 #define TASKQ_FAIR_H

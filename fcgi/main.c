@@ -273,10 +273,8 @@ int main(int argc, char **argv)
 		 g_cfg.listen ? g_cfg.listen : "fd0", g_cfg.threads, g_cfg.max_body,
 		 replica_on() ? "on" : "off");
 	if (auth_on())
-		log_info("event=auth_on token_cache_s=%ld owner_rate=%ld owner_burst=%ld "
-			 "owner_max_unfinished=%ld fair=%s",
-			 g_cfg.auth_ttl, g_cfg.owner_rate, g_cfg.owner_burst, g_cfg.max_unfinished,
-			 g_cfg.fair);
+		log_info("event=auth_on token_cache_s=%ld owner_rate=%ld owner_burst=%ld fair=%s",
+			 g_cfg.auth_ttl, g_cfg.owner_rate, g_cfg.owner_burst, g_cfg.fair);
 	else
 		log_warn(
 			"event=auth_off msg=\"AUTH IS OFF: every client can see, submit and cancel "

@@ -1,4 +1,5 @@
-/* owner_limits: per-owner submit rate and unfinished-task cap (see owner_limits.h). */
+/* owner_limits: per-owner submit rate, and the early check of the cap on unfinished tasks
+ * (see owner_limits.h). */
 #include "owner_limits.h"
 
 #include <math.h>
@@ -10,7 +11,7 @@
 #include "base/clock.h"
 #include "auth.h"
 #include "resp.h"
-#include "store/auth.h"
+#include "store/limits.h"
 
 #define SLOTS 1024 /* direct-mapped by owner name; a collision starts a fresh slot */
 #define RECOUNT_S 1.0
@@ -18,29 +19,29 @@
 struct slot {
 	char owner[65];
 	double tokens, refilled; /* the rate's bucket */
+	long long cap;           /* the owner's cap on unfinished tasks as last read; -1: none */
 	long long unfinished;    /* last count + tasks created since */
-	double counted;          /* when unfinished was last read from PostgreSQL; 0: never */
+	double counted;          /* when cap and unfinished were last read; 0: never */
 };
 
 static struct {
 	pthread_mutex_t lock;
 	_Atomic double rate, burst; /* changed under lock (SIGHUP: limits_init again) */
-	_Atomic long max_unfinished;
 	struct slot slot[SLOTS];
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-void limits_init(double rate, double burst, long max_unfinished)
+void limits_init(double rate, double burst)
 {
 	pthread_mutex_lock(&g.lock); /* the bucket arithmetic reads them under the lock */
 	g.rate = rate;
 	g.burst = burst < 1 ? 1 : burst;
-	g.max_unfinished = max_unfinished;
 	pthread_mutex_unlock(&g.lock);
 }
 
+/* Admins are limited by neither (nor capped in the database: they hold an admin token). */
 static bool limited(const struct req *r)
 {
-	return auth_on() && !r->who.admin && (g.rate > 0 || g.max_unfinished > 0);
+	return auth_on() && !r->who.admin;
 }
 
 /* The owner's slot, claimed for it when another owner held it. Caller holds g.lock. */
@@ -56,6 +57,7 @@ static struct slot *slot_for(const char *owner, double now)
 		snprintf(s->owner, sizeof s->owner, "%s", owner);
 		s->tokens = g.burst;
 		s->refilled = now;
+		s->cap = -1;
 		s->unfinished = 0;
 		s->counted = 0;
 	}
@@ -74,9 +76,10 @@ bool limits_admit_n(struct req *r, long count)
 {
 	struct taskq_err err;
 	double now = clock_mono_s();
-	long long n = 0;
+	long long n = 0, cap = -1;
 	bool recount;
 	struct slot *s;
+	char msg[160];
 
 	if (!limited(r))
 		return true;
@@ -95,26 +98,30 @@ bool limits_admit_n(struct req *r, long count)
 			return false;
 		}
 	}
-	recount = g.max_unfinished > 0 && now - s->counted >= RECOUNT_S;
+	recount = now - s->counted >= RECOUNT_S;
 	pthread_mutex_unlock(&g.lock);
 
 	if (recount) {
-		if (store_owner_unfinished(r->db, r->who.owner, &n, &err)) {
+		if (store_owner_room(r->db, r->who.owner, &cap, &n, &err)) {
 			resp_error(r, err.rc, err.msg);
 			return false;
 		}
 		pthread_mutex_lock(&g.lock);
 		s = slot_for(r->who.owner, now);
+		s->cap = cap;
 		s->unfinished = n;
 		s->counted = now;
 		pthread_mutex_unlock(&g.lock);
 	}
 	pthread_mutex_lock(&g.lock);
 	s = slot_for(r->who.owner, now);
-	if (g.max_unfinished > 0 && s->unfinished + count > g.max_unfinished) {
+	if (s->cap >= 0 && s->unfinished + count > s->cap) {
+		/* the words of the database's refusal (taskq.over_cap_message) */
+		snprintf(msg, sizeof msg,
+			 "owner %s may have at most %lld unfinished (queued or running) tasks",
+			 r->who.owner, s->cap);
 		pthread_mutex_unlock(&g.lock);
-		too_many(r, "too_many_unfinished",
-			 "this owner has as many queued and running tasks as it may have", 5);
+		too_many(r, "too_many_unfinished", msg, 5);
 		return false;
 	}
 	if (g.rate > 0)

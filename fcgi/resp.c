@@ -138,6 +138,8 @@ void resp_error_at(struct req *r, enum taskq_rc rc, const char *msg, long index)
 	if (rc == TASKQ_DB_DOWN)
 		send_error(r, 503, "db_unavailable", "database unavailable, try again shortly", -1,
 			   "Retry-After: 1\r\n");
+	else if (rc == TASKQ_OVER_CAP) /* the owner's tasks must finish first: come back later */
+		send_error(r, 429, "too_many_unfinished", msg, -1, "Retry-After: 5\r\n");
 	else
 		send_error(r, 500, "internal", "internal error", -1, NULL);
 }

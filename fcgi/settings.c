@@ -55,8 +55,6 @@ static const struct config_opt g_opts[] = {
 	 &g_cfg.owner_rate},
 	{"owner-burst", "TASKQ_OWNER_BURST", CFG_INT, "1000", 1, 10000000,
 	 "submits an owner may make at once before owner-rate applies", &g_cfg.owner_burst},
-	{"owner-max-unfinished", "TASKQ_OWNER_MAX_UNFINISHED", CFG_INT, "10000", 0, 100000000,
-	 "queued + running tasks per owner (0: unlimited; admins exempt)", &g_cfg.max_unfinished},
 	{"wake-gap-ms", "TASKQ_WAKE_GAP_MS", CFG_INT, "1", 0, 1000,
 	 "least milliseconds between two NOTIFYs that wake the workers (a lone submit wakes at once)",
 	 &g_cfg.wake_gap_ms},
@@ -135,7 +133,7 @@ void settings_apply(bool first)
 		auth_init(!strcmp(g_cfg.auth, "on"), (double)g_cfg.auth_ttl);
 	else
 		auth_set_ttl((double)g_cfg.auth_ttl);
-	limits_init((double)g_cfg.owner_rate, (double)g_cfg.owner_burst, g_cfg.max_unfinished);
+	limits_init((double)g_cfg.owner_rate, (double)g_cfg.owner_burst);
 	fair_init(auth_on() && !strcmp(g_cfg.fair, "on"));
 	combine_init(!strcmp(g_cfg.group_commit, "on"));
 	wake_set_gap(g_cfg.wake_gap_ms);
@@ -157,7 +155,6 @@ void settings_reload(void *arg)
 	settings_apply(false);
 	config_reload_done(true);
 	log_info("event=reloaded kept_for_restart=%d max_body=%ld owner_rate=%ld owner_burst=%ld "
-		 "owner_max_unfinished=%ld fair=%s",
-		 kept, g_cfg.max_body, g_cfg.owner_rate, g_cfg.owner_burst, g_cfg.max_unfinished,
-		 g_cfg.fair);
+		 "fair=%s",
+		 kept, g_cfg.max_body, g_cfg.owner_rate, g_cfg.owner_burst, g_cfg.fair);
 }

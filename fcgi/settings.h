@@ -13,7 +13,7 @@
 struct fcgi_settings {
 	const char *config, *db, *read_db, *listen, *publish, *log_level, *log_format, *log_file,
 		*auth, *fair, *group_commit;
-	long threads, max_body, max_batch, backlog, max_waiters, max_unfinished;
+	long threads, max_body, max_batch, backlog, max_waiters;
 	long auth_ttl, owner_rate, owner_burst, wake_gap_ms, view_ttl;
 };
 extern struct fcgi_settings g_cfg;

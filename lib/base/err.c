@@ -35,6 +35,8 @@ const char *taskq_rc_name(enum taskq_rc rc)
 		return "conflict";
 	case TASKQ_TOO_BIG:
 		return "too_big";
+	case TASKQ_OVER_CAP:
+		return "over_cap";
 	case TASKQ_DB_DOWN:
 		return "db_down";
 	case TASKQ_INTERNAL:

@@ -18,7 +18,8 @@ enum taskq_rc {
 	TASKQ_NOTFOUND,
 	TASKQ_CONFLICT, /* the task is in a state that forbids the verb */
 	TASKQ_TOO_BIG,
-	TASKQ_DB_DOWN, /* PostgreSQL unreachable; try again later */
+	TASKQ_OVER_CAP, /* the owner has as many unfinished tasks as its cap; try again later */
+	TASKQ_DB_DOWN,  /* PostgreSQL unreachable; try again later */
 	TASKQ_INTERNAL,
 };
 

@@ -31,11 +31,6 @@ static struct db_stmt s_view_keys = DB_STMT("view_keys",
 					    "SELECT id, encode(secret, 'hex') FROM taskq.view_keys"
 					    " ORDER BY created_at DESC, id DESC",
 					    0);
-static struct db_stmt s_owner_unfinished =
-	DB_STMT("owner_unfinished",
-		"SELECT count(*) FROM taskq.tasks WHERE owner = $1"
-		" AND state IN ('queued', 'running')",
-		1);
 
 /* What a token lookup answers (owner: 65 bytes). */
 struct lookup {
@@ -129,13 +124,6 @@ enum taskq_rc store_token_revoke(struct db *db, const char *which, int *n, struc
 
 	*n = (int)v;
 	return rc;
-}
-
-enum taskq_rc store_owner_unfinished(struct db *db, const char *owner, long long *n,
-				     struct taskq_err *err)
-{
-	const char *p[1] = {owner};
-	return store_exec_ll(db, &s_owner_unfinished, p, 0, n, err);
 }
 
 /* The view keys read so far: up to max, those whose secret is not 32 bytes of hex left out. */

@@ -1,7 +1,7 @@
 /*
- * store/auth: bearer tokens (lookup by hash, create, list, revoke), the signing keys of view
- * tokens, and the count behind the per-owner limit on unfinished tasks. Only hashes go to
- * PostgreSQL; the token itself never leaves the process that holds it.
+ * store/auth: bearer tokens (lookup by hash, create, list, revoke) and the signing keys of
+ * view tokens. Only hashes go to PostgreSQL; the token itself never leaves the process that
+ * holds it.
  */
 #ifndef TASKQ_STORE_AUTH_H
 #define TASKQ_STORE_AUTH_H
@@ -37,8 +37,5 @@ enum taskq_rc store_token_revoke(struct db *db, const char *which, int *n, struc
  * and secrets[] (VIEW_KEY_LEN bytes each); *n how many. */
 enum taskq_rc store_view_keys(struct db *db, int max, int *ids, unsigned char (*secrets)[32],
 			      int *n, struct taskq_err *err);
-/* How many of the owner's tasks are queued or running. */
-enum taskq_rc store_owner_unfinished(struct db *db, const char *owner, long long *n,
-				     struct taskq_err *err);
 
 #endif

@@ -115,6 +115,9 @@ static enum taskq_rc map_error(struct db *db, const PGresult *res, struct taskq_
 	}
 	if (!strcmp(state, "23505"))
 		return taskq_fail(err, TASKQ_CONFLICT, "%s", msg);
+	if (!strcmp(state,
+		    "53400")) /* an owner's cap on unfinished tasks (sql/functions/owners.sql) */
+		return taskq_fail(err, TASKQ_OVER_CAP, "%s", msg);
 	if (!strncmp(state, "22", 2) || !strncmp(state, "23", 2))
 		return taskq_fail(err, TASKQ_INVAL, "%s", msg);
 	log_error("event=db_error sqlstate=%s msg=\"%s\"", state, msg);

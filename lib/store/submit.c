@@ -13,11 +13,12 @@
 #include "store/exec.h"
 
 /* A task's place in line: taskq.fair_run_at (sql/functions/submit.sql), with $12 (fair)
- * and one microsecond after the owner's previous task in this queue and priority ($13,
- * remembered by the caller). The planner inlines the function into the INSERT. */
+ * and one microsecond after the owner's previous task in this line ($13, remembered by the
+ * caller), the line of its queue, priority and concurrency key ($9). The planner inlines
+ * the function into the INSERT. */
 #define FAIR_RUN_AT                                                     \
 	"taskq.fair_run_at($3, $4::smallint, $5::float8, $12::boolean," \
-	" $13::timestamptz + interval '1 microsecond')"
+	" $13::timestamptz + interval '1 microsecond', $9)"
 
 #define INSERT_TASK                                                                            \
 	"INSERT INTO taskq.tasks AS t (kind, payload, queue, priority, run_at, max_attempts,"  \
@@ -35,7 +36,8 @@
 	" (e.v->>'priority')::smallint,"                                                          \
 	" taskq.fair_run_at(e.v->>'queue', (e.v->>'priority')::smallint,"                         \
 	" (e.v->>'delay_s')::float8, e.v->'fair' IS NOT NULL,"                                    \
-	" (e.v->>'fair_after')::timestamptz + make_interval(secs => e.o / 1e6)),"                 \
+	" (e.v->>'fair_after')::timestamptz + make_interval(secs => e.o / 1e6),"                  \
+	" e.v->>'concurrency_key'),"                                                              \
 	" (e.v->>'max_attempts')::int, (e.v->>'timeout_s')::int, e.v->>'concurrency_key',"        \
 	" e.v->>'owner', e.v->>'callback_url'"                                                    \
 	" FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, o) RETURNING t.*"

@@ -68,6 +68,7 @@ DECLARE
   seen integer := 0;
   why text;
   cancel boolean;
+  refused boolean;
   q text;
 BEGIN
   IF policy NOT IN ('success', 'always') THEN
@@ -130,17 +131,23 @@ BEGIN
     RAISE EXCEPTION '%no such parent task %', pre, pid USING ERRCODE = '22023';
   END IF;
 
-  cancel := why IS NOT NULL AND policy = 'success';
+  -- a follow-up over its owner's cap was made failed by its insert (owners.sql): it keeps
+  -- its state and error, and gets its parents and edges all the same (retried, it waits for
+  -- what is still unfinished)
+  SELECT t.state <> 'queued' INTO refused FROM taskq.tasks t WHERE t.id = child;
+  cancel := why IS NOT NULL AND policy = 'success' AND NOT refused;
   -- the row is this transaction's own, inserted a moment ago: no version to bump
   UPDATE taskq.tasks t
      SET parents = want, after_policy = policy, pending_parents = cardinality(waiting),
          after_delay_s = nullif(coalesce((el->>'delay_s')::float8, 0), 0),
-         run_at = CASE WHEN cardinality(waiting) > 0 THEN 'infinity' ELSE t.run_at END,
-         message = CASE WHEN cardinality(waiting) > 0 AND NOT cancel
+         run_at = CASE WHEN cardinality(waiting) > 0 AND NOT refused THEN 'infinity'
+                       ELSE t.run_at END,
+         message = CASE WHEN refused THEN t.message
+                        WHEN cardinality(waiting) > 0 AND NOT cancel
                         THEN taskq.waiting_message(cardinality(waiting), want) END,
          state = CASE WHEN cancel THEN 'cancelled'::taskq.state ELSE t.state END,
-         finished_at = CASE WHEN cancel THEN now() END,
-         error = CASE WHEN cancel THEN why END
+         finished_at = CASE WHEN refused THEN t.finished_at WHEN cancel THEN now() END,
+         error = CASE WHEN refused THEN t.error WHEN cancel THEN why END
    WHERE t.id = child
   RETURNING t.queue INTO q;
   -- a cancelled child keeps its edges too: retried, it waits for what is still unfinished
@@ -315,6 +322,10 @@ END $$;
 -- "enqueued": [their ids] in the result instead. Anything wrong with one of them raises
 -- (SQLSTATE 22023): the completion then fails as a whole and nothing is inserted, and the
 -- worker records the task as failed with that message (see worker/pool.c, result rejected).
+-- Follow-ups that would put the owner over its cap on unfinished tasks (owners.sql) are not
+-- an error of the result: they are inserted failed, all of this result's together, with the
+-- reason as their error ("refused: owner … may have at most N unfinished …"), and listed in
+-- "enqueued" all the same; the task's success stands, and each can be retried later.
 -- An AFTER trigger (tasks_enqueue_followups, triggers.sql), so that every row of a batched
 -- completion is recorded before any follow-up looks at other tasks (a follow-up may name a
 -- task completed by the same batch).
@@ -326,6 +337,7 @@ DECLARE
   el jsonb;
   i integer := 0;
   made uuid[];
+  cap_mode text;
 BEGIN
   IF jsonb_typeof(NEW.result) <> 'object' OR jsonb_typeof(list) = 'null' THEN
     RETURN NULL;
@@ -342,8 +354,11 @@ BEGIN
     i := i + 1;
   END LOOP;
   IF i > 0 THEN
+    cap_mode := current_setting('taskq.over_cap', true);
+    PERFORM set_config('taskq.over_cap', 'fail', true);
     SELECT array_agg(s.id ORDER BY s.ord) INTO made
       FROM taskq.insert_tasks(norm, NEW.owner, true, NEW.owner, NEW.id, 'enqueue') AS s;
+    PERFORM set_config('taskq.over_cap', coalesce(cap_mode, ''), true);
   END IF;
   UPDATE taskq.tasks t
      SET result = (t.result - 'enqueue') || jsonb_build_object('enqueued', coalesce(to_jsonb(made), '[]'))

@@ -7,13 +7,16 @@
 -- its key and does nothing (no leader to lose mid-fire). Returns the new task's id, or NULL
 -- when the time had been fired, or the schedule is gone or disabled. A kind no worker
 -- registered is refused as taskq.submit refuses it (the scheduler disables such a schedule
--- before it fires: its due query asks, see lib/store/schedules.c).
+-- before it fires: its due query asks, see lib/store/schedules.c). A fire that would put the
+-- schedule's owner over its cap on unfinished tasks makes a failed task that says so
+-- (functions/owners.sql).
 CREATE OR REPLACE FUNCTION taskq.fire_schedule(s text, at timestamptz, worker text DEFAULT NULL)
 RETURNS uuid
 LANGUAGE plpgsql AS $$
 DECLARE
   sc taskq.schedules;
   new_id uuid := taskq.uuid_v7();
+  cap_mode text;
 BEGIN
   SELECT * INTO sc FROM taskq.schedules WHERE name = s AND enabled;
   IF NOT FOUND THEN
@@ -28,10 +31,15 @@ BEGIN
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
+  -- over the owner's cap on unfinished tasks the task is made failed, saying why, rather
+  -- than the fire refused (owners.sql): the fire time is spent either way
+  cap_mode := current_setting('taskq.over_cap', true);
+  PERFORM set_config('taskq.over_cap', 'fail', true);
   INSERT INTO taskq.tasks (id, kind, payload, queue, priority, run_at, max_attempts, timeout_s,
                            owner)
   VALUES (new_id, sc.kind, sc.payload, sc.queue, sc.priority, now(), sc.max_attempts,
           sc.timeout_s, sc.owner);
+  PERFORM set_config('taskq.over_cap', coalesce(cap_mode, ''), true);
   UPDATE taskq.schedules
      SET last_fire_at = greatest(last_fire_at, at), last_task_id = new_id
    WHERE name = s AND (last_fire_at IS NULL OR last_fire_at <= at);

@@ -3,15 +3,26 @@
 -- (taskq.insert_tasks). Parents named at submit are linked by functions/chains.sql. Must not
 -- hold the checks of follow-ups (chains.sql) nor anything a worker calls.
 
--- The run_at of the head of the line that fair submits join: the first ready task of queue at
--- priority among those without a concurrency key (the only ones placed fairly; tasks_ready
--- indexes exactly them in this order). PL/pgSQL so that its plan is kept for the session: an
--- SQL function that cannot be inlined (this one has a FROM) is planned again at every call.
-CREATE OR REPLACE FUNCTION taskq.fair_head(queue text, priority smallint) RETURNS timestamptz
+-- The run_at of the head of the line that fair submits join: the first queued task of queue
+-- at priority with the same concurrency key (none: those without a key; tasks_ready indexes
+-- exactly them in this order, tasks_ready_keyed each key's, the order a claim takes a key's
+-- tasks in). PL/pgSQL so that its plans are kept for the session: an SQL function that cannot
+-- be inlined (this one has a FROM) is planned again at every call; one statement per branch,
+-- so that each uses its index.
+CREATE OR REPLACE FUNCTION taskq.fair_head(queue text, priority smallint,
+                                           concurrency_key text DEFAULT NULL)
+RETURNS timestamptz
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
+  IF fair_head.concurrency_key IS NULL THEN
+    RETURN (SELECT h.run_at FROM taskq.tasks h
+             WHERE h.queue = fair_head.queue AND h.state = 'queued' AND h.concurrency_key IS NULL
+               AND h.priority = fair_head.priority
+             ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1);
+  END IF;
   RETURN (SELECT h.run_at FROM taskq.tasks h
-           WHERE h.queue = fair_head.queue AND h.state = 'queued' AND h.concurrency_key IS NULL
+           WHERE h.queue = fair_head.queue AND h.state = 'queued'
+             AND h.concurrency_key = fair_head.concurrency_key
              AND h.priority = fair_head.priority
            ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1);
 END $$;
@@ -20,9 +31,11 @@ END $$;
 -- taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store/submit.c) alike. Delayed tasks, and all of
 -- them unless fair, run at now() + delay_s. Fair ones (start-time fair queueing across
 -- owners, taskq-fcgi with auth on): at after, the place of the owner's previous task in this
--- queue and priority plus a microsecond (the caller remembers it, fcgi/fair.c), but never
--- before the head of the line nor after now(). A flood from one owner then takes one slot
--- per microsecond of line while another owner's task lands at the head, so owners alternate.
+-- line (queue, priority and concurrency key) plus a microsecond (the caller remembers it,
+-- fcgi/fair.c), but never before the head of the line nor after now(). A flood from one
+-- owner then takes one slot per microsecond of line while another owner's task lands at the
+-- head, so owners alternate. A keyed task's line is its key's: a claim takes a key's tasks in
+-- run_at order within a priority, so owners alternate within the key too.
 -- LANGUAGE sql, one expression, no FROM: the planner inlines it into the calling statement,
 -- so a submit pays nothing for the call, and one that is not fair never looks up the head
 -- (CASE evaluates the branch it takes only).
@@ -35,15 +48,16 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- fair_place with the head looked up here: for one task (taskq.submit, taskq-fcgi's INSERTs).
--- A statement that inserts many looks each queue's head up once (taskq.insert_tasks): the
+-- A statement that inserts many looks each line's head up once (taskq.insert_tasks): the
 -- rows it inserts are not visible to its own lookups, so the head is the same for all of them.
 CREATE OR REPLACE FUNCTION taskq.fair_run_at(queue text, priority smallint, delay_s float8,
-                                             fair boolean, after timestamptz)
+                                             fair boolean, after timestamptz,
+                                             concurrency_key text DEFAULT NULL)
 RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
   SELECT taskq.fair_place(delay_s, fair,
                           CASE WHEN delay_s > 0 OR NOT fair THEN NULL
-                               ELSE taskq.fair_head(queue, priority) END, after)
+                               ELSE taskq.fair_head(queue, priority, concurrency_key) END, after)
 $$;
 
 -- "tasks[3]: " before a message about element 3 of a batch; nothing for a single submit, so
@@ -100,9 +114,10 @@ BEGIN
            (e.v->>'fair_after')::timestamptz AS fair_after
       FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
   ), heads AS MATERIALIZED (
-    -- each queue's head once (see taskq.fair_run_at), not once per fair element
-    SELECT d.q, d.prio, taskq.fair_head(d.q, d.prio::smallint) AS head
-      FROM (SELECT DISTINCT s.q, s.prio FROM src s WHERE s.fair AND s.delay_s <= 0) d
+    -- each line's head once (see taskq.fair_run_at), not once per fair element
+    SELECT d.q, d.prio, d.ckey, taskq.fair_head(d.q, d.prio::smallint, d.ckey) AS head
+      FROM (SELECT DISTINCT s.q, s.prio, s.concurrency_key AS ckey FROM src s
+             WHERE s.fair AND s.delay_s <= 0) d
   ), ins AS (
     INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts,
                                   timeout_s, dedupe_key, concurrency_key, owner, callback_url)
@@ -110,7 +125,10 @@ BEGIN
            taskq.fair_place(s.delay_s, s.fair, h.head,
                             s.fair_after + make_interval(secs => (s.i + 1) / 1e6)),
            s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url
-      FROM src s LEFT JOIN heads h ON h.q = s.q AND h.prio = s.prio ORDER BY s.i
+      FROM src s
+      LEFT JOIN heads h ON h.q = s.q AND h.prio = s.prio
+                       AND h.ckey IS NOT DISTINCT FROM s.concurrency_key
+     ORDER BY s.i
     ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running')
     DO NOTHING
     RETURNING t.id

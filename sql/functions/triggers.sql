@@ -54,6 +54,20 @@ CREATE OR REPLACE TRIGGER tasks_enqueue_followups
         AND NEW.result ? 'enqueue')
   EXECUTE FUNCTION taskq.enqueue_followups();
 
+-- An owner's cap on unfinished tasks, after every insert, once per statement (owners.sql).
+CREATE OR REPLACE TRIGGER tasks_owner_cap
+  AFTER INSERT ON taskq.tasks
+  REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT
+  EXECUTE FUNCTION taskq.owner_cap_check();
+
+-- ... and after a retry made a finished task unfinished again (owners.sql).
+CREATE OR REPLACE TRIGGER tasks_owner_cap_requeued
+  AFTER UPDATE OF state ON taskq.tasks
+  FOR EACH ROW
+  WHEN (OLD.state IN ('succeeded', 'failed', 'cancelled') AND NEW.state IN ('queued', 'running'))
+  EXECUTE FUNCTION taskq.owner_cap_requeued();
+
 -- taskq-fcgi drops its token cache (auth.sql).
 CREATE OR REPLACE TRIGGER tokens_notify
   AFTER UPDATE OR DELETE ON taskq.tokens

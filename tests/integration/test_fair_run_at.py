@@ -1,5 +1,6 @@
 """taskq.fair_run_at (sql/functions/submit.sql): the place in line of a new task, the one rule
-taskq.submit, taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store/submit.c) share. Driven in one
+taskq.submit, taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store/submit.c) share; a keyed
+task's line is its concurrency key's. Driven in one
 transaction on the stack's database (now() stays put; rolled back, nothing is left behind).
 test_auth's fairness test checks the same rule end to end.
 """
@@ -24,10 +25,14 @@ class FairRunAtTests(TaskqTestCase):
             cur.execute("SELECT extract(epoch FROM (%s) - now())::float8" % expr, params)
             return cur.fetchone()[0]
 
-    def place(self, delay_s=0, fair=True, after=None, prio=0):
+    def place(self, delay_s=0, fair=True, after=None, prio=0, key=None):
+        if key is None:  # the signature without the key, as callers that pass none use it
+            return self.secs("SELECT taskq.fair_run_at(%s, %s::smallint, %s, %s, "
+                             "now() + make_interval(secs => %s))",
+                             (self.q, prio, delay_s, fair, after))
         return self.secs("SELECT taskq.fair_run_at(%s, %s::smallint, %s, %s, "
-                         "now() + make_interval(secs => %s))",
-                         (self.q, prio, delay_s, fair, after))
+                         "now() + make_interval(secs => %s), %s)",
+                         (self.q, prio, delay_s, fair, after, key))
 
     def queued(self, at, prio=0, key=None):
         with self.conn.cursor() as cur:
@@ -58,6 +63,31 @@ class FairRunAtTests(TaskqTestCase):
         self.assertEqual(self.place(after=30), 0, "never after now")
         self.assertEqual(self.place(after=None, prio=5), -80)
 
+    def test_a_keyed_task_joins_the_line_of_its_key(self):
+        # a claim takes a key's tasks by priority, run_at and id: the key's line is fair too
+        self.queued(-95)
+        self.queued(-90, key="k")
+        self.queued(-70, key="k")
+        self.queued(-99, key="other")
+        self.queued(-98, prio=5, key="k")
+        self.assertEqual(self.place(after=None, key="k"), -90, "a new owner lands at the head")
+        self.assertEqual(self.place(after=-100, key="k"), -90, "never before the head")
+        self.assertEqual(self.place(after=-75, key="k"), -75, "behind the owner's previous task")
+        self.assertEqual(self.place(after=30, key="k"), 0, "never after now")
+        self.assertEqual(self.place(after=None, prio=5, key="k"), -98)
+        self.assertEqual(self.place(after=None, key="empty"), 0, "an empty line: now")
+        self.assertEqual(self.place(delay_s=5, after=-75, key="k"), 5, "a delay wins over fair")
+        self.assertEqual(self.place(after=None), -95, "the plain line is the keyless tasks'")
+        # a statement that inserts many (taskq.insert_tasks) looks each line's head up once
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT extract(epoch FROM run_at - now())::float8 FROM "
+                        "taskq.submit_many(%s::jsonb) ORDER BY ord",
+                        ('[{"kind": "noop", "queue": "%s", "concurrency_key": "k", "fair": true},'
+                         ' {"kind": "noop", "queue": "%s", "fair": true},'
+                         ' {"kind": "noop", "queue": "%s", "concurrency_key": "other",'
+                         ' "fair": true, "fair_after": "-infinity"}]' % (self.q, self.q, self.q),))
+            self.assertEqual([r[0] for r in cur.fetchall()], [-90, -95, -99])
+
     def test_the_submits_use_it(self):
         with self.conn.cursor() as cur:
             # taskq.submit places its one task with fair_run_at; insert_tasks looks each queue's
@@ -76,5 +106,9 @@ class FairRunAtTests(TaskqTestCase):
             # inlined into the caller: the plan shows the expression, not a call
             cur.execute("EXPLAIN VERBOSE SELECT taskq.fair_run_at(%s, 0::smallint, 0, false, "
                         "NULL)", (self.q,))
+            plan = "\n".join(r[0] for r in cur.fetchall())
+            self.assertNotIn("fair_run_at", plan)
+            cur.execute("EXPLAIN VERBOSE SELECT taskq.fair_run_at(%s, 0::smallint, 0, false, "
+                        "NULL, 'k')", (self.q,))
             plan = "\n".join(r[0] for r in cur.fetchall())
             self.assertNotIn("fair_run_at", plan)
