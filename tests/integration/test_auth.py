@@ -254,22 +254,20 @@ class FairnessTests(TaskqTestCase):
         super().setUp()
         self.skip_unless_auth()
 
-    def test_a_flood_from_one_owner_does_not_starve_another(self):
-        q = self.own_queue("fair")
+    def flood_then_late(self, q, n_flood, step_ms, **fields):
+        """n_flood sleep tasks from one owner, then 10 from another, drained by 2 executors;
+        returns the positions at which the late owner's tasks started."""
         flood_owner, late_owner = unique("flood"), unique("late")
         flood = Client(token=new_token(flood_owner), keepalive=True)
         late = Client(token=new_token(late_owner), keepalive=True)
-        n_flood = min(300, BURST)
-        for _ in range(n_flood):
-            r = flood.submit("sleep", {"steps": 1, "step_ms": 20}, queue=q)
-            self.assertEqual(r.status, 202, str(r))
-            self.track(r.json["id"])
         late_ids = []
-        for _ in range(10):
-            r = late.submit("sleep", {"steps": 1, "step_ms": 20}, queue=q)
-            self.assertEqual(r.status, 202, str(r))
-            late_ids.append(r.json["id"])
-            self.track(late_ids[-1])
+        for client, n in ((flood, n_flood), (late, 10)):
+            for _ in range(n):
+                r = client.submit("sleep", {"steps": 1, "step_ms": step_ms}, queue=q, **fields)
+                self.assertEqual(r.status, 202, str(r))
+                self.track(r.json["id"])
+                if client is late:
+                    late_ids.append(r.json["id"])
         self.start_worker(q, concurrency=2)
         wait_until(lambda: self.db.scalar(
             "SELECT count(*) FROM taskq.tasks WHERE id = ANY(%s::uuid[]) AND state = 'succeeded'",
@@ -277,41 +275,23 @@ class FairnessTests(TaskqTestCase):
         order = self.db.query(
             "SELECT owner FROM taskq.tasks WHERE queue = %s AND started_at IS NOT NULL "
             "ORDER BY started_at, id", (q,))
-        positions = [i for i, row in enumerate(order) if row["owner"] == late_owner]
+        return [i for i, row in enumerate(order) if row["owner"] == late_owner]
+
+    def test_a_flood_from_one_owner_does_not_starve_another(self):
+        n_flood = min(300, BURST)
+        positions = self.flood_then_late(self.own_queue("fair"), n_flood, 20)
         self.report("flood of %d from one owner, then 10 from another: the late owner's tasks "
                     "started at positions %s (without fair queueing they would start at %d+)"
                     % (n_flood, positions, n_flood))
         # owners alternate: the late owner's 10 tasks start among the first ~20 + slack
         self.assertLess(max(positions), 40, positions)
 
-
     def test_keyed_floods_from_two_owners_interleave(self):
         """Tasks of one concurrency key run one at a time, in the key's own order (priority,
         run_at): that line is fair across owners too."""
-        q = self.own_queue("fairkey")
-        key = unique("fk")
-        flood_owner, late_owner = unique("kflood"), unique("klate")
-        flood = Client(token=new_token(flood_owner), keepalive=True)
-        late = Client(token=new_token(late_owner), keepalive=True)
         n_flood = min(30, BURST)
-        for _ in range(n_flood):
-            r = flood.submit("sleep", {"steps": 1, "step_ms": 5}, queue=q, concurrency_key=key)
-            self.assertEqual(r.status, 202, str(r))
-            self.track(r.json["id"])
-        late_ids = []
-        for _ in range(10):
-            r = late.submit("sleep", {"steps": 1, "step_ms": 5}, queue=q, concurrency_key=key)
-            self.assertEqual(r.status, 202, str(r))
-            late_ids.append(r.json["id"])
-            self.track(late_ids[-1])
-        self.start_worker(q, concurrency=2)
-        wait_until(lambda: self.db.scalar(
-            "SELECT count(*) FROM taskq.tasks WHERE id = ANY(%s::uuid[]) AND state = 'succeeded'",
-            (late_ids,)) == len(late_ids), timeout=60, what="the late owner's tasks done")
-        order = self.db.query(
-            "SELECT owner FROM taskq.tasks WHERE queue = %s AND started_at IS NOT NULL "
-            "ORDER BY started_at, id", (q,))
-        positions = [i for i, row in enumerate(order) if row["owner"] == late_owner]
+        positions = self.flood_then_late(self.own_queue("fairkey"), n_flood, 5,
+                                         concurrency_key=unique("fk"))
         self.report("keyed flood of %d from one owner, then 10 from another, one key: the late "
                     "owner's tasks started at positions %s (in submit order: %d+)"
                     % (n_flood, positions, n_flood))

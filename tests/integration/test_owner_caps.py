@@ -103,20 +103,19 @@ class OwnerCapTests(TaskqTestCase):
         self.db.query("SELECT * FROM taskq.submit_many(%s::jsonb, %s)", (many, owner))
         self.assertEqual(self.db.scalar("SELECT unfinished FROM taskq.owner_counts "
                                         "WHERE owner = %s", (owner,)), 90)
-        for _ in range(10):
-            self.sql_submit(owner=owner)
-        code, _ = self.refused("SELECT taskq.submit('noop', queue => %s, owner => %s)",
-                               (self.q, owner))
-        self.assertEqual(code, "53400")
-        self.assertEqual(self.unfinished(owner), 100)
+        self.fill_to_the_cap(owner, 10, 100)
         self.db.query("SELECT taskq.cancel(id) FROM (SELECT id FROM taskq.tasks WHERE owner = %s "
                       "LIMIT 50) x", (owner,))
-        for _ in range(50):
+        self.fill_to_the_cap(owner, 50, 100)
+
+    def fill_to_the_cap(self, owner, n, cap):
+        """n submits fit; the next one is refused (53400) and owner stays at cap."""
+        for _ in range(n):
             self.sql_submit(owner=owner)
         code, _ = self.refused("SELECT taskq.submit('noop', queue => %s, owner => %s)",
                                (self.q, owner))
         self.assertEqual(code, "53400")
-        self.assertEqual(self.unfinished(owner), 100)
+        self.assertEqual(self.unfinished(owner), cap)
 
     def test_http_and_cli_paths_past_the_cap_are_refused(self):
         if Client(token=None).request("GET", "/api/me").status != 401:
