@@ -26,6 +26,7 @@ struct item {
 	char *kind;
 	int attempt;
 	json_object *result;
+	int tag;        /* the caller's, passed to done */
 	double give_up; /* monotonic seconds: the lease has expired by then */
 	bool held;      /* set by record_batch */
 };
@@ -36,6 +37,8 @@ struct completer {
 	int backlog; /* handed over, not yet recorded */
 	const char *worker;
 	int lease_s;
+	completer_done_fn done;
+	void *ctx;
 };
 
 /* One statement for the batch: sets each item's held; returns the statement's rc. */
@@ -171,16 +174,21 @@ static void *completer_main(void *arg)
 		c->backlog -= n;
 		pthread_cond_broadcast(&c->bg.done);
 		pthread_mutex_unlock(&c->bg.lock);
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
+			c->done(c->ctx, batch[i]->tag);
 			item_free(batch[i]);
+		}
 	}
 	return NULL;
 }
 
-struct completer *completer_start(const char *conninfo, const char *worker, int lease_s)
+struct completer *completer_start(const char *conninfo, const char *worker, int lease_s,
+				  completer_done_fn done, void *ctx)
 {
 	struct completer *c = xcalloc(1, sizeof *c);
 
+	c->done = done;
+	c->ctx = ctx;
 	c->worker = worker;
 	c->lease_s = lease_s;
 	bg_start(&c->bg, conninfo, "taskq-worker-completer", true, completer_main, c);
@@ -196,10 +204,11 @@ void completer_stop(struct completer *c)
 }
 
 void completer_complete(struct completer *c, const struct holder *h, const char *kind,
-			json_object *result)
+			json_object *result, int tag)
 {
 	struct item *it = xcalloc(1, sizeof *it);
 
+	it->tag = tag;
 	snprintf(it->id, sizeof it->id, "%s", h->id);
 	it->kind = xstrdup(kind);
 	it->attempt = h->attempt;

@@ -17,10 +17,15 @@
 
 struct completer;
 
+/* Called on the completer's thread once a success handed over with tag is recorded (or given
+ * up): the pool frees the task's place under its queue's limit then, not before. */
+typedef void (*completer_done_fn)(void *ctx, int tag);
+
 /* worker: the worker id every verb is fenced by (borrowed for the completer's lifetime);
  * lease_s: how long a success may wait for the database before the lease has expired and the
  * task will run again (it is then given up, with a log line). */
-struct completer *completer_start(const char *conninfo, const char *worker, int lease_s);
+struct completer *completer_start(const char *conninfo, const char *worker, int lease_s,
+				  completer_done_fn done, void *ctx);
 /* Records what is still handed over (giving up at once if the database is down), then stops
  * the thread and closes its connection. */
 void completer_stop(struct completer *c);
@@ -32,6 +37,6 @@ void completer_stop(struct completer *c);
  * database): then when there is room again, so that executors never outrun the commits.
  */
 void completer_complete(struct completer *c, const struct holder *h, const char *kind,
-			json_object *result);
+			json_object *result, int tag);
 
 #endif

@@ -128,7 +128,9 @@ static void record(struct kind_ctx *ctx, const struct kind *k, enum kind_result 
 		log_task(LOG_ERROR, ctx->task->id, "event=record_failed msg=\"%s\"", err.msg);
 }
 
-static void run_task(struct executor *ex, const struct task *t)
+/* Runs t and records its outcome; true when a success went to the completer, which frees
+ * the task's place under its queue's limit once it is recorded. */
+static bool run_task(struct executor *ex, const struct task *t)
 {
 	struct kind_table *kt = kinds_acquire(); /* a reload frees no kind that runs */
 	const struct kind *k = kinds_lookup(kt, t->kind);
@@ -147,7 +149,7 @@ static void run_task(struct executor *ex, const struct task *t)
 		snprintf(errmsg, sizeof errmsg, "this worker does not run kind '%s'", t->kind);
 		record(&ctx, NULL, KIND_FAIL, errmsg);
 		kinds_release(kt);
-		return;
+		return false;
 	}
 	timeout = t->timeout_s > 0 ? t->timeout_s : k->default_timeout_s;
 	if (timeout > 0)
@@ -166,7 +168,8 @@ static void run_task(struct executor *ex, const struct task *t)
 	pthread_mutex_unlock(&ex->pool->lock);
 	if (kr == KIND_OK) {
 		/* recorded by the group commit while this executor takes its next task */
-		completer_complete(ex->pool->completer, &ctx.holder, t->kind, result);
+		completer_complete(ex->pool->completer, &ctx.holder, t->kind, result,
+				   ex->queue_idx);
 		result = NULL;
 	} else {
 		/* while the outcome is being recorded (a round trip), the claimer may already
@@ -183,6 +186,7 @@ static void run_task(struct executor *ex, const struct task *t)
 	json_object_put(result);
 	json_object_put(payload);
 	kinds_release(kt);
+	return kr == KIND_OK;
 }
 
 void *executor_main(void *arg)
@@ -192,7 +196,7 @@ void *executor_main(void *arg)
 
 	for (;;) {
 		struct task t;
-		bool poke;
+		bool poke, handed;
 
 		pthread_mutex_lock(&p->lock);
 		while (p->count == 0 && !atomic_load(&p->stopping))
@@ -214,13 +218,13 @@ void *executor_main(void *arg)
 		if (poke)
 			claimer_poke(p);
 
-		run_task(ex, &t);
+		handed = run_task(ex, &t);
 		task_cleanup(&t);
 
 		pthread_mutex_lock(&p->lock);
 		ex->running_id[0] = '\0';
 		p->inflight--;
-		if (ex->queue_idx >= 0)
+		if (ex->queue_idx >= 0 && !handed)
 			p->queue_running[ex->queue_idx]--;
 		poke = claimer_want(p) > 0;
 		pthread_mutex_unlock(&p->lock);

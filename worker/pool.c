@@ -44,6 +44,20 @@ static void progress_verdict(int slot, const char *id, int attempt, int verdict,
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* A success of queue qi is recorded: its place under the queue's limit is free. */
+static void success_recorded(void *ctx, int qi)
+{
+	struct pool *p = ctx;
+
+	if (qi < 0)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->queue_running[qi]--;
+	pthread_mutex_unlock(&p->lock);
+	if (p->queue_limit[qi] > 0)
+		claimer_poke(p);
+}
+
 struct pool *pool_start(const struct pool_config *cfg)
 {
 	struct pool *p = xcalloc(1, sizeof *p);
@@ -87,7 +101,7 @@ struct pool *pool_start(const struct pool_config *cfg)
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->cdb = store_open_listener(cfg->db, "taskq-worker");
 	db_prefer_generic_plans(p->cdb);
-	p->completer = completer_start(cfg->db, p->worker_id, cfg->lease_s);
+	p->completer = completer_start(cfg->db, p->worker_id, cfg->lease_s, success_recorded, p);
 	p->ex = xcalloc((size_t)cfg->concurrency, sizeof *p->ex);
 	p->progress = progress_start(cfg->db, p->worker_id, cfg->concurrency, cfg->lease_s,
 				     progress_verdict, p);

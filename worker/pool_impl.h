@@ -45,7 +45,7 @@ struct pool {
 	char *queues_csv;
 	char *queue[MAX_QUEUES];
 	int queue_limit[MAX_QUEUES];   /* 0: no limit but the concurrency */
-	int queue_running[MAX_QUEUES]; /* guarded by lock */
+	int queue_running[MAX_QUEUES]; /* claimed and not yet recorded; guarded by lock */
 	int nqueues;
 	char worker_id[128];
 	char host[64];
