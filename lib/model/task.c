@@ -1,34 +1,55 @@
-/* task: state names, id and name checks, the words of an unserved queue, freeing task records. */
+/* task: the task record's field table, state names, id and name checks, the words of an
+ * unserved queue, freeing task records. */
 #include "model/task.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/record.h"
+
 static const char *const state_names[] = {"queued", "running", "succeeded", "failed", "cancelled"};
+
+#define T(type, member) FIELD(struct task, type, member)
+static const struct field task_fields[] = {
+	FIELD_CHARS_OF(struct task, id),
+	T(FIELD_STR, kind),
+	T(FIELD_STR, queue),
+	T(FIELD_STR, owner),
+	FIELD_ENUM_OF(struct task, state, state_names, 5),
+	T(FIELD_INT, progress),
+	T(FIELD_STR, message),
+	T(FIELD_JSON, payload),
+	T(FIELD_JSON, result),
+	T(FIELD_STR, error),
+	T(FIELD_INT, attempts),
+	T(FIELD_INT, max_attempts),
+	T(FIELD_INT, priority),
+	T(FIELD_BOOL, cancel_requested),
+	T(FIELD_TIME, created_at),
+	T(FIELD_TIME, run_at),
+	T(FIELD_TIME, started_at),
+	T(FIELD_TIME, finished_at),
+	T(FIELD_TIME, updated_at),
+	T(FIELD_LL, version),
+	FIELD_DFLT(struct task, FIELD_INT_OPT, timeout_s, -1),
+	T(FIELD_STR, dedupe_key),
+	T(FIELD_STR, concurrency_key),
+	T(FIELD_STR, callback_url),
+	T(FIELD_STR, callback_state),
+	T(FIELD_IDS, parents),
+	T(FIELD_STR, after_policy),
+	FIELD_HIDDEN(struct task, FIELD_INT, pending_parents),
+};
+#undef T
+_Static_assert(sizeof(enum task_state) == sizeof(int), "FIELD_ENUM reads an int");
+const struct record_type task_record = RECORD_TYPE(task_fields);
 
 void task_cleanup(struct task *t)
 {
 	if (!t)
 		return;
-	free(t->kind);
-	free(t->queue);
-	free(t->owner);
-	free(t->message);
-	free(t->payload);
-	free(t->result);
-	free(t->error);
-	free(t->created_at);
-	free(t->run_at);
-	free(t->started_at);
-	free(t->finished_at);
-	free(t->updated_at);
-	free(t->dedupe_key);
-	free(t->concurrency_key);
-	free(t->callback_url);
-	free(t->callback_state);
-	free(t->parents);
-	free(t->after_policy);
+	record_cleanup(&task_record, t);
 	memset(t, 0, sizeof *t);
 }
 

@@ -36,6 +36,11 @@ struct task {
 	int pending_parents; /* parents not finished yet: > 0 while queued means blocked */
 };
 
+/* The task record's fields, in the order of the task JSON (model/record.h): row_task decodes
+ * by it, taskjson_encode encodes by it, task_cleanup frees by it. */
+struct record_type;
+extern const struct record_type task_record;
+
 /* A list of tasks; task_list_cleanup frees the tasks and the array. */
 struct task_list {
 	struct task *v;

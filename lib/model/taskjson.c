@@ -6,11 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/printbuf.h>
-
 #include "base/xalloc.h"
 #include "model/jsondup.h"
 #include "model/jsontext.h"
+#include "model/record.h"
 
 /* ---- encoding ------------------------------------------------------------------------ */
 
@@ -19,71 +18,11 @@ static void add_str(json_object *o, const char *key, const char *val)
 	json_object_object_add(o, key, val ? json_object_new_string(val) : NULL);
 }
 
-static int raw_text(json_object *jso, struct printbuf *pb, int level, int flags)
-{
-	const char *text = json_object_get_userdata(jso);
-
-	(void)level;
-	(void)flags;
-	return printbuf_memappend(pb, text, (int)strlen(text));
-}
-
-static void free_text(json_object *jso, void *userdata)
-{
-	(void)jso;
-	free(userdata);
-}
-
-/* Adds JSON text from PostgreSQL (a jsonb's output, so valid JSON) as it is: parsing it again
- * would round numbers past 64 bits or a double's precision, which jsonb keeps exactly. */
-static void add_json_text(json_object *o, const char *key, const char *text)
-{
-	json_object *v = NULL;
-
-	if (text) {
-		v = json_object_new_object();
-		json_object_set_serializer(v, raw_text, xstrdup(text), free_text);
-	}
-	json_object_object_add(o, key, v);
-}
-
-void taskjson_add_raw(json_object *o, const char *key, const char *text)
-{
-	add_json_text(o, key, text);
-}
-
 json_object *taskjson_encode(const struct task *t)
 {
 	json_object *o = json_object_new_object();
 
-	add_str(o, "id", t->id);
-	add_str(o, "kind", t->kind);
-	add_str(o, "queue", t->queue);
-	add_str(o, "owner", t->owner);
-	add_str(o, "state", task_state_name(t->state));
-	json_object_object_add(o, "progress", json_object_new_int(t->progress));
-	add_str(o, "message", t->message);
-	add_json_text(o, "payload", t->payload);
-	add_json_text(o, "result", t->result);
-	add_str(o, "error", t->error);
-	json_object_object_add(o, "attempts", json_object_new_int(t->attempts));
-	json_object_object_add(o, "max_attempts", json_object_new_int(t->max_attempts));
-	json_object_object_add(o, "priority", json_object_new_int(t->priority));
-	json_object_object_add(o, "cancel_requested", json_object_new_boolean(t->cancel_requested));
-	add_str(o, "created_at", t->created_at);
-	add_str(o, "run_at", t->run_at);
-	add_str(o, "started_at", t->started_at);
-	add_str(o, "finished_at", t->finished_at);
-	add_str(o, "updated_at", t->updated_at);
-	json_object_object_add(o, "version", json_object_new_int64(t->version));
-	json_object_object_add(o, "timeout_s",
-			       t->timeout_s >= 0 ? json_object_new_int(t->timeout_s) : NULL);
-	add_str(o, "dedupe_key", t->dedupe_key);
-	add_str(o, "concurrency_key", t->concurrency_key);
-	add_str(o, "callback_url", t->callback_url);
-	add_str(o, "callback_state", t->callback_state);
-	add_json_text(o, "parents", t->parents);
-	add_str(o, "after_policy", t->after_policy);
+	record_to_json(&task_record, t, o);
 	json_object_object_add(o, "blocked", json_object_new_boolean(task_blocked(t)));
 	json_object_object_add(o, "warning", NULL);
 	return o;
@@ -445,7 +384,7 @@ json_object *taskjson_batch_element(const struct task_new *n)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "kind", json_object_new_string(n->kind));
-	add_json_text(o, "payload", n->payload ? n->payload : "{}");
+	json_add_raw(o, "payload", n->payload ? n->payload : "{}");
 	json_object_object_add(o, "queue", json_object_new_string(n->queue));
 	json_object_object_add(o, "priority", json_object_new_int(n->priority));
 	json_object_object_add(o, "delay_s", json_object_new_double(n->delay_s));

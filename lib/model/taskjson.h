@@ -55,10 +55,6 @@ enum taskq_rc taskjson_parse(const char *text, size_t len, json_object **out,
 enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char **payload_text,
 				    struct taskq_err *err);
 
-/* Adds JSON text that is known to be valid (a jsonb's output) under key, as it is: parsing it
- * again would round numbers that jsonb keeps exactly. */
-void taskjson_add_raw(json_object *o, const char *key, const char *text);
-
 /* For the i-th task of a batch: the position in n->after of the first index that does not
  * name an earlier task (i or more), or -1 when there is none. */
 long taskjson_after_forward(const struct task_new *n, size_t i);

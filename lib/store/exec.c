@@ -94,39 +94,48 @@ static char *row_uuid_array(const struct row *r, int col)
 	return row_null(r, col) ? NULL : taskjson_ids_from_pg(PQgetvalue(r->res, r->i, col));
 }
 
+void row_record(const struct row *r, const struct record_type *t, void *rec)
+{
+	for (size_t k = 0; k < t->n; k++) {
+		const struct field *f = &t->f[k];
+		void *p = record_at(rec, f);
+		int col = row_col(r, f->name);
+
+		switch (f->type) {
+		case FIELD_CHARS:
+			row_copy(r, col, p, (size_t)f->dflt);
+			break;
+		case FIELD_STR:
+		case FIELD_JSON:
+			*(char **)p = row_str(r, col);
+			break;
+		case FIELD_TIME:
+			*(char **)p = row_time(r, col);
+			break;
+		case FIELD_IDS:
+			*(char **)p = row_uuid_array(r, col);
+			break;
+		case FIELD_INT:
+		case FIELD_INT_OPT:
+			*(int *)p = (int)row_ll(r, col, f->dflt);
+			break;
+		case FIELD_LL:
+			*(long long *)p = row_ll(r, col, f->dflt);
+			break;
+		case FIELD_BOOL:
+			*(bool *)p = row_bool(r, col);
+			break;
+		case FIELD_ENUM:
+			*(int *)p = record_enum(f, row_text(r, col));
+			break;
+		}
+	}
+}
+
 void row_task(const struct row *r, void *elem)
 {
-	struct task *t = elem;
-
-	memset(t, 0, sizeof *t);
-	row_copy(r, row_col(r, "id"), t->id, sizeof t->id);
-	t->kind = row_str(r, row_col(r, "kind"));
-	t->queue = row_str(r, row_col(r, "queue"));
-	t->owner = row_str(r, row_col(r, "owner"));
-	t->state = (enum task_state)task_state_parse(row_text(r, row_col(r, "state")));
-	t->progress = (int)row_ll(r, row_col(r, "progress"), 0);
-	t->message = row_str(r, row_col(r, "message"));
-	t->payload = row_str(r, row_col(r, "payload"));
-	t->result = row_str(r, row_col(r, "result"));
-	t->error = row_str(r, row_col(r, "error"));
-	t->attempts = (int)row_ll(r, row_col(r, "attempts"), 0);
-	t->max_attempts = (int)row_ll(r, row_col(r, "max_attempts"), 0);
-	t->priority = (int)row_ll(r, row_col(r, "priority"), 0);
-	t->timeout_s = (int)row_ll(r, row_col(r, "timeout_s"), -1);
-	t->cancel_requested = row_bool(r, row_col(r, "cancel_requested"));
-	t->created_at = row_time(r, row_col(r, "created_at"));
-	t->run_at = row_time(r, row_col(r, "run_at"));
-	t->started_at = row_time(r, row_col(r, "started_at"));
-	t->finished_at = row_time(r, row_col(r, "finished_at"));
-	t->updated_at = row_time(r, row_col(r, "updated_at"));
-	t->version = row_ll(r, row_col(r, "version"), 0);
-	t->dedupe_key = row_str(r, row_col(r, "dedupe_key"));
-	t->concurrency_key = row_str(r, row_col(r, "concurrency_key"));
-	t->callback_url = row_str(r, row_col(r, "callback_url"));
-	t->callback_state = row_str(r, row_col(r, "callback_state"));
-	t->parents = row_uuid_array(r, row_col(r, "parents"));
-	t->after_policy = row_str(r, row_col(r, "after_policy"));
-	t->pending_parents = (int)row_ll(r, row_col(r, "pending_parents"), 0);
+	memset(elem, 0, sizeof(struct task));
+	row_record(r, &task_record, elem);
 }
 
 /* ---- running and decoding ------------------------------------------------------------ */

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "model/record.h"
 #include "model/task.h"
 
 struct db; /* store/db.h */
@@ -67,6 +68,9 @@ bool row_bool(const struct row *r, int col);
 char *row_time(const struct row *r, int col);
 /* A store_decode_fn: a copy of the first column (row_dup) into *(char **)elem. */
 void row_dup_first(const struct row *r, void *elem);
+/* A row into the record rec of type t (model/record.h), each field from the column of its
+ * name; the caller has zeroed rec. */
+void row_record(const struct row *r, const struct record_type *t, void *rec);
 /* A task row (columns by name, as taskq.tasks has them) into *(struct task *)t, which the
  * caller cleans up with task_cleanup. */
 void row_task(const struct row *r, void *t);

@@ -58,27 +58,8 @@ static struct db_stmt s_sched_advance = DB_STMT(
 
 static void decode_schedule(const struct row *r, void *elem)
 {
-	struct schedule *s = elem;
-
-	memset(s, 0, sizeof *s);
-	s->name = row_str(r, row_col(r, "name"));
-	s->cron = row_str(r, row_col(r, "cron"));
-	s->tz = row_str(r, row_col(r, "tz"));
-	s->kind = row_str(r, row_col(r, "kind"));
-	s->payload = row_str(r, row_col(r, "payload"));
-	s->queue = row_str(r, row_col(r, "queue"));
-	s->owner = row_str(r, row_col(r, "owner"));
-	s->last_error = row_str(r, row_col(r, "last_error"));
-	s->last_task_id = row_str(r, row_col(r, "last_task_id"));
-	s->priority = (int)row_ll(r, row_col(r, "priority"), 0);
-	s->max_attempts = (int)row_ll(r, row_col(r, "max_attempts"), 3);
-	s->timeout_s = (int)row_ll(r, row_col(r, "timeout_s"), -1);
-	s->backfill = (int)row_ll(r, row_col(r, "backfill"), 0);
-	s->enabled = row_bool(r, row_col(r, "enabled"));
-	s->last_fire_at = row_time(r, row_col(r, "last_fire_at"));
-	s->next_fire_at = row_time(r, row_col(r, "next_fire_at"));
-	s->created_at = row_time(r, row_col(r, "created_at"));
-	s->updated_at = row_time(r, row_col(r, "updated_at"));
+	memset(elem, 0, sizeof(struct schedule));
+	row_record(r, &schedule_record, elem);
 }
 
 /* A schedule as put, and whether the put inserted it. */

@@ -6,20 +6,38 @@
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "model/record.h"
 #include "model/taskjson.h"
 #include "time/tz.h"
 
+#define S(type, member) FIELD(struct schedule, type, member)
+static const struct field schedule_fields[] = {
+	S(FIELD_STR, name),
+	S(FIELD_STR, cron),
+	S(FIELD_STR, tz),
+	S(FIELD_STR, kind),
+	S(FIELD_JSON, payload),
+	S(FIELD_STR, queue),
+	S(FIELD_INT, priority),
+	FIELD_DFLT(struct schedule, FIELD_INT, max_attempts, 3),
+	FIELD_DFLT(struct schedule, FIELD_INT_OPT, timeout_s, -1),
+	S(FIELD_STR, owner),
+	S(FIELD_BOOL, enabled),
+	S(FIELD_INT, backfill),
+	S(FIELD_TIME, last_fire_at),
+	S(FIELD_TIME, next_fire_at),
+	S(FIELD_STR, last_task_id),
+	S(FIELD_STR, last_error),
+	S(FIELD_TIME, created_at),
+	S(FIELD_TIME, updated_at),
+};
+#undef S
+const struct record_type schedule_record = RECORD_TYPE(schedule_fields);
+
 void schedule_cleanup(struct schedule *s)
 {
-	char **strs[] = {&s->name,         &s->cron,         &s->tz,           &s->kind,
-			 &s->payload,      &s->queue,        &s->owner,        &s->last_error,
-			 &s->last_task_id, &s->last_fire_at, &s->next_fire_at, &s->created_at,
-			 &s->updated_at};
-
-	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-		free(*strs[i]);
-		*strs[i] = NULL;
-	}
+	record_cleanup(&schedule_record, s);
+	memset(s, 0, sizeof *s);
 }
 
 void schedules_free(struct schedule *v, int n)
@@ -146,33 +164,10 @@ enum taskq_rc schedjson_parse(json_object *body, const char *path_name, int64_t 
 	return TASKQ_OK;
 }
 
-static void add_str(json_object *o, const char *key, const char *val)
-{
-	json_object_object_add(o, key, val ? json_object_new_string(val) : NULL);
-}
-
 json_object *schedjson_encode(const struct schedule *s)
 {
 	json_object *o = json_object_new_object();
 
-	add_str(o, "name", s->name);
-	add_str(o, "cron", s->cron);
-	add_str(o, "tz", s->tz);
-	add_str(o, "kind", s->kind);
-	taskjson_add_raw(o, "payload", s->payload ? s->payload : "{}");
-	add_str(o, "queue", s->queue);
-	json_object_object_add(o, "priority", json_object_new_int(s->priority));
-	json_object_object_add(o, "max_attempts", json_object_new_int(s->max_attempts));
-	json_object_object_add(o, "timeout_s",
-			       s->timeout_s >= 0 ? json_object_new_int(s->timeout_s) : NULL);
-	add_str(o, "owner", s->owner);
-	json_object_object_add(o, "enabled", json_object_new_boolean(s->enabled));
-	json_object_object_add(o, "backfill", json_object_new_int(s->backfill));
-	add_str(o, "last_fire_at", s->last_fire_at);
-	add_str(o, "next_fire_at", s->next_fire_at);
-	add_str(o, "last_task_id", s->last_task_id);
-	add_str(o, "last_error", s->last_error);
-	add_str(o, "created_at", s->created_at);
-	add_str(o, "updated_at", s->updated_at);
+	record_to_json(&schedule_record, s, o);
 	return o;
 }

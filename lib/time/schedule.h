@@ -23,6 +23,10 @@ struct schedule {
 	bool enabled;
 };
 
+/* Its fields, in the order of its JSON (model/record.h). */
+struct record_type;
+extern const struct record_type schedule_record;
+
 void schedule_cleanup(struct schedule *s);
 void schedules_free(struct schedule *v, int n);
 

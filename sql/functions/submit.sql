@@ -12,7 +12,13 @@
 CREATE OR REPLACE FUNCTION taskq.fair_head(queue text, priority smallint,
                                            concurrency_key text DEFAULT NULL)
 RETURNS timestamptz
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+-- The plan must be the ordered index scan whatever the statistics say: a plan made while the
+-- table is empty (after a TRUNCATE, or a VACUUM of a drained queue) would otherwise be a
+-- sequential scan and a sort, kept for the session while the line grows to thousands (it made
+-- every submit of a burst scan the whole backlog). With these off, an index that yields the
+-- order is the only plan left.
+SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off AS $$
 BEGIN
   IF fair_head.concurrency_key IS NULL THEN
     RETURN (SELECT h.run_at FROM taskq.tasks h

@@ -112,3 +112,26 @@ class FairRunAtTests(TaskqTestCase):
                         "NULL, 'k')", (self.q,))
             plan = "\n".join(r[0] for r in cur.fetchall())
             self.assertNotIn("fair_run_at", plan)
+
+    def test_the_head_is_always_an_ordered_index_scan(self):
+        # fair_head's plans are kept for the session: made while the table looked empty they
+        # were a sequential scan and a sort, which every submit of the next burst then ran over
+        # the whole backlog. The function pins what its plans may use ...
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT proconfig FROM pg_proc WHERE oid = "
+                        "'taskq.fair_head(text, smallint, text)'::regprocedure")
+            self.assertEqual(sorted(cur.fetchone()[0]), ["enable_bitmapscan=off",
+                                                          "enable_seqscan=off", "enable_sort=off"])
+            # ... and under those settings each line's head is the first entry of its index
+            cur.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; "
+                        "SET LOCAL enable_sort = off")
+            head = ("EXPLAIN SELECT h.run_at FROM taskq.tasks h WHERE h.queue = %s "
+                    "AND h.state = 'queued' AND {} AND h.priority = 0::smallint "
+                    "ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1")
+            for key, index in (("h.concurrency_key IS NULL", "tasks_ready"),
+                               ("h.concurrency_key = 'k'", "tasks_ready_keyed")):
+                cur.execute(head.format(key), (self.q,))
+                plan = "\n".join(r[0] for r in cur.fetchall())
+                self.assertRegex(plan, r"Index (Only )?Scan using %s " % index)
+                self.assertNotIn("Sort", plan)
+                self.assertNotIn("Disabled", plan)
