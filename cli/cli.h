@@ -41,7 +41,7 @@ struct cli_opts {
 		*after, *after_policy, *token, *before;
 	const char *priority, *delay, *max_attempts, *timeout, *dedupe_key, *concurrency_key,
 		*limit, *backfill;
-	long wait, admin;
+	long wait, admin, read_only;
 	bool as_owner; /* acting with an owner's token: that owner's rights, no admin's */
 };
 

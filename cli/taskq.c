@@ -66,6 +66,9 @@ static const struct config_opt g_opts[] = {
 	 &g_cli.owner},
 	{"admin", NULL, CFG_BOOL, "off", 0, 0,
 	 "the new token sees every owner's tasks (token create)", &g_cli.admin},
+	{"read-only", NULL, CFG_BOOL, "off", 0, 0,
+	 "the new token sees every owner's tasks and changes nothing (token create)",
+	 &g_cli.read_only},
 	{"expires", NULL, CFG_STR, NULL, 0, 0,
 	 "the new token expires after 90 (seconds), 15m, 1.5h, 30d (token create)", &g_cli.expires},
 	{"note", NULL, CFG_STR, NULL, 0, 0, "what the new token is for (token create)",
@@ -102,7 +105,8 @@ static const char synopsis[] =
 	"  stats                   per queue counts (delayed and blocked apart), the longest wait\n"
 	"                          of a runnable task, finished in the last minute, the workers\n"
 	"                          serving it; the live workers\n"
-	"  token create OWNER      a new bearer token for the HTTP API (--admin, --expires, --note);\n"
+	"  token create OWNER      a new bearer token for the HTTP API (--admin or --read-only,\n"
+	"                          --expires, --note);\n"
 	"                          printed once, only its hash is stored\n"
 	"  token list              the tokens (never the tokens themselves)\n"
 	"  token revoke ID|PREFIX  revoke a token; taskq-fcgi honours it at once\n"
@@ -205,21 +209,23 @@ static const struct command {
 	const char *usage;
 	bool by_id; /* args[0] is a task id: --owner limits the command to that owner's tasks */
 	bool admin_only; /* an owner's token may not run it (as the API's admin routes) */
+	bool reads;      /* it changes nothing (a read-only token may run it); the commands with
+			  * subcommands read in their "list" only */
 } g_commands[] = {
-	{"migrate", 0, 0, run_migrate, "", false, false},
-	{"submit", 0, 2, run_submit, " KIND [PAYLOAD] | --file F", false, false},
-	{"status", 1, 1, run_status, " ID", true, false},
-	{"watch", 1, 1, run_watch, " ID", true, false},
-	{"history", 1, 1, run_history, " ID", true, false},
-	{"cancel", 1, 1, run_cancel, " ID", true, false},
-	{"retry", 1, 1, run_retry, " ID", true, false},
-	{"list", 0, 0, run_list, "", false, false},
-	{"stats", 0, 0, run_stats, "", false, false},
-	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false, true},
+	{"migrate", 0, 0, run_migrate, "", false, false, false},
+	{"submit", 0, 2, run_submit, " KIND [PAYLOAD] | --file F", false, false, false},
+	{"status", 1, 1, run_status, " ID", true, false, true},
+	{"watch", 1, 1, run_watch, " ID", true, false, true},
+	{"history", 1, 1, run_history, " ID", true, false, true},
+	{"cancel", 1, 1, run_cancel, " ID", true, false, false},
+	{"retry", 1, 1, run_retry, " ID", true, false, false},
+	{"list", 0, 0, run_list, "", false, false, true},
+	{"stats", 0, 0, run_stats, "", false, false, true},
+	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false, true, false},
 	{"schedule", 1, 5, run_schedule, " add NAME CRON KIND [PAYLOAD] | list | rm NAME", false,
-	 false},
+	 false, false},
 	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME",
-	 false, true},
+	 false, true, false},
 };
 
 int main(int argc, char **argv)
@@ -265,7 +271,10 @@ int main(int argc, char **argv)
 	else
 		db = store_open(g_cli.db, "taskq-cli");
 	/* migrate makes the schema that checks tokens: the connection's rights decide */
-	rc = cmd->run == run_migrate ? CLI_OK : who_resolve(db, &g_cli, cmd->name, cmd->admin_only);
+	rc = cmd->run == run_migrate
+		     ? CLI_OK
+		     : who_resolve(db, &g_cli, cmd->name, cmd->admin_only,
+				   cmd->reads || (args[0] && !strcmp(args[0], "list")));
 	if (rc == CLI_OK && cmd->by_id && g_cli.owner)
 		rc = cli_check_owner(db, g_cli.owner, args[0]);
 	if (rc == CLI_OK)

@@ -1,4 +1,5 @@
-/* token: `taskq token create OWNER [--admin] [--expires D] [--note TEXT]`, `taskq token list`
+/* token: `taskq token create OWNER [--admin|--read-only] [--expires D] [--note TEXT]`,
+ * `taskq token list`
  * and `taskq token revoke ID|PREFIX`. The new token is printed once on stdout (its id, owner
  * and expiry instant on stderr) and never stored: only its SHA-256 goes to PostgreSQL. */
 #include <stdio.h>
@@ -58,6 +59,7 @@ static int token_create(struct db *db, const struct cli_opts *o, const char *own
 	char *expires_at = NULL;
 	double expires = 0;
 	struct taskq_err err;
+	struct token_role role;
 	long long id;
 
 	if (!owner)
@@ -70,20 +72,27 @@ static int token_create(struct db *db, const struct cli_opts *o, const char *own
 				      "1.5h, 30d)");
 	if (o->note && strlen(o->note) > 200)
 		return cli_data_error("--note takes at most 200 characters");
+	if (o->admin && o->read_only)
+		return cli_usage_error("a token is an admin's or read-only, not both");
 	if (!token_generate(tok)) {
 		fprintf(stderr, "taskq: no random numbers to be had\n");
 		return CLI_ERROR;
 	}
 	token_hash_hex(tok, hash);
 	snprintf(prefix, sizeof prefix, "%.*s", TOKEN_PREFIX_LEN, tok);
-	if (store_token_create(db, hash, prefix, owner, o->admin, expires, o->note, &id,
-			       &expires_at, &err))
+	role.admin = o->admin;
+	role.read_only = o->read_only;
+	if (store_token_create(db, hash, prefix, owner, role, expires, o->note, &id, &expires_at,
+			       &err))
 		return cli_fail(&err);
 	printf("%s\n", tok);
 	fflush(stdout);
 	fprintf(stderr, "taskq: token %lld for %s%s created, %s%s; it is shown this once\n", id,
-		owner, o->admin ? " (admin)" : "", expires_at ? "expires " : "never expires",
-		expires_at ? expires_at : "");
+		owner,
+		o->admin       ? " (admin)"
+		: o->read_only ? " (read-only)"
+			       : "",
+		expires_at ? "expires " : "never expires", expires_at ? expires_at : "");
 	free(expires_at);
 	return CLI_OK;
 }
@@ -96,12 +105,14 @@ static int token_list(struct db *db)
 
 	if (store_token_list(db, &t, &n, &err))
 		return cli_fail(&err);
-	printf("%-6s %-11s %-20s %-5s %-8s %-27s %s\n", "ID", "PREFIX", "OWNER", "ADMIN", "STATUS",
+	printf("%-6s %-11s %-20s %-9s %-8s %-27s %s\n", "ID", "PREFIX", "OWNER", "ROLE", "STATUS",
 	       "EXPIRES", "NOTE");
 	for (int i = 0; i < n; i++) {
-		printf("%-6lld %-11s %-20s %-5s %-8s %-27s ", t[i].id, t[i].prefix, t[i].owner,
-		       t[i].admin ? "yes" : "no", t[i].status,
-		       t[i].expires_at ? t[i].expires_at : "-");
+		printf("%-6lld %-11s %-20s %-9s %-8s %-27s ", t[i].id, t[i].prefix, t[i].owner,
+		       t[i].admin       ? "admin"
+		       : t[i].read_only ? "read-only"
+					: "owner",
+		       t[i].status, t[i].expires_at ? t[i].expires_at : "-");
 		cli_put_text(stdout, t[i].note, 60, false);
 		putchar('\n');
 	}

@@ -28,11 +28,12 @@ void who_take_token(struct cli_opts *o, int argc, char *const *args)
 	o->token = g_token;
 }
 
-int who_resolve(struct db *db, struct cli_opts *o, const char *cmd, bool admin_only)
+int who_resolve(struct db *db, struct cli_opts *o, const char *cmd, bool admin_only, bool reads)
 {
 	char hash[TOKEN_HASH_HEX + 1];
 	struct taskq_err err;
-	bool found = false, admin = false;
+	struct token_role role = {false, false};
+	bool found = false;
 	double left;
 
 	if (!o->token)
@@ -40,7 +41,7 @@ int who_resolve(struct db *db, struct cli_opts *o, const char *cmd, bool admin_o
 	/* a malformed token is refused without a lookup, as taskq-fcgi refuses it */
 	if (token_well_formed(o->token)) {
 		token_hash_hex(o->token, hash);
-		if (store_token_lookup(db, hash, &found, g_owner, &admin, &left, &err)) {
+		if (store_token_lookup(db, hash, &found, g_owner, &role, &left, &err)) {
 			struct taskq_err why = err;
 
 			snprintf(why.msg, sizeof why.msg, "cannot check the token: %.200s",
@@ -53,8 +54,12 @@ int who_resolve(struct db *db, struct cli_opts *o, const char *cmd, bool admin_o
 				"revoked\n");
 		return CLI_NOPERM;
 	}
-	if (admin)
-		return CLI_OK; /* an admin's token: as no token, --owner as ever */
+	if (role.read_only && !reads) {
+		fprintf(stderr, "taskq: the token is read-only: taskq %s changes things\n", cmd);
+		return CLI_NOPERM;
+	}
+	if (role.admin || role.read_only)
+		return CLI_OK; /* an admin's token (or a read-only one, reading): as no token */
 	if (admin_only) {
 		fprintf(stderr,
 			"taskq: taskq %s is for admins; the token is %s's, not an admin's\n", cmd,

@@ -20,9 +20,11 @@
 void who_take_token(struct cli_opts *o, int argc, char *const *args);
 
 /* With a token (o->token, NULL: none), checks it for command cmd, which only admins may run
- * when admin_only: an owner's token sets o->owner to its owner (--owner may only repeat it) and
- * o->as_owner. CLI_OK, or the exit code after saying why not: CLI_NOPERM for a token that is
- * unknown, expired or revoked, or an owner's where an admin's is needed. */
-int who_resolve(struct db *db, struct cli_opts *o, const char *cmd, bool admin_only);
+ * when admin_only, and which changes nothing when reads: an owner's token sets o->owner to its
+ * owner (--owner may only repeat it) and o->as_owner; a read-only token may run what reads, as
+ * an admin. CLI_OK, or the exit code after saying why not: CLI_NOPERM for a token that is
+ * unknown, expired or revoked, an owner's where an admin's is needed, or a read-only one for
+ * a command that changes things. */
+int who_resolve(struct db *db, struct cli_opts *o, const char *cmd, bool admin_only, bool reads);
 
 #endif

@@ -135,7 +135,8 @@ static int lookup(struct req *r, const char *hash)
 	struct taskq_err err;
 	double now = clock_mono_s(), left;
 	char owner[65];
-	bool found, admin = false;
+	struct token_role role = {false, false};
+	bool found;
 	int rc = -1;
 
 	pthread_mutex_lock(&g.lock);
@@ -148,7 +149,7 @@ static int lookup(struct req *r, const char *hash)
 	pthread_mutex_unlock(&g.lock);
 	if (rc >= 0)
 		return rc;
-	if (store_token_lookup(r->db, hash, &found, owner, &admin, &left, &err))
+	if (store_token_lookup(r->db, hash, &found, owner, &role, &left, &err))
 		return -1;
 	pthread_mutex_lock(&g.lock);
 	snprintf(s->hash, sizeof s->hash, "%s", hash);
@@ -157,7 +158,9 @@ static int lookup(struct req *r, const char *hash)
 	s->fetched = now;
 	s->expires = found && left >= 0 ? now + left : -1;
 	snprintf(s->who.owner, sizeof s->who.owner, "%s", found ? owner : "");
-	s->who.admin = admin;
+	/* a read-only token sees what an admin sees; admitted() keeps it to reads */
+	s->who.admin = role.admin || role.read_only;
+	s->who.read_only = role.read_only;
 	if (found)
 		r->who = s->who;
 	pthread_mutex_unlock(&g.lock);

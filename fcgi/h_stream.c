@@ -71,7 +71,8 @@ void h_authorize_owner_stream(struct req *r)
 	resp_json(r, 200, json_object_new_object(), NULL);
 }
 
-/* GET /api/me: {"owner","admin","auth"} — what the dashboard needs to pick its feed; for a
+/* GET /api/me: {"owner","admin","read_only","auth"} (a read-only token: admin and read_only,
+ * it sees all and changes nothing) — what the dashboard needs to pick its feed; for a
  * view token also {"view":{"task","cancel","expires_in_s"}}. */
 void h_me(struct req *r)
 {
@@ -79,6 +80,7 @@ void h_me(struct req *r)
 
 	json_object_object_add(o, "owner", json_object_new_string(r->who.owner));
 	json_object_object_add(o, "admin", json_object_new_boolean(r->who.admin));
+	json_object_object_add(o, "read_only", json_object_new_boolean(r->who.read_only));
 	json_object_object_add(o, "auth", json_object_new_boolean(auth_on()));
 	if (r->who.view) {
 		json_object *v = json_object_new_object();

@@ -68,6 +68,10 @@ static bool admitted(struct req *r, int flags)
 		resp_error_status(r, 403, "forbidden", "this route needs an admin token", NULL);
 		return false;
 	}
+	if (r->who.read_only && strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+		resp_error_status(r, 403, "forbidden", "a read-only token changes nothing", NULL);
+		return false;
+	}
 	return true;
 }
 

@@ -17,7 +17,8 @@
  * view_cancel, until view_expires (Unix seconds). */
 struct who {
 	char owner[65];
-	bool admin;
+	bool admin;     /* sees every owner's tasks, may use admin routes */
+	bool read_only; /* (with admin) a read-only token: every route that is not a read: 403 */
 	bool view, view_cancel;
 	char view_task[37];
 	long long view_expires;

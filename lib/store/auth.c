@@ -8,22 +8,23 @@
 #include "base/hex.h"
 #include "store/exec.h"
 
-static struct db_stmt s_token_lookup =
-	DB_STMT("token_lookup",
-		"SELECT owner, admin, expires_in_s FROM taskq.token_lookup(decode($1, 'hex'))"
-		" WHERE owner IS NOT NULL",
-		1);
+static struct db_stmt s_token_lookup = DB_STMT("token_lookup",
+					       "SELECT owner, admin, expires_in_s, read_only"
+					       " FROM taskq.token_lookup(decode($1, 'hex'))"
+					       " WHERE owner IS NOT NULL",
+					       1);
 static struct db_stmt s_token_create =
 	DB_STMT("token_create",
-		"INSERT INTO taskq.tokens (hash, prefix, owner, admin, note, expires_at)"
+		"INSERT INTO taskq.tokens (hash, prefix, owner, admin, note, expires_at, read_only)"
 		" VALUES (decode($1, 'hex'), $2, $3, $4::boolean, $5,"
-		" CASE WHEN $6::float8 > 0 THEN now() + make_interval(secs => $6::float8) END)"
+		" CASE WHEN $6::float8 > 0 THEN now() + make_interval(secs => $6::float8) END,"
+		" $7::boolean)"
 		" RETURNING id, expires_at",
-		6);
+		7);
 static struct db_stmt s_token_list =
 	DB_STMT("token_list",
 		"SELECT id, prefix, owner, admin, coalesce(note, ''), created_at,"
-		" expires_at, status FROM taskq.token_list",
+		" expires_at, status, read_only FROM taskq.token_list",
 		0);
 static struct db_stmt s_token_revoke =
 	DB_STMT("token_revoke", "SELECT count(*) FROM taskq.token_revoke($1)", 1);
@@ -35,7 +36,7 @@ static struct db_stmt s_view_keys = DB_STMT("view_keys",
 /* What a token lookup answers (owner: 65 bytes). */
 struct lookup {
 	char *owner;
-	bool *admin;
+	struct token_role *role;
 	double *expires_in_s;
 };
 
@@ -44,15 +45,17 @@ static void decode_lookup(const struct row *r, void *elem)
 	struct lookup *l = elem;
 
 	row_copy(r, 0, l->owner, 65);
-	*l->admin = row_bool(r, 1);
+	l->role->admin = row_bool(r, 1);
 	*l->expires_in_s = row_double(r, 2, -1);
+	l->role->read_only = row_bool(r, 3);
 }
 
 enum taskq_rc store_token_lookup(struct db *db, const char *hash_hex, bool *found, char *owner,
-				 bool *admin, double *expires_in_s, struct taskq_err *err)
+				 struct token_role *role, double *expires_in_s,
+				 struct taskq_err *err)
 {
 	const char *p[1] = {hash_hex};
-	struct lookup l = {owner, admin, expires_in_s};
+	struct lookup l = {owner, role, expires_in_s};
 
 	return store_exec_row(db, &s_token_lookup, p, decode_lookup, &l, found, err);
 }
@@ -72,11 +75,18 @@ static void decode_created(const struct row *r, void *elem)
 }
 
 enum taskq_rc store_token_create(struct db *db, const char *hash_hex, const char *prefix,
-				 const char *owner, bool admin, double expires_s, const char *note,
-				 long long *id, char **expires_at, struct taskq_err *err)
+				 const char *owner, struct token_role role, double expires_s,
+				 const char *note, long long *id, char **expires_at,
+				 struct taskq_err *err)
 {
 	char exp[32];
-	const char *p[6] = {hash_hex, prefix, owner, admin ? "t" : "f", note, exp};
+	const char *p[7] = {hash_hex,
+			    prefix,
+			    owner,
+			    role.admin ? "t" : "f",
+			    note,
+			    exp,
+			    role.read_only ? "t" : "f"};
 	struct created c = {id, expires_at};
 
 	*expires_at = NULL;
@@ -96,6 +106,7 @@ static void decode_token(const struct row *r, void *elem)
 	t->created_at = row_time(r, 5);
 	t->expires_at = row_time(r, 6);
 	t->status = row_str(r, 7);
+	t->read_only = row_bool(r, 8);
 }
 
 enum taskq_rc store_token_list(struct db *db, struct token_row **out, int *n, struct taskq_err *err)

@@ -1,12 +1,12 @@
 -- functions/auth.sql: bearer tokens: the lookup taskq-fcgi makes, revocation, the list admins
 -- read (the table: schema/007_auth.sql). Must never return a token's hash.
 
--- The check taskq-fcgi makes (and caches for a few seconds): the owner and role of a live
--- token, no row for an unknown, expired or revoked one.
+-- The check taskq-fcgi makes (and caches for a few seconds): the owner and role (admin,
+-- read-only or neither) of a live token, no row for an unknown, expired or revoked one.
 CREATE OR REPLACE FUNCTION taskq.token_lookup(token_hash bytea, OUT owner text, OUT admin boolean,
-                                              OUT expires_in_s float8)
+                                              OUT expires_in_s float8, OUT read_only boolean)
 LANGUAGE sql STABLE AS $$
-  SELECT t.owner, t.admin, extract(epoch FROM t.expires_at - now())::float8
+  SELECT t.owner, t.admin, extract(epoch FROM t.expires_at - now())::float8, t.read_only
     FROM taskq.tokens t
    WHERE t.hash = token_hash AND t.revoked_at IS NULL
      AND (t.expires_at IS NULL OR t.expires_at > now())
@@ -45,6 +45,7 @@ CREATE OR REPLACE VIEW taskq.token_list AS
 SELECT id, prefix, owner, admin, note, created_at, expires_at, revoked_at,
        CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
             WHEN expires_at IS NOT NULL AND expires_at <= now() THEN 'expired'
-            ELSE 'live' END AS status
+            ELSE 'live' END AS status,
+       read_only
   FROM taskq.tokens
  ORDER BY id;

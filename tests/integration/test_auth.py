@@ -9,11 +9,12 @@ The test stack runs taskq-fcgi with auth on and TASKQ_OWNER_RATE / TASKQ_OWNER_B
 """
 
 import os
+import re
 import subprocess
 import threading
 import time
 
-from taskq_harness import (ENV, Client, HarnessError, TaskqTestCase, new_token, unique,
+from taskq_harness import (ENV, TOP, Client, HarnessError, TaskqTestCase, new_token, unique,
                            wait_until)
 from test_streams import Sse, ws_frames
 
@@ -64,7 +65,8 @@ class AuthTests(TaskqTestCase):
 
     def test_me_says_who(self):
         me = self.alice.request("GET", "/api/me").json
-        self.assertEqual(me, {"owner": self.alice_owner, "admin": False, "auth": True})
+        self.assertEqual(me, {"owner": self.alice_owner, "admin": False, "read_only": False,
+                              "auth": True})
         self.assertTrue(Client().request("GET", "/api/me").json["admin"])
 
     def test_owner_sees_and_acts_on_its_own_tasks_only(self):
@@ -161,6 +163,70 @@ class AuthTests(TaskqTestCase):
         feed.close()
         self.assertIn((a, self.alice_owner), seen)
         self.assertEqual({o for _, o in seen}, {self.alice_owner})
+
+
+def route_table():
+    """(method, pattern) of every route of fcgi/routes.h, the table taskq-fcgi is built from."""
+    with open(os.path.join(TOP, "fcgi", "routes.h")) as f:
+        return re.findall(r'R\("([A-Z]+)", "([^"]+)"', f.read())
+
+
+class ReadOnlyTokenTests(TaskqTestCase):
+    """A read-only token (taskq token create NAME --read-only) sees what an admin sees and
+    changes nothing: 403 on every route that is not a read, route by route from the table."""
+
+    def setUp(self):
+        super().setUp()
+        self.skip_unless_auth()
+        self.viewer = Client(token=new_token(unique("viewer"), "--read-only"))
+        self.alice = Client(token=new_token(unique("alice")))
+
+    def test_it_sees_everything(self):
+        r = self.alice.submit("noop", {})
+        self.assertEqual(r.status, 202, str(r))
+        tid = self.track(r.json["id"])
+        self.assertEqual(self.viewer.request("GET", "/api/tasks/" + tid).status, 200)
+        ids = [t["id"] for t in self.viewer.request("GET", "/api/tasks?limit=500").json["tasks"]]
+        self.assertIn(tid, ids)
+        me = self.viewer.request("GET", "/api/me").json
+        self.assertTrue(me["admin"] and me["read_only"], me)
+        for path in ("/api/queues", "/api/rate_limits", "/api/schedules", "/metrics"):
+            self.assertEqual(self.viewer.request("GET", path).status, 200, path)
+
+    def test_every_route_that_changes_something_is_403(self):
+        r = self.alice.submit("sleep", {"steps": 1, "step_ms": 10})
+        tid = self.track(r.json["id"])
+        changing = [(m, p) for m, p in route_table() if m not in ("GET", "HEAD")]
+        self.assertGreaterEqual(len(changing), 10, changing)
+        for method, pattern in changing:
+            path = pattern.replace("*", tid, 1).replace("*", "x")
+            body = {"kind": "noop"} if method in ("POST", "PUT") else None
+            if pattern == "/api/tasks/batch":
+                body = {"tasks": [{"kind": "noop"}]}
+            r = self.viewer.request(method, path, json_body=body)
+            self.assert_error(r, 403, "forbidden")
+            self.assertIn("read-only", r.json["error"]["message"], (method, path))
+        # nothing changed: the task was neither cancelled nor retried, no task was added
+        self.assertFalse(Client().get(tid).json["cancel_requested"])
+
+    def test_the_cli_reads_and_refuses_changes(self):
+        exe = os.path.join(ENV.build, "taskq")
+        tok = new_token(unique("viewer"), "--read-only")
+        env = dict(os.environ, TASKQ_TOKEN=tok)
+        for args, code in ((["list", "--limit", "1"], 0), (["token", "list"], 0),
+                           (["stats"], 0), (["submit", "noop"], 77),
+                           (["token", "create", "x"], 77), (["limit", "list"], 0)):
+            r = subprocess.run([exe, "--db", ENV.db] + args, env=env, capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, code, (args, r.stderr))
+            if code:
+                self.assertIn("read-only", r.stderr)
+        listed = subprocess.run([exe, "--db", ENV.db, "token", "list"], capture_output=True,
+                                text=True, timeout=30).stdout
+        self.assertIn(" read-only ", listed)
+        r = subprocess.run([exe, "--db", ENV.db, "token", "create", "x", "--admin",
+                            "--read-only"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 64, r.stderr)
 
 
 class OwnerLimitTests(TaskqTestCase):

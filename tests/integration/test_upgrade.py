@@ -288,7 +288,12 @@ class UpgradeTests(TaskqTestCase):
         after["schema_version"] = after["schema_version"][:len(before["schema_version"])]
         for table in sorted(before):
             with self.subTest(table=table):
-                self.assertEqual(after[table], before[table], "migrate changed rows of " + table)
+                # a column a newer step adds (with its default) is left out of the comparison
+                old_rows = [json.loads(r) for r in before[table]]
+                keys = set().union(*old_rows) if old_rows else set()
+                new_rows = [{k: v for k, v in json.loads(r).items() if k in keys}
+                            for r in after[table]]
+                self.assertEqual(new_rows, old_rows, "migrate changed rows of " + table)
 
         # the schema is a fresh install's: no function, view, trigger, index or column more
         # or less, no stale overload
