@@ -7,7 +7,7 @@
 #include "base/log.h"
 #include "store/live.h"
 
-void bg_start(struct bgthread *b, const char *conninfo, const char *app, bool generic_plans,
+void bg_start(struct bgthread *b, const char *conninfo, const char *app, unsigned session,
 	      void *(*fn)(void *), void *arg)
 {
 	int rc;
@@ -17,8 +17,7 @@ void bg_start(struct bgthread *b, const char *conninfo, const char *app, bool ge
 	pthread_cond_init(&b->work, NULL);
 	pthread_cond_init(&b->done, NULL);
 	b->db = store_open(conninfo, app);
-	if (generic_plans)
-		db_prefer_generic_plans(b->db);
+	db_session(b->db, session);
 	if ((rc = pthread_create(&b->thread, NULL, fn, arg)) != 0) {
 		log_error("event=thread_start_failed thread=%s msg=\"%s\"", app,
 			  strerrordesc_np(rc));

@@ -22,10 +22,10 @@ struct bgthread {
 	pthread_cond_t done;  /* the thread broadcasts it when a round is over */
 };
 
-/* Opens the connection (application_name app; generic plans when asked: see
- * db_prefer_generic_plans), then starts fn(arg). A thread that cannot start (the process
+/* Opens the connection (application_name app; session: its settings, enum db_session_flag
+ * of store/db.h), then starts fn(arg). A thread that cannot start (the process
  * is out of threads or memory) ends the process with a log line, as xmalloc does. */
-void bg_start(struct bgthread *b, const char *conninfo, const char *app, bool generic_plans,
+void bg_start(struct bgthread *b, const char *conninfo, const char *app, unsigned session,
 	      void *(*fn)(void *), void *arg);
 /* Sets the stop flag (under the lock, so a thread waiting on work sees it), wakes and joins
  * the thread, closes the connection. */

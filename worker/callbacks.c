@@ -135,7 +135,7 @@ struct callbacks *callbacks_start(const char *conninfo, const char *secret)
 	if (!c->secret)
 		log_warn(
 			"event=callbacks_unsigned msg=\"no --callback-secret: webhooks go out without X-Taskq-Signature\"");
-	bg_start(&c->bg, conninfo, "taskq-worker-callbacks", false, callbacks_main, c);
+	bg_start(&c->bg, conninfo, "taskq-worker-callbacks", 0, callbacks_main, c);
 	return c;
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "announce.h"
 #include "counters.h"
 #include "store/db.h"
 #include "base/log.h"
@@ -105,6 +106,8 @@ static int claim(struct pool *p, int nfree, int *rotor)
 			log_warn("event=claim_failed queue=%s msg=\"%s\"", q, err.msg);
 			break;
 		}
+		for (size_t j = 0; j < l.n; j++)
+			announce_id(l.v[j].id);
 		now = clock_mono_s();
 		pthread_mutex_lock(&p->lock);
 		for (size_t j = 0; j < l.n; j++) {
@@ -159,11 +162,13 @@ static double hand_back_stale(struct pool *p)
 		p->done_rate = 0;
 		pthread_mutex_unlock(&p->lock);
 		h = (struct holder){t.id, p->worker_id, t.attempts};
-		if (store_release(p->cdb, &h, &err))
+		if (store_release(p->cdb, &h, &err)) {
 			log_task(LOG_WARN, t.id, "event=release_failed msg=\"%s\"", err.msg);
-		else
+		} else {
+			announce_id(t.id);
 			log_task(LOG_INFO, t.id, "event=handed_back kind=%s waited_s=%.1f", t.kind,
 				 age);
+		}
 		task_cleanup(&t);
 	}
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "announce.h"
 #include "base/clock.h"
 #include "bgthread.h"
 #include "base/log.h"
@@ -86,9 +87,10 @@ static void reject(struct completer *c, const struct item *it, const struct task
 
 	snprintf(msg, sizeof msg, "result rejected by the database: %.200s", why->msg);
 	log_task(LOG_WARN, it->id, "event=result_rejected kind=%s", it->kind);
-	if (store_fail(c->bg.db, &h, msg, false, 0, &state, &err) == TASKQ_OK)
+	if (store_fail(c->bg.db, &h, msg, false, 0, &state, &err) == TASKQ_OK) {
+		announce_id(it->id);
 		counters_outcome(state < 0 ? WS_LOST : WS_FAILED);
-	else
+	} else
 		log_task(LOG_ERROR, it->id, "event=record_failed msg=\"%s\"", err.msg);
 }
 
@@ -121,6 +123,8 @@ static void record(struct completer *c, struct item **items, int n)
 		const struct item *it = items[i];
 
 		if (rc == TASKQ_OK) {
+			if (it->held)
+				announce_id(it->id);
 			log_task(it->held ? LOG_INFO : LOG_WARN, it->id,
 				 "event=%s kind=%s attempt=%d",
 				 it->held ? "succeeded" : "result_dropped_not_holder", it->kind,
@@ -191,7 +195,8 @@ struct completer *completer_start(const char *conninfo, const char *worker, int 
 	c->ctx = ctx;
 	c->worker = worker;
 	c->lease_s = lease_s;
-	bg_start(&c->bg, conninfo, "taskq-worker-completer", true, completer_main, c);
+	bg_start(&c->bg, conninfo, "taskq-worker-completer", DB_GENERIC_PLANS | DB_ANNOUNCE_LATER,
+		 completer_main, c);
 	return c;
 }
 

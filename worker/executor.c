@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "announce.h"
 #include "base/clock.h"
 #include "completer.h"
 #include "counters.h"
@@ -97,6 +98,8 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 		}
 		break;
 	}
+	if (rc == TASKQ_OK && kr != KIND_OK)
+		announce_id(t->id);
 	return rc;
 }
 

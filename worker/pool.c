@@ -21,6 +21,7 @@
 #include "counters.h"
 #include "store/db.h"
 #include "base/log.h"
+#include "announce.h"
 #include "pool_impl.h"
 #include "queues.h"
 #include "store/live.h"
@@ -99,8 +100,9 @@ struct pool *pool_start(const struct pool_config *cfg)
 	p->pending = xcalloc((size_t)p->ring_cap, sizeof *p->pending);
 	p->pending_at = xcalloc((size_t)p->ring_cap, sizeof *p->pending_at);
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	announce_start(cfg->db);
 	p->cdb = store_open_listener(cfg->db, "taskq-worker");
-	db_prefer_generic_plans(p->cdb);
+	db_session(p->cdb, DB_GENERIC_PLANS | DB_ANNOUNCE_LATER);
 	p->completer = completer_start(cfg->db, p->worker_id, cfg->lease_s, success_recorded, p);
 	p->ex = xcalloc((size_t)cfg->concurrency, sizeof *p->ex);
 	p->progress = progress_start(cfg->db, p->worker_id, cfg->concurrency, cfg->lease_s,
@@ -108,7 +110,7 @@ struct pool *pool_start(const struct pool_config *cfg)
 	for (int i = 0; i < cfg->concurrency; i++) {
 		p->ex[i].pool = p;
 		p->ex[i].db = store_open(cfg->db, "taskq-worker");
-		db_prefer_generic_plans(p->ex[i].db);
+		db_session(p->ex[i].db, DB_GENERIC_PLANS | DB_ANNOUNCE_LATER);
 		if (pthread_create(&p->ex[i].thread, NULL, executor_main, &p->ex[i]) != 0)
 			return NULL;
 	}
@@ -161,6 +163,7 @@ void pool_stop(struct pool *p)
 		if (store_release(p->cdb, &h, &err))
 			log_task(LOG_WARN, t->id, "event=release_failed msg=\"%s\"", err.msg);
 		else {
+			announce_id(t->id);
 			log_task(LOG_INFO, t->id, "event=released kind=%s", t->kind);
 			counters_outcome(WS_RELEASED);
 		}
@@ -193,6 +196,7 @@ void pool_stop(struct pool *p)
 	if (store_worker_exit(p->cdb, p->worker_id, &err))
 		log_warn("event=worker_exit_failed msg=\"%s\"", err.msg);
 	db_free(p->cdb);
+	announce_stop();
 	close(p->efd);
 	for (int i = 0; i < p->nqueues; i++)
 		free(p->queue[i]);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "announce.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -104,6 +105,8 @@ static void flush(struct progress *pg, int n)
 		for (int i = 0; i < pg->nslots; i++)
 			if (pg->slots[i].writing)
 				pg->slots[i].held = true; /* unknown: no verdict */
+	} else {
+		announce_ids(ids, k);
 	}
 	for (int i = 0; i < pg->nslots; i++) {
 		struct slot *s = &pg->slots[i];
@@ -157,7 +160,8 @@ struct progress *progress_start(const char *conninfo, const char *worker, int ns
 	pg->lease_s = lease_s;
 	pg->verdict = verdict;
 	pg->ctx = ctx;
-	bg_start(&pg->bg, conninfo, "taskq-worker-progress", true, progress_main, pg);
+	bg_start(&pg->bg, conninfo, "taskq-worker-progress", DB_GENERIC_PLANS | DB_ANNOUNCE_LATER,
+		 progress_main, pg);
 	return pg;
 }
 

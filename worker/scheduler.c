@@ -173,7 +173,7 @@ struct scheduler *scheduler_start(const char *conninfo, const char *worker_id)
 	struct scheduler *s = xcalloc(1, sizeof *s);
 
 	snprintf(s->worker_id, sizeof s->worker_id, "%s", worker_id ? worker_id : "");
-	bg_start(&s->bg, conninfo, "taskq-worker-scheduler", false, scheduler_main, s);
+	bg_start(&s->bg, conninfo, "taskq-worker-scheduler", 0, scheduler_main, s);
 	return s;
 }
 

@@ -29,8 +29,8 @@ struct db {
 	bool *prepared; /* by statement slot (struct db_stmt): prepared on this connection */
 	int nprepared;
 	bool ready;
-	bool was_ready;     /* for logging a reconnect once */
-	bool generic_plans; /* plan_cache_mode = force_generic_plan on each (re)connect */
+	bool was_ready;   /* for logging a reconnect once */
+	unsigned session; /* enum db_session_flag: settings made on each (re)connect */
 };
 
 /* Process-wide, for /metrics (relaxed atomics: they are counts, not synchronisation). */
@@ -60,9 +60,9 @@ struct db *db_new(const char *conninfo, const char *app_name)
 	return db;
 }
 
-void db_prefer_generic_plans(struct db *db)
+void db_session(struct db *db, unsigned flags)
 {
-	db->generic_plans = true;
+	db->session |= flags;
 }
 
 void db_free(struct db *db)
@@ -200,8 +200,14 @@ static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
 	PQsetNoticeProcessor(db->conn, on_notice, NULL);
 	if ((rc = run_simple(db, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'", err)))
 		return rc;
-	if (db->generic_plans &&
+	if ((db->session & DB_GENERIC_PLANS) &&
 	    (rc = run_simple(db, "SET plan_cache_mode = force_generic_plan", err)))
+		return rc;
+	if ((db->session & DB_ANNOUNCE_LATER) &&
+	    (rc = run_simple(db, "SET taskq.announce = 'later'", err)))
+		return rc;
+	if ((db->session & DB_ASYNC_COMMIT) &&
+	    (rc = run_simple(db, "SET synchronous_commit = off", err)))
 		return rc;
 	for (int i = 0; i < db->nlisten; i++) {
 		char *ident = PQescapeIdentifier(db->conn, db->listen[i], strlen(db->listen[i]));

@@ -18,13 +18,25 @@ struct db;
  * app_name is borrowed for the db's lifetime. Returns a db not yet connected. */
 struct db *db_new(const char *conninfo, const char *app_name);
 void db_free(struct db *db);
-/* Plan this connection's statements once and keep the plan (plan_cache_mode =
- * force_generic_plan, set at every connect): for the worker's few statements, each run
- * thousands of times a second with the same shape of arguments, PostgreSQL's default of
- * planning again for each call's values costs more than any better plan it finds (a drain
- * profile: a tenth of PostgreSQL's time in the planner; 20-40% faster drains). Not for
- * taskq-fcgi, whose optional filters (GET /api/tasks?state=…) want a plan per call. */
-void db_prefer_generic_plans(struct db *db);
+/* Session settings a connection makes after every (re)connect (db_session). */
+enum db_session_flag {
+	/* plan_cache_mode = force_generic_plan: each statement is planned once per connection
+	 * (the worker's statements run thousands of times a second with other values; a
+	 * profile: a tenth of PostgreSQL's time in the planner; 20-40% faster drains). Not for
+	 * taskq-fcgi, whose optional filters (GET /api/tasks?state=…) want a plan per call. */
+	DB_GENERIC_PLANS = 1,
+	/* taskq.announce = 'later': the change trigger does not NOTIFY for this connection's
+	 * statements; the caller announces the tasks it changed after its commit, on another
+	 * connection (worker/announce.c). A NOTIFY inside a transaction holds a cluster-wide
+	 * lock from its commit until the commit is durable, so every NOTIFYing commit of every
+	 * session waits for the one before it to reach the disk. */
+	DB_ANNOUNCE_LATER = 2,
+	/* synchronous_commit = off: for a connection that writes nothing that must survive a
+	 * crash (one that only sends notifications: its commits need not wait for the disk). */
+	DB_ASYNC_COMMIT = 4,
+};
+/* Adds these settings (enum db_session_flag) to the ones made after every connect. */
+void db_session(struct db *db, unsigned flags);
 
 /* LISTEN on channel after every connect (channel is borrowed; a fixed identifier). */
 void db_listen(struct db *db, const char *channel);

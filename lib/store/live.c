@@ -2,11 +2,15 @@
  * publisher's advisory lock (see store/live.h). */
 #include "store/live.h"
 
+#include <stdlib.h>
+
 #include "store/exec.h"
 
 static struct db_stmt s_wake = DB_STMT("wake", "SELECT pg_notify('taskq_wake', '')", 0);
 static struct db_stmt s_watch_note =
 	DB_STMT("watch_note", "SELECT pg_notify('taskq_watch', $1)", 1);
+static struct db_stmt s_announce =
+	DB_STMT("announce", "SELECT taskq.announce_tasks($1::uuid[])", 1);
 static struct db_stmt s_publish_lock =
 	DB_STMT("publish_lock", "SELECT pg_try_advisory_lock(1952539762, hashtext($1))", 1);
 
@@ -47,4 +51,14 @@ enum taskq_rc store_publish_lock(struct db *db, const char *key, bool *got, stru
 {
 	const char *p[1] = {key};
 	return store_exec_bool(db, &s_publish_lock, p, got, err);
+}
+
+enum taskq_rc store_announce(struct db *db, const char *const *ids, int n, struct taskq_err *err)
+{
+	char *arr = store_array_text(ids, n);
+	const char *p[1] = {arr};
+	enum taskq_rc rc = store_exec(db, &s_announce, p, err);
+
+	free(arr);
+	return rc;
 }

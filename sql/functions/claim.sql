@@ -10,7 +10,7 @@
 -- session.
 CREATE OR REPLACE FUNCTION taskq.take(worker text, ids uuid[], lease_s integer)
 RETURNS SETOF taskq.tasks
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
 BEGIN
   RETURN QUERY
   WITH claimed AS (
@@ -37,17 +37,18 @@ END $$;
 -- a backlog of thousands of tasks waiting for one key costs a claim nothing. The queue's rate
 -- limit caps the whole claim, a key's limit caps what that key gives.
 --
--- plan_cache_mode = auto: taskq-worker runs its statements with force_generic_plan (planning
--- them once per connection was a measured win for every verb of the drain), but a generic
--- plan of the scans here knows neither the queue nor the batch size (LIMIT k - got): with 10M
--- finished rows beside 10,000 queued ones it chose a bitmap scan of every queued row and a
--- sort of all of them, for each claim of 8 (18 ms instead of 1.5 ms). Under auto, PL/pgSQL
--- keeps a generic plan only where it costs no more than the custom ones (the rate-limit
--- lookups), and plans the claim's scans with the real queue and LIMIT: the walk of
--- tasks_ready in order that stops after k rows.
+-- Its plans are made once per session (force_generic_plan, as every statement of
+-- taskq-worker) and may only walk indexes in order (sequential scans, bitmap scans and sorts
+-- off): planned again at every call, as it was (plan_cache_mode = auto), each claim paid the
+-- planner's look at the ends of tasks_ready (get_actual_variable_range, which walks the dead
+-- entries there: 10 ms a claim beside 65,000 dead rows), and a generic plan free to choose
+-- knows neither the queue nor the batch size (beside 10M finished rows it chose a bitmap scan
+-- of every queued row and a sort). The walk of tasks_ready in order that stops after k rows
+-- is the one plan left.
 CREATE OR REPLACE FUNCTION taskq.claim(worker text, queue_name text, k integer, lease_s integer)
 RETURNS SETOF taskq.tasks
-LANGUAGE plpgsql SET plan_cache_mode = auto AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+  SET enable_bitmapscan = off SET enable_sort = off AS $$
 DECLARE
   got integer := 0;
   n integer;

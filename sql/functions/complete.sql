@@ -82,7 +82,7 @@ $$;
 CREATE OR REPLACE FUNCTION taskq.complete_many(worker text, ids uuid[], atts integer[],
                                                results jsonb)
 RETURNS SETOF uuid
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
 DECLARE
   done_ids uuid[];
   keyed boolean;
@@ -132,7 +132,7 @@ CREATE OR REPLACE FUNCTION taskq.fail(task uuid, worker text, att integer, err t
                                       retryable boolean DEFAULT true,
                                       retry_in_s double precision DEFAULT NULL)
 RETURNS taskq.state
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
 DECLARE
   t taskq.tasks;
 BEGIN
@@ -158,7 +158,7 @@ END $$;
 -- long in its local queue unstarted. The attempt does not count, since the task never got to
 -- fail.
 CREATE OR REPLACE FUNCTION taskq.release(task uuid, worker text, att integer) RETURNS boolean
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
 DECLARE
   t taskq.tasks;
 BEGIN

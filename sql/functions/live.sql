@@ -5,12 +5,31 @@
 -- statement (a claim of 100 tasks is one NOTIFY, not 100: trigger tasks_notify_changes,
 -- triggers.sql), so taskq-fcgi can answer long-polls and feed live streams without polling.
 -- Payloads stay under NOTIFY's 8000-byte limit: ids go out in chunks of 200.
+--
+-- Not for a session that set taskq.announce to 'later' (taskq-worker's hot connections): a
+-- NOTIFY in a transaction takes a cluster-wide lock at its commit and holds it until the
+-- commit is durable, so NOTIFYing commits wait for each other's disk flushes. Such a session
+-- announces the tasks it changed itself, after its commit, from a connection whose commits
+-- need not wait for the disk (taskq.announce_tasks, worker/announce.c).
 CREATE OR REPLACE FUNCTION taskq.notify_changes() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  IF current_setting('taskq.announce', true) = 'later' THEN
+    RETURN NULL;
+  END IF;
   PERFORM pg_notify('taskq_task', ids)
      FROM (SELECT string_agg(id::text, ',') AS ids
              FROM (SELECT id, (row_number() OVER ()) / 200 AS chunk FROM changed) c
             GROUP BY chunk) chunks;
   RETURN NULL;
 END $$;
+
+-- What a session that announces later sends after its commits: the changed tasks' ids on
+-- taskq_task, in chunks of 200 as the trigger sends them.
+CREATE OR REPLACE FUNCTION taskq.announce_tasks(ids uuid[]) RETURNS void
+LANGUAGE sql AS $$
+  SELECT pg_notify('taskq_task', c.ids)
+    FROM (SELECT (u.n - 1) / 200 AS chunk, string_agg(u.id::text, ',' ORDER BY u.n) AS ids
+            FROM unnest(ids) WITH ORDINALITY AS u(id, n)
+           GROUP BY 1 ORDER BY 1) c
+$$;

@@ -9,6 +9,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
   n integer;
 BEGIN
+  -- the tasks it moves are announced by the change trigger, whoever calls it
+  PERFORM set_config('taskq.announce', 'now', true);
   WITH expired AS MATERIALIZED (
     SELECT id FROM taskq.tasks
      WHERE state = 'running' AND lease_until < now()

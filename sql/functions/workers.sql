@@ -14,7 +14,7 @@ CREATE OR REPLACE FUNCTION taskq.heartbeat(worker text, lease_s integer, held uu
                                            version text, queues text, concurrency integer,
                                            metrics jsonb)
 RETURNS TABLE (id uuid, cancel_requested boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
 BEGIN
   INSERT INTO taskq.workers AS w (id, host, pid, version, queues, concurrency, running, metrics)
   VALUES (worker, host, pid, version, queues, concurrency, coalesce(cardinality(held), 0), metrics)
