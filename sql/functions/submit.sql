@@ -83,7 +83,7 @@ CREATE OR REPLACE FUNCTION taskq.insert_tasks(tasks jsonb, owner text, notify bo
                                               parent_owner text, creator uuid, label text)
 RETURNS TABLE (ord integer, id uuid, created boolean, queue text, priority smallint,
                run_at timestamptz)
-LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
+LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   who text := coalesce(insert_tasks.owner, 'anonymous');

@@ -14,6 +14,8 @@ CREATE OR REPLACE FUNCTION taskq.heartbeat(worker text, lease_s integer, held uu
                                            version text, queues text, concurrency integer,
                                            metrics jsonb)
 RETURNS TABLE (id uuid, cancel_requested boolean)
+-- the held tasks are found by id (r.id = ANY (held)), never by a walk of the worker's running
+-- entries: those keep one for every task the worker ever ran while an old snapshot is open
 LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
 BEGIN
   INSERT INTO taskq.workers AS w (id, host, pid, version, queues, concurrency, running, metrics)
@@ -25,7 +27,7 @@ BEGIN
      SET lease_until = now() + make_interval(secs => lease_s)
     FROM (SELECT r.id FROM taskq.tasks r
             JOIN unnest(held, held_attempts) AS h(hid, hatt) ON r.id = h.hid AND r.attempts = h.hatt
-           WHERE r.worker_id = worker AND r.state = 'running'
+           WHERE r.id = ANY (held) AND r.worker_id = worker AND r.state = 'running'
            FOR NO KEY UPDATE OF r SKIP LOCKED) AS mine
    WHERE t.id = mine.id
   RETURNING t.id, t.cancel_requested;
