@@ -135,3 +135,19 @@ class FairRunAtTests(TaskqTestCase):
                 self.assertRegex(plan, r"Index (Only )?Scan using %s " % index)
                 self.assertNotIn("Sort", plan)
                 self.assertNotIn("Disabled", plan)
+
+    def test_the_hot_functions_pin_their_plans(self):
+        # the worker's statements keep their plans for the session: none of these may plan a
+        # sequential scan (made while the table looked empty, it stays while it fills), and
+        # the claim may only walk indexes in order, planned once
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n "
+                        "ON n.oid = p.pronamespace WHERE n.nspname = 'taskq' AND p.proname IN "
+                        "('claim', 'take', 'complete_many', 'fail', 'release', 'heartbeat')")
+            got = {name: sorted(cfg or []) for name, cfg in cur.fetchall()}
+        self.assertEqual(len(got), 6, got)
+        for name, cfg in got.items():
+            self.assertIn("enable_seqscan=off", cfg, name)
+            self.assertIn("enable_bitmapscan=off", cfg, name)
+        self.assertIn("plan_cache_mode=force_generic_plan", got["claim"])
+        self.assertIn("enable_sort=off", got["claim"])
