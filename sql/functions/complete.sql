@@ -22,10 +22,12 @@ BEGIN
   END IF;
 END $$;
 
--- What every end of a worker's attempt of t records: the history row (event, attempt and
--- detail as the caller says), the count when t is finished for good, and its key freed. t is
--- the row of the caller's fenced UPDATE; all NULL when that matched none (the worker no
--- longer holds the task): then nothing is recorded and the answer is false.
+-- What every end of a worker's attempt of t other than a success records: the attempt's
+-- `claimed`, which the row implied until now (functions/history.sql), and the history row
+-- (event, attempt and detail as the caller says), the count when t is finished for good, and
+-- its key freed. t is the row of the caller's fenced UPDATE (which keeps started_at); all
+-- NULL when that matched none (the worker no longer holds the task): then nothing is
+-- recorded and the answer is false.
 CREATE OR REPLACE FUNCTION taskq.attempt_ended(t taskq.tasks, worker text, event text,
                                                attempt integer, detail text DEFAULT NULL)
 RETURNS boolean
@@ -34,6 +36,7 @@ BEGIN
   IF t.id IS NULL THEN
     RETURN false;
   END IF;
+  PERFORM taskq.keep_implied(t.id, 'running', attempt, worker, t.started_at);
   INSERT INTO taskq.task_events (task_id, event, attempt, worker_id, detail)
   VALUES (t.id, event, attempt, worker, detail);
   IF t.state IN ('succeeded', 'failed', 'cancelled') THEN
@@ -171,8 +174,9 @@ BEGIN
   IF NOT FOUND THEN
     RETURN false;
   END IF;
+  PERFORM taskq.keep_implied(task, 'running', att, worker, t.started_at);
   INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
-  VALUES (task, 'released', t.attempts + 1, worker);
+  VALUES (task, 'released', att, worker);
   PERFORM pg_notify('taskq_wake', '');
   RETURN true;
 END $$;
