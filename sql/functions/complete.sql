@@ -77,11 +77,12 @@ LANGUAGE sql AS $$
 $$;
 
 -- Completions in batches: executors of a worker that finish at the same time share one
--- statement and one commit (one change notification, one history INSERT, one counter update
--- per queue and one fsync for the whole batch instead of one of each per task). Records the
--- successes of the (id, attempt) pairs this worker holds; results is a JSON array in the same
--- order. Returns the ids it recorded (a pair the worker no longer holds is left alone, like
--- taskq.complete).
+-- statement and one commit (one change notification, one counter update per queue and one
+-- fsync for the whole batch instead of one of each per task). Records the successes of the
+-- (id, attempt) pairs this worker holds; results is a JSON array in the same order. Returns
+-- the ids it recorded (a pair the worker no longer holds is left alone, like taskq.complete).
+-- No history row: the row says the success (state, finished_at), and with it the attempt's
+-- `claimed` when nothing stored it before (functions/history.sql).
 CREATE OR REPLACE FUNCTION taskq.complete_many(worker text, ids uuid[], atts integer[],
                                                results jsonb)
 RETURNS SETOF uuid
@@ -100,10 +101,7 @@ BEGIN
       FROM input
      WHERE t.id = input.id AND t.worker_id = worker AND t.attempts = input.att
        AND t.state = 'running'
-    RETURNING t.id, t.attempts, t.concurrency_key, t.queue
-  ), ev AS (
-    INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
-    SELECT d.id, 'succeeded', d.attempts, worker FROM done d
+    RETURNING t.id, t.concurrency_key, t.queue
   ), counted AS (
     -- one row per queue of the batch (GROUP BY: ON CONFLICT may touch a row only once)
     INSERT INTO taskq.counters AS c (queue, state, shard, n)
