@@ -85,7 +85,8 @@ struct queue_stat {
 	long long workers;          /* live workers serving the queue */
 };
 
-/* One row of a task's history (taskq.task_events). Strings owned; NULL for SQL NULL. */
+/* One event of a task's history (taskq.task_history: the stored events of taskq.task_events
+ * and those the task's row implies). Strings owned; NULL for SQL NULL. */
 struct task_event {
 	char *at, *event, *worker_id, *detail;
 	int attempt; /* -1: none */

@@ -30,8 +30,8 @@ static struct db_stmt s_retry =
 	DB_STMT("retry", "SELECT r.outcome, (r.t).* FROM taskq.retry($1::uuid) r", 1);
 static struct db_stmt s_history =
 	DB_STMT("history",
-		"SELECT at, event, attempt, worker_id, detail FROM taskq.task_events"
-		" WHERE task_id = $1::uuid ORDER BY id LIMIT 1000",
+		"SELECT at, event, attempt, worker_id, detail FROM taskq.task_history"
+		" WHERE task_id = $1::uuid ORDER BY n LIMIT 1000",
 		1);
 static struct db_stmt s_queues =
 	DB_STMT("queues",

@@ -34,7 +34,8 @@ enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out, enum
 /* Failed or cancelled → queued; TASKQ_CONFLICT (with *out filled) from any other state. */
 enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err);
 
-/* A task's history, oldest first (at most 1000 rows); free with task_events_free. */
+/* A task's history (taskq.task_history), oldest first (at most 1000 rows); free with
+ * task_events_free. */
 enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,
 			    struct taskq_err *err);
 /* Per-queue counts (GET /api/queues) of all tasks, or of one owner's; the caller frees with

@@ -36,25 +36,30 @@ BEGIN
 END $$;
 
 -- The outcome of one delivery: delivered, or retried after a back-off, or failed after
--- max_tries deliveries.
+-- max_tries deliveries. A final one is a history row, after the events the task's row
+-- implied until now (a plain success's, functions/history.sql).
 CREATE OR REPLACE FUNCTION taskq.callback_done(task uuid, ok boolean, err text,
                                                max_tries integer DEFAULT 8)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-  st text;
+  t taskq.tasks;
 BEGIN
-  UPDATE taskq.tasks t
+  UPDATE taskq.tasks x
      SET callback_state = CASE WHEN ok THEN 'delivered'
-                               WHEN t.callback_attempts >= max_tries THEN 'failed'
+                               WHEN x.callback_attempts >= max_tries THEN 'failed'
                                ELSE 'pending' END,
-         callback_next_at = CASE WHEN ok OR t.callback_attempts >= max_tries THEN NULL
-                                 ELSE now() + taskq.backoff(t.callback_attempts) END,
+         callback_next_at = CASE WHEN ok OR x.callback_attempts >= max_tries THEN NULL
+                                 ELSE now() + taskq.backoff(x.callback_attempts) END,
          callback_error = CASE WHEN ok THEN NULL ELSE err END,
-         updated_at = now(), version = t.version + 1
-   WHERE t.id = task AND t.callback_state = 'pending'
-  RETURNING t.callback_state INTO st;
-  INSERT INTO taskq.task_events (task_id, event, detail)
-  SELECT task, 'callback_' || st, err WHERE st IS NOT NULL AND st <> 'pending';
-  RETURN st;
+         updated_at = now(), version = x.version + 1
+   WHERE x.id = task AND x.callback_state = 'pending'
+  RETURNING * INTO t;
+  IF t.callback_state <> 'pending' THEN
+    PERFORM taskq.keep_implied(task, t.state, t.attempts, t.worker_id, t.started_at,
+                               t.finished_at);
+    INSERT INTO taskq.task_events (task_id, event, detail)
+    VALUES (task, 'callback_' || t.callback_state, err);
+  END IF;
+  RETURN t.callback_state;
 END $$;

@@ -4,7 +4,8 @@
 
 -- Cancel: queued → cancelled at once ('cancelled'); running → cancel_requested
 -- ('requested'): only its worker can stop it, and says so with taskq.ack_cancel; finished →
--- unchanged ('finished'). Returns the outcome and the task.
+-- unchanged ('finished'). Returns the outcome and the task. A running task's claim, implied
+-- by its row until now, is stored before the cancel_requested (functions/history.sql).
 CREATE OR REPLACE FUNCTION taskq.cancel(task uuid, OUT outcome text, OUT t taskq.tasks)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -16,6 +17,9 @@ BEGIN
   RETURNING * INTO t;
   IF FOUND THEN
     outcome := CASE WHEN t.state = 'cancelled' THEN 'cancelled' ELSE 'requested' END;
+    IF t.state = 'running' THEN
+      PERFORM taskq.keep_implied(task, 'running', t.attempts, t.worker_id, t.started_at);
+    END IF;
     INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
     VALUES (task, CASE WHEN t.state = 'cancelled' THEN 'cancelled' ELSE 'cancel_requested' END,
             t.attempts, t.worker_id);

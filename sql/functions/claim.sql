@@ -3,29 +3,24 @@
 -- record outcomes: complete.sql does.
 
 -- Takes the queued tasks among ids (already locked by the caller's SELECT … FOR UPDATE SKIP
--- LOCKED, in the same transaction) for a worker, with one history row each. PL/pgSQL, not
--- SQL: an SQL function called from PL/pgSQL is parsed and planned again at every call (its
--- plan lives for one execution of the calling query), which a profile of a drain showed among
--- PostgreSQL's top costs (raw_parser under fmgr_sql); PL/pgSQL keeps its plans for the
--- session.
+-- LOCKED, in the same transaction) for a worker. No history row: the row says who claimed it
+-- and when, and the attempt's `claimed` is stored only if the attempt ends otherwise than in
+-- a plain success (functions/history.sql). PL/pgSQL, not SQL: an SQL function called from
+-- PL/pgSQL is parsed and planned again at every call (its plan lives for one execution of
+-- the calling query), which a profile of a drain showed among PostgreSQL's top costs
+-- (raw_parser under fmgr_sql); PL/pgSQL keeps its plans for the session.
 CREATE OR REPLACE FUNCTION taskq.take(worker text, ids uuid[], lease_s integer)
 RETURNS SETOF taskq.tasks
 LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
 BEGIN
   RETURN QUERY
-  WITH claimed AS (
-    UPDATE taskq.tasks t
-       SET state = 'running', attempts = t.attempts + 1, started_at = now(),
-           lease_until = now() + make_interval(secs => lease_s), worker_id = worker,
-           progress = 0, message = NULL, error = NULL, updated_at = now(),
-           version = t.version + 1
-     WHERE t.id = ANY (ids) AND t.state = 'queued'
-    RETURNING t.*
-  ), ev AS (
-    INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
-    SELECT c.id, 'claimed', c.attempts, worker FROM claimed c
-  )
-  SELECT * FROM claimed;
+  UPDATE taskq.tasks t
+     SET state = 'running', attempts = t.attempts + 1, started_at = now(),
+         lease_until = now() + make_interval(secs => lease_s), worker_id = worker,
+         progress = 0, message = NULL, error = NULL, updated_at = now(),
+         version = t.version + 1
+   WHERE t.id = ANY (ids) AND t.state = 'queued'
+  RETURNING t.*;
 END $$;
 
 -- Claims up to k ready tasks of one queue for a worker, leased for lease_s seconds, in

@@ -22,10 +22,12 @@ BEGIN
   END IF;
 END $$;
 
--- What every end of a worker's attempt of t records: the history row (event, attempt and
--- detail as the caller says), the count when t is finished for good, and its key freed. t is
--- the row of the caller's fenced UPDATE; all NULL when that matched none (the worker no
--- longer holds the task): then nothing is recorded and the answer is false.
+-- What every end of a worker's attempt of t other than a success records: the attempt's
+-- `claimed`, which the row implied until now (functions/history.sql), and the history row
+-- (event, attempt and detail as the caller says), the count when t is finished for good, and
+-- its key freed. t is the row of the caller's fenced UPDATE (which keeps started_at); all
+-- NULL when that matched none (the worker no longer holds the task): then nothing is
+-- recorded and the answer is false.
 CREATE OR REPLACE FUNCTION taskq.attempt_ended(t taskq.tasks, worker text, event text,
                                                attempt integer, detail text DEFAULT NULL)
 RETURNS boolean
@@ -34,6 +36,7 @@ BEGIN
   IF t.id IS NULL THEN
     RETURN false;
   END IF;
+  PERFORM taskq.keep_implied(t.id, 'running', attempt, worker, t.started_at);
   INSERT INTO taskq.task_events (task_id, event, attempt, worker_id, detail)
   VALUES (t.id, event, attempt, worker, detail);
   IF t.state IN ('succeeded', 'failed', 'cancelled') THEN
@@ -74,11 +77,12 @@ LANGUAGE sql AS $$
 $$;
 
 -- Completions in batches: executors of a worker that finish at the same time share one
--- statement and one commit (one change notification, one history INSERT, one counter update
--- per queue and one fsync for the whole batch instead of one of each per task). Records the
--- successes of the (id, attempt) pairs this worker holds; results is a JSON array in the same
--- order. Returns the ids it recorded (a pair the worker no longer holds is left alone, like
--- taskq.complete).
+-- statement and one commit (one change notification, one counter update per queue and one
+-- fsync for the whole batch instead of one of each per task). Records the successes of the
+-- (id, attempt) pairs this worker holds; results is a JSON array in the same order. Returns
+-- the ids it recorded (a pair the worker no longer holds is left alone, like taskq.complete).
+-- No history row: the row says the success (state, finished_at), and with it the attempt's
+-- `claimed` when nothing stored it before (functions/history.sql).
 CREATE OR REPLACE FUNCTION taskq.complete_many(worker text, ids uuid[], atts integer[],
                                                results jsonb)
 RETURNS SETOF uuid
@@ -97,10 +101,7 @@ BEGIN
       FROM input
      WHERE t.id = input.id AND t.worker_id = worker AND t.attempts = input.att
        AND t.state = 'running'
-    RETURNING t.id, t.attempts, t.concurrency_key, t.queue
-  ), ev AS (
-    INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
-    SELECT d.id, 'succeeded', d.attempts, worker FROM done d
+    RETURNING t.id, t.concurrency_key, t.queue
   ), counted AS (
     -- one row per queue of the batch (GROUP BY: ON CONFLICT may touch a row only once)
     INSERT INTO taskq.counters AS c (queue, state, shard, n)
@@ -171,8 +172,9 @@ BEGIN
   IF NOT FOUND THEN
     RETURN false;
   END IF;
+  PERFORM taskq.keep_implied(task, 'running', att, worker, t.started_at);
   INSERT INTO taskq.task_events (task_id, event, attempt, worker_id)
-  VALUES (task, 'released', t.attempts + 1, worker);
+  VALUES (task, 'released', att, worker);
   PERFORM pg_notify('taskq_wake', '');
   RETURN true;
 END $$;

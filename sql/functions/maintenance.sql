@@ -3,7 +3,9 @@
 
 -- Lease rescue: running tasks whose lease expired (their worker died or lost the database)
 -- go back to queued, or to failed when no attempts remain, or to cancelled when that was
--- asked. Returns how many it moved. Workers that stopped answering long ago leave the fleet table.
+-- asked. Returns how many it moved. Each gets a `rescued` history row, after the claim of
+-- the attempt it ends (implied by the row until now: functions/history.sql), in one INSERT so
+-- that the two keep their order. Workers that stopped answering long ago leave the fleet table.
 CREATE OR REPLACE FUNCTION taskq.rescue(batch integer DEFAULT 100) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -12,7 +14,7 @@ BEGIN
   -- the tasks it moves are announced by the change trigger, whoever calls it
   PERFORM set_config('taskq.announce', 'now', true);
   WITH expired AS MATERIALIZED (
-    SELECT id FROM taskq.tasks
+    SELECT id, worker_id AS held_by FROM taskq.tasks
      WHERE state = 'running' AND lease_until < now()
      LIMIT batch FOR UPDATE SKIP LOCKED
   ), moved AS (
@@ -27,10 +29,19 @@ BEGIN
            updated_at = now(), version = t.version + 1
       FROM expired
      WHERE t.id = expired.id
-    RETURNING t.id, t.state, t.attempts, t.error, t.queue
+    RETURNING t.id, t.state, t.attempts, t.error, t.queue, t.started_at, expired.held_by
   ), ev AS (
-    INSERT INTO taskq.task_events (task_id, event, attempt, detail)
-    SELECT m.id, 'rescued', m.attempts, m.error || ' (now ' || m.state::text || ')' FROM moved m
+    INSERT INTO taskq.task_events (task_id, at, event, attempt, worker_id, detail)
+    SELECT x.task_id, x.at, x.event, x.attempt, x.worker_id, x.detail
+      FROM (SELECT i.task_id, i.k, i.at, i.event, i.attempt, i.worker_id, NULL AS detail
+              FROM moved m
+             CROSS JOIN LATERAL taskq.implied_events(m.id, 'running', m.attempts, m.held_by,
+                                                     m.started_at, NULL) i
+            UNION ALL
+            SELECT m.id, 3, now(), 'rescued', m.attempts, NULL,
+                   m.error || ' (now ' || m.state::text || ')'
+              FROM moved m) x
+     ORDER BY x.task_id, x.k
   ), counted AS (
     INSERT INTO taskq.counters AS c (queue, state, shard, n)
     SELECT m.queue, m.state, (pg_backend_pid() % 16)::smallint, count(*) FROM moved m

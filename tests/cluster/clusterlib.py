@@ -169,7 +169,7 @@ class Tally:
         rows = sql("SELECT id::text, state::text, attempts FROM taskq.tasks "
                    "WHERE id = ANY(%s::uuid[])", (ids,))
         self.state = {r[0]: r[1] for r in rows}
-        ev = sql("SELECT task_id::text, count(*) FROM taskq.task_events "
+        ev = sql("SELECT task_id::text, count(*) FROM taskq.task_history "
                  "WHERE task_id = ANY(%s::uuid[]) AND event = 'succeeded' GROUP BY 1", (ids,))
         self.successes = {r[0]: r[1] for r in ev}
         self.missing = [i for i in ids if i not in self.state]

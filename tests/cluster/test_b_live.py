@@ -68,7 +68,7 @@ class TestLiveAcrossHosts(unittest.TestCase):
         self.assertGreater(seen[-1][0] - progress[0][0], 1.0, "the updates came all at once")
         versions = [t["version"] for _, t in seen]
         self.assertEqual(versions, sorted(versions))
-        worker = scalar("SELECT worker_id FROM taskq.task_events WHERE task_id = %s "
+        worker = scalar("SELECT worker_id FROM taskq.task_history WHERE task_id = %s "
                         "AND event = 'succeeded'", (tid,))
         self.assertTrue(worker and worker.startswith("wk3:"), worker)
         figure("live across hosts: %d messages on web2 for a task submitted on web1, run on "

@@ -41,12 +41,12 @@ class TestWorkerCut(unittest.TestCase):
             if not healed:
                 dev("heal", "wk1")
         # fenced: wk1 recorded no success for an attempt it no longer held
-        late = sql("SELECT e.task_id::text, e.attempt FROM taskq.task_events e WHERE "
+        late = sql("SELECT e.task_id::text, e.attempt FROM taskq.task_history e WHERE "
                    "e.task_id = ANY(%s::uuid[]) AND e.event = 'succeeded' AND e.worker_id = %s "
                    "AND e.at > %s", (held, wk1, t_cut))
         self.assertEqual(late, [], "wk1 recorded a result for a task it had lost")
         for tid in held:
-            n = scalar("SELECT count(*) FROM taskq.task_events WHERE task_id = %s "
+            n = scalar("SELECT count(*) FROM taskq.task_history WHERE task_id = %s "
                        "AND event = 'claimed'", (tid,))
             self.assertGreaterEqual(n, 2, "task %s was not claimed again" % tid)
         self.assertEqual(len(t.lost), 0, str(t))

@@ -38,7 +38,7 @@ class TestScaleOut(unittest.TestCase):
         span = max((last - first).total_seconds(), 1e-3)
         per_host = dict(scalar(
             "SELECT array_agg(ARRAY[h, n::text]) FROM (SELECT split_part(worker_id, ':', 1) h, "
-            "count(*) n FROM taskq.task_events WHERE task_id = ANY(%s::uuid[]) AND "
+            "count(*) n FROM taskq.task_history WHERE task_id = ANY(%s::uuid[]) AND "
             "event = 'succeeded' GROUP BY 1) x", (ids,)) or [])
         return {"rate": N / span, "pg_cores": (cpu1 - cpu0) / wall, "commits": (c1 - c0) / N,
                 "machine": (busy1 - busy0) / max(all1 - all0, 1) * os.cpu_count(),

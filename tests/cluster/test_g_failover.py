@@ -77,7 +77,7 @@ class TestFailover(unittest.TestCase):
         self.assertEqual(len(t.not_succeeded), 0, str(t))
         # the workers found pg2 too: tasks submitted after the promotion ran there
         self.assertFalse(scalar("SELECT pg_is_in_recovery()"))
-        ran = scalar("SELECT count(DISTINCT split_part(worker_id, ':', 1)) FROM taskq.task_events "
+        ran = scalar("SELECT count(DISTINCT split_part(worker_id, ':', 1)) FROM taskq.task_history "
                      "WHERE event = 'succeeded' AND at > %s", (promoted_at,))
         self.assertEqual(ran, 3, "not every worker host recorded results on pg2")
         r = request("web2", "GET", "/healthz")

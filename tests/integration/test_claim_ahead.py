@@ -23,8 +23,8 @@ class ClaimAheadTests(TaskqTestCase):
         """The sizes of the claims that took ids (a claim's events share its transaction's
         timestamp and worker)."""
         return [r["n"] for r in self.db.query(
-            "SELECT count(*) AS n FROM taskq.task_events WHERE task_id = ANY(%s::uuid[]) "
-            "AND event = 'claimed' GROUP BY at, worker_id ORDER BY min(id)", (ids,))]
+            "SELECT count(*) AS n FROM taskq.task_history WHERE task_id = ANY(%s::uuid[]) "
+            "AND event = 'claimed' GROUP BY at, worker_id ORDER BY at", (ids,))]
 
     def test_short_tasks_are_claimed_in_batches_larger_than_the_executors(self):
         q = self.own_queue("ahead")
@@ -62,7 +62,7 @@ class ClaimAheadTests(TaskqTestCase):
             "SELECT task_id::text FROM taskq.task_events WHERE task_id = ANY(%s::uuid[]) AND "
             "event = 'released' AND worker_id = %s", (batch, a.worker_id()))]
         ran_b = self.db.scalar(
-            "SELECT count(DISTINCT task_id) FROM taskq.task_events WHERE task_id = "
+            "SELECT count(DISTINCT task_id) FROM taskq.task_history WHERE task_id = "
             "ANY(%s::uuid[]) AND event = 'claimed' AND worker_id = %s", (released, b.worker_id()))
         # the long ones the busy worker held go back to the free one (or were still in the
         # queue when it started: either way the free worker runs them, not the busy one)

@@ -116,7 +116,7 @@ class ConcurrencyKeyTests(TaskqTestCase):
         t = wait_final([hi["id"], lo["id"]], timeout=15)
         self.assertEqual(t.not_once_succeeded(), [], str(t))
         first = self.db.scalar(
-            "SELECT task_id::text FROM taskq.task_events WHERE task_id = ANY(%s::uuid[]) "
-            "AND event = 'claimed' ORDER BY id LIMIT 1", ([hi["id"], lo["id"]],))
+            "SELECT task_id::text FROM taskq.task_history WHERE task_id = ANY(%s::uuid[]) "
+            "AND event = 'claimed' ORDER BY at LIMIT 1", ([hi["id"], lo["id"]],))
         self.assertEqual(first, hi["id"], "the keyed priority-0 task ran before the unkeyed "
                          "priority-10 one")

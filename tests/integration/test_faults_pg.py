@@ -123,7 +123,7 @@ class PgRestartTests(TaskqTestCase):
             wait_final([tid], timeout=10)
             pickup.append(self.db.scalar(
                 "SELECT extract(epoch FROM e.at - t.created_at)::float8 FROM taskq.tasks t "
-                "JOIN taskq.task_events e ON e.task_id = t.id AND e.event = 'claimed' "
+                "JOIN taskq.task_history e ON e.task_id = t.id AND e.event = 'claimed' "
                 "WHERE t.id = %s", (tid,)))
         self.assertLess(max(pickup), PICKUP, "an idle worker took %.2fs to claim a new task "
                         "after the restart (no LISTEN?)" % max(pickup))

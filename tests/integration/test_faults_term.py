@@ -81,8 +81,8 @@ class TermTests(TaskqTestCase):
         """{id: [(event, worker_id or None, attempt)]}; worker_id only where it names one."""
         out = {i: [] for i in ids}
         for e in self.db.query(
-                "SELECT task_id::text, event, worker_id, attempt FROM taskq.task_events "
-                "WHERE task_id = ANY(%s::uuid[]) ORDER BY id", (ids,)):
+                "SELECT task_id::text, event, worker_id, attempt FROM taskq.task_history "
+                "WHERE task_id = ANY(%s::uuid[]) ORDER BY task_id, n", (ids,)):
             wid = e["worker_id"] if e["event"] in ("claimed", "released") else None
             att = e["attempt"] if e["event"] == "claimed" else None
             out[e["task_id"]].append((e["event"], wid, att))

@@ -51,7 +51,7 @@ class RateLimitTests(TaskqTestCase):
         span = max(starts) - min(starts)
         rate = (len(starts) - 5) / span if span else float("inf")  # the first 5 start at once
         workers = self.db.scalar(
-            "SELECT count(DISTINCT worker_id) FROM taskq.task_events WHERE task_id = ANY(%s::uuid[])"
+            "SELECT count(DISTINCT worker_id) FROM taskq.task_history WHERE task_id = ANY(%s::uuid[])"
             " AND event = 'claimed'", (ids,))
         self.assertGreaterEqual(workers, 2)
         self.report("40 starts by %d workers: at most %d in any 1 s window (limit 5), %.2f starts/s"

@@ -1,6 +1,6 @@
 """Retries with back-off, timeouts, cancellation (and its race with finishing), per-queue
 limits: each on its own queue, served by an extra worker (--lease 3), checked in the events
-history (taskq.task_events)."""
+history (taskq.task_history)."""
 
 import time
 

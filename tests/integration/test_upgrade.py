@@ -345,6 +345,20 @@ class UpgradeTests(TaskqTestCase):
                     "ORDER BY 1, 2"))
         self.assertEqual(one("SELECT callback_state FROM taskq.tasks WHERE id = %s",
                              (ids["succeeded"][0],)), "pending")
+        # histories: every event the old functions stored is kept, and none is doubled by
+        # what the rows imply now (sql/functions/history.sql), whichever release ended the
+        # attempt
+        def history(tid):
+            return [(r["event"], r["worker_id"]) for r in d.query(
+                "SELECT event, worker_id FROM taskq.task_history WHERE task_id = %s "
+                "ORDER BY n", (tid,))]
+        for tid in ids["succeeded"] + [h["id"] for h in held[1:]]:
+            self.assertEqual(history(tid), [("claimed", "w-old"), ("succeeded", "w-old")])
+        self.assertEqual(history(held[0]["id"]), [("claimed", "w-old"),
+                                                  ("cancel_requested", "w-old"),
+                                                  ("cancelled", "w-old")])
+        self.assertEqual(history(ids["lost"]), [("claimed", "w-gone"), ("rescued", None),
+                                                ("claimed", "w-new"), ("succeeded", "w-new")])
         self.report("%d tables kept row for row; schema = a fresh install's; %d tasks run to "
                     "the end by the new functions" % (len(before), n))
 

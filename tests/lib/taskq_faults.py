@@ -188,11 +188,12 @@ FINAL_EVENTS = ("succeeded", "failed", "cancelled")
 
 
 def events_of(ids, dbh=None):
-    """{task id: [event rows, in id order]} from taskq.task_events (ids without events: [])."""
+    """{task id: [event rows, in order]} from taskq.task_history (ids without events: [])."""
     out = {str(i): [] for i in ids}
     for e in (dbh or db()).query(
             "SELECT id, task_id::text AS task_id, at, event, attempt, worker_id, detail "
-            "FROM taskq.task_events WHERE task_id = ANY(%s::uuid[]) ORDER BY id", (list(ids),)):
+            "FROM taskq.task_history WHERE task_id = ANY(%s::uuid[]) ORDER BY task_id, n",
+            (list(ids),)):
         out.setdefault(e["task_id"], []).append(e)
     return out
 
