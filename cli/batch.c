@@ -152,9 +152,7 @@ static int submit_chunk(struct db *db, const char *owner, struct file_tasks *f, 
 		json_object_array_add(arr, taskjson_batch_element(&f->t[i].n));
 	}
 	/* with --owner, as that owner: its own tasks only may be parents */
-	if (store_submit_many(db, owner ? owner : "anonymous",
-			      json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN), owner,
-			      &rows, &nrows, &err)) {
+	if (store_submit_many(db, owner ? owner : "anonymous", arr, owner, &rows, &nrows, &err)) {
 		rc = cli_fail(&err);
 	} else if ((size_t)nrows != n) {
 		rc = cli_fail(&(struct taskq_err){TASKQ_INTERNAL, "a duplicate finished meanwhile; "

@@ -75,24 +75,34 @@ static int view_token_arg(const char *key, const char *val, void *ctx)
 	return 1;
 }
 
-/* The view_token query parameter of a GET: of the request itself, or, for nginx's
- * authorisation subrequests (internal, so the header cannot come from a client), of the
- * subscriber's request, which the proxy passes as X-Original-URI. */
+/* The view_token query parameter (for nginx's authorisation subrequests, the subscriber's:
+ * see req_init). */
 static void view_token_param(const struct req *r, char *out, size_t size)
 {
 	struct token_arg a = {out, size};
-	const char *q = r->query, *uri;
 
-	if (!strncmp(r->path, "/_taskq/authorize/", 18) &&
-	    (uri = req_param(r, "HTTP_X_ORIGINAL_URI")))
-		q = strchr(uri, '?') ? strchr(uri, '?') + 1 : NULL;
-	if (q && strstr(q, "view_token="))
-		query_each(q, view_token_arg, &a);
+	if (r->query && strstr(r->query, "view_token="))
+		query_each(r->query, view_token_arg, &a);
 }
 
-/* The token a request carries: the Authorization header; on GET a view_token query parameter
- * (EventSource cannot send headers), else the taskq_token cookie. Copied into out; "" when
- * there is none. */
+/* Cookie name's value from the Cookie header c into out; false when c has none. */
+static bool cookie(const char *c, const char *name, char *out, size_t size)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = c; (p = strstr(p, name)); p++)
+		if ((p == c || p[-1] == ' ' || p[-1] == ';') && p[len] == '=') {
+			p += len + 1;
+			snprintf(out, size, "%.*s", (int)strcspn(p, "; "), p);
+			return true;
+		}
+	return false;
+}
+
+/* The token a request carries: the Authorization header; on GET (EventSource cannot send
+ * headers) a view_token query parameter, else the cookie taskq_view (a view token, which the
+ * shipped browser client sets for the task's path, so that it appears in no URL), else the
+ * cookie taskq_token (the dashboard's). Copied into out; "" when there is none. */
 static void presented(const struct req *r, char *out, size_t size)
 {
 	const char *a = req_param(r, "HTTP_AUTHORIZATION"), *c;
@@ -112,12 +122,10 @@ static void presented(const struct req *r, char *out, size_t size)
 	view_token_param(r, out, size);
 	if (out[0] || !(c = req_param(r, "HTTP_COOKIE")))
 		return;
-	for (const char *p = c; (p = strstr(p, "taskq_token=")); p++)
-		if (p == c || p[-1] == ' ' || p[-1] == ';') {
-			p += strlen("taskq_token=");
-			snprintf(out, size, "%.*s", (int)strcspn(p, "; "), p);
-			return;
-		}
+	if (cookie(c, "taskq_view", out, size) && view_token_like(out))
+		return;
+	if (!cookie(c, "taskq_token", out, size))
+		out[0] = '\0';
 }
 
 static unsigned slot_of(const char *hash)

@@ -2,7 +2,8 @@
  * auth: bearer tokens on every /api/ request. The token comes in `Authorization: Bearer …`,
  * or, for GET only (EventSource cannot send headers), in the cookie taskq_token: a cookie
  * never authorises a change, so a cross-site form cannot submit or cancel. A per-task view
- * token (viewauth.h) comes the same way or as the query parameter view_token on a GET. Tokens are
+ * token (viewauth.h) comes the same way, in the cookie taskq_view (the browser client's, set
+ * for the task's path) or as the query parameter view_token on a GET. Tokens are
  * checked against taskq.tokens by their SHA-256 and cached for a few seconds (no database
  * round trip per request); a change of taskq.tokens (revocation) empties every cache at once
  * through the watcher's NOTIFY, and the TTL bounds it when that notification is missed.

@@ -1,8 +1,9 @@
 /* h_stream: nchan's authorisation subrequests, and who the caller is. nginx asks once per
  * subscription, before it holds the stream, passing the subscriber's own headers (its
- * Authorization header or taskq_token cookie): GET /_taskq/authorize/task/{id} (an internal
- * location, never reachable from outside), GET /_taskq/authorize/stream for the feed of all
- * tasks (admins) and GET /_taskq/authorize/stream/{owner} for one owner's feed. 200 lets the
+ * Authorization header or cookies; its query string in X-Original-URI, see req_init):
+ * GET /_taskq/authorize/task/{id} (an internal location, never reachable from outside),
+ * GET /_taskq/authorize/stream for the feed of all tasks (admins) and
+ * GET /_taskq/authorize/stream/{owner} for one owner's feed. 200 lets the
  * subscriber in (after publishing the task's current state, which nchan hands it first);
  * 401/403/404 keep it out, with the same JSON error the API gives. */
 #include <json-c/json.h>

@@ -40,6 +40,12 @@ void req_init(struct req *r, FCGX_Request *fr, struct db *db, size_t max_body)
 		n = sizeof r->path - 1;
 	memcpy(r->path, uri, n);
 	r->path[n] = '\0';
+	/* nginx's authorisation subrequests (internal locations, so the header cannot come from
+	 * a client) carry the subscriber's query string in X-Original-URI, not in their own
+	 * request line, which nginx's error log could copy with a view token in it */
+	if (!strncmp(r->path, "/_taskq/authorize/", 18) &&
+	    (uri = req_param(r, "HTTP_X_ORIGINAL_URI")))
+		r->query = strchr(uri, '?') ? strchr(uri, '?') + 1 : "";
 	rid = req_param(r, "HTTP_X_REQUEST_ID");
 	if (rid && strlen(rid) < sizeof r->id &&
 	    strspn(rid, "0123456789abcdefABCDEF-") == strlen(rid))

@@ -28,7 +28,8 @@ struct req {
 	FCGX_Request *fr;
 	struct db *db;
 	struct db *rdb; /* the replica's, for status reads (NULL: none; see replica.h) */
-	const char *method, *query;
+	const char *method;
+	const char *query; /* for nginx's stream authorisations, the subscriber's (req_init) */
 	char path[1024];
 	char id[64];        /* request id for logs (X-Request-Id or a counter) */
 	const char *cap[2]; /* route captures */

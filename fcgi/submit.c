@@ -73,10 +73,10 @@ enum taskq_rc submit_store_batch(struct req *r, struct submit_task *s, size_t co
 
 	for (size_t i = 0; i < count; i++)
 		json_object_array_add(arr, taskjson_batch_element(&s[i].n));
-	/* an owner names only its own tasks as parents */
-	rc = store_submit_many(r->db, r->who.owner,
-			       json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
-			       r->who.admin ? NULL : r->who.owner, rows, nrows, err);
+	/* an owner names only its own tasks as parents; the store gives each element its id
+	 * before the first try, so that a retry after a lost connection inserts none twice */
+	rc = store_submit_many(r->db, r->who.owner, arr, r->who.admin ? NULL : r->who.owner, rows,
+			       nrows, err);
 	json_object_put(arr);
 	return rc;
 }

@@ -5,6 +5,7 @@
 
 #include "base/xalloc.h"
 #include "model/taskjson.h"
+#include "model/uuid7.h"
 #include "store/exec.h"
 #include "store/tasks.h"
 
@@ -28,24 +29,50 @@ static void decode_inserted(const struct row *r, void *elem)
 	in->created = row_bool(r, 1);
 }
 
-enum taskq_rc store_submit_after(struct db *db, const struct task_new *n, const char *parent_owner,
-				 struct task *out, bool *created, struct taskq_err *err)
+/* One submit with parents as a db_retry_fn: the same statement both times (an element whose
+ * id is there already is answered with that task, neither inserted nor linked again). */
+struct after {
+	const char *const *p;
+	struct inserted *in;
+};
+
+static enum taskq_rc submit_after(struct db *db, void *ctx, bool again, struct taskq_err *err)
 {
-	json_object *arr = json_object_new_array_ext(1);
-	const char *p[3];
-	struct inserted in = {"", false};
+	struct after *a = ctx;
 	enum taskq_rc rc = TASKQ_OK;
 	bool found;
 
-	json_object_array_add(arr, taskjson_batch_element(n));
+	(void)again;
+	/* no row: the live task holding its dedupe key finished in between; insert again */
+	for (int tries = 0; tries < 5 && !a->in->id[0]; tries++)
+		if ((rc = store_exec_row(db, &s_submit_after, a->p, decode_inserted, a->in, &found,
+					 err)))
+			break;
+	return rc;
+}
+
+enum taskq_rc store_submit_after(struct db *db, const struct task_new *n, const char *parent_owner,
+				 struct task *out, bool *created, struct taskq_err *err)
+{
+	json_object *arr = json_object_new_array_ext(1), *el = taskjson_batch_element(n);
+	const char *p[3];
+	struct inserted in = {"", false};
+	struct after a = {p, &in};
+	char id[TASK_ID_LEN + 1];
+	enum taskq_rc rc;
+
+	/* made before the first try: see db_retry_lost */
+	if (!uuid7_make(id)) {
+		json_object_put(el);
+		json_object_put(arr);
+		return taskq_fail(err, TASKQ_INTERNAL, "no random bytes for a task id");
+	}
+	json_object_object_add(el, "id", json_object_new_string(id));
+	json_object_array_add(arr, el);
 	p[0] = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN);
 	p[1] = n->owner;
 	p[2] = parent_owner;
-	/* no row: the live task holding its dedupe key finished in between; insert again */
-	for (int tries = 0; tries < 5 && !in.id[0]; tries++)
-		if ((rc = store_exec_row(db, &s_submit_after, p, decode_inserted, &in, &found,
-					 err)))
-			break;
+	rc = db_retry_lost(db, submit_after, &a, err);
 	json_object_put(arr);
 	if (rc)
 		return rc;

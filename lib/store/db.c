@@ -30,6 +30,7 @@ struct db {
 	int nprepared;
 	bool ready;
 	bool was_ready;   /* for logging a reconnect once */
+	bool lost_midway; /* a statement lost the connection (db_retry_lost) */
 	unsigned session; /* enum db_session_flag: settings made on each (re)connect */
 };
 
@@ -326,6 +327,7 @@ enum taskq_rc db_exec(struct db *db, struct db_stmt *stmt, const char *const *pa
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			rc = map_error(db, res, err);
 			PQclear(res);
+			db->lost_midway |= rc == TASKQ_DB_DOWN;
 			return rc;
 		}
 		PQclear(res);
@@ -344,8 +346,10 @@ enum taskq_rc db_exec(struct db *db, struct db_stmt *stmt, const char *const *pa
 		}
 		rc = map_error(db, res, err);
 		PQclear(res);
-		if (rc == TASKQ_DB_DOWN)
+		if (rc == TASKQ_DB_DOWN) {
 			dbreach_lost(db->reach, clock_mono_s() - t0);
+			db->lost_midway = true;
+		}
 		return rc;
 	}
 	*out = res;
@@ -355,7 +359,25 @@ enum taskq_rc db_exec(struct db *db, struct db_stmt *stmt, const char *const *pa
 enum taskq_rc db_exec_script(struct db *db, const char *sql, struct taskq_err *err)
 {
 	enum taskq_rc rc = db_ensure(db, err);
-	return rc ? rc : run_simple(db, sql, err);
+
+	if (rc)
+		return rc;
+	rc = run_simple(db, sql, err);
+	db->lost_midway |= rc == TASKQ_DB_DOWN;
+	return rc;
+}
+
+enum taskq_rc db_retry_lost(struct db *db, db_retry_fn *op, void *ctx, struct taskq_err *err)
+{
+	enum taskq_rc rc;
+
+	db->lost_midway = false;
+	rc = op(db, ctx, false, err);
+	if (rc != TASKQ_DB_DOWN || !db->lost_midway)
+		return rc; /* done, refused, or no connection to be had: nothing was sent */
+	log_info("event=db_retry reason=\"connection lost during a statement\"");
+	db->lost_midway = false;
+	return op(db, ctx, true, err);
 }
 
 int db_socket(struct db *db)

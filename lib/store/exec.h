@@ -42,6 +42,21 @@ enum taskq_rc db_exec(struct db *db, struct db_stmt *stmt, const char *const *pa
 /* Runs SQL text without parameters (migrations: several statements). */
 enum taskq_rc db_exec_script(struct db *db, const char *sql, struct taskq_err *err);
 
+/*
+ * Retry once on a fresh connection after a lost one. A connection that dies while a statement
+ * runs (the server restarted or ended the backend, the link broke) leaves its outcome unknown:
+ * the statement may have been rolled back, or committed with only its answer lost. db_retry_lost
+ * runs op(db, ctx, false, err); when it fails with TASKQ_DB_DOWN because one of its statements
+ * lost the connection (not because no connection could be made: then nothing was sent), it
+ * runs op(db, ctx, true, err) once more, which reconnects first. op must be idempotent: its
+ * second run finds what the first one committed rather than doing it again (the submits make
+ * their task ids before the first run and insert only the ids that are not there yet), and it
+ * answers as if the first had succeeded. again tells it that it runs for the second time, for
+ * an op whose fast first statement cannot tell (a plain INSERT). The op's rc is returned.
+ */
+typedef enum taskq_rc db_retry_fn(struct db *db, void *ctx, bool again, struct taskq_err *err);
+enum taskq_rc db_retry_lost(struct db *db, db_retry_fn *op, void *ctx, struct taskq_err *err);
+
 /* ---- decoding one row: col < 0 (a column the result lacks) reads as SQL NULL ---------- */
 
 struct row {

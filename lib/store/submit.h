@@ -14,7 +14,9 @@
 #include "store/db.h"
 
 /* Inserts a task. *created is false when an unfinished task with the same owner and
- * dedupe_key existed; *out is then that task. */
+ * dedupe_key existed; *out is then that task. Its id is made here before the first try, so
+ * that a connection lost during the insert is retried once on a fresh one without inserting
+ * it twice (db_retry_lost, store/exec.h). */
 enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out, bool *created,
 			   struct taskq_err *err);
 
@@ -26,7 +28,8 @@ struct group_item {
 	struct task *out;
 };
 
-/* Inserts the group's tasks (none with a dedupe_key) in one statement, all or none. */
+/* Inserts the group's tasks (none with a dedupe_key) in one statement, all or none; retried
+ * once on a fresh connection after a lost one, which inserts the ids that are not there. */
 enum taskq_rc store_submit_group(struct db *db, struct group_item *items, int n,
 				 struct taskq_err *err);
 

@@ -79,6 +79,11 @@ $$;
 -- already. label prefixes messages about element i ("tasks[i]: "; NULL: none, for a single
 -- submit). creator: see taskq.link_parents. fair and fair_after (taskq-fcgi's place in line
 -- for the element's owner, see taskq.fair_run_at) are left out by SQL callers.
+-- An element may bring its id (a submit, not a follow-up: creator is NULL). taskq-fcgi and the
+-- CLI make them before they send the statement, so that they can send it again when their
+-- connection died before the answer came: an element whose id is already a task of the owner
+-- stands for that task (the first try committed it), which is neither inserted nor linked
+-- again and counts as created. An id of another owner's task is refused.
 CREATE OR REPLACE FUNCTION taskq.insert_tasks(tasks jsonb, owner text, notify boolean,
                                               parent_owner text, creator uuid, label text)
 RETURNS TABLE (ord integer, id uuid, created boolean, queue text, priority smallint,
@@ -93,6 +98,8 @@ DECLARE
   made boolean[];
   keys text[];
   got uuid[];
+  before boolean[];
+  taken text;
 BEGIN
   IF jsonb_typeof(tasks) IS DISTINCT FROM 'array' THEN
     RAISE EXCEPTION 'tasks must be a JSON array' USING ERRCODE = '22023';
@@ -109,7 +116,9 @@ BEGIN
 
   -- one statement inserts them all (ids made first, so that each row is known by its place)
   WITH src AS MATERIALIZED (
-    SELECT (e.o - 1)::integer AS i, taskq.uuid_v7() AS id, e.v->>'kind' AS kind,
+    SELECT (e.o - 1)::integer AS i,
+           coalesce(CASE WHEN creator IS NULL THEN (e.v->>'id')::uuid END, taskq.uuid_v7()) AS id,
+           e.v->>'kind' AS kind,
            coalesce(e.v->'payload', '{}') AS payload, coalesce(e.v->>'queue', 'default') AS q,
            coalesce((e.v->>'priority')::smallint, 0) AS prio,
            coalesce((e.v->>'delay_s')::float8, 0) AS delay_s,
@@ -135,8 +144,8 @@ BEGIN
       LEFT JOIN heads h ON h.q = s.q AND h.prio = s.prio
                        AND h.ckey IS NOT DISTINCT FROM s.concurrency_key
      ORDER BY s.i
-    ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running')
-    DO NOTHING
+    -- a live task holding the dedupe key, or the element's own id inserted by a first try
+    ON CONFLICT DO NOTHING
     RETURNING t.id
   )
   SELECT array_agg(s.id ORDER BY s.i), array_agg(i.id IS NOT NULL ORDER BY s.i),
@@ -144,10 +153,16 @@ BEGIN
     INTO ids, made, keys
     FROM src s LEFT JOIN ins i ON i.id = s.id;
 
-  -- the task each element stands for, from a statement that sees the rows just inserted: its
-  -- own, or the live one that holds its dedupe key (before, or by an earlier element)
-  SELECT array_agg(CASE WHEN a.made THEN a.id ELSE h.id END ORDER BY a.o) INTO got
+  -- the task each element stands for, from a statement that sees the rows just inserted (and
+  -- those of a first try that committed while the insert waited on their ids): its own, the
+  -- one a first try inserted under its id, or the live one that holds its dedupe key (before,
+  -- or by an earlier element)
+  SELECT array_agg(CASE WHEN a.made THEN a.id ELSE coalesce(p.id, h.id) END ORDER BY a.o),
+         array_agg(p.id IS NOT NULL ORDER BY a.o), min(p.id::text) FILTER (WHERE p.owner IS DISTINCT FROM who)
+    INTO got, before, taken
     FROM unnest(ids, made, keys) WITH ORDINALITY AS a(id, made, dkey, o)
+    LEFT JOIN LATERAL (SELECT x.id, x.owner FROM taskq.tasks x
+                        WHERE NOT a.made AND x.id = a.id) p ON true
     LEFT JOIN LATERAL (
       SELECT x.id FROM taskq.tasks x
        WHERE NOT a.made AND x.owner = who AND x.dedupe_key = a.dkey
@@ -157,21 +172,25 @@ BEGIN
       (SELECT x.id FROM taskq.tasks x
         WHERE NOT a.made AND x.owner = who AND x.dedupe_key = a.dkey
         ORDER BY x.id DESC LIMIT 1)
-      LIMIT 1) h ON true;
+      LIMIT 1) h ON p.id IS NULL;
+  IF taken IS NOT NULL THEN
+    RAISE EXCEPTION 'task id % is taken', taken USING ERRCODE = '23505';
+  END IF;
 
   IF creator IS NOT NULL
      OR EXISTS (SELECT 1 FROM jsonb_array_elements(tasks) AS e(v) WHERE e.v ?| '{after,after_policy}') THEN
     FOR el IN SELECT (e.o - 1)::integer AS i, e.v FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
                ORDER BY e.o
     LOOP
-      CONTINUE WHEN NOT made[el.i + 1];  -- a dedupe hit: the live task keeps its own parents
+      -- a dedupe hit (the live task keeps its own parents) or a first try's row (linked then)
+      CONTINUE WHEN NOT made[el.i + 1];
       PERFORM taskq.link_parents(ids[el.i + 1], el.v, el.i, got, parent_owner, creator, label);
     END LOOP;
   END IF;
 
   RETURN QUERY
-  SELECT (a.o - 1)::integer, x.id, a.made, x.queue, x.priority, x.run_at
-    FROM unnest(got, made) WITH ORDINALITY AS a(id, made, o)
+  SELECT (a.o - 1)::integer, x.id, a.made OR a.before, x.queue, x.priority, x.run_at
+    FROM unnest(got, made, before) WITH ORDINALITY AS a(id, made, before, o)
     JOIN taskq.tasks x ON x.id = a.id
    ORDER BY a.o;
   IF notify AND true = ANY (made) THEN
@@ -188,7 +207,9 @@ END $$;
 -- task's id with created = false, as a single submit answers 200. The rows come back in the
 -- order of the array. taskq-fcgi calls it with notify => false (it wakes the workers on its
 -- own connection, at most once a millisecond). parent_owner: when not NULL, every parent must
--- be that owner's (taskq-fcgi passes the owner of a token that is not an admin's).
+-- be that owner's (taskq-fcgi passes the owner of a token that is not an admin's). An element
+-- may name its id (a UUID the caller made): sent again after a lost connection, the batch then
+-- inserts nothing twice (see taskq.insert_tasks).
 CREATE OR REPLACE FUNCTION taskq.submit_many(tasks jsonb, owner text DEFAULT 'anonymous',
                                              notify boolean DEFAULT true,
                                              parent_owner text DEFAULT NULL)

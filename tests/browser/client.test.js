@@ -134,7 +134,7 @@ export const TESTS = [
     c.follow(id, r.opts);
     await until(() => ES.all.length === 1, "the stream");
     const es = ES.all[0];
-    check(es.url === `/api/tasks/${id}/events?view_token=tv_sse`, es.url);
+    check(es.url === `/api/tasks/${id}/events`, es.url);   // the token is in a cookie
     es.open();
     es.send(task(id, 1, "queued"));
     es.send(task(id, 3, "running", 30));
@@ -148,6 +148,27 @@ export const TESTS = [
     check(es.closed, "the stream is still open");
     check(r.statuses.includes("live/stream") && r.statuses.at(-1) === "ended", r.statuses.join(" "));
     check(fetch.calls.length === 0, `${fetch.calls.length} GETs besides the stream`);
+  }],
+
+  ["a view token reaches a stream on the page's origin in a cookie, never in its URL; on another origin in ?view_token=", async (m) => {
+    // a token of the real shape: version, key id, flags, expiry (8 bytes), task id, MAC
+    const b = new Uint8Array(59);
+    b.set([1, 1, 0]);
+    new DataView(b.buffer).setBigUint64(3, 1800000000n);
+    const tok = "tv_" + btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    check(m.viewTokenExpiry(tok) === 1800000000, `expiry ${m.viewTokenExpiry(tok)}`);
+    check(m.viewTokenExpiry("tv_!") === 0, "a token that cannot be read");
+    check(m.setViewCookie(`/api/tasks/${newId()}/events`, tok) === true, "not set for the page's origin");
+    check(m.setViewCookie(`https://api.other.example/api/tasks/${newId()}/events`, tok) === false, "set for another origin");
+    for (const [base, query] of [["", ""], [location.origin, ""], ["https://api.other.example", `?view_token=${tok}`]]) {
+      const ES = fakeEventSource();
+      const id = newId();
+      const c = m.createClient({ base, viewToken: tok, fetch: fakeFetch(() => json(500, {})), EventSource: ES, slots: false, timing: FAST });
+      const h = c.follow(id, recorder().opts);
+      await until(() => ES.all.length === 1, "the stream");
+      check(ES.all[0].url === `${base}/api/tasks/${id}/events${query}`, ES.all[0].url);
+      h.stop();
+    }
   }],
 
   ["two follow() of one task share one stream; the second gets the latest at once; the last to leave closes it", async (m) => {

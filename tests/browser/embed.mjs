@@ -305,6 +305,36 @@ export async function registerEmbedTests(h) {
     }
   }, { skip: VT_SKIP || (!AUTH ? "auth is off on this stack" : null) });
 
+  test("view token: the element's stream carries it in a cookie for the task's path, in no URL", async (t) => {
+    const task = await submit({ kind: "sleep", payload: { steps: 50, step_ms: 200 } });
+    try {
+      const ctx = await testContext(t, { token: "" });
+      const tok = (await apiCall("POST", `/api/tasks/${task.id}/view_token`, { ttl_s: 600 })).data.view_token;
+      const page = await ctx.newPage();
+      const requests = [];
+      page.on("request", (r) => requests.push(r));
+      await page.goto(`${BASE}/__tests__/page.html`);
+      await page.evaluate(([id, tok]) => {
+        const el = document.createElement("taskq-progress");
+        el.setAttribute("task", id);
+        el.setAttribute("view-token", tok);
+        document.body.append(el);
+      }, [task.id, tok]);
+      await waitFor(async () => (await modes(page)).includes("live/stream") && (await host(page, "data-state")) === "running", "live by stream, running", 10000);
+      const inUrl = requests.find((r) => r.url().includes(tok));
+      assert(!inUrl, `a URL holds the token: ${inUrl && inUrl.url()}`);
+      const stream = requests.find((r) => r.url().includes(`/api/tasks/${task.id}/events`));
+      assert(stream, "no stream request");
+      const cookie = (await stream.allHeaders()).cookie || "";
+      assert(cookie.includes(`taskq_view=${tok}`), `the stream's cookies: ${cookie.slice(0, 60)}…`);
+      const ck = (await ctx.cookies(`${BASE}/api/tasks/${task.id}/events`)).find((c) => c.name === "taskq_view");
+      assert(ck && ck.path === `/api/tasks/${task.id}` && ck.sameSite === "Strict" && ck.secure === BASE.startsWith("https:")
+        && ck.expires > Date.now() / 1000 + 500 && ck.expires < Date.now() / 1000 + 700, `cookie ${JSON.stringify(ck)}`);
+    } finally {
+      await apiCall("DELETE", `/api/tasks/${task.id}`);
+    }
+  }, { skip: VT_SKIP || (!AUTH ? "auth is off on this stack" : null) });
+
   test("view token: an expired, forged or malformed one is refused with 401 invalid_token", async (t) => {
     const task = await submit({ kind: "noop", payload: {}, delay_s: 600 });
     try {

@@ -1,7 +1,8 @@
 """No secret in any log: after the rest of the suite has run (run.py's destructive phase, after
 the PostgreSQL faults, so that their logs count too), plant secrets where a careless log line
-would copy them (a payload, an error message, a bearer token, a rejected token, a header set of
-the worker's configuration, the webhook secret) and grep every log of the stack for them."""
+would copy them (a payload, an error message, a bearer token, a rejected token, a view token
+in a URL, a header set of the worker's configuration, the webhook secret) and grep every log of
+the stack for them."""
 
 import glob
 import os
@@ -30,6 +31,13 @@ class SecretTests(TaskqTestCase):
         self.assertEqual(ok.status, 202, str(ok))
         self.track(ok.json["id"])
         self.api.wait_for(ok.json["id"], lambda t: t["state"] == "succeeded")
+        # a view token in a URL (the access log keeps its place, not it), and in the cookie
+        view = ok.json.get("view_token")
+        if view:
+            anon = Client(token=None)
+            self.assertEqual(anon.get("%s?view_token=%s" % (ok.json["id"], view)).status, 200)
+            self.assertEqual(anon.get(ok.json["id"], headers={
+                "Cookie": "taskq_view=%s" % view}).status, 200)
         # bad requests whose bodies hold it
         self.assertEqual(c.request("POST", "/api/tasks", body='{"kind":"%s"' % PLANTED,
                                    headers={"Content-Type": "application/json"}).status, 400)
@@ -42,6 +50,7 @@ class SecretTests(TaskqTestCase):
             "planted payload text": PLANTED,
             "the suite's admin token": ENV.token,
             "an owner's token": owner_token,
+            "a view token": view,
             "the worker's configured header value": "sekrit-from-config",
             "the webhook signing secret": os.environ.get("TASKQ_CALLBACK_SECRET") or "taskq-test-secret",
         }

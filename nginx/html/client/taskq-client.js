@@ -7,9 +7,11 @@
 //
 // submit/get/cancel resolve to the API's JSON and throw TaskqError for an error answer (status
 // 0: unreachable); explain(err) says what went wrong in words for a person, errorDetail(err)
-// gives the status and code for a tooltip or a log. A view token goes in Authorization, and
-// in ?view_token= on the stream (EventSource sends no headers); a plain token cannot go
-// there: streams then rely on cookies.
+// gives the status and code for a tooltip or a log. A view token goes in Authorization; the
+// stream (EventSource sends no headers) gets it from the cookie taskq_view, set for the task's
+// path only, when the API is on the page's origin (setViewCookie), else in ?view_token= (a page
+// cannot set another origin's cookies). A plain token cannot go there: streams then rely on
+// the page's cookies.
 //
 // follow() keeps one Follower per task and page (registry): a second follow() joins it and gets
 // the latest state at once; it stops when the last one leaves, and ends by itself at a final
@@ -120,6 +122,37 @@ export async function acquireSlot() {
     if (got) return { release };
   }
   return null;
+}
+
+// viewTokenExpiry(token) — when a view token expires (Unix seconds), read from its claims
+// (tv_ + base64url of version, key id, flags, the expiry as 8 bytes big-endian, the task id,
+// then the MAC: docs/security.md); 0 when they cannot be read.
+export function viewTokenExpiry(token) {
+  try {
+    const b = atob(String(token).slice(3, 19).replace(/-/g, "+").replace(/_/g, "/"));
+    let s = 0;
+    for (let i = 3; i < 11; i++) s = s * 256 + b.charCodeAt(i);
+    return s;
+  } catch { return 0; }
+}
+
+// setViewCookie(url, token, nowMs) — the cookie taskq_view = a view token, for the stream at
+// url (…/api/tasks/{id}/events) when it is on the page's own origin: path /api/tasks/{id} only
+// (the task's stream and reads), SameSite=Strict, Secure on https, until the token expires by
+// the server's clock (nowMs). true when set; false for another origin, or outside a page.
+// A token in a URL reaches logs (proxies', nginx's error log when taskq-fcgi fails to answer);
+// a cookie is logged nowhere.
+export function setViewCookie(url, token, nowMs = Date.now()) {
+  const doc = globalThis.document, loc = globalThis.location;
+  if (!doc || !loc || !/^tv_[A-Za-z0-9_-]+$/.test(String(token))) return false;
+  let u;
+  try { u = new URL(url, loc.href); } catch { return false; }
+  if (u.origin !== loc.origin) return false;
+  const left = Math.floor(viewTokenExpiry(token) - nowMs / 1000);
+  // an expired one is sent a minute all the same: the server says what is wrong with it
+  doc.cookie = `taskq_view=${token}; path=${u.pathname.replace(/\/events$/, "")}; max-age=${left > 0 ? left : 60}; ` +
+    `SameSite=Strict${loc.protocol === "https:" ? "; Secure" : ""}`;
+  return true;
 }
 
 const registry = new Map();                  // base|id → Follower
@@ -383,8 +416,10 @@ class Follower {
   // message is the task as it is now, and the task is re-read once besides.
   runStream(gen) {
     return new Promise((resolve) => {
-      const vt = this.viewToken ? `?view_token=${encodeURIComponent(this.viewToken)}` : "";
-      const es = new this.client.EventSourceFn(`${this.client.base}${this.client.taskPath(this.id)}/events${vt}`);
+      const url = `${this.client.base}${this.client.taskPath(this.id)}/events`;
+      const vt = this.viewToken && !setViewCookie(url, this.viewToken, this.client.serverNow())
+        ? `?view_token=${encodeURIComponent(this.viewToken)}` : "";
+      const es = new this.client.EventSourceFn(url + vt);
       this.es = es;
       let opened = false;
       let settled = false;
