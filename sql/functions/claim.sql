@@ -140,13 +140,17 @@ END $$;
 -- a full window of a limit frees a start (so a held-back queue is claimed the instant its
 -- limit allows, not at the next poll). Ready tasks that a claim left (a busy concurrency
 -- key) do not count: a finishing task or the poll brings the claimer back for them; nor do
--- blocked ones (run_at 'infinity'): their last parent's completion wakes them.
+-- blocked ones (run_at 'infinity'): their last parent's completion wakes them. One probe of
+-- tasks_delayed per queue (the earliest entry after now), however long the queue's backlog.
 CREATE OR REPLACE FUNCTION taskq.next_run_at(queues text[]) RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
   SELECT least(
-    (SELECT min(run_at) FROM taskq.tasks
-      WHERE state = 'queued' AND queue = ANY (queues) AND run_at > now()
-        AND run_at < 'infinity'),
+    (SELECT min(d.run_at)
+       FROM unnest(queues) AS q(name),
+            LATERAL (SELECT t.run_at FROM taskq.tasks t
+                      WHERE t.state = 'queued' AND t.run_at > t.created_at
+                        AND t.queue = q.name AND t.run_at > now() AND t.run_at < 'infinity'
+                      ORDER BY t.run_at LIMIT 1) d),
     (SELECT min(l.starts[1] + l.per) FROM taskq.rate_limits l
       WHERE array_length(l.starts, 1) >= l.max_starts
         AND ((l.scope = 'queue' AND l.name = ANY (queues)) OR l.scope = 'key')
