@@ -2,7 +2,7 @@
  * h_metrics: GET /metrics — Prometheus text format 0.0.4. Two parts:
  *  - this process's own figures (fcgi/metrics.c, and the watcher's, group commit's and the
  *    replica's own families), read from atomics at every scrape;
- *  - the queue, counter, served queue, fleet and circuit breaker figures from PostgreSQL
+ *  - the queue, counter, served queue, fleet, circuit breaker and throttle figures from PostgreSQL
  *    (five statements), rendered once
  *    and shared by every request thread for a second, like /api/queues: scrapers and
  *    dashboards together cost the database at most one round of reads a second. The
@@ -314,26 +314,60 @@ static const struct {
 	 offsetof(struct metrics_breaker, deferred)},
 };
 
-/* Hosts whose breaker tripped at least once (at most 200, the most recently changed). */
+/* Hosts whose breaker tripped at least once (at most 200 hosts that tripped or were
+ * throttled, the most recently changed). */
 static void write_breakers(struct ptext *t, const struct metrics_db *m)
 {
 	pt_family(t, "taskq_breaker_state", "gauge",
 		  "Circuit breaker of an upstream host of the http kind: 1 for its current state "
 		  "(closed, open, half_open), 0 for the others.");
-	for (int i = 0; i < m->nb; i++)
+	for (int i = 0; i < m->nb; i++) {
+		if (m->b[i].trips == 0)
+			continue; /* only throttled: write_throttles */
 		for (size_t s = 0; s < sizeof g_breaker_states / sizeof g_breaker_states[0]; s++)
 			pt_sample(t, "",
 				  (const char *const[]){"host", m->b[i].host, "state",
 							g_breaker_states[s], NULL},
 				  strcmp(m->b[i].state, g_breaker_states[s]) ? 0 : 1);
+	}
 	for (size_t f = 0; f < sizeof g_breaker_figures / sizeof g_breaker_figures[0]; f++) {
 		pt_family(t, g_breaker_figures[f].name, g_breaker_figures[f].type,
 			  g_breaker_figures[f].help);
 		for (int i = 0; i < m->nb; i++)
-			pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
-				  (double)*(const long long *)((const char *)&m->b[i] +
-							       g_breaker_figures[f].field));
+			if (m->b[i].trips > 0)
+				pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
+					  (double)*(const long long *)((const char *)&m->b[i] +
+								       g_breaker_figures[f].field));
 	}
+}
+
+/* Hosts that asked to wait at least once (of the same 200 rows): the seconds their throttle
+ * has left, and the answers that asked. */
+static void write_throttles(struct ptext *t, const struct metrics_db *m)
+{
+	pt_family(
+		t, "taskq_upstream_throttle_seconds", "gauge",
+		"Seconds before the workers send anything to this upstream host of the http kind "
+		"again: it asked to wait (429/503 Retry-After, a spent rate limit), capped by the "
+		"workers' --http-retry-after-max; 0 when it is not throttled.");
+	for (int i = 0; i < m->nb; i++)
+		if (m->b[i].throttles > 0)
+			pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
+				  m->b[i].throttled_s);
+	pt_family(t, "taskq_upstream_throttles_total", "counter",
+		  "Answers of the host that asked the workers to wait (each one that a worker "
+		  "recorded, also while it was throttled already).");
+	for (int i = 0; i < m->nb; i++)
+		if (m->b[i].throttles > 0)
+			pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
+				  (double)m->b[i].throttles);
+	pt_family(t, "taskq_upstream_throttles_capped_total", "counter",
+		  "Of those, answers that asked for longer than --http-retry-after-max (held for "
+		  "that long only).");
+	for (int i = 0; i < m->nb; i++)
+		if (m->b[i].throttles > 0)
+			pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
+				  (double)m->b[i].throttles_capped);
 }
 
 /* Reads the database figures and renders them (the caller holds g_lock). */
@@ -356,6 +390,7 @@ static void refresh(struct db *db)
 		write_queues(&t, &m);
 		write_workers(&t, &m);
 		write_breakers(&t, &m);
+		write_throttles(&t, &m);
 	}
 	store_metrics_free(&m);
 	if (t.errors)

@@ -1,4 +1,5 @@
-/* breakers: the worker's copy of the circuit breakers, admission and reports (breakers.h). */
+/* breakers: the worker's copy of the circuit breakers and throttles, admission and reports
+ * (breakers.h). */
 #include "breakers.h"
 
 #include <ctype.h>
@@ -8,18 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct breaker_row *g_rows; /* guarded by g_lock */
-static int g_nrows, g_caprows;
-static struct breaker_defaults g_defaults = {5, 30, 600};
+/* A row of the copy: the host's breaker, and when its throttle ends as this worker knows it
+ * (monotonic seconds; 0: none). */
+struct cache_row {
+	char host[BREAKER_HOST_MAX + 1];
+	enum breaker_state state;
+	int failures;
+	double until;
+};
 
-void breakers_configure(int failures, double cooldown_s, double max_cooldown_s)
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cache_row *g_rows; /* guarded by g_lock */
+static int g_nrows, g_caprows;
+static struct breaker_defaults g_defaults = {5, 30, 600, 600};
+
+void breakers_configure(int failures, double cooldown_s, double max_cooldown_s,
+			double retry_after_max_s)
 {
 	pthread_mutex_lock(&g_lock); /* at start, and again on SIGHUP */
-	g_defaults = (struct breaker_defaults){failures, cooldown_s, max_cooldown_s};
+	g_defaults =
+		(struct breaker_defaults){failures, cooldown_s, max_cooldown_s, retry_after_max_s};
 	pthread_mutex_unlock(&g_lock);
 }
 
@@ -57,6 +70,7 @@ out:
 
 /* ---- the copy ---------------------------------------------------------------------------- */
 
+/* (g_lock held) */
 static int find(const char *host)
 {
 	for (int i = 0; i < g_nrows; i++)
@@ -65,17 +79,66 @@ static int find(const char *host)
 	return -1;
 }
 
+/* A row for host, new (closed, no failure, no throttle) if it had none (g_lock held). */
+static int find_or_add(const char *host)
+{
+	int i = find(host);
+
+	if (i >= 0)
+		return i;
+	if (g_nrows == g_caprows) {
+		g_caprows = g_caprows ? 2 * g_caprows : 16;
+		g_rows = xrealloc(g_rows, (size_t)g_caprows * sizeof *g_rows);
+	}
+	i = g_nrows++;
+	memset(&g_rows[i], 0, sizeof g_rows[i]);
+	snprintf(g_rows[i].host, sizeof g_rows[i].host, "%s", host);
+	g_rows[i].state = BREAKER_CLOSED;
+	return i;
+}
+
+/* Drops row i when it has nothing to say: closed, no failure, no throttle (g_lock held). */
+static void forget_if_healthy(int i, double now)
+{
+	if (g_rows[i].state == BREAKER_CLOSED && g_rows[i].failures == 0 && g_rows[i].until <= now)
+		g_rows[i] = g_rows[--g_nrows];
+}
+
+static double until_of(double seconds_left, double now)
+{
+	return seconds_left > 0 ? now + seconds_left : 0;
+}
+
 void breakers_cache_set(const struct breaker_row *rows, int n)
 {
+	double now = clock_mono_s();
+	struct cache_row *old;
+	int nold, i;
+
 	pthread_mutex_lock(&g_lock);
-	if (n > g_caprows) {
-		g_rows = xrealloc(g_rows, (size_t)n * sizeof *g_rows);
-		g_caprows = n;
+	old = g_rows;
+	nold = g_nrows;
+	g_caprows = n > 16 ? n : 16;
+	g_rows = xcalloc((size_t)g_caprows, sizeof *g_rows);
+	for (i = 0; i < n; i++) { /* one row per host: the primary key */
+		snprintf(g_rows[i].host, sizeof g_rows[i].host, "%s", rows[i].host);
+		g_rows[i].state = rows[i].state;
+		g_rows[i].failures = rows[i].failures;
+		g_rows[i].until = until_of(rows[i].throttled_s, now);
 	}
-	if (n > 0)
-		memcpy(g_rows, rows, (size_t)n * sizeof *g_rows);
 	g_nrows = n;
+	/* a throttle this worker learnt of may be newer than what the re-read saw (its commit
+	 * came after the read began): it stays until it ends, or PostgreSQL says otherwise when
+	 * a task asks (breakers_admit) */
+	for (i = 0; i < nold; i++) {
+		if (old[i].until > now) {
+			int k = find_or_add(old[i].host);
+			if (g_rows[k].until < old[i].until)
+				g_rows[k].until = old[i].until;
+		}
+	}
 	pthread_mutex_unlock(&g_lock);
+	free(old);
 }
 
 void breakers_cache_put(const char *host, enum breaker_state state, int failures)
@@ -83,23 +146,31 @@ void breakers_cache_put(const char *host, enum breaker_state state, int failures
 	int i;
 
 	pthread_mutex_lock(&g_lock);
-	i = find(host);
-	if (state == BREAKER_CLOSED && failures == 0) {
-		if (i >= 0)
-			g_rows[i] = g_rows[--g_nrows];
-	} else {
-		if (i < 0) {
-			if (g_nrows == g_caprows) {
-				g_caprows = g_caprows ? 2 * g_caprows : 16;
-				g_rows = xrealloc(g_rows, (size_t)g_caprows * sizeof *g_rows);
-			}
-			i = g_nrows++;
-			snprintf(g_rows[i].host, sizeof g_rows[i].host, "%s", host);
-		}
-		g_rows[i].state = state;
-		g_rows[i].failures = failures;
-	}
+	i = find_or_add(host);
+	g_rows[i].state = state;
+	g_rows[i].failures = failures;
+	forget_if_healthy(i, clock_mono_s());
 	pthread_mutex_unlock(&g_lock);
+}
+
+/* Sets host's throttle in the copy to seconds_left from now; at_least: only when that is
+ * later than what the copy has. */
+static void throttle_in_copy(const char *host, double seconds_left, bool at_least)
+{
+	double now = clock_mono_s(), until = until_of(seconds_left, now);
+	int i;
+
+	pthread_mutex_lock(&g_lock);
+	i = find_or_add(host);
+	if (!at_least || g_rows[i].until < until)
+		g_rows[i].until = until;
+	forget_if_healthy(i, now);
+	pthread_mutex_unlock(&g_lock);
+}
+
+void breakers_cache_throttle(const char *host, double seconds_left)
+{
+	throttle_in_copy(host, seconds_left, false);
 }
 
 bool breakers_lookup(const char *host, enum breaker_state *state, int *failures)
@@ -114,6 +185,18 @@ bool breakers_lookup(const char *host, enum breaker_state *state, int *failures)
 	}
 	pthread_mutex_unlock(&g_lock);
 	return i >= 0;
+}
+
+bool breakers_throttled(const char *host)
+{
+	bool t;
+	int i;
+
+	pthread_mutex_lock(&g_lock);
+	i = find(host);
+	t = i >= 0 && g_rows[i].until > clock_mono_s();
+	pthread_mutex_unlock(&g_lock);
+	return t;
 }
 
 enum taskq_rc breakers_refresh(struct db *db, struct taskq_err *err)
@@ -131,9 +214,9 @@ enum taskq_rc breakers_refresh(struct db *db, struct taskq_err *err)
 
 /* ---- decisions ----------------------------------------------------------------------------- */
 
-bool breakers_must_ask(bool known, enum breaker_state state)
+bool breakers_must_ask(bool known, enum breaker_state state, bool throttled)
 {
-	return known && state != BREAKER_CLOSED;
+	return throttled || (known && state != BREAKER_CLOSED);
 }
 
 bool breakers_must_report_success(bool known, enum breaker_state state, int failures, bool probe)
@@ -144,9 +227,9 @@ bool breakers_must_report_success(bool known, enum breaker_state state, int fail
 /* ---- executors ------------------------------------------------------------------------------ */
 
 /* What this worker's cache says of host's breaker; known false: nothing (closed, no failure,
- * assumed). */
+ * no throttle, assumed). */
 struct cached {
-	bool known;
+	bool known, throttled;
 	enum breaker_state state;
 	int failures;
 };
@@ -154,8 +237,17 @@ struct cached {
 static struct cached cache_of(const char *host)
 {
 	struct cached c = {.state = BREAKER_CLOSED};
+	int i;
 
-	c.known = breakers_lookup(host, &c.state, &c.failures);
+	pthread_mutex_lock(&g_lock);
+	i = find(host);
+	if (i >= 0) {
+		c.known = true;
+		c.state = g_rows[i].state;
+		c.failures = g_rows[i].failures;
+		c.throttled = g_rows[i].until > clock_mono_s();
+	}
+	pthread_mutex_unlock(&g_lock);
 	return c;
 }
 
@@ -168,13 +260,14 @@ enum breaker_verdict breakers_admit(struct db *db, const struct holder *h, const
 	struct cached c = cache_of(host);
 
 	msg[0] = '\0';
-	if (!breakers_must_ask(c.known, c.state))
+	if (!breakers_must_ask(c.known, c.state, c.throttled))
 		return BREAKER_RUN;
 	if (store_breaker_admit(db, h, host, probe_s, &a, &err) != TASKQ_OK) {
 		log_task(LOG_WARN, h->id, "event=breaker_admit_failed host=\"%s\" msg=\"%s\"",
 			 log_value(hv, sizeof hv, host), err.msg);
 		return BREAKER_RUN;
 	}
+	breakers_cache_throttle(host, a.throttled_s);
 	breakers_cache_put(host, a.state, a.failures);
 	if (a.verdict == BREAKER_PROBE)
 		log_task(LOG_INFO, h->id,
@@ -229,4 +322,39 @@ void breakers_report(struct db *db, const struct holder *h, const char *host, bo
 	}
 	breakers_cache_put(host, r.state, r.failures);
 	log_transition(h, host, &r, reason);
+}
+
+bool breakers_throttle(struct db *db, const struct holder *h, bool hold_task, const char *host,
+		       double wait_s, const char *reason, enum breaker_verdict *verdict, char *msg,
+		       size_t msgsize)
+{
+	struct breaker_throttled t;
+	struct taskq_err err;
+	char hv[BREAKER_HOST_MAX + 1], rv[240];
+	double max_s;
+
+	pthread_mutex_lock(&g_lock);
+	max_s = g_defaults.retry_after_max_s;
+	pthread_mutex_unlock(&g_lock);
+	/* this worker's executors hold the host at once, before the round trip */
+	throttle_in_copy(host, wait_s < max_s ? wait_s : max_s, true);
+	log_value(hv, sizeof hv, host);
+	log_value(rv, sizeof rv, reason);
+	msg[0] = '\0';
+	if (store_breaker_throttle(db, hold_task ? h : NULL, host, wait_s, max_s, reason, &t,
+				   &err)) {
+		log_task(LOG_WARN, h->id, "event=throttle_report_failed host=\"%s\" msg=\"%s\"", hv,
+			 err.msg);
+		return false;
+	}
+	breakers_cache_throttle(host, t.throttled_s);
+	/* a wait past the cap is the operator's business: a warning */
+	log_task(t.capped ? LOG_WARN : LOG_INFO, h->id,
+		 "event=upstream_throttled host=\"%s\" asked_s=%.1f held_s=%.1f%s reason=\"%s\"%s",
+		 hv, wait_s, t.throttled_s, t.capped ? " capped=1" : "", rv,
+		 hold_task ? (t.verdict == BREAKER_DEFERRED ? " task=deferred" : " task=lost")
+			   : "");
+	snprintf(msg, msgsize, "%s", t.message);
+	*verdict = t.verdict;
+	return true;
 }

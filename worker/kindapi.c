@@ -1,7 +1,8 @@
 /*
  * kindapi: the implementation of worker/kinds/api.h, what a running kind may call: its task's
  * id, attempt and time left, progress (throttled, handed to worker/progress.c's flusher, which
- * tells of a cancel or a lost lease), stop checks, interruptible sleeps, its parents' results and the circuit breakers.
+ * tells of a cancel or a lost lease), stop checks, interruptible sleeps, its parents' results, the
+ * circuit breakers and the upstream throttles.
  * It works on the executor's kind_ctx and connection; it must not claim, record outcomes or
  * touch the ring of claimed tasks (worker/executor.c and worker/claimer.c do).
  */
@@ -119,6 +120,23 @@ bool kind_breaker_admit(struct kind_ctx *ctx, const char *host, double probe_s, 
 void kind_breaker_report(struct kind_ctx *ctx, const char *host, bool ok, const char *reason)
 {
 	breakers_report(ctx->ex->db, &ctx->holder, host, ok, reason, ctx->probe);
+}
+
+enum kind_throttle kind_breaker_throttle(struct kind_ctx *ctx, const char *host, double wait_s,
+					 const char *reason, bool hold_task, char *msg,
+					 size_t msgsize)
+{
+	enum breaker_verdict v;
+
+	if (!breakers_throttle(ctx->ex->db, &ctx->holder, hold_task, host, wait_s, reason, &v, msg,
+			       msgsize))
+		return KIND_THROTTLE_FAILED;
+	if (!hold_task)
+		return KIND_THROTTLE_HELD;
+	if (v == BREAKER_DEFERRED)
+		return KIND_THROTTLE_DEFERRED;
+	ctx->stop = STOP_LOST;
+	return KIND_THROTTLE_LOST;
 }
 
 bool kind_parents(struct kind_ctx *ctx, char **json, char *err, size_t errsize)

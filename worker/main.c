@@ -29,7 +29,7 @@ static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
 		*log_level, *log_format, *log_file, *scheduler;
 	long http_max_body, concurrency, claim_ahead, lease_s, poll_s, grace_s, retention_h;
-	long breaker_failures, breaker_cooldown_s, breaker_max_cooldown_s;
+	long breaker_failures, breaker_cooldown_s, breaker_max_cooldown_s, http_retry_after_max_s;
 } g_cfg;
 
 static const struct config_opt g_opts[] = {
@@ -68,6 +68,10 @@ static const struct config_opt g_opts[] = {
 	{"breaker-max-cooldown", "TASKQ_BREAKER_MAX_COOLDOWN_S", CFG_INT, "600", 1, 86400,
 	 "http kind: the longest cool-down (it doubles with every failed probe)",
 	 &g_cfg.breaker_max_cooldown_s},
+	{"http-retry-after-max", "TASKQ_HTTP_RETRY_AFTER_MAX_S", CFG_INT, "600", 1, 604800,
+	 "http kind: the longest an upstream that asks to wait (429/503 Retry-After, a spent "
+	 "rate limit) holds its tasks",
+	 &g_cfg.http_retry_after_max_s},
 	{"callback-secret", "TASKQ_CALLBACK_SECRET", CFG_STR, NULL, 0, 0,
 	 "key of the X-Taskq-Signature HMAC-SHA256 on completion webhooks", &g_cfg.callback_secret},
 	{"retention-h", "TASKQ_RETENTION_H", CFG_INT, "168", 1, 87600,
@@ -160,7 +164,8 @@ static void reload(void *arg)
 	pc = pool_config();
 	pool_reload(run->pool, &pc);
 	breakers_configure((int)g_cfg.breaker_failures, (double)g_cfg.breaker_cooldown_s,
-			   (double)g_cfg.breaker_max_cooldown_s);
+			   (double)g_cfg.breaker_max_cooldown_s,
+			   (double)g_cfg.http_retry_after_max_s);
 	config_reload_done(true);
 	log_info("event=reloaded kept_for_restart=%d", fixed);
 }
@@ -192,7 +197,8 @@ int main(int argc, char **argv)
 	}
 
 	breakers_configure((int)g_cfg.breaker_failures, (double)g_cfg.breaker_cooldown_s,
-			   (double)g_cfg.breaker_max_cooldown_s);
+			   (double)g_cfg.breaker_max_cooldown_s,
+			   (double)g_cfg.http_retry_after_max_s);
 	signals_setup(&set);
 
 	pc = pool_config();

@@ -60,6 +60,17 @@ void queue_stats_free(struct queue_stat *q, int n)
 	free(q);
 }
 
+void throttle_stats_free(struct throttle_stat *t, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(t[i].host);
+		free(t[i].until);
+		free(t[i].reason);
+		free(t[i].message);
+	}
+	free(t);
+}
+
 void task_events_free(struct task_event *e, int n)
 {
 	for (int i = 0; i < n; i++) {

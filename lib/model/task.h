@@ -85,6 +85,14 @@ struct queue_stat {
 	long long workers;          /* live workers serving the queue */
 };
 
+/* An upstream host of the http kind that asked the workers to wait (a row of
+ * taskq.upstream_throttles, GET /api/queues' "throttled"). Strings owned. */
+struct throttle_stat {
+	char *host, *until, *reason, *message; /* until: RFC 3339 UTC */
+	double seconds_left;
+	long long waiting; /* queued tasks that wait for the host (an owner's: its own) */
+};
+
 /* One event of a task's history (taskq.task_history: the stored events of taskq.task_events
  * and those the task's row implies). Strings owned; NULL for SQL NULL. */
 struct task_event {
@@ -94,6 +102,7 @@ struct task_event {
 
 void task_cleanup(struct task *t);
 void queue_stats_free(struct queue_stat *q, int n);
+void throttle_stats_free(struct throttle_stat *t, int n);
 void task_events_free(struct task_event *e, int n);
 void task_list_cleanup(struct task_list *l);
 void task_new_init(struct task_new *n);

@@ -111,6 +111,25 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 	return o;
 }
 
+void taskjson_add_throttles(json_object *o, const struct throttle_stat *t, int n)
+{
+	json_object *arr = json_object_new_array_ext(n);
+
+	for (int i = 0; i < n; i++) {
+		json_object *row = json_object_new_object();
+		add_str(row, "host", t[i].host);
+		add_str(row, "until", t[i].until);
+		json_object_object_add(
+			row, "seconds_left",
+			json_object_new_double(t[i].seconds_left > 0 ? t[i].seconds_left : 0));
+		add_str(row, "reason", t[i].reason);
+		json_object_object_add(row, "waiting", json_object_new_int64(t[i].waiting));
+		add_str(row, "message", t[i].message);
+		json_object_array_add(arr, row);
+	}
+	json_object_object_add(o, "throttled", arr);
+}
+
 json_object *taskjson_encode_events(const struct task_event *e, int n)
 {
 	json_object *arr = json_object_new_array_ext(n), *o = json_object_new_object();

@@ -33,6 +33,9 @@ json_object *taskjson_encode_list(const struct task_list *l,
  * "blocked","workers","warning"}]}: warning when tasks are queued and no live worker serves
  * the queue, else null. */
 json_object *taskjson_encode_queues(const struct queue_stat *q, int n);
+/* Adds "throttled":[{"host","until","seconds_left","reason","waiting","message"}] to o (the
+ * object of taskjson_encode_queues): the upstream hosts that asked the workers to wait. */
+void taskjson_add_throttles(json_object *o, const struct throttle_stat *t, int n);
 /* {"events":[{"at","event","attempt","worker_id","detail"}]} */
 json_object *taskjson_encode_events(const struct task_event *e, int n);
 

@@ -22,11 +22,13 @@ static struct db_stmt s_metrics_workers =
 		" metrics FROM taskq.workers"
 		" WHERE last_seen > now() - interval '1 minute' ORDER BY id",
 		0);
-static struct db_stmt s_metrics_breakers =
-	DB_STMT("metrics_breakers",
-		"SELECT host, state, failures, trips, probes, deferred FROM taskq.breakers"
-		" WHERE trips > 0 ORDER BY updated_at DESC, host LIMIT 200",
-		0);
+static struct db_stmt s_metrics_breakers = DB_STMT(
+	"metrics_breakers",
+	"SELECT host, state, failures, trips, probes, deferred, throttles, throttles_capped,"
+	" greatest(coalesce(extract(epoch FROM throttled_until - now()), 0), 0)::float8"
+	" FROM taskq.breakers"
+	" WHERE trips > 0 OR throttles > 0 ORDER BY updated_at DESC, host LIMIT 200",
+	0);
 static struct db_stmt s_workers =
 	DB_STMT("workers",
 		"SELECT id, host, pid, version, queues, concurrency, running,"
@@ -88,6 +90,9 @@ static void decode_breaker(const struct row *r, void *elem)
 	b->trips = row_ll(r, 3, 0);
 	b->probes = row_ll(r, 4, 0);
 	b->deferred = row_ll(r, 5, 0);
+	b->throttles = row_ll(r, 6, 0);
+	b->throttles_capped = row_ll(r, 7, 0);
+	b->throttled_s = row_double(r, 8, 0);
 }
 
 enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_err *err)

@@ -34,10 +34,13 @@ struct metrics_worker {
 	int running, concurrency;
 	double last_seen_s;
 };
-/* A host whose circuit breaker tripped at least once (a row of taskq.breakers). */
+/* A host whose circuit breaker tripped at least once, or that asked to wait at least once
+ * (a row of taskq.breakers). */
 struct metrics_breaker {
 	char *host, *state;
 	long long failures, trips, probes, deferred;
+	long long throttles, throttles_capped; /* answers that asked to wait; of them, capped */
+	double throttled_s;                    /* seconds its throttle has left; 0: none */
 };
 struct metrics_db {
 	struct metrics_queue *q;

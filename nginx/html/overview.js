@@ -412,6 +412,22 @@ function renderQueues(queues) {
   }
 }
 
+// The upstream hosts of the http kind that asked the workers to wait (GET /api/queues'
+// "throttled"): one line each under the queue table, "api.example.com throttled until …",
+// with the tasks that wait and the answer that asked; its title is the tasks' message.
+function renderThrottles(list) {
+  const ul = $("throttles");
+  const items = (Array.isArray(list) ? list : []).map((t) => {
+    const waiting = t.waiting === 1 ? "1 task waits" : `${t.waiting} tasks wait`;
+    return el("li", { title: t.message || "" },
+      el("span", { class: "host", text: t.host }),
+      ` throttled until ${fmtTime(t.until)} (${fmtDuration(t.seconds_left)} left) · ${waiting}`,
+      t.reason ? el("span", { class: "why", text: ` · ${t.reason}` }) : null);
+  });
+  ul.replaceChildren(...items);
+  ul.hidden = items.length === 0;
+}
+
 function queuesNote(text, e) {
   const note = $("queues-note");
   $("queues").hidden = true;
@@ -430,6 +446,7 @@ async function refreshQueues() {
     if (my !== queuesSeq) return;
     if (resp.status === 200 && resp.data && Array.isArray(resp.data.queues)) {
       renderQueues(resp.data.queues);
+      renderThrottles(resp.data.throttled);
     } else if (resp.status === 404 || resp.status === 405) {
       queuesNote("Queue statistics are not available from this server.", errorOf(resp));
       next = QUEUES_MISSING_MS;

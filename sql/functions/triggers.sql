@@ -78,11 +78,13 @@ CREATE OR REPLACE TRIGGER view_keys_notify
   AFTER INSERT OR UPDATE OR DELETE ON taskq.view_keys
   FOR EACH STATEMENT EXECUTE FUNCTION taskq.tokens_changed();
 
--- Workers re-read the breakers (breakers.sql).
+-- Workers re-read the breakers (breakers.sql): a change of state, of whether failures are
+-- counted, or of the host's throttle.
 CREATE OR REPLACE TRIGGER breakers_notify_update
   AFTER UPDATE ON taskq.breakers
   FOR EACH ROW
-  WHEN (OLD.state IS DISTINCT FROM NEW.state OR (OLD.failures = 0) <> (NEW.failures = 0))
+  WHEN (OLD.state IS DISTINCT FROM NEW.state OR (OLD.failures = 0) <> (NEW.failures = 0)
+        OR OLD.throttled_until IS DISTINCT FROM NEW.throttled_until)
   EXECUTE FUNCTION taskq.breakers_changed();
 
 CREATE OR REPLACE TRIGGER breakers_notify_delete

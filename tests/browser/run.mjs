@@ -1113,6 +1113,31 @@ test("queues: delayed and blocked tasks are counted apart and do not make the lo
   }
 });
 
+test("queues: an upstream host that asked to wait shows as a line under the queue table, and goes", async (t) => {
+  // the answer of GET /api/queues as the stack gives it, with a throttled host added while
+  // `held` (tests/integration/test_http_throttle.py makes real ones)
+  let held = true;
+  const until = new Date(Date.now() + 90000).toISOString();
+  const message = "upstream api.example.com asked to wait until 12:00:03Z (429 Retry-After: 90)";
+  const ctx = await newContext(t);
+  await ctx.route("**/api/queues", async (route) => {
+    const resp = await route.fetch();
+    const data = await resp.json();
+    data.throttled = held ? [{ host: "api.example.com", until, seconds_left: 89.6, reason: "429 Retry-After: 90", waiting: 12, message }] : [];
+    await route.fulfill({ response: resp, json: data });
+  });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/`);
+  const line = page.locator("#throttles li");
+  await waitFor(async () => (await line.count()) === 1 && await line.isVisible(), "the throttled host's line");
+  const text = await line.textContent();
+  assert(/^api\.example\.com throttled until .+ \(1 min left\) · 12 tasks wait · 429 Retry-After: 90$/.test(text), `the line: ${text}`);
+  assert((await line.getAttribute("title")) === message, `its title: ${await line.getAttribute("title")}`);
+  await noHorizontalScroll(page, "the throttled host's line");
+  held = false;
+  await waitFor(async () => !(await page.locator("#throttles").isVisible()), "the list hidden once the throttle is over", 10000);
+});
+
 // ---- embedding: the client, <taskq-progress>, view tokens, the example app (embed.mjs) ----
 const finishers = [];
 await registerEmbedTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, noHorizontalScroll, wordsOnly, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, ARTIFACTS, onFinish: (fn) => finishers.push(fn) });

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "breakers.h"
 #include "units.h"
@@ -37,8 +38,8 @@ END_TEST
 
 START_TEST(the_copy)
 {
-	struct breaker_row rows[2] = {{"a.example", BREAKER_OPEN, 5},
-				      {"b.example:81", BREAKER_CLOSED, 2}};
+	struct breaker_row rows[2] = {{"a.example", BREAKER_OPEN, 5, 0},
+				      {"b.example:81", BREAKER_CLOSED, 2, 0}};
 	enum breaker_state s;
 	int f;
 
@@ -74,11 +75,13 @@ END_TEST
 
 START_TEST(decisions)
 {
-	/* ask PostgreSQL before calling only when the copy shows the breaker not closed */
-	ck_assert(!breakers_must_ask(false, BREAKER_CLOSED));
-	ck_assert(!breakers_must_ask(true, BREAKER_CLOSED));
-	ck_assert(breakers_must_ask(true, BREAKER_OPEN));
-	ck_assert(breakers_must_ask(true, BREAKER_HALF_OPEN));
+	/* ask PostgreSQL before calling only when the copy shows the breaker not closed, or the
+	 * host throttled */
+	ck_assert(!breakers_must_ask(false, BREAKER_CLOSED, false));
+	ck_assert(!breakers_must_ask(true, BREAKER_CLOSED, false));
+	ck_assert(breakers_must_ask(true, BREAKER_OPEN, false));
+	ck_assert(breakers_must_ask(true, BREAKER_HALF_OPEN, false));
+	ck_assert(breakers_must_ask(true, BREAKER_CLOSED, true));
 	/* a success costs a round trip only when there is something to reset, or it probed */
 	ck_assert(!breakers_must_report_success(false, BREAKER_CLOSED, 0, false));
 	ck_assert(breakers_must_report_success(false, BREAKER_CLOSED, 0, true));
@@ -88,4 +91,49 @@ START_TEST(decisions)
 }
 END_TEST
 
-UNITS_SUITE(breakers, 0, host_keys, the_copy, decisions)
+START_TEST(throttles_in_the_copy)
+{
+	struct breaker_row rows[2] = {{"t.example", BREAKER_CLOSED, 0, 60},
+				      {"o.example", BREAKER_OPEN, 5, 0}};
+	enum breaker_state s;
+	int f;
+
+	breakers_cache_set(rows, 2);
+	ck_assert(breakers_throttled("t.example"));
+	ck_assert(breakers_lookup("t.example", &s, &f));
+	ck_assert_int_eq(s, BREAKER_CLOSED);
+	ck_assert(!breakers_throttled("o.example"));
+	ck_assert(!breakers_throttled("n.example"));
+
+	/* a report of the breaker keeps the throttle; a healthy breaker stays while throttled */
+	breakers_cache_put("t.example", BREAKER_CLOSED, 0);
+	ck_assert(breakers_throttled("t.example"));
+	ck_assert(breakers_lookup("t.example", &s, &f));
+
+	/* a re-read that does not show it yet (read before its commit) keeps it */
+	breakers_cache_set(rows + 1, 1);
+	ck_assert(breakers_throttled("t.example"));
+	ck_assert(breakers_lookup("o.example", &s, &f));
+	ck_assert_int_eq(s, BREAKER_OPEN);
+
+	/* PostgreSQL says it is over (an admin lifted it): it goes, and so does the row */
+	breakers_cache_throttle("t.example", 0);
+	ck_assert(!breakers_throttled("t.example"));
+	ck_assert(!breakers_lookup("t.example", &s, &f));
+	breakers_cache_set(NULL, 0);
+	ck_assert(!breakers_lookup("t.example", &s, &f));
+
+	/* a throttle of a host the copy did not know; one that ends drops with the next read */
+	breakers_cache_throttle("new.example", 0.05);
+	ck_assert(breakers_throttled("new.example"));
+	ck_assert(breakers_lookup("new.example", &s, &f));
+	for (int i = 0; i < 40 && breakers_throttled("new.example"); i++)
+		nanosleep(&(struct timespec){0, 5000000}, NULL);
+	ck_assert(!breakers_throttled("new.example"));
+	breakers_cache_set(NULL, 0);
+	ck_assert(!breakers_lookup("new.example", &s, &f));
+	breakers_cleanup();
+}
+END_TEST
+
+UNITS_SUITE(breakers, 0, host_keys, the_copy, decisions, throttles_in_the_copy)

@@ -65,5 +65,6 @@ Suite *suite_tz_zones(void);
 Suite *suite_breakers(void);
 Suite *suite_wstats(void);
 Suite *suite_jsondup(void);
+Suite *suite_httpwait(void);
 
 #endif

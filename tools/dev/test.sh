@@ -423,6 +423,8 @@ cmd_test() {
 	# circuit breakers: short cool-downs, so that a host some test makes fail five times in a
 	# row holds the next tests back 2 s at most (test_breakers sets its own per host)
 	export TASKQ_BREAKER_COOLDOWN_S=2 TASKQ_BREAKER_MAX_COOLDOWN_S=8
+	# and an upstream that asks to wait holds the next tests back 10 s at most
+	export TASKQ_HTTP_RETRY_AFTER_MAX_S=10
 	TASKQ_BUILD=$(cd "$TOP/var/build-asan" && pwd -P)
 	export TASKQ_BUILD
 	stack_paths

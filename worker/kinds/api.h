@@ -25,7 +25,8 @@ enum kind_result {
 	KIND_FAIL,      /* a failed attempt: retried while attempts remain */
 	KIND_FAIL_HARD, /* failed for good (a bad payload): not retried */
 	KIND_STOPPED,   /* it stopped because kind_should_stop() said so */
-	KIND_DEFERRED,  /* kind_breaker_admit() put the task back in the queue: nothing to record */
+	KIND_DEFERRED,  /* kind_breaker_admit() or kind_breaker_throttle() put the task back in
+			 * the queue: nothing to record */
 };
 
 struct kind {
@@ -85,5 +86,18 @@ bool kind_breaker_key(const char *url, char *out, size_t size);
 bool kind_breaker_admit(struct kind_ctx *ctx, const char *host, double probe_s, char *msg,
 			size_t msgsize);
 void kind_breaker_report(struct kind_ctx *ctx, const char *host, bool ok, const char *reason);
+/* After the call, when host asked to wait wait_s seconds (reason: "429 Retry-After: 3"):
+ * every worker holds host's tasks until then (at most the worker's --http-retry-after-max).
+ * hold_task: this attempt's task goes back to the queue until then too, its attempt not
+ * counted; msg then says why and until when. */
+enum kind_throttle {
+	KIND_THROTTLE_HELD,     /* recorded; the attempt's outcome stands (hold_task false) */
+	KIND_THROTTLE_DEFERRED, /* the task is back in the queue: the kind returns KIND_DEFERRED */
+	KIND_THROTTLE_LOST,     /* the task is no longer this worker's: KIND_STOPPED */
+	KIND_THROTTLE_FAILED,   /* PostgreSQL could not be told: handle the answer as usual */
+};
+enum kind_throttle kind_breaker_throttle(struct kind_ctx *ctx, const char *host, double wait_s,
+					 const char *reason, bool hold_task, char *msg,
+					 size_t msgsize);
 
 #endif

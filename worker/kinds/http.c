@@ -7,7 +7,10 @@
  * kind's client), the payload and result JSON worker/kinds/httpjson.c's: this file decides
  * what an answer means for the task (result, retry or failure) and for the circuit breaker of
  * the URL's host (kind_breaker_*, worker/kinds/api.h): the breaker is asked before the call
- * (the task may go back to the queue instead) and told the outcome after it.
+ * (the task may go back to the queue instead) and told the outcome after it. An answer that
+ * asks to wait (worker/kinds/httpwait.c: a 429 or 503 with Retry-After, a spent rate-limit
+ * budget) throttles the host for every worker instead, and a 429 or 503 (or a 403 whose budget
+ * is spent) puts its task back in the queue until then without spending its attempt.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include "api.h"
 #include "httpjson.h"
 #include "httpreq.h"
+#include "httpwait.h"
 
 #define HTTP_DEFAULT_TIMEOUT_S 30
 #define HTTP_MAX_REDIRECTS 5
@@ -93,9 +97,10 @@ static enum kind_result judge(struct kind_ctx *ctx, struct http_exchange *x, con
 /*
  * Tells host's breaker what the exchange said about the host. A failure: no answer (a
  * network error or a timeout, reason: curl's words), a 408 or a 5xx. Any other answer is a
- * success, 429 included: the host is up and asks this client to slow down, which the task's
- * retry after Retry-After already does; opening the breaker would hold every task of the host
- * for a cool-down. A refusal by the SSRF policy, a cancel or a shutdown says nothing.
+ * success, 429 included: the host is up and asks this client to slow down, which its throttle
+ * (or the task's retry after Retry-After) already does; opening the breaker would hold every
+ * task of the host for a cool-down. A refusal by the SSRF policy, a cancel or a shutdown says
+ * nothing, and neither does an answer that put its task back in the queue (throttle, below).
  */
 static void report(struct kind_ctx *ctx, const char *host, enum http_outcome o,
 		   const struct http_exchange *x, const char *err)
@@ -125,6 +130,36 @@ static void report(struct kind_ctx *ctx, const char *host, enum http_outcome o,
 	case HTTP_REFUSED:
 		return;
 	}
+}
+
+/*
+ * When the answer asks to wait (httpwait_parse), throttles host for every worker; an answer
+ * that leaves the attempt unanswered (a 429, a 503, a 403 whose budget is spent: not a status
+ * the payload expects) puts the task back in the queue until then. Returns KIND_DEFERRED or
+ * KIND_STOPPED when the task is no longer this attempt's to record, else KIND_OK: the answer
+ * is judged as usual (also when the throttle could not be recorded).
+ */
+static enum kind_result throttle(struct kind_ctx *ctx, const char *host,
+				 const struct http_exchange *x, const int *codes, int ncodes,
+				 char *err, size_t errsize)
+{
+	struct http_wait w;
+	bool hold;
+
+	if (!httpwait_parse(x->status, &x->wait, time(NULL), &w))
+		return KIND_OK;
+	hold = httpwait_holds_task(x->status) && !status_expected(x->status, codes, ncodes);
+	switch (kind_breaker_throttle(ctx, host, w.wait_s, w.reason, hold, err, errsize)) {
+	case KIND_THROTTLE_DEFERRED:
+		return KIND_DEFERRED;
+	case KIND_THROTTLE_LOST:
+		return KIND_STOPPED;
+	case KIND_THROTTLE_HELD:
+	case KIND_THROTTLE_FAILED:
+		break;
+	}
+	err[0] = '\0';
+	return KIND_OK;
 }
 
 static enum kind_result http_run(struct kind_ctx *ctx, json_object *payload, json_object **result,
@@ -167,6 +202,12 @@ static enum kind_result http_run(struct kind_ctx *ctx, json_object *payload, jso
 			o = HTTP_REFUSED; /* a redirect it cannot follow fails the task for good */
 			break;
 		}
+	}
+	if (guarded && o == HTTP_DONE &&
+	    (kr = throttle(ctx, host, &x, codes, ncodes, err, errsize)) != KIND_OK) {
+		httpreq_exchange_cleanup(&x);
+		httpreq_request_cleanup(&rq);
+		return kr;
 	}
 	if (guarded)
 		report(ctx, host, o, &x, err);

@@ -255,10 +255,12 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	if (len >= 5 && !strncmp(data, "HTTP/", 5)) { /* a new response (after a 100 Continue) */
 		json_object_put(x->headers);
 		x->headers = json_object_new_object();
+		memset(&x->wait, 0, sizeof x->wait);
 		return len;
 	}
 	if (!colon)
 		return len;
+	httpwait_capture(&x->wait, data, len);
 	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
 		size_t kn = strlen(keep[i]), vn;
 		const char *v = colon + 1;
@@ -408,22 +410,13 @@ static void set_options(CURL *h, struct http_request *rq, struct transfer *t, do
 	}
 }
 
-/* Seconds from a Retry-After value: a number of seconds or an HTTP date. */
-static double retry_after(json_object *headers)
+/* Seconds from the Retry-After value (httpwait_retry_after), up to a day; 0 when absent or
+ * malformed. */
+static double retry_after(const struct http_exchange *x)
 {
-	json_object *v;
-	const char *s;
-	char *end;
-	double secs;
+	double secs = httpwait_retry_after(x->wait.retry_after, time(NULL));
 
-	if (!json_object_object_get_ex(headers, "retry-after", &v))
-		return 0;
-	s = json_object_get_string(v);
-	secs = strtod(s, &end);
-	if (end != s && *end == '\0')
-		return secs > 0 ? (secs < 86400 ? secs : 86400) : 0;
-	secs = (double)(curl_getdate(s, NULL) - time(NULL));
-	return secs > 0 && secs < 86400 ? secs : 0;
+	return secs > 0 ? (secs < 86400 ? secs : 86400) : 0;
 }
 
 static enum http_outcome perform(struct http_request *rq, struct transfer *t, double timeout_s,
@@ -470,7 +463,7 @@ static enum http_outcome perform(struct http_request *rq, struct transfer *t, do
 		return HTTP_NET_ERROR;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->status);
-	x->retry_after_s = retry_after(x->headers);
+	x->retry_after_s = retry_after(x);
 	if (x->status >= 300 && x->status < 400 && x->status != 304) {
 		char *loc = NULL;
 		curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "httpwait.h"
 
 struct http_request {
 	char *method; /* GET, POST ... */
@@ -34,9 +35,10 @@ struct http_exchange {
 	char *body;         /* NUL-terminated, at most the configured cap */
 	size_t body_len, body_cap;
 	bool truncated;
-	json_object *headers; /* selected response headers, lower-case names */
-	double retry_after_s; /* from Retry-After, 0 when absent */
-	char refused[64];     /* the address a connection was refused to */
+	json_object *headers;          /* selected response headers, lower-case names */
+	double retry_after_s;          /* from Retry-After, 0 when absent (or malformed) */
+	struct http_wait_headers wait; /* Retry-After and the rate-limit headers, raw */
+	char refused[64];              /* the address a connection was refused to */
 };
 
 enum http_outcome { HTTP_DONE, HTTP_STOPPED, HTTP_REFUSED, HTTP_NET_ERROR };
