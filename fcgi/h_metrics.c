@@ -295,24 +295,58 @@ static void write_workers(struct ptext *t, const struct metrics_db *m)
 
 static const char *const g_breaker_states[] = {"closed", "open", "half_open"};
 
-/* the families with one sample per host, each a long long field of struct metrics_breaker */
+/* the families with one sample per host, each a field of struct metrics_breaker: of the hosts
+ * whose breaker tripped at least once, or (throttle) of those that asked to wait */
 static const struct {
 	const char *name, *type, *help;
 	size_t field;
-} g_breaker_figures[] = {
+	bool throttle, real; /* real: a double field, else long long */
+} g_host_figures[] = {
 	{"taskq_breaker_consecutive_failures", "gauge",
 	 "Consecutive failures of the host (a success resets them).",
-	 offsetof(struct metrics_breaker, failures)},
+	 offsetof(struct metrics_breaker, failures), false, false},
 	{"taskq_breaker_trips_total", "counter", "Times the host's breaker opened from closed.",
-	 offsetof(struct metrics_breaker, trips)},
+	 offsetof(struct metrics_breaker, trips), false, false},
 	{"taskq_breaker_probes_total", "counter",
 	 "Tasks let through to the host as the half-open breaker's probe.",
-	 offsetof(struct metrics_breaker, probes)},
+	 offsetof(struct metrics_breaker, probes), false, false},
 	{"taskq_breaker_deferred_total", "counter",
 	 "Tasks for the host put back in the queue by its breaker, their attempt not counted (a "
 	 "task deferred again counts again).",
-	 offsetof(struct metrics_breaker, deferred)},
+	 offsetof(struct metrics_breaker, deferred), false, false},
+	{"taskq_upstream_throttle_seconds", "gauge",
+	 "Seconds before the workers send anything to this upstream host of the http kind "
+	 "again: it asked to wait (429/503 Retry-After, a spent rate limit), capped by the "
+	 "workers' --http-retry-after-max; 0 when it is not throttled.",
+	 offsetof(struct metrics_breaker, throttled_s), true, true},
+	{"taskq_upstream_throttles_total", "counter",
+	 "Answers of the host that asked the workers to wait (each one that a worker "
+	 "recorded, also while it was throttled already).",
+	 offsetof(struct metrics_breaker, throttles), true, false},
+	{"taskq_upstream_throttles_capped_total", "counter",
+	 "Of those, answers that asked for longer than --http-retry-after-max (held for "
+	 "that long only).",
+	 offsetof(struct metrics_breaker, throttles_capped), true, false},
 };
+
+/* The host families of one kind (breakers, or throttles when throttle). */
+static void write_host_figures(struct ptext *t, const struct metrics_db *m, bool throttle)
+{
+	for (size_t f = 0; f < sizeof g_host_figures / sizeof g_host_figures[0]; f++) {
+		if (g_host_figures[f].throttle != throttle)
+			continue;
+		pt_family(t, g_host_figures[f].name, g_host_figures[f].type,
+			  g_host_figures[f].help);
+		for (int i = 0; i < m->nb; i++) {
+			const char *at = (const char *)&m->b[i] + g_host_figures[f].field;
+
+			if ((throttle ? m->b[i].throttles : m->b[i].trips) > 0)
+				pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
+					  g_host_figures[f].real ? *(const double *)at
+								 : (double)*(const long long *)at);
+		}
+	}
+}
 
 /* Hosts whose breaker tripped at least once (at most 200 hosts that tripped or were
  * throttled, the most recently changed). */
@@ -330,44 +364,14 @@ static void write_breakers(struct ptext *t, const struct metrics_db *m)
 							g_breaker_states[s], NULL},
 				  strcmp(m->b[i].state, g_breaker_states[s]) ? 0 : 1);
 	}
-	for (size_t f = 0; f < sizeof g_breaker_figures / sizeof g_breaker_figures[0]; f++) {
-		pt_family(t, g_breaker_figures[f].name, g_breaker_figures[f].type,
-			  g_breaker_figures[f].help);
-		for (int i = 0; i < m->nb; i++)
-			if (m->b[i].trips > 0)
-				pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
-					  (double)*(const long long *)((const char *)&m->b[i] +
-								       g_breaker_figures[f].field));
-	}
+	write_host_figures(t, m, false);
 }
 
 /* Hosts that asked to wait at least once (of the same 200 rows): the seconds their throttle
  * has left, and the answers that asked. */
 static void write_throttles(struct ptext *t, const struct metrics_db *m)
 {
-	pt_family(
-		t, "taskq_upstream_throttle_seconds", "gauge",
-		"Seconds before the workers send anything to this upstream host of the http kind "
-		"again: it asked to wait (429/503 Retry-After, a spent rate limit), capped by the "
-		"workers' --http-retry-after-max; 0 when it is not throttled.");
-	for (int i = 0; i < m->nb; i++)
-		if (m->b[i].throttles > 0)
-			pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
-				  m->b[i].throttled_s);
-	pt_family(t, "taskq_upstream_throttles_total", "counter",
-		  "Answers of the host that asked the workers to wait (each one that a worker "
-		  "recorded, also while it was throttled already).");
-	for (int i = 0; i < m->nb; i++)
-		if (m->b[i].throttles > 0)
-			pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
-				  (double)m->b[i].throttles);
-	pt_family(t, "taskq_upstream_throttles_capped_total", "counter",
-		  "Of those, answers that asked for longer than --http-retry-after-max (held for "
-		  "that long only).");
-	for (int i = 0; i < m->nb; i++)
-		if (m->b[i].throttles > 0)
-			pt_sample(t, "", (const char *const[]){"host", m->b[i].host, NULL},
-				  (double)m->b[i].throttles_capped);
+	write_host_figures(t, m, true);
 }
 
 /* Reads the database figures and renders them (the caller holds g_lock). */

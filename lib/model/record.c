@@ -46,6 +46,13 @@ void record_cleanup(const struct record_type *t, void *rec)
 			free(*(char **)record_at(rec, &t->f[i]));
 }
 
+void records_free(const struct record_type *t, void *v, int n, size_t size)
+{
+	for (int i = 0; i < n; i++)
+		record_cleanup(t, (char *)v + (size_t)i * size);
+	free(v);
+}
+
 static json_object *field_json(const struct field *f, const void *rec)
 {
 	const void *p = record_at(rec, f);
@@ -63,6 +70,8 @@ static json_object *field_json(const struct field *f, const void *rec)
 		return *(const int *)p >= 0 ? json_object_new_int(*(const int *)p) : NULL;
 	case FIELD_LL:
 		return json_object_new_int64(*(const long long *)p);
+	case FIELD_DOUBLE:
+		return json_object_new_double(*(const double *)p);
 	case FIELD_BOOL:
 		return json_object_new_boolean(*(const bool *)p);
 	case FIELD_ENUM: {
@@ -97,4 +106,17 @@ void record_to_json(const struct record_type *t, const void *rec, json_object *o
 		else
 			json_object_object_add(o, f->name, field_json(f, rec));
 	}
+}
+
+json_object *records_to_json(const struct record_type *t, const void *v, int n, size_t size)
+{
+	json_object *arr = json_object_new_array_ext(n);
+
+	for (int i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		record_to_json(t, (const char *)v + (size_t)i * size, o);
+		json_object_array_add(arr, o);
+	}
+	return arr;
 }

@@ -21,6 +21,7 @@ enum field_type {
 	FIELD_INT,     /* int; dflt for SQL NULL */
 	FIELD_INT_OPT, /* int; -1 for none (SQL NULL, JSON null) */
 	FIELD_LL,      /* long long; dflt for SQL NULL */
+	FIELD_DOUBLE,  /* double; dflt for SQL NULL */
 	FIELD_BOOL,    /* bool: true only for true */
 	FIELD_ENUM,    /* an enum of dflt values, by their names (names[value]); -1 for another */
 };
@@ -68,6 +69,10 @@ static inline void *record_at(const void *rec, const struct field *f)
 int record_enum(const struct field *f, const char *name);
 /* Frees the record's owned fields (the caller zeroes it, or not, as it needs). */
 void record_cleanup(const struct record_type *t, void *rec);
+/* Frees n records of type t in the array v (each size bytes), then v. */
+void records_free(const struct record_type *t, void *v, int n, size_t size);
+/* An array of n records of type t as a JSON array of objects (record_to_json each). */
+json_object *records_to_json(const struct record_type *t, const void *v, int n, size_t size);
 /* Adds text, JSON from PostgreSQL (a jsonb's output, so valid JSON), to o under key as it is:
  * parsing it again would round numbers past 64 bits or a double's precision, which jsonb keeps
  * exactly. NULL adds JSON null. */

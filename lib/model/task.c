@@ -60,26 +60,33 @@ void queue_stats_free(struct queue_stat *q, int n)
 	free(q);
 }
 
+static const struct field throttle_fields[] = {
+	FIELD(struct throttle_stat, FIELD_STR, host),
+	FIELD(struct throttle_stat, FIELD_TIME, until),
+	FIELD(struct throttle_stat, FIELD_DOUBLE, seconds_left),
+	FIELD(struct throttle_stat, FIELD_STR, reason),
+	FIELD(struct throttle_stat, FIELD_LL, waiting),
+	FIELD(struct throttle_stat, FIELD_STR, message),
+};
+const struct record_type throttle_record = RECORD_TYPE(throttle_fields);
+
+static const struct field event_fields[] = {
+	FIELD(struct task_event, FIELD_TIME, at),
+	FIELD(struct task_event, FIELD_STR, event),
+	FIELD_DFLT(struct task_event, FIELD_INT_OPT, attempt, -1),
+	FIELD(struct task_event, FIELD_STR, worker_id),
+	FIELD(struct task_event, FIELD_STR, detail),
+};
+const struct record_type task_event_record = RECORD_TYPE(event_fields);
+
 void throttle_stats_free(struct throttle_stat *t, int n)
 {
-	for (int i = 0; i < n; i++) {
-		free(t[i].host);
-		free(t[i].until);
-		free(t[i].reason);
-		free(t[i].message);
-	}
-	free(t);
+	records_free(&throttle_record, t, n, sizeof *t);
 }
 
 void task_events_free(struct task_event *e, int n)
 {
-	for (int i = 0; i < n; i++) {
-		free(e[i].at);
-		free(e[i].event);
-		free(e[i].worker_id);
-		free(e[i].detail);
-	}
-	free(e);
+	records_free(&task_event_record, e, n, sizeof *e);
 }
 
 void task_list_cleanup(struct task_list *l)

@@ -40,6 +40,8 @@ struct task {
  * by it, taskjson_encode encodes by it, task_cleanup frees by it. */
 struct record_type;
 extern const struct record_type task_record;
+/* Those of a throttled upstream host and of a history event, likewise. */
+extern const struct record_type throttle_record, task_event_record;
 
 /* A list of tasks; task_list_cleanup frees the tasks and the array. */
 struct task_list {

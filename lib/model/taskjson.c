@@ -113,39 +113,14 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 
 void taskjson_add_throttles(json_object *o, const struct throttle_stat *t, int n)
 {
-	json_object *arr = json_object_new_array_ext(n);
-
-	for (int i = 0; i < n; i++) {
-		json_object *row = json_object_new_object();
-		add_str(row, "host", t[i].host);
-		add_str(row, "until", t[i].until);
-		json_object_object_add(
-			row, "seconds_left",
-			json_object_new_double(t[i].seconds_left > 0 ? t[i].seconds_left : 0));
-		add_str(row, "reason", t[i].reason);
-		json_object_object_add(row, "waiting", json_object_new_int64(t[i].waiting));
-		add_str(row, "message", t[i].message);
-		json_object_array_add(arr, row);
-	}
-	json_object_object_add(o, "throttled", arr);
+	json_object_object_add(o, "throttled", records_to_json(&throttle_record, t, n, sizeof *t));
 }
 
 json_object *taskjson_encode_events(const struct task_event *e, int n)
 {
-	json_object *arr = json_object_new_array_ext(n), *o = json_object_new_object();
+	json_object *o = json_object_new_object();
 
-	for (int i = 0; i < n; i++) {
-		json_object *row = json_object_new_object();
-		add_str(row, "at", e[i].at);
-		add_str(row, "event", e[i].event);
-		json_object_object_add(row, "attempt",
-				       e[i].attempt >= 0 ? json_object_new_int(e[i].attempt)
-							 : NULL);
-		add_str(row, "worker_id", e[i].worker_id);
-		add_str(row, "detail", e[i].detail);
-		json_object_array_add(arr, row);
-	}
-	json_object_object_add(o, "events", arr);
+	json_object_object_add(o, "events", records_to_json(&task_event_record, e, n, sizeof *e));
 	return o;
 }
 
@@ -206,21 +181,30 @@ static enum taskq_rc get_name(json_object *v, const char *field, const char **ou
 	return TASKQ_OK;
 }
 
+/* An optional string: null gives *out NULL and *n -1; another type than a string fails. */
+static enum taskq_rc get_opt_string(json_object *v, const char *field, const char **out, int *n,
+				    struct taskq_err *err)
+{
+	*out = NULL;
+	*n = -1;
+	if (json_object_is_type(v, json_type_null))
+		return TASKQ_OK;
+	if (!json_object_is_type(v, json_type_string))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be a string", field);
+	*out = json_object_get_string(v);
+	*n = json_object_get_string_len(v);
+	return TASKQ_OK;
+}
+
 static enum taskq_rc get_key(json_object *v, const char *field, const char **out,
 			     struct taskq_err *err)
 {
 	int n;
-	if (json_object_is_type(v, json_type_null)) {
-		*out = NULL;
-		return TASKQ_OK;
-	}
-	if (!json_object_is_type(v, json_type_string))
-		return taskq_fail(err, TASKQ_INVAL, "%s must be a string", field);
-	n = json_object_get_string_len(v);
-	if (n < 1 || n > 200)
+	enum taskq_rc rc = get_opt_string(v, field, out, &n, err);
+
+	if (rc == TASKQ_OK && *out && (n < 1 || n > 200))
 		return taskq_fail(err, TASKQ_INVAL, "%s must be 1-200 bytes long", field);
-	*out = json_object_get_string(v);
-	return TASKQ_OK;
+	return rc;
 }
 
 static enum taskq_rc get_url(json_object *v, const char *field, const char **out,
@@ -228,15 +212,11 @@ static enum taskq_rc get_url(json_object *v, const char *field, const char **out
 {
 	const char *s;
 	int n;
+	enum taskq_rc rc = get_opt_string(v, field, &s, &n, err);
 
-	if (json_object_is_type(v, json_type_null)) {
-		*out = NULL;
-		return TASKQ_OK;
-	}
-	if (!json_object_is_type(v, json_type_string))
-		return taskq_fail(err, TASKQ_INVAL, "%s must be a string", field);
-	s = json_object_get_string(v);
-	n = json_object_get_string_len(v);
+	*out = NULL;
+	if (rc != TASKQ_OK || !s)
+		return rc;
 	if (n > 2048 || (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0))
 		return taskq_fail(err, TASKQ_INVAL,
 				  "%s must be an http:// or https:// URL of at most 2048 bytes",

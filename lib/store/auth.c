@@ -23,7 +23,7 @@ static struct db_stmt s_token_create =
 		7);
 static struct db_stmt s_token_list =
 	DB_STMT("token_list",
-		"SELECT id, prefix, owner, admin, coalesce(note, ''), created_at,"
+		"SELECT id, prefix, owner, admin, coalesce(note, '') AS note, created_at,"
 		" expires_at, status, read_only FROM taskq.token_list",
 		0);
 static struct db_stmt s_token_revoke =
@@ -94,37 +94,28 @@ enum taskq_rc store_token_create(struct db *db, const char *hash_hex, const char
 	return store_exec_found(db, &s_token_create, p, decode_created, &c, "no token stored", err);
 }
 
-static void decode_token(const struct row *r, void *elem)
-{
-	struct token_row *t = elem;
-
-	t->id = row_ll(r, 0, 0);
-	t->prefix = row_str(r, 1);
-	t->owner = row_str(r, 2);
-	t->admin = row_bool(r, 3);
-	t->note = row_str(r, 4);
-	t->created_at = row_time(r, 5);
-	t->expires_at = row_time(r, 6);
-	t->status = row_str(r, 7);
-	t->read_only = row_bool(r, 8);
-}
+static const struct field token_fields[] = {
+	FIELD(struct token_row, FIELD_LL, id),
+	FIELD(struct token_row, FIELD_STR, prefix),
+	FIELD(struct token_row, FIELD_STR, owner),
+	FIELD(struct token_row, FIELD_BOOL, admin),
+	FIELD(struct token_row, FIELD_STR, note),
+	FIELD(struct token_row, FIELD_TIME, created_at),
+	FIELD(struct token_row, FIELD_TIME, expires_at),
+	FIELD(struct token_row, FIELD_STR, status),
+	FIELD(struct token_row, FIELD_BOOL, read_only),
+};
+static const struct record_type token_record = RECORD_TYPE(token_fields);
 
 enum taskq_rc store_token_list(struct db *db, struct token_row **out, int *n, struct taskq_err *err)
 {
-	return store_exec_rows(db, &s_token_list, NULL, sizeof **out, decode_token, out, n, err);
+	return store_exec_records(db, &s_token_list, NULL, &token_record, sizeof **out, out, n,
+				  err);
 }
 
 void store_tokens_free(struct token_row *t, int n)
 {
-	for (int i = 0; i < n; i++) {
-		free(t[i].prefix);
-		free(t[i].owner);
-		free(t[i].note);
-		free(t[i].created_at);
-		free(t[i].expires_at);
-		free(t[i].status);
-	}
-	free(t);
+	records_free(&token_record, t, n, sizeof *t);
 }
 
 enum taskq_rc store_token_revoke(struct db *db, const char *which, int *n, struct taskq_err *err)

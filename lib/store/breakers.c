@@ -34,13 +34,13 @@ static struct db_stmt s_breaker_report =
 
 static struct db_stmt s_upstream_throttles =
 	DB_STMT("upstream_throttles",
-		"SELECT host, until, reason, seconds_left, waiting, message"
-		" FROM taskq.upstream_throttles LIMIT 100",
+		"SELECT host, until, reason, greatest(seconds_left, 0) AS seconds_left, waiting,"
+		" message FROM taskq.upstream_throttles LIMIT 100",
 		0);
 static struct db_stmt s_upstream_throttles_of =
 	DB_STMT("upstream_throttles_of",
-		"SELECT host, until, reason, seconds_left, waiting, message"
-		" FROM taskq.upstream_throttles_of($1) LIMIT 100",
+		"SELECT host, until, reason, greatest(seconds_left, 0) AS seconds_left, waiting,"
+		" message FROM taskq.upstream_throttles_of($1) LIMIT 100",
 		1);
 
 /* A state column: "open", "half_open", else (also "closed") closed. */
@@ -93,15 +93,11 @@ enum taskq_rc store_breaker_admit(struct db *db, const struct holder *h, const c
 {
 	char as[16], ps[32];
 	const char *p[5] = {host, h->id, h->worker, as, ps};
-	bool found;
-	enum taskq_rc rc;
 
 	snprintf(as, sizeof as, "%d", h->attempt);
 	snprintf(ps, sizeof ps, "%.3f", probe_s);
 	memset(out, 0, sizeof *out);
-	if ((rc = store_exec_row(db, &s_breaker_admit, p, decode_admission, out, &found, err)))
-		return rc;
-	return found ? TASKQ_OK : taskq_fail(err, TASKQ_INTERNAL, "breaker_admit returned no row");
+	return store_exec_one(db, &s_breaker_admit, p, decode_admission, out, "breaker_admit", err);
 }
 
 static void decode_report(const struct row *r, void *elem)
@@ -120,17 +116,13 @@ enum taskq_rc store_breaker_report(struct db *db, const struct holder *h, const 
 {
 	char as[16], fs[16], cs[32], ms[32];
 	const char *p[8] = {host, h->id, as, ok ? "true" : "false", reason, fs, cs, ms};
-	bool found;
-	enum taskq_rc rc;
 
 	snprintf(as, sizeof as, "%d", h->attempt);
 	snprintf(fs, sizeof fs, "%d", d->failures);
 	snprintf(cs, sizeof cs, "%.3f", d->cooldown_s);
 	snprintf(ms, sizeof ms, "%.3f", d->max_cooldown_s);
 	memset(out, 0, sizeof *out);
-	if ((rc = store_exec_row(db, &s_breaker_report, p, decode_report, out, &found, err)))
-		return rc;
-	return found ? TASKQ_OK : taskq_fail(err, TASKQ_INTERNAL, "breaker_report returned no row");
+	return store_exec_one(db, &s_breaker_report, p, decode_report, out, "breaker_report", err);
 }
 
 static void decode_throttled(const struct row *r, void *elem)
@@ -153,29 +145,13 @@ enum taskq_rc store_breaker_throttle(struct db *db, const struct holder *h, cons
 	char ws[32], ms[32], as[16];
 	const char *p[7] = {host,         ws, ms, reason, h ? h->id : NULL, h ? h->worker : NULL,
 			    h ? as : NULL};
-	bool found;
-	enum taskq_rc rc;
 
 	snprintf(ws, sizeof ws, "%.3f", wait_s);
 	snprintf(ms, sizeof ms, "%.3f", max_s);
 	snprintf(as, sizeof as, "%d", h ? h->attempt : 0);
 	memset(out, 0, sizeof *out);
-	if ((rc = store_exec_row(db, &s_breaker_throttle, p, decode_throttled, out, &found, err)))
-		return rc;
-	return found ? TASKQ_OK
-		     : taskq_fail(err, TASKQ_INTERNAL, "breaker_throttle returned no row");
-}
-
-static void decode_throttle(const struct row *r, void *elem)
-{
-	struct throttle_stat *t = elem;
-
-	t->host = row_dup(r, 0);
-	t->until = row_time(r, 1);
-	t->reason = row_str(r, 2);
-	t->seconds_left = row_double(r, 3, 0);
-	t->waiting = row_ll(r, 4, 0);
-	t->message = row_str(r, 5);
+	return store_exec_one(db, &s_breaker_throttle, p, decode_throttled, out, "breaker_throttle",
+			      err);
 }
 
 enum taskq_rc store_upstream_throttles(struct db *db, const char *owner, struct throttle_stat **out,
@@ -183,6 +159,6 @@ enum taskq_rc store_upstream_throttles(struct db *db, const char *owner, struct 
 {
 	const char *p[1] = {owner};
 
-	return store_exec_rows(db, owner ? &s_upstream_throttles_of : &s_upstream_throttles,
-			       owner ? p : NULL, sizeof **out, decode_throttle, out, n, err);
+	return store_exec_records(db, owner ? &s_upstream_throttles_of : &s_upstream_throttles,
+				  owner ? p : NULL, &throttle_record, sizeof **out, out, n, err);
 }

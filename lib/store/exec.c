@@ -122,6 +122,9 @@ void row_record(const struct row *r, const struct record_type *t, void *rec)
 		case FIELD_LL:
 			*(long long *)p = row_ll(r, col, f->dflt);
 			break;
+		case FIELD_DOUBLE:
+			*(double *)p = row_double(r, col, f->dflt);
+			break;
 		case FIELD_BOOL:
 			*(bool *)p = row_bool(r, col);
 			break;
@@ -219,6 +222,16 @@ enum taskq_rc store_exec_found(struct db *db, struct db_stmt *stmt, const char *
 	return rc;
 }
 
+enum taskq_rc store_exec_one(struct db *db, struct db_stmt *stmt, const char *const *params,
+			     store_decode_fn *decode, void *elem, const char *fn,
+			     struct taskq_err *err)
+{
+	enum taskq_rc rc = store_exec_found(db, stmt, params, decode, elem, fn, err);
+
+	return rc == TASKQ_NOTFOUND ? taskq_fail(err, TASKQ_INTERNAL, "%s returned no row", fn)
+				    : rc;
+}
+
 enum taskq_rc store_exec_each(struct db *db, struct db_stmt *stmt, const char *const *params,
 			      store_decode_fn *decode, void *ctx, struct taskq_err *err)
 {
@@ -234,20 +247,32 @@ enum taskq_rc store_exec_each(struct db *db, struct db_stmt *stmt, const char *c
 }
 
 /* Decodes every row of res into a new array of size-byte elements (one spare at the end). */
-static void *decode_all(const PGresult *res, size_t size, store_decode_fn *decode, int *n)
+/* How rows become elements: a decode function, or a record type's field table. */
+struct decoder {
+	store_decode_fn *fn;
+	const struct record_type *t;
+};
+
+static void *decode_all(const PGresult *res, size_t size, const struct decoder *d, int *n)
 {
 	char *v;
 
 	*n = PQntuples(res);
 	v = xcalloc((size_t)*n + 1, size);
-	for (int i = 0; i < *n; i++)
-		decode(&(struct row){res, i}, v + (size_t)i * size);
+	for (int i = 0; i < *n; i++) {
+		const struct row r = {res, i};
+
+		if (d->t)
+			row_record(&r, d->t, v + (size_t)i * size);
+		else
+			d->fn(&r, v + (size_t)i * size);
+	}
 	return v;
 }
 
-enum taskq_rc store_exec_rows(struct db *db, struct db_stmt *stmt, const char *const *params,
-			      size_t size, store_decode_fn *decode, void *out, int *n,
-			      struct taskq_err *err)
+static enum taskq_rc exec_decoded(struct db *db, struct db_stmt *stmt, const char *const *params,
+				  size_t size, const struct decoder *d, void *out, int *n,
+				  struct taskq_err *err)
 {
 	PGresult *res;
 	enum taskq_rc rc = db_exec(db, stmt, params, &res, err);
@@ -255,11 +280,25 @@ enum taskq_rc store_exec_rows(struct db *db, struct db_stmt *stmt, const char *c
 
 	*n = 0;
 	if (rc == TASKQ_OK) {
-		v = decode_all(res, size, decode, n);
+		v = decode_all(res, size, d, n);
 		PQclear(res);
 	}
 	memcpy(out, &v, sizeof v); /* into the caller's struct x *, whatever x is */
 	return rc;
+}
+
+enum taskq_rc store_exec_rows(struct db *db, struct db_stmt *stmt, const char *const *params,
+			      size_t size, store_decode_fn *decode, void *out, int *n,
+			      struct taskq_err *err)
+{
+	return exec_decoded(db, stmt, params, size, &(struct decoder){decode, NULL}, out, n, err);
+}
+
+enum taskq_rc store_exec_records(struct db *db, struct db_stmt *stmt, const char *const *params,
+				 const struct record_type *t, size_t size, void *out, int *n,
+				 struct taskq_err *err)
+{
+	return exec_decoded(db, stmt, params, size, &(struct decoder){NULL, t}, out, n, err);
 }
 
 enum taskq_rc store_exec_tasks(struct db *db, struct db_stmt *stmt, const char *const *params,
@@ -275,7 +314,7 @@ enum taskq_rc store_exec_tasks(struct db *db, struct db_stmt *stmt, const char *
 		out->v = NULL;
 		out->n = 0;
 	} else {
-		out->v = decode_all(res, sizeof *out->v, row_task, &n);
+		out->v = decode_all(res, sizeof *out->v, &(struct decoder){row_task, NULL}, &n);
 		out->n = (size_t)n;
 	}
 	PQclear(res);

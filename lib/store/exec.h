@@ -118,6 +118,11 @@ enum taskq_rc store_exec_row(struct db *db, struct db_stmt *stmt, const char *co
 enum taskq_rc store_exec_found(struct db *db, struct db_stmt *stmt, const char *const *params,
 			       store_decode_fn *decode, void *elem, const char *missing,
 			       struct taskq_err *err);
+/* store_exec_row for a function that always answers one row: none is TASKQ_INTERNAL ("fn
+ * returned no row"). */
+enum taskq_rc store_exec_one(struct db *db, struct db_stmt *stmt, const char *const *params,
+			     store_decode_fn *decode, void *elem, const char *fn,
+			     struct taskq_err *err);
 /* Runs a statement and hands every row to decode, with ctx as its elem each time. */
 enum taskq_rc store_exec_each(struct db *db, struct db_stmt *stmt, const char *const *params,
 			      store_decode_fn *decode, void *ctx, struct taskq_err *err);
@@ -128,6 +133,11 @@ enum taskq_rc store_exec_each(struct db *db, struct db_stmt *stmt, const char *c
 enum taskq_rc store_exec_rows(struct db *db, struct db_stmt *stmt, const char *const *params,
 			      size_t size, store_decode_fn *decode, void *out, int *n,
 			      struct taskq_err *err);
+/* store_exec_rows for records of type t (model/record.h): each row decoded by row_record,
+ * columns by the fields' names; the caller frees the array with records_free. */
+enum taskq_rc store_exec_records(struct db *db, struct db_stmt *stmt, const char *const *params,
+				 const struct record_type *t, size_t size, void *out, int *n,
+				 struct taskq_err *err);
 /* Runs a statement returning task rows into *out (the caller cleans it up; left as it was
  * on failure). */
 enum taskq_rc store_exec_tasks(struct db *db, struct db_stmt *stmt, const char *const *params,

@@ -32,7 +32,7 @@ static struct db_stmt s_metrics_breakers = DB_STMT(
 static struct db_stmt s_workers =
 	DB_STMT("workers",
 		"SELECT id, host, pid, version, queues, concurrency, running,"
-		" extract(epoch FROM now() - last_seen) FROM taskq.workers"
+		" extract(epoch FROM now() - last_seen) AS last_seen_s FROM taskq.workers"
 		" WHERE last_seen > now() - interval '1 minute' ORDER BY host, pid, id",
 		0);
 static struct db_stmt s_live_workers = DB_STMT(
@@ -142,36 +142,26 @@ void store_metrics_free(struct metrics_db *m)
 	memset(m, 0, sizeof *m);
 }
 
-static void decode_worker(const struct row *r, void *elem)
-{
-	struct worker_row *w = elem;
-
-	w->id = row_dup(r, 0);
-	w->host = row_dup(r, 1);
-	w->pid = (int)row_ll(r, 2, 0);
-	w->version = row_dup(r, 3);
-	w->queues = row_dup(r, 4);
-	w->concurrency = (int)row_ll(r, 5, 0);
-	w->running = (int)row_ll(r, 6, 0);
-	w->last_seen_s = row_double(r, 7, 0);
-}
+static const struct field worker_fields[] = {
+	FIELD(struct worker_row, FIELD_STR, id),
+	FIELD(struct worker_row, FIELD_STR, host),
+	FIELD(struct worker_row, FIELD_INT, pid),
+	FIELD(struct worker_row, FIELD_STR, version),
+	FIELD(struct worker_row, FIELD_STR, queues),
+	FIELD(struct worker_row, FIELD_INT, concurrency),
+	FIELD(struct worker_row, FIELD_INT, running),
+	FIELD(struct worker_row, FIELD_DOUBLE, last_seen_s),
+};
+static const struct record_type worker_record = RECORD_TYPE(worker_fields);
 
 enum taskq_rc store_workers(struct db *db, struct worker_row **out, int *n, struct taskq_err *err)
 {
-	return store_exec_rows(db, &s_workers, NULL, sizeof **out, decode_worker, out, n, err);
+	return store_exec_records(db, &s_workers, NULL, &worker_record, sizeof **out, out, n, err);
 }
 
 void store_workers_free(struct worker_row *w, int n)
 {
-	if (!w)
-		return;
-	for (int i = 0; i < n; i++) {
-		free(w[i].id);
-		free(w[i].host);
-		free(w[i].version);
-		free(w[i].queues);
-	}
-	free(w);
+	records_free(&worker_record, w, n, sizeof *w);
 }
 
 enum taskq_rc store_served_queues(struct db *db, struct served_queue **out, int *n,

@@ -149,22 +149,11 @@ enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struc
 	return TASKQ_OK;
 }
 
-static void decode_event(const struct row *r, void *elem)
-{
-	struct task_event *e = elem;
-
-	e->at = row_time(r, 0);
-	e->event = row_str(r, 1);
-	e->attempt = (int)row_ll(r, 2, -1);
-	e->worker_id = row_str(r, 3);
-	e->detail = row_str(r, 4);
-}
-
 enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,
 			    struct taskq_err *err)
 {
 	const char *p[1] = {id};
-	return store_exec_rows(db, &s_history, p, sizeof **out, decode_event, out, n, err);
+	return store_exec_records(db, &s_history, p, &task_event_record, sizeof **out, out, n, err);
 }
 
 static void decode_queue(const struct row *r, void *elem)

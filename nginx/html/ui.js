@@ -3,6 +3,37 @@
 
 import { getToken, setToken, serverNow, whoAmI, checkToken, describeError, errorTitle } from "./api.js";
 
+// The parts every page shares, written once here rather than in each page: the right of the
+// header (who is signed in, the token button, the connection indicator) and the token panel
+// under it. ui.js is imported before a page's own code runs, and modules run once the
+// document is parsed, so these are in place when the page looks them up.
+const HEADER_END = `
+  <span class="spacer"></span>
+  <span class="who" id="who" hidden></span>
+  <button type="button" class="secondary" id="auth-toggle" aria-controls="auth" aria-expanded="false" hidden>Token</button>
+  <p class="live" id="live" role="status" data-state="connecting"><span class="word">connecting…</span></p>`;
+const AUTH_PANEL = `
+<div id="auth" hidden>
+  <div class="wrap">
+    <section class="card" aria-labelledby="auth-h">
+      <h2 id="auth-h">Sign in with an API token</h2>
+      <p class="auth-note" id="auth-note">Enter your API token.</p>
+      <form class="row">
+        <label>token <input name="token" type="password" autocomplete="off" size="40" aria-describedby="auth-note"></label>
+        <button type="submit">Save</button>
+        <button type="button" class="secondary clear">Forget</button>
+      </form>
+      <p class="error auth-error" role="alert"></p>
+      <p class="note small">Kept in this browser (localStorage) and sent as <code>Authorization: Bearer …</code>; live streams get it from the cookie <code>taskq_token</code>, which the server takes for reading only.</p>
+    </section>
+  </div>
+</div>`;
+{
+  const header = document.querySelector("header.top");
+  header.insertAdjacentHTML("beforeend", HEADER_END);
+  header.insertAdjacentHTML("afterend", AUTH_PANEL);
+}
+
 export const STATES = ["queued", "running", "succeeded", "failed", "cancelled"];
 
 // A symbol for each state, always next to the word (never colour alone).

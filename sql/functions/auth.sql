@@ -12,14 +12,9 @@ LANGUAGE sql STABLE AS $$
      AND (t.expires_at IS NULL OR t.expires_at > now())
 $$;
 
--- A revocation (or any change of a token or a view key: triggers tokens_notify and
--- view_keys_notify, triggers.sql) reaches every taskq-fcgi at once: they drop their caches.
-CREATE OR REPLACE FUNCTION taskq.tokens_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('taskq_tokens', '');
-  RETURN NULL;
-END $$;
+-- A revocation (or any change of a token or a view key) reaches every taskq-fcgi at once, on
+-- channel taskq_tokens (triggers tokens_notify and view_keys_notify, triggers.sql, with
+-- taskq.notify_channel): they drop their caches.
 
 -- Revoke by id or by prefix (unique among live tokens, or nothing is revoked: a prefix must
 -- never revoke a token its user did not mean). Returns the ids revoked.

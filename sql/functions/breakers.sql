@@ -8,13 +8,8 @@
 
 -- Workers re-read the breakers when one changes state or starts (or stops) counting
 -- failures; counters alone do not wake them (the WHEN clauses of breakers_notify_update and
--- breakers_notify_delete, triggers.sql).
-CREATE OR REPLACE FUNCTION taskq.breakers_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('taskq_breakers', '');
-  RETURN NULL;
-END $$;
+-- breakers_notify_delete, triggers.sql, which send on channel taskq_breakers with
+-- taskq.notify_channel).
 
 -- The settings of host: its row of taskq.breaker_settings over the worker's defaults.
 CREATE OR REPLACE FUNCTION taskq.breaker_settings_for(
@@ -93,6 +88,20 @@ BEGIN
     PERFORM pg_notify('taskq_wake', '');
   END IF;
   RETURN true;
+END $$;
+
+-- A task of a throttled host (the breaker's row b, locked by the caller) goes back until the
+-- throttle ends, with message: 'deferred', counted on the breaker; 'lost' when the worker no
+-- longer holds it (taskq.defer).
+CREATE OR REPLACE FUNCTION taskq.throttle_hold(task uuid, worker text, att integer,
+                                               b taskq.breakers, message text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT taskq.defer(task, worker, att, b.throttled_until, message, b.host) THEN
+    RETURN 'lost';
+  END IF;
+  UPDATE taskq.breakers x SET deferred = x.deferred + 1 WHERE x.host = b.host;
+  RETURN 'deferred';
 END $$;
 
 -- Closes host's breaker (the caller holds its row lock, or this takes it): consecutive
@@ -175,12 +184,7 @@ BEGIN
     message := taskq.throttle_message(b);
     state := b.state;
     failures := b.failures;
-    IF taskq.defer(task, worker, att, b.throttled_until, message, h) THEN
-      verdict := 'deferred';
-      UPDATE taskq.breakers x SET deferred = x.deferred + 1 WHERE x.host = h;
-    ELSE
-      verdict := 'lost';
-    END IF;
+    verdict := taskq.throttle_hold(task, worker, att, b, message);
     RETURN;
   END IF;
   IF NOT FOUND OR b.state = 'closed' THEN
@@ -334,14 +338,8 @@ BEGIN
    WHERE x.host = h;
   throttled_s := greatest(extract(epoch FROM b.throttled_until - now()), 0);
   message := taskq.throttle_message(b);
-  IF task IS NULL THEN
-    verdict := 'held';
-  ELSIF taskq.defer(task, worker, att, b.throttled_until, message, h) THEN
-    verdict := 'deferred';
-    UPDATE taskq.breakers x SET deferred = x.deferred + 1 WHERE x.host = h;
-  ELSE
-    verdict := 'lost';
-  END IF;
+  verdict := CASE WHEN task IS NULL THEN 'held'
+                  ELSE taskq.throttle_hold(task, worker, att, b, message) END;
 END $$;
 
 -- The hosts throttled now: until when, what they asked for and why, the seconds left, the

@@ -33,3 +33,12 @@ LANGUAGE sql AS $$
             FROM unnest(ids) WITH ORDINALITY AS u(id, n)
            GROUP BY 1 ORDER BY 1) c
 $$;
+
+-- A trigger's empty notification on the channel its first argument names: a cache elsewhere
+-- (taskq-fcgi's tokens, the workers' breakers) is stale (triggers.sql).
+CREATE OR REPLACE FUNCTION taskq.notify_channel() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify(TG_ARGV[0], '');
+  RETURN NULL;
+END $$;

@@ -68,15 +68,15 @@ CREATE OR REPLACE TRIGGER tasks_owner_cap_requeued
   WHEN (OLD.state IN ('succeeded', 'failed', 'cancelled') AND NEW.state IN ('queued', 'running'))
   EXECUTE FUNCTION taskq.owner_cap_requeued();
 
--- taskq-fcgi drops its token cache (auth.sql).
+-- taskq-fcgi drops its token cache (auth.sql, live.sql).
 CREATE OR REPLACE TRIGGER tokens_notify
   AFTER UPDATE OR DELETE ON taskq.tokens
-  FOR EACH STATEMENT EXECUTE FUNCTION taskq.tokens_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION taskq.notify_channel('taskq_tokens');
 
 -- A key change reaches every taskq-fcgi at once, on the token channel (auth.sql).
 CREATE OR REPLACE TRIGGER view_keys_notify
   AFTER INSERT OR UPDATE OR DELETE ON taskq.view_keys
-  FOR EACH STATEMENT EXECUTE FUNCTION taskq.tokens_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION taskq.notify_channel('taskq_tokens');
 
 -- Workers re-read the breakers (breakers.sql): a change of state, of whether failures are
 -- counted, or of the host's throttle.
@@ -85,8 +85,8 @@ CREATE OR REPLACE TRIGGER breakers_notify_update
   FOR EACH ROW
   WHEN (OLD.state IS DISTINCT FROM NEW.state OR (OLD.failures = 0) <> (NEW.failures = 0)
         OR OLD.throttled_until IS DISTINCT FROM NEW.throttled_until)
-  EXECUTE FUNCTION taskq.breakers_changed();
+  EXECUTE FUNCTION taskq.notify_channel('taskq_breakers');
 
 CREATE OR REPLACE TRIGGER breakers_notify_delete
   AFTER DELETE OR TRUNCATE ON taskq.breakers
-  FOR EACH STATEMENT EXECUTE FUNCTION taskq.breakers_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION taskq.notify_channel('taskq_breakers');

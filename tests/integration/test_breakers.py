@@ -12,8 +12,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from taskq_harness import (Client, Db, TaskqTestCase, max_overlap, unique, wait_final,
-                           wait_until)
+from taskq_harness import (Db, TaskqTestCase, host_series, max_overlap, unique,
+                           wait_final, wait_until)
 
 MESSAGE_RE = re.compile(
     r"^circuit (open|half-open) for 127\.0\.0\.1:\d+: \d+ consecutive failures \(HTTP 503\), "
@@ -96,14 +96,7 @@ class BreakerTests(TaskqTestCase):
 
     def metrics(self, host):
         """{(family, state or ""): value} of the host's breaker series in /metrics."""
-        r = Client(token=None).request("GET", "/metrics")
-        self.assertEqual(r.status, 200, str(r))
-        out = {}
-        for line in r.body.decode().splitlines():
-            m = re.match(r'^(taskq_breaker_\w+)\{host="([^"]*)"(?:,state="(\w+)")?\} (\S+)$', line)
-            if m and m.group(2) == host:
-                out[(m.group(1), m.group(3) or "")] = float(m.group(4))
-        return out
+        return host_series("taskq_breaker_", host)
 
     def test_opens_defers_without_spending_attempts_probes_and_closes(self):
         n_fail, tasks, conc = 3, 20, 2

@@ -14,7 +14,7 @@ from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from taskq_faults import events_of
-from taskq_harness import Client, TaskqTestCase, unique, wait_final, wait_until
+from taskq_harness import TaskqTestCase, host_series, unique, wait_final, wait_until
 from taskq_httpd import QuietHandler, serve
 
 HELD_RE = r"^upstream 127\.0\.0\.1:\d+ asked to wait until \d\d:\d\d:\d\dZ \(%s\)$"
@@ -116,14 +116,7 @@ class HttpThrottleTests(TaskqTestCase):
 
     def metrics(self, host):
         """{family: value} of the host's throttle series in /metrics."""
-        r = Client(token=None).request("GET", "/metrics")
-        self.assertEqual(r.status, 200, str(r))
-        out = {}
-        for line in r.body.decode().splitlines():
-            m = re.match(r'^(taskq_upstream_\w+)\{host="([^"]*)"\} (\S+)$', line)
-            if m and m.group(2) == host:
-                out[m.group(1)] = float(m.group(3))
-        return out
+        return {f: v for (f, _), v in host_series("taskq_upstream_", host).items()}
 
     def held_messages(self, ids):
         return [r["message"] for r in self.db.query(
@@ -218,12 +211,18 @@ class HttpThrottleTests(TaskqTestCase):
         self.assertGreaterEqual(min(arrivals[1:]), at, "a request before the date")
         self.assert_no_attempt_spent(ids, held_re)
 
-    def test_503_with_retry_after_is_a_throttle_not_a_breaker_failure(self):
-        up = self.upstream(503, [("Retry-After", "2")])
-        q, _ = self.workers("thr503")
+    def one_call(self, status, headers, name):
+        """One task against an upstream that first answers status with headers, then 200;
+        waits until it succeeded. (upstream, ids)."""
+        up = self.upstream(status, headers)
+        q, _ = self.workers(name)
         ids = self.submit_calls(up, q, 1)
         tally = wait_final(ids, timeout=30)
         self.assertEqual(tally.states.get("succeeded"), 1, str(tally))
+        return up, ids
+
+    def test_503_with_retry_after_is_a_throttle_not_a_breaker_failure(self):
+        up, ids = self.one_call(503, [("Retry-After", "2")], "thr503")
         a = up.arrivals()
         self.assertEqual(len(a), 2, a)
         self.assertGreaterEqual(a[1] - a[0], 2.0)
@@ -232,11 +231,7 @@ class HttpThrottleTests(TaskqTestCase):
         self.assertEqual((b["throttles"], b["failures"], b["trips"]), (1, 0, 0), b)
 
     def test_malformed_retry_after_is_ignored(self):
-        up = self.upstream(429, [("Retry-After", "soon")])
-        q, _ = self.workers("thrbad")
-        ids = self.submit_calls(up, q, 1)
-        tally = wait_final(ids, timeout=30)
-        self.assertEqual(tally.states.get("succeeded"), 1, str(tally))
+        up, ids = self.one_call(429, [("Retry-After", "soon")], "thrbad")
         # normal failure handling: the attempt is spent and retried after the back-off
         t = self.db.task(ids[0])
         self.assertEqual(t["attempts"], 2)

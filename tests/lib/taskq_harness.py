@@ -468,6 +468,21 @@ def new_token(owner, *flags):
     return r.stdout.strip()
 
 
+def host_series(prefix, host):
+    """{(family, state or ""): value} of the /metrics series of an upstream host whose family
+    starts with prefix (taskq_breaker_, taskq_upstream_)."""
+    r = Client(token=None).request("GET", "/metrics")
+    if r.status != 200:
+        raise HarnessError("GET /metrics: %s" % r)
+    out = {}
+    for line in r.body.decode().splitlines():
+        m = re.match(r'^(%s\w+)\{host="([^"]*)"(?:,state="(\w+)")?\} (\S+)$' % re.escape(prefix),
+                     line)
+        if m and m.group(2) == host:
+            out[(m.group(1), m.group(3) or "")] = float(m.group(4))
+    return out
+
+
 def auth_header():
     """{"Authorization": ...} for requests made without Client (raw sockets), or {}."""
     return {"Authorization": "Bearer " + ENV.token} if ENV.token else {}
