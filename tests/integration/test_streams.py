@@ -1,11 +1,13 @@
 """Live progress: SSE and WebSocket through nginx + nchan, resume with Last-Event-ID, the live
-feed, long-polls on taskq-fcgi, and the load of 2,000 open subscribers."""
+feed (new tasks on it from every path, one notification per statement), long-polls on
+taskq-fcgi, and the load of 2,000 open subscribers."""
 
 import asyncio
 import base64
 import json
 import os
 import resource
+import select
 import socket
 import threading
 import time
@@ -170,6 +172,63 @@ class StreamTests(TaskqTestCase):
         ms = lambda xs, p: percentile(xs, p) * 1000
         self.report("SSE p50 %.1f ms p99 %.1f ms over %d; long-poll p50 %.1f ms p99 %.1f ms over %d"
                     % (ms(lat, 50), ms(lat, 99), len(lat), ms(lp, 50), ms(lp, 99), len(lp)))
+
+
+class NewTaskFeedTests(TaskqTestCase):
+    """A new task is on the live feed before anything changes it, however it was submitted,
+    and a statement that inserts many tasks announces them with one notification."""
+
+    def test_submits_over_http_and_sql_reach_the_feed_before_a_claim(self):
+        q = self.own_queue("feednew")  # no worker serves it: nothing claims these
+        sse = Sse("/api/stream")
+        self.assertEqual(sse.status, 200)
+        time.sleep(0.3)
+        want = {self.submit_ok("noop", {"via": "http"}, queue=q)["id"]: "http",
+                self.db.scalar("SELECT taskq.submit('noop', '{\"via\": \"sql\"}', %s)::text",
+                               (q,)): "sql"}
+        want.update({r["id"]: "sql-many" for r in self.db.query(
+            "SELECT id::text AS id FROM taskq.submit_many(%s::jsonb)",
+            (json.dumps([{"kind": "noop", "queue": q}] * 3),))})
+        seen = {}
+        try:
+            for _, d, _ in sse.events(lambda d: want.keys() <= seen.keys(), timeout=15):
+                seen.update((t["id"], t["state"]) for t in d["tasks"] if t["id"] in want)
+        finally:
+            sse.close()
+        self.assertEqual(set(seen), set(want), "not on the feed: %s" % [
+            v for k, v in want.items() if k not in seen])
+        self.assertEqual(set(seen.values()), {"queued"}, seen)
+
+    def test_a_statement_inserting_many_tasks_sends_one_notification(self):
+        import psycopg2
+        q = self.own_queue("feedburst")
+        conn = psycopg2.connect(env.db)
+        conn.autocommit = True
+        try:
+            conn.cursor().execute("LISTEN taskq_task")
+            # 50 from SQL in one statement, 50 over HTTP in one batch, 1 alone
+            ids = [[r["id"] for r in self.db.query(
+                "SELECT id::text AS id FROM taskq.submit_many(%s::jsonb)",
+                (json.dumps([{"kind": "noop", "queue": q}] * 50),))]]
+            r = self.api.request("POST", "/api/tasks/batch",
+                                 json_body=[{"kind": "noop", "queue": q}] * 50)
+            self.assertEqual(r.status, 202, str(r))
+            ids.append(r.json["ids"])
+            ids.append([self.submit_ok("noop", {}, queue=q)["id"]])
+            notes = []
+            deadline = time.time() + 3
+            while time.time() < deadline:
+                if select.select([conn], [], [], 0.2)[0]:
+                    conn.poll()
+                    notes += [n.payload for n in conn.notifies]
+                    conn.notifies.clear()
+        finally:
+            conn.close()
+        for group in ids:
+            mine = [n for n in notes if set(n.split(",")) & set(group)]
+            self.assertEqual(len(mine), 1, "%d tasks made %d notifications" % (len(group), len(mine)))
+            self.assertTrue(set(group) <= set(mine[0].split(",")), "ids missing from %s" % mine[0])
+        self.report("a statement of 50 tasks (SQL, HTTP batch) and one alone: one notification each")
 
 
 class LongPollTests(TaskqTestCase):
