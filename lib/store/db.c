@@ -31,6 +31,7 @@ struct db {
 	bool ready;
 	bool was_ready;     /* for logging a reconnect once */
 	bool generic_plans; /* plan_cache_mode = force_generic_plan on each (re)connect */
+	bool own_announces; /* taskq.announce_inserts = off on each (re)connect */
 };
 
 /* Process-wide, for /metrics (relaxed atomics: they are counts, not synchronisation). */
@@ -63,6 +64,11 @@ struct db *db_new(const char *conninfo, const char *app_name)
 void db_prefer_generic_plans(struct db *db)
 {
 	db->generic_plans = true;
+}
+
+void db_announce_own_inserts(struct db *db)
+{
+	db->own_announces = true;
 }
 
 void db_free(struct db *db)
@@ -202,6 +208,8 @@ static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
 		return rc;
 	if (db->generic_plans &&
 	    (rc = run_simple(db, "SET plan_cache_mode = force_generic_plan", err)))
+		return rc;
+	if (db->own_announces && (rc = run_simple(db, "SET taskq.announce_inserts = off", err)))
 		return rc;
 	for (int i = 0; i < db->nlisten; i++) {
 		char *ident = PQescapeIdentifier(db->conn, db->listen[i], strlen(db->listen[i]));

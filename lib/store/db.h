@@ -25,6 +25,11 @@ void db_free(struct db *db);
  * profile: a tenth of PostgreSQL's time in the planner; 20-40% faster drains). Not for
  * taskq-fcgi, whose optional filters (GET /api/tasks?state=…) want a plan per call. */
 void db_prefer_generic_plans(struct db *db);
+/* This connection's caller announces the tasks it inserts itself, after their commit
+ * (store_announce): taskq.announce_inserts = off, set at every connect, keeps the trigger
+ * that NOTIFYs new tasks (sql/functions/live.sql) out of its statements, so that a submit's
+ * transaction takes no NOTIFY lock. For taskq-fcgi's request threads. */
+void db_announce_own_inserts(struct db *db);
 
 /* LISTEN on channel after every connect (channel is borrowed; a fixed identifier). */
 void db_listen(struct db *db, const char *channel);

@@ -25,6 +25,10 @@ struct db *store_open_listener(const char *conninfo, const char *app_name);
 
 /* Sends one wake-up NOTIFY to the workers (its own transaction). */
 enum taskq_rc store_wake(struct db *db, struct taskq_err *err);
+/* The same, and announces new tasks on taskq_task in the same transaction: ids, the ids
+ * comma-separated ("" for none), inserted on connections that announce their own inserts
+ * (db_announce_own_inserts). */
+enum taskq_rc store_announce(struct db *db, const char *ids, struct taskq_err *err);
 /* Tells the other processes (channel taskq_watch) about a subscription. */
 enum taskq_rc store_watch_note(struct db *db, const char *note, struct taskq_err *err);
 /* Tries to take the session advisory lock that makes this process the one publisher for key

@@ -279,13 +279,16 @@ class NewTaskFeedTests(TaskqTestCase):
         self.assertEqual(set(seen.values()), {"queued"}, seen)
 
     def test_a_statement_inserting_many_tasks_sends_one_notification(self):
+        """50 tasks in one statement from SQL, 50 in one HTTP batch, one HTTP submit: one
+        notification each. The HTTP ones come from taskq-fcgi's wake-up connection (with its
+        wake-up, after the commit): a submit's own transaction NOTIFYs nothing."""
         import psycopg2
         q = self.own_queue("feedburst")
         conn = psycopg2.connect(env.db)
         conn.autocommit = True
+        sql_pid = self.db.scalar("SELECT pg_backend_pid()")
         try:
             conn.cursor().execute("LISTEN taskq_task")
-            # 50 from SQL in one statement, 50 over HTTP in one batch, 1 alone
             ids = [[r["id"] for r in self.db.query(
                 "SELECT id::text AS id FROM taskq.submit_many(%s::jsonb)",
                 (json.dumps([{"kind": "noop", "queue": q}] * 50),))]]
@@ -299,15 +302,26 @@ class NewTaskFeedTests(TaskqTestCase):
             while time.time() < deadline:
                 if select.select([conn], [], [], 0.2)[0]:
                     conn.poll()
-                    notes += [n.payload for n in conn.notifies]
+                    notes += [(n.pid, n.payload) for n in conn.notifies]
                     conn.notifies.clear()
+            senders = {}
+            for group, what in zip(ids, ("sql", "batch", "single")):
+                mine = [(pid, n) for pid, n in notes if set(n.split(",")) & set(group)]
+                self.assertEqual(len(mine), 1, "%s: %d tasks made %d notifications" % (
+                    what, len(group), len(mine)))
+                self.assertTrue(set(group) <= set(mine[0][1].split(",")),
+                                "%s: ids missing from %s" % (what, mine[0][1]))
+                senders[what] = mine[0][0]
+            apps = {what: self.db.scalar(
+                "SELECT application_name FROM pg_stat_activity WHERE pid = %s", (pid,))
+                for what, pid in senders.items()}
         finally:
             conn.close()
-        for group in ids:
-            mine = [n for n in notes if set(n.split(",")) & set(group)]
-            self.assertEqual(len(mine), 1, "%d tasks made %d notifications" % (len(group), len(mine)))
-            self.assertTrue(set(group) <= set(mine[0].split(",")), "ids missing from %s" % mine[0])
-        self.report("a statement of 50 tasks (SQL, HTTP batch) and one alone: one notification each")
+        self.assertEqual(senders["sql"], sql_pid)
+        self.assertEqual((apps["batch"], apps["single"]), ("taskq-fcgi-wake", "taskq-fcgi-wake"),
+                         "HTTP submits announced by %s" % apps)
+        self.report("a statement of 50 tasks (SQL, HTTP batch) and one alone: one notification "
+                    "each; HTTP ones with taskq-fcgi's wake-up")
 
 
 class StreamShapeTests(TaskqTestCase):
