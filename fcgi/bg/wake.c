@@ -43,10 +43,9 @@ static void *wake_main(void *arg)
 	(void)arg;
 	for (;;) {
 		struct taskq_err err;
-		bool stop;
-
-		char *ids;
 		enum taskq_rc rc;
+		char *ids;
+		bool stop;
 
 		pthread_mutex_lock(&g_lock);
 		while (!g_pending && !g_stopping)
@@ -60,7 +59,7 @@ static void *wake_main(void *arg)
 		if (stop)
 			break;
 		rc = store_announce(g_db, ids ? ids : "", &err);
-		free(ids);
+		free(ids); /* announced, or lost with a failed wake-up (the live feed misses them) */
 		if (rc != TASKQ_OK) {
 			log_debug("event=wake_failed msg=\"%s\"", err.msg);
 			pause_ms(100); /* the workers' poll covers the gap */
