@@ -96,18 +96,20 @@ static long index_of(const char *msg)
 static void answer(struct req *r, struct batch *b, struct batch_row *rows, int nrows)
 {
 	json_object *o = json_object_new_object(), *ids = json_object_new_array_ext(nrows);
+	const char **made = xcalloc((size_t)nrows + 1, sizeof *made);
 	long created = 0;
 
 	for (int i = 0; i < nrows; i++) {
 		struct task t = {.run_at = rows[i].run_at};
 		json_object_array_add(ids, json_object_new_string(rows[i].id));
 		if (rows[i].created) {
-			created++;
+			made[created++] = rows[i].id;
 			submit_created(&b->el[i], &t);
 		}
 	}
 	if (created > 0)
-		submit_done(r, created);
+		submit_done(r, made, created);
+	free(made);
 	json_object_object_add(o, "ids", ids);
 	json_object_object_add(o, "count", json_object_new_int(nrows));
 	json_object_object_add(o, "created", json_object_new_int64(created));

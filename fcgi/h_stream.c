@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "bg/change.h"
 #include "bg/publish.h"
 #include "handlers.h"
 #include "resp.h"
@@ -20,6 +21,7 @@
 
 void h_authorize_task(struct req *r)
 {
+	const char *last = req_param(r, "HTTP_LAST_EVENT_ID");
 	struct task t = {0};
 	struct taskq_err err;
 
@@ -33,10 +35,13 @@ void h_authorize_task(struct req *r)
 	}
 	if (!auth_sees(r, &t)) {
 		resp_error(r, TASKQ_NOTFOUND, STORE_NO_TASK);
+	} else if (task_state_final(t.state) && change_saw_end(last, t.finished_at)) {
+		resp_error_status(r, 410, "stream_ended",
+				  "the task is finished and its stream sent the final state", NULL);
 	} else {
 		if (t.state == TASK_QUEUED)
 			served_refresh(r->db);
-		publish_subscribed(&t, req_param(r, "HTTP_LAST_EVENT_ID") != NULL, r->db);
+		publish_subscribed(&t, last != NULL, r->db);
 		resp_json(r, 200, json_object_new_object(), NULL);
 	}
 	task_cleanup(&t);

@@ -100,8 +100,9 @@ void h_task_submit(struct req *r)
 		goto out;
 	}
 	if (created) {
+		const char *ids[1] = {t.id};
 		submit_created(&s, &t);
-		submit_done(r, 1);
+		submit_done(r, ids, 1);
 	}
 	served_refresh(r->db);
 	o = served_task_json(&t);

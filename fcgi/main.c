@@ -267,6 +267,8 @@ int main(int argc, char **argv)
 	dbs = xcalloc((size_t)g_cfg.threads, sizeof *dbs);
 	for (long i = 0; i < g_cfg.threads; i++) {
 		dbs[i].db = store_open(g_cfg.db, "taskq-fcgi");
+		/* submits announce new tasks through the wake-up thread, not in their commit */
+		db_session(dbs[i].db, DB_OWN_INSERTS);
 		dbs[i].rdb = replica_open();
 		if (pthread_create(&threads[i], NULL, serve, &dbs[i]) != 0) {
 			log_error("event=thread_failed");

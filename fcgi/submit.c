@@ -86,8 +86,8 @@ void submit_created(const struct submit_task *s, const struct task *t)
 	fair_created(&s->n, t);
 }
 
-void submit_done(struct req *r, long created)
+void submit_done(struct req *r, const char *const *ids, long created)
 {
 	limits_created(r, created);
-	wake_signal();
+	wake_announce(ids, (int)created);
 }

@@ -5,7 +5,8 @@
  * meaning of `after` (task ids alone, indexes of earlier tasks in a batch), the owner's limits
  * (owner_limits), its place in line among owners (fair), the way it is stored (with parents
  * or a dedupe key: its own statement; otherwise group commit, fcgi/bg/combine.c; a batch: one
- * statement) and, once committed, the owner's count, the fair place and the workers' wake-up.
+ * statement) and, once committed, the owner's count, the fair place and the workers' wake-up
+ * (which announces the new tasks to the live feeds).
  * It answers only what the limits refuse (429/503); the handlers turn the rest into responses,
  * with the same codes and bodies as ever. It must not read bodies or write task JSON.
  */
@@ -55,7 +56,8 @@ enum taskq_rc submit_store_batch(struct req *r, struct submit_task *s, size_t co
 
 /* After the commit: task s was created as t (its place in line is remembered). */
 void submit_created(const struct submit_task *s, const struct task *t);
-/* After the commit: created tasks of r's owner exist now (counted; the workers are woken). */
-void submit_done(struct req *r, long created);
+/* After the commit: the created tasks ids[0..created) of r's owner exist now (counted; the
+ * workers are woken and the live feeds told: wake_announce). */
+void submit_done(struct req *r, const char *const *ids, long created);
 
 #endif

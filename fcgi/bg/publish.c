@@ -1,45 +1,59 @@
-/* publish: the nchan publisher client and the set of watched tasks. */
+/* publish: the set of watched tasks and live feeds, and what goes to their channels. */
 #include "publish.h"
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "store/live.h"
-#include "model/taskjson.h"
-#include "served.h"
 #include "base/xalloc.h"
+#include "change.h"
+#include "model/taskjson.h"
+#include "nchan.h"
+#include "served.h"
+#include "store/live.h"
 
 #define WATCH_TTL_S 3600.0
 #define FEED_MAX 200  /* tasks in one feed message */
 #define FEEDS_MAX 256 /* feeds (all tasks, or one owner's) with subscribers at once */
 
-struct watched {
-	char id[TASK_ID_LEN + 1];
-	long long version; /* last published; -1: none yet */
-	double heard;      /* when a subscriber was last known to listen */
-	double expires;
-};
-
 /* A channel without subscribers keeps being fed this long, so that a client that reconnects
  * with Last-Event-ID finds every change in nchan's buffer (and nchan counts a subscriber only
  * after its authorisation has answered). */
 #define IDLE_GRACE_S 60.0
+/* After a newcomer's whole message, the task's changes wait this long: nchan hands a new
+ * subscriber the newest message of the channel once its authorisation has answered, a
+ * moment later, and that must still be the whole task, not a change published meanwhile. */
+#define HOLD_S 0.1
+/* A channel is deleted (its subscribers' connections end) this long after its final state
+ * went out: a subscriber authorised just before still gets that message first. */
+#define CLOSE_S 1.0
+/* A newcomer of a task whose newest message is already whole and current gets that one:
+ * nothing new is published (tabs opened together, a burst of subscribers). Short, because
+ * nginx forgets nchan's messages when it restarts. */
+#define WHOLE_FRESH_S 5.0
+
+struct watched {
+	char id[TASK_ID_LEN + 1];
+	long long version;       /* last published; -1: none yet */
+	struct change_base base; /* what its subscribers hold to merge a change into */
+	double heard;            /* when a subscriber was last known to listen */
+	double expires;
+	double whole_at;   /* when the newest message, a whole one, went out; 0: it was a change */
+	double hold_until; /* changes wait until then (see HOLD_S) */
+	bool held;         /* a change waits for the end of the hold */
+	double close_at;   /* the final state went out: the channel is deleted then; 0: open */
+};
 
 static struct {
 	pthread_mutex_t lock;
 	bool enabled;
 	bool leader;   /* this process publishes the changes for its nginx */
 	char key[320]; /* host and socket: one publisher per nginx */
-	char *socket;
-	CURL *h;
 	struct watched *w;
 	int n, cap;
 	struct feed {
@@ -51,66 +65,6 @@ static struct {
 
 static void feed_heard(const char *owner);
 
-struct answer {
-	char buf[512];
-	size_t len;
-};
-
-static size_t on_answer(char *data, size_t size, size_t n, void *arg)
-{
-	struct answer *a = arg;
-	size_t len = size * n, room = sizeof a->buf - 1 - a->len;
-
-	if (len > room)
-		len = room;
-	memcpy(a->buf + a->len, data, len);
-	a->len += len;
-	a->buf[a->len] = '\0';
-	return size * n;
-}
-
-/* POSTs body to the channel; returns its subscriber count, or -1 when nchan did not take it.
- * Caller holds g.lock. */
-static int do_post(const char *channel, const char *body, size_t len)
-{
-	struct curl_slist *hdr = NULL;
-	struct answer a = {.len = 0};
-	char url[160];
-	json_object *info, *subs;
-	long status = 0;
-	int n = -1;
-	CURLcode rc;
-
-	snprintf(url, sizeof url, "http://localhost/_pub/%s", channel);
-	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	hdr = curl_slist_append(hdr, "Accept: application/json");
-	curl_easy_reset(g.h);
-	curl_easy_setopt(g.h, CURLOPT_UNIX_SOCKET_PATH, g.socket);
-	curl_easy_setopt(g.h, CURLOPT_URL, url);
-	curl_easy_setopt(g.h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(g.h, CURLOPT_TIMEOUT_MS, 2000L);
-	curl_easy_setopt(g.h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(g.h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(g.h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(g.h, CURLOPT_WRITEFUNCTION, on_answer);
-	curl_easy_setopt(g.h, CURLOPT_WRITEDATA, &a);
-	rc = curl_easy_perform(g.h);
-	curl_slist_free_all(hdr);
-	curl_easy_getinfo(g.h, CURLINFO_RESPONSE_CODE, &status);
-	if (rc != CURLE_OK || status < 200 || status >= 300) {
-		log_warn("event=publish_failed channel=%s status=%ld msg=\"%s\"", channel, status,
-			 curl_easy_strerror(rc));
-		return -1;
-	}
-	info = json_tokener_parse(a.buf);
-	if (info && json_object_object_get_ex(info, "subscribers", &subs))
-		n = json_object_get_int(subs);
-	else
-		n = 1; /* an answer we cannot read: assume someone listens */
-	json_object_put(info);
-	return n;
-}
-
 void publish_start(const char *socket)
 {
 	if (!socket || !*socket)
@@ -119,21 +73,15 @@ void publish_start(const char *socket)
 
 	gethostname(host, sizeof host - 1);
 	snprintf(g.key, sizeof g.key, "%s:%s", host, socket);
-	g.socket = xstrdup(socket);
-	g.h = curl_easy_init();
-	g.enabled = g.h != NULL;
+	g.enabled = nchan_open(socket);
 	log_info("event=publishing target=\"%s\"", socket);
 }
 
 void publish_stop(void)
 {
 	pthread_mutex_lock(&g.lock);
-	if (g.h)
-		curl_easy_cleanup(g.h);
-	free(g.socket);
+	nchan_close();
 	free(g.w);
-	g.h = NULL;
-	g.socket = NULL;
 	g.w = NULL;
 	g.n = g.cap = 0;
 	g.enabled = false;
@@ -159,29 +107,57 @@ static void drop(int i)
 	g.w[i] = g.w[--g.n];
 }
 
-/* Publishes t to its channel if it is newer than what was published. Caller holds g.lock. */
-static void publish_one(int i, const struct task *t)
+/* Publishes t to its channel: whole, or as a change (change.h) when its subscribers hold a
+ * whole message to merge it into. A final state schedules the channel's end. Returns the
+ * subscriber count (-1: nchan did not take it). Caller holds g.lock. */
+static int post(struct watched *w, const struct task *t, bool whole)
 {
-	json_object *o;
+	json_object *o = served_task_json(t);
 	const char *text;
 	size_t len;
 	char channel[64];
+	double now = clock_mono_s();
 	int subs;
 
-	if (t->version <= g.w[i].version)
-		return;
-	o = served_task_json(t);
+	whole = whole || !w->base.known;
+	if (whole)
+		change_whole(o, &w->base);
+	else
+		change_delta(o, &w->base);
 	text = json_object_to_json_string_length(
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	snprintf(channel, sizeof channel, "task.%s", t->id);
-	subs = do_post(channel, text, len);
+	subs = nchan_post(channel, text, len);
 	json_object_put(o);
-	g.w[i].version = t->version;
-	/* nobody listens any more, or nothing more will happen: stop watching */
+	w->version = t->version;
+	w->whole_at = whole && subs >= 0 ? now : 0;
+	if (subs < 0)
+		w->base.known = false; /* what they hold is unknown: the next message is whole */
 	if (subs > 0)
-		g.w[i].heard = clock_mono_s();
-	if ((subs == 0 && clock_mono_s() - g.w[i].heard > IDLE_GRACE_S) ||
-	    task_state_final(t->state) || clock_mono_s() > g.w[i].expires)
+		w->heard = now;
+	/* a failed final message too: the stream ends, and a reconnect reads the task anew */
+	w->close_at = task_state_final(t->state) ? now + CLOSE_S : 0;
+	return subs;
+}
+
+/* Publishes t as a change of watched task i if it is newer than what was published, once
+ * any hold is over (then publish_due hands it back); stops watching a task nobody listens
+ * to any more. Caller holds g.lock. */
+static void publish_change(int i, const struct task *t)
+{
+	struct watched *w = &g.w[i];
+	double now = clock_mono_s();
+	int subs;
+
+	if (t->version <= w->version)
+		return;
+	if (now < w->hold_until) {
+		w->held = true;
+		return;
+	}
+	w->held = false;
+	subs = post(w, t, false);
+	if (w->close_at == 0 && ((subs == 0 && now - w->heard > IDLE_GRACE_S) || now > w->expires))
 		drop(i);
 }
 
@@ -197,6 +173,7 @@ static int watch(const char *id)
 		g.w = xrealloc(g.w, (size_t)g.cap * sizeof *g.w);
 	}
 	i = g.n++;
+	memset(&g.w[i], 0, sizeof g.w[i]);
 	snprintf(g.w[i].id, sizeof g.w[i].id, "%s", id);
 	g.w[i].version = -1;
 	g.w[i].heard = clock_mono_s();
@@ -229,7 +206,6 @@ void publish_note(const char *payload)
 	const char *bar = strrchr(payload, '|'), *id;
 	size_t klen;
 	long long version;
-	int i;
 
 	/* "<key>|feed|<owner or *>": another process of this nginx authorised a feed */
 	if (g.enabled && bar && bar - payload >= 5 && !strncmp(bar - 5, "|feed", 5) &&
@@ -254,10 +230,16 @@ void publish_note(const char *payload)
 		memcpy(tid, id, TASK_ID_LEN);
 		tid[TASK_ID_LEN] = '\0';
 		if (task_id_valid(tid)) {
-			i = watch(tid);
-			if (version > g.w[i].version)
-				g.w[i].version = version;
-			g.w[i].heard = clock_mono_s();
+			int i = watch(tid); /* before taking an address: it may move g.w */
+			struct watched *w = &g.w[i];
+			if (version > w->version) {
+				/* that process sent the whole task: what this one remembers is older */
+				w->version = version;
+				w->base.known = false;
+				w->whole_at = 0;
+			}
+			w->heard = clock_mono_s();
+			w->hold_until = w->heard + HOLD_S; /* its subscriber is about to attach */
 		}
 	}
 	pthread_mutex_unlock(&g.lock);
@@ -266,28 +248,38 @@ void publish_note(const char *payload)
 void publish_subscribed(const struct task *t, bool resuming, struct db *db)
 {
 	struct taskq_err err;
+	struct watched *w;
 	char note[400];
-	long long sent;
+	double now;
 	int i;
 
 	if (!g.enabled)
 		return;
 	pthread_mutex_lock(&g.lock);
-	if ((i = find(t->id)) < 0) {
+	if ((i = find(t->id)) < 0)
 		i = watch(t->id);
-	} else if (!resuming) {
-		g.w[i].version =
-			-1; /* a newcomer gets the current state first, even if it was sent */
+	w = &g.w[i];
+	now = clock_mono_s();
+	w->heard = now;
+	w->expires = now + WATCH_TTL_S;
+	if (resuming && w->base.known) {
+		/* a resuming subscriber (Last-Event-ID) reads the changes it missed from nchan's
+		 * buffer: only a state newer than the last one published is sent, as a change */
+		publish_change(i, t);
+	} else {
+		/* a newcomer's first message is the whole task: the newest of the channel, which
+		 * nchan hands it first. The elected publisher knows when that is the case
+		 * already (it sends every change); another process sends it anew. */
+		if (!(publish_is_leader() && w->whole_at > 0 && now - w->whole_at < WHOLE_FRESH_S &&
+		      w->version == t->version))
+			post(w, t, true);
+		else if (task_state_final(t->state))
+			w->close_at = now + CLOSE_S;
+		w->hold_until = now + HOLD_S;
 	}
-	/* a resuming subscriber (Last-Event-ID) reads the changes it missed from nchan's buffer:
-	 * only a state newer than the last one published is sent */
-	g.w[i].heard = clock_mono_s();
-	g.w[i].expires = g.w[i].heard + WATCH_TTL_S;
-	publish_one(i, t);
-	sent = t->version;
 	pthread_mutex_unlock(&g.lock);
 	/* the publisher of this nginx (maybe another process) takes it from here */
-	snprintf(note, sizeof note, "%s|%s|%lld", g.key, t->id, sent);
+	snprintf(note, sizeof note, "%s|%s|%lld", g.key, t->id, t->version);
 	if (store_watch_note(db, note, &err))
 		log_warn("event=watch_note_failed msg=\"%s\"", err.msg);
 }
@@ -324,7 +316,7 @@ void publish_feed_subscribed(const char *owner, struct db *db)
 		snprintf(channel, sizeof channel, "owner.%s", owner);
 	else
 		snprintf(channel, sizeof channel, "tasks");
-	do_post(channel, "{\"tasks\":[]}", strlen("{\"tasks\":[]}"));
+	nchan_post(channel, "{\"tasks\":[]}", strlen("{\"tasks\":[]}"));
 	pthread_mutex_unlock(&g.lock);
 	/* the publisher of this nginx (maybe another process) feeds it from now on */
 	snprintf(note, sizeof note, "%s|feed|%s", g.key, owner ? owner : "*");
@@ -353,7 +345,7 @@ static bool feed_post(struct feed *f, const struct task_list *l)
 			snprintf(channel, sizeof channel, "tasks");
 		text = json_object_to_json_string_length(
 			o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-		subs = do_post(channel, text, len);
+		subs = nchan_post(channel, text, len);
 		if (subs > 0)
 			f->heard = clock_mono_s();
 	}
@@ -398,22 +390,64 @@ void publish_adopt(const struct task_list *l)
 	pthread_mutex_lock(&g.lock);
 	for (size_t k = 0; k < l->n; k++) {
 		int i = watch(l->v[k].id);
-		g.w[i].version = -1;
-		publish_one(i, &l->v[k]);
+		post(&g.w[i], &l->v[k], true);
 	}
 	pthread_mutex_unlock(&g.lock);
 }
 
-void publish_tasks(const struct task_list *l)
+void publish_tasks(const struct task_list *l, bool feeds)
 {
 	pthread_mutex_lock(&g.lock);
 	for (size_t k = 0; k < l->n; k++) {
 		int i = find(l->v[k].id);
 		if (i >= 0)
-			publish_one(i, &l->v[k]);
+			publish_change(i, &l->v[k]);
 	}
-	for (int f = 0; f < g.nfeeds; f++)
+	for (int f = 0; f < g.nfeeds && feeds; f++)
 		if (l->n > 0 && !feed_post(&g.feeds[f], l))
 			g.feeds[f--] = g.feeds[--g.nfeeds];
 	pthread_mutex_unlock(&g.lock);
+}
+
+const char **publish_due(int *count, double *next_s)
+{
+	const char **out = NULL;
+	char(*ids)[TASK_ID_LEN + 1] = NULL;
+	double now = clock_mono_s(), next = WATCH_TTL_S;
+	char channel[64];
+
+	*count = 0;
+	pthread_mutex_lock(&g.lock);
+	for (int i = 0; i < g.n;) {
+		struct watched *w = &g.w[i];
+
+		if (w->close_at > 0 && now >= w->close_at) {
+			snprintf(channel, sizeof channel, "task.%s", w->id);
+			nchan_delete(channel);
+			drop(i);
+			continue;
+		}
+		if (w->close_at == 0 && !w->held && now > w->expires) {
+			drop(i); /* nobody subscribed for an hour (or this process does not publish) */
+			continue;
+		}
+		if (w->close_at > 0 && w->close_at - now < next)
+			next = w->close_at - now;
+		if (w->held && now >= w->hold_until) {
+			if (!out) { /* one allocation: the pointers, then the ids they point at */
+				out = xmalloc((size_t)(g.n + 1) * (sizeof *out + sizeof *ids));
+				ids = (char(*)[TASK_ID_LEN + 1])(out + g.n + 1);
+			}
+			w->held = false;
+			snprintf(ids[*count], sizeof ids[*count], "%s", w->id);
+			out[*count] = ids[*count];
+			(*count)++;
+		} else if (w->held && w->hold_until - now < next) {
+			next = w->hold_until - now;
+		}
+		i++;
+	}
+	pthread_mutex_unlock(&g.lock);
+	*next_s = next;
+	return out;
 }

@@ -238,13 +238,27 @@ static void settle(struct waiter *due, double now, bool all)
 	task_list_cleanup(&l);
 }
 
+/* Re-reads tasks by id in one query and publishes them to nchan (with feeds: to the live
+ * feeds too). */
+static void publish_read(const char **ids, int n, bool feeds)
+{
+	struct task_list l = {0};
+	struct taskq_err err;
+
+	if (store_get_many(g.db, ids, n, &l, &err) == TASKQ_OK) {
+		if (served_any_queued(&l))
+			served_refresh(g.db);
+		publish_tasks(&l, feeds);
+	} else
+		log_warn("event=publish_read_failed msg=\"%s\"", err.msg);
+	task_list_cleanup(&l);
+}
+
 /* Re-reads the announced tasks someone streams (or all of them while the live feed has
  * subscribers) in one query and publishes them to nchan. all_watched: after a reconnect or an
  * overflow, every watched task, so nothing stays stale. */
 static void publish_changes(bool all_watched)
 {
-	struct task_list l = {0};
-	struct taskq_err err;
 	const char **ids;
 	int n;
 
@@ -252,19 +266,27 @@ static void publish_changes(bool all_watched)
 		return;
 	if (!(ids = publish_wanted(g.notified, g.nnotified, all_watched, &n)))
 		return;
-	if (store_get_many(g.db, ids, n, &l, &err) == TASKQ_OK) {
-		if (served_any_queued(&l))
-			served_refresh(g.db);
-		publish_tasks(&l);
-	} else
-		log_warn("event=publish_read_failed msg=\"%s\"", err.msg);
-	task_list_cleanup(&l);
+	publish_read(ids, n, true);
 	free(ids);
+}
+
+/* Ends the channels whose end has come and publishes the changes that waited for a hold;
+ * returns the seconds until the next of these is due. */
+static double publish_held(void)
+{
+	double next_s;
+	int n;
+	const char **ids = publish_due(&n, &next_s);
+
+	if (ids && db_connected(g.db))
+		publish_read(ids, n, false);
+	free(ids);
+	return next_s;
 }
 
 static void *watch_main(void *arg)
 {
-	double backoff = 0.1, next_election = 0;
+	double backoff = 0.1, next_election = 0, due_s = 1.0;
 	bool was_connected = false;
 
 	(void)arg;
@@ -272,7 +294,7 @@ static void *watch_main(void *arg)
 		struct taskq_err err;
 		struct pollfd fds[2] = {{.fd = g.efd, .events = POLLIN},
 					{.fd = -1, .events = POLLIN}};
-		double now, wait_ms = 1000;
+		double now, wait_ms = due_s < 1.0 ? due_s * 1000 : 1000;
 		struct waiter *due;
 
 		if (db_ensure(g.db, &err) != TASKQ_OK) {
@@ -327,6 +349,7 @@ static void *watch_main(void *arg)
 		} else {
 			publish_set_leader(false);
 		}
+		due_s = publish_enabled() ? publish_held() : 1.0;
 		was_connected = db_connected(g.db);
 		now = clock_mono_s();
 		if ((due = take_due(now, false)) != NULL)

@@ -207,6 +207,9 @@ static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
 	if ((db->session & DB_ANNOUNCE_LATER) &&
 	    (rc = run_simple(db, "SET taskq.announce = 'later'", err)))
 		return rc;
+	if ((db->session & DB_OWN_INSERTS) &&
+	    (rc = run_simple(db, "SET taskq.announce_inserts = off", err)))
+		return rc;
 	if ((db->session & DB_ASYNC_COMMIT) &&
 	    (rc = run_simple(db, "SET synchronous_commit = off", err)))
 		return rc;

@@ -34,6 +34,11 @@ enum db_session_flag {
 	/* synchronous_commit = off: for a connection that writes nothing that must survive a
 	 * crash (one that only sends notifications: its commits need not wait for the disk). */
 	DB_ASYNC_COMMIT = 4,
+	/* taskq.announce_inserts = off: the trigger that announces new tasks
+	 * (sql/functions/live.sql) leaves this connection's inserts to its caller, which
+	 * announces them after their commit (taskq-fcgi's request threads: their ids ride on the
+	 * wake-up, fcgi/bg/wake.c), so that a submit's transaction takes no NOTIFY lock. */
+	DB_OWN_INSERTS = 8,
 };
 /* Adds these settings (enum db_session_flag) to the ones made after every connect. */
 void db_session(struct db *db, unsigned flags);

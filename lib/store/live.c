@@ -7,6 +7,7 @@
 #include "store/exec.h"
 
 static struct db_stmt s_wake = DB_STMT("wake", "SELECT pg_notify('taskq_wake', '')", 0);
+static struct db_stmt s_wake_announce = DB_STMT("wake_announce", "SELECT taskq.announce($1)", 1);
 static struct db_stmt s_watch_note =
 	DB_STMT("watch_note", "SELECT pg_notify('taskq_watch', $1)", 1);
 static struct db_stmt s_announce =
@@ -39,6 +40,12 @@ struct db *store_open_listener(const char *conninfo, const char *app_name)
 enum taskq_rc store_wake(struct db *db, struct taskq_err *err)
 {
 	return store_exec(db, &s_wake, NULL, err);
+}
+
+enum taskq_rc store_wake_announce(struct db *db, const char *ids, struct taskq_err *err)
+{
+	const char *p[1] = {ids};
+	return store_exec(db, &s_wake_announce, p, err);
 }
 
 enum taskq_rc store_watch_note(struct db *db, const char *note, struct taskq_err *err)

@@ -28,6 +28,10 @@ enum taskq_rc store_wake(struct db *db, struct taskq_err *err);
 /* Announces that the tasks ids[0..n) changed (channel taskq_task), for a session whose
  * statements do not (DB_ANNOUNCE_LATER); its own transaction. */
 enum taskq_rc store_announce(struct db *db, const char *const *ids, int n, struct taskq_err *err);
+/* Wakes the workers and announces new tasks on taskq_task in the same transaction: ids, the
+ * ids comma-separated ("" for none), inserted on connections that announce their own inserts
+ * (DB_OWN_INSERTS). */
+enum taskq_rc store_wake_announce(struct db *db, const char *ids, struct taskq_err *err);
 /* Tells the other processes (channel taskq_watch) about a subscription. */
 enum taskq_rc store_watch_note(struct db *db, const char *note, struct taskq_err *err);
 /* Tries to take the session advisory lock that makes this process the one publisher for key

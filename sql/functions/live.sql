@@ -42,3 +42,32 @@ BEGIN
   PERFORM pg_notify(TG_ARGV[0], '');
   RETURN NULL;
 END $$;
+
+-- New tasks are announced the same way, once per inserting statement (trigger
+-- tasks_notify_added; a submit_many of 1,000 is 5 NOTIFYs, one per 200), whichever path
+-- inserts them: taskq.submit() and submit_many() from SQL (which NOTIFY the workers in the
+-- same transaction anyway), follow-ups, schedule fires. So the live feed shows a task from its
+-- submit on, not from its claim. A statement that inserts nothing (a dedupe hit) sends
+-- nothing. The exception is a connection whose caller announces its inserts itself after their
+-- commit, which says so with taskq.announce_inserts = off (lib/store/db.h): taskq-fcgi's
+-- request threads, whose submits must not NOTIFY in their own transaction (a NOTIFYing commit
+-- takes a cluster-wide lock); their ids ride on the wake-up below.
+CREATE OR REPLACE FUNCTION taskq.notify_added() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('taskq.announce_inserts', true) = 'off' THEN
+    RETURN NULL;
+  END IF;
+  PERFORM taskq.announce_tasks(ARRAY(SELECT id FROM added));
+  RETURN NULL;
+END $$;
+
+-- taskq-fcgi's wake-up (fcgi/bg/wake.c, at most one a millisecond): wakes the workers and
+-- announces the tasks its request threads inserted since the last one (ids: comma-separated,
+-- '' for none), in one transaction and so under one NOTIFY lock.
+CREATE OR REPLACE FUNCTION taskq.announce(ids text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('taskq_wake', '');
+  PERFORM taskq.announce_tasks(string_to_array(nullif(ids, ''), ',')::uuid[]);
+END $$;

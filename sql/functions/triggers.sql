@@ -31,7 +31,14 @@ CREATE OR REPLACE TRIGGER tasks_callback_arm
         AND OLD.state IS DISTINCT FROM NEW.state)
   EXECUTE FUNCTION taskq.callback_arm();
 
--- Change notifications, once per statement (live.sql).
+-- Change notifications, once per statement (live.sql): of new tasks ...
+CREATE OR REPLACE TRIGGER tasks_notify_added
+  AFTER INSERT ON taskq.tasks
+  REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT
+  EXECUTE FUNCTION taskq.notify_added();
+
+-- ... and of changed ones.
 CREATE OR REPLACE TRIGGER tasks_notify_changes
   AFTER UPDATE ON taskq.tasks
   REFERENCING NEW TABLE AS changed

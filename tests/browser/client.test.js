@@ -23,7 +23,10 @@ async function until(fn, what, ms = 3000) {
   }
 }
 
-const task = (id, version, state, progress = 0, extra = {}) => ({ id, version, state, progress, message: null, ...extra });
+// task(...) — a whole task, as a GET answers it and as a stream's first message is;
+// change(...) — a later stream message: the small fields, never the payload.
+const task = (id, version, state, progress = 0, extra = {}) => ({ id, version, state, progress, message: null, payload: {}, ...extra });
+const change = (id, version, state, progress = 0, extra = {}) => ({ id, version, state, progress, message: null, ...extra });
 
 // FakeFetch — records every request; answer(req) gives a Response (or a promise of one).
 function fakeFetch(answer) {
@@ -169,6 +172,50 @@ export const TESTS = [
       check(ES.all[0].url === `${base}/api/tasks/${id}/events${query}`, ES.all[0].url);
       h.stop();
     }
+  ["a stream's changes merge into the whole task it sent first: payload and large fields stay", async (m) => {
+    const ES = fakeEventSource();
+    const id = newId();
+    const fetch = fakeFetch(() => json(500, {}));
+    const c = m.createClient({ fetch, EventSource: ES, slots: false, timing: FAST });
+    const r = recorder();
+    c.follow(id, r.opts);
+    await until(() => ES.all.length === 1, "the stream");
+    const es = ES.all[0];
+    es.open();
+    const payload = { blob: "p".repeat(5000), n: 7 };
+    es.send(task(id, 1, "queued", 0, { payload, kind: "export", result: null }));
+    es.send(change(id, 2, "running", 10, { message: "step 1", started_at: "2026-12-07T22:00:00Z" }));
+    es.send(change(id, 4, "running", 60, { message: "step 6" }));
+    es.send(change(id, 5, "succeeded", 100, { message: "done", result: { rows: 3 } }));
+    await until(() => r.done.length === 1, "onDone");
+    check(JSON.stringify(r.updates.map((t) => t.progress)) === "[0,10,60,100]", `updates ${r.updates.map((t) => t.progress)}`);
+    for (const t of r.updates) check(t.payload && t.payload.n === 7 && t.payload.blob.length === 5000 && t.kind === "export", `lost the payload: ${JSON.stringify(t).slice(0, 200)}`);
+    const done = r.done[0];
+    check(done.started_at === "2026-12-07T22:00:00Z" && done.message === "done" && done.result.rows === 3 && done.version === 5, JSON.stringify(done).slice(0, 300));
+    check(es.closed && ES.all.length === 1 && fetch.calls.length === 0, "a second stream or a GET");
+    check(m.messageOf(JSON.stringify(change(id, 9, "running")), id).whole === false, "a change counted as whole");
+    check(m.messageOf(JSON.stringify({ tasks: [task(id, 9, "running")] }), id).whole === true, "a feed's task is whole");
+    check(m.messageOf(JSON.stringify(task("other", 9, "running")), id) === null, "another task's message");
+  }],
+
+  ["a change before the whole task (it raced the subscription): the stream is opened anew", async (m) => {
+    const ES = fakeEventSource();
+    const id = newId();
+    const fetch = fakeFetch(() => json(500, {}));
+    const c = m.createClient({ fetch, EventSource: ES, slots: false, timing: FAST });
+    const r = recorder();
+    c.follow(id, r.opts);
+    await until(() => ES.all.length === 1, "the stream");
+    ES.all[0].open();
+    ES.all[0].send(change(id, 3, "running", 30));
+    await until(() => ES.all.length === 2, "a new stream", 1000);
+    check(ES.all[0].closed, "the first stream stays open");
+    check(r.updates.length === 0, "a change without its task was delivered");
+    ES.all[1].open();
+    ES.all[1].send(task(id, 3, "running", 30, { payload: { a: 1 } }));
+    ES.all[1].send(change(id, 4, "succeeded", 100));
+    await until(() => r.done.length === 1, "onDone");
+    check(r.done[0].payload.a === 1 && r.done[0].progress === 100, JSON.stringify(r.done[0]));
   }],
 
   ["two follow() of one task share one stream; the second gets the latest at once; the last to leave closes it", async (m) => {

@@ -538,10 +538,14 @@ test("falls back to polling when stream and long-poll are refused", async (t) =>
 });
 
 test("an SSE stream is followed (simulated nchan stream)", async (t) => {
-  const task = await submit({ kind: "sleep", payload: {}, delay_s: 300 });
+  const task = await submit({ kind: "sleep", payload: { steps: 10, step_ms: 250 }, delay_s: 300 });
   try {
     const ctx = await newContext(t);
-    const at = (progress, state, version, message) => ({ ...task, state, progress, message, version, ...(state === "succeeded" ? { result: { steps: 10 }, finished_at: new Date().toISOString() } : {}) });
+    // as nchan sends it: the whole task first, then changes without the payload
+    const at = (progress, state, version, message) => {
+      const { payload, ...rest } = { ...task, state, progress, message, version, ...(state === "succeeded" ? { result: { steps: 10 }, finished_at: new Date().toISOString() } : {}) };
+      return progress === 0 ? { ...rest, payload } : rest;
+    };
     const events = [at(0, "queued", task.version, null), at(30, "running", task.version + 2, "step 3/10"),
       at(60, "running", task.version + 3, "step 6/10"), at(100, "succeeded", task.version + 5, "step 10/10")];
     const body = events.map((e, i) => `id: ${i + 1}\ndata: ${JSON.stringify(e)}\n\n`).join("");
@@ -552,6 +556,9 @@ test("an SSE stream is followed (simulated nchan stream)", async (t) => {
     assert(states.some((s) => s === "live/stream"), `never live over the stream: ${states.join(" ")}`);
     const seen = await page.evaluate(() => window.__progress);
     assert(seen.includes(30) && seen.includes(60) && seen.at(-1) === 100, `progress from the stream: ${seen.join(",")}`);
+    // the changes were merged into the whole task: the payload the first message had stays
+    const shown = await page.locator("#t-payload").textContent();
+    assert(shown.includes("step_ms"), `payload after the changes: ${shown}`);
   } finally {
     await apiCall("DELETE", `/api/tasks/${task.id}`);
   }

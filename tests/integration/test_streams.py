@@ -1,11 +1,14 @@
 """Live progress: SSE and WebSocket through nginx + nchan, resume with Last-Event-ID, the live
-feed, long-polls on taskq-fcgi, and the load of 2,000 open subscribers."""
+feed (new tasks on it from every path, one notification per statement), what a task's stream
+carries (the whole task once, then changes without the payload) and its end after the final
+state, large messages, long-polls on taskq-fcgi, and the load of 2,000 open subscribers."""
 
 import asyncio
 import base64
 import json
 import os
 import resource
+import select
 import socket
 import threading
 import time
@@ -170,6 +173,256 @@ class StreamTests(TaskqTestCase):
         ms = lambda xs, p: percentile(xs, p) * 1000
         self.report("SSE p50 %.1f ms p99 %.1f ms over %d; long-poll p50 %.1f ms p99 %.1f ms over %d"
                     % (ms(lat, 50), ms(lat, 99), len(lat), ms(lp, 50), ms(lp, 99), len(lp)))
+
+
+class Counted:
+    """A socket that counts the bytes it receives (what a subscriber downloads)."""
+
+    def __init__(self, sock, already=0):
+        self.sock, self.n = sock, already
+
+    def recv(self, size):
+        b = self.sock.recv(size)
+        self.n += len(b)
+        return b
+
+    def settimeout(self, t):
+        self.sock.settimeout(t)
+
+    def close(self):
+        self.sock.close()
+
+
+def counted_sse(path, **kw):
+    sse = Sse(path, **kw)
+    sse.sock = Counted(sse.sock, len(sse.buf))
+    return sse
+
+
+def until_closed(sse, seconds):
+    """Reads sse until the server closes it: (seconds it took or None if still open after
+    `seconds`, the data events that came meanwhile)."""
+    t0 = time.time()
+    events = []
+    while time.time() - t0 < seconds:
+        try:
+            events += [d for _, d, _ in sse.events(lambda d: False, timeout=0.3)]
+        except socket.timeout:
+            continue
+        try:
+            sse.sock.settimeout(0.05)
+            if not sse.sock.recv(1):
+                return time.time() - t0, events
+        except socket.timeout:
+            pass
+    return None, events
+
+
+class SqlRun:
+    """Runs a task of a queue no worker serves from SQL, as a worker would: claim, progress,
+    complete (the test decides when each change happens)."""
+
+    def __init__(self, db, queue, worker="t-stream"):
+        self.db, self.queue, self.worker = db, queue, worker
+
+    def claim(self, tid):
+        rows = self.db.query("SELECT id::text AS id, attempts FROM taskq.claim(%s, %s, 1, 60)",
+                             (self.worker, self.queue))
+        assert [r["id"] for r in rows] == [tid], rows
+        self.att = rows[0]["attempts"]
+
+    def progress(self, tid, pct):
+        self.db.query("SELECT taskq.progress(%s, %s, %s, %s, %s, 60)",
+                      (tid, self.worker, self.att, pct, "step %d" % pct))
+
+    def complete(self, tid, result):
+        assert self.db.scalar("SELECT taskq.complete(%s, %s, %s, %s::jsonb)",
+                              (tid, self.worker, self.att, json.dumps(result)))
+
+
+def nginx_errors_since(offset):
+    """nginx's error log past offset bytes."""
+    path = os.path.join(env.var, "log", "nginx-error.log")
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8", "replace")
+
+
+def nginx_error_size():
+    path = os.path.join(env.var, "log", "nginx-error.log")
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+class NewTaskFeedTests(TaskqTestCase):
+    """A new task is on the live feed before anything changes it, however it was submitted,
+    and a statement that inserts many tasks announces them with one notification."""
+
+    def test_submits_over_http_and_sql_reach_the_feed_before_a_claim(self):
+        q = self.own_queue("feednew")  # no worker serves it: nothing claims these
+        sse = Sse("/api/stream")
+        self.assertEqual(sse.status, 200)
+        time.sleep(0.3)
+        want = {self.submit_ok("noop", {"via": "http"}, queue=q)["id"]: "http",
+                self.db.scalar("SELECT taskq.submit('noop', '{\"via\": \"sql\"}', %s)::text",
+                               (q,)): "sql"}
+        want.update({r["id"]: "sql-many" for r in self.db.query(
+            "SELECT id::text AS id FROM taskq.submit_many(%s::jsonb)",
+            (json.dumps([{"kind": "noop", "queue": q}] * 3),))})
+        seen = {}
+        try:
+            for _, d, _ in sse.events(lambda d: want.keys() <= seen.keys(), timeout=15):
+                seen.update((t["id"], t["state"]) for t in d["tasks"] if t["id"] in want)
+        finally:
+            sse.close()
+        self.assertEqual(set(seen), set(want), "not on the feed: %s" % [
+            v for k, v in want.items() if k not in seen])
+        self.assertEqual(set(seen.values()), {"queued"}, seen)
+
+    def test_a_statement_inserting_many_tasks_sends_one_notification(self):
+        """50 tasks in one statement from SQL, 50 in one HTTP batch, one HTTP submit: one
+        notification each. The HTTP ones come from taskq-fcgi's wake-up connection (with its
+        wake-up, after the commit): a submit's own transaction NOTIFYs nothing."""
+        import psycopg2
+        q = self.own_queue("feedburst")
+        conn = psycopg2.connect(env.db)
+        conn.autocommit = True
+        sql_pid = self.db.scalar("SELECT pg_backend_pid()")
+        try:
+            conn.cursor().execute("LISTEN taskq_task")
+            ids = [[r["id"] for r in self.db.query(
+                "SELECT id::text AS id FROM taskq.submit_many(%s::jsonb)",
+                (json.dumps([{"kind": "noop", "queue": q}] * 50),))]]
+            r = self.api.request("POST", "/api/tasks/batch",
+                                 json_body=[{"kind": "noop", "queue": q}] * 50)
+            self.assertEqual(r.status, 202, str(r))
+            ids.append(r.json["ids"])
+            ids.append([self.submit_ok("noop", {}, queue=q)["id"]])
+            notes = []
+            deadline = time.time() + 3
+            while time.time() < deadline:
+                if select.select([conn], [], [], 0.2)[0]:
+                    conn.poll()
+                    notes += [(n.pid, n.payload) for n in conn.notifies]
+                    conn.notifies.clear()
+            senders = {}
+            for group, what in zip(ids, ("sql", "batch", "single")):
+                mine = [(pid, n) for pid, n in notes if set(n.split(",")) & set(group)]
+                self.assertEqual(len(mine), 1, "%s: %d tasks made %d notifications" % (
+                    what, len(group), len(mine)))
+                self.assertTrue(set(group) <= set(mine[0][1].split(",")),
+                                "%s: ids missing from %s" % (what, mine[0][1]))
+                senders[what] = mine[0][0]
+            apps = {what: self.db.scalar(
+                "SELECT application_name FROM pg_stat_activity WHERE pid = %s", (pid,))
+                for what, pid in senders.items()}
+        finally:
+            conn.close()
+        self.assertEqual(senders["sql"], sql_pid)
+        self.assertEqual((apps["batch"], apps["single"]), ("taskq-fcgi-wake", "taskq-fcgi-wake"),
+                         "HTTP submits announced by %s" % apps)
+        self.report("a statement of 50 tasks (SQL, HTTP batch) and one alone: one notification "
+                    "each; HTTP ones with taskq-fcgi's wake-up")
+
+
+class StreamShapeTests(TaskqTestCase):
+    """A task's stream: the whole task first, then changes without the payload; it ends after
+    the final state; no message is refused for its size."""
+
+    def test_payload_only_in_the_first_event_then_the_stream_ends(self):
+        q = self.own_queue("shape")
+        blob = "x" * 500000
+        tid = self.submit_ok("noop", {"blob": blob}, queue=q)["id"]
+        sse = counted_sse("/api/tasks/%s/events" % tid, timeout=30)
+        run = SqlRun(self.db, q)
+        try:
+            self.assertEqual(sse.status, 200)
+            first = next(sse.events(lambda d: True, timeout=10))[1]
+            self.assertEqual(first["payload"], {"blob": blob})
+            self.assert_task_json(first)
+            run.claim(tid)
+            for pct in (20, 40, 60, 80):
+                time.sleep(0.2)  # each its own message
+                run.progress(tid, pct)
+            time.sleep(0.2)
+            run.complete(tid, {"rows": 3})
+            rest = [(i, d) for i, d, _ in sse.events(lambda d: d["state"] in FINAL, timeout=15)]
+            final_at = time.time()
+            closed, after = until_closed(sse, 6)
+            total = sse.sock.n
+        finally:
+            sse.close()
+        events = [d for _, d in rest]
+        self.assertGreaterEqual(len(events), 5, [d.get("progress") for d in events])
+        self.assertEqual(events[-1]["state"], "succeeded")
+        self.assertEqual(events[-1]["result"], {"rows": 3})
+        self.assertEqual([d for d in events if "payload" in d], [], "a change carried the payload")
+        for d in events:  # the small fields are all there in every change
+            for f in ("id", "state", "progress", "version", "message", "updated_at"):
+                self.assertIn(f, d)
+        v = [first["version"]] + [d["version"] for d in events]
+        self.assertEqual(v, sorted(set(v)), v)
+        self.assertLess(total, len(blob) + 20000, "%d bytes for a %d-byte payload" % (total, len(blob)))
+        self.assertIsNotNone(closed, "the stream is still open 6 s after the final state")
+        self.assertEqual(after, [], "events after the final state")
+        # a browser's EventSource reconnects by itself after the end, with the id of the last
+        # event it got: it gets the final state (again, whole) and the end, until its last
+        # event is from after the end; then 410 stops it. (A resume on another nginx worker
+        # than the channel's, right after the channel was deleted, may get nothing before the
+        # end: nchan's memory store; the next reconnect gets it.)
+        fin = parse_time(events[-1]["finished_at"]).timestamp()
+        time.sleep(max(0, fin + 2.5 - time.time()))
+        last_id, resumes, again = rest[-1][0], [], []
+        for _ in range(8):
+            s = Sse("/api/tasks/%s/events" % tid, last_event_id=last_id)
+            try:
+                resumes.append(s.status)
+                if s.status != 200:
+                    break
+                got = list(s.events(lambda d: False, timeout=8))  # to the end of the stream
+            finally:
+                s.close()
+            again += [d for _, d, _ in got]
+            last_id = got[-1][0] if got else last_id
+        self.assertEqual(resumes[-1], 410, "resumes answered %s" % resumes)
+        self.assertTrue(again, "no resume got the final state")
+        for d in again:
+            self.assertEqual((d["state"], d["payload"]), ("succeeded", {"blob": blob}))
+        self.report("%d events, %d bytes for a %d-byte payload; closed %.1f s after the final "
+                    "state; resumed after the end: %s" % (1 + len(events), total, len(blob),
+                                                            closed, resumes))
+
+    def test_a_result_near_the_largest_is_published(self):
+        """A payload near taskq-fcgi's --max-body (1 MiB) and a result near the command kind's
+        1 MiB: the final change (the result) and a late subscriber's whole message (both)
+        reach the subscribers; nginx refuses none of them (413)."""
+        q = self.own_queue("big")
+        payload = {"blob": "p" * 1000000}
+        result = {"blob": "r" * 1040000}
+        log_from = nginx_error_size()
+        tid = self.submit_ok("noop", payload, queue=q)["id"]
+        sse = Sse("/api/tasks/%s/events" % tid, timeout=30)
+        run = SqlRun(self.db, q)
+        try:
+            self.assertEqual(sse.status, 200)
+            first = next(sse.events(lambda d: True, timeout=10))[1]
+            self.assertEqual(first["payload"], payload)
+            run.claim(tid)
+            run.complete(tid, result)
+            final = [d for _, d, _ in sse.events(lambda d: d["state"] in FINAL, timeout=15)]
+        finally:
+            sse.close()
+        self.assertEqual(final[-1]["state"], "succeeded", [d["state"] for d in final])
+        self.assertEqual(final[-1]["result"], result)
+        late = Sse("/api/tasks/%s/events" % tid, timeout=30)
+        try:
+            whole = next(late.events(lambda d: True, timeout=15))[1]
+        finally:
+            late.close()
+        self.assertEqual((whole["payload"], whole["result"]), (payload, result))
+        errors = nginx_errors_since(log_from)
+        self.assertNotIn("too large body", errors)
+        self.report("a %d-byte result and a %d-byte payload published" % (
+            len(json.dumps(result)), len(json.dumps(payload))))
 
 
 class LongPollTests(TaskqTestCase):

@@ -48,6 +48,7 @@ struct text_case {
 	const char *in, *want;
 };
 
+Suite *suite_change(void);
 Suite *suite_config(void);
 Suite *suite_router(void);
 Suite *suite_task(void);

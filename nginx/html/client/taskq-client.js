@@ -241,14 +241,17 @@ export class TaskqClient {
   }
 }
 
-// Pull the task out of one stream message: the task itself, or {"task":…} / {"tasks":[…]}.
-function taskFromMessage(data, id) {
+// messageOf(data, id) — what one stream message says of the task: {task, whole}, or null.
+// The message is the task itself, or {"task":…} / {"tasks":[…]}. A task's stream sends the
+// whole task first (it has "payload"), then changes: the fields that changed and the small
+// ones, never the payload; a change is merged into the whole task the stream sent before it.
+export function messageOf(data, id) {
   let v;
   try { v = JSON.parse(data); } catch { return null; }
   if (v && v.task) v = v.task;
   if (v && Array.isArray(v.tasks)) v = v.tasks;
-  if (Array.isArray(v)) return v.filter((t) => t && t.id === id).sort((a, b) => (b.version ?? 0) - (a.version ?? 0))[0] || null;
-  return v && v.id === id ? v : null;
+  if (Array.isArray(v)) v = v.filter((t) => t && t.id === id).sort((a, b) => (b.version ?? 0) - (a.version ?? 0))[0];
+  return v && typeof v === "object" && v.id === id ? { task: v, whole: "payload" in v } : null;
 }
 
 class Follower {
@@ -411,9 +414,11 @@ class Follower {
   // ---- stream -----------------------------------------------------------------------------
   // One EventSource; resolves "refused" (no first message within sseOpenMs: nchan sends the
   // task at once), "dropped" (failed after its first message), "stale" (open but missing
-  // changes) or "done" (final, or stopped). The browser's own reconnect (~3 s, with
-  // Last-Event-ID) is not waited for: the loop reopens at once, the new subscription's first
-  // message is the task as it is now, and the task is re-read once besides.
+  // changes, or a change came before the whole task it belongs to) or "done" (final, or
+  // stopped). The browser's own reconnect (~3 s, with Last-Event-ID) is not waited for: the
+  // loop reopens at once, the new subscription's first message is the whole task as it is now,
+  // and the task is re-read once besides. The server ends the stream after the final state,
+  // which the follower has then.
   runStream(gen) {
     return new Promise((resolve) => {
       const url = `${this.client.base}${this.client.taskPath(this.id)}/events`;
@@ -422,6 +427,7 @@ class Follower {
       const es = new this.client.EventSourceFn(url + vt);
       this.es = es;
       let opened = false;
+      let whole = false;          // the whole task came: changes merge into it
       let settled = false;
       let lastActivity = Date.now();
       let checking = false;
@@ -465,7 +471,15 @@ class Follower {
           clearTimeout(openTimer);
           this.succeeded("stream");
         }
-        this.apply(taskFromMessage(ev.data, this.id));
+        const m = messageOf(ev.data, this.id);
+        if (m && m.whole) {
+          whole = true;
+          this.apply(m.task);
+        } else if (m && whole && this.task) {
+          this.apply({ ...this.task, ...m.task });
+        } else if (m) {
+          return finish("stale");   // a change that raced the subscription: subscribe anew
+        }
         if (!this.alive(gen)) finish("done");
       };
       es.onmessage = onMessage;
