@@ -172,6 +172,8 @@ export const TESTS = [
       check(ES.all[0].url === `${base}/api/tasks/${id}/events${query}`, ES.all[0].url);
       h.stop();
     }
+  }],
+
   ["a stream's changes merge into the whole task it sent first: payload and large fields stay", async (m) => {
     const ES = fakeEventSource();
     const id = newId();
