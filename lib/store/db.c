@@ -61,6 +61,17 @@ struct db *db_new(const char *conninfo, const char *app_name)
 	return db;
 }
 
+/* What each enum db_session_flag sets (store/db.h says why). */
+static const struct {
+	unsigned flag;
+	const char *sql;
+} g_session[] = {
+	{DB_GENERIC_PLANS, "SET plan_cache_mode = force_generic_plan"},
+	{DB_ANNOUNCE_LATER, "SET taskq.announce = 'later'"},
+	{DB_ASYNC_COMMIT, "SET synchronous_commit = off"},
+	{DB_OWN_INSERTS, "SET taskq.announce_inserts = off"},
+};
+
 void db_session(struct db *db, unsigned flags)
 {
 	db->session |= flags;
@@ -201,18 +212,10 @@ static enum taskq_rc connect_now(struct db *db, struct taskq_err *err)
 	PQsetNoticeProcessor(db->conn, on_notice, NULL);
 	if ((rc = run_simple(db, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'", err)))
 		return rc;
-	if ((db->session & DB_GENERIC_PLANS) &&
-	    (rc = run_simple(db, "SET plan_cache_mode = force_generic_plan", err)))
-		return rc;
-	if ((db->session & DB_ANNOUNCE_LATER) &&
-	    (rc = run_simple(db, "SET taskq.announce = 'later'", err)))
-		return rc;
-	if ((db->session & DB_OWN_INSERTS) &&
-	    (rc = run_simple(db, "SET taskq.announce_inserts = off", err)))
-		return rc;
-	if ((db->session & DB_ASYNC_COMMIT) &&
-	    (rc = run_simple(db, "SET synchronous_commit = off", err)))
-		return rc;
+	for (size_t i = 0; i < sizeof g_session / sizeof g_session[0]; i++)
+		if ((db->session & g_session[i].flag) &&
+		    (rc = run_simple(db, g_session[i].sql, err)))
+			return rc;
 	for (int i = 0; i < db->nlisten; i++) {
 		char *ident = PQescapeIdentifier(db->conn, db->listen[i], strlen(db->listen[i]));
 		char sql[128];

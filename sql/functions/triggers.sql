@@ -34,16 +34,16 @@ CREATE OR REPLACE TRIGGER tasks_callback_arm
 -- Change notifications, once per statement (live.sql): of new tasks ...
 CREATE OR REPLACE TRIGGER tasks_notify_added
   AFTER INSERT ON taskq.tasks
-  REFERENCING NEW TABLE AS added
+  REFERENCING NEW TABLE AS touched
   FOR EACH STATEMENT
-  EXECUTE FUNCTION taskq.notify_added();
+  EXECUTE FUNCTION taskq.notify_tasks();
 
 -- ... and of changed ones.
 CREATE OR REPLACE TRIGGER tasks_notify_changes
   AFTER UPDATE ON taskq.tasks
-  REFERENCING NEW TABLE AS changed
+  REFERENCING NEW TABLE AS touched
   FOR EACH STATEMENT
-  EXECUTE FUNCTION taskq.notify_changes();
+  EXECUTE FUNCTION taskq.notify_tasks();
 
 -- A parent's final state settles its children (chains.sql).
 CREATE OR REPLACE TRIGGER tasks_parent_finished

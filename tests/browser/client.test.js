@@ -62,6 +62,18 @@ function fakeEventSource() {
 }
 
 // recorder(handle opts) — callbacks that log what they get.
+// A client following one new task over a fake stream (its GETs answer 500): the stream, the
+// task's id, the fake fetch and the recorder, once the stream is asked for.
+async function followOneStream(m) {
+  const ES = fakeEventSource();
+  const id = newId();
+  const fetch = fakeFetch(() => json(500, {}));
+  const r = recorder();
+  m.createClient({ fetch, EventSource: ES, slots: false, timing: FAST }).follow(id, r.opts);
+  await until(() => ES.all.length === 1, "the stream");
+  return { ES, id, fetch, r };
+}
+
 function recorder() {
   const r = { updates: [], done: [], errors: [], statuses: [] };
   r.opts = {
@@ -175,13 +187,7 @@ export const TESTS = [
   }],
 
   ["a stream's changes merge into the whole task it sent first: payload and large fields stay", async (m) => {
-    const ES = fakeEventSource();
-    const id = newId();
-    const fetch = fakeFetch(() => json(500, {}));
-    const c = m.createClient({ fetch, EventSource: ES, slots: false, timing: FAST });
-    const r = recorder();
-    c.follow(id, r.opts);
-    await until(() => ES.all.length === 1, "the stream");
+    const { ES, id, fetch, r } = await followOneStream(m);
     const es = ES.all[0];
     es.open();
     const payload = { blob: "p".repeat(5000), n: 7 };
@@ -201,13 +207,7 @@ export const TESTS = [
   }],
 
   ["a change before the whole task (it raced the subscription): the stream is opened anew", async (m) => {
-    const ES = fakeEventSource();
-    const id = newId();
-    const fetch = fakeFetch(() => json(500, {}));
-    const c = m.createClient({ fetch, EventSource: ES, slots: false, timing: FAST });
-    const r = recorder();
-    c.follow(id, r.opts);
-    await until(() => ES.all.length === 1, "the stream");
+    const { ES, id, r } = await followOneStream(m);
     ES.all[0].open();
     ES.all[0].send(change(id, 3, "running", 30));
     await until(() => ES.all.length === 2, "a new stream", 1000);
