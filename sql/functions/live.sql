@@ -19,8 +19,8 @@
 CREATE OR REPLACE FUNCTION taskq.notify_tasks() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  IF CASE TG_OP WHEN 'INSERT' THEN current_setting('taskq.announce_inserts', true) = 'off'
-                ELSE current_setting('taskq.announce', true) = 'later' END THEN
+  IF (CASE TG_OP WHEN 'INSERT' THEN current_setting('taskq.announce_inserts', true) = 'off'
+                 ELSE current_setting('taskq.announce', true) = 'later' END) THEN
     RETURN NULL;
   END IF;
   PERFORM taskq.announce_tasks(ARRAY(SELECT id FROM touched));
