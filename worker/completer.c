@@ -189,12 +189,9 @@ static void *completer_main(void *arg)
 struct completer *completer_start(const char *conninfo, const char *worker, int lease_s,
 				  completer_done_fn done, void *ctx)
 {
-	struct completer *c = xcalloc(1, sizeof *c);
+	struct completer *c = xmalloc(sizeof *c);
 
-	c->done = done;
-	c->ctx = ctx;
-	c->worker = worker;
-	c->lease_s = lease_s;
+	*c = (struct completer){.worker = worker, .lease_s = lease_s, .done = done, .ctx = ctx};
 	bg_start(&c->bg, conninfo, "taskq-worker-completer", DB_GENERIC_PLANS | DB_ANNOUNCE_LATER,
 		 completer_main, c);
 	return c;
@@ -202,8 +199,6 @@ struct completer *completer_start(const char *conninfo, const char *worker, int 
 
 void completer_stop(struct completer *c)
 {
-	if (!c)
-		return;
 	bg_stop(&c->bg);
 	free(c);
 }

@@ -27,7 +27,7 @@ typedef void (*completer_done_fn)(void *ctx, int tag);
 struct completer *completer_start(const char *conninfo, const char *worker, int lease_s,
 				  completer_done_fn done, void *ctx);
 /* Records what is still handed over (giving up at once if the database is down), then stops
- * the thread and closes its connection. */
+ * the thread and closes its connection; c is a started completer. */
 void completer_stop(struct completer *c);
 
 /*

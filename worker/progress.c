@@ -152,14 +152,14 @@ static void *progress_main(void *arg)
 struct progress *progress_start(const char *conninfo, const char *worker, int nslots, int lease_s,
 				progress_verdict_fn verdict, void *ctx)
 {
-	struct progress *pg = xcalloc(1, sizeof *pg);
+	struct progress *pg = xmalloc(sizeof *pg);
 
-	pg->slots = xcalloc((size_t)nslots, sizeof *pg->slots);
-	pg->nslots = nslots;
-	pg->worker = worker;
-	pg->lease_s = lease_s;
-	pg->verdict = verdict;
-	pg->ctx = ctx;
+	*pg = (struct progress){.slots = xcalloc((size_t)nslots, sizeof *pg->slots),
+				.nslots = nslots,
+				.worker = worker,
+				.lease_s = lease_s,
+				.verdict = verdict,
+				.ctx = ctx};
 	bg_start(&pg->bg, conninfo, "taskq-worker-progress", DB_GENERIC_PLANS | DB_ANNOUNCE_LATER,
 		 progress_main, pg);
 	return pg;
@@ -167,8 +167,6 @@ struct progress *progress_start(const char *conninfo, const char *worker, int ns
 
 void progress_stop(struct progress *pg)
 {
-	if (!pg)
-		return;
 	bg_stop(&pg->bg);
 	for (int i = 0; i < pg->nslots; i++)
 		free(pg->slots[i].msg);

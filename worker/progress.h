@@ -25,7 +25,8 @@ typedef void (*progress_verdict_fn)(int slot, const char *id, int attempt, int v
 /* nslots: one per executor; worker borrowed for the flusher's lifetime. */
 struct progress *progress_start(const char *conninfo, const char *worker, int nslots, int lease_s,
 				progress_verdict_fn verdict, void *ctx);
-/* Writes what is still pending, then stops the thread and closes its connection. */
+/* Writes what is still pending, then stops the thread and closes its connection; pg is a
+ * started flusher. */
 void progress_stop(struct progress *pg);
 
 /* Sets h's progress in slot (pct 0..100, msg copied, NULL for none); written within
