@@ -12,10 +12,15 @@
 CREATE OR REPLACE FUNCTION taskq.take(worker text, ids uuid[], lease_s integer)
 RETURNS SETOF taskq.tasks
 LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
+DECLARE
+  -- one instant for the tasks it takes, read now (after the claim's rate-limit lock, not at
+  -- its transaction's start), so that a rate limit's record of these starts (taskq.rate_record,
+  -- later in the claim) is never earlier than their started_at
+  at timestamptz := clock_timestamp();
 BEGIN
   RETURN QUERY
   UPDATE taskq.tasks t
-     SET state = 'running', attempts = t.attempts + 1, started_at = now(),
+     SET state = 'running', attempts = t.attempts + 1, started_at = at,
          lease_until = now() + make_interval(secs => lease_s), worker_id = worker,
          progress = 0, message = NULL, error = NULL, updated_at = now(),
          version = t.version + 1

@@ -14,16 +14,22 @@ BEGIN
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
-  lim.starts := ARRAY(SELECT x FROM unnest(lim.starts) x WHERE x > now() - lim.per ORDER BY x);
+  -- the clock after the lock, not the transaction's start: a claim whose transaction began
+  -- earlier but took the lock later would otherwise prune with an older window than a start
+  -- already recorded, miss the starts that claim pruned, and let one start too many through
+  lim.starts := ARRAY(SELECT x FROM unnest(lim.starts) x WHERE x > clock_timestamp() - lim.per
+                       ORDER BY x);
   UPDATE taskq.rate_limits SET starts = lim.starts WHERE scope = s AND name = n;
   RETURN greatest(0, lim.max_starts - coalesce(array_length(lim.starts, 1), 0));
 END $$;
 
--- Records k starts now under the limit of (scope, name) (its row is locked by rate_allow).
+-- Records k starts now under the limit of (scope, name) (its row is locked by rate_allow):
+-- at the clock after the tasks' started_at (taskq.take), so that a start is never recorded
+-- earlier than it is shown.
 CREATE OR REPLACE FUNCTION taskq.rate_record(s text, n text, k integer) RETURNS void
 LANGUAGE sql AS $$
   UPDATE taskq.rate_limits
-     SET starts = starts || array_fill(now(), ARRAY[k])
+     SET starts = starts || array_fill(clock_timestamp(), ARRAY[k])
    WHERE scope = s AND name = n AND k > 0;
 $$;
 
