@@ -19,6 +19,7 @@
 #include "bg/combine.h"
 #include "bg/watch.h"
 #include "base/clock.h"
+#include "fresh.h"
 #include "handlers.h"
 #include "base/log.h"
 #include "metrics.h"
@@ -411,6 +412,7 @@ static void write_process(struct ptext *t)
 {
 	metrics_write_http(t);
 	watch_write_metrics(t);
+	fresh_write_metrics(t);
 	metrics_write_db(t);
 	combine_write_metrics(t);
 	replica_write_metrics(t);

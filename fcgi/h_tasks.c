@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "bg/wake.h"
 #include "bg/watch.h"
+#include "fresh.h"
 #include "body.h"
 #include "handlers.h"
 #include "query.h"
@@ -114,19 +115,6 @@ out:
 	json_object_put(body);
 }
 
-/* True when If-None-Match names this version (or is "*"). */
-static bool etag_matches(const char *inm, long long version)
-{
-	char tag[32];
-
-	if (!inm)
-		return false;
-	if (!strcmp(inm, "*"))
-		return true;
-	snprintf(tag, sizeof tag, "\"%lld\"", version);
-	return strstr(inm, tag) != NULL;
-}
-
 void h_task_get(struct req *r)
 {
 	struct task t = {0};
@@ -134,16 +122,23 @@ void h_task_get(struct req *r)
 	const char *id = path_id(r), *inm = req_param(r, "HTTP_IF_NONE_MATCH");
 	long wait = query_long(r->query, "wait", 0); /* 0..30, checked (fcgi/params.c) */
 	bool fresh;
+	uint64_t since = fresh_begin();
 
 	if (!id)
 		return;
+	if (wait == 0 && fresh_not_modified(r, id, inm, &t.version)) {
+		resp_not_modified(r, t.version);
+		return;
+	}
 	/* a long-poll parks on the primary's version; a plain read may come from the replica */
 	if (wait > 0 ? visible_task(r, id, &t, &err)
 		     : visible_read(r, id, replica_known_version(inm), &t, &err)) {
 		resp_error(r, err.rc, err.msg);
 		return;
 	}
-	fresh = etag_matches(inm, t.version);
+	if (!r->rdb)
+		fresh_put(&t, since); /* read from the primary */
+	fresh = etag_names(inm, t.version);
 	/* a long-poll waits while the client's version (or, without one, this one) is current */
 	if (wait > 0 && (fresh || !inm) && !task_state_final(t.state)) {
 		if (watch_park(r, id, t.version, (double)wait, fresh)) {
@@ -155,9 +150,7 @@ void h_task_get(struct req *r)
 				  "too many long-polls at once; poll again shortly",
 				  "Retry-After: 1\r\n");
 	} else if (fresh) {
-		char extra[48];
-		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t.version);
-		resp_empty(r, 304, extra);
+		resp_not_modified(r, t.version);
 	} else {
 		if (t.state == TASK_QUEUED)
 			served_refresh(r->db);

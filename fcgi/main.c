@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "base/config.h"
 #include "fair.h"
+#include "fresh.h"
 #include "handlers.h"
 #include "kindcache.h"
 #include "base/log.h"
@@ -93,6 +94,10 @@ static void handle(struct req *r)
 			return;
 		}
 		m.route->handler(r);
+		/* a change made here is known to this process before its answer leaves */
+		if (strcmp(r->method, "GET") != 0 && r->cap[0] &&
+		    !strncmp(r->path, "/api/tasks/", 11))
+			fresh_changed(r->cap[0]);
 	} else if (m.status == 405) {
 		char extra[96];
 		snprintf(extra, sizeof extra, "Allow: %s\r\n", m.allow);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "fresh.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "metrics.h"
@@ -22,7 +23,6 @@
 #include "resp.h"
 #include "served.h"
 #include "store/live.h"
-#include "store/tasks.h"
 #include "store/tasks.h"
 #include "base/xalloc.h"
 
@@ -110,11 +110,9 @@ static void answer(struct waiter *w, const struct task *t)
 {
 	if (!t)
 		resp_error(&w->r, TASKQ_NOTFOUND, STORE_NO_TASK);
-	else if (t->version == w->version && w->not_modified_ok) {
-		char extra[48];
-		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t->version);
-		resp_empty(&w->r, 304, extra);
-	} else
+	else if (t->version == w->version && w->not_modified_ok)
+		resp_not_modified(&w->r, t->version);
+	else
 		resp_task(&w->r, 200, t, 0);
 	metrics_parked_answered(&w->r);
 	FCGX_Finish_r(w->r.fr);
@@ -133,6 +131,7 @@ static void on_notify(const char *channel, const char *payload, void *ctx)
 		auth_flush();
 		return;
 	}
+	fresh_changed(payload);
 	for (const char *p = payload; *p;) {
 		size_t n = strcspn(p, ",");
 		if (n == TASK_ID_LEN && g.nnotified < NOTIFIED_MAX) {
@@ -344,9 +343,11 @@ static void *watch_main(void *arg)
 				}
 				next_election = clock_mono_s() + 1.0;
 			}
+			fresh_set_listening(true);
 			db_each_notify(g.db, on_notify, NULL);
 			publish_changes(!was_connected || g.overflow || elected);
 		} else {
+			fresh_set_listening(false);
 			publish_set_leader(false);
 		}
 		due_s = publish_enabled() ? publish_held() : 1.0;
