@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "conns.h"
 #include "fresh.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -115,8 +116,7 @@ static void answer(struct waiter *w, const struct task *t)
 	else
 		resp_task(&w->r, 200, t, 0);
 	metrics_parked_answered(&w->r);
-	FCGX_Finish_r(w->r.fr);
-	free(w->r.fr);
+	conns_finish(w->r.fr);
 	free(w);
 }
 
@@ -217,8 +217,7 @@ static void settle(struct waiter *due, double now, bool all)
 			if (all || now >= w->deadline) {
 				resp_error(&w->r, rc, err.msg);
 				metrics_parked_answered(&w->r);
-				FCGX_Finish_r(w->r.fr);
-				free(w->r.fr);
+				conns_finish(w->r.fr);
 				free(w);
 			} else {
 				w->recheck = true; /* look again once the database answers */
