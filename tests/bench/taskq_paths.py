@@ -351,8 +351,11 @@ def succeeded():
 def poll(ids, inm):
     B.wrk("/", 16, S.warmup_s, "poll", BENCH_IDS=ids, BENCH_INM=int(inm))
     s0, t0 = succeeded(), time.monotonic()
-    r = B.wrk("/", 16, S.wrk_s, "poll", BENCH_IDS=ids, BENCH_INM=int(inm))
+    # nginx's and taskq-fcgi's CPU per request (PostgreSQL's includes the drain's)
+    with B.CpuWindow(["fcgi", "nginx"]) as w:
+        r = B.wrk("/", 16, S.wrk_s, "poll", BENCH_IDS=ids, BENCH_INM=int(inm))
     s1, t1 = succeeded(), time.monotonic()
+    r.update({k: v for k, v in w.result(r["requests"]).items() if k != "pg_cpu_ms_per_1k"})
     r["drain_tasks_per_s"] = (s1 - s0) / (t1 - t0)
     r["drain_active"] = 1 if B.scalar(
         "SELECT EXISTS (SELECT 1 FROM taskq.tasks WHERE state = 'queued')") else 0
