@@ -89,3 +89,100 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END $$;
+
+-- The console's per-minute rollup (schema/030_rollup.sql): rolls every minute from where the
+-- last call got to up to now (at most the last hour), the current minute included (it is
+-- rolled again by the next call until it is over), and deletes the rows older than keep_days.
+-- Per queue and minute: the tasks that finished in it by state, with the p50 and p95 of their
+-- wait (runnable → started, the last attempt's) and run time; the tasks whose last attempt
+-- started in it (those finished since and those running now: a task that went back to the
+-- queue in between is not counted); on the current minute, how many tasks are queued. Reads
+-- the tasks that finished since the minute it starts from (tasks_finished) and the running
+-- ones (tasks_running), never the whole table. The workers' maintenance calls it every 20
+-- seconds; one caller at a time does the work (the others find the lock taken and return 0).
+-- Returns how many rows it wrote.
+CREATE OR REPLACE FUNCTION taskq.rollup_minutes(keep_days integer DEFAULT 7) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  upto timestamptz := date_trunc('minute', now());
+  since timestamptz;
+  n integer;
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(1952539763, hashtext('rollup_minutes')) THEN
+    RETURN 0;
+  END IF;
+  SELECT greatest(rolled_to, upto - interval '1 hour') INTO since FROM taskq.rollup_state;
+  since := coalesce(since, upto - interval '1 hour');
+  INSERT INTO taskq.queue_minutes AS m (queue, minute, started, succeeded, failed, cancelled,
+                                        queued, wait_p50_ms, wait_p95_ms, run_p50_ms, run_p95_ms)
+  SELECT coalesce(f.queue, s.queue, q.queue), coalesce(f.minute, s.minute, q.minute),
+         coalesce(s.n, 0), coalesce(f.succeeded, 0), coalesce(f.failed, 0),
+         coalesce(f.cancelled, 0), q.n, f.wait_p50, f.wait_p95, f.run_p50, f.run_p95
+    FROM (SELECT t.queue, date_trunc('minute', t.finished_at) AS minute,
+                 count(*) FILTER (WHERE t.state = 'succeeded') AS succeeded,
+                 count(*) FILTER (WHERE t.state = 'failed') AS failed,
+                 count(*) FILTER (WHERE t.state = 'cancelled') AS cancelled,
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY w.wait_ms) AS wait_p50,
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY w.wait_ms) AS wait_p95,
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY w.run_ms) AS run_p50,
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY w.run_ms) AS run_p95
+            FROM taskq.tasks t
+           CROSS JOIN LATERAL (
+             SELECT 1000 * extract(epoch FROM t.started_at
+                                   - least(t.started_at, greatest(t.created_at, t.run_at))) AS wait_ms,
+                    1000 * extract(epoch FROM t.finished_at - t.started_at) AS run_ms) w
+           WHERE t.state IN ('succeeded', 'failed', 'cancelled') AND t.finished_at >= since
+           GROUP BY 1, 2) f
+    FULL JOIN
+         (SELECT t.queue, date_trunc('minute', t.started_at) AS minute, count(*) AS n
+            FROM (SELECT x.queue, x.started_at FROM taskq.tasks x
+                   WHERE x.state IN ('succeeded', 'failed', 'cancelled') AND x.finished_at >= since
+                  UNION ALL
+                  SELECT x.queue, x.started_at FROM taskq.tasks x WHERE x.state = 'running') t
+           WHERE t.started_at >= since
+           GROUP BY 1, 2) s ON s.queue = f.queue AND s.minute = f.minute
+    FULL JOIN
+         (SELECT x.queue, upto AS minute, count(*) AS n FROM taskq.tasks x
+           WHERE x.state = 'queued' GROUP BY 1) q
+      ON q.queue = coalesce(f.queue, s.queue) AND q.minute = coalesce(f.minute, s.minute)
+  ON CONFLICT (queue, minute) DO UPDATE
+     SET started = excluded.started, succeeded = excluded.succeeded, failed = excluded.failed,
+         cancelled = excluded.cancelled, queued = coalesce(excluded.queued, m.queued),
+         wait_p50_ms = excluded.wait_p50_ms, wait_p95_ms = excluded.wait_p95_ms,
+         run_p50_ms = excluded.run_p50_ms, run_p95_ms = excluded.run_p95_ms;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  INSERT INTO taskq.rollup_state AS r (one, rolled_to) VALUES (true, upto)
+  ON CONFLICT (one) DO UPDATE SET rolled_to = excluded.rolled_to;
+  DELETE FROM taskq.queue_minutes
+   WHERE minute < now() - make_interval(days => greatest(keep_days, 1));
+  RETURN n;
+END $$;
+
+-- A queue's series for the console's charts: one point per bucket of `step` from `since` to
+-- now, oldest first, from the rollup (a bucket without a row is absent: no task finished,
+-- started or waited then). Over a bucket of several minutes the counts add up, queued is the
+-- last sample, p50 is the mean of the minutes' p50 weighted by their finished tasks and p95
+-- the largest of their p95 (an upper bound: percentiles do not add up).
+CREATE OR REPLACE FUNCTION taskq.queue_series(q text, since interval, step interval)
+RETURNS TABLE (at timestamptz, started bigint, succeeded bigint, failed bigint,
+               cancelled bigint, queued integer, wait_p50_ms double precision,
+               wait_p95_ms double precision, run_p50_ms double precision,
+               run_p95_ms double precision)
+LANGUAGE sql STABLE AS $$
+  SELECT date_bin(step, m.minute, timestamptz '2000-01-01 00:00:00+00') AS at,
+         sum(m.started)::bigint, sum(m.succeeded)::bigint, sum(m.failed)::bigint,
+         sum(m.cancelled)::bigint,
+         (array_agg(m.queued ORDER BY m.minute DESC) FILTER (WHERE m.queued IS NOT NULL))[1],
+         sum(m.wait_p50_ms * (m.succeeded + m.failed + m.cancelled))
+           / nullif(sum(m.succeeded + m.failed + m.cancelled)
+                    FILTER (WHERE m.wait_p50_ms IS NOT NULL), 0),
+         max(m.wait_p95_ms),
+         sum(m.run_p50_ms * (m.succeeded + m.failed + m.cancelled))
+           / nullif(sum(m.succeeded + m.failed + m.cancelled)
+                    FILTER (WHERE m.run_p50_ms IS NOT NULL), 0),
+         max(m.run_p95_ms)
+    FROM taskq.queue_minutes m
+   WHERE m.queue = q AND m.minute >= date_trunc('minute', now() - since)
+   GROUP BY 1
+   ORDER BY 1
+$$;
