@@ -90,3 +90,8 @@ bool search_worker_valid(const char *s)
 			return false;
 	return true;
 }
+
+bool search_waiting_valid(const char *s)
+{
+	return !strcmp(s, "delayed") || !strcmp(s, "blocked") || !strcmp(s, "retrying");
+}

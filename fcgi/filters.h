@@ -13,5 +13,6 @@ bool search_id_prefix_valid(const char *s); /* 1-32 hex digits, '-' anywhere */
 bool search_time_valid(const char *s);      /* RFC 3339: 2026-12-08T01:00:00Z, ±hh:mm */
 bool search_payload_valid(const char *s);   /* a JSON object */
 bool search_worker_valid(const char *s);    /* 1-128 printable ASCII characters */
+bool search_waiting_valid(const char *s);   /* delayed, blocked, retrying */
 
 #endif

@@ -38,6 +38,8 @@ const struct query_param params_task_list[] = {
 	QUERY_TEXT("payload", search_payload_valid,
 		   "a JSON object (URL-encoded) the payloads contain, at most 256 bytes"),
 	QUERY_TEXT("worker", search_worker_valid, "a worker id (1-128 printable characters)"),
+	QUERY_TEXT("parent", task_id_valid, "a task id (a UUID)"),
+	QUERY_TEXT("waiting", search_waiting_valid, "one of delayed, blocked, retrying"),
 	QUERY_END,
 };
 

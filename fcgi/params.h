@@ -13,7 +13,7 @@
 #define PARAM_LIST_MAX 500  /* GET /api/tasks?limit=N */
 
 /* GET /api/tasks: state, queue, kind, before, owner, limit, id_prefix, created_after,
- * created_before, payload, worker (fcgi/search.h) */
+ * created_before, payload, worker, parent, waiting (fcgi/search.h) */
 extern const struct query_param params_task_list[];
 /* GET /api/queues/{name}/series: range (1h, 1d) */
 extern const struct query_param params_series[];

@@ -52,6 +52,8 @@ bool search_read(struct req *r, const char *query, int dflt, struct search_args 
 	arg(query, "created_before", a->before_t, &a->f.created_to);
 	arg(query, "payload", a->payload, &a->f.payload);
 	arg(query, "worker", a->worker, &a->f.worker);
+	arg(query, "parent", a->parent, &a->f.parent);
+	arg(query, "waiting", a->waiting, &a->f.waiting);
 	if (query_get(query, "id_prefix", prefix)) {
 		id_bound(prefix, '0', a->id_lo);
 		id_bound(prefix, 'f', a->id_hi);

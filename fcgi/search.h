@@ -2,7 +2,8 @@
  * search: the filters of a task search, read one way for GET /api/tasks and for the "filter"
  * of POST /api/tasks/bulk: state, queue, kind, owner, before (keyset), limit, id_prefix,
  * created_after / created_before (RFC 3339), payload (a JSON object the payload contains) and
- * worker (its running tasks). The checks of each value are fcgi/filters.c's; the rule that a payload search names a queue and created_after (so that it reads one
+ * worker (its running tasks), parent (a task's children) and waiting (delayed, blocked or
+ * retrying queued tasks). The checks of each value are fcgi/filters.c's; the rule that a payload search names a queue and created_after (so that it reads one
  * index range, see sql/functions/console.sql) are here. It must not run SQL.
  */
 #ifndef TASKQ_SEARCH_H
@@ -22,7 +23,8 @@ struct search_args {
 	char state[QUERY_MAX_VALUE + 1], queue[QUERY_MAX_VALUE + 1], kind[QUERY_MAX_VALUE + 1],
 		before[QUERY_MAX_VALUE + 1], owner[QUERY_MAX_VALUE + 1],
 		after_t[QUERY_MAX_VALUE + 1], before_t[QUERY_MAX_VALUE + 1],
-		payload[QUERY_MAX_VALUE + 1], worker[QUERY_MAX_VALUE + 1];
+		payload[QUERY_MAX_VALUE + 1], worker[QUERY_MAX_VALUE + 1],
+		parent[QUERY_MAX_VALUE + 1], waiting[QUERY_MAX_VALUE + 1];
 	char id_lo[40], id_hi[40];
 };
 

@@ -17,8 +17,9 @@ static struct db_stmt s_get_many =
 static struct db_stmt s_list =
 	DB_STMT("list",
 		"SELECT * FROM taskq.task_page($1::taskq.state, $2, $3, $4::uuid, $5::int, $6,"
-		" $7::uuid, $8::uuid, $9::timestamptz, $10::timestamptz, $11::jsonb, $12)",
-		12);
+		" $7::uuid, $8::uuid, $9::timestamptz, $10::timestamptz, $11::jsonb, $12,"
+		" $13::uuid, $14)",
+		14);
 static struct db_stmt s_running =
 	DB_STMT("running", "SELECT * FROM taskq.tasks WHERE state = 'running' LIMIT $1::int", 1);
 static struct db_stmt s_cancel =
@@ -73,9 +74,9 @@ enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task
 			 struct taskq_err *err)
 {
 	char limit[16];
-	const char *p[12] = {f->state,        f->queue,      f->kind,    f->before,
-			     limit,           f->owner,      f->id_lo,   f->id_hi,
-			     f->created_from, f->created_to, f->payload, f->worker};
+	const char *p[14] = {f->state,   f->queue,  f->kind,   f->before,       limit,
+			     f->owner,   f->id_lo,  f->id_hi,  f->created_from, f->created_to,
+			     f->payload, f->worker, f->parent, f->waiting};
 
 	snprintf(limit, sizeof limit, "%d", f->limit);
 	return store_exec_tasks(db, &s_list, p, out, err);

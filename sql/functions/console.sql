@@ -16,7 +16,11 @@ $$;
 -- A page of tasks, newest first, below the id `before` (keyset paging): each filter is NULL
 -- when not given. id_lo/id_hi bound the id (an id prefix), created_from/created_to its creation
 -- time (as an id range), fragment is matched with jsonb containment (payload @> fragment);
--- worker_id finds a worker's running tasks. Planned for the filters of each call
+-- worker_id finds a worker's running tasks, parent the children of a task: those still waiting
+-- for it (taskq.task_deps) and, of a task that has children, those submitted within 10 minutes
+-- after it (no index holds the parents of released children: a walk of ids, kept short),
+-- waiting the queued tasks that wait for something (functions/waits.sql): 'delayed' (run_at
+-- ahead), 'blocked' (parents unfinished) or 'retrying' (a later attempt, waiting or due). Planned for the filters of each call
 -- (force_custom_plan): a generic plan would serve every combination with one index, and a
 -- page of a small queue, or of one state, would walk the primary key across millions of rows.
 -- A payload fragment is only matched row by row: the API asks for a queue and a time range
@@ -27,7 +31,9 @@ CREATE OR REPLACE FUNCTION taskq.task_page(st taskq.state, q text, k text, befor
                                            created_from timestamptz DEFAULT NULL,
                                            created_to timestamptz DEFAULT NULL,
                                            fragment jsonb DEFAULT NULL,
-                                           worker text DEFAULT NULL)
+                                           worker text DEFAULT NULL,
+                                           parent uuid DEFAULT NULL,
+                                           waiting text DEFAULT NULL)
 RETURNS SETOF taskq.tasks
 LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
@@ -41,6 +47,17 @@ BEGIN
      AND (created_to IS NULL OR t.id <= taskq.uuid_at(created_to, true))
      AND (fragment IS NULL OR t.payload @> fragment)
      AND (worker IS NULL OR (t.worker_id = worker AND t.state = 'running'))
+     AND (waiting IS NULL OR (t.state = 'queued' AND CASE waiting
+            WHEN 'delayed' THEN t.pending_parents = 0 AND t.run_at > now()
+            WHEN 'blocked' THEN t.pending_parents > 0
+            ELSE t.attempts > 0 END))
+     AND (parent IS NULL OR t.id IN (
+           SELECT d.child FROM taskq.task_deps d WHERE d.parent = task_page.parent
+           UNION ALL
+           SELECT c.id FROM taskq.tasks c, taskq.tasks p
+            WHERE p.id = task_page.parent AND p.has_children
+              AND c.id > p.id AND c.id <= taskq.uuid_at(p.created_at + interval '10 minutes', true)
+              AND c.parents @> ARRAY[p.id]))
    ORDER BY t.id DESC
    LIMIT lim;
 END $$;
