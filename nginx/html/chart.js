@@ -42,8 +42,10 @@ export function lineChart(container, spec) {
   const summary = spec.series.map((s) => `${s.name}: latest ${latest(s)}`).join("; ");
 
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": `${spec.title} (${spec.unit}). ${vals.length ? summary : "No data in this range."}` });
-  for (let i = 0; i <= 4; i++) {
-    const v = (top * i) / 4;
+  // whole steps: 4 or 5 of them
+  const n = spec.format ? 4 : [4, 5].find((k) => Number.isInteger(top / k)) || 4;
+  for (let i = 0; i <= n; i++) {
+    const v = (top * i) / n;
     root.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
     root.append(svg("text", { x: L - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, fmt(v)));
   }
@@ -60,10 +62,10 @@ export function lineChart(container, spec) {
       pen = true;
     }
     if (d) root.append(svg("path", { d, class: `line ${s.cls}` }));
-    // a lone point still shows
-    if (s.points.filter((p) => p[1] !== null && p[1] !== undefined).length === 1) {
-      const [t, v] = s.points.find((p) => p[1] !== null && p[1] !== undefined);
-      root.append(svg("circle", { cx: x(t), cy: y(v), r: 3, class: `dot ${s.cls}` }));
+    // sparse points (a quiet queue's latencies) show as dots, not only as short strokes
+    const known = s.points.filter((p) => p[1] !== null && p[1] !== undefined);
+    if (known.length <= 60 && known.length < s.points.length) {
+      for (const [t, v] of known) root.append(svg("circle", { cx: x(t), cy: y(v), r: 2.5, class: `dot ${s.cls}` }));
     }
   }
   const legend = el("ul", { class: "legend" }, ...spec.series.map((s) => el("li", {},

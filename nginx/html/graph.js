@@ -33,7 +33,7 @@ function draw(box, parents, self, children) {
   const W = Math.max(1, widest) * (NODE_W + GAP) + GAP;
   const rows = [parents, [self], children].filter((r, i) => i === 1 || r.length);
   const H = rows.length * ROW - (ROW - NODE_H) + 2 * GAP;
-  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chain", role: "group", "aria-label": `chain: ${parents.length} parent${parents.length === 1 ? "" : "s"}, ${children.length} child${children.length === 1 ? "" : "ren"}` });
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "chain", role: "group", "aria-label": `chain: ${parents.length} parent${parents.length === 1 ? "" : "s"}, ${children.length} child${children.length === 1 ? "" : "ren"}` });
   const defs = svg("defs");
   const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
   marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }));

@@ -117,7 +117,10 @@ BEGIN
                                         queued, wait_p50_ms, wait_p95_ms, run_p50_ms, run_p95_ms)
   SELECT coalesce(f.queue, s.queue, q.queue), coalesce(f.minute, s.minute, q.minute),
          coalesce(s.n, 0), coalesce(f.succeeded, 0), coalesce(f.failed, 0),
-         coalesce(f.cancelled, 0), q.n, f.wait_p50, f.wait_p95, f.run_p50, f.run_p95
+         coalesce(f.cancelled, 0),
+         -- the current minute's sample: 0 for a queue with nothing queued now
+         CASE WHEN coalesce(f.minute, s.minute, q.minute) = upto THEN coalesce(q.n, 0) END,
+         f.wait_p50, f.wait_p95, f.run_p50, f.run_p95
     FROM (SELECT t.queue, date_trunc('minute', t.finished_at) AS minute,
                  count(*) FILTER (WHERE t.state = 'succeeded') AS succeeded,
                  count(*) FILTER (WHERE t.state = 'failed') AS failed,
