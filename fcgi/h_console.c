@@ -2,7 +2,7 @@
  * h_console: the console's routes beyond those of one task: the fleet (GET /api/workers), a
  * queue's per-minute series (GET /api/queues/{name}/series?range=1h|1d), the circuit breakers
  * (GET /api/breakers, POST /api/breakers/{host}/reset), firing a schedule now (POST
- * /api/schedules/{name}/run) and one action on many tasks (POST /api/tasks/bulk). Each parses,
+ * /api/schedules/{name}/run); one action on many tasks is h_bulk.c's. Each parses,
  * calls one store verb of lib/store/console.c and answers; the admin-only ones are marked
  * ROUTE_ADMIN in routes.h. It must not hold a verb's semantics: SQL does.
  */
@@ -11,15 +11,10 @@
 #include <string.h>
 
 #include "bg/wake.h"
-#include "body.h"
 #include "handlers.h"
-#include "params.h"
+#include "query.h"
 #include "resp.h"
-#include "search.h"
 #include "store/console.h"
-#include "store/tasks.h"
-
-#define BULK_MAX 1000 /* ids of one bulk call, and tasks one filter call acts on */
 
 /* Answers {"<key>": [records]} from a store call's array, or its error. */
 static void answer_records(struct req *r, enum taskq_rc rc, const struct taskq_err *err,

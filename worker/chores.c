@@ -6,7 +6,8 @@
  *  - rescue of tasks whose lease expired (their worker died), re-read of the circuit
  *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks
  *    and of the counters (/metrics series) of queues that are gone, and the per-minute
- *    rollup of each queue that the console's charts draw (every 20 s, unless --rollup-days 0);
+ *    rollup of each queue that the console's charts draw (each whole minute, looked for every
+ *    20 s, unless --rollup-days 0);
  *  - registration of the kinds of the current table in taskq.kinds (at start and on reload).
  * It must not claim or run tasks; it only reads the executors' running ids under the lock.
  */

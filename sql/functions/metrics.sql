@@ -90,71 +90,88 @@ BEGIN
   RETURN n;
 END $$;
 
--- The console's per-minute rollup (schema/030_rollup.sql): rolls every minute from where the
--- last call got to up to now (at most the last hour), the current minute included (it is
--- rolled again by the next call until it is over), and deletes the rows older than keep_days.
--- Per queue and minute: the tasks that finished in it by state, with the p50 and p95 of their
--- wait (runnable → started, the last attempt's) and run time; the tasks whose last attempt
--- started in it (those finished since and those running now: a task that went back to the
--- queue in between is not counted); on the current minute, how many tasks are queued. Reads
--- the tasks that finished since the minute it starts from (tasks_finished) and the running
--- ones (tasks_running), never the whole table. The workers' maintenance calls it every 20
--- seconds; one caller at a time does the work (the others find the lock taken and return 0).
--- Returns how many rows it wrote.
-CREATE OR REPLACE FUNCTION taskq.rollup_minutes(keep_days integer DEFAULT 7) RETURNS integer
+-- The console's per-minute rollup (schema/030_rollup.sql): rolls every whole minute from where
+-- the last call got to up to the current one (at most the last hour; with current, the
+-- current minute too, which the next call rolls again), and deletes the rows older than
+-- keep_days. Per queue and minute: the tasks that finished in it by state, with the p50 and
+-- p95 of their wait (runnable → started, the last attempt's) and run time; the tasks whose
+-- last attempt started in it (those finished since and those running now: a task that went
+-- back to the queue in between is not counted); on the last minute rolled, how many tasks are
+-- queued. Reads the tasks that finished in those minutes (tasks_finished) and the running
+-- ones (tasks_running), never the whole table, and each finished task once. The workers'
+-- maintenance calls it every 20 seconds: once a minute it has a minute to roll, else it
+-- returns at once. One caller at a time does the work (the others find the lock taken and
+-- return 0). Returns how many rows it wrote.
+CREATE OR REPLACE FUNCTION taskq.rollup_minutes(keep_days integer DEFAULT 7,
+                                                current boolean DEFAULT false)
+RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-  upto timestamptz := date_trunc('minute', now());
+  this_minute timestamptz := date_trunc('minute', now());
+  upto timestamptz := this_minute + CASE WHEN current THEN interval '1 minute' ELSE interval '0' END;
   since timestamptz;
   n integer;
 BEGIN
   IF NOT pg_try_advisory_xact_lock(1952539763, hashtext('rollup_minutes')) THEN
     RETURN 0;
   END IF;
-  SELECT greatest(rolled_to, upto - interval '1 hour') INTO since FROM taskq.rollup_state;
-  since := coalesce(since, upto - interval '1 hour');
+  SELECT greatest(rolled_to, this_minute - interval '1 hour') INTO since FROM taskq.rollup_state;
+  since := coalesce(since, this_minute - interval '1 hour');
+  IF since >= upto THEN
+    RETURN 0;
+  END IF;
   INSERT INTO taskq.queue_minutes AS m (queue, minute, started, succeeded, failed, cancelled,
                                         queued, wait_p50_ms, wait_p95_ms, run_p50_ms, run_p95_ms)
+  WITH fin AS MATERIALIZED (
+    SELECT t.queue, t.state, t.started_at, date_trunc('minute', t.finished_at) AS minute,
+           1000 * extract(epoch FROM t.started_at
+                          - least(t.started_at, greatest(t.created_at, t.run_at))) AS wait_ms,
+           1000 * extract(epoch FROM t.finished_at - t.started_at) AS run_ms
+      FROM taskq.tasks t
+     WHERE t.state IN ('succeeded', 'failed', 'cancelled')
+       AND t.finished_at >= since AND t.finished_at < upto
+  ), f AS (
+    -- one sort per figure: both percentiles from it
+    SELECT fin.queue, fin.minute,
+           count(*) FILTER (WHERE fin.state = 'succeeded') AS succeeded,
+           count(*) FILTER (WHERE fin.state = 'failed') AS failed,
+           count(*) FILTER (WHERE fin.state = 'cancelled') AS cancelled,
+           percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY fin.wait_ms) AS wait_p,
+           percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY fin.run_ms) AS run_p
+      FROM fin
+     GROUP BY 1, 2
+  ), s AS (
+    SELECT x.queue, date_trunc('minute', x.started_at) AS minute, count(*) AS n
+      FROM (SELECT fin.queue, fin.started_at FROM fin
+            UNION ALL
+            SELECT r.queue, r.started_at FROM taskq.tasks r WHERE r.state = 'running') x
+     WHERE x.started_at >= since AND x.started_at < upto
+     GROUP BY 1, 2
+  ), q AS (
+    SELECT x.queue, least(upto, this_minute + interval '1 minute') - interval '1 minute' AS minute,
+           count(*) AS n
+      FROM taskq.tasks x
+     WHERE x.state = 'queued'
+     GROUP BY 1
+  )
   SELECT coalesce(f.queue, s.queue, q.queue), coalesce(f.minute, s.minute, q.minute),
          coalesce(s.n, 0), coalesce(f.succeeded, 0), coalesce(f.failed, 0),
          coalesce(f.cancelled, 0),
-         -- the current minute's sample: 0 for a queue with nothing queued now
-         CASE WHEN coalesce(f.minute, s.minute, q.minute) = upto THEN coalesce(q.n, 0) END,
-         f.wait_p50, f.wait_p95, f.run_p50, f.run_p95
-    FROM (SELECT t.queue, date_trunc('minute', t.finished_at) AS minute,
-                 count(*) FILTER (WHERE t.state = 'succeeded') AS succeeded,
-                 count(*) FILTER (WHERE t.state = 'failed') AS failed,
-                 count(*) FILTER (WHERE t.state = 'cancelled') AS cancelled,
-                 percentile_cont(0.5) WITHIN GROUP (ORDER BY w.wait_ms) AS wait_p50,
-                 percentile_cont(0.95) WITHIN GROUP (ORDER BY w.wait_ms) AS wait_p95,
-                 percentile_cont(0.5) WITHIN GROUP (ORDER BY w.run_ms) AS run_p50,
-                 percentile_cont(0.95) WITHIN GROUP (ORDER BY w.run_ms) AS run_p95
-            FROM taskq.tasks t
-           CROSS JOIN LATERAL (
-             SELECT 1000 * extract(epoch FROM t.started_at
-                                   - least(t.started_at, greatest(t.created_at, t.run_at))) AS wait_ms,
-                    1000 * extract(epoch FROM t.finished_at - t.started_at) AS run_ms) w
-           WHERE t.state IN ('succeeded', 'failed', 'cancelled') AND t.finished_at >= since
-           GROUP BY 1, 2) f
-    FULL JOIN
-         (SELECT t.queue, date_trunc('minute', t.started_at) AS minute, count(*) AS n
-            FROM (SELECT x.queue, x.started_at FROM taskq.tasks x
-                   WHERE x.state IN ('succeeded', 'failed', 'cancelled') AND x.finished_at >= since
-                  UNION ALL
-                  SELECT x.queue, x.started_at FROM taskq.tasks x WHERE x.state = 'running') t
-           WHERE t.started_at >= since
-           GROUP BY 1, 2) s ON s.queue = f.queue AND s.minute = f.minute
-    FULL JOIN
-         (SELECT x.queue, upto AS minute, count(*) AS n FROM taskq.tasks x
-           WHERE x.state = 'queued' GROUP BY 1) q
-      ON q.queue = coalesce(f.queue, s.queue) AND q.minute = coalesce(f.minute, s.minute)
+         -- the last minute's sample: 0 for a queue with nothing queued then
+         CASE WHEN coalesce(f.minute, s.minute, q.minute)
+                   = least(upto, this_minute + interval '1 minute') - interval '1 minute'
+              THEN coalesce(q.n, 0) END,
+         f.wait_p[1], f.wait_p[2], f.run_p[1], f.run_p[2]
+    FROM f
+    FULL JOIN s ON s.queue = f.queue AND s.minute = f.minute
+    FULL JOIN q ON q.queue = coalesce(f.queue, s.queue) AND q.minute = coalesce(f.minute, s.minute)
   ON CONFLICT (queue, minute) DO UPDATE
      SET started = excluded.started, succeeded = excluded.succeeded, failed = excluded.failed,
          cancelled = excluded.cancelled, queued = coalesce(excluded.queued, m.queued),
          wait_p50_ms = excluded.wait_p50_ms, wait_p95_ms = excluded.wait_p95_ms,
          run_p50_ms = excluded.run_p50_ms, run_p95_ms = excluded.run_p95_ms;
   GET DIAGNOSTICS n = ROW_COUNT;
-  INSERT INTO taskq.rollup_state AS r (one, rolled_to) VALUES (true, upto)
+  INSERT INTO taskq.rollup_state AS r (one, rolled_to) VALUES (true, least(upto, this_minute))
   ON CONFLICT (one) DO UPDATE SET rolled_to = excluded.rolled_to;
   DELETE FROM taskq.queue_minutes
    WHERE minute < now() - make_interval(days => greatest(keep_days, 1));

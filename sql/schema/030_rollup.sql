@@ -4,9 +4,9 @@
 -- time range, an index range scan however many finished rows the table holds.
 --
 -- The rollup is written by the workers' maintenance (taskq.rollup_minutes, functions/
--- metrics.sql): the minutes since the last roll, from the tasks that finished in them (read
--- through tasks_finished) and the tasks that started in them; the current minute is rolled
--- again at every call until it is over. Rows older than the worker's --rollup-days go.
+-- metrics.sql): each whole minute once it is over, from the tasks that finished in it (read
+-- through tasks_finished) and the tasks that started in it. Rows older than the worker's
+-- --rollup-days go.
 
 CREATE TABLE taskq.queue_minutes (
   queue       text NOT NULL,

@@ -46,7 +46,8 @@ def define():
               f"console: drain {DRAIN_N:,} noop tasks, rollup chore {mode}", S.concurrency,
               "tasks/s", main="tasks_per_s", details=[("seconds", ""), ("pg_cpu_ms_per_1k", "")])
     R.get("console.rollup_cost", "console", "console: the rollup's cost to the drain", "",
-          "% slower", main="overhead_pct", higher_better=False)
+          "% slower", main="overhead_pct", higher_better=False,
+          details=[("cpu_share_pct", ""), ("call_ms", ""), ("rolled", "")])
 
 
 def drain(days):
@@ -58,6 +59,26 @@ def drain(days):
     finally:
         S.drain_n = saved
         os.environ.pop("TASKQ_ROLLUP_DAYS", None)
+
+
+def rollup_call():
+    """One rollup call over the minutes of a drain just finished and DRAIN_N more tasks (all
+    in its window), timed: (wall ms, PostgreSQL CPU ms, tasks rolled). Each finished task is
+    rolled once, so its CPU per task against the drain's is the rollup's share of the work."""
+    B.sql("INSERT INTO taskq.tasks (kind, state, started_at, finished_at) "
+          "SELECT 'noop', 'succeeded', now() - interval '30 s', now() - interval '10 s' "
+          "FROM generate_series(1, %s)", (DRAIN_N,))
+    B.sql("UPDATE taskq.rollup_state SET rolled_to = date_trunc('minute', now()) - interval '2 minutes'")
+    conn = B.connect()
+    try:
+        n = B.scalar("SELECT count(*) FROM taskq.tasks WHERE finished_at >= "
+                     "date_trunc('minute', now()) - interval '2 minutes'", conn=conn)
+        cpu, t = B.pg_cpu_ms(), time.monotonic()
+        B.sql("SELECT taskq.rollup_minutes(7, true)", conn=conn)
+        ms, cpu = (time.monotonic() - t) * 1000, B.pg_cpu_ms() - cpu
+    finally:
+        conn.close()
+    return ms, cpu, n
 
 
 def generate():
@@ -72,12 +93,12 @@ def generate():
                                run_at, created_at, started_at, finished_at, updated_at, owner,
                                error)
       SELECT (left(taskq.uuid_at(c)::text, 13) || substr(gen_random_uuid()::text, 14))::uuid,
-             'noop', 'q' || (g % {QUEUES}), jsonb_build_object('user', g % 100000, 'n', g),
+             'noop', 'q' || (g %% {QUEUES}), jsonb_build_object('user', g %% 100000, 'n', g),
              s, 100, 1, 3, c, c, c + interval '20 ms', c + interval '70 ms',
              c + interval '70 ms', 'bench', CASE WHEN s = 'failed' THEN 'boom' END
         FROM generate_series(1, %s) AS g,
              LATERAL (SELECT now() - (%s - g) * interval '7 days' / %s AS c) t,
-             LATERAL (SELECT (CASE WHEN g % 50 = 0 THEN 'failed' WHEN g % 97 = 0 THEN 'cancelled'
+             LATERAL (SELECT (CASE WHEN g %% 50 = 0 THEN 'failed' WHEN g %% 97 = 0 THEN 'cancelled'
                                    ELSE 'succeeded' END)::taskq.state AS s) st""", (N, N, N))
     B.sql("TRUNCATE taskq.queue_minutes")
     B.sql(f"""
@@ -155,11 +176,18 @@ def run_console(rep):
         return
     try:
         for r in range(1, S.reps + 1):
-            on = B.measure(R.rows["console.drain.on"], r, drain, 7)
-            off = B.measure(R.rows["console.drain.off"], r, drain, 0)
-            if on and off:
+            # interleaved, each first in turn: the machine's drift falls on both
+            order = [("on", 7), ("off", 0)] if r % 2 else [("off", 0), ("on", 7)]
+            got = {mode: B.measure(R.rows[f"console.drain.{mode}"], r, drain, days)
+                   for mode, days in order}
+            if got["on"] and got["off"]:
+                B.worker(None)
+                ms, cpu, n = rollup_call()
+                B.clear_tasks()
                 B.measure(R.rows["console.rollup_cost"], r, lambda: {
-                    "overhead_pct": 100.0 * (1 - on["tasks_per_s"] / off["tasks_per_s"])})
+                    "overhead_pct": 100.0 * (1 - got["on"]["tasks_per_s"] / got["off"]["tasks_per_s"]),
+                    "call_ms": ms, "rolled": n,
+                    "cpu_share_pct": 100.0 * (cpu * 1000 / n) / got["off"]["cpu_ms_per_1k"]})
         generate()
         for r in range(1, S.reps + 1):
             B.measure(R.rows["console.list"], r, timed, list_paths())

@@ -60,7 +60,7 @@ export async function registerConsoleTests(h) {
     const q = `console-q-${RUN}`;
     for (let i = 0; i < 6; i++) await submit({ kind: "noop", payload: { i } });
     await submit({ kind: "noop", payload: {}, queue: q, delay_s: 3600 });
-    if (DEV) await sleep(1500).then(() => psql("SELECT taskq.rollup_minutes(7)"));
+    if (DEV) await sleep(1500).then(() => psql("SELECT taskq.rollup_minutes(7, true)"));
     const page = await open(t, "queues.html?queue=default");
     await waitFor(async () => (await page.locator(`#queues tr[data-queue="${q}"]`).count()) === 1, "the new queue's row");
     // the charts of the chosen queue: throughput has a line once the rollup ran (≤ 20 s)

@@ -127,7 +127,7 @@ class ConsoleTests(TaskqTestCase):
     def test_series_from_the_rollup(self):
         q = self.own_queue("cr")
         self.make(q, 3, delay_s=3600)
-        db().query("SELECT taskq.rollup_minutes(7)")
+        db().query("SELECT taskq.rollup_minutes(7, true)")
         pts = self.get_ok("/api/queues/%s/series?range=1h" % q)["points"]
         self.assertEqual(len(pts), 1, pts)
         self.assertEqual(pts[0]["queued"], 3)
