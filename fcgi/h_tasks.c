@@ -15,6 +15,7 @@
 #include "query.h"
 #include "replica.h"
 #include "resp.h"
+#include "search.h"
 #include "served.h"
 #include "settings.h"
 #include "store/tasks.h"
@@ -293,34 +294,16 @@ void h_task_view_token(struct req *r)
 	task_cleanup(&t);
 }
 
-struct list_args {
-	struct task_filter f;
-	char state[QUERY_MAX_VALUE + 1], queue[QUERY_MAX_VALUE + 1], kind[QUERY_MAX_VALUE + 1],
-		before[QUERY_MAX_VALUE + 1], owner[QUERY_MAX_VALUE + 1];
-};
-
-/* Points *field at buf holding the value of parameter name, when the query has it. */
-static void list_arg(const struct req *r, const char *name, char *buf, const char **field)
-{
-	if (query_get(r->query, name, buf))
-		*field = buf;
-}
-
 void h_task_list(struct req *r)
 {
 	/* the parameters are checked (fcgi/params.c): here they are only read */
-	struct list_args a = {.f = {.limit = (int)query_long(r->query, "limit", LIST_DEFAULT)}};
+	struct search_args a;
 	struct task_list l = {0};
 	struct taskq_err err;
 	json_object *o;
 
-	list_arg(r, "state", a.state, &a.f.state);
-	list_arg(r, "queue", a.queue, &a.f.queue);
-	list_arg(r, "kind", a.kind, &a.f.kind);
-	list_arg(r, "before", a.before, &a.f.before);
-	list_arg(r, "owner", a.owner, &a.f.owner);
-	if (!r->who.admin)
-		a.f.owner = r->who.owner; /* an owner lists its own tasks, whatever it asks */
+	if (!search_read(r, r->query, LIST_DEFAULT, &a))
+		return;
 	if (store_list(r->db, &a.f, &l, &err)) {
 		resp_error(r, err.rc, err.msg);
 		return;

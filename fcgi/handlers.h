@@ -27,5 +27,12 @@ void h_authorize_stream(struct req *r);
 void h_authorize_owner_stream(struct req *r);
 void h_me(struct req *r);
 void h_metrics(struct req *r);
+/* the console's (h_console.c, h_bulk.c) */
+void h_workers(struct req *r);
+void h_queue_series(struct req *r);
+void h_breakers(struct req *r);
+void h_breaker_reset(struct req *r);
+void h_schedule_run(struct req *r);
+void h_task_bulk(struct req *r);
 
 #endif

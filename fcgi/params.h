@@ -12,8 +12,11 @@
 #define PARAM_WAIT_MAX_S 30 /* GET /api/tasks/{id}?wait=S, seconds */
 #define PARAM_LIST_MAX 500  /* GET /api/tasks?limit=N */
 
-/* GET /api/tasks: state, queue, kind, before, owner, limit */
+/* GET /api/tasks: state, queue, kind, before, owner, limit, id_prefix, created_after,
+ * created_before, payload, worker, parent, waiting (fcgi/search.h) */
 extern const struct query_param params_task_list[];
+/* GET /api/queues/{name}/series: range (1h, 1d) */
+extern const struct query_param params_series[];
 /* GET /api/tasks/{id}: wait, view_token */
 extern const struct query_param params_task_get[];
 /* the other GET routes a view token may read (history, /api/me): view_token */

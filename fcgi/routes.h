@@ -31,6 +31,12 @@
 	R("GET", "/_taskq/authorize/stream", h_authorize_stream, 0, params_feed)               \
 	R("GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0, params_feed)       \
 	R("GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL)                                    \
+	R("POST", "/api/tasks/bulk", h_task_bulk, 0, NULL)                                     \
+	R("GET", "/api/workers", h_workers, ROUTE_ADMIN, NULL)                                 \
+	R("GET", "/api/queues/*/series", h_queue_series, ROUTE_ADMIN, params_series)           \
+	R("GET", "/api/breakers", h_breakers, ROUTE_ADMIN, NULL)                               \
+	R("POST", "/api/breakers/*/reset", h_breaker_reset, ROUTE_ADMIN, NULL)                 \
+	R("POST", "/api/schedules/*/run", h_schedule_run, ROUTE_ADMIN, NULL)                   \
 	R("GET", "/metrics", h_metrics, ROUTE_ADMIN | ROUTE_LOOPBACK, NULL)
 
 #endif

@@ -5,7 +5,9 @@
  *    /metrics) and says which held tasks were asked to cancel (their executors are told);
  *  - rescue of tasks whose lease expired (their worker died), re-read of the circuit
  *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks
- *    and of the counters (/metrics series) of queues that are gone;
+ *    and of the counters (/metrics series) of queues that are gone, and the per-minute
+ *    rollup of each queue that the console's charts draw (each whole minute, looked for every
+ *    20 s, unless --rollup-days 0);
  *  - registration of the kinds of the current table in taskq.kinds (at start and on reload).
  * It must not claim or run tasks; it only reads the executors' running ids under the lock.
  */
@@ -21,6 +23,7 @@
 #include "kinds.h"
 #include "base/log.h"
 #include "pool_impl.h"
+#include "store/console.h"
 #include "store/tasks.h"
 #include "store/worker.h"
 #include "base/xalloc.h"
@@ -28,6 +31,7 @@
 #define RESCUE_EVERY_MAX_S 5.0
 #define PRUNE_EVERY_S 60.0
 #define PRUNE_BATCH 1000
+#define ROLLUP_EVERY_S 20.0
 
 static void mark_cancel(const char *id, void *ctx)
 {
@@ -131,6 +135,11 @@ void chores_run(struct pool *p, struct chores_due *next)
 		else if (n > 0)
 			log_info("event=queue_series_pruned queues=%d", n);
 		next->prune = now + PRUNE_EVERY_S;
+	}
+	if (p->cfg.rollup_days > 0 && now >= next->rollup) {
+		if (store_rollup(p->cdb, p->cfg.rollup_days, &n, &err))
+			log_warn("event=rollup_failed msg=\"%s\"", err.msg);
+		next->rollup = now + ROLLUP_EVERY_S;
 	}
 }
 

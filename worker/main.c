@@ -28,7 +28,8 @@
 static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
 		*log_level, *log_format, *log_file, *scheduler;
-	long http_max_body, concurrency, claim_ahead, lease_s, poll_s, grace_s, retention_h;
+	long http_max_body, concurrency, claim_ahead, lease_s, poll_s, grace_s, retention_h,
+		rollup_days;
 	long breaker_failures, breaker_cooldown_s, breaker_max_cooldown_s, http_retry_after_max_s;
 } g_cfg;
 
@@ -76,6 +77,9 @@ static const struct config_opt g_opts[] = {
 	 "key of the X-Taskq-Signature HMAC-SHA256 on completion webhooks", &g_cfg.callback_secret},
 	{"retention-h", "TASKQ_RETENTION_H", CFG_INT, "168", 1, 87600,
 	 "hours finished tasks are kept before pruning", &g_cfg.retention_h},
+	{"rollup-days", "TASKQ_ROLLUP_DAYS", CFG_INT, "7", 0, 3650,
+	 "days the per-minute rollup of each queue (the console's charts) is kept; 0: no rollup",
+	 &g_cfg.rollup_days},
 	{"scheduler", "TASKQ_SCHEDULER", CFG_STR, "on", 0, 0,
 	 "on: fire recurring schedules here too (each fire time runs once, however many fire)",
 	 &g_cfg.scheduler},
@@ -126,7 +130,8 @@ static struct pool_config pool_config(void)
 				    .lease_s = (int)g_cfg.lease_s,
 				    .poll_s = (int)g_cfg.poll_s,
 				    .grace_s = (int)g_cfg.grace_s,
-				    .retention_h = (int)g_cfg.retention_h};
+				    .retention_h = (int)g_cfg.retention_h,
+				    .rollup_days = (int)g_cfg.rollup_days};
 }
 
 struct running {

@@ -71,10 +71,14 @@ struct task_new {
 	bool after_always; /* after_policy "always": runs even if a parent failed or was cancelled */
 };
 
-/* Filters of GET /api/tasks; NULL / 0 means "any". */
+/* Filters of GET /api/tasks; NULL / 0 means "any". id_lo, id_hi: the ids an id prefix spans;
+ * created_from, created_to: RFC 3339 times; payload: a JSON fragment the payload contains;
+ * worker: a worker's running tasks; parent: a task's children; waiting: "delayed", "blocked" or
+ * "retrying" queued tasks. */
 struct task_filter {
 	const char *state, *queue, *kind, *before, *owner;
 	int limit;
+	const char *id_lo, *id_hi, *created_from, *created_to, *payload, *worker, *parent, *waiting;
 };
 
 /* One row of GET /api/queues. */

@@ -16,12 +16,10 @@ static struct db_stmt s_get_many =
 	DB_STMT("get_many", "SELECT * FROM taskq.tasks WHERE id = ANY ($1::uuid[])", 1);
 static struct db_stmt s_list =
 	DB_STMT("list",
-		"SELECT * FROM taskq.tasks"
-		" WHERE ($1::taskq.state IS NULL OR state = $1::taskq.state)"
-		" AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR kind = $3)"
-		" AND ($4::uuid IS NULL OR id < $4::uuid) AND ($6::text IS NULL OR owner = $6)"
-		" ORDER BY id DESC LIMIT $5::int",
-		6);
+		"SELECT * FROM taskq.task_page($1::taskq.state, $2, $3, $4::uuid, $5::int, $6,"
+		" $7::uuid, $8::uuid, $9::timestamptz, $10::timestamptz, $11::jsonb, $12,"
+		" $13::uuid, $14)",
+		14);
 static struct db_stmt s_running =
 	DB_STMT("running", "SELECT * FROM taskq.tasks WHERE state = 'running' LIMIT $1::int", 1);
 static struct db_stmt s_cancel =
@@ -76,7 +74,9 @@ enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task
 			 struct taskq_err *err)
 {
 	char limit[16];
-	const char *p[6] = {f->state, f->queue, f->kind, f->before, limit, f->owner};
+	const char *p[14] = {f->state,   f->queue,  f->kind,   f->before,       limit,
+			     f->owner,   f->id_lo,  f->id_hi,  f->created_from, f->created_to,
+			     f->payload, f->worker, f->parent, f->waiting};
 
 	snprintf(limit, sizeof limit, "%d", f->limit);
 	return store_exec_tasks(db, &s_list, p, out, err);

@@ -6,6 +6,7 @@
 import { api, errorOf, describeError, errorTitle, taskPath, whoAmI, taskq } from "./api.js";
 import { el, shortId, renderState, stateText, progressBar, setProgress, fmtTime, fmtAge, fmtDuration, renderLive, initAuth, signInNeeded } from "./ui.js";
 import { FINAL } from "./client/taskq-client.js";
+import { mountChain } from "./graph.js";
 
 const $ = (id) => document.getElementById(id);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -309,6 +310,7 @@ async function main() {
   }
   render(first);
   follow(first);
+  mountChain($("chain"), first);
 }
 
 // follow(t) — live updates of the task (t: the copy we have); one follower at a time.
