@@ -8,15 +8,18 @@ import { el, initAuth, signInNeeded } from "./ui.js";
 
 export const PAGES = [
   ["./", "Overview"], ["fleet.html", "Fleet"], ["queues.html", "Queues"], ["tasks.html", "Tasks"],
-  ["schedules.html", "Schedules"], ["limits.html", "Rate limits"], ["breakers.html", "Breakers"],
+  ["ops.html?view=schedules", "Schedules"], ["ops.html?view=limits", "Rate limits"],
+  ["ops.html?view=breakers", "Breakers"],
 ];
 
 // mountNav() — fills the header's <nav id="nav"> with every page, the current one marked.
 export function mountNav() {
   const nav = document.getElementById("nav");
-  const here = location.pathname.split("/").pop() || "./";
+  const file = location.pathname.split("/").pop() || "./";
+  const view = new URLSearchParams(location.search).get("view") || "schedules";
+  const current = (href) => href === file || href === `${file}?view=${view}` || (href === "./" && file === "index.html");
   for (const [href, name] of PAGES) {
-    nav.append(el("a", { href, text: name, "aria-current": href === here || (href === "./" && here === "index.html") ? "page" : null }));
+    nav.append(el("a", { href, text: name, "aria-current": current(href) ? "page" : null }));
   }
   initAuth();
 }

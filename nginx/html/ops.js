@@ -1,5 +1,5 @@
-// ops.js — the schedules, rate limits and circuit breakers pages (body data-page says which),
-// each a table refreshed every 5 s with its actions: a schedule is enabled or disabled (PUT
+// ops.js — ops.html: the schedules, rate limits and circuit breakers (?view=schedules|limits|
+// breakers), each a table refreshed every 5 s with its actions: a schedule is enabled or disabled (PUT
 // /api/schedules/{name} with its own fields and the new "enabled") or run now (POST
 // /api/schedules/{name}/run); a rate limit shows the starts of its current window; a breaker
 // is reset (POST /api/breakers/{host}/reset).
@@ -10,7 +10,7 @@ import { mountNav, getJson, showError, every, cell, fmtNum, say } from "./consol
 
 mountNav();
 const $ = (id) => document.getElementById(id);
-const PAGE = document.body.dataset.page;
+const PAGE = new URLSearchParams(location.search).get("view") || "schedules";
 let refresh = null;
 
 // act(label, method, path, body, words) — one action, its outcome said in #ops-outcome
@@ -72,12 +72,35 @@ function breakerRow(b) {
       : "—"));
 }
 
+// each view: where its rows come from, its heading, note, columns ("#" marks a number) and
+// what an empty table says
 const VIEWS = {
-  schedules: { path: "/api/schedules", key: "schedules", row: scheduleRow, what: "the schedules" },
-  limits: { path: "/api/rate_limits", key: "rate_limits", row: limitRow, what: "the rate limits" },
-  breakers: { path: "/api/breakers", key: "breakers", row: breakerRow, what: "the circuit breakers" },
+  schedules: {
+    path: "/api/schedules", key: "schedules", row: scheduleRow, what: "the schedules", title: "Schedules",
+    cols: ["name", "when", "kind · queue", "state", "next fire", "last fire", "actions"],
+    empty: "No schedule yet (POST /api/schedules, or taskq schedule).",
+  },
+  limits: {
+    path: "/api/rate_limits", key: "rate_limits", row: limitRow, what: "the rate limits", title: "Rate limits",
+    note: "Starts allowed per window, per queue or per concurrency key, and the starts of the current window.",
+    cols: ["scope", "name", "#limit", "#current window", "use"],
+    empty: "No rate limit is set (PUT /api/rate_limits/{queue|key}/{name}).",
+  },
+  breakers: {
+    path: "/api/breakers", key: "breakers", row: breakerRow, what: "the circuit breakers", title: "Circuit breakers",
+    note: "Upstream hosts of the http kind: a breaker opens after consecutive failures and holds that host’s tasks back (their attempts not spent) until a probe succeeds. Reset closes it and lifts a throttle now: the tasks that waited run at once.",
+    cols: ["host", "state", "#failures", "last error", "next probe", "#waiting tasks", "#trips", "actions"],
+    empty: "No upstream host has failed yet.",
+  },
 };
-const view = VIEWS[PAGE];
+const view = VIEWS[PAGE] || VIEWS.schedules;
+document.title = `taskq · ${view.title.toLowerCase()}`;
+$("ops-h").textContent = view.title;
+$("ops-note").textContent = view.note || "";
+$("ops-note").hidden = !view.note;
+$("ops-empty").textContent = view.empty;
+$("ops").querySelector("thead tr").replaceChildren(...view.cols.map((c) =>
+  el("th", { scope: "col", class: c.startsWith("#") ? "num" : null, text: c.replace(/^#/, "") })));
 
 refresh = every(5000, async () => {
   try {

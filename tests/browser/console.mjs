@@ -153,7 +153,7 @@ export async function registerConsoleTests(h) {
     const host = `console-${RUN}.invalid`;
     await psql(`INSERT INTO taskq.breakers (host, state, failures, last_error, opened_at, cooldown_s, retry_at, trips)
                 VALUES ('${host}', 'open', 5, 'HTTP 503', now(), 600, now() + interval '10 minutes', 1)`);
-    const page = await open(t, "breakers.html");
+    const page = await open(t, "ops.html?view=breakers");
     const row = page.locator(`#ops tr[data-host="${host}"]`);
     await waitFor(async () => (await row.count()) === 1, "the open breaker");
     assert(/open/.test(await row.locator("td.bstate").textContent()), "shown open");
@@ -172,7 +172,7 @@ export async function registerConsoleTests(h) {
     const name = `console-${RUN}`;
     const made = await apiCall("POST", "/api/schedules", { name, cron: "0 0 1 1 *", kind: "noop", payload: { from: "console" }, queue: `console-sched-${RUN}` });
     assert(made.status === 201, `schedule: ${made.status} ${JSON.stringify(made.data)}`);
-    const page = await open(t, "schedules.html");
+    const page = await open(t, "ops.html?view=schedules");
     const row = page.locator(`#ops tr[data-name="${name}"]`);
     await waitFor(async () => (await row.count()) === 1, "the schedule's row");
     await row.getByRole("button", { name: `disable ${name}` }).click();
@@ -196,7 +196,7 @@ export async function registerConsoleTests(h) {
     const name = `console-${RUN}`;
     const put = await apiCall("PUT", `/api/rate_limits/queue/${name}`, { max_starts: 7, per_s: 60 });
     assert(put.status === 201, `limit: ${put.status}`);
-    const page = await open(t, "limits.html");
+    const page = await open(t, "ops.html?view=limits");
     const row = page.locator(`#ops tr[data-name="queue/${name}"]`);
     await waitFor(async () => (await row.count()) === 1, "the limit's row");
     const cells = await row.locator("td").allTextContents();
@@ -222,7 +222,7 @@ export async function registerConsoleTests(h) {
   }, { timeout: 45000 });
 
   test("console: every console page fits a phone and is reachable by keyboard", async (t) => {
-    for (const p of ["fleet.html", "queues.html", "tasks.html?state=failed", "schedules.html", "limits.html", "breakers.html"]) {
+    for (const p of ["fleet.html", "queues.html", "tasks.html?state=failed", "ops.html?view=schedules", "ops.html?view=limits", "ops.html?view=breakers"]) {
       const page = await open(t, p, { width: 390 });
       await sleep(1200);
       await noHorizontalScroll(page, p);
