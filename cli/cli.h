@@ -92,5 +92,9 @@ int cmd_stats(struct db *db, const struct cli_opts *o);
 int cmd_token(struct db *db, const struct cli_opts *o, const char *verb, const char *arg);
 /* db must LISTEN on taskq_task (store_open_watcher). */
 int cmd_watch(struct db *db, const char *id);
+/* owner weight OWNER W | list */
+int cmd_owner(struct db *db, char **args);
+/* queue aging QUEUE SECONDS */
+int cmd_queue(struct db *db, char **args);
 
 #endif

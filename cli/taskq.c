@@ -123,10 +123,16 @@ static const char synopsis[] =
 	"  limit list              the rate limits and the starts in their current window; the\n"
 	"                          caps on owners' unfinished tasks\n"
 	"  limit rm queue|key|owner NAME\n"
-	"                          remove a rate limit, or an owner's cap\n\n"
+	"                          remove a rate limit, or an owner's cap\n"
+	"  owner weight OWNER W    OWNER's share of the starts when owners compete for workers\n"
+	"                          (0.01-100; every other owner's is 1)\n"
+	"  owner list              the owners with a weight of their own\n"
+	"  queue aging QUEUE SECONDS\n"
+	"                          QUEUE's waiting tasks gain one step of priority per SECONDS\n"
+	"                          of wait (0: no aging)\n\n"
 	"The CLI talks to PostgreSQL directly: whoever can connect is an admin, unless a token\n"
 	"(--token, TASKQ_TOKEN) says otherwise: an owner's token acts as that owner, as the HTTP\n"
-	"API does, and may not run token or limit (migrate takes no token).\n\n"
+	"API does, and may not run token, limit, owner or queue (migrate takes no token).\n\n"
 	"exit status: 0 ok (watch, submit --wait: the task succeeded), 1 the task failed,\n"
 	"2 it was cancelled, 3 not found, 4 wrong state (cancel of a finished task, retry of\n"
 	"one not failed or cancelled), 5 database error, 64 usage (unknown command or option,\n"
@@ -197,6 +203,16 @@ static int run_limit(struct db *db, char **a)
 	return cmd_limit(db, a);
 }
 
+static int run_owner(struct db *db, char **a)
+{
+	return cmd_owner(db, a);
+}
+
+static int run_queue(struct db *db, char **a)
+{
+	return cmd_queue(db, a);
+}
+
 static int run_token(struct db *db, char **a)
 {
 	return cmd_token(db, &g_cli, a[0], a[1]);
@@ -226,6 +242,8 @@ static const struct command {
 	 false, false},
 	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME",
 	 false, true, false},
+	{"owner", 1, 3, run_owner, " weight OWNER W | list", false, true, false},
+	{"queue", 3, 3, run_queue, " aging QUEUE SECONDS", false, true, false},
 };
 
 int main(int argc, char **argv)

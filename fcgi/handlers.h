@@ -27,5 +27,7 @@ void h_authorize_stream(struct req *r);
 void h_authorize_owner_stream(struct req *r);
 void h_me(struct req *r);
 void h_metrics(struct req *r);
+void h_owner_list(struct req *r);
+void h_owner_weight_put(struct req *r);
 
 #endif

@@ -31,6 +31,8 @@
 	R("GET", "/_taskq/authorize/stream", h_authorize_stream, 0, params_feed)               \
 	R("GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0, params_feed)       \
 	R("GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL)                                    \
-	R("GET", "/metrics", h_metrics, ROUTE_ADMIN | ROUTE_LOOPBACK, NULL)
+	R("GET", "/metrics", h_metrics, ROUTE_ADMIN | ROUTE_LOOPBACK, NULL)                    \
+	R("GET", "/api/owners", h_owner_list, ROUTE_ADMIN, NULL)                               \
+	R("PUT", "/api/owners/*/weight", h_owner_weight_put, ROUTE_ADMIN, NULL)
 
 #endif

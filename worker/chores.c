@@ -5,7 +5,8 @@
  *    /metrics) and says which held tasks were asked to cancel (their executors are told);
  *  - rescue of tasks whose lease expired (their worker died), re-read of the circuit
  *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks
- *    and of the counters (/metrics series) of queues that are gone;
+ *    and of the counters (/metrics series) of queues that are gone, the queues' start
+ *    rates and priority aging (about once a second: taskq.measure_rates, taskq.age);
  *  - registration of the kinds of the current table in taskq.kinds (at start and on reload).
  * It must not claim or run tasks; it only reads the executors' running ids under the lock.
  */
@@ -28,6 +29,7 @@
 #define RESCUE_EVERY_MAX_S 5.0
 #define PRUNE_EVERY_S 60.0
 #define PRUNE_BATCH 1000
+#define AGE_EVERY_S 1.0
 
 static void mark_cancel(const char *id, void *ctx)
 {
@@ -106,6 +108,13 @@ void chores_run(struct pool *p, struct chores_due *next)
 			counters_rescued(n);
 		}
 		next->rescue = now + (every < RESCUE_EVERY_MAX_S ? every : RESCUE_EVERY_MAX_S);
+	}
+	if (now >= next->age) {
+		if (store_age(p->cdb, &n, &err))
+			log_warn("event=age_failed msg=\"%s\"", err.msg);
+		else if (n > 0)
+			log_debug("event=aged count=%d", n);
+		next->age = now + AGE_EVERY_S;
 	}
 	if (now >= next->breakers || p->breakers_changed) {
 		p->breakers_changed = false;

@@ -34,6 +34,8 @@ struct task {
 	char *parents;       /* JSON array text of the parents' ids, or NULL: none */
 	char *after_policy;  /* "success" or "always" (with parents), or NULL */
 	int pending_parents; /* parents not finished yet: > 0 while queued means blocked */
+	int position;        /* a ready queued task's place in line (1: next); -1: none */
+	int eta_s;           /* seconds until it starts, as expected; -1: unknown */
 };
 
 /* The task record's fields, in the order of the task JSON (model/record.h): row_task decodes
@@ -85,6 +87,7 @@ struct queue_stat {
 	long long finished_last_minute;
 	long long delayed, blocked; /* of the queued: run_at ahead; waiting for parents */
 	long long workers;          /* live workers serving the queue */
+	double aging_s;             /* priority aging: seconds per step; < 0: none */
 };
 
 /* An upstream host of the http kind that asked the workers to wait (a row of

@@ -98,6 +98,9 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 		json_object_object_add(row, "delayed", json_object_new_int64(q[i].delayed));
 		json_object_object_add(row, "blocked", json_object_new_int64(q[i].blocked));
 		json_object_object_add(row, "workers", json_object_new_int64(q[i].workers));
+		json_object_object_add(row, "aging_s",
+				       q[i].aging_s > 0 ? json_object_new_double(q[i].aging_s)
+							: NULL);
 		if (q[i].workers == 0 && q[i].count[TASK_QUEUED] > 0) {
 			char text[200];
 			task_unserved_warning(q[i].queue, text, sizeof text);

@@ -19,12 +19,14 @@
 #include "store/tasks.h"
 
 /* A task's place in line: taskq.fair_run_at (sql/functions/submit.sql), with $12 (fair)
- * and one microsecond after the owner's previous task in this line ($13, remembered by the
- * caller), the line of its queue, priority and concurrency key ($9). The planner inlines
- * the function into the INSERT. */
-#define FAIR_RUN_AT                                                     \
-	"taskq.fair_run_at($3, $4::smallint, $5::float8, $12::boolean," \
-	" $13::timestamptz + interval '1 microsecond', $9)"
+ * and one step of its owner ($10, taskq.fair_step: 100 µs / its weight) after the owner's
+ * previous task in this line ($13, remembered by the caller), the line of its queue, priority
+ * and concurrency key ($9). The planner inlines the function into the INSERT; the step is
+ * looked up for fair submits only. */
+#define FAIR_RUN_AT                                                                 \
+	"taskq.fair_run_at($3, $4::smallint, $5::float8, $12::boolean,"             \
+	" CASE WHEN $12::boolean THEN $13::timestamptz + taskq.fair_step($10) END," \
+	" $9)"
 
 /* $14: the id, made before the first try */
 #define INSERT_TASK                                                                               \
@@ -43,7 +45,7 @@
 	" (e.v->>'priority')::smallint,"                                                          \
 	" taskq.fair_run_at(e.v->>'queue', (e.v->>'priority')::smallint,"                         \
 	" (e.v->>'delay_s')::float8, e.v->'fair' IS NOT NULL,"                                    \
-	" (e.v->>'fair_after')::timestamptz + make_interval(secs => e.o / 1e6),"                  \
+	" (e.v->>'fair_after')::timestamptz + e.o * taskq.fair_step(e.v->>'owner'),"              \
 	" e.v->>'concurrency_key'),"                                                              \
 	" (e.v->>'max_attempts')::int, (e.v->>'timeout_s')::int, e.v->>'concurrency_key',"        \
 	" e.v->>'owner', e.v->>'callback_url'"                                                    \
