@@ -40,7 +40,7 @@ struct cli_opts {
 	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note, *file, *tz,
 		*after, *after_policy, *token, *before;
 	const char *priority, *delay, *max_attempts, *timeout, *dedupe_key, *concurrency_key,
-		*limit, *backfill;
+		*limit, *backfill, *ordering;
 	long wait, admin, read_only;
 	bool as_owner; /* acting with an owner's token: that owner's rights, no admin's */
 };

@@ -45,6 +45,9 @@ static const struct config_opt g_opts[] = {
 	{"concurrency-key", NULL, CFG_STR, NULL, 0, 0,
 	 "tasks with this key run within the key's concurrency limit (submit)",
 	 &g_cli.concurrency_key},
+	{"ordering", NULL, CFG_STR, NULL, 0, 0,
+	 "strict: the key's tasks start in submit order, none after a failed one (submit)",
+	 &g_cli.ordering},
 	{"after", NULL, CFG_STR, NULL, 0, 0,
 	 "run after these tasks (ID[,ID...]) have succeeded; until then it is blocked (submit)",
 	 &g_cli.after},
@@ -88,7 +91,8 @@ static const char synopsis[] =
 	"                          (safe to run again)\n"
 	"  submit KIND [PAYLOAD]   submit a task (PAYLOAD: a JSON object); prints its id;\n"
 	"                          --queue, --priority, --delay, --max-attempts, --timeout,\n"
-	"                          --dedupe-key, --concurrency-key as POST /api/tasks takes them;\n"
+	"                          --dedupe-key, --concurrency-key, --ordering as POST /api/tasks\n"
+	"                          takes them;\n"
 	"                          with --wait, then follows it as watch does; with --after\n"
 	"                          ID[,ID...], it runs once those tasks have succeeded\n"
 	"  submit --file F         submit the tasks of F (JSON lines, as POST /api/tasks takes\n"

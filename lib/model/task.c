@@ -42,6 +42,7 @@ static const struct field task_fields[] = {
 	FIELD_HIDDEN(struct task, FIELD_INT, pending_parents),
 	FIELD_DFLT(struct task, FIELD_INT_OPT, position, -1),
 	FIELD_DFLT(struct task, FIELD_INT_OPT, eta_s, -1),
+	T(FIELD_STR, ordering),
 };
 #undef T
 _Static_assert(sizeof(enum task_state) == sizeof(int), "FIELD_ENUM reads an int");

@@ -36,6 +36,7 @@ struct task {
 	int pending_parents; /* parents not finished yet: > 0 while queued means blocked */
 	int position;        /* a ready queued task's place in line (1: next); -1: none */
 	int eta_s;           /* seconds until it starts, as expected; -1: unknown */
+	char *ordering;      /* "strict" (started in submit order within its key), or NULL */
 };
 
 /* The task record's fields, in the order of the task JSON (model/record.h): row_task decodes
@@ -71,6 +72,7 @@ struct task_new {
 	struct json_object *after;
 	bool after_index;  /* after holds an index (only a batch may) */
 	bool after_always; /* after_policy "always": runs even if a parent failed or was cancelled */
+	bool strict;       /* ordering "strict": its key starts it in submit order */
 };
 
 /* Filters of GET /api/tasks; NULL / 0 means "any". */

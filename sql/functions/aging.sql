@@ -76,7 +76,8 @@ BEGIN
 END $$;
 
 -- The ids of up to n of a line's ready tasks at priority p that waited at least one step
--- (step_s seconds), oldest first, locked (SKIP LOCKED: a claim that holds one takes it).
+-- (step_s seconds), oldest first, locked (SKIP LOCKED: a claim that holds one takes it). Not
+-- strict tasks: their key starts them in submit order whatever their priority.
 CREATE OR REPLACE FUNCTION taskq.line_due(q text, ckey text, p smallint, step_s float8,
                                           n integer)
 RETURNS uuid[]
@@ -93,6 +94,7 @@ BEGIN
   RETURN ARRAY(SELECT r.id FROM taskq.tasks r
                 WHERE r.state = 'queued' AND r.queue = q AND r.concurrency_key = ckey
                   AND r.priority = p AND r.run_at <= now() - make_interval(secs => step_s)
+                  AND r.strict_seq IS NULL
                 ORDER BY r.priority DESC, r.run_at, r.id LIMIT n
                 FOR UPDATE SKIP LOCKED);
 END $$;

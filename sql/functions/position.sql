@@ -7,7 +7,8 @@
 --
 -- position: 1 is the next task to start in its line, the order the claim takes it in:
 -- priority, then run_at, then id, among the ready tasks (not delayed, not blocked) of its
--- queue without a concurrency key, or of its key for a keyed task. Exact for the plain line of
+-- queue without a concurrency key, or of its key for a keyed task (a strict key's: in submit
+-- order). Exact for the plain line of
 -- a queue (FIFO or by priority, one owner or fair among owners: the fair place is run_at);
 -- an approximation where the claim mixes lines (keyed tasks more urgent than the best plain
 -- one go first; a key's tasks wait for its limit too), where a delayed task falls due ahead of
@@ -59,8 +60,16 @@ BEGIN
   IF t.state <> 'queued' OR t.run_at > now() THEN
     RETURN;
   END IF;
-  "position" := 1 + taskq.ahead_of(t.queue, t.concurrency_key, t.priority, t.run_at, t.id,
-                                   1000);
+  IF t.strict_seq IS NOT NULL THEN
+    -- a strict key's tasks start in submit order
+    "position" := 1 + (SELECT count(*) FROM (SELECT 1 FROM taskq.tasks r
+                                              WHERE r.state = 'queued'
+                                                AND r.concurrency_key = t.concurrency_key
+                                                AND r.strict_seq < t.strict_seq LIMIT 1000) x);
+  ELSE
+    "position" := 1 + taskq.ahead_of(t.queue, t.concurrency_key, t.priority, t.run_at, t.id,
+                                     1000);
+  END IF;
   SELECT r.starts_per_s INTO rate FROM taskq.queue_rates r WHERE r.queue = t.queue;
   IF rate > 0 THEN
     eta_s := round("position" / rate);

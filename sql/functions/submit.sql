@@ -132,6 +132,15 @@ BEGIN
     RAISE EXCEPTION '%unknown task kind %', taskq.label_of(label, bad.i::integer), coalesce(bad.kind, '(none)')
       USING ERRCODE = '22023';
   END IF;
+  SELECT e.o - 1 AS i INTO bad
+    FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
+   WHERE coalesce(e.v->'ordering', 'null') <> 'null'
+     AND (e.v->'ordering' <> '"strict"' OR e.v->>'concurrency_key' IS NULL)
+   ORDER BY e.o LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION '%ordering must be "strict" (with a concurrency_key) or null',
+      taskq.label_of(label, bad.i::integer) USING ERRCODE = '22023';
+  END IF;
 
   -- one statement inserts them all (ids made first, so that each row is known by its place)
   WITH src AS MATERIALIZED (
@@ -144,6 +153,7 @@ BEGIN
            coalesce((e.v->>'max_attempts')::integer, 3) AS max_attempts,
            (e.v->>'timeout_s')::integer AS timeout_s, e.v->>'dedupe_key' AS dedupe_key,
            e.v->>'concurrency_key' AS concurrency_key, e.v->>'callback_url' AS callback_url,
+           e.v->>'ordering' AS ordering,
            coalesce((e.v->>'fair')::boolean, false) AS fair,
            (e.v->>'fair_after')::timestamptz AS fair_after,
            -- the element's rank among the batch's elements of its line, and their number
@@ -158,12 +168,14 @@ BEGIN
              WHERE s.fair AND s.delay_s <= 0) d
   ), ins AS (
     INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts,
-                                  timeout_s, dedupe_key, concurrency_key, owner, callback_url)
+                                  timeout_s, dedupe_key, concurrency_key, owner, callback_url,
+                                  ordering, strict_seq)
     SELECT s.id, s.kind, s.payload, s.q, s.prio,
            taskq.fair_place(s.delay_s, s.fair, h.head,
                             coalesce(s.fair_after + (s.i + 1) * step, h.head + s.r * step,
                                      now() - (s.n_line - s.r) * step)),
-           s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url
+           s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url,
+           s.ordering, CASE WHEN s.ordering = 'strict' THEN nextval('taskq.strict_seq') END
       FROM src s
       LEFT JOIN heads h ON h.q = s.q AND h.prio = s.prio
                        AND h.ckey IS NOT DISTINCT FROM s.concurrency_key
@@ -224,7 +236,7 @@ END $$;
 
 -- Many tasks in one statement. tasks is a JSON array of objects with the fields of
 -- POST /api/tasks (kind required; payload, queue, priority, delay_s, max_attempts, timeout_s,
--- dedupe_key, concurrency_key, callback_url, after, after_policy optional, with the same
+-- dedupe_key, concurrency_key, callback_url, after, after_policy, ordering optional, with the same
 -- defaults). All or nothing: a bad element (unknown kind, a value out of range) raises an
 -- error whose message starts with "tasks[i]: " and nothing is inserted. A dedupe key that a
 -- live task of the owner already holds (or an earlier element of the same batch) gives that
@@ -247,7 +259,9 @@ END $$;
 -- Submit from SQL, inside the caller's own transaction. Returns the new task's id, or the id
 -- of the unfinished task with the same owner and dedupe_key. Wakes workers with one NOTIFY,
 -- which PostgreSQL folds to one per transaction however many tasks it submits. With after
--- (parent ids) it goes through taskq.insert_tasks, which links them; without, one INSERT.
+-- (parent ids) it goes through taskq.insert_tasks, which links them, and so does a strict one
+-- (ordering 'strict', with a concurrency_key: started in submit order, see claim.sql);
+-- otherwise one INSERT.
 CREATE OR REPLACE FUNCTION taskq.submit(
   kind text,
   payload jsonb DEFAULT '{}',
@@ -260,7 +274,8 @@ CREATE OR REPLACE FUNCTION taskq.submit(
   concurrency_key text DEFAULT NULL,
   owner text DEFAULT 'anonymous',
   after uuid[] DEFAULT NULL,
-  after_policy text DEFAULT NULL
+  after_policy text DEFAULT NULL,
+  ordering text DEFAULT NULL
 ) RETURNS uuid
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -268,14 +283,15 @@ DECLARE
   new_id uuid;
   el jsonb;
 BEGIN
-  IF cardinality(submit.after) > 0 THEN
+  IF cardinality(submit.after) > 0 OR submit.ordering IS NOT NULL THEN
     SELECT jsonb_object_agg(f.key, f.value) INTO el
       FROM jsonb_each(jsonb_build_object(
              'kind', submit.kind, 'payload', coalesce(submit.payload, '{}'), 'queue', submit.queue,
              'priority', submit.priority, 'delay_s', submit.delay_s,
              'max_attempts', submit.max_attempts, 'timeout_s', submit.timeout_s,
              'dedupe_key', submit.dedupe_key, 'concurrency_key', submit.concurrency_key,
-             'after', to_jsonb(submit.after), 'after_policy', submit.after_policy)) AS f
+             'after', to_jsonb(submit.after), 'after_policy', submit.after_policy,
+             'ordering', submit.ordering)) AS f
      WHERE f.value <> 'null';
     FOR tries IN 1..5 LOOP
       SELECT s.id INTO new_id

@@ -1,4 +1,5 @@
--- taskq schema, version 27: fair shares between owners, priority aging, queue positions.
+-- taskq schema, version 27: fair shares between owners, priority aging, queue positions,
+-- strict order per concurrency key.
 --
 -- taskq.owner_weights: an owner's share of the starts when owners compete for workers. The
 -- fair place in line (functions/submit.sql, taskq.fair_run_at) moves an owner's virtual
@@ -36,3 +37,21 @@ CREATE TABLE taskq.queue_rates (
   starts_per_s double precision NOT NULL,
   measured_at  timestamptz NOT NULL
 );
+
+-- Strict order per concurrency key: a task submitted with "ordering": "strict" (ordering) gets
+-- the next number of taskq.strict_seq (strict_seq): the claim starts a key's strict tasks in
+-- that order only, and none while one of them failed (functions/claim.sql, taskq.strict_head).
+-- The indexes hold only strict tasks (none: empty): the queued ones of a key in order, and the
+-- failed ones that block their key.
+CREATE SEQUENCE taskq.strict_seq;
+ALTER TABLE taskq.tasks ADD COLUMN ordering text CHECK (ordering = 'strict'),
+                        ADD COLUMN strict_seq bigint;
+CREATE INDEX tasks_strict ON taskq.tasks (concurrency_key, strict_seq)
+  WHERE state = 'queued' AND strict_seq IS NOT NULL;
+CREATE INDEX tasks_strict_failed ON taskq.tasks (concurrency_key)
+  WHERE state = 'failed' AND strict_seq IS NOT NULL;
+
+-- taskq.submit takes ordering: a new last argument, so the old signature goes
+-- (functions/submit.sql makes the new one). IF EXISTS: a fresh install has no functions yet.
+DROP FUNCTION IF EXISTS taskq.submit(text, jsonb, text, integer, double precision, integer,
+                                     integer, text, text, text, uuid[], text);
