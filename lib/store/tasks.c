@@ -11,14 +11,16 @@
 
 #include "store/exec.h"
 
-/* A read of one task (or of a few: the live streams') carries a queued task's position and
- * eta_s (sql/functions/position.sql: a bounded count over the ready index, for ready tasks
- * only). */
-static struct db_stmt s_get = DB_STMT(
-	"get", "SELECT t.*, p.* FROM taskq.tasks t, taskq.place_of(t) p WHERE t.id = $1::uuid", 1);
-static struct db_stmt s_get_many = DB_STMT(
-	"get_many",
-	"SELECT t.*, p.* FROM taskq.tasks t, taskq.place_of(t) p WHERE t.id = ANY ($1::uuid[])", 1);
+/* A read of one task (and the answers to parked long-polls) carries a queued task's position
+ * and eta_s (sql/functions/position.sql: a bounded count over the ready index, for ready tasks
+ * only); the live streams' reads of every changed task do not (a count per new task of a
+ * long backlog would be paid by every submit while a feed is open). */
+#define PLACED "SELECT t.*, p.* FROM taskq.tasks t, taskq.place_of(t) p"
+static struct db_stmt s_get = DB_STMT("get", PLACED " WHERE t.id = $1::uuid", 1);
+static struct db_stmt s_get_many =
+	DB_STMT("get_many", "SELECT * FROM taskq.tasks WHERE id = ANY ($1::uuid[])", 1);
+static struct db_stmt s_get_many_placed =
+	DB_STMT("get_many_placed", PLACED " WHERE t.id = ANY ($1::uuid[])", 1);
 static struct db_stmt s_list =
 	DB_STMT("list",
 		"SELECT * FROM taskq.tasks"
@@ -69,15 +71,27 @@ enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct 
 	return rc;
 }
 
-enum taskq_rc store_get_many(struct db *db, const char *const *ids, int n, struct task_list *out,
-			     struct taskq_err *err)
+static enum taskq_rc get_many(struct db *db, struct db_stmt *st, const char *const *ids, int n,
+			      struct task_list *out, struct taskq_err *err)
 {
 	char *arr = store_array_text(ids, n);
 	const char *p[1] = {arr};
-	enum taskq_rc rc = store_exec_tasks(db, &s_get_many, p, out, err);
+	enum taskq_rc rc = store_exec_tasks(db, st, p, out, err);
 
 	free(arr);
 	return rc;
+}
+
+enum taskq_rc store_get_many(struct db *db, const char *const *ids, int n, struct task_list *out,
+			     struct taskq_err *err)
+{
+	return get_many(db, &s_get_many, ids, n, out, err);
+}
+
+enum taskq_rc store_get_many_placed(struct db *db, const char *const *ids, int n,
+				    struct task_list *out, struct taskq_err *err)
+{
+	return get_many(db, &s_get_many_placed, ids, n, out, err);
 }
 
 enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task_list *out,

@@ -1,5 +1,6 @@
 -- functions/position.sql: a queued task's place in line and its expected wait, for reads of
--- one task (GET /api/tasks/{id}, its event stream, taskq status and watch): taskq.place_of,
+-- one task (GET /api/tasks/{id} and its long-polls, a stream's first message, taskq status
+-- and watch): taskq.place_of,
 -- and the queues' start rates it divides by (taskq.measure_rates, the workers' maintenance,
 -- about once a second; the table: schema/027_fair_shares.sql). Must not claim, and must stay
 -- cheap: a read of a task that is not ready pays one function call, a ready one a count over

@@ -38,6 +38,13 @@ function placeText(t) {
   return `${n}${th} in line` + (t.eta_s != null ? `, about ${t.eta_s} s` : "");
 }
 
+// keepPlace — a stream's change message of a task still queued carries no place in line
+// (null): keep the one last read until the next read (refreshPlace)
+function keepPlace(prev, task) {
+  if (!prev || !task || task.state !== "queued" || task.position != null || prev.position == null) return task;
+  return { ...task, position: prev.position, eta_s: prev.eta_s };
+}
+
 const STATE_TEXT = { queued: "Queued", running: "Processing…", succeeded: "Done", failed: "Failed", cancelled: "Cancelled" };
 const LIVE_TEXT = { reconnecting: "reconnecting…", offline: "offline, retrying" };
 
@@ -139,7 +146,7 @@ export class TaskqProgress extends HTMLElement {
     this.ctrl = new AbortController();
     this.handle = this.taskq.follow(id, {
       signal: this.ctrl.signal,
-      onUpdate: (task) => { this.task = task; this.render(); this.fire("taskq-update", { task }); },
+      onUpdate: (task) => { this.task = keepPlace(this.task, task); this.render(); this.fire("taskq-update", { task }); },
       onDone: (task) => { this.task = task; this.render(); this.fire("taskq-done", { task }); },
       onError: (error) => { this.error = error; this.render(); this.fire("taskq-error", { error }); },
       onStatus: (s) => { this.live = s.state; this.mode = s.mode; this.render(); },
@@ -149,15 +156,16 @@ export class TaskqProgress extends HTMLElement {
   }
 
   // refreshPlace — a queued task's place in line moves while the task itself does not change
-  // (no stream message): read it again now and then, keeping the rest of the task as followed
+  // (no stream message), and the stream's change messages do not count it (null): read it
+  // again now and then, keeping the rest of the task as followed
   async refreshPlace(id) {
     const t = this.task;
-    if (!t || t.state !== "queued" || t.position == null || this.placeBusy) return;
+    if (!t || t.state !== "queued" || this.placeBusy) return;
     this.placeBusy = true;
     try {
       const now = await this.taskq.get(id);
       const cur = this.task;
-      if (now && cur && cur.id === now.id && cur.state === "queued" && Number(now.version) === Number(cur.version)) {
+      if (now && cur && cur.id === now.id && cur.state === "queued" && Number(now.version) >= Number(cur.version)) {
         this.task = { ...cur, position: now.position, eta_s: now.eta_s };
         this.render();
       }
