@@ -40,7 +40,7 @@ struct cli_opts {
 	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note, *file, *tz,
 		*after, *after_policy, *token, *before;
 	const char *priority, *delay, *max_attempts, *timeout, *dedupe_key, *concurrency_key,
-		*limit, *backfill;
+		*limit, *backfill, *ordering;
 	long wait, admin, read_only;
 	bool as_owner; /* acting with an owner's token: that owner's rights, no admin's */
 };
@@ -92,5 +92,9 @@ int cmd_stats(struct db *db, const struct cli_opts *o);
 int cmd_token(struct db *db, const struct cli_opts *o, const char *verb, const char *arg);
 /* db must LISTEN on taskq_task (store_open_watcher). */
 int cmd_watch(struct db *db, const char *id);
+/* owner weight OWNER W | list */
+int cmd_owner(struct db *db, char **args);
+/* queue aging QUEUE SECONDS */
+int cmd_queue(struct db *db, char **args);
 
 #endif

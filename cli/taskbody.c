@@ -20,6 +20,7 @@ static const struct {
 	{"timeout_s", "--timeout"},
 	{"dedupe_key", "--dedupe-key"},
 	{"concurrency_key", "--concurrency-key"},
+	{"ordering", "--ordering"},
 	{"after_policy", "--after-policy"},
 	{"after", "--after"},
 	{"tz", "--tz"},
@@ -113,6 +114,7 @@ json_object *taskbody_submit(const struct cli_opts *o, const char *kind, const c
 	add_number(body, "delay_s", o->delay);
 	add_string(body, "dedupe_key", o->dedupe_key);
 	add_string(body, "concurrency_key", o->concurrency_key);
+	add_string(body, "ordering", o->ordering);
 	add_after(body, o->after);
 	add_string(body, "after_policy", o->after_policy);
 	if (!add_payload(body, payload, code)) {

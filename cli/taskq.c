@@ -45,6 +45,9 @@ static const struct config_opt g_opts[] = {
 	{"concurrency-key", NULL, CFG_STR, NULL, 0, 0,
 	 "tasks with this key run within the key's concurrency limit (submit)",
 	 &g_cli.concurrency_key},
+	{"ordering", NULL, CFG_STR, NULL, 0, 0,
+	 "strict: the key's tasks start in submit order, none after a failed one (submit)",
+	 &g_cli.ordering},
 	{"after", NULL, CFG_STR, NULL, 0, 0,
 	 "run after these tasks (ID[,ID...]) have succeeded; until then it is blocked (submit)",
 	 &g_cli.after},
@@ -88,7 +91,8 @@ static const char synopsis[] =
 	"                          (safe to run again)\n"
 	"  submit KIND [PAYLOAD]   submit a task (PAYLOAD: a JSON object); prints its id;\n"
 	"                          --queue, --priority, --delay, --max-attempts, --timeout,\n"
-	"                          --dedupe-key, --concurrency-key as POST /api/tasks takes them;\n"
+	"                          --dedupe-key, --concurrency-key, --ordering as POST /api/tasks\n"
+	"                          takes them;\n"
 	"                          with --wait, then follows it as watch does; with --after\n"
 	"                          ID[,ID...], it runs once those tasks have succeeded\n"
 	"  submit --file F         submit the tasks of F (JSON lines, as POST /api/tasks takes\n"
@@ -123,10 +127,16 @@ static const char synopsis[] =
 	"  limit list              the rate limits and the starts in their current window; the\n"
 	"                          caps on owners' unfinished tasks\n"
 	"  limit rm queue|key|owner NAME\n"
-	"                          remove a rate limit, or an owner's cap\n\n"
+	"                          remove a rate limit, or an owner's cap\n"
+	"  owner weight OWNER W    OWNER's share of the starts when owners compete for workers\n"
+	"                          (0.01-100; every other owner's is 1)\n"
+	"  owner list              the owners with a weight of their own\n"
+	"  queue aging QUEUE SECONDS\n"
+	"                          QUEUE's waiting tasks gain one step of priority per SECONDS\n"
+	"                          of wait (0: no aging)\n\n"
 	"The CLI talks to PostgreSQL directly: whoever can connect is an admin, unless a token\n"
 	"(--token, TASKQ_TOKEN) says otherwise: an owner's token acts as that owner, as the HTTP\n"
-	"API does, and may not run token or limit (migrate takes no token).\n\n"
+	"API does, and may not run token, limit, owner or queue (migrate takes no token).\n\n"
 	"exit status: 0 ok (watch, submit --wait: the task succeeded), 1 the task failed,\n"
 	"2 it was cancelled, 3 not found, 4 wrong state (cancel of a finished task, retry of\n"
 	"one not failed or cancelled), 5 database error, 64 usage (unknown command or option,\n"
@@ -197,6 +207,16 @@ static int run_limit(struct db *db, char **a)
 	return cmd_limit(db, a);
 }
 
+static int run_owner(struct db *db, char **a)
+{
+	return cmd_owner(db, a);
+}
+
+static int run_queue(struct db *db, char **a)
+{
+	return cmd_queue(db, a);
+}
+
 static int run_token(struct db *db, char **a)
 {
 	return cmd_token(db, &g_cli, a[0], a[1]);
@@ -226,6 +246,8 @@ static const struct command {
 	 false, false},
 	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME",
 	 false, true, false},
+	{"owner", 1, 3, run_owner, " weight OWNER W | list", false, true, false},
+	{"queue", 3, 3, run_queue, " aging QUEUE SECONDS", false, true, false},
 };
 
 int main(int argc, char **argv)

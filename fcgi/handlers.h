@@ -34,5 +34,7 @@ void h_breakers(struct req *r);
 void h_breaker_reset(struct req *r);
 void h_schedule_run(struct req *r);
 void h_task_bulk(struct req *r);
+void h_owner_list(struct req *r);
+void h_owner_weight_put(struct req *r);
 
 #endif

@@ -37,6 +37,8 @@
 	R("GET", "/api/breakers", h_breakers, ROUTE_ADMIN, NULL)                               \
 	R("POST", "/api/breakers/*/reset", h_breaker_reset, ROUTE_ADMIN, NULL)                 \
 	R("POST", "/api/schedules/*/run", h_schedule_run, ROUTE_ADMIN, NULL)                   \
-	R("GET", "/metrics", h_metrics, ROUTE_ADMIN | ROUTE_LOOPBACK, NULL)
+	R("GET", "/metrics", h_metrics, ROUTE_ADMIN | ROUTE_LOOPBACK, NULL)                    \
+	R("GET", "/api/owners", h_owner_list, ROUTE_ADMIN, NULL)                               \
+	R("PUT", "/api/owners/*/weight", h_owner_weight_put, ROUTE_ADMIN, NULL)
 
 #endif

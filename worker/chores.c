@@ -5,9 +5,10 @@
  *    /metrics) and says which held tasks were asked to cancel (their executors are told);
  *  - rescue of tasks whose lease expired (their worker died), re-read of the circuit
  *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks
- *    and of the counters (/metrics series) of queues that are gone, and the per-minute
- *    rollup of each queue that the console's charts draw (each whole minute, looked for every
- *    20 s, unless --rollup-days 0);
+ *    and of the counters (/metrics series) of queues that are gone, the queues' start
+ *    rates and priority aging (about once a second: taskq.measure_rates, taskq.age), and the
+ *    per-minute rollup of each queue that the console's charts draw (each whole minute,
+ *    looked for every 20 s, unless --rollup-days 0);
  *  - registration of the kinds of the current table in taskq.kinds (at start and on reload).
  * It must not claim or run tasks; it only reads the executors' running ids under the lock.
  */
@@ -32,6 +33,7 @@
 #define PRUNE_EVERY_S 60.0
 #define PRUNE_BATCH 1000
 #define ROLLUP_EVERY_S 20.0
+#define AGE_EVERY_S 1.0
 
 static void mark_cancel(const char *id, void *ctx)
 {
@@ -110,6 +112,13 @@ void chores_run(struct pool *p, struct chores_due *next)
 			counters_rescued(n);
 		}
 		next->rescue = now + (every < RESCUE_EVERY_MAX_S ? every : RESCUE_EVERY_MAX_S);
+	}
+	if (now >= next->age) {
+		if (store_age(p->cdb, &n, &err))
+			log_warn("event=age_failed msg=\"%s\"", err.msg);
+		else if (n > 0)
+			log_debug("event=aged count=%d", n);
+		next->age = now + AGE_EVERY_S;
 	}
 	if (now >= next->breakers || p->breakers_changed) {
 		p->breakers_changed = false;

@@ -112,7 +112,7 @@ void *executor_main(void *arg);
 
 /* chores.c. When each chore is due next (monotonic seconds; 0: at once). */
 struct chores_due {
-	double heartbeat, rescue, prune, breakers, rollup;
+	double heartbeat, rescue, prune, breakers, rollup, age;
 };
 /* Runs the chores that are due, on the claimer's connection (claimer thread only). */
 void chores_run(struct pool *p, struct chores_due *next);

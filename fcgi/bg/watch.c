@@ -203,7 +203,7 @@ static void settle(struct waiter *due, double now, bool all)
 	n = 0;
 	for (struct waiter *w = due; w; w = w->next)
 		ids[n++] = w->id;
-	rc = store_get_many(g.db, ids, n, &l, &err);
+	rc = store_get_many_placed(g.db, ids, n, &l, &err); /* answers to GETs: with positions */
 	free(ids);
 	if (rc == TASKQ_OK && served_any_queued(&l))
 		served_refresh(g.db); /* answers carry a queued task's warning */

@@ -40,6 +40,9 @@ static const struct field task_fields[] = {
 	T(FIELD_IDS, parents),
 	T(FIELD_STR, after_policy),
 	FIELD_HIDDEN(struct task, FIELD_INT, pending_parents),
+	FIELD_DFLT(struct task, FIELD_INT_OPT, position, -1),
+	FIELD_DFLT(struct task, FIELD_INT_OPT, eta_s, -1),
+	T(FIELD_STR, ordering),
 };
 #undef T
 _Static_assert(sizeof(enum task_state) == sizeof(int), "FIELD_ENUM reads an int");

@@ -34,6 +34,9 @@ struct task {
 	char *parents;       /* JSON array text of the parents' ids, or NULL: none */
 	char *after_policy;  /* "success" or "always" (with parents), or NULL */
 	int pending_parents; /* parents not finished yet: > 0 while queued means blocked */
+	int position;        /* a ready queued task's place in line (1: next); -1: none */
+	int eta_s;           /* seconds until it starts, as expected; -1: unknown */
+	char *ordering;      /* "strict" (started in submit order within its key), or NULL */
 };
 
 /* The task record's fields, in the order of the task JSON (model/record.h): row_task decodes
@@ -69,6 +72,7 @@ struct task_new {
 	struct json_object *after;
 	bool after_index;  /* after holds an index (only a batch may) */
 	bool after_always; /* after_policy "always": runs even if a parent failed or was cancelled */
+	bool strict;       /* ordering "strict": its key starts it in submit order */
 };
 
 /* Filters of GET /api/tasks; NULL / 0 means "any". id_lo, id_hi: the ids an id prefix spans;
@@ -89,6 +93,7 @@ struct queue_stat {
 	long long finished_last_minute;
 	long long delayed, blocked; /* of the queued: run_at ahead; waiting for parents */
 	long long workers;          /* live workers serving the queue */
+	double aging_s;             /* priority aging: seconds per step; < 0: none */
 };
 
 /* An upstream host of the http kind that asked the workers to wait (a row of

@@ -98,6 +98,9 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 		json_object_object_add(row, "delayed", json_object_new_int64(q[i].delayed));
 		json_object_object_add(row, "blocked", json_object_new_int64(q[i].blocked));
 		json_object_object_add(row, "workers", json_object_new_int64(q[i].workers));
+		json_object_object_add(row, "aging_s",
+				       q[i].aging_s > 0 ? json_object_new_double(q[i].aging_s)
+							: NULL);
 		if (q[i].workers == 0 && q[i].count[TASK_QUEUED] > 0) {
 			char text[200];
 			task_unserved_warning(q[i].queue, text, sizeof text);
@@ -342,6 +345,14 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 			rc = get_url(v, "callback_url", &n->callback_url, err);
 		} else if (!strcmp(key, "after")) {
 			rc = get_after(v, n, err);
+		} else if (!strcmp(key, "ordering")) {
+			if (json_object_is_type(v, json_type_null))
+				continue;
+			if (!json_object_is_type(v, json_type_string) ||
+			    strcmp(json_object_get_string(v), "strict") != 0)
+				return taskq_fail(err, TASKQ_INVAL,
+						  "ordering must be \"strict\" or null");
+			n->strict = true;
 		} else if (!strcmp(key, "after_policy")) {
 			if (json_object_is_type(v, json_type_null))
 				continue;
@@ -358,6 +369,8 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 		return taskq_fail(err, TASKQ_INVAL, "kind is required");
 	if (have_policy && !n->after)
 		return taskq_fail(err, TASKQ_INVAL, "after_policy needs after");
+	if (n->strict && !n->concurrency_key)
+		return taskq_fail(err, TASKQ_INVAL, "ordering \"strict\" needs a concurrency_key");
 
 	json_object *payload;
 	if (json_object_object_get_ex(body, "payload", &payload) && payload) {
@@ -397,6 +410,8 @@ json_object *taskjson_batch_element(const struct task_new *n)
 				       json_object_new_string(n->concurrency_key));
 	if (n->callback_url)
 		json_object_object_add(o, "callback_url", json_object_new_string(n->callback_url));
+	if (n->strict)
+		json_object_object_add(o, "ordering", json_object_new_string("strict"));
 	if (n->after) {
 		json_object_object_add(o, "after", json_object_get(n->after));
 		json_object_object_add(

@@ -11,9 +11,16 @@
 
 #include "store/exec.h"
 
-static struct db_stmt s_get = DB_STMT("get", "SELECT * FROM taskq.tasks WHERE id = $1::uuid", 1);
+/* A read of one task (and the answers to parked long-polls) carries a queued task's position
+ * and eta_s (sql/functions/position.sql: a bounded count over the ready index, for ready tasks
+ * only); the live streams' reads of every changed task do not (a count per new task of a
+ * long backlog would be paid by every submit while a feed is open). */
+#define PLACED "SELECT t.*, p.* FROM taskq.tasks t, taskq.place_of(t) p"
+static struct db_stmt s_get = DB_STMT("get", PLACED " WHERE t.id = $1::uuid", 1);
 static struct db_stmt s_get_many =
 	DB_STMT("get_many", "SELECT * FROM taskq.tasks WHERE id = ANY ($1::uuid[])", 1);
+static struct db_stmt s_get_many_placed =
+	DB_STMT("get_many_placed", PLACED " WHERE t.id = ANY ($1::uuid[])", 1);
 static struct db_stmt s_list =
 	DB_STMT("list",
 		"SELECT * FROM taskq.task_page($1::taskq.state, $2, $3, $4::uuid, $5::int, $6,"
@@ -31,15 +38,18 @@ static struct db_stmt s_history =
 		"SELECT at, event, attempt, worker_id, detail FROM taskq.task_history"
 		" WHERE task_id = $1::uuid ORDER BY n LIMIT 1000",
 		1);
-static struct db_stmt s_queues =
-	DB_STMT("queues",
-		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute, delayed, blocked, workers FROM taskq.queue_overview",
-		0);
+/* The queue's priority aging (sql/functions/aging.sql): seconds per step, NULL: none. */
+#define AGING_S "(SELECT a.seconds_per_step FROM taskq.queue_aging a WHERE a.queue = o.queue)"
+static struct db_stmt s_queues = DB_STMT(
+	"queues",
+	"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
+	" finished_last_minute, delayed, blocked, workers, " AGING_S " FROM taskq.queue_overview o",
+	0);
 static struct db_stmt s_queues_of =
 	DB_STMT("queues_of",
 		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute, delayed, blocked, workers FROM taskq.queue_overview_of($1)",
+		" finished_last_minute, delayed, blocked, workers, " AGING_S
+		" FROM taskq.queue_overview_of($1) o",
 		1);
 static struct db_stmt s_kinds = DB_STMT("kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0);
 static struct db_stmt s_register_kind =
@@ -59,15 +69,27 @@ enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct 
 	return rc;
 }
 
-enum taskq_rc store_get_many(struct db *db, const char *const *ids, int n, struct task_list *out,
-			     struct taskq_err *err)
+static enum taskq_rc get_many(struct db *db, struct db_stmt *st, const char *const *ids, int n,
+			      struct task_list *out, struct taskq_err *err)
 {
 	char *arr = store_array_text(ids, n);
 	const char *p[1] = {arr};
-	enum taskq_rc rc = store_exec_tasks(db, &s_get_many, p, out, err);
+	enum taskq_rc rc = store_exec_tasks(db, st, p, out, err);
 
 	free(arr);
 	return rc;
+}
+
+enum taskq_rc store_get_many(struct db *db, const char *const *ids, int n, struct task_list *out,
+			     struct taskq_err *err)
+{
+	return get_many(db, &s_get_many, ids, n, out, err);
+}
+
+enum taskq_rc store_get_many_placed(struct db *db, const char *const *ids, int n,
+				    struct task_list *out, struct taskq_err *err)
+{
+	return get_many(db, &s_get_many_placed, ids, n, out, err);
 }
 
 enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task_list *out,
@@ -168,6 +190,7 @@ static void decode_queue(const struct row *r, void *elem)
 	q->delayed = row_ll(r, 8, 0);
 	q->blocked = row_ll(r, 9, 0);
 	q->workers = row_ll(r, 10, 0);
+	q->aging_s = row_double(r, 11, -1);
 }
 
 enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat **out, int *n,

@@ -18,9 +18,12 @@
 
 /* TASKQ_NOTFOUND (STORE_NO_TASK) for an unknown id. */
 enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct taskq_err *err);
-/* The tasks among ids[0..n) (canonical UUIDs) that exist, in no promised order. */
+/* The tasks among ids[0..n) (canonical UUIDs) that exist, in no promised order; without a
+ * queued task's position and eta_s (null), which store_get and store_get_many_placed read. */
 enum taskq_rc store_get_many(struct db *db, const char *const *ids, int n, struct task_list *out,
 			     struct taskq_err *err);
+enum taskq_rc store_get_many_placed(struct db *db, const char *const *ids, int n,
+				    struct task_list *out, struct taskq_err *err);
 enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task_list *out,
 			 struct taskq_err *err);
 /* Up to limit running tasks. */

@@ -30,6 +30,8 @@ static struct db_stmt s_ack_cancel =
 static struct db_stmt s_release =
 	DB_STMT("release", "SELECT taskq.release($1::uuid, $2, $3::int)", 3);
 static struct db_stmt s_rescue = DB_STMT("rescue", "SELECT taskq.rescue()", 0);
+static struct db_stmt s_age = DB_STMT("age", "SELECT taskq.age()", 0);
+static struct db_stmt s_rates = DB_STMT("rates", "SELECT taskq.measure_rates()", 0);
 static struct db_stmt s_heartbeat = DB_STMT(
 	"heartbeat",
 	"SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[], $4::int[],"
@@ -171,6 +173,17 @@ enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err)
 	enum taskq_rc rc = store_exec_ll(db, &s_rescue, NULL, 0, &n, err);
 
 	*moved = (int)n;
+	return rc;
+}
+
+enum taskq_rc store_age(struct db *db, int *raised, struct taskq_err *err)
+{
+	long long n;
+	enum taskq_rc rc = store_exec_ll(db, &s_rates, NULL, 0, &n, err);
+
+	if (rc == TASKQ_OK)
+		rc = store_exec_ll(db, &s_age, NULL, 0, &n, err);
+	*raised = (int)n;
 	return rc;
 }
 

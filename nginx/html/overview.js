@@ -357,7 +357,8 @@ function makeQueueRow(name) {
     $("queue-list").append(el("option", { value: name }));
   }
   const warn = el("span", { class: "q-warn", hidden: true, text: "no worker" });
-  return el("tr", { "data-queue": name }, el("td", { class: "q" }, link, " ", warn),
+  const aging = el("span", { class: "q-aging", hidden: true });
+  return el("tr", { "data-queue": name }, el("td", { class: "q" }, link, " ", warn, " ", aging),
     ...QUEUE_CELLS.map((label) => el("td", { class: "num", "data-label": label })));
 }
 
@@ -405,6 +406,11 @@ function renderQueues(queues) {
     setCell(cells[10], q.workers, !q.workers && !q.warning);
     cells[10].classList.toggle("warn", !!q.warning);
     setQueueWarning(tr, q.warning);
+    // priority aging (aging_s): its waiting tasks gain a step of priority per aging_s seconds
+    const aging = tr.querySelector(".q-aging");
+    aging.hidden = !q.aging_s;
+    aging.textContent = q.aging_s ? `aging ${fmtDuration(q.aging_s)}` : "";
+    aging.title = q.aging_s ? `priority aging: +1 priority per ${fmtDuration(q.aging_s)} of wait` : "";
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
   });
   for (const [name, tr] of queueRows) {

@@ -68,7 +68,9 @@ function renderFacts(t) {
   timeFact(dl, "updated", t.updated_at);
   fact(dl, "version", String(t.version));
   if (t.dedupe_key) fact(dl, "dedupe key", t.dedupe_key);
-  if (t.concurrency_key) fact(dl, "concurrency key", t.concurrency_key);
+  if (t.concurrency_key) fact(dl, "concurrency key", t.concurrency_key + (t.ordering === "strict" ? " (strict order)" : ""));
+  // a queued task's place in line and its expected wait (position, eta_s)
+  if (t.state === "queued" && t.position) fact(dl, "in line", `${t.position === 1001 ? "past 1,000th" : "#" + t.position}${t.eta_s != null ? `, starts in about ${fmtDuration(t.eta_s)}` : ""}`);
   if (t.callback_url) fact(dl, "callback", `${t.callback_url} (${t.callback_state || "not yet"})`);
 }
 

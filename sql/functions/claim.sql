@@ -28,6 +28,38 @@ BEGIN
   RETURNING t.*;
 END $$;
 
+-- Strict order per key (tasks submitted with "ordering": "strict", schema/027_fair_shares.sql):
+-- the ids of the first tasks of key ckey in queue q by their strict_seq (submit order), up to
+-- n of them, as far as they are ready (run_at due, priority at least floor_prio): a task that
+-- waits for its retry's back-off holds the ones after it. NULL while the key has a failed
+-- strict task (it blocks its key until it is retried or cancelled). Locked without SKIP
+-- LOCKED: claims of one key already take turns (the claim's advisory lock), and skipping a
+-- row another transaction holds for a moment would start the next one first. A key whose
+-- strict tasks are all taken has none: an empty array.
+CREATE OR REPLACE FUNCTION taskq.strict_head(q text, ckey text, n integer, floor_prio integer)
+RETURNS uuid[]
+LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off AS $$
+DECLARE
+  r record;
+  ids uuid[] := '{}';
+BEGIN
+  IF EXISTS (SELECT 1 FROM taskq.tasks f
+              WHERE f.state = 'failed' AND f.concurrency_key = ckey AND f.strict_seq IS NOT NULL) THEN
+    RETURN NULL;
+  END IF;
+  FOR r IN SELECT t.id, t.run_at <= now() AND t.priority >= floor_prio AS ready
+             FROM taskq.tasks t
+            WHERE t.state = 'queued' AND t.concurrency_key = ckey AND t.strict_seq IS NOT NULL
+              AND t.queue = q
+            ORDER BY t.strict_seq LIMIT n FOR UPDATE OF t
+  LOOP
+    EXIT WHEN NOT r.ready;
+    ids := ids || r.id;
+  END LOOP;
+  RETURN ids;
+END $$;
+
 -- Claims up to k ready tasks of one queue for a worker, leased for lease_s seconds, in
 -- priority order across keyed and plain tasks: keyed tasks more urgent than the best ready
 -- plain task first, then plain tasks, then keyed tasks of any priority for what is left.
@@ -35,7 +67,8 @@ END $$;
 -- count the same key at once (the count runs in its own statement, after the lock, so it sees
 -- every committed claim). Keys come from a loose index scan (one probe per distinct key), so
 -- a backlog of thousands of tasks waiting for one key costs a claim nothing. The queue's rate
--- limit caps the whole claim, a key's limit caps what that key gives.
+-- limit caps the whole claim, a key's limit caps what that key gives. A key with strict tasks
+-- gives them in submit order only (taskq.strict_head).
 --
 -- Its plans are made once per session (force_generic_plan, as every statement of
 -- taskq-worker) and may only walk indexes in order (sequential scans, bitmap scans and sorts
@@ -121,13 +154,20 @@ BEGIN
         room := k_allowed;
       END IF;
       CONTINUE WHEN room <= 0;
-      SELECT array_agg(r.id) INTO ids FROM (
-        SELECT r.id FROM taskq.tasks r
-         WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
-           AND r.concurrency_key = ckey AND r.priority >= floor_prio
-         ORDER BY r.priority DESC, r.run_at, r.id
-         LIMIT room
-         FOR UPDATE SKIP LOCKED) r;
+      IF EXISTS (SELECT 1 FROM taskq.tasks r
+                  WHERE r.state = 'queued' AND r.concurrency_key = ckey
+                    AND r.strict_seq IS NOT NULL) THEN
+        -- a strict key: in submit order, and nothing after a failure
+        ids := taskq.strict_head(queue_name, ckey, room, floor_prio);
+      ELSE
+        SELECT array_agg(r.id) INTO ids FROM (
+          SELECT r.id FROM taskq.tasks r
+           WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
+             AND r.concurrency_key = ckey AND r.priority >= floor_prio
+           ORDER BY r.priority DESC, r.run_at, r.id
+           LIMIT room
+           FOR UPDATE SKIP LOCKED) r;
+      END IF;
       RETURN QUERY SELECT * FROM taskq.take(worker, ids, lease_s);
       GET DIAGNOSTICS n = ROW_COUNT;
       got := got + n;

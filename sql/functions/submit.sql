@@ -33,14 +33,27 @@ BEGIN
            ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1);
 END $$;
 
+-- How far an owner's virtual clock moves per task it submits: 100 µs / its weight
+-- (taskq.owner_weights; 1 without a row), at least 1 µs. The fair place of the owner's next
+-- task is its previous one's plus this step, so under saturation owners start tasks in the
+-- ratio of their weights (weights 3 and 1: steps of 33 and 100 µs). PL/pgSQL so that the
+-- plan of its lookup is kept for the session.
+CREATE OR REPLACE FUNCTION taskq.fair_step(owner text) RETURNS interval
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN make_interval(secs => greatest(1, round(100 / coalesce(
+           (SELECT w.weight FROM taskq.owner_weights w WHERE w.owner = fair_step.owner), 1)))
+         / 1e6);
+END $$;
+
 -- A new task's place in line (its run_at): the one rule every submit follows, taskq.submit,
 -- taskq.insert_tasks and taskq-fcgi's INSERTs (lib/store/submit.c) alike. Delayed tasks, and all of
 -- them unless fair, run at now() + delay_s. Fair ones (start-time fair queueing across
 -- owners, taskq-fcgi with auth on): at after, the place of the owner's previous task in this
--- line (queue, priority and concurrency key) plus a microsecond (the caller remembers it,
--- fcgi/fair.c), but never before the head of the line nor after now(). A flood from one
--- owner then takes one slot per microsecond of line while another owner's task lands at the
--- head, so owners alternate. A keyed task's line is its key's: a claim takes a key's tasks in
+-- line (queue, priority and concurrency key) plus the owner's step (taskq.fair_step; the
+-- caller remembers the place, fcgi/fair.c), but never before the head of the line nor after
+-- now(). A flood from one owner then takes one slot per step of line while another owner's
+-- task lands at the head, so owners alternate, in the ratio of their weights. A keyed task's line is its key's: a claim takes a key's tasks in
 -- run_at order within a priority, so owners alternate within the key too.
 -- LANGUAGE sql, one expression, no FROM: the planner inlines it into the calling statement,
 -- so a submit pays nothing for the call, and one that is not fair never looks up the head
@@ -78,7 +91,8 @@ $$;
 -- parents are linked in the order of the array, so that an index names an element linked
 -- already. label prefixes messages about element i ("tasks[i]: "; NULL: none, for a single
 -- submit). creator: see taskq.link_parents. fair and fair_after (taskq-fcgi's place in line
--- for the element's owner, see taskq.fair_run_at) are left out by SQL callers.
+-- for the element's owner, see taskq.fair_run_at) are left out by SQL callers; element i of a
+-- fair batch goes i + 1 of the owner's steps after fair_after (see step below).
 -- An element may bring its id (a submit, not a follow-up: creator is NULL). taskq-fcgi and the
 -- CLI make them before they send the statement, so that they can send it again when their
 -- connection died before the answer came: an element whose id is already a task of the owner
@@ -92,6 +106,11 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   who text := coalesce(insert_tasks.owner, 'anonymous');
+  -- the owner's step in line (taskq.fair_step): a batch's fair elements go one step apart,
+  -- after the owner's last place, or else from the head of their line (the first at the
+  -- head), or else ending at now() in an empty line; never all at one place, where a later
+  -- owner's first task would land behind every one of them
+  step interval := taskq.fair_step(who);
   bad record;
   el record;
   ids uuid[];
@@ -113,6 +132,15 @@ BEGIN
     RAISE EXCEPTION '%unknown task kind %', taskq.label_of(label, bad.i::integer), coalesce(bad.kind, '(none)')
       USING ERRCODE = '22023';
   END IF;
+  SELECT e.o - 1 AS i INTO bad
+    FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
+   WHERE coalesce(e.v->'ordering', 'null') <> 'null'
+     AND (e.v->'ordering' <> '"strict"' OR e.v->>'concurrency_key' IS NULL)
+   ORDER BY e.o LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION '%ordering must be "strict" (with a concurrency_key) or null',
+      taskq.label_of(label, bad.i::integer) USING ERRCODE = '22023';
+  END IF;
 
   -- one statement inserts them all (ids made first, so that each row is known by its place)
   WITH src AS MATERIALIZED (
@@ -125,9 +153,14 @@ BEGIN
            coalesce((e.v->>'max_attempts')::integer, 3) AS max_attempts,
            (e.v->>'timeout_s')::integer AS timeout_s, e.v->>'dedupe_key' AS dedupe_key,
            e.v->>'concurrency_key' AS concurrency_key, e.v->>'callback_url' AS callback_url,
+           e.v->>'ordering' AS ordering,
            coalesce((e.v->>'fair')::boolean, false) AS fair,
-           (e.v->>'fair_after')::timestamptz AS fair_after
+           (e.v->>'fair_after')::timestamptz AS fair_after,
+           -- the element's rank among the batch's elements of its line, and their number
+           (row_number() OVER (line ORDER BY e.o) - 1)::integer AS r, count(*) OVER line AS n_line
       FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
+    WINDOW line AS (PARTITION BY coalesce(e.v->>'queue', 'default'),
+                                 coalesce((e.v->>'priority')::smallint, 0), e.v->>'concurrency_key')
   ), heads AS MATERIALIZED (
     -- each line's head once (see taskq.fair_run_at), not once per fair element
     SELECT d.q, d.prio, d.ckey, taskq.fair_head(d.q, d.prio::smallint, d.ckey) AS head
@@ -135,11 +168,14 @@ BEGIN
              WHERE s.fair AND s.delay_s <= 0) d
   ), ins AS (
     INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts,
-                                  timeout_s, dedupe_key, concurrency_key, owner, callback_url)
+                                  timeout_s, dedupe_key, concurrency_key, owner, callback_url,
+                                  ordering, strict_seq)
     SELECT s.id, s.kind, s.payload, s.q, s.prio,
            taskq.fair_place(s.delay_s, s.fair, h.head,
-                            s.fair_after + make_interval(secs => (s.i + 1) / 1e6)),
-           s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url
+                            coalesce(s.fair_after + (s.i + 1) * step, h.head + s.r * step,
+                                     now() - (s.n_line - s.r) * step)),
+           s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url,
+           s.ordering, CASE WHEN s.ordering = 'strict' THEN nextval('taskq.strict_seq') END
       FROM src s
       LEFT JOIN heads h ON h.q = s.q AND h.prio = s.prio
                        AND h.ckey IS NOT DISTINCT FROM s.concurrency_key
@@ -200,7 +236,7 @@ END $$;
 
 -- Many tasks in one statement. tasks is a JSON array of objects with the fields of
 -- POST /api/tasks (kind required; payload, queue, priority, delay_s, max_attempts, timeout_s,
--- dedupe_key, concurrency_key, callback_url, after, after_policy optional, with the same
+-- dedupe_key, concurrency_key, callback_url, after, after_policy, ordering optional, with the same
 -- defaults). All or nothing: a bad element (unknown kind, a value out of range) raises an
 -- error whose message starts with "tasks[i]: " and nothing is inserted. A dedupe key that a
 -- live task of the owner already holds (or an earlier element of the same batch) gives that
@@ -223,7 +259,9 @@ END $$;
 -- Submit from SQL, inside the caller's own transaction. Returns the new task's id, or the id
 -- of the unfinished task with the same owner and dedupe_key. Wakes workers with one NOTIFY,
 -- which PostgreSQL folds to one per transaction however many tasks it submits. With after
--- (parent ids) it goes through taskq.insert_tasks, which links them; without, one INSERT.
+-- (parent ids) it goes through taskq.insert_tasks, which links them, and so does a strict one
+-- (ordering 'strict', with a concurrency_key: started in submit order, see claim.sql);
+-- otherwise one INSERT.
 CREATE OR REPLACE FUNCTION taskq.submit(
   kind text,
   payload jsonb DEFAULT '{}',
@@ -236,7 +274,8 @@ CREATE OR REPLACE FUNCTION taskq.submit(
   concurrency_key text DEFAULT NULL,
   owner text DEFAULT 'anonymous',
   after uuid[] DEFAULT NULL,
-  after_policy text DEFAULT NULL
+  after_policy text DEFAULT NULL,
+  ordering text DEFAULT NULL
 ) RETURNS uuid
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -244,14 +283,15 @@ DECLARE
   new_id uuid;
   el jsonb;
 BEGIN
-  IF cardinality(submit.after) > 0 THEN
+  IF cardinality(submit.after) > 0 OR submit.ordering IS NOT NULL THEN
     SELECT jsonb_object_agg(f.key, f.value) INTO el
       FROM jsonb_each(jsonb_build_object(
              'kind', submit.kind, 'payload', coalesce(submit.payload, '{}'), 'queue', submit.queue,
              'priority', submit.priority, 'delay_s', submit.delay_s,
              'max_attempts', submit.max_attempts, 'timeout_s', submit.timeout_s,
              'dedupe_key', submit.dedupe_key, 'concurrency_key', submit.concurrency_key,
-             'after', to_jsonb(submit.after), 'after_policy', submit.after_policy)) AS f
+             'after', to_jsonb(submit.after), 'after_policy', submit.after_policy,
+             'ordering', submit.ordering)) AS f
      WHERE f.value <> 'null';
     FOR tries IN 1..5 LOOP
       SELECT s.id INTO new_id

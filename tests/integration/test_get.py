@@ -21,6 +21,9 @@ class GetTests(TaskqTestCase):
         self.assert_json_response(r)
         self.assert_task_json(r.json)
         t.pop("view_token")  # only the submit's answer carries one
+        # only a read of the task says where it stands in line (the submit's answer: null)
+        self.assertEqual((r.json.pop("position"), t.pop("position")), (1, None))
+        self.assertEqual(r.json.pop("eta_s"), t.pop("eta_s"))
         self.assertEqual(r.json, t, "GET differs from the submit answer of an untouched task")
         self.assertEqual(r.header("ETag"), '"%d"' % r.json["version"], str(r.headers))
         self.assertEqual(self.db.task(t["id"])["version"], r.json["version"])

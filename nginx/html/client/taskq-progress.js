@@ -5,7 +5,8 @@
 //
 // Shows the state, a progress bar with the percentage, the task's message and the elapsed
 // time, live (taskq-client.js follows the task: stream, long-poll or polling; many elements
-// for one task share one follower). Attributes, all of which may change at any time:
+// for one task share one follower). A queued task shows its place in line ("12th in line,
+// about 40 s": position and eta_s of the task JSON), read again every 5 s. Attributes, all of which may change at any time:
 //   task        the task id (without it: "starting…", e.g. while the page submits)
 //   view-token  a view token (tv_…) for the task; without it the page's cookie counts
 //   cancel      show a Cancel button (the view token must allow cancel)
@@ -26,6 +27,24 @@
 import { createClient, FINAL, explain, errorDetail } from "./taskq-client.js";
 
 const DEFAULT_BASE = new URL("../", import.meta.url).href.replace(/\/+$/, "");
+const PLACE_EVERY_S = 5;
+
+// placeText — "12th in line, about 40 s" for a queued task with a place in line (position,
+// eta_s in the task JSON), else "waiting for a worker"
+function placeText(t) {
+  const n = Number(t.position);
+  if (!(n >= 1)) return "waiting for a worker";
+  const tens = n % 100, th = tens >= 11 && tens <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] || "th";
+  return `${n}${th} in line` + (t.eta_s != null ? `, about ${t.eta_s} s` : "");
+}
+
+// keepPlace — a stream's change message of a task still queued carries no place in line
+// (null): keep the one last read until the next read (refreshPlace)
+function keepPlace(prev, task) {
+  if (!prev || !task || task.state !== "queued" || task.position != null || prev.position == null) return task;
+  return { ...task, position: prev.position, eta_s: prev.eta_s };
+}
+
 const STATE_TEXT = { queued: "Queued", running: "Processing…", succeeded: "Done", failed: "Failed", cancelled: "Cancelled" };
 const LIVE_TEXT = { reconnecting: "reconnecting…", offline: "offline, retrying" };
 
@@ -127,12 +146,31 @@ export class TaskqProgress extends HTMLElement {
     this.ctrl = new AbortController();
     this.handle = this.taskq.follow(id, {
       signal: this.ctrl.signal,
-      onUpdate: (task) => { this.task = task; this.render(); this.fire("taskq-update", { task }); },
+      onUpdate: (task) => { this.task = keepPlace(this.task, task); this.render(); this.fire("taskq-update", { task }); },
       onDone: (task) => { this.task = task; this.render(); this.fire("taskq-done", { task }); },
       onError: (error) => { this.error = error; this.render(); this.fire("taskq-error", { error }); },
       onStatus: (s) => { this.live = s.state; this.mode = s.mode; this.render(); },
     });
-    this.ticker = setInterval(() => this.renderElapsed(), 1000);
+    let ticks = 0;
+    this.ticker = setInterval(() => { this.renderElapsed(); if (++ticks % PLACE_EVERY_S === 0) this.refreshPlace(id); }, 1000);
+  }
+
+  // refreshPlace — a queued task's place in line moves while the task itself does not change
+  // (no stream message), and the stream's change messages do not count it (null): read it
+  // again now and then, keeping the rest of the task as followed
+  async refreshPlace(id) {
+    const t = this.task;
+    if (!t || t.state !== "queued" || this.placeBusy) return;
+    this.placeBusy = true;
+    try {
+      const now = await this.taskq.get(id);
+      const cur = this.task;
+      if (now && cur && cur.id === now.id && cur.state === "queued" && Number(now.version) >= Number(cur.version)) {
+        this.task = { ...cur, position: now.position, eta_s: now.eta_s };
+        this.render();
+      }
+    } catch (_) { /* the stream's own errors say what is wrong */ }
+    finally { this.placeBusy = false; }
   }
 
   fire(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true })); }
@@ -165,7 +203,7 @@ export class TaskqProgress extends HTMLElement {
     if (t && t.cancel_requested && t.state === "running") word = "Cancelling…";
     if (!err && LIVE_TEXT[this.live] && !(t && FINAL.has(t.state))) word += ` (${LIVE_TEXT[this.live]})`;
     this.setText(ui.state, word);
-    const message = err ? "" : (t && t.message) || (t && t.state === "queued" ? "waiting for a worker" : "");
+    const message = err ? "" : (t && t.message) || (t && t.state === "queued" ? placeText(t) : "");
     this.setText(ui.message, message);
     this.setText(ui.pct, `${p}%`);
     ui.fill.style.width = `${p}%`;
