@@ -14,8 +14,12 @@
 /* A read of one task (and the answers to parked long-polls) carries a queued task's position
  * and eta_s (sql/functions/position.sql: a bounded count over the ready index, for ready tasks
  * only); the live streams' reads of every changed task do not (a count per new task of a
- * long backlog would be paid by every submit while a feed is open). */
-#define PLACED "SELECT t.*, p.* FROM taskq.tasks t, taskq.place_of(t) p"
+ * long backlog would be paid by every submit while a feed is open). Only a queued task's read
+ * calls place_of (OFFSET 0 keeps the subquery whole, so its condition is a one-time filter
+ * checked before the call). */
+#define PLACED                                                 \
+	"SELECT t.*, p.* FROM taskq.tasks t LEFT JOIN LATERAL" \
+	" (SELECT * FROM taskq.place_of(t) WHERE t.state = 'queued' OFFSET 0) p ON true"
 static struct db_stmt s_get = DB_STMT("get", PLACED " WHERE t.id = $1::uuid", 1);
 static struct db_stmt s_get_many =
 	DB_STMT("get_many", "SELECT * FROM taskq.tasks WHERE id = ANY ($1::uuid[])", 1);
