@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { registerEmbedTests } from "./embed.mjs";
+import { registerOutputTests } from "./output.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TOP = path.resolve(HERE, "../..");
@@ -1148,6 +1149,8 @@ test("queues: an upstream host that asked to wait shows as a line under the queu
 // ---- embedding: the client, <taskq-progress>, view tokens, the example app (embed.mjs) ----
 const finishers = [];
 await registerEmbedTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, noHorizontalScroll, wordsOnly, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, ARTIFACTS, onFinish: (fn) => finishers.push(fn) });
+// ---- streamed output (output.mjs) ----
+await registerOutputTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, BASE, TOKEN, AUTH, DEV, TOP, onFinish: (fn) => finishers.push(fn) });
 
 if (DEV) {
   // the daemon comes back with the auth the stack has (./dev does not remember TASKQ_AUTH)

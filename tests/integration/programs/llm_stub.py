@@ -3,7 +3,9 @@
 /v1/chat/completions answers text/event-stream, one event per token,
 `data: {"choices":[{"delta":{"content":"<token>"}}]}`, `delay_ms` apart, then
 `data: [DONE]`. Query parameters: tokens (how many, default 20), delay_ms (default 100),
-text (the tokens: its words, repeated; default a short summary sentence). /plain streams the
+text (the tokens: its words, repeated; default a short summary sentence), stamp=1 (each
+token is "<i> <unix time in ns when it is written>", for latency tests), start_ms (a wait
+before the first token, default 0). /plain streams the
 same tokens as chunked text/plain. Run it alone (`llm_stub.py PORT`, prints the port it
 listens on) or import make_server(host, port) from a test (tests/integration/test_output.py,
 examples/approve).
@@ -42,12 +44,15 @@ class Handler(BaseHTTPRequestHandler):
         delay = int(q.get("delay_ms", 100)) / 1000.0
         tokens = [(words[i % len(words)] + " ") for i in range(n)]
         sse = u.path != "/plain"
+        time.sleep(int(q.get("start_ms", 0)) / 1000.0)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream" if sse else "text/plain; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         for i, tok in enumerate(tokens):
+            if q.get("stamp") == "1":
+                tok = "%d %d" % (i + 1, time.time_ns())
             if sse:
                 body = "data: %s\n\n" % json.dumps({"choices": [{"delta": {"content": tok}}]})
             else:
