@@ -1,6 +1,6 @@
 /* h_output: a task's streamed output. GET /api/tasks/{id}/output?after=SEQ&limit=N pages
  * through its chunks (the owner, an admin or the task's view token), and nchan's
- * authorisation of the output stream, GET /_taskq/authorize/output/{id} (internal; the
+ * authorisation of the output stream, GET /_taskq/authorize/out/{id} (internal; the
  * stream itself is nginx's: GET /api/tasks/{id}/output/stream, fcgi/bg/outpub.h). The chunks
  * are the worker's (worker/output.c); nothing here writes them. */
 #include <json-c/json.h>
@@ -77,7 +77,7 @@ void h_task_output(struct req *r)
 /* 200 lets the subscriber in, after the channel was opened (outpub_subscribed); a resume
  * (Last-Event-ID) of a finished task's stream is refused with 410 stream_ended: the channel
  * ended after its last chunk, and what the subscriber may lack is GET /output's. */
-void h_authorize_output(struct req *r)
+void h_authorize_out(struct req *r)
 {
 	const char *last = req_param(r, "HTTP_LAST_EVENT_ID");
 	char q[QUERY_MAX_VALUE + 1];

@@ -30,7 +30,7 @@ void h_schedule_get(struct req *r);
 void h_schedule_put(struct req *r);
 void h_schedule_delete(struct req *r);
 void h_authorize_task(struct req *r);
-void h_authorize_output(struct req *r);
+void h_authorize_out(struct req *r);
 void h_authorize_stream(struct req *r);
 void h_authorize_owner_stream(struct req *r);
 void h_me(struct req *r);

@@ -11,6 +11,7 @@
 
 #define PARAM_WAIT_MAX_S 30 /* GET /api/tasks/{id}?wait=S, seconds */
 #define PARAM_LIST_MAX 500  /* GET /api/tasks?limit=N */
+
 #define PARAM_OUTPUT_MAX 1000 /* GET /api/tasks/{id}/output?limit=N */
 #define PARAM_OUTPUT_DEFAULT 200
 #define PARAM_SEQ_MAX 9007199254740991L /* ?after=SEQ: 2^53 - 1, exact in JSON numbers */

@@ -29,8 +29,7 @@
 	R("DELETE", "/api/schedules/*", h_schedule_delete, 0, NULL)                            \
 	R("GET", "/api/me", h_me, ROUTE_VIEW, params_view)                                     \
 	R("GET", "/_taskq/authorize/task/*", h_authorize_task, ROUTE_VIEW, params_task_stream) \
-	R("GET", "/_taskq/authorize/output/*", h_authorize_output, ROUTE_VIEW,                 \
-	  params_task_stream)                                                                  \
+	R("GET", "/_taskq/authorize/out/*", h_authorize_out, ROUTE_VIEW, params_task_stream)   \
 	R("GET", "/_taskq/authorize/stream", h_authorize_stream, 0, params_feed)               \
 	R("GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0, params_feed)       \
 	R("GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL)                                    \

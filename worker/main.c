@@ -28,7 +28,8 @@
 static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
 		*log_level, *log_format, *log_file, *scheduler;
-	long http_max_body, output_max, concurrency, claim_ahead, lease_s, poll_s, grace_s, retention_h;
+	long http_max_body, output_max, concurrency, claim_ahead, lease_s, poll_s, grace_s,
+		retention_h;
 	long breaker_failures, breaker_cooldown_s, breaker_max_cooldown_s, http_retry_after_max_s;
 } g_cfg;
 
@@ -88,7 +89,7 @@ static const struct config_opt g_opts[] = {
 
 /* What a reload (SIGHUP) cannot change in a running worker: these take a restart. */
 static const char *const g_fixed[] = {"config", "db",       "concurrency", "claim-ahead", "queues",
-				      "lease",  "log-file", "scheduler",   "output-max", NULL};
+				      "lease",  "log-file", "scheduler",   "output-max",  NULL};
 
 /* Checks --queues: comma-separated name[=limit]. */
 static bool queues_valid(const char *s)

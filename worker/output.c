@@ -93,9 +93,10 @@ static void flush(struct output *o)
 		json_object_array_add(chunks, s->taken ? json_object_get(s->taken)
 						       : json_object_new_array());
 	}
-	if (k > 0 && store_output_many(o->bg.db, o->worker, ids, atts, overs, k,
-				       json_object_to_json_string_ext(chunks, JSON_C_TO_STRING_PLAIN),
-				       o->cap, on_capped, o, &err) != TASKQ_OK)
+	if (k > 0 &&
+	    store_output_many(o->bg.db, o->worker, ids, atts, overs, k,
+			      json_object_to_json_string_ext(chunks, JSON_C_TO_STRING_PLAIN),
+			      o->cap, on_capped, o, &err) != TASKQ_OK)
 		/* a live view, best effort: the task's outcome does not depend on it */
 		log_warn("event=output_failed tasks=%d msg=\"%s\"", k, err.msg);
 	json_object_put(chunks);
@@ -158,16 +159,19 @@ void output_stop(struct output *o)
 /* The length of the valid UTF-8 character at s (n bytes left), 0 for an invalid one. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-			     : s[0] >= 0xf0 && s[0] < 0xf5			    ? 4
-										    : 0;
+	size_t len = s[0] < 0x80                   ? 1
+		     : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+		     : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+		     : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
+						   : 0;
 
 	if (len == 0 || len > n)
 		return 0;
 	for (size_t i = 1; i < len; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-	if ((len == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (len == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+	if ((len == 3 && s[0] == 0xe0 && s[1] < 0xa0) ||
+	    (len == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
 	    (len == 4 && s[0] == 0xf0 && s[1] < 0x90) || (len == 4 && s[0] == 0xf4 && s[1] >= 0x90))
 		return 0;
 	return len;

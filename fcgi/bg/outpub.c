@@ -15,9 +15,9 @@
 #include "store/live.h"
 #include "store/output.h"
 
-#define OUT_BATCH 512      /* chunks read for one task in one round */
-#define OUT_TTL_S 3600.0   /* a channel nobody subscribed to for this long is forgotten */
-#define OUT_CLOSE_S 1.0    /* after a final state: the channel ends then (see publish.c) */
+#define OUT_BATCH 512    /* chunks read for one task in one round */
+#define OUT_TTL_S 3600.0 /* a channel nobody subscribed to for this long is forgotten */
+#define OUT_CLOSE_S 1.0  /* after a final state: the channel ends then (see publish.c) */
 
 struct owatch {
 	char id[TASK_ID_LEN + 1];

@@ -19,11 +19,10 @@ static struct db_stmt s_output_many =
 		6);
 static struct db_stmt s_output_page =
 	DB_STMT("output_page", "SELECT * FROM taskq.output_page($1::uuid, $2::bigint, $3::int)", 3);
-static struct db_stmt s_output_since =
-	DB_STMT("output_since",
-		"SELECT * FROM taskq.output_since($1::uuid[], $2::bigint[], $3::int)", 3);
+static struct db_stmt s_output_since = DB_STMT(
+	"output_since", "SELECT * FROM taskq.output_since($1::uuid[], $2::bigint[], $3::int)", 3);
 
-/* "{v0,v1,...}" for a bigint[] (as_bool: "{t,f,...}" from the truth of each); caller frees. */
+/* "{v0,v1,...}" for a bigint[] from v, or "{t,f,...}" for a boolean[] from b; caller frees. */
 static char *array_of(const long long *v, const bool *b, int n)
 {
 	size_t cap = (size_t)n * 22 + 3, at = 1;

@@ -20,8 +20,8 @@ struct out_chunk {
 	char *state;                   /* store_output_since: the task's state; NULL: gone */
 	long long seq;
 	int attempt;
-	char *data; /* the text; "" for the cap's marker */
-	char *at;   /* RFC 3339 UTC */
+	char *data;            /* the text; "" for the cap's marker */
+	char *at;              /* RFC 3339 UTC */
 	bool truncated;        /* the marker: later output went over the cap */
 	bool output_truncated; /* store_output_page: the task's output was capped */
 	long long last_seq;    /* store_output_page: the task's last seq (0: none) */

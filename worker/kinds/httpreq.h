@@ -25,7 +25,7 @@ struct http_request {
 	char *body; /* NULL: no body */
 	size_t body_len;
 	double timeout_s; /* 0: the caller's default */
-	bool stream;       /* the payload's "stream": relay the body as it arrives */
+	bool stream;      /* the payload's "stream": relay the body as it arrives */
 };
 
 struct http_exchange {

@@ -18,8 +18,8 @@ struct httpstream {
 	void (*emit)(void *arg, const char *text, size_t len);
 	void *arg;
 	enum mode mode;
-	bool after_cr; /* EVENTS: the last line ended with CR: an LF next belongs to it */
-	bool started;  /* EVENTS: past a leading byte order mark */
+	bool after_cr;         /* EVENTS: the last line ended with CR: an LF next belongs to it */
+	bool started;          /* EVENTS: past a leading byte order mark */
 	struct buf line, data; /* EVENTS: the line being read; the event's data so far */
 	struct buf hold;       /* RAW: the start of a character split between pieces */
 };

@@ -24,13 +24,11 @@ struct httpstream;
 
 /* emit(arg, text, len): one chunk, borrowed for the call. The caller frees the relay with
  * httpstream_free. */
-struct httpstream *httpstream_new(void (*emit)(void *arg, const char *text, size_t len),
-				  void *arg);
+struct httpstream *httpstream_new(void (*emit)(void *arg, const char *text, size_t len), void *arg);
 void httpstream_free(struct httpstream *s);
 /* The next len bytes of the body; content_type (the response's, NULL when it has none) is
  * read at the first call only. */
-void httpstream_data(struct httpstream *s, const char *content_type, const char *data,
-		     size_t len);
+void httpstream_data(struct httpstream *s, const char *content_type, const char *data, size_t len);
 /* The body has ended: what is still held goes out. */
 void httpstream_end(struct httpstream *s);
 
