@@ -58,8 +58,10 @@ class OutputTest(TaskqTestCase):
     def setUpClass(cls):
         cls.queue = unique("out")
         cls.worker = WorkerProc(cls.queue, name="output", lease=5, concurrency=4,
-                                args=["--commands", "t_output=%s" % os.path.join(PROGRAMS, "output.py"),
-                                      "--output-max", str(CAP)])
+                                args=["--commands", "t_output=%s,approve_summary=%s" % (
+                                    os.path.join(PROGRAMS, "output.py"),
+                                    os.path.join(TOP, "examples", "approve", "summary-task.py")),
+                                    "--output-max", str(CAP)])
         cls.worker.start()
         try:
             cls.worker.worker_id()
@@ -77,10 +79,10 @@ class OutputTest(TaskqTestCase):
         cls.worker.stop()
         cls.llm.shutdown()
 
-    def run_output(self, payload, **fields):
+    def run_output(self, payload, kind="t_output", **fields):
         deadline = time.monotonic() + 5
         while True:  # taskq-fcgi may not know the kind the worker just registered
-            r = api.submit("t_output", payload, queue=self.queue, **fields)
+            r = api.submit(kind, payload, queue=self.queue, **fields)
             if r.status != 400 or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
@@ -242,3 +244,14 @@ class OutputTest(TaskqTestCase):
         t = self.submit_ok("http", {"url": url, "stream": "yes"})
         done = api.wait_for(t["id"], FINAL, timeout=30)
         self.assertEqual((done["state"], done["error"]), ("failed", "http: stream must be true or false"))
+
+    def test_example_summary_streams_the_llm_tokens_as_output(self):
+        url, _ = self.llm_url(tokens=6, delay_ms=20)
+        tid = self.run_output({"llm_url": url, "title": "Laptops", "amount": "3,200 EUR"},
+                              kind="approve_summary")
+        done = self.final(tid)
+        self.assertEqual(done["state"], "succeeded", done)
+        chunks, _ = all_chunks(tid)
+        self.assert_seqs(chunks, 6)
+        self.assertEqual("".join(c["data"] for c in chunks).strip(), done["result"]["summary"])
+        self.assertTrue(done["result"]["summary"].startswith("The request looks fine"))
