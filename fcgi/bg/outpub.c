@@ -15,17 +15,18 @@
 #include "store/live.h"
 #include "store/output.h"
 
-#define OUT_BATCH 512    /* chunks read for one task in one round */
-#define OUT_TTL_S 3600.0 /* a channel nobody subscribed to for this long is forgotten */
-#define OUT_CLOSE_S 1.0  /* after a final state: the channel ends then (see publish.c) */
+#define OUT_BATCH 512   /* chunks read for one task in one round */
+#define OUT_IDLE_S 60.0 /* no subscriber found since this long: no longer fed */
+#define OUT_CLOSE_S 1.0 /* after a final state: the channel ends then (see publish.c) */
 
 struct owatch {
 	char id[TASK_ID_LEN + 1];
-	long long published; /* the last seq sent to the channel */
+	long long published; /* the last seq sent to the channel; -1: adopted, none yet */
 	bool opened;         /* the channel has had its first message from this process */
 	bool marked;         /* announced: read at the next flush */
-	double expires;
-	double close_at; /* the final state was seen: the channel is deleted then; 0: open */
+	double heard;        /* when a subscriber was last known to listen */
+	bool quiet;          /* the last post found no subscriber (adopted: none known) */
+	double close_at;     /* the final state was seen: the channel is deleted then; 0: open */
 };
 
 static struct {
@@ -57,19 +58,23 @@ static struct owatch *watch(const char *id)
 		memset(&g.w[i], 0, sizeof g.w[i]);
 		snprintf(g.w[i].id, sizeof g.w[i].id, "%s", id);
 	}
-	g.w[i].expires = clock_mono_s() + OUT_TTL_S;
+	g.w[i].heard = clock_mono_s();
+	g.w[i].quiet = false;
 	return &g.w[i];
 }
 
-static void post_json(const char *id, json_object *o)
+/* Posts o (put here) to w's channel. Caller holds g.lock. */
+static void post_json(struct owatch *w, json_object *o)
 {
 	char channel[64];
 	size_t len;
 	const char *text = json_object_to_json_string_length(
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
-	snprintf(channel, sizeof channel, "output.%s", id);
-	nchan_post(channel, text, len);
+	snprintf(channel, sizeof channel, "output.%s", w->id);
+	w->quiet = nchan_post(channel, text, len) <= 0;
+	if (!w->quiet)
+		w->heard = clock_mono_s();
 	json_object_put(o);
 }
 
@@ -87,7 +92,7 @@ static void post_chunk(struct owatch *w, const struct out_chunk *c)
 	json_object_object_add(o, "at", c->at ? json_object_new_string(c->at) : NULL);
 	if (c->truncated)
 		json_object_object_add(o, "truncated", json_object_new_boolean(true));
-	post_json(w->id, o);
+	post_json(w, o);
 	w->published = c->seq;
 	w->opened = true;
 }
@@ -128,7 +133,7 @@ void outpub_subscribed(const struct task *t, struct db *db)
 		if (!w->opened) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "seq", json_object_new_int(0));
-			post_json(w->id, o);
+			post_json(w, o);
 			w->opened = true;
 		}
 	}
@@ -140,6 +145,19 @@ void outpub_subscribed(const struct task *t, struct db *db)
 	/* the publisher of this nginx (maybe another process) feeds the channel from here */
 	if (store_watch_note(db, note, &err))
 		log_warn("event=watch_note_failed msg=\"%s\"", err.msg);
+}
+
+void outpub_adopt(const struct task_list *l)
+{
+	pthread_mutex_lock(&g.lock);
+	for (size_t k = 0; k < l->n; k++) {
+		struct owatch *w = watch(l->v[k].id);
+		if (!w->opened) {
+			w->opened = w->marked = w->quiet = true;
+			w->published = -1;
+		}
+	}
+	pthread_mutex_unlock(&g.lock);
 }
 
 void outpub_note(const char *payload)
@@ -215,6 +233,8 @@ void outpub_flush(struct db *db)
 	for (int r = 0; r < nrows;) {
 		int i = find(rows[r].task_id), k = r;
 
+		if (i >= 0 && g.w[i].published < 0)
+			g.w[i].published = rows[r].seq > 0 ? rows[r].seq - 1 : rows[r].last_seq;
 		for (; k < nrows && !strcmp(rows[k].task_id, rows[r].task_id); k++)
 			if (i >= 0 && rows[k].seq > 0)
 				post_chunk(&g.w[i], &rows[k]);
@@ -235,14 +255,15 @@ void outpub_flush(struct db *db)
 
 double outpub_due(void)
 {
-	double now = clock_mono_s(), next = OUT_TTL_S;
+	double now = clock_mono_s(), next = OUT_IDLE_S;
 	char channel[64];
 
 	pthread_mutex_lock(&g.lock);
 	for (int i = 0; i < g.n;) {
 		struct owatch *w = &g.w[i];
 
-		if ((w->close_at > 0 && now >= w->close_at) || now > w->expires) {
+		if ((w->close_at > 0 && now >= w->close_at) ||
+		    (w->close_at == 0 && w->quiet && now - w->heard > OUT_IDLE_S)) {
 			if (w->close_at > 0) {
 				snprintf(channel, sizeof channel, "output.%s", w->id);
 				nchan_delete(channel);

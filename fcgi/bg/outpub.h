@@ -9,7 +9,8 @@
  * nchan hands every subscriber first (oldest first). After that, the publisher of this nginx
  * (the leader, publish_is_leader) reads the chunks after the last one it published whenever
  * taskq_output (or taskq_task) announces the task, and a moment after the task's final state
- * deletes the channel. A subscriber that lost chunks (nchan's buffer dropped them, or it
+ * deletes the channel; a channel nobody listens to for a minute is no longer fed (the next
+ * subscription opens it anew). A subscriber that lost chunks (nchan's buffer dropped them, or it
  * subscribed after they went out) reads them with GET /api/tasks/{id}/output?after=SEQ.
  * It must not publish a task's state (publish.c does).
  */
@@ -24,6 +25,10 @@
 /* A subscription to t's output stream was authorised (a request thread; db: its
  * connection): opens the channel when this process has not, and tells the publisher. */
 void outpub_subscribed(const struct task *t, struct db *db);
+/* A new publisher knows nothing of the output streams opened before it (its predecessor
+ * died, or this process restarted): it feeds the channels of these tasks (the running ones)
+ * from their next chunk on; a client fills what it missed with GET /output. */
+void outpub_adopt(const struct task_list *l);
 /* A taskq_watch notification (another process authorised a subscription). */
 void outpub_note(const char *payload);
 /* The comma-separated task ids of a taskq_output or taskq_task notification: the watched

@@ -343,8 +343,10 @@ static void *watch_main(void *arg)
 					struct task_list running = {0};
 					publish_set_leader(true);
 					if (store_running(g.db, ADOPT_MAX, &running, &err) ==
-					    TASKQ_OK)
+					    TASKQ_OK) {
 						publish_adopt(&running);
+						outpub_adopt(&running);
+					}
 					task_list_cleanup(&running);
 				}
 				next_election = clock_mono_s() + 1.0;

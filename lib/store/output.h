@@ -24,7 +24,7 @@ struct out_chunk {
 	char *at;              /* RFC 3339 UTC */
 	bool truncated;        /* the marker: later output went over the cap */
 	bool output_truncated; /* store_output_page: the task's output was capped */
-	long long last_seq;    /* store_output_page: the task's last seq (0: none) */
+	long long last_seq;    /* the task's last seq when read (0: none) */
 };
 
 /* Frees n chunks and the array; store_output_free(NULL, 0) is a no-op. */
@@ -46,8 +46,8 @@ enum taskq_rc store_output_many(struct db *db, const char *worker, const char *c
 enum taskq_rc store_output_page(struct db *db, const char *id, long long after, int limit,
 				struct out_chunk **out, int *n, struct taskq_err *err);
 
-/* For each task ids[k], up to limit chunks after afters[k], with its state (a task without
- * new chunks gives one row with seq 0), ordered by task then seq, into *out (*n rows; the
+/* For each task ids[k], up to limit chunks after afters[k] (negative: after its last seq
+ * now), with its state and last_seq (a task without new chunks gives one row with seq 0), ordered by task then seq, into *out (*n rows; the
  * caller frees them with store_output_free). */
 enum taskq_rc store_output_since(struct db *db, const char *const *ids, const long long *afters,
 				 int n, int limit, struct out_chunk **out, int *nout,

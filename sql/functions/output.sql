@@ -84,18 +84,24 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- What taskq-fcgi's publisher sends to the output streams (fcgi/bg/outpub.c): for each task
--- of ids, the chunks after afters[n] (at most lim of them), with the task's state; a task
--- without new chunks gives one row whose seq is NULL (state NULL: the task is gone).
+-- of ids, the chunks after afters[n] (at most lim of them; a negative after: after the task's
+-- last seq now, for a publisher that adopts streams it knows nothing of), with the task's
+-- state and last seq; a task without new chunks gives one row whose seq is NULL (state NULL:
+-- the task is gone).
 CREATE OR REPLACE FUNCTION taskq.output_since(ids uuid[], afters bigint[], lim integer)
 RETURNS TABLE (task_id uuid, state text, seq bigint, attempt integer, data text,
-               at timestamptz, truncated boolean)
+               at timestamptz, truncated boolean, last_seq bigint)
 LANGUAGE sql STABLE AS $$
-  SELECT u.id, t.state::text, o.seq, o.attempt, o.data, o.at, o.truncated
+  SELECT u.id, t.state::text, o.seq, o.attempt, o.data, o.at, o.truncated,
+         coalesce(h.last_seq, 0)
     FROM unnest(ids, afters) AS u(id, after_seq)
     LEFT JOIN taskq.tasks t ON t.id = u.id
+    LEFT JOIN taskq.task_output_heads h ON h.task_id = u.id
     LEFT JOIN LATERAL (SELECT x.seq, x.attempt, x.data, x.at, x.truncated
                          FROM taskq.task_output x
-                        WHERE x.task_id = u.id AND x.seq > u.after_seq
+                        WHERE x.task_id = u.id
+                          AND x.seq > CASE WHEN u.after_seq < 0 THEN coalesce(h.last_seq, 0)
+                                           ELSE u.after_seq END
                         ORDER BY x.seq LIMIT lim) o ON true
    ORDER BY u.id, o.seq
 $$;
