@@ -5,6 +5,9 @@
 import { spawn, execFile } from "node:child_process";
 import path from "node:path";
 
+// the latency targets hold on a normal build; ASan slows every step of the path several times
+const ASAN = /asan/.test(process.env.TASKQ_BUILD || "");
+
 export async function registerOutputTests(h) {
   const { test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, BASE, AUTH, DEV, TOP, onFinish } = h;
 
@@ -66,16 +69,16 @@ export async function registerOutputTests(h) {
     seqsAreExactly(await chunks(p), 10, "tokens");
   });
 
-  test("output: write → EventSource latency over 200 chunks (p50 ≤ 10 ms, p99 ≤ 50 ms)", async (t) => {
+  test("output: write → EventSource latency over 200 chunks (p50 ≤ 10 ms, p99 ≤ 50 ms on a normal build)", async (t) => {
     const { task, page: p } = await streamingElement(t, "tokens=200&delay_ms=15&stamp=1&start_ms=1500");
     await waitFor(async () => (await chunks(p)).length >= 200, "200 chunks", 60000, 100);
     const got = await chunks(p);
     seqsAreExactly(got, 200, "chunks");
     const lat = got.map((c) => c.arrived - Number(BigInt(JSON.parse(c.data).choices[0].delta.content.split(" ")[1]) / 1000n) / 1000);
     const p50 = pct(lat, 50), p99 = pct(lat, 99);
-    const note = `write → EventSource p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (200 chunks)`;
+    const note = `write → EventSource p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (200 chunks${ASAN ? ", ASan build" : ""})`;
     console.log(`figure: output stream in chromium: ${note}`);
-    assert(p50 <= 10 && p99 <= 50, note);
+    assert(ASAN ? p50 <= 50 && p99 <= 250 : p50 <= 10 && p99 <= 50, note);
     await waitFor(async () => await state(task.id) === "succeeded", "succeeded", 15000);
   }, { timeout: 90000 });
 

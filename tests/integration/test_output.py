@@ -208,9 +208,12 @@ class OutputTest(TaskqTestCase):
         s.close()
         self.assertEqual(len(lat), 200)
         p50, p99 = percentile(lat, 50) * 1000, percentile(lat, 99) * 1000
-        self.report("output stream: write -> SSE p50 %.1f ms, p99 %.1f ms (200 chunks)" % (p50, p99))
-        self.assertLessEqual(p50, 10.0)
-        self.assertLessEqual(p99, 50.0)
+        asan = "asan" in ENV.build
+        self.report("output stream: write -> SSE p50 %.1f ms, p99 %.1f ms (200 chunks%s)"
+                    % (p50, p99, ", ASan build" if asan else ""))
+        # the targets hold on a normal build; ASan slows every step of the path several times
+        self.assertLessEqual(p50, 50.0 if asan else 10.0)
+        self.assertLessEqual(p99, 250.0 if asan else 50.0)
 
     # -- the http kind, "stream": true ------------------------------------------------------
 
