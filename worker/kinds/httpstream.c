@@ -18,8 +18,8 @@ struct httpstream {
 	void (*emit)(void *arg, const char *text, size_t len);
 	void *arg;
 	enum mode mode;
-	bool after_cr;         /* EVENTS: the last line ended with CR: an LF next belongs to it */
-	bool started;          /* EVENTS: past a leading byte order mark */
+	bool after_cr; /* EVENTS: the last line ended with CR: an LF next belongs to it */
+	int bom;       /* EVENTS: bytes of a leading byte order mark seen; 3: past the start */
 	struct buf line, data; /* EVENTS: the line being read; the event's data so far */
 	struct buf hold;       /* RAW: the start of a character split between pieces */
 };
@@ -95,12 +95,15 @@ static void event_line(struct httpstream *s, const char *l, size_t n)
 
 static void events(struct httpstream *s, const char *p, size_t n)
 {
-	if (!s->started && n > 0) {
-		s->started = true;
-		if (n >= 3 && !memcmp(p, "\xef\xbb\xbf", 3)) {
-			p += 3;
-			n -= 3;
+	/* a byte order mark at the start goes, even split between pieces */
+	while (s->bom < 3 && n > 0) {
+		if ((unsigned char)*p != (unsigned char)"\xef\xbb\xbf"[s->bom]) {
+			s->bom = 3;
+			break;
 		}
+		s->bom++;
+		p++;
+		n--;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '\n' && s->after_cr) {

@@ -15,7 +15,10 @@
 // the next one holds the stream until the pages in between are read. onChunk gets every seq
 // once, in order, whatever the reconnects. The stream ends a second after the task's final
 // state; then the rest is read once more and onDone({last, truncated}) is called. A view
-// token or the page's cookie authorises it, as for follow() (taskq-client.js).
+// token or the page's cookie authorises it, as for follow() (taskq-client.js). The stream
+// holds one of the origin's LIVE_SLOTS (taskq-client.js: a browser opens at most 6
+// connections per host for all its tabs); without one it reads the pages every pollMs and
+// tries for a slot again every few seconds.
 
 import { setViewCookie, errorOf } from "./taskq-client.js";
 
@@ -39,7 +42,7 @@ export function followOutput(client, id, { onChunk, onDone, onError, viewToken, 
   const held = new Map();      // seq → chunk that came before the ones in between
   let next = after;            // the last seq handed over
   let filling = null;          // the page reads under way (a promise)
-  let stopped = false, ended = false, es = null, truncated = false;
+  let stopped = false, ended = false, es = null, truncated = false, slot = null, timer = null, ticks = 0;
 
   const give = (c) => {
     if (c.seq <= next) return;                    // a repeat: the stream and a page overlap
@@ -72,10 +75,16 @@ export function followOutput(client, id, { onChunk, onDone, onError, viewToken, 
     return filling;
   };
 
+  const close = () => {
+    clearTimeout(timer);
+    if (es) { es.close(); es = null; }
+    if (slot) { slot.release(); slot = null; }
+  };
+
   const finish = async () => {
     if (ended || stopped) return;
     ended = true;
-    if (es) { es.close(); es = null; }
+    close();
     await fill();
     while (filling) await filling;
     if (!stopped && onDone) onDone({ last: next, truncated });
@@ -83,7 +92,7 @@ export function followOutput(client, id, { onChunk, onDone, onError, viewToken, 
 
   const url = `${client.base}${path}/stream`;
   const q = vt && !setViewCookie(url, vt, client.serverNow()) ? `?view_token=${encodeURIComponent(vt)}` : "";
-  if (typeof client.EventSourceFn === "function") {
+  const open = () => {
     es = new client.EventSourceFn(url + q);
     es.addEventListener("output", (ev) => {
       let c;
@@ -93,10 +102,23 @@ export function followOutput(client, id, { onChunk, onDone, onError, viewToken, 
     // the browser reconnects by itself (Last-Event-ID); a refusal (410 once the task is
     // finished and its stream ended, 403/404) closes it: the pages have the rest
     es.onerror = () => { if (es && es.readyState === 2) finish(); };
-  }
+  };
+  // without a slot: the pages every pollMs, and a slot asked for every fifth time
+  const tick = async () => {
+    timer = null;
+    if (stopped || ended) return;
+    if (ticks++ % 5 === 0 && typeof client.EventSourceFn === "function") {
+      slot = await client.acquireSlot();
+      if (stopped || ended) { if (slot) slot.release(); slot = null; return; }
+      if (slot) { open(); fill(); return; }
+    }
+    await fill();
+    if (!stopped && !ended) timer = setTimeout(tick, client.timing.pollMs);
+  };
   fill();   // what came before the subscription
+  tick();
   return {
-    stop() { stopped = true; if (es) { es.close(); es = null; } },
+    stop() { stopped = true; close(); },
     // the task reached a final state: the stream is about to end; read the rest now
     finish,
     get next() { return next; },
