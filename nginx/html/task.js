@@ -1,7 +1,7 @@
 // task.js — one task's page (task.html?id=<uuid>): everything about it, live, with Cancel
 // and Retry. taskq.follow() (client/taskq-client.js, the same follower any page embedding
 // taskq uses) keeps it current; the history is re-read when the task changes (at most once a
-// second); its streamed output (client/taskq-output.js) shows in the Output card as it comes.
+// second); its streamed output (client/taskq-output.js, read every second) shows in the Output card.
 
 import { api, errorOf, describeError, errorTitle, taskPath, whoAmI, taskq } from "./api.js";
 import { el, shortId, renderState, stateText, progressBar, setProgress, fmtTime, fmtAge, fmtDuration, renderLive, initAuth, signInNeeded } from "./ui.js";
@@ -317,12 +317,15 @@ async function main() {
 }
 
 // showOutput — the task's streamed output, appended chunk by chunk; the card shows once
-// there is some. It ends by itself after the task's final state (render calls finish).
+// there is some. Read by pages every second (live: false): the task's own stream keeps the
+// page's live slot, and a second is soon enough here (<taskq-progress output> streams it).
+// It ends after the task's final state (render calls finish).
 function showOutput() {
   if (output) output.stop();
   const pre = $("t-output");
   pre.textContent = "";
   output = followOutput(taskq, id, {
+    live: false,
     onChunk: (c) => {
       const stick = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
       $("output-card").hidden = false;

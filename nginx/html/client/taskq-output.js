@@ -18,7 +18,8 @@
 // token or the page's cookie authorises it, as for follow() (taskq-client.js). The stream
 // holds one of the origin's LIVE_SLOTS (taskq-client.js: a browser opens at most 6
 // connections per host for all its tabs); without one it reads the pages every pollMs and
-// tries for a slot again every few seconds.
+// tries for a slot again every few seconds. live: false reads the pages only (every pollMs
+// until finish()): no stream, no slot, for a view where a second's delay is fine.
 
 import { setViewCookie, errorOf } from "./taskq-client.js";
 
@@ -36,7 +37,7 @@ export function llmText(data) {
   return typeof v === "string" ? v : "";
 }
 
-export function followOutput(client, id, { onChunk, onDone, onError, viewToken, after = 0 } = {}) {
+export function followOutput(client, id, { onChunk, onDone, onError, viewToken, after = 0, live = true } = {}) {
   const path = `${client.taskPath(id)}/output`;
   const vt = viewToken || client.viewToken;
   const held = new Map();      // seq → chunk that came before the ones in between
@@ -107,7 +108,7 @@ export function followOutput(client, id, { onChunk, onDone, onError, viewToken, 
   const tick = async () => {
     timer = null;
     if (stopped || ended) return;
-    if (ticks++ % 5 === 0 && typeof client.EventSourceFn === "function") {
+    if (live && ticks++ % 5 === 0 && typeof client.EventSourceFn === "function") {
       slot = await client.acquireSlot();
       if (stopped || ended) { if (slot) slot.release(); slot = null; return; }
       if (slot) { open(); fill(); return; }
