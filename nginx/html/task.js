@@ -1,7 +1,8 @@
 // task.js — one task's page (task.html?id=<uuid>): everything about it, live, with Cancel
 // and Retry. taskq.follow() (client/taskq-client.js, the same follower any page embedding
 // taskq uses) keeps it current; the history is re-read when the task changes (at most once a
-// second); its streamed output (client/taskq-output.js, read every second) shows in the Output card.
+// second); its streamed output (client/taskq-output.js, read every second) shows in the
+// Output card.
 
 import { api, errorOf, describeError, errorTitle, taskPath, whoAmI, taskq } from "./api.js";
 import { el, shortId, renderState, stateText, progressBar, setProgress, fmtTime, fmtAge, fmtDuration, renderLive, initAuth, signInNeeded } from "./ui.js";

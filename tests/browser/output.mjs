@@ -92,4 +92,17 @@ export async function registerOutputTests(h) {
     await sleep(500);
     seqsAreExactly(await chunks(p), 150, "after the reconnect");
   }, { timeout: 120000, skip: DEV ? null : "needs TASKQ_DEV (./dev daemon restart nginx)" });
+
+  test("output: the dashboard's task page shows an http task's streamed output in its Output card", async (t) => {
+    const port = await stubPort();
+    const task = await submit({ kind: "http", payload: { url: `http://127.0.0.1:${port}/plain?tokens=8&delay_ms=200`, stream: true } });
+    const ctx = await newContext(t);
+    const p = await ctx.newPage();
+    await p.goto(`${BASE}/task.html?id=${task.id}`);
+    const card = p.locator("#output-card");
+    await waitFor(async () => !(await card.isHidden()) && /^The /.test(await p.locator("#t-output").textContent()), "the Output card with the first tokens", 15000);
+    await waitFor(async () => (await p.locator("#t-state").getAttribute("data-state")) === "succeeded", "succeeded", 20000);
+    await waitFor(async () => (await p.locator("#t-output").textContent()) === "The request looks fine: amounts match the purchase ", "the whole output", 5000);
+    assert(await p.locator("#output-note").isHidden(), "a cut reported for a short output");
+  });
 }
