@@ -36,9 +36,8 @@ static const char *path_id(struct req *r)
 }
 
 /* Reads task id for r: TASKQ_NOTFOUND also for another owner's task, so that ids do not
- * reveal that a task exists. */
-static enum taskq_rc visible_task(struct req *r, const char *id, struct task *t,
-				  struct taskq_err *err)
+ * reveal that a task exists. (handlers.h) */
+enum taskq_rc visible_task(struct req *r, const char *id, struct task *t, struct taskq_err *err)
 {
 	enum taskq_rc rc = store_get(r->db, id, t, err);
 

@@ -40,6 +40,7 @@
 #include "store/live.h"
 #include <curl/curl.h>
 
+#include "bg/outpub.h"
 #include "bg/publish.h"
 #include "bg/wake.h"
 #include "bg/watch.h"
@@ -227,6 +228,7 @@ int main(int argc, char **argv)
 	watch_stop();
 	wake_stop();
 	publish_stop();
+	outpub_stop();
 	curl_global_cleanup();
 	kindcache_free();
 	served_free();

@@ -64,6 +64,13 @@ const struct query_param params_view[] = {
 	QUERY_END,
 };
 
+const struct query_param params_task_output[] = {
+	QUERY_INT("after", 0, PARAM_SEQ_MAX),
+	QUERY_INT("limit", 1, PARAM_OUTPUT_MAX),
+	QUERY_TEXT("view_token", any_text, "a token"),
+	QUERY_END,
+};
+
 const struct query_param params_task_stream[] = {
 	QUERY_TEXT("view_token", any_text, "a token"),
 	QUERY_TEXT("last_event_id", any_text, "a message id"),

@@ -17,6 +17,7 @@
 	R("POST", "/api/tasks/*/retry", h_task_retry, 0, NULL)                                 \
 	R("POST", "/api/tasks/*/view_token", h_task_view_token, 0, NULL)                       \
 	R("GET", "/api/tasks/*/history", h_task_history, ROUTE_VIEW, params_view)              \
+	R("GET", "/api/tasks/*/output", h_task_output, ROUTE_VIEW, params_task_output)         \
 	R("GET", "/api/queues", h_queues, 0, NULL)                                             \
 	R("GET", "/api/rate_limits", h_rate_list, ROUTE_ADMIN, NULL)                           \
 	R("PUT", "/api/rate_limits/*/*", h_rate_put, ROUTE_ADMIN, NULL)                        \
@@ -28,6 +29,7 @@
 	R("DELETE", "/api/schedules/*", h_schedule_delete, 0, NULL)                            \
 	R("GET", "/api/me", h_me, ROUTE_VIEW, params_view)                                     \
 	R("GET", "/_taskq/authorize/task/*", h_authorize_task, ROUTE_VIEW, params_task_stream) \
+	R("GET", "/_taskq/authorize/out/*", h_authorize_out, ROUTE_VIEW, params_task_stream)   \
 	R("GET", "/_taskq/authorize/stream", h_authorize_stream, 0, params_feed)               \
 	R("GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0, params_feed)       \
 	R("GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL)                                    \

@@ -163,7 +163,8 @@ static bool run_task(struct executor *ex, const struct task *t)
 	t0 = clock_mono_s();
 	kr = k->run(&ctx, payload, &result, errmsg, sizeof errmsg);
 	t0 = clock_mono_s() - t0;
-	/* its last progress lands before its outcome */
+	/* its last output and progress land before its outcome */
+	output_settle(ex->pool->output, (int)(ex - ex->pool->ex));
 	progress_settle(ex->pool->progress, (int)(ex - ex->pool->ex));
 	counters_run(k->name, t0);
 	pthread_mutex_lock(&ex->pool->lock);

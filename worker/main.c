@@ -28,8 +28,8 @@
 static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
 		*log_level, *log_format, *log_file, *scheduler;
-	long http_max_body, concurrency, claim_ahead, lease_s, poll_s, grace_s, retention_h,
-		rollup_days;
+	long http_max_body, output_max, concurrency, claim_ahead, lease_s, poll_s, grace_s,
+		retention_h, rollup_days;
 	long breaker_failures, breaker_cooldown_s, breaker_max_cooldown_s, http_retry_after_max_s;
 } g_cfg;
 
@@ -60,6 +60,9 @@ static const struct config_opt g_opts[] = {
 	{"http-headers", "TASKQ_HTTP_HEADERS", CFG_STR, NULL, 0, 0,
 	 "http kind: named headers payloads attach by name: name=Header: value;...",
 	 &g_cfg.http_headers},
+	{"output-max", "TASKQ_OUTPUT_MAX", CFG_INT, "1048576", 1024, 64L << 20,
+	 "octets of streamed output a task keeps (past it the output is cut, and the cut reported)",
+	 &g_cfg.output_max},
 	{"breaker-failures", "TASKQ_BREAKER_FAILURES", CFG_INT, "5", 0, 1000000,
 	 "http kind: consecutive failures of a host that open its circuit breaker (0: off)",
 	 &g_cfg.breaker_failures},
@@ -89,7 +92,7 @@ static const struct config_opt g_opts[] = {
 
 /* What a reload (SIGHUP) cannot change in a running worker: these take a restart. */
 static const char *const g_fixed[] = {"config", "db",       "concurrency", "claim-ahead", "queues",
-				      "lease",  "log-file", "scheduler",   NULL};
+				      "lease",  "log-file", "scheduler",   "output-max",  NULL};
 
 /* Checks --queues: comma-separated name[=limit]. */
 static bool queues_valid(const char *s)
@@ -127,6 +130,7 @@ static struct pool_config pool_config(void)
 				    .queues = g_cfg.queues,
 				    .concurrency = (int)g_cfg.concurrency,
 				    .claim_ahead = (int)g_cfg.claim_ahead,
+				    .output_max = g_cfg.output_max,
 				    .lease_s = (int)g_cfg.lease_s,
 				    .poll_s = (int)g_cfg.poll_s,
 				    .grace_s = (int)g_cfg.grace_s,

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "metrics.h"
 #include "promtext.h"
+#include "outpub.h"
 #include "publish.h"
 #include "resp.h"
 #include "served.h"
@@ -125,8 +126,12 @@ static void on_notify(const char *channel, const char *payload, void *ctx)
 	(void)ctx;
 	if (!strcmp(channel, "taskq_watch")) {
 		publish_note(payload);
+		outpub_note(payload);
 		return;
 	}
+	outpub_announced(payload, false); /* new output, or the task's final state */
+	if (!strcmp(channel, "taskq_output"))
+		return;
 	if (!strcmp(channel, "taskq_tokens")) {
 		auth_flush();
 		return;
@@ -336,20 +341,30 @@ static void *watch_main(void *arg)
 					struct task_list running = {0};
 					publish_set_leader(true);
 					if (store_running(g.db, ADOPT_MAX, &running, &err) ==
-					    TASKQ_OK)
+					    TASKQ_OK) {
 						publish_adopt(&running);
+						outpub_adopt(&running);
+					}
 					task_list_cleanup(&running);
 				}
 				next_election = clock_mono_s() + 1.0;
 			}
 			fresh_set_listening(true);
 			db_each_notify(g.db, on_notify, NULL);
+			if (!was_connected || g.overflow || elected)
+				outpub_announced("", true);
 			publish_changes(!was_connected || g.overflow || elected);
+			if (publish_is_leader())
+				outpub_flush(g.db);
 		} else {
 			fresh_set_listening(false);
 			publish_set_leader(false);
 		}
 		due_s = publish_enabled() ? publish_held() : 1.0;
+		if (publish_enabled()) {
+			double out_s = outpub_due();
+			due_s = out_s < due_s ? out_s : due_s;
+		}
 		was_connected = db_connected(g.db);
 		now = clock_mono_s();
 		if ((due = take_due(now, false)) != NULL)

@@ -1,12 +1,14 @@
 // task.js — one task's page (task.html?id=<uuid>): everything about it, live, with Cancel
 // and Retry. taskq.follow() (client/taskq-client.js, the same follower any page embedding
 // taskq uses) keeps it current; the history is re-read when the task changes (at most once a
-// second).
+// second); its streamed output (client/taskq-output.js, read every second) shows in the
+// Output card.
 
 import { api, errorOf, describeError, errorTitle, taskPath, whoAmI, taskq } from "./api.js";
 import { el, shortId, renderState, stateText, progressBar, setProgress, fmtTime, fmtAge, fmtDuration, renderLive, initAuth, signInNeeded } from "./ui.js";
 import { FINAL } from "./client/taskq-client.js";
 import { mountChain } from "./graph.js";
+import { followOutput } from "./client/taskq-output.js";
 
 const $ = (id) => document.getElementById(id);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -14,6 +16,7 @@ const id = (new URLSearchParams(location.search).get("id") || "").trim().toLower
 
 let task = null;
 let follower = null;
+let output = null;              // the output's follower (client/taskq-output.js)
 let showOwner = false;          // with auth on, the details say whose task it is
 const progress = progressBar("task progress", true);
 $("t-progress").append(progress);
@@ -100,6 +103,7 @@ function render(t) {
   document.title = `taskq · ${shortId(t.id)} · ${stateText(t)}${final ? "" : " " + (t.progress ?? 0) + "%"}`;
   noticeFollows(t);
   historySoon();
+  if (output && FINAL.has(t.state)) output.finish();
 }
 
 function queuedText(t) {
@@ -259,6 +263,7 @@ async function act(kind) {
       if (follower && follower.status.state !== "ended") follower.apply(resp.data);
       else if (!FINAL.has(resp.data.state)) follow(resp.data);
       else render(resp.data);
+      if (kind === "retry" && resp.ok) showOutput();   // the next attempt's output follows
     }
   } catch (err) {
     outcome(`Could not ${label} the task. ${describeError(err)}`, false, { title: errorTitle(err) });
@@ -313,6 +318,29 @@ async function main() {
   render(first);
   follow(first);
   mountChain($("chain"), first);
+  showOutput();
+}
+
+// showOutput — the task's streamed output, appended chunk by chunk; the card shows once
+// there is some. Read by pages every second (live: false): the task's own stream keeps the
+// page's live slot, and a second is soon enough here (<taskq-progress output> streams it).
+// It ends after the task's final state (render calls finish).
+function showOutput() {
+  if (output) output.stop();
+  const pre = $("t-output");
+  pre.textContent = "";
+  output = followOutput(taskq, id, {
+    live: false,
+    onChunk: (c) => {
+      const stick = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      $("output-card").hidden = false;
+      if (c.truncated) $("output-note").hidden = false;
+      else pre.append(c.data);
+      if (stick) pre.scrollTop = pre.scrollHeight;
+    },
+    onDone: (info) => { if (info.truncated) $("output-note").hidden = false; },
+  });
+  if (task && FINAL.has(task.state)) output.finish();
 }
 
 // follow(t) — live updates of the task (t: the copy we have); one follower at a time.

@@ -26,6 +26,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { registerEmbedTests } from "./embed.mjs";
 import { registerConsoleTests } from "./console.mjs";
+import { registerOutputTests } from "./output.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TOP = path.resolve(HERE, "../..");
@@ -1149,6 +1150,8 @@ test("queues: an upstream host that asked to wait shows as a line under the queu
 // ---- embedding: the client, <taskq-progress>, view tokens, the example app (embed.mjs) ----
 const finishers = [];
 await registerEmbedTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, noHorizontalScroll, wordsOnly, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, ARTIFACTS, onFinish: (fn) => finishers.push(fn) });
+// ---- streamed output (output.mjs) ----
+await registerOutputTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, BASE, TOKEN, AUTH, DEV, TOP, onFinish: (fn) => finishers.push(fn) });
 
 // ---- the console: fleet, queues, search, bulk actions, schedules, limits, breakers ----------
 await registerConsoleTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, noHorizontalScroll, BASE, AUTH, DEV, SHOTS, TOP });

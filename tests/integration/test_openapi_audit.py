@@ -159,6 +159,9 @@ class OpenApiTests(TaskqTestCase):
         self.assertEqual(done.status, 202, str(done))
         api.wait_for(done.json["id"], "succeeded", timeout=15)
         req("GET", "/api/tasks/%s/events" % done.json["id"], timeout=5)
+        req("GET", "/api/tasks/%s/output?after=0&limit=10" % done.json["id"])
+        req("GET", "/api/tasks/%s/output?limit=0" % done.json["id"])
+        req("GET", "/api/tasks/%s/output/stream" % done.json["id"], timeout=5)
         req("GET", "/api/stream", timeout=5)
         req("OPTIONS", "/api/stream", timeout=5)
         req("OPTIONS", "/api/tasks/not-a-uuid/events", timeout=5)      # no route: 404

@@ -24,6 +24,7 @@ struct tail {
 
 struct cmdout {
 	void (*progress)(void *arg, int pct, const char *msg);
+	void (*output)(void *arg, const char *text, size_t len);
 	void *arg;
 	char *line; /* the stdout line being read, with room for '\n' and NUL; owned */
 	size_t linelen, linecap;
@@ -188,6 +189,38 @@ static bool progress_line(const char *line, int *pct, const char **msg)
 	return true;
 }
 
+/* "output TEXT" (or "output" alone): hands over the chunk it streams. TEXT that is one JSON
+ * string (it starts with '"') is that string decoded, as it is (a token, a text with its own
+ * line breaks); any other TEXT is that line, with its line break. true when it was one. */
+static bool output_line(struct cmdout *co)
+{
+	const char *text = co->line + 7;
+	size_t len = co->linelen - 7;
+	json_object *v;
+
+	if (strncmp(co->line, "output", 6) || (co->line[6] != ' ' && co->line[6] != '\0'))
+		return false;
+	if (co->line[6] == '\0') {
+		text = co->line + 6; /* the line break alone */
+		len = 0;
+	}
+	if (!co->output)
+		return true;
+	if (len > 0 && text[0] == '"' && (v = json_tokener_parse(text)) != NULL) {
+		if (json_object_is_type(v, json_type_string)) {
+			co->output(co->arg, json_object_get_string(v),
+				   (size_t)json_object_get_string_len(v));
+			json_object_put(v);
+			return true;
+		}
+		json_object_put(v);
+	}
+	co->line[co->linelen] = '\n';
+	co->output(co->arg, text, len + 1);
+	co->line[co->linelen] = '\0';
+	return true;
+}
+
 /* Handles the complete stdout line in co->line (without its '\n'). */
 static void out_line(struct cmdout *co)
 {
@@ -202,7 +235,7 @@ static void out_line(struct cmdout *co)
 			clean_text(msg, strlen(msg), co->msg, sizeof co->msg, true);
 		if (co->progress)
 			co->progress(co->arg, pct, co->msg[0] ? co->msg : NULL);
-	} else {
+	} else if (!output_line(co)) {
 		co->line[co->linelen++] = '\n';
 		co->line[co->linelen] = '\0';
 		tail_put(&co->outtail, co->line, co->linelen);
@@ -227,11 +260,13 @@ static void line_append(struct cmdout *co, const char *p, size_t n)
 	co->linelen += n;
 }
 
-struct cmdout *cmdout_new(void (*progress)(void *arg, int pct, const char *msg), void *arg)
+struct cmdout *cmdout_new(void (*progress)(void *arg, int pct, const char *msg),
+			  void (*output)(void *arg, const char *text, size_t len), void *arg)
 {
 	struct cmdout *co = xcalloc(1, sizeof *co);
 
 	co->progress = progress;
+	co->output = output;
 	co->arg = arg;
 	co->outtail.cap = CMDOUT_OUT_TAIL;
 	co->errtail.cap = CMDOUT_ERR_TAIL;

@@ -17,7 +17,10 @@
  * - stdin: the payload as one line of JSON and a newline, then end of file. Unread is fine.
  * - stdout, line by line (a line is cut at 1 MiB; a trailing CR is dropped):
  *   "progress P[ message]" with P an integer 0..100 records progress (no message: the
- *   previous one stays); any other line is output. The result is the last JSON value in the
+ *   previous one stays); "output TEXT" appends a chunk to the task's streamed output (TEXT
+ *   that is one JSON string, "output \"tok\"", is that string decoded, without a line break
+ *   added; any other TEXT is the line with its '\n'; "output" alone is a line break); any
+ *   other line is output. The result is the last JSON value in the
  *   output: a line continues the value an earlier line left open (pretty-printed JSON), or
  *   else is tried as the start of a new one. A value fills its lines alone (whitespace aside),
  *   is at most 1 MiB and 32 levels deep, is not null, and holds no NaN, Infinity or U+0000
@@ -87,6 +90,14 @@ static void on_progress(void *arg, int pct, const char *msg)
 
 	if (!r->stopping && !kind_progress(r->ctx, pct, msg) && !r->exited)
 		stop(r);
+}
+
+/* cmdout's output callback: an "output TEXT" line's chunk goes to the task's output. */
+static void on_output(void *arg, const char *text, size_t len)
+{
+	struct run *r = arg;
+
+	kind_output(r->ctx, text, len);
 }
 
 /* Writes what the stdin pipe takes; closes it when all is written or the program is gone.
@@ -416,7 +427,7 @@ enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload, js
 	r.input = xmalloc(r.inlen);
 	memcpy(r.input, json, r.inlen - 1);
 	r.input[r.inlen - 1] = '\n';
-	if (!(r.co = cmdout_new(on_progress, &r))) {
+	if (!(r.co = cmdout_new(on_progress, on_output, &r))) {
 		snprintf(err, errsize, "out of memory");
 		goto out;
 	}

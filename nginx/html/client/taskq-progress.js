@@ -12,19 +12,24 @@
 //   cancel      show a Cancel button (the view token must allow cancel)
 //   base        the API's origin (default: where this module was loaded from)
 //   label       the progress bar's accessible name (default "Task progress")
+//   output      show the task's streamed output below the bar, live (taskq-output.js: every
+//               chunk once, in order); output="llm" shows the text of an LLM API's streamed
+//               events (an http task with "stream": true) instead of their JSON
 // The host reflects data-state (queued, running, succeeded, failed, cancelled, error) and
 // data-live (connecting, live, reconnecting, offline, ended) for styling.
-// Events (bubbling, composed): taskq-update, taskq-done, taskq-error; detail {task} or
-// {error}. Properties: .task (the latest task JSON), .error. An error is shown in words
+// Events (bubbling, composed): taskq-update, taskq-done, taskq-error, taskq-output; detail
+// {task}, {error} or {chunk}. Properties: .task (the latest task JSON), .error, .output (the
+// text shown), .outputSeq (the last chunk's seq). An error is shown in words
 // (explain() of taskq-client.js); its HTTP status and code are in the error line's title.
 // Accessibility: the bar is role="progressbar" with aria-valuenow/min/max/valuetext; state
 // and message changes are announced by a polite live region; colour is never the only cue.
 // Theming: CSS custom properties --taskq-bar-color, --taskq-track-color, --taskq-font,
 // --taskq-radius, --taskq-height, --taskq-text-color, --taskq-muted-color,
 // --taskq-success-color, --taskq-error-color; parts: state, elapsed, track, bar, message,
-// percent, error, cancel.
+// percent, error, cancel, output, output-note.
 
 import { createClient, FINAL, explain, errorDetail } from "./taskq-client.js";
+import { followOutput, llmText } from "./taskq-output.js";
 
 const DEFAULT_BASE = new URL("../", import.meta.url).href.replace(/\/+$/, "");
 const PLACE_EVERY_S = 5;
@@ -67,6 +72,9 @@ const TEMPLATE = `<style>
 button { font: inherit; margin-top: .5em; padding: .3em .9em; cursor: pointer; border-radius: var(--taskq-radius, 999px);
   border: 1px solid currentColor; background: transparent; color: inherit; }
 button:focus-visible { outline: 2px solid var(--taskq-bar-color, #2563eb); outline-offset: 2px; }
+.output { margin: .5em 0 0; max-height: var(--taskq-output-height, 16em); overflow: auto; white-space: pre-wrap;
+  overflow-wrap: anywhere; font: .9em/1.4 ui-monospace, monospace; }
+.note { color: var(--taskq-muted-color, #5b6472); font-size: .9em; margin: .25em 0 0; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
 @media (prefers-reduced-motion: reduce) { .fill { transition: none; } }
 </style>
@@ -74,6 +82,8 @@ button:focus-visible { outline: 2px solid var(--taskq-bar-color, #2563eb); outli
 <div class="track" part="track" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div class="fill" part="bar"></div></div>
 <div class="foot"><span class="message" part="message"></span><span class="pct" part="percent" aria-hidden="true">0%</span></div>
 <p class="error" part="error" hidden></p>
+<pre class="output" part="output" aria-label="Output" hidden></pre>
+<p class="note" part="output-note" hidden>The output was cut: it reached the worker's limit.</p>
 <button type="button" part="cancel" hidden>Cancel</button>
 <div class="sr" role="status" aria-live="polite"></div>`;
 
@@ -85,7 +95,7 @@ function clock(s) {
 }
 
 export class TaskqProgress extends HTMLElement {
-  static get observedAttributes() { return ["task", "view-token", "cancel", "base", "label"]; }
+  static get observedAttributes() { return ["task", "view-token", "cancel", "base", "label", "output"]; }
 
   constructor() {
     super();
@@ -93,7 +103,7 @@ export class TaskqProgress extends HTMLElement {
     root.innerHTML = TEMPLATE;
     const $ = (sel) => root.querySelector(sel);
     this.ui = { state: $(".state"), elapsed: $(".elapsed"), bar: $(".track"), fill: $(".fill"), message: $(".message"),
-      pct: $(".pct"), error: $(".error"), cancel: $("button"), live: $(".sr") };
+      pct: $(".pct"), error: $(".error"), cancel: $("button"), live: $(".sr"), output: $(".output"), note: $(".note") };
     this.ui.cancel.addEventListener("click", () => this.cancelTask());
     this.task = null;
     this.error = null;
@@ -101,6 +111,9 @@ export class TaskqProgress extends HTMLElement {
     this.cancelDetail = "";
     this.taskq = null;            // the client, made anew when task, view-token or base change
     this.handle = null;
+    this.outHandle = null;
+    this.output = "";
+    this.outputSeq = 0;
     this.ctrl = null;
     this.ticker = null;
     this.announced = "";
@@ -113,7 +126,7 @@ export class TaskqProgress extends HTMLElement {
 
   attributeChangedCallback(name, old, val) {
     if (old === val || !this.isConnected) return;
-    if (name === "task" || name === "view-token" || name === "base") this.followSoon();
+    if (name === "task" || name === "view-token" || name === "base" || name === "output") this.followSoon();
     else this.render();
   }
 
@@ -127,6 +140,7 @@ export class TaskqProgress extends HTMLElement {
 
   unfollow() {
     if (this.ctrl) { this.ctrl.abort(); this.ctrl = null; }
+    if (this.outHandle) { this.outHandle.stop(); this.outHandle = null; }
     this.handle = null;
     clearInterval(this.ticker);
     this.ticker = null;
@@ -144,10 +158,16 @@ export class TaskqProgress extends HTMLElement {
     this.render();
     if (!id) return;
     this.ctrl = new AbortController();
+    this.followOutput(id);
     this.handle = this.taskq.follow(id, {
       signal: this.ctrl.signal,
       onUpdate: (task) => { this.task = keepPlace(this.task, task); this.render(); this.fire("taskq-update", { task }); },
-      onDone: (task) => { this.task = task; this.render(); this.fire("taskq-done", { task }); },
+      onDone: (task) => {
+        this.task = task;
+        this.render();
+        if (this.outHandle) this.outHandle.finish();    // the last chunks, then the stream ends
+        this.fire("taskq-done", { task });
+      },
       onError: (error) => { this.error = error; this.render(); this.fire("taskq-error", { error }); },
       onStatus: (s) => { this.live = s.state; this.mode = s.mode; this.render(); },
     });
@@ -171,6 +191,30 @@ export class TaskqProgress extends HTMLElement {
       }
     } catch (_) { /* the stream's own errors say what is wrong */ }
     finally { this.placeBusy = false; }
+  }
+
+  // the output attribute: the streamed text below the bar, appended chunk by chunk
+  followOutput(id) {
+    const ui = this.ui;
+    this.output = "";
+    this.outputSeq = 0;
+    ui.output.textContent = "";
+    ui.output.hidden = !this.hasAttribute("output");
+    ui.note.hidden = true;
+    if (!this.hasAttribute("output")) return;
+    const llm = this.getAttribute("output") === "llm";
+    this.outHandle = followOutput(this.taskq, id, {
+      onChunk: (chunk) => {
+        const text = chunk.truncated ? "" : llm ? llmText(chunk.data) : chunk.data;
+        const stick = ui.output.scrollTop + ui.output.clientHeight >= ui.output.scrollHeight - 4;
+        this.outputSeq = chunk.seq;
+        if (text) { this.output += text; ui.output.append(text); }
+        if (chunk.truncated) ui.note.hidden = false;
+        if (stick) ui.output.scrollTop = ui.output.scrollHeight;
+        this.fire("taskq-output", { chunk });
+      },
+      onDone: (info) => { if (info.truncated) ui.note.hidden = false; },
+    });
   }
 
   fire(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true })); }
