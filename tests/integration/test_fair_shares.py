@@ -53,6 +53,9 @@ class FairShareTests(TaskqTestCase):
             k = min(1000, n - len(ids))
             r = client.request("POST", "/api/tasks/batch",
                                json_body=[dict(kind="noop", queue=q, **fields)] * k)
+            if r.status == 429:  # a batch over the owner's burst waits for a full bucket
+                time.sleep(float(r.header("Retry-After") or 1))
+                continue
             self.assertEqual(r.status, 202, str(r))
             ids += r.json["ids"]
         return ids
