@@ -31,6 +31,10 @@
 	R("GET", "/_taskq/authorize/stream", h_authorize_stream, 0, params_feed)               \
 	R("GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0, params_feed)       \
 	R("GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL)                                    \
-	R("GET", "/metrics", h_metrics, ROUTE_ADMIN | ROUTE_LOOPBACK, NULL)
+	R("GET", "/metrics", h_metrics, ROUTE_ADMIN | ROUTE_LOOPBACK, NULL)                    \
+	R("POST", "/api/tasks/*/hold", h_task_hold, 0, NULL)                                   \
+	R("POST", "/api/tasks/*/release", h_task_release, 0, NULL)                             \
+	R("POST", "/api/queues/*/pause", h_queue_pause, ROUTE_ADMIN, NULL)                     \
+	R("POST", "/api/queues/*/resume", h_queue_resume, ROUTE_ADMIN, NULL)
 
 #endif

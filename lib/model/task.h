@@ -14,7 +14,15 @@
 
 struct json_object;
 
-enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_SUCCEEDED, TASK_FAILED, TASK_CANCELLED };
+enum task_state {
+	TASK_QUEUED,
+	TASK_RUNNING,
+	TASK_SUCCEEDED,
+	TASK_FAILED,
+	TASK_CANCELLED,
+	TASK_HELD
+};
+#define TASK_STATES 6 /* how many values enum task_state has */
 
 /* One task row. Every pointer is owned by the task (task_cleanup frees them); NULL stands for
  * SQL NULL. payload and result hold JSON text; times hold RFC 3339 UTC text. */
@@ -34,6 +42,7 @@ struct task {
 	char *parents;       /* JSON array text of the parents' ids, or NULL: none */
 	char *after_policy;  /* "success" or "always" (with parents), or NULL */
 	int pending_parents; /* parents not finished yet: > 0 while queued means blocked */
+	int start_by_s;      /* -1: none (flow control: expires unless started by then) */
 };
 
 /* The task record's fields, in the order of the task JSON (model/record.h): row_task decodes
@@ -69,6 +78,10 @@ struct task_new {
 	struct json_object *after;
 	bool after_index;  /* after holds an index (only a batch may) */
 	bool after_always; /* after_policy "always": runs even if a parent failed or was cancelled */
+	/* Flow control (docs/flow-control.md); -1: none. debounce_ms and supersede need a
+	 * dedupe_key, max_delay_ms needs debounce_ms. */
+	int debounce_ms, max_delay_ms, start_by_s;
+	bool supersede; /* on_conflict "supersede": the live holder of the key is cancelled */
 };
 
 /* Filters of GET /api/tasks; NULL / 0 means "any". */
@@ -80,11 +93,12 @@ struct task_filter {
 /* One row of GET /api/queues. */
 struct queue_stat {
 	char *queue;
-	long long count[5];     /* by enum task_state */
+	long long count[TASK_STATES]; /* by enum task_state */
 	double oldest_queued_s; /* the longest wait of a runnable task; < 0: none is runnable */
 	long long finished_last_minute;
 	long long delayed, blocked; /* of the queued: run_at ahead; waiting for parents */
 	long long workers;          /* live workers serving the queue */
+	bool paused;                /* taskq.pause_queue: no task of it starts */
 };
 
 /* An upstream host of the http kind that asked the workers to wait (a row of

@@ -28,6 +28,12 @@ static struct db_stmt s_cancel =
 	DB_STMT("cancel", "SELECT c.outcome, (c.t).* FROM taskq.cancel($1::uuid) c", 1);
 static struct db_stmt s_retry =
 	DB_STMT("retry", "SELECT r.outcome, (r.t).* FROM taskq.retry($1::uuid) r", 1);
+static struct db_stmt s_hold =
+	DB_STMT("hold", "SELECT h.outcome, (h.t).* FROM taskq.hold($1::uuid) h", 1);
+static struct db_stmt s_release_hold =
+	DB_STMT("release_hold", "SELECT h.outcome, (h.t).* FROM taskq.release_hold($1::uuid) h", 1);
+static struct db_stmt s_pause = DB_STMT("pause_queue", "SELECT taskq.pause_queue($1, $2)", 2);
+static struct db_stmt s_resume = DB_STMT("resume_queue", "SELECT taskq.resume_queue($1)", 1);
 static struct db_stmt s_history =
 	DB_STMT("history",
 		"SELECT at, event, attempt, worker_id, detail FROM taskq.task_history"
@@ -36,12 +42,14 @@ static struct db_stmt s_history =
 static struct db_stmt s_queues =
 	DB_STMT("queues",
 		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute, delayed, blocked, workers FROM taskq.queue_overview",
+		" finished_last_minute, delayed, blocked, workers, held, paused"
+		" FROM taskq.queue_overview",
 		0);
 static struct db_stmt s_queues_of =
 	DB_STMT("queues_of",
 		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute, delayed, blocked, workers FROM taskq.queue_overview_of($1)",
+		" finished_last_minute, delayed, blocked, workers, held, paused"
+		" FROM taskq.queue_overview_of($1)",
 		1);
 static struct db_stmt s_kinds = DB_STMT("kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0);
 static struct db_stmt s_register_kind =
@@ -149,6 +157,46 @@ enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struc
 	return TASKQ_OK;
 }
 
+enum taskq_rc store_hold(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+{
+	struct outcome o = {.t = out};
+	enum taskq_rc rc = exec_outcome(db, &s_hold, id, &o, err);
+
+	if (rc)
+		return rc;
+	if (strcmp(o.name, "held") != 0)
+		return taskq_fail(err, TASKQ_CONFLICT, "task is %s; only a queued task can be held",
+				  task_state_name(out->state));
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_release_hold(struct db *db, const char *id, struct task *out,
+				 struct taskq_err *err)
+{
+	struct outcome o = {.t = out};
+	enum taskq_rc rc = exec_outcome(db, &s_release_hold, id, &o, err);
+
+	if (rc)
+		return rc;
+	if (!strcmp(o.name, "key_taken"))
+		return taskq_fail(
+			err, TASKQ_CONFLICT,
+			"another live task holds this task's dedupe_key now; it stays held");
+	if (strcmp(o.name, "queued") != 0)
+		return taskq_fail(err, TASKQ_CONFLICT,
+				  "task is %s; only a held task can be released",
+				  task_state_name(out->state));
+	return TASKQ_OK;
+}
+
+enum taskq_rc store_pause_queue(struct db *db, const char *queue, const char *by, bool pause,
+				bool *changed, struct taskq_err *err)
+{
+	const char *p[2] = {queue, by};
+
+	return store_exec_bool(db, pause ? &s_pause : &s_resume, p, changed, err);
+}
+
 enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,
 			    struct taskq_err *err)
 {
@@ -168,6 +216,8 @@ static void decode_queue(const struct row *r, void *elem)
 	q->delayed = row_ll(r, 8, 0);
 	q->blocked = row_ll(r, 9, 0);
 	q->workers = row_ll(r, 10, 0);
+	q->count[TASK_HELD] = row_ll(r, 11, 0);
+	q->paused = row_bool(r, 12);
 }
 
 enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat **out, int *n,
