@@ -143,38 +143,14 @@ enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out, enum
 	return TASKQ_OK;
 }
 
-enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+/* A verb that moves a task to state want (retry, hold, release): TASKQ_CONFLICT with "task
+ * is <its state>; <only>" when the task was in another state. */
+static enum taskq_rc exec_move(struct db *db, struct db_stmt *stmt, const char *id,
+			       const char *want, const char *only, struct task *out,
+			       struct taskq_err *err)
 {
 	struct outcome o = {.t = out};
-	enum taskq_rc rc = exec_outcome(db, &s_retry, id, &o, err);
-
-	if (rc)
-		return rc;
-	if (strcmp(o.name, "queued") != 0)
-		return taskq_fail(err, TASKQ_CONFLICT,
-				  "task is %s; only failed or cancelled tasks can be retried",
-				  task_state_name(out->state));
-	return TASKQ_OK;
-}
-
-enum taskq_rc store_hold(struct db *db, const char *id, struct task *out, struct taskq_err *err)
-{
-	struct outcome o = {.t = out};
-	enum taskq_rc rc = exec_outcome(db, &s_hold, id, &o, err);
-
-	if (rc)
-		return rc;
-	if (strcmp(o.name, "held") != 0)
-		return taskq_fail(err, TASKQ_CONFLICT, "task is %s; only a queued task can be held",
-				  task_state_name(out->state));
-	return TASKQ_OK;
-}
-
-enum taskq_rc store_release_hold(struct db *db, const char *id, struct task *out,
-				 struct taskq_err *err)
-{
-	struct outcome o = {.t = out};
-	enum taskq_rc rc = exec_outcome(db, &s_release_hold, id, &o, err);
+	enum taskq_rc rc = exec_outcome(db, stmt, id, &o, err);
 
 	if (rc)
 		return rc;
@@ -182,11 +158,28 @@ enum taskq_rc store_release_hold(struct db *db, const char *id, struct task *out
 		return taskq_fail(
 			err, TASKQ_CONFLICT,
 			"another live task holds this task's dedupe_key now; it stays held");
-	if (strcmp(o.name, "queued") != 0)
-		return taskq_fail(err, TASKQ_CONFLICT,
-				  "task is %s; only a held task can be released",
-				  task_state_name(out->state));
+	if (strcmp(o.name, want) != 0)
+		return taskq_fail(err, TASKQ_CONFLICT, "task is %s; %s",
+				  task_state_name(out->state), only);
 	return TASKQ_OK;
+}
+
+enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+{
+	return exec_move(db, &s_retry, id, "queued",
+			 "only failed or cancelled tasks can be retried", out, err);
+}
+
+enum taskq_rc store_hold(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+{
+	return exec_move(db, &s_hold, id, "held", "only a queued task can be held", out, err);
+}
+
+enum taskq_rc store_release_hold(struct db *db, const char *id, struct task *out,
+				 struct taskq_err *err)
+{
+	return exec_move(db, &s_release_hold, id, "queued", "only a held task can be released", out,
+			 err);
 }
 
 enum taskq_rc store_pause_queue(struct db *db, const char *queue, const char *by, bool pause,

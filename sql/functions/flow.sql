@@ -83,14 +83,14 @@ BEGIN
     outcome := 'key_taken';
     RETURN;
   END;
-  IF FOUND THEN
-    outcome := 'queued';
-    INSERT INTO taskq.task_events (task_id, event, attempt) VALUES (task, 'released', t.attempts);
-    PERFORM pg_notify('taskq_wake', '');
+  IF NOT FOUND THEN
+    SELECT * INTO t FROM taskq.tasks x WHERE x.id = task;
+    outcome := CASE WHEN FOUND THEN 'wrong_state' ELSE 'not_found' END;
     RETURN;
   END IF;
-  SELECT * INTO t FROM taskq.tasks x WHERE x.id = task;
-  outcome := CASE WHEN FOUND THEN 'wrong_state' ELSE 'not_found' END;
+  outcome := 'queued';
+  INSERT INTO taskq.task_events (task_id, event, attempt) VALUES (task, 'released', t.attempts);
+  PERFORM pg_notify('taskq_wake', '');
 END $$;
 
 -- When a queued task with start_by_s expires: start_by_s seconds after it became runnable
@@ -110,6 +110,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
   n integer;
 BEGIN
+  -- the tasks it cancels are announced by the change trigger, whoever calls it (as rescue)
+  PERFORM set_config('taskq.announce', 'now', true);
   WITH due AS MATERIALIZED (
     SELECT t.id FROM taskq.tasks t
      WHERE t.state = 'queued' AND t.start_by_s IS NOT NULL
