@@ -104,7 +104,7 @@ static int print_queues(struct db *db, const char *owner)
 				   "FAILED", "CANCELLED", "OLDEST", "DONE/MIN", "WORKERS", "HELD",
 				   "PAUSED"},
 			  .right = {false, true, true, true, true, true, true, true, true, true,
-				    true, true, false}};
+				    true, true, true}};
 	struct queue_stat *q;
 	struct taskq_err err;
 	char warning[200];

@@ -89,7 +89,7 @@ BEGIN
     RETURN;
   END IF;
   outcome := 'queued';
-  INSERT INTO taskq.task_events (task_id, event, attempt) VALUES (task, 'released', t.attempts);
+  INSERT INTO taskq.task_events (task_id, event, attempt) VALUES (task, 'hold_released', t.attempts);
   PERFORM pg_notify('taskq_wake', '');
 END $$;
 
