@@ -26,7 +26,8 @@ BEGIN
          version = t.version + 1
    WHERE t.id = ANY (ids) AND t.state = 'queued'
      -- never late: a task past its start deadline (flow.sql) is left to taskq.expire
-     AND (t.start_by_s IS NULL OR taskq.start_deadline(t.created_at, t.run_at, t.start_by_s) > at)
+     AND (t.start_by_s IS NULL
+          OR taskq.start_deadline(t.created_at, t.run_at, t.start_by_s) > at)
   RETURNING t.*;
 END $$;
 
@@ -85,7 +86,8 @@ BEGIN
 
   SELECT r.priority INTO plain_best FROM taskq.tasks r
    WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
-     AND (r.start_by_s IS NULL OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
+     AND (r.start_by_s IS NULL
+          OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
      AND r.concurrency_key IS NULL
    ORDER BY r.priority DESC, r.run_at, r.id LIMIT 1;
 
@@ -95,7 +97,8 @@ BEGIN
       SELECT array_agg(r.id) INTO ids FROM (
         SELECT r.id FROM taskq.tasks r
          WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
-           AND (r.start_by_s IS NULL OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
+           AND (r.start_by_s IS NULL
+          OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
            AND r.concurrency_key IS NULL
          ORDER BY r.priority DESC, r.run_at, r.id
          LIMIT k - got
@@ -138,7 +141,8 @@ BEGIN
       SELECT array_agg(r.id) INTO ids FROM (
         SELECT r.id FROM taskq.tasks r
          WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
-           AND (r.start_by_s IS NULL OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
+           AND (r.start_by_s IS NULL
+          OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
            AND r.concurrency_key = ckey AND r.priority >= floor_prio
          ORDER BY r.priority DESC, r.run_at, r.id
          LIMIT room

@@ -89,7 +89,8 @@ BEGIN
     RETURN;
   END IF;
   outcome := 'queued';
-  INSERT INTO taskq.task_events (task_id, event, attempt) VALUES (task, 'hold_released', t.attempts);
+  INSERT INTO taskq.task_events (task_id, event, attempt)
+  VALUES (task, 'hold_released', t.attempts);
   PERFORM pg_notify('taskq_wake', '');
 END $$;
 
@@ -121,8 +122,8 @@ BEGIN
   ), moved AS (
     UPDATE taskq.tasks t
        SET state = 'cancelled', finished_at = now(),
-           error = format('expired: not started within start_by_s = %s seconds of becoming runnable',
-                          t.start_by_s),
+           error = format('expired: not started within start_by_s = %s seconds of becoming'
+                          ' runnable', t.start_by_s),
            updated_at = now(), version = t.version + 1
       FROM due
      WHERE t.id = due.id AND t.state = 'queued'

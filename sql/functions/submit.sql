@@ -238,8 +238,9 @@ END $$;
 -- Many tasks in one statement. tasks is a JSON array of objects with the fields of
 -- POST /api/tasks (kind required; payload, queue, priority, delay_s, max_attempts, timeout_s,
 -- dedupe_key, concurrency_key, callback_url, after, after_policy, debounce_ms, max_delay_ms,
--- on_conflict, start_by_s optional, with the same defaults). All or nothing: a bad element (unknown kind, a value out of range) raises an
--- error whose message starts with "tasks[i]: " and nothing is inserted. A dedupe key that a
+-- on_conflict, start_by_s optional, with the same defaults). All or nothing: a bad element
+-- (unknown kind, a value out of range) raises an error whose message starts with "tasks[i]: "
+-- and nothing is inserted. A dedupe key that a
 -- live task of the owner already holds (or an earlier element of the same batch) gives that
 -- task's id with created = false, as a single submit answers 200. The rows come back in the
 -- order of the array. taskq-fcgi calls it with notify => false (it wakes the workers on its

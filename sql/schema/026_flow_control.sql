@@ -23,7 +23,8 @@ ALTER TABLE taskq.tasks
 
 -- The queued tasks that may expire, for the maintenance's sweep (a plain submit has no
 -- start_by_s and is not here, so it costs submits nothing).
-CREATE INDEX tasks_start_by ON taskq.tasks (run_at) WHERE state = 'queued' AND start_by_s IS NOT NULL;
+CREATE INDEX tasks_start_by ON taskq.tasks (run_at)
+  WHERE state = 'queued' AND start_by_s IS NOT NULL;
 
 -- taskq.queue_overview_of gains the held count and the paused flag (a new result type), and
 -- taskq.submit the flow-control arguments (a new signature): both are made anew by their
