@@ -41,6 +41,7 @@ struct cli_opts {
 		*after, *after_policy, *token, *before;
 	const char *priority, *delay, *max_attempts, *timeout, *dedupe_key, *concurrency_key,
 		*limit, *backfill, *ordering;
+	const char *debounce_ms, *max_delay_ms, *on_conflict, *start_by; /* flow control */
 	long wait, admin, read_only;
 	bool as_owner; /* acting with an owner's token: that owner's rights, no admin's */
 };
@@ -84,6 +85,10 @@ int cmd_submit_file(struct db *db, const struct cli_opts *o, const char *path);
 int cmd_status(struct db *db, const char *id);
 int cmd_cancel(struct db *db, const char *id);
 int cmd_retry(struct db *db, const char *id);
+/* queue pause|resume NAME */
+int cmd_queue(struct db *db, char **args);
+int cmd_hold(struct db *db, const char *id);
+int cmd_unhold(struct db *db, const char *id);
 int cmd_list(struct db *db, const struct cli_opts *o);
 int cmd_history(struct db *db, const char *id);
 /* Per queue counts: of owner's tasks (NULL: all); the workers too, for an admin. */
@@ -95,6 +100,6 @@ int cmd_watch(struct db *db, const char *id);
 /* owner weight OWNER W | list */
 int cmd_owner(struct db *db, char **args);
 /* queue aging QUEUE SECONDS */
-int cmd_queue(struct db *db, char **args);
+int cmd_queue_aging(struct db *db, char **args);
 
 #endif

@@ -49,7 +49,7 @@ int cmd_owner(struct db *db, char **a)
 	return CLI_OK;
 }
 
-int cmd_queue(struct db *db, char **a)
+int cmd_queue_aging(struct db *db, char **a)
 {
 	struct taskq_err err;
 	double s;

@@ -54,6 +54,20 @@ static const struct config_opt g_opts[] = {
 	{"after-policy", NULL, CFG_STR, NULL, 0, 0,
 	 "success (default: a failed or cancelled parent cancels it) or always (submit)",
 	 &g_cli.after_policy},
+	{"debounce-ms", NULL, CFG_STR, NULL, 0, 0,
+	 "with --dedupe-key: a submit while the key's task is queued moves its start to now + this"
+	 " and gives it this payload (submit)",
+	 &g_cli.debounce_ms},
+	{"max-delay-ms", NULL, CFG_STR, NULL, 0, 0,
+	 "with --debounce-ms: never start later than this after the first submit (submit)",
+	 &g_cli.max_delay_ms},
+	{"on-conflict", NULL, CFG_STR, NULL, 0, 0,
+	 "with --dedupe-key: keep (default: the live task answers) or supersede (it is cancelled"
+	 " and this one queued) (submit)",
+	 &g_cli.on_conflict},
+	{"start-by", NULL, CFG_STR, NULL, 0, 0,
+	 "seconds: a task not started this long after it became runnable is cancelled (submit)",
+	 &g_cli.start_by},
 	{"file", NULL, CFG_STR, NULL, 0, 0,
 	 "tasks to submit, one JSON object a line (- for stdin), in statements of 1,000 (submit)",
 	 &g_cli.file},
@@ -104,6 +118,10 @@ static const char synopsis[] =
 	"  history ID              the task's events: claims, retries, the outcome\n"
 	"  cancel ID               cancel a queued task, or ask a running one to stop\n"
 	"  retry ID                queue a failed or cancelled task again\n"
+	"  hold ID                 keep a queued task from starting until unhold\n"
+	"  unhold ID               queue a held task again\n"
+	"  queue pause|resume NAME no task of a paused queue starts (running ones finish);\n"
+	"                          resume lets them start again\n"
 	"  list                    newest tasks first (--state, --queue, --kind, --limit); when\n"
 	"                          more follow, \"next: ID\" on stderr: --before ID lists them\n"
 	"  stats                   per queue counts (delayed and blocked apart), the longest wait\n"
@@ -185,6 +203,21 @@ static int run_retry(struct db *db, char **a)
 	return cmd_retry(db, a[0]);
 }
 
+static int run_hold(struct db *db, char **a)
+{
+	return cmd_hold(db, a[0]);
+}
+
+static int run_unhold(struct db *db, char **a)
+{
+	return cmd_unhold(db, a[0]);
+}
+
+static int run_queue(struct db *db, char **a)
+{
+	return cmd_queue(db, a);
+}
+
 static int run_list(struct db *db, char **a)
 {
 	(void)a;
@@ -212,11 +245,6 @@ static int run_owner(struct db *db, char **a)
 	return cmd_owner(db, a);
 }
 
-static int run_queue(struct db *db, char **a)
-{
-	return cmd_queue(db, a);
-}
-
 static int run_token(struct db *db, char **a)
 {
 	return cmd_token(db, &g_cli, a[0], a[1]);
@@ -239,6 +267,9 @@ static const struct command {
 	{"history", 1, 1, run_history, " ID", true, false, true},
 	{"cancel", 1, 1, run_cancel, " ID", true, false, false},
 	{"retry", 1, 1, run_retry, " ID", true, false, false},
+	{"hold", 1, 1, run_hold, " ID", true, false, false},
+	{"unhold", 1, 1, run_unhold, " ID", true, false, false},
+	{"queue", 2, 3, run_queue, " pause|resume NAME | aging QUEUE SECONDS", false, true, false},
 	{"list", 0, 0, run_list, "", false, false, true},
 	{"stats", 0, 0, run_stats, "", false, false, true},
 	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false, true, false},
@@ -247,7 +278,6 @@ static const struct command {
 	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME",
 	 false, true, false},
 	{"owner", 1, 3, run_owner, " weight OWNER W | list", false, true, false},
-	{"queue", 3, 3, run_queue, " aging QUEUE SECONDS", false, true, false},
 };
 
 int main(int argc, char **argv)

@@ -202,7 +202,12 @@ void h_task_cancel(struct req *r)
 	task_cleanup(&t);
 }
 
-void h_task_retry(struct req *r)
+/* A verb that moves one task of r's (retry, hold, release): answers with the task, and
+ * wakes the workers when it may have become claimable (wake). */
+static void task_verb(struct req *r,
+		      enum taskq_rc (*verb)(struct db *, const char *, struct task *,
+					    struct taskq_err *),
+		      bool wake)
 {
 	struct task t = {0};
 	struct taskq_err err;
@@ -210,14 +215,30 @@ void h_task_retry(struct req *r)
 
 	if (!id || !may_act(r, id))
 		return;
-	if (store_retry(r->db, id, &t, &err))
+	if (verb(r->db, id, &t, &err))
 		resp_error(r, err.rc, err.msg);
 	else {
-		wake_signal();
+		if (wake)
+			wake_signal();
 		served_refresh(r->db);
 		resp_task(r, 200, &t, 0);
 	}
 	task_cleanup(&t);
+}
+
+void h_task_retry(struct req *r)
+{
+	task_verb(r, store_retry, true);
+}
+
+void h_task_hold(struct req *r)
+{
+	task_verb(r, store_hold, false);
+}
+
+void h_task_release(struct req *r)
+{
+	task_verb(r, store_release_hold, true);
 }
 
 /* The optional body of POST /api/tasks/{id}/view_token: {"ttl_s": 1…VIEW_TTL_MAX_S,

@@ -3,7 +3,8 @@
  *  - the lease heartbeat: one statement renews the leases of every task the executors run or
  *    the local queue holds, keeps this worker's row of taskq.workers (registration, running count, its counters for
  *    /metrics) and says which held tasks were asked to cancel (their executors are told);
- *  - rescue of tasks whose lease expired (their worker died), re-read of the circuit
+ *  - rescue of tasks whose lease expired (their worker died) and the cancel of tasks past
+ *    their start deadline (start_by_s), re-read of the circuit
  *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks
  *    and of the counters (/metrics series) of queues that are gone, the queues' start
  *    rates and priority aging (about once a second: taskq.measure_rates, taskq.age), and the
@@ -111,6 +112,10 @@ void chores_run(struct pool *p, struct chores_due *next)
 			log_info("event=rescued count=%d", n);
 			counters_rescued(n);
 		}
+		if (store_expire(p->cdb, &n, &err))
+			log_warn("event=expire_failed msg=\"%s\"", err.msg);
+		else if (n > 0)
+			log_info("event=expired count=%d", n);
 		next->rescue = now + (every < RESCUE_EVERY_MAX_S ? every : RESCUE_EVERY_MAX_S);
 	}
 	if (now >= next->age) {

@@ -14,7 +14,15 @@
 
 struct json_object;
 
-enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_SUCCEEDED, TASK_FAILED, TASK_CANCELLED };
+enum task_state {
+	TASK_QUEUED,
+	TASK_RUNNING,
+	TASK_SUCCEEDED,
+	TASK_FAILED,
+	TASK_CANCELLED,
+	TASK_HELD
+};
+#define TASK_STATES 6 /* how many values enum task_state has */
 
 /* One task row. Every pointer is owned by the task (task_cleanup frees them); NULL stands for
  * SQL NULL. payload and result hold JSON text; times hold RFC 3339 UTC text. */
@@ -37,6 +45,7 @@ struct task {
 	int position;        /* a ready queued task's place in line (1: next); -1: none */
 	int eta_s;           /* seconds until it starts, as expected; -1: unknown */
 	char *ordering;      /* "strict" (started in submit order within its key), or NULL */
+	int start_by_s;      /* -1: none (flow control: expires unless started by then) */
 };
 
 /* The task record's fields, in the order of the task JSON (model/record.h): row_task decodes
@@ -73,6 +82,10 @@ struct task_new {
 	bool after_index;  /* after holds an index (only a batch may) */
 	bool after_always; /* after_policy "always": runs even if a parent failed or was cancelled */
 	bool strict;       /* ordering "strict": its key starts it in submit order */
+	/* Flow control (docs/flow-control.md); -1: none. debounce_ms and supersede need a
+	 * dedupe_key, max_delay_ms needs debounce_ms. */
+	int debounce_ms, max_delay_ms, start_by_s;
+	bool supersede; /* on_conflict "supersede": the live holder of the key is cancelled */
 };
 
 /* Filters of GET /api/tasks; NULL / 0 means "any". id_lo, id_hi: the ids an id prefix spans;
@@ -88,12 +101,13 @@ struct task_filter {
 /* One row of GET /api/queues. */
 struct queue_stat {
 	char *queue;
-	long long count[5];     /* by enum task_state */
+	long long count[TASK_STATES]; /* by enum task_state */
 	double oldest_queued_s; /* the longest wait of a runnable task; < 0: none is runnable */
 	long long finished_last_minute;
 	long long delayed, blocked; /* of the queued: run_at ahead; waiting for parents */
 	long long workers;          /* live workers serving the queue */
 	double aging_s;             /* priority aging: seconds per step; < 0: none */
+	bool paused;                /* taskq.pause_queue: no task of it starts */
 };
 
 /* An upstream host of the http kind that asked the workers to wait (a row of

@@ -84,7 +84,7 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 
 	for (int i = 0; i < n; i++) {
 		json_object *row = json_object_new_object(), *counts = json_object_new_object();
-		for (int s = 0; s < 5; s++)
+		for (int s = 0; s < TASK_STATES; s++)
 			json_object_object_add(counts, task_state_name((enum task_state)s),
 					       json_object_new_int64(q[i].count[s]));
 		add_str(row, "queue", q[i].queue);
@@ -101,6 +101,7 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 		json_object_object_add(row, "aging_s",
 				       q[i].aging_s > 0 ? json_object_new_double(q[i].aging_s)
 							: NULL);
+		json_object_object_add(row, "paused", json_object_new_boolean(q[i].paused));
 		if (q[i].workers == 0 && q[i].count[TASK_QUEUED] > 0) {
 			char text[200];
 			task_unserved_warning(q[i].queue, text, sizeof text);
@@ -282,6 +283,51 @@ static enum taskq_rc get_after(json_object *v, struct task_new *n, struct taskq_
 	return TASKQ_OK;
 }
 
+static bool flow_field(const char *key)
+{
+	return !strcmp(key, "debounce_ms") || !strcmp(key, "max_delay_ms") ||
+	       !strcmp(key, "start_by_s") || !strcmp(key, "on_conflict");
+}
+
+/* on_conflict: "keep" (the default: a live holder of the dedupe key answers) or "supersede". */
+static enum taskq_rc get_on_conflict(json_object *v, struct task_new *n, struct taskq_err *err)
+{
+	const char *s = json_object_get_string(v);
+
+	if (!json_object_is_type(v, json_type_string) ||
+	    (strcmp(s, "keep") && strcmp(s, "supersede")))
+		return taskq_fail(err, TASKQ_INVAL,
+				  "on_conflict must be \"keep\" or \"supersede\"");
+	n->supersede = !strcmp(s, "supersede");
+	return TASKQ_OK;
+}
+
+/* The rules between flow-control fields (the same as taskq.flow_refusal, sql/functions/flow.sql). */
+static enum taskq_rc check_flow(const struct task_new *n, struct taskq_err *err)
+{
+	if (n->debounce_ms >= 0 && !n->dedupe_key)
+		return taskq_fail(
+			err, TASKQ_INVAL,
+			"debounce_ms needs a dedupe_key (the key of the task it debounces)");
+	if (n->supersede && !n->dedupe_key)
+		return taskq_fail(
+			err, TASKQ_INVAL,
+			"on_conflict \"supersede\" needs a dedupe_key (the key of the task"
+			" it supersedes)");
+	if (n->max_delay_ms >= 0 && n->debounce_ms < 0)
+		return taskq_fail(err, TASKQ_INVAL, "max_delay_ms needs debounce_ms");
+	if (n->max_delay_ms >= 0 && n->max_delay_ms < n->debounce_ms)
+		return taskq_fail(err, TASKQ_INVAL,
+				  "max_delay_ms must not be less than debounce_ms");
+	if (n->debounce_ms >= 0 && n->delay_s > 0)
+		return taskq_fail(err, TASKQ_INVAL,
+				  "debounce_ms sets the delay: leave delay_s out");
+	if (n->debounce_ms >= 0 && n->supersede)
+		return taskq_fail(err, TASKQ_INVAL,
+				  "debounce_ms and on_conflict \"supersede\" do not go together");
+	return TASKQ_OK;
+}
+
 static enum taskq_rc get_policy(json_object *v, struct task_new *n, struct taskq_err *err)
 {
 	const char *s = json_object_get_string(v);
@@ -307,6 +353,8 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 		return taskq_fail(err, TASKQ_BAD_JSON, "body must be a JSON object");
 
 	json_object_object_foreach(body, key, v) {
+		if (json_object_is_type(v, json_type_null) && flow_field(key))
+			continue; /* null: the field's default (none) */
 		if (!strcmp(key, "kind")) {
 			rc = get_name(v, "kind", &n->kind, err);
 			have_kind = true;
@@ -353,6 +401,14 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 				return taskq_fail(err, TASKQ_INVAL,
 						  "ordering must be \"strict\" or null");
 			n->strict = true;
+		} else if (!strcmp(key, "debounce_ms")) {
+			rc = get_int(v, "debounce_ms", 1, 86400000, &n->debounce_ms, err);
+		} else if (!strcmp(key, "max_delay_ms")) {
+			rc = get_int(v, "max_delay_ms", 1, 2147483647, &n->max_delay_ms, err);
+		} else if (!strcmp(key, "start_by_s")) {
+			rc = get_int(v, "start_by_s", 1, 31536000, &n->start_by_s, err);
+		} else if (!strcmp(key, "on_conflict")) {
+			rc = get_on_conflict(v, n, err);
 		} else if (!strcmp(key, "after_policy")) {
 			if (json_object_is_type(v, json_type_null))
 				continue;
@@ -371,6 +427,8 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 		return taskq_fail(err, TASKQ_INVAL, "after_policy needs after");
 	if (n->strict && !n->concurrency_key)
 		return taskq_fail(err, TASKQ_INVAL, "ordering \"strict\" needs a concurrency_key");
+	if ((rc = check_flow(n, err)) != TASKQ_OK)
+		return rc;
 
 	json_object *payload;
 	if (json_object_object_get_ex(body, "payload", &payload) && payload) {
@@ -418,6 +476,14 @@ json_object *taskjson_batch_element(const struct task_new *n)
 			o, "after_policy",
 			json_object_new_string(n->after_always ? "always" : "success"));
 	}
+	if (n->debounce_ms >= 0)
+		json_object_object_add(o, "debounce_ms", json_object_new_int(n->debounce_ms));
+	if (n->max_delay_ms >= 0)
+		json_object_object_add(o, "max_delay_ms", json_object_new_int(n->max_delay_ms));
+	if (n->start_by_s >= 0)
+		json_object_object_add(o, "start_by_s", json_object_new_int(n->start_by_s));
+	if (n->supersede)
+		json_object_object_add(o, "on_conflict", json_object_new_string("supersede"));
 	if (n->fair) {
 		json_object_object_add(o, "fair", json_object_new_boolean(1));
 		if (n->fair_after)

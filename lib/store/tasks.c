@@ -37,6 +37,12 @@ static struct db_stmt s_cancel =
 	DB_STMT("cancel", "SELECT c.outcome, (c.t).* FROM taskq.cancel($1::uuid) c", 1);
 static struct db_stmt s_retry =
 	DB_STMT("retry", "SELECT r.outcome, (r.t).* FROM taskq.retry($1::uuid) r", 1);
+static struct db_stmt s_hold =
+	DB_STMT("hold", "SELECT h.outcome, (h.t).* FROM taskq.hold($1::uuid) h", 1);
+static struct db_stmt s_release_hold =
+	DB_STMT("release_hold", "SELECT h.outcome, (h.t).* FROM taskq.release_hold($1::uuid) h", 1);
+static struct db_stmt s_pause = DB_STMT("pause_queue", "SELECT taskq.pause_queue($1, $2)", 2);
+static struct db_stmt s_resume = DB_STMT("resume_queue", "SELECT taskq.resume_queue($1)", 1);
 static struct db_stmt s_history =
 	DB_STMT("history",
 		"SELECT at, event, attempt, worker_id, detail FROM taskq.task_history"
@@ -47,12 +53,13 @@ static struct db_stmt s_history =
 static struct db_stmt s_queues = DB_STMT(
 	"queues",
 	"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-	" finished_last_minute, delayed, blocked, workers, " AGING_S " FROM taskq.queue_overview o",
+	" finished_last_minute, delayed, blocked, workers, held, paused, " AGING_S
+	" FROM taskq.queue_overview o",
 	0);
 static struct db_stmt s_queues_of =
 	DB_STMT("queues_of",
 		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute, delayed, blocked, workers, " AGING_S
+		" finished_last_minute, delayed, blocked, workers, held, paused, " AGING_S
 		" FROM taskq.queue_overview_of($1) o",
 		1);
 static struct db_stmt s_kinds = DB_STMT("kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0);
@@ -161,18 +168,51 @@ enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out, enum
 	return TASKQ_OK;
 }
 
-enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+/* A verb that moves a task to state want (retry, hold, release): TASKQ_CONFLICT with "task
+ * is <its state>; <only>" when the task was in another state. */
+static enum taskq_rc exec_move(struct db *db, struct db_stmt *stmt, const char *id,
+			       const char *want, const char *only, struct task *out,
+			       struct taskq_err *err)
 {
 	struct outcome o = {.t = out};
-	enum taskq_rc rc = exec_outcome(db, &s_retry, id, &o, err);
+	enum taskq_rc rc = exec_outcome(db, stmt, id, &o, err);
 
 	if (rc)
 		return rc;
-	if (strcmp(o.name, "queued") != 0)
-		return taskq_fail(err, TASKQ_CONFLICT,
-				  "task is %s; only failed or cancelled tasks can be retried",
-				  task_state_name(out->state));
+	if (!strcmp(o.name, "key_taken"))
+		return taskq_fail(
+			err, TASKQ_CONFLICT,
+			"another live task holds this task's dedupe_key now; it stays held");
+	if (strcmp(o.name, want) != 0)
+		return taskq_fail(err, TASKQ_CONFLICT, "task is %s; %s",
+				  task_state_name(out->state), only);
 	return TASKQ_OK;
+}
+
+enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+{
+	return exec_move(db, &s_retry, id, "queued",
+			 "only failed or cancelled tasks can be retried", out, err);
+}
+
+enum taskq_rc store_hold(struct db *db, const char *id, struct task *out, struct taskq_err *err)
+{
+	return exec_move(db, &s_hold, id, "held", "only a queued task can be held", out, err);
+}
+
+enum taskq_rc store_release_hold(struct db *db, const char *id, struct task *out,
+				 struct taskq_err *err)
+{
+	return exec_move(db, &s_release_hold, id, "queued", "only a held task can be released", out,
+			 err);
+}
+
+enum taskq_rc store_pause_queue(struct db *db, const char *queue, const char *by, bool pause,
+				bool *changed, struct taskq_err *err)
+{
+	const char *p[2] = {queue, by};
+
+	return store_exec_bool(db, pause ? &s_pause : &s_resume, p, changed, err);
 }
 
 enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,
@@ -194,7 +234,9 @@ static void decode_queue(const struct row *r, void *elem)
 	q->delayed = row_ll(r, 8, 0);
 	q->blocked = row_ll(r, 9, 0);
 	q->workers = row_ll(r, 10, 0);
-	q->aging_s = row_double(r, 11, -1);
+	q->count[TASK_HELD] = row_ll(r, 11, 0);
+	q->paused = row_bool(r, 12);
+	q->aging_s = row_double(r, 13, -1);
 }
 
 enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat **out, int *n,

@@ -37,6 +37,17 @@ enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out, enum
 /* Failed or cancelled → queued; TASKQ_CONFLICT (with *out filled) from any other state. */
 enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err);
 
+/* Queued → held (store_hold), held → queued (store_release_hold): TASKQ_CONFLICT (with *out
+ * filled) from any other state, or when the dedupe key of the task to release was taken. */
+enum taskq_rc store_hold(struct db *db, const char *id, struct task *out, struct taskq_err *err);
+enum taskq_rc store_release_hold(struct db *db, const char *id, struct task *out,
+				 struct taskq_err *err);
+/* Pauses (pause) or resumes a queue; *changed is false when it was so already. by: who
+ * paused it (kept in taskq.queue_pauses), or NULL. A pause returns after the claims of the
+ * queue under way: no task of it starts after. */
+enum taskq_rc store_pause_queue(struct db *db, const char *queue, const char *by, bool pause,
+				bool *changed, struct taskq_err *err);
+
 /* A task's history (taskq.task_history), oldest first (at most 1000 rows); free with
  * task_events_free. */
 enum taskq_rc store_history(struct db *db, const char *id, struct task_event **out, int *n,

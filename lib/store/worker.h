@@ -55,6 +55,9 @@ enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err);
  * tasks that waited long in queues with an aging setting, a bounded batch; *raised receives
  * the count). */
 enum taskq_rc store_age(struct db *db, int *raised, struct taskq_err *err);
+/* Cancels queued tasks past their start deadline (start_by_s, taskq.expire); *moved receives
+ * the count. */
+enum taskq_rc store_expire(struct db *db, int *moved, struct taskq_err *err);
 
 /* What a worker tells the fleet table about itself (strings borrowed). */
 struct worker_info {

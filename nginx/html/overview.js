@@ -334,6 +334,7 @@ document.addEventListener("visibilitychange", () => {
 // ---- queues ------------------------------------------------------------------------------
 let queuesTimer = null;
 let queuesSeq = 0;
+let queuesAdmin = false;           // GET /api/me: only an admin may pause a queue
 const queueNames = new Set(["default"]);
 
 // The queue table is updated in place, like the task table: a row per queue, kept while the
@@ -342,7 +343,7 @@ const queueNames = new Set(["default"]);
 const queueRows = new Map();     // queue → <tr>
 // Cells after the queue's name, in the order of the header (index.html); the queue cell also
 // holds the warning of a queue whose queued tasks no live worker serves.
-const QUEUE_CELLS = ["queued", "delayed", "blocked", "running", "succeeded", "failed", "cancelled", "longest wait", "done / min", "workers"];
+const QUEUE_CELLS = ["queued", "delayed", "blocked", "running", "succeeded", "failed", "cancelled", "longest wait", "done / min", "workers", "held"];
 
 function makeQueueRow(name) {
   const link = el("a", { href: `?queue=${encodeURIComponent(name)}`, text: name, title: `show the tasks of queue ${name}` });
@@ -358,8 +359,39 @@ function makeQueueRow(name) {
   }
   const warn = el("span", { class: "q-warn", hidden: true, text: "no worker" });
   const aging = el("span", { class: "q-aging", hidden: true });
-  return el("tr", { "data-queue": name }, el("td", { class: "q" }, link, " ", warn, " ", aging),
-    ...QUEUE_CELLS.map((label) => el("td", { class: "num", "data-label": label })));
+  const paused = el("span", { class: "q-paused", hidden: true, text: "paused" });
+  const button = el("button", { type: "button", class: "secondary small", text: "Pause" });
+  button.addEventListener("click", () => pauseOrResume(name, button));
+  return el("tr", { "data-queue": name }, el("td", { class: "q" }, link, " ", warn, " ", paused, " ", aging),
+    ...QUEUE_CELLS.map((label) => el("td", { class: "num", "data-label": label })),
+    el("td", { "data-label": "pause" }, button));
+}
+
+// Pause or resume a queue (POST /api/queues/{name}/pause|resume, admins): the button says
+// what a click does; the row says "paused" while the queue is.
+async function pauseOrResume(name, button) {
+  const verb = button.dataset.paused === "1" ? "resume" : "pause";
+  button.disabled = true;
+  try {
+    const resp = await api(`/api/queues/${encodeURIComponent(name)}/${verb}`, { method: "POST", timeoutMs: 15000 });
+    button.title = resp.ok ? "" : `Could not ${verb} the queue. ${describeError(errorOf(resp))}`;
+  } catch (err) {
+    button.title = `Could not ${verb} the queue. ${describeError(err)}`;
+  } finally {
+    button.disabled = false;
+    refreshQueues();
+  }
+}
+
+function setQueuePaused(tr, paused, admin) {
+  const button = tr.querySelector("button");
+  tr.querySelector(".q-paused").hidden = !paused;
+  tr.classList.toggle("paused", paused);
+  button.dataset.paused = paused ? "1" : "0";
+  const text = paused ? "Resume" : "Pause";
+  if (button.textContent !== text) button.textContent = text;
+  button.setAttribute("aria-label", `${text} queue ${tr.dataset.queue}`);
+  button.hidden = !admin;
 }
 
 // The queue's warning (GET /api/queues: "no live worker serves queue …" while tasks are
@@ -411,6 +443,8 @@ function renderQueues(queues) {
     aging.hidden = !q.aging_s;
     aging.textContent = q.aging_s ? `aging ${fmtDuration(q.aging_s)}` : "";
     aging.title = q.aging_s ? `priority aging: +1 priority per ${fmtDuration(q.aging_s)} of wait` : "";
+    setCell(cells[11], c.held, !c.held);
+    setQueuePaused(tr, !!q.paused, queuesAdmin);
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
   });
   for (const [name, tr] of queueRows) {
@@ -450,6 +484,8 @@ async function refreshQueues() {
   try {
     const resp = await api("/api/queues", { timeoutMs: 10000 });
     if (my !== queuesSeq) return;
+    const who = await whoAmI();
+    queuesAdmin = !!who && (who.admin || !who.auth);
     if (resp.status === 200 && resp.data && Array.isArray(resp.data.queues)) {
       renderQueues(resp.data.queues);
       renderThrottles(resp.data.throttled);

@@ -100,6 +100,8 @@ function render(t) {
   const final = FINAL.has(t.state);
   $("btn-cancel").disabled = final || !!t.cancel_requested || busy;
   $("btn-retry").disabled = !(t.state === "failed" || t.state === "cancelled") || busy;
+  $("btn-hold").disabled = !(t.state === "queued" || t.state === "held") || busy;
+  setText($("btn-hold"), t.state === "held" ? "Release" : "Hold");
   document.title = `taskq · ${shortId(t.id)} · ${stateText(t)}${final ? "" : " " + (t.progress ?? 0) + "%"}`;
   noticeFollows(t);
   historySoon();
@@ -237,12 +239,13 @@ async function act(kind) {
   busy = true;
   $("btn-cancel").disabled = true;
   $("btn-retry").disabled = true;
-  const label = kind === "cancel" ? "cancel" : "retry";
-  outcome(kind === "cancel" ? "Cancelling…" : "Retrying…", true, { sticky: true });
+  $("btn-hold").disabled = true;
+  const label = kind;
+  outcome(kind === "cancel" ? "Cancelling…" : kind === "retry" ? "Retrying…" : kind === "hold" ? "Holding…" : "Releasing…", true, { sticky: true });
   try {
     const resp = kind === "cancel"
       ? await api(taskPath(id), { method: "DELETE", timeoutMs: 15000 })
-      : await api(`${taskPath(id)}/retry`, { method: "POST", timeoutMs: 15000 });
+      : await api(`${taskPath(id)}/${kind}`, { method: "POST", timeoutMs: 15000 });
     const isTask = resp.data && resp.data.id === id;
     const version = isTask ? resp.data.version : task ? task.version : 0;
     const state = isTask ? resp.data.state : null;
@@ -251,6 +254,10 @@ async function act(kind) {
       outcome("Cancel requested: the worker stops the task at its next step.", true, { pending: "cancel", version, state, title });
     } else if (resp.ok && kind === "cancel") {
       outcome("Cancelled: the task had not started yet.", true, { state, title });
+    } else if (resp.ok && kind === "hold") {
+      outcome("Held: no worker starts the task until it is released.", true, { state, title });
+    } else if (resp.ok && kind === "release") {
+      outcome("Released: the task is queued again in its place.", true, { state, title });
     } else if (resp.ok) {
       outcome("Queued again: the task runs once more.", true, { pending: "retry", version, state, title });
     } else {
@@ -274,6 +281,7 @@ async function act(kind) {
 }
 $("btn-cancel").addEventListener("click", () => act("cancel"));
 $("btn-retry").addEventListener("click", () => act("retry"));
+$("btn-hold").addEventListener("click", () => act(task && task.state === "held" ? "release" : "hold"));
 
 // ---- start -------------------------------------------------------------------------------
 async function main() {

@@ -25,6 +25,9 @@ BEGIN
          progress = 0, message = NULL, error = NULL, updated_at = now(),
          version = t.version + 1
    WHERE t.id = ANY (ids) AND t.state = 'queued'
+     -- never late: a task past its start deadline (flow.sql) is left to taskq.expire
+     AND (t.start_by_s IS NULL
+          OR taskq.start_deadline(t.created_at, t.run_at, t.start_by_s) > at)
   RETURNING t.*;
 END $$;
 
@@ -78,6 +81,12 @@ END $$;
 -- knows neither the queue nor the batch size (beside 10M finished rows it chose a bitmap scan
 -- of every queued row and a sort). The walk of tasks_ready in order that stops after k rows
 -- is the one plan left.
+--
+-- A paused queue (taskq.queue_pauses, functions/flow.sql) gives nothing: the claim holds the
+-- queue's pause lock in share mode for its transaction and then reads the table (a statement
+-- of its own, so it sees a pause that committed while it waited), so a pause that returned
+-- was after every claim that could still start a task of the queue. Tasks past their start
+-- deadline (start_by_s) are skipped and refused by taskq.take.
 CREATE OR REPLACE FUNCTION taskq.claim(worker text, queue_name text, k integer, lease_s integer)
 RETURNS SETOF taskq.tasks
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
@@ -96,6 +105,10 @@ DECLARE
   q_allowed integer;
   k_allowed integer;
 BEGIN
+  PERFORM pg_advisory_xact_lock_shared(taskq.pause_lock_key(), hashtext(queue_name));
+  IF EXISTS (SELECT 1 FROM taskq.queue_pauses p WHERE p.queue = queue_name) THEN
+    RETURN;
+  END IF;
   q_allowed := taskq.rate_allow('queue', queue_name);
   IF q_allowed IS NOT NULL THEN
     IF q_allowed < k THEN
@@ -106,6 +119,8 @@ BEGIN
 
   SELECT r.priority INTO plain_best FROM taskq.tasks r
    WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
+     AND (r.start_by_s IS NULL
+          OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
      AND r.concurrency_key IS NULL
    ORDER BY r.priority DESC, r.run_at, r.id LIMIT 1;
 
@@ -115,6 +130,8 @@ BEGIN
       SELECT array_agg(r.id) INTO ids FROM (
         SELECT r.id FROM taskq.tasks r
          WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
+           AND (r.start_by_s IS NULL
+          OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
            AND r.concurrency_key IS NULL
          ORDER BY r.priority DESC, r.run_at, r.id
          LIMIT k - got
@@ -163,6 +180,8 @@ BEGIN
         SELECT array_agg(r.id) INTO ids FROM (
           SELECT r.id FROM taskq.tasks r
            WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
+             AND (r.start_by_s IS NULL
+                  OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
              AND r.concurrency_key = ckey AND r.priority >= floor_prio
            ORDER BY r.priority DESC, r.run_at, r.id
            LIMIT room

@@ -58,6 +58,8 @@ class NotFoundTests(AuthCase):
                                   ("GET", "/api/tasks/{id}?wait=1", None)],
         ("DELETE", "/api/tasks/*"): [("DELETE", "/api/tasks/{id}", None)],
         ("POST", "/api/tasks/*/retry"): [("POST", "/api/tasks/{id}/retry", None)],
+        ("POST", "/api/tasks/*/hold"): [("POST", "/api/tasks/{id}/hold", None)],
+        ("POST", "/api/tasks/*/release"): [("POST", "/api/tasks/{id}/release", None)],
         ("POST", "/api/tasks/*/view_token"): [("POST", "/api/tasks/{id}/view_token", None),
                                               ("POST", "/api/tasks/{id}/view_token",
                                                {"ttl_s": 60, "cancel": True})],
@@ -118,9 +120,11 @@ class NotFoundTests(AuthCase):
 class DuplicateKeyTests(TaskqTestCase):
 
     def body_routes(self):
-        """The routes of fcgi/routes.h that read a JSON body: every POST and PUT but retry."""
+        """The routes of fcgi/routes.h that read a JSON body: every POST and PUT but retry,
+        hold, release, pause and resume."""
         return {(m, p) for m, p, _ in routes()
-                if m in ("POST", "PUT") and not p.endswith("/retry")}
+                if m in ("POST", "PUT")
+                and not p.endswith(("/retry", "/hold", "/release", "/pause", "/resume"))}
 
     def cases(self, q, tid, name):
         """(route, method, path, body text, the repeated key) for each route that reads a
@@ -211,6 +215,10 @@ class QueryTests(AuthCase):
             ("GET", "/api/tasks/*"): ("GET", "/api/tasks/%s" % tid),
             ("DELETE", "/api/tasks/*"): ("DELETE", "/api/tasks/%s" % tid),
             ("POST", "/api/tasks/*/retry"): ("POST", "/api/tasks/%s/retry" % tid),
+            ("POST", "/api/tasks/*/hold"): ("POST", "/api/tasks/%s/hold" % tid),
+            ("POST", "/api/tasks/*/release"): ("POST", "/api/tasks/%s/release" % tid),
+            ("POST", "/api/queues/*/pause"): ("POST", "/api/queues/%s/pause" % owner),
+            ("POST", "/api/queues/*/resume"): ("POST", "/api/queues/%s/resume" % owner),
             ("POST", "/api/tasks/*/view_token"): ("POST", "/api/tasks/%s/view_token" % tid),
             ("GET", "/api/tasks/*/history"): ("GET", "/api/tasks/%s/history" % tid),
             ("GET", "/api/queues"): ("GET", "/api/queues"),
