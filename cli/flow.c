@@ -20,7 +20,8 @@ int cmd_queue(struct db *db, char **args)
 	if (args[0] && !strcmp(args[0], "aging"))
 		return cmd_queue_aging(db, args);
 	if (!args[1] || args[2] || (!pause && strcmp(args[0], "resume")))
-		return cli_usage_error("usage: taskq queue pause|resume NAME | aging QUEUE SECONDS");
+		return cli_usage_error(
+			"usage: taskq queue pause|resume NAME | aging QUEUE SECONDS");
 	if (!task_name_valid(args[1]))
 		return cli_data_error(
 			"a queue is 1-64 characters of letters, digits, '_', '.', ':' or '-'");

@@ -41,7 +41,7 @@
 	R("POST", "/api/schedules/*/run", h_schedule_run, ROUTE_ADMIN, NULL)                   \
 	R("GET", "/metrics", h_metrics, ROUTE_ADMIN | ROUTE_LOOPBACK, NULL)                    \
 	R("GET", "/api/owners", h_owner_list, ROUTE_ADMIN, NULL)                               \
-	R("PUT", "/api/owners/*/weight", h_owner_weight_put, ROUTE_ADMIN, NULL)              \
+	R("PUT", "/api/owners/*/weight", h_owner_weight_put, ROUTE_ADMIN, NULL)                \
 	R("POST", "/api/tasks/*/hold", h_task_hold, 0, NULL)                                   \
 	R("POST", "/api/tasks/*/release", h_task_release, 0, NULL)                             \
 	R("POST", "/api/queues/*/pause", h_queue_pause, ROUTE_ADMIN, NULL)                     \

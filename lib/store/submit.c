@@ -35,7 +35,7 @@
  * strict order, sql/functions/claim.sql); $16: start_by_s */
 #define INSERT_TASK                                                                               \
 	"INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts," \
-	" timeout_s, dedupe_key, concurrency_key, owner, callback_url, ordering, strict_seq,"    \
+	" timeout_s, dedupe_key, concurrency_key, owner, callback_url, ordering, strict_seq,"     \
 	" start_by_s)"                                                                            \
 	" VALUES ($14::uuid, $1, $2::jsonb, $3, $4::smallint, " FAIR_RUN_AT ", $6::int,"          \
 	" $7::int, $8, $9, $10, $11, $15, " STRICT_SEQ("$15") ", $16::int)"
@@ -45,7 +45,7 @@
  * returned row is known by it) and "owner". Same place in line as FAIR_RUN_AT. */
 #define INSERT_GROUP                                                                              \
 	"INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts," \
-	" timeout_s, concurrency_key, owner, callback_url, ordering, strict_seq,"                  \
+	" timeout_s, concurrency_key, owner, callback_url, ordering, strict_seq,"                 \
 	" start_by_s)"                                                                            \
 	" SELECT (e.v->>'id')::uuid, e.v->>'kind', e.v->'payload', e.v->>'queue',"                \
 	" (e.v->>'priority')::smallint,"                                                          \
@@ -56,7 +56,7 @@
 	" (e.v->>'max_attempts')::int, (e.v->>'timeout_s')::int, e.v->>'concurrency_key',"        \
 	" e.v->>'owner', e.v->>'callback_url', e.v->>'ordering', " STRICT_SEQ(                    \
 		"e.v->>'ordering'") ", (e.v->>'start_by_s')::int"                                 \
-	" FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, o)"
+				    " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, o)"
 
 static struct db_stmt s_submit = DB_STMT("submit", INSERT_TASK " RETURNING t.*", 16);
 static struct db_stmt s_submit_dedupe =

@@ -50,12 +50,12 @@ static struct db_stmt s_history =
 		1);
 /* The queue's priority aging (sql/functions/aging.sql): seconds per step, NULL: none. */
 #define AGING_S "(SELECT a.seconds_per_step FROM taskq.queue_aging a WHERE a.queue = o.queue)"
-static struct db_stmt s_queues = DB_STMT(
-	"queues",
-	"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-	" finished_last_minute, delayed, blocked, workers, held, paused, " AGING_S
-	" FROM taskq.queue_overview o",
-	0);
+static struct db_stmt s_queues =
+	DB_STMT("queues",
+		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
+		" finished_last_minute, delayed, blocked, workers, held, paused, " AGING_S
+		" FROM taskq.queue_overview o",
+		0);
 static struct db_stmt s_queues_of =
 	DB_STMT("queues_of",
 		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"

@@ -64,6 +64,7 @@ class NotFoundTests(AuthCase):
                                               ("POST", "/api/tasks/{id}/view_token",
                                                {"ttl_s": 60, "cancel": True})],
         ("GET", "/api/tasks/*/history"): [("GET", "/api/tasks/{id}/history", None)],
+        ("GET", "/api/tasks/*/output"): [("GET", "/api/tasks/{id}/output", None)],
         ("GET", "/_taskq/authorize/task/*"): [("GET", "/api/tasks/{id}/events", None)],
     }
 
@@ -121,10 +122,11 @@ class DuplicateKeyTests(TaskqTestCase):
 
     def body_routes(self):
         """The routes of fcgi/routes.h that read a JSON body: every POST and PUT but retry,
-        hold, release, pause and resume."""
+        hold, release, pause, resume, a breaker's reset and a schedule's run."""
         return {(m, p) for m, p, _ in routes()
                 if m in ("POST", "PUT")
-                and not p.endswith(("/retry", "/hold", "/release", "/pause", "/resume"))}
+                and not p.endswith(("/retry", "/hold", "/release", "/pause", "/resume",
+                                    "/reset", "/run"))}
 
     def cases(self, q, tid, name):
         """(route, method, path, body text, the repeated key) for each route that reads a
@@ -152,6 +154,10 @@ class DuplicateKeyTests(TaskqTestCase):
              '{%s,"kind":"sleep"}' % sched, "kind"),
             (("PUT", "/api/rate_limits/*/*"), "/api/rate_limits/queue/%s" % q,
              '{"max_starts":5,"per_s":1,"max_starts":500}', "max_starts"),
+            (("POST", "/api/tasks/bulk"), "/api/tasks/bulk",
+             '{"action":"retry","ids":["%s"],"action":"cancel"}' % tid, "action"),
+            (("PUT", "/api/owners/*/weight"), "/api/owners/%s/weight" % name,
+             '{"weight":2,"weight":3}', "weight"),
         ]
 
     def undo(self, path, r, name):
@@ -236,6 +242,16 @@ class QueryTests(AuthCase):
             ("GET", "/_taskq/authorize/stream/*"): ("GET", "/api/stream/%s" % owner),
             ("GET", "/healthz"): ("GET", "/healthz"),
             ("GET", "/metrics"): ("GET", "/metrics"),
+            ("GET", "/api/tasks/*/output"): ("GET", "/api/tasks/%s/output" % tid),
+            ("GET", "/_taskq/authorize/out/*"): ("GET", "/api/tasks/%s/output/stream" % tid),
+            ("POST", "/api/tasks/bulk"): ("POST", "/api/tasks/bulk"),
+            ("GET", "/api/workers"): ("GET", "/api/workers"),
+            ("GET", "/api/queues/*/series"): ("GET", "/api/queues/%s/series" % owner),
+            ("GET", "/api/breakers"): ("GET", "/api/breakers"),
+            ("POST", "/api/breakers/*/reset"): ("POST", "/api/breakers/%s/reset" % owner),
+            ("POST", "/api/schedules/*/run"): ("POST", "/api/schedules/%s/run" % owner),
+            ("GET", "/api/owners"): ("GET", "/api/owners"),
+            ("PUT", "/api/owners/*/weight"): ("PUT", "/api/owners/%s/weight" % owner),
         }
 
     def assert_refused(self, r, *parts):
