@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "bgthread.h"
 #include "model/task.h"
@@ -156,27 +157,6 @@ void output_stop(struct output *o)
 	free(o);
 }
 
-/* The length of the valid UTF-8 character at s (n bytes left), 0 for an invalid one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80                   ? 1
-		     : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
-		     : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-		     : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
-						   : 0;
-
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((len == 3 && s[0] == 0xe0 && s[1] < 0xa0) ||
-	    (len == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
-	    (len == 4 && s[0] == 0xf0 && s[1] < 0x90) || (len == 4 && s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return len;
-}
-
 /* text as PostgreSQL stores it: valid UTF-8 (U+FFFD for each invalid byte), no NUL. */
 static json_object *clean_chunk(const char *text, size_t len, size_t *outlen)
 {
@@ -186,7 +166,7 @@ static json_object *clean_chunk(const char *text, size_t len, size_t *outlen)
 	json_object *v;
 
 	while (i < len) {
-		size_t c = utf8_len(s + i, len - i);
+		size_t c = utf8_char_len(s + i, len - i);
 		if (s[i] == 0) {
 			i++;
 		} else if (c == 0) {

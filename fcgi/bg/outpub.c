@@ -50,12 +50,7 @@ static struct owatch *watch(const char *id)
 	int i = find(id);
 
 	if (i < 0) {
-		if (g.n == g.cap) {
-			g.cap = g.cap ? g.cap * 2 : 32;
-			g.w = xrealloc(g.w, (size_t)g.cap * sizeof *g.w);
-		}
-		i = g.n++;
-		memset(&g.w[i], 0, sizeof g.w[i]);
+		i = xpush(&g.w, &g.n, &g.cap, sizeof *g.w, 32);
 		snprintf(g.w[i].id, sizeof g.w[i].id, "%s", id);
 	}
 	g.w[i].heard = clock_mono_s();

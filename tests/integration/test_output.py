@@ -13,8 +13,8 @@ import threading
 import time
 from urllib.parse import urlparse
 
-from taskq_harness import (ENV, TOP, TaskqTestCase, WorkerProc, api, auth_header,
-                           cancel_queues, db, percentile, unique, wait_until)
+from taskq_harness import (ENV, TOP, ClassWorkerTestCase, api, auth_header, db,
+                           percentile, unique, wait_until)
 from taskq_sse import SseStream
 
 PROGRAMS = os.path.join(TOP, "tests", "integration", "programs")
@@ -50,45 +50,29 @@ def all_chunks(tid):
         after = p["next"]
 
 
-class OutputTest(TaskqTestCase):
-    worker = None
-    queue = None
+class OutputTest(ClassWorkerTestCase):
+    queue_prefix = "out"
+
+    @classmethod
+    def worker_options(cls):
+        return dict(name="output", lease=5, concurrency=4,
+                    args=["--commands", "t_output=%s,approve_summary=%s" % (
+                        os.path.join(PROGRAMS, "output.py"),
+                        os.path.join(TOP, "examples", "approve", "summary-task.py")),
+                        "--output-max", str(CAP)])
 
     @classmethod
     def setUpClass(cls):
-        cls.queue = unique("out")
-        cls.worker = WorkerProc(cls.queue, name="output", lease=5, concurrency=4,
-                                args=["--commands", "t_output=%s,approve_summary=%s" % (
-                                    os.path.join(PROGRAMS, "output.py"),
-                                    os.path.join(TOP, "examples", "approve", "summary-task.py")),
-                                    "--output-max", str(CAP)])
-        cls.worker.start()
-        try:
-            cls.worker.worker_id()
-        except Exception:
-            cls.worker.stop()
-            raise
+        super().setUpClass()
         cls.llm = llm_stub.make_server()
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cancel_queues([cls.queue])
-        except Exception:
-            pass
-        cls.worker.stop()
+        super().tearDownClass()
         cls.llm.shutdown()
 
     def run_output(self, payload, kind="t_output", **fields):
-        deadline = time.monotonic() + 5
-        while True:  # taskq-fcgi may not know the kind the worker just registered
-            r = api.submit(kind, payload, queue=self.queue, **fields)
-            if r.status != 400 or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        self.assertEqual(r.status, 202, str(r))
-        self.track(r.json["id"])
-        return r.json["id"]
+        return self.submit_registered(kind, payload, **fields)["id"]
 
     def final(self, tid, timeout=30):
         return api.wait_for(tid, FINAL, timeout=timeout)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmdout.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 
 #define MSG_MAX 512
@@ -58,27 +59,6 @@ static const char *tail_get(const struct tail *t, size_t *n)
 	return t->buf + t->len - *n;
 }
 
-/* Length of the UTF-8 character at s (n bytes left) if PostgreSQL accepts it, else 0. */
-static size_t utf8_char(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80   ? 1
-		     : s[0] < 0xc2 ? 0
-		     : s[0] < 0xe0 ? 2
-		     : s[0] < 0xf0 ? 3
-		     : s[0] < 0xf5 ? 4
-				   : 0;
-
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-		return 0; /* overlong, surrogate, past U+10FFFF */
-	return len;
-}
-
 /* Copies program output into out (NUL-terminated) as text PostgreSQL stores: NUL and invalid
  * bytes become '?', a character cut at the start is dropped; with one_line, runs of line
  * breaks become " | " and other control characters spaces. */
@@ -90,7 +70,7 @@ static void clean_text(const char *in, size_t n, char *out, size_t outsize, bool
 	while (i < n && i < 3 && (s[i] & 0xc0) == 0x80)
 		i++;
 	while (i < n && o + 4 < outsize) {
-		size_t len = s[i] ? utf8_char(s + i, n - i) : 0;
+		size_t len = s[i] ? utf8_char_len(s + i, n - i) : 0;
 
 		if (one_line && (s[i] == '\n' || s[i] == '\r')) {
 			while (i < n && (s[i] == '\n' || s[i] == '\r'))
