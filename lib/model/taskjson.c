@@ -289,16 +289,17 @@ static bool flow_field(const char *key)
 	       !strcmp(key, "start_by_s") || !strcmp(key, "on_conflict");
 }
 
-/* on_conflict: "keep" (the default: a live holder of the dedupe key answers) or "supersede". */
-static enum taskq_rc get_on_conflict(json_object *v, struct task_new *n, struct taskq_err *err)
+/* A field that must be one of two words (on_conflict: "keep" or "supersede"; after_policy:
+ * "success" or "always"); *second receives whether it is the second. */
+static enum taskq_rc get_either(json_object *v, const char *field, const char *first,
+				const char *second, bool *is_second, struct taskq_err *err)
 {
 	const char *s = json_object_get_string(v);
 
-	if (!json_object_is_type(v, json_type_string) ||
-	    (strcmp(s, "keep") && strcmp(s, "supersede")))
-		return taskq_fail(err, TASKQ_INVAL,
-				  "on_conflict must be \"keep\" or \"supersede\"");
-	n->supersede = !strcmp(s, "supersede");
+	if (!json_object_is_type(v, json_type_string) || (strcmp(s, first) && strcmp(s, second)))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be \"%s\" or \"%s\"", field, first,
+				  second);
+	*is_second = !strcmp(s, second);
 	return TASKQ_OK;
 }
 
@@ -325,18 +326,6 @@ static enum taskq_rc check_flow(const struct task_new *n, struct taskq_err *err)
 	if (n->debounce_ms >= 0 && n->supersede)
 		return taskq_fail(err, TASKQ_INVAL,
 				  "debounce_ms and on_conflict \"supersede\" do not go together");
-	return TASKQ_OK;
-}
-
-static enum taskq_rc get_policy(json_object *v, struct task_new *n, struct taskq_err *err)
-{
-	const char *s = json_object_get_string(v);
-
-	if (!json_object_is_type(v, json_type_string) ||
-	    (strcmp(s, "success") && strcmp(s, "always")))
-		return taskq_fail(err, TASKQ_INVAL,
-				  "after_policy must be \"success\" or \"always\"");
-	n->after_always = !strcmp(s, "always");
 	return TASKQ_OK;
 }
 
@@ -408,11 +397,12 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 		} else if (!strcmp(key, "start_by_s")) {
 			rc = get_int(v, "start_by_s", 1, 31536000, &n->start_by_s, err);
 		} else if (!strcmp(key, "on_conflict")) {
-			rc = get_on_conflict(v, n, err);
+			rc = get_either(v, "on_conflict", "keep", "supersede", &n->supersede, err);
 		} else if (!strcmp(key, "after_policy")) {
 			if (json_object_is_type(v, json_type_null))
 				continue;
-			rc = get_policy(v, n, err);
+			rc = get_either(v, "after_policy", "success", "always", &n->after_always,
+					err);
 			have_policy = true;
 		} else {
 			return taskq_fail(err, TASKQ_INVAL, "unknown field '%s'",

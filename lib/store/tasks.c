@@ -48,20 +48,15 @@ static struct db_stmt s_history =
 		"SELECT at, event, attempt, worker_id, detail FROM taskq.task_history"
 		" WHERE task_id = $1::uuid ORDER BY n LIMIT 1000",
 		1);
-/* The queue's priority aging (sql/functions/aging.sql): seconds per step, NULL: none. */
-#define AGING_S "(SELECT a.seconds_per_step FROM taskq.queue_aging a WHERE a.queue = o.queue)"
-static struct db_stmt s_queues =
-	DB_STMT("queues",
-		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute, delayed, blocked, workers, held, paused, " AGING_S
-		" FROM taskq.queue_overview o",
-		0);
+/* A queue's row of the overview (decode_queue), the last its priority aging
+ * (sql/functions/aging.sql): seconds per step, NULL: none. */
+#define QUEUE_ROW                                                                       \
+	"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s," \
+	" finished_last_minute, delayed, blocked, workers, held, paused,"               \
+	" (SELECT a.seconds_per_step FROM taskq.queue_aging a WHERE a.queue = o.queue)"
+static struct db_stmt s_queues = DB_STMT("queues", QUEUE_ROW " FROM taskq.queue_overview o", 0);
 static struct db_stmt s_queues_of =
-	DB_STMT("queues_of",
-		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute, delayed, blocked, workers, held, paused, " AGING_S
-		" FROM taskq.queue_overview_of($1) o",
-		1);
+	DB_STMT("queues_of", QUEUE_ROW " FROM taskq.queue_overview_of($1) o", 1);
 static struct db_stmt s_kinds = DB_STMT("kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0);
 static struct db_stmt s_register_kind =
 	DB_STMT("register_kind",
