@@ -16,7 +16,7 @@
 #include "store/metrics.h"
 #include "base/xalloc.h"
 
-#define NCOLS 11
+#define NCOLS 12
 
 /* A table of text cells printed in aligned columns: numbers right-aligned, text left-aligned
  * (unpadded in the last column). */
@@ -100,10 +100,10 @@ static char *age(double s)
 static int print_queues(struct db *db, const char *owner)
 {
 	struct table t = {
-		.ncols = 11,
+		.ncols = 12,
 		.head = {"QUEUE", "QUEUED", "DELAYED", "BLOCKED", "RUNNING", "SUCCEEDED", "FAILED",
-			 "CANCELLED", "OLDEST", "DONE/MIN", "WORKERS"},
-		.right = {false, true, true, true, true, true, true, true, true, true, true}};
+			 "CANCELLED", "OLDEST", "DONE/MIN", "WORKERS", "WAITING"},
+		.right = {false, true, true, true, true, true, true, true, true, true, true, true}};
 	struct queue_stat *q;
 	struct taskq_err err;
 	char warning[200];
@@ -117,11 +117,12 @@ static int print_queues(struct db *db, const char *owner)
 		row[1] = cell("%lld", q[i].count[TASK_QUEUED]);
 		row[2] = cell("%lld", q[i].delayed);
 		row[3] = cell("%lld", q[i].blocked);
-		for (int s = TASK_RUNNING; s < 5; s++)
+		for (int s = TASK_RUNNING; s <= TASK_CANCELLED; s++)
 			row[3 + s] = cell("%lld", q[i].count[s]);
 		row[8] = age(q[i].oldest_queued_s);
 		row[9] = cell("%lld", q[i].finished_last_minute);
 		row[10] = cell("%lld", q[i].workers);
+		row[11] = cell("%lld", q[i].count[TASK_WAITING]);
 		table_add(&t, row);
 	}
 	if (n == 0)

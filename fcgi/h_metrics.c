@@ -50,10 +50,10 @@ static const struct {
 
 struct qagg {
 	const char *queue;
-	long long count[5], last_minute[5];
+	long long count[TASK_NSTATES], last_minute[TASK_NSTATES];
 	double oldest;
 	long long delayed, blocked, workers;
-	long long finished_total[5];
+	long long finished_total[TASK_NSTATES];
 };
 
 /* The entry of queue in a[0..*n), added when missing. */
@@ -80,7 +80,7 @@ static struct qagg *aggregate(const struct metrics_db *m, int *nout)
 		int s = task_state_parse(m->q[i].state);
 
 		e = entry(a, &n, m->q[i].queue);
-		if (s < 0 || s > 4)
+		if (s < 0 || s >= TASK_NSTATES)
 			continue;
 		e->count[s] = m->q[i].count;
 		e->last_minute[s] = m->q[i].finished_last_minute;
@@ -94,7 +94,7 @@ static struct qagg *aggregate(const struct metrics_db *m, int *nout)
 		int s = task_state_parse(m->c[i].state);
 
 		e = entry(a, &n, m->c[i].queue);
-		if (s >= 0 && s <= 4)
+		if (s >= 0 && s < TASK_NSTATES)
 			e->finished_total[s] += m->c[i].n;
 	}
 	for (int i = 0; i < m->ns; i++)
@@ -140,7 +140,7 @@ static void write_queues(struct ptext *t, const struct metrics_db *m)
 
 	pt_family(t, "taskq_tasks", "gauge", "Tasks in the table now, by queue and state.");
 	for (int i = 0; i < n; i++)
-		for (int s = 0; s < 5; s++)
+		for (int s = 0; s < TASK_NSTATES; s++)
 			pt_sample(t, "",
 				  (const char *const[]){"queue", a[i].queue, "state",
 							task_state_name((enum task_state)s), NULL},

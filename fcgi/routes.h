@@ -30,6 +30,9 @@
 	R("GET", "/_taskq/authorize/task/*", h_authorize_task, ROUTE_VIEW, params_task_stream) \
 	R("GET", "/_taskq/authorize/stream", h_authorize_stream, 0, params_feed)               \
 	R("GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0, params_feed)       \
+	R("POST", "/api/tasks/*/signals/*", h_task_signal, ROUTE_VIEW_SIGNAL, NULL)            \
+	R("POST", "/api/tasks/*/signal_token", h_task_signal_token, 0, NULL)                   \
+	R("POST", "/api/signals/*", h_signal_link, ROUTE_PUBLIC, NULL)                         \
 	R("GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL)                                    \
 	R("GET", "/metrics", h_metrics, ROUTE_ADMIN | ROUTE_LOOPBACK, NULL)
 

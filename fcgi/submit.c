@@ -54,9 +54,9 @@ enum taskq_rc submit_store(struct req *r, struct submit_task *s, struct task *t,
 			   struct taskq_err *err)
 {
 	/* a dedupe key may answer with the live task that holds it, parents are locked and
-	 * linked: those go alone; an owner names only its own tasks as parents */
+	 * linked, a wait for a signal is checked by taskq.insert_tasks: those go alone; an owner names only its own tasks as parents */
 	*created = true;
-	if (s->n.after)
+	if (s->n.after || s->n.wait_for)
 		return store_submit_after(r->db, &s->n, r->who.admin ? NULL : r->who.owner, t,
 					  created, err);
 	if (s->n.dedupe_key)

@@ -8,7 +8,8 @@
 
 #include "model/record.h"
 
-static const char *const state_names[] = {"queued", "running", "succeeded", "failed", "cancelled"};
+static const char *const state_names[TASK_NSTATES] = {"queued", "running",   "succeeded",
+							"failed", "cancelled", "waiting"};
 
 #define T(type, member) FIELD(struct task, type, member)
 static const struct field task_fields[] = {
@@ -16,7 +17,7 @@ static const struct field task_fields[] = {
 	T(FIELD_STR, kind),
 	T(FIELD_STR, queue),
 	T(FIELD_STR, owner),
-	FIELD_ENUM_OF(struct task, state, state_names, 5),
+	FIELD_ENUM_OF(struct task, state, state_names, TASK_NSTATES),
 	T(FIELD_INT, progress),
 	T(FIELD_STR, message),
 	T(FIELD_JSON, payload),
@@ -40,6 +41,9 @@ static const struct field task_fields[] = {
 	T(FIELD_IDS, parents),
 	T(FIELD_STR, after_policy),
 	FIELD_HIDDEN(struct task, FIELD_INT, pending_parents),
+	T(FIELD_JSON, signals),
+	T(FIELD_JSON, waiting_for),
+	T(FIELD_JSON, checkpoint),
 };
 #undef T
 _Static_assert(sizeof(enum task_state) == sizeof(int), "FIELD_ENUM reads an int");
@@ -112,12 +116,12 @@ void task_new_init(struct task_new *n)
 
 const char *task_state_name(enum task_state s)
 {
-	return (unsigned)s < 5 ? state_names[s] : "unknown";
+	return (unsigned)s < TASK_NSTATES ? state_names[s] : "unknown";
 }
 
 int task_state_parse(const char *s)
 {
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < TASK_NSTATES; i++)
 		if (s && strcmp(s, state_names[i]) == 0)
 			return i;
 	return -1;

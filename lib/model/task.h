@@ -14,7 +14,15 @@
 
 struct json_object;
 
-enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_SUCCEEDED, TASK_FAILED, TASK_CANCELLED };
+enum task_state {
+	TASK_QUEUED,
+	TASK_RUNNING,
+	TASK_SUCCEEDED,
+	TASK_FAILED,
+	TASK_CANCELLED,
+	TASK_WAITING, /* for a signal: not claimable, holds no worker (sql/functions/signals.sql) */
+};
+#define TASK_NSTATES 6
 
 /* One task row. Every pointer is owned by the task (task_cleanup frees them); NULL stands for
  * SQL NULL. payload and result hold JSON text; times hold RFC 3339 UTC text. */
@@ -34,6 +42,9 @@ struct task {
 	char *parents;       /* JSON array text of the parents' ids, or NULL: none */
 	char *after_policy;  /* "success" or "always" (with parents), or NULL */
 	int pending_parents; /* parents not finished yet: > 0 while queued means blocked */
+	/* JSON text: the signals received so far ({name: payload}), what it waits for
+	 * ({"signal","until","on_timeout"} or NULL), the last checkpoint of its program */
+	char *signals, *waiting_for, *checkpoint;
 };
 
 /* The task record's fields, in the order of the task JSON (model/record.h): row_task decodes
@@ -69,6 +80,9 @@ struct task_new {
 	struct json_object *after;
 	bool after_index;  /* after holds an index (only a batch may) */
 	bool after_always; /* after_policy "always": runs even if a parent failed or was cancelled */
+	/* {"signal", "timeout_s"?, "on_timeout"?}: it waits for that signal before its first run
+	 * (borrowed, checked by taskjson_parse_submit); NULL: none */
+	struct json_object *wait_for;
 };
 
 /* Filters of GET /api/tasks; NULL / 0 means "any". */
@@ -80,7 +94,7 @@ struct task_filter {
 /* One row of GET /api/queues. */
 struct queue_stat {
 	char *queue;
-	long long count[5];     /* by enum task_state */
+	long long count[TASK_NSTATES]; /* by enum task_state */
 	double oldest_queued_s; /* the longest wait of a runnable task; < 0: none is runnable */
 	long long finished_last_minute;
 	long long delayed, blocked; /* of the queued: run_at ahead; waiting for parents */

@@ -10,6 +10,7 @@
 #include "model/jsondup.h"
 #include "model/jsontext.h"
 #include "model/record.h"
+#include "model/signal.h"
 
 /* ---- encoding ------------------------------------------------------------------------ */
 
@@ -84,7 +85,7 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 
 	for (int i = 0; i < n; i++) {
 		json_object *row = json_object_new_object(), *counts = json_object_new_object();
-		for (int s = 0; s < 5; s++)
+		for (int s = 0; s < TASK_NSTATES; s++)
 			json_object_object_add(counts, task_state_name((enum task_state)s),
 					       json_object_new_int64(q[i].count[s]));
 		add_str(row, "queue", q[i].queue);
@@ -342,6 +343,10 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 			rc = get_url(v, "callback_url", &n->callback_url, err);
 		} else if (!strcmp(key, "after")) {
 			rc = get_after(v, n, err);
+		} else if (!strcmp(key, "wait_for")) {
+			if ((rc = signal_check_wait_for(v, err)) == TASKQ_OK &&
+			    !json_object_is_type(v, json_type_null))
+				n->wait_for = v;
 		} else if (!strcmp(key, "after_policy")) {
 			if (json_object_is_type(v, json_type_null))
 				continue;
@@ -358,6 +363,8 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 		return taskq_fail(err, TASKQ_INVAL, "kind is required");
 	if (have_policy && !n->after)
 		return taskq_fail(err, TASKQ_INVAL, "after_policy needs after");
+	if (n->wait_for && n->after)
+		return taskq_fail(err, TASKQ_INVAL, "wait_for cannot be combined with after");
 
 	json_object *payload;
 	if (json_object_object_get_ex(body, "payload", &payload) && payload) {
@@ -403,6 +410,8 @@ json_object *taskjson_batch_element(const struct task_new *n)
 			o, "after_policy",
 			json_object_new_string(n->after_always ? "always" : "success"));
 	}
+	if (n->wait_for)
+		json_object_object_add(o, "wait_for", json_object_get(n->wait_for));
 	if (n->fair) {
 		json_object_object_add(o, "fair", json_object_new_boolean(1));
 		if (n->fair_after)

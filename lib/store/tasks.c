@@ -36,12 +36,13 @@ static struct db_stmt s_history =
 static struct db_stmt s_queues =
 	DB_STMT("queues",
 		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute, delayed, blocked, workers FROM taskq.queue_overview",
+		" finished_last_minute, delayed, blocked, workers, waiting FROM taskq.queue_overview",
 		0);
 static struct db_stmt s_queues_of =
 	DB_STMT("queues_of",
 		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute, delayed, blocked, workers FROM taskq.queue_overview_of($1)",
+		" finished_last_minute, delayed, blocked, workers, waiting"
+		" FROM taskq.queue_overview_of($1)",
 		1);
 static struct db_stmt s_kinds = DB_STMT("kinds", "SELECT name FROM taskq.kinds ORDER BY name", 0);
 static struct db_stmt s_register_kind =
@@ -93,7 +94,7 @@ enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, str
 
 /* The outcome column and the task of a cancel or retry. */
 struct outcome {
-	char name[32];
+	char name[STORE_OUTCOME_MAX];
 	struct task *t;
 };
 
@@ -106,17 +107,18 @@ static void decode_outcome(const struct row *r, void *elem)
 		row_task(r, o->t);
 }
 
-/* Runs a statement returning (outcome, task columns...) with one row. */
-static enum taskq_rc exec_outcome(struct db *db, struct db_stmt *stmt, const char *id,
-				  struct outcome *o, struct taskq_err *err)
+enum taskq_rc store_exec_outcome(struct db *db, struct db_stmt *stmt, const char *const *p,
+				 char name[STORE_OUTCOME_MAX], struct task *t,
+				 struct taskq_err *err)
 {
-	const char *p[1] = {id};
+	struct outcome o = {.t = t};
 	bool found;
-	enum taskq_rc rc = store_exec_row(db, stmt, p, decode_outcome, o, &found, err);
+	enum taskq_rc rc = store_exec_row(db, stmt, p, decode_outcome, &o, &found, err);
 
 	if (rc)
 		return rc;
-	if (!found || !strcmp(o->name, "not_found"))
+	memcpy(name, o.name, sizeof o.name);
+	if (!found || !strcmp(o.name, "not_found"))
 		return taskq_fail(err, TASKQ_NOTFOUND, STORE_NO_TASK);
 	return TASKQ_OK;
 }
@@ -124,25 +126,27 @@ static enum taskq_rc exec_outcome(struct db *db, struct db_stmt *stmt, const cha
 enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out, enum cancel_outcome *oc,
 			   struct taskq_err *err)
 {
-	struct outcome o = {.t = out};
-	enum taskq_rc rc = exec_outcome(db, &s_cancel, id, &o, err);
+	const char *p[1] = {id};
+	char name[STORE_OUTCOME_MAX];
+	enum taskq_rc rc = store_exec_outcome(db, &s_cancel, p, name, out, err);
 
 	if (rc)
 		return rc;
-	*oc = !strcmp(o.name, "cancelled")   ? CANCEL_DONE
-	      : !strcmp(o.name, "requested") ? CANCEL_REQUESTED
-					     : CANCEL_FINISHED;
+	*oc = !strcmp(name, "cancelled")   ? CANCEL_DONE
+	      : !strcmp(name, "requested") ? CANCEL_REQUESTED
+					   : CANCEL_FINISHED;
 	return TASKQ_OK;
 }
 
 enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err)
 {
-	struct outcome o = {.t = out};
-	enum taskq_rc rc = exec_outcome(db, &s_retry, id, &o, err);
+	const char *p[1] = {id};
+	char name[STORE_OUTCOME_MAX];
+	enum taskq_rc rc = store_exec_outcome(db, &s_retry, p, name, out, err);
 
 	if (rc)
 		return rc;
-	if (strcmp(o.name, "queued") != 0)
+	if (strcmp(name, "queued") != 0)
 		return taskq_fail(err, TASKQ_CONFLICT,
 				  "task is %s; only failed or cancelled tasks can be retried",
 				  task_state_name(out->state));
@@ -161,8 +165,9 @@ static void decode_queue(const struct row *r, void *elem)
 	struct queue_stat *q = elem;
 
 	q->queue = row_dup(r, 0);
-	for (int s = 0; s < 5; s++)
+	for (int s = 0; s < TASK_CANCELLED + 1; s++)
 		q->count[s] = row_ll(r, 1 + s, 0);
+	q->count[TASK_WAITING] = row_ll(r, 11, 0);
 	q->oldest_queued_s = row_double(r, 6, -1);
 	q->finished_last_minute = row_ll(r, 7, 0);
 	q->delayed = row_ll(r, 8, 0);

@@ -47,19 +47,21 @@ SELECT id, kind, queue, attempts, error, finished_at
 -- oldest_queued_s, how long the longest-waiting runnable task has waited since it became
 -- runnable (NULL when none is runnable: delayed and blocked tasks do not count), and how many
 -- are delayed and blocked; how many finished in the last minute; and how many live workers
--- serve the queue (taskq.served_queues; 0: its tasks wait until one starts). One pass over
+-- serve the queue (taskq.served_queues; 0: its tasks wait until one starts); last, how many
+-- wait for a signal (functions/signals.sql). One pass over
 -- the table and one over its queued rows: taskq-fcgi caches the answer for a second.
 CREATE OR REPLACE VIEW taskq.queue_overview AS
 SELECT c.queue, c.queued, c.running, c.succeeded, c.failed, c.cancelled,
        w.oldest_runnable_s AS oldest_queued_s, c.finished_last_minute,
        coalesce(w.delayed, 0) AS delayed, coalesce(w.blocked, 0) AS blocked,
-       coalesce(v.workers, 0) AS workers
+       coalesce(v.workers, 0) AS workers, c.waiting
   FROM (SELECT queue,
                count(*) FILTER (WHERE state = 'queued')    AS queued,
                count(*) FILTER (WHERE state = 'running')   AS running,
                count(*) FILTER (WHERE state = 'succeeded') AS succeeded,
                count(*) FILTER (WHERE state = 'failed')    AS failed,
                count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
+               count(*) FILTER (WHERE state = 'waiting')   AS waiting,
                count(*) FILTER (WHERE finished_at > now() - interval '1 minute')
                  AS finished_last_minute
           FROM taskq.tasks
@@ -74,17 +76,18 @@ SELECT c.queue, c.queued, c.running, c.succeeded, c.failed, c.cancelled,
 CREATE OR REPLACE FUNCTION taskq.queue_overview_of(who text)
 RETURNS TABLE (queue text, queued bigint, running bigint, succeeded bigint, failed bigint,
                cancelled bigint, oldest_queued_s numeric, finished_last_minute bigint,
-               delayed bigint, blocked bigint, workers bigint)
+               delayed bigint, blocked bigint, workers bigint, waiting bigint)
 LANGUAGE sql STABLE AS $$
   SELECT c.queue, c.queued, c.running, c.succeeded, c.failed, c.cancelled,
          extract(epoch FROM now() - w.runnable_since), c.finished_last_minute,
-         coalesce(w.delayed, 0), coalesce(w.blocked, 0), coalesce(v.workers, 0)
+         coalesce(w.delayed, 0), coalesce(w.blocked, 0), coalesce(v.workers, 0), c.waiting
     FROM (SELECT t.queue,
                  count(*) FILTER (WHERE t.state = 'queued')    AS queued,
                  count(*) FILTER (WHERE t.state = 'running')   AS running,
                  count(*) FILTER (WHERE t.state = 'succeeded') AS succeeded,
                  count(*) FILTER (WHERE t.state = 'failed')    AS failed,
                  count(*) FILTER (WHERE t.state = 'cancelled') AS cancelled,
+                 count(*) FILTER (WHERE t.state = 'waiting')   AS waiting,
                  count(*) FILTER (WHERE t.finished_at > now() - interval '1 minute')
                    AS finished_last_minute
             FROM taskq.tasks t

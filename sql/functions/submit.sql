@@ -113,6 +113,17 @@ BEGIN
     RAISE EXCEPTION '%unknown task kind %', taskq.label_of(label, bad.i::integer), coalesce(bad.kind, '(none)')
       USING ERRCODE = '22023';
   END IF;
+  -- a task that waits for a signal before its first run (functions/signals.sql); not with
+  -- parents, which hold it back already
+  FOR bad IN SELECT (e.o - 1)::integer AS i, e.v FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
+              WHERE e.v ? 'wait_for' AND e.v->'wait_for' <> 'null'
+  LOOP
+    PERFORM taskq.check_wait_for(bad.v->'wait_for', label, bad.i);
+    IF bad.v ? 'after' THEN
+      RAISE EXCEPTION '%wait_for cannot be combined with after', taskq.label_of(label, bad.i)
+        USING ERRCODE = '22023';
+    END IF;
+  END LOOP;
 
   -- one statement inserts them all (ids made first, so that each row is known by its place)
   WITH src AS MATERIALIZED (
@@ -126,7 +137,8 @@ BEGIN
            (e.v->>'timeout_s')::integer AS timeout_s, e.v->>'dedupe_key' AS dedupe_key,
            e.v->>'concurrency_key' AS concurrency_key, e.v->>'callback_url' AS callback_url,
            coalesce((e.v->>'fair')::boolean, false) AS fair,
-           (e.v->>'fair_after')::timestamptz AS fair_after
+           (e.v->>'fair_after')::timestamptz AS fair_after,
+           nullif(e.v->'wait_for', 'null') AS wait_for
       FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
   ), heads AS MATERIALIZED (
     -- each line's head once (see taskq.fair_run_at), not once per fair element
@@ -135,12 +147,19 @@ BEGIN
              WHERE s.fair AND s.delay_s <= 0) d
   ), ins AS (
     INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts,
-                                  timeout_s, dedupe_key, concurrency_key, owner, callback_url)
+                                  timeout_s, dedupe_key, concurrency_key, owner, callback_url,
+                                  state, waiting_for, wait_until)
     SELECT s.id, s.kind, s.payload, s.q, s.prio,
            taskq.fair_place(s.delay_s, s.fair, h.head,
                             s.fair_after + make_interval(secs => (s.i + 1) / 1e6)),
-           s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url
-      FROM src s
+           s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url,
+           CASE WHEN s.wait_for IS NULL THEN 'queued' ELSE 'waiting' END::taskq.state,
+           CASE WHEN s.wait_for IS NOT NULL
+                THEN taskq.waiting_for(s.wait_for->>'signal', s.wait_until, s.wait_for->>'on_timeout')
+           END,
+           s.wait_until
+      FROM (SELECT x.*, now() + make_interval(secs => (x.wait_for->>'timeout_s')::float8) AS wait_until
+              FROM src x) s
       LEFT JOIN heads h ON h.q = s.q AND h.prio = s.prio
                        AND h.ckey IS NOT DISTINCT FROM s.concurrency_key
      ORDER BY s.i
@@ -224,6 +243,8 @@ END $$;
 -- of the unfinished task with the same owner and dedupe_key. Wakes workers with one NOTIFY,
 -- which PostgreSQL folds to one per transaction however many tasks it submits. With after
 -- (parent ids) it goes through taskq.insert_tasks, which links them; without, one INSERT.
+-- wait_for ({"signal", "timeout_s"?, "on_timeout"?}): it waits for that signal before its
+-- first run (functions/signals.sql), also through taskq.insert_tasks.
 CREATE OR REPLACE FUNCTION taskq.submit(
   kind text,
   payload jsonb DEFAULT '{}',
@@ -236,7 +257,8 @@ CREATE OR REPLACE FUNCTION taskq.submit(
   concurrency_key text DEFAULT NULL,
   owner text DEFAULT 'anonymous',
   after uuid[] DEFAULT NULL,
-  after_policy text DEFAULT NULL
+  after_policy text DEFAULT NULL,
+  wait_for jsonb DEFAULT NULL
 ) RETURNS uuid
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -244,14 +266,15 @@ DECLARE
   new_id uuid;
   el jsonb;
 BEGIN
-  IF cardinality(submit.after) > 0 THEN
+  IF cardinality(submit.after) > 0 OR submit.wait_for IS NOT NULL THEN
     SELECT jsonb_object_agg(f.key, f.value) INTO el
       FROM jsonb_each(jsonb_build_object(
              'kind', submit.kind, 'payload', coalesce(submit.payload, '{}'), 'queue', submit.queue,
              'priority', submit.priority, 'delay_s', submit.delay_s,
              'max_attempts', submit.max_attempts, 'timeout_s', submit.timeout_s,
              'dedupe_key', submit.dedupe_key, 'concurrency_key', submit.concurrency_key,
-             'after', to_jsonb(submit.after), 'after_policy', submit.after_policy)) AS f
+             'after', to_jsonb(submit.after), 'after_policy', submit.after_policy,
+             'wait_for', submit.wait_for)) AS f
      WHERE f.value <> 'null';
     FOR tries IN 1..5 LOOP
       SELECT s.id INTO new_id

@@ -609,7 +609,7 @@ class TaskqTestCase(unittest.TestCase):
         missing = [f for f in TASK_FIELDS if f not in t]
         self.assertEqual(missing, [], "task JSON lacks fields: %r" % t)
         self.assertRegex(t["id"], UUID_RE)
-        self.assertIn(t["state"], ("queued", "running") + FINAL_STATES)
+        self.assertIn(t["state"], ("queued", "running", "waiting") + FINAL_STATES)
         for f in ("progress", "attempts", "max_attempts", "priority", "version"):
             self.assertIs(type(t[f]), int, "%s is not an integer: %r" % (f, t))
         self.assertIs(type(t["cancel_requested"]), bool, repr(t))
