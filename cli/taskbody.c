@@ -22,6 +22,7 @@ static const struct {
 	{"concurrency_key", "--concurrency-key"},
 	{"after_policy", "--after-policy"},
 	{"after", "--after"},
+	{"wait_for", "--wait-for"},
 	{"tz", "--tz"},
 	{"backfill", "--backfill"},
 };
@@ -95,6 +96,26 @@ static void add_after(json_object *body, const char *list)
 	json_object_object_add(body, "after", a);
 }
 
+/* --wait-for NAME, or a JSON object as the API's wait_for; false after saying why its JSON
+ * does not parse. */
+static bool add_wait_for(json_object *body, const char *text, int *code)
+{
+	struct taskq_err err;
+	json_object *v;
+
+	if (!text)
+		return true;
+	if (*text != '{') {
+		v = json_object_new_object();
+		json_object_object_add(v, "signal", json_object_new_string(text));
+	} else if (taskjson_parse(text, strlen(text), &v, &err) != TASKQ_OK) {
+		*code = cli_data_error("--wait-for: %s", err.msg);
+		return false;
+	}
+	json_object_object_add(body, "wait_for", v);
+	return true;
+}
+
 static void add_template(json_object *body, const struct cli_opts *o, const char *kind)
 {
 	add_string(body, "kind", kind);
@@ -115,7 +136,7 @@ json_object *taskbody_submit(const struct cli_opts *o, const char *kind, const c
 	add_string(body, "concurrency_key", o->concurrency_key);
 	add_after(body, o->after);
 	add_string(body, "after_policy", o->after_policy);
-	if (!add_payload(body, payload, code)) {
+	if (!add_wait_for(body, o->wait_for, code) || !add_payload(body, payload, code)) {
 		json_object_put(body);
 		return NULL;
 	}

@@ -51,6 +51,10 @@ static const struct config_opt g_opts[] = {
 	{"after-policy", NULL, CFG_STR, NULL, 0, 0,
 	 "success (default: a failed or cancelled parent cancels it) or always (submit)",
 	 &g_cli.after_policy},
+	{"wait-for", NULL, CFG_STR, NULL, 0, 0,
+	 "wait for this signal before the first run: NAME, or a JSON object {\"signal\", "
+	 "\"timeout_s\", \"on_timeout\"} as POST /api/tasks takes it (submit)",
+	 &g_cli.wait_for},
 	{"file", NULL, CFG_STR, NULL, 0, 0,
 	 "tasks to submit, one JSON object a line (- for stdin), in statements of 1,000 (submit)",
 	 &g_cli.file},
@@ -100,6 +104,8 @@ static const char synopsis[] =
 	"  history ID              the task's events: claims, retries, the outcome\n"
 	"  cancel ID               cancel a queued task, or ask a running one to stop\n"
 	"  retry ID                queue a failed or cancelled task again\n"
+	"  signal ID NAME [JSON]   send the task signal NAME (JSON: its payload); a task that\n"
+	"                          waits for it runs again (submit --wait-for NAME waits first)\n"
 	"  list                    newest tasks first (--state, --queue, --kind, --limit); when\n"
 	"                          more follow, \"next: ID\" on stderr: --before ID lists them\n"
 	"  stats                   per queue counts (delayed and blocked apart), the longest wait\n"
@@ -175,6 +181,11 @@ static int run_retry(struct db *db, char **a)
 	return cmd_retry(db, a[0]);
 }
 
+static int run_signal(struct db *db, char **a)
+{
+	return cmd_signal(db, a[0], a[1], a[2]);
+}
+
 static int run_list(struct db *db, char **a)
 {
 	(void)a;
@@ -219,6 +230,7 @@ static const struct command {
 	{"history", 1, 1, run_history, " ID", true, false, true},
 	{"cancel", 1, 1, run_cancel, " ID", true, false, false},
 	{"retry", 1, 1, run_retry, " ID", true, false, false},
+	{"signal", 2, 3, run_signal, " ID NAME [JSON]", true, false, false},
 	{"list", 0, 0, run_list, "", false, false, true},
 	{"stats", 0, 0, run_stats, "", false, false, true},
 	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false, true, false},

@@ -170,7 +170,8 @@ static bool token_like(const char *s)
 	if (n != SIGNAL_TOKEN_LEN || strncmp(s, "ts_", 3) != 0)
 		return false;
 	for (size_t i = 3; i < n; i++)
-		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", s[i]))
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+			    s[i]))
 			return false;
 	return true;
 }
@@ -192,8 +193,8 @@ void h_signal_link(struct req *r)
 	if (store_signal_by_token(r->db, token, payload, &t, &oc, &err))
 		resp_error(r, err.rc, err.msg);
 	else if (oc == SIGNAL_INVALID)
-		resp_error_status(r, 401, "invalid_token",
-				  "this signal link is unknown or expired", NULL);
+		resp_error_status(r, 401, "invalid_token", "this signal link is unknown or expired",
+				  NULL);
 	else if (oc == SIGNAL_USED)
 		resp_error(r, TASKQ_CONFLICT, "this signal link was used already");
 	else if (oc == SIGNAL_FINAL)
@@ -202,7 +203,8 @@ void h_signal_link(struct req *r)
 		/* the link's bearer learns what became of its signal, not the task's data */
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "task", json_object_new_string(t.id));
-		json_object_object_add(o, "state", json_object_new_string(task_state_name(t.state)));
+		json_object_object_add(o, "state",
+				       json_object_new_string(task_state_name(t.state)));
 		json_object_object_add(o, "resumed", json_object_new_boolean(oc == SIGNAL_RESUMED));
 		if (oc == SIGNAL_RESUMED)
 			wake_signal();

@@ -20,7 +20,8 @@ static bool any_text(const char *s)
 #define NAME_RULE "1-64 characters of letters, digits, '_', '.', ':' or '-'"
 
 const struct query_param params_task_list[] = {
-	QUERY_TEXT("state", state_valid, "one of queued, running, succeeded, failed, cancelled, waiting"),
+	QUERY_TEXT("state", state_valid,
+		   "one of queued, running, succeeded, failed, cancelled, waiting"),
 	QUERY_TEXT("queue", task_name_valid, NAME_RULE),
 	QUERY_TEXT("kind", task_name_valid, NAME_RULE),
 	QUERY_TEXT("before", task_id_valid, "a task id (a UUID)"),

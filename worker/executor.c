@@ -71,8 +71,9 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 		rc = store_wait(ex->db, h, ctx->wait_signal, ctx->wait_timeout_s, ctx->wait_run,
 				&state, err);
 		if (rc == TASKQ_OK)
-			log_task(LOG_INFO, t->id, "event=waiting kind=%s signal=%s next=%s", t->kind,
-				 ctx->wait_signal, state < 0 ? "not_holder" : task_state_name(state));
+			log_task(LOG_INFO, t->id, "event=waiting kind=%s signal=%s next=%s",
+				 t->kind, ctx->wait_signal,
+				 state < 0 ? "not_holder" : task_state_name(state));
 		break;
 	case KIND_DEFERRED:
 		/* recorded by taskq.breaker_admit already; a backlog is deferred again at every

@@ -185,7 +185,8 @@ bool kind_checkpoint(struct kind_ctx *ctx, const char *json, char *err, size_t e
 	}
 	if (!held) {
 		ctx->stop = STOP_LOST;
-		snprintf(err, errsize, "checkpoint not stored: the task is no longer this worker's");
+		snprintf(err, errsize,
+			 "checkpoint not stored: the task is no longer this worker's");
 		return false;
 	}
 	announce_id(ctx->task->id);

@@ -20,7 +20,7 @@ struct view_claims {
 	long long expires; /* Unix seconds */
 	bool cancel;
 	bool signal; /* may send the task signals (POST /api/tasks/{id}/signals/{name}) */
-	int key_id; /* 1-255 */
+	int key_id;  /* 1-255 */
 };
 
 /* True when s starts like a view token (then it is never looked up as a bearer token). */

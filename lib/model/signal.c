@@ -12,9 +12,8 @@ bool signal_name_valid(const char *s)
 		return false;
 	for (; s[n]; n++) {
 		char c = s[n];
-		if (n >= SIGNAL_NAME_MAX ||
-		    !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		      c == '-'))
+		if (n >= SIGNAL_NAME_MAX || !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+					      c == '_' || c == '.' || c == '-'))
 			return false;
 	}
 	return n >= 1;
@@ -51,8 +50,9 @@ enum taskq_rc signal_check_wait_for(json_object *v, struct taskq_err *err)
 			const char *s = json_object_get_string(val);
 			if (!json_object_is_type(val, json_type_string) ||
 			    (strcmp(s, "fail") && strcmp(s, "run")))
-				return taskq_fail(err, TASKQ_INVAL,
-						  "wait_for.on_timeout must be \"fail\" or \"run\"");
+				return taskq_fail(
+					err, TASKQ_INVAL,
+					"wait_for.on_timeout must be \"fail\" or \"run\"");
 		} else {
 			return taskq_fail(err, TASKQ_INVAL,
 					  "wait_for takes signal, timeout_s and on_timeout");

@@ -9,7 +9,7 @@
 #include "model/record.h"
 
 static const char *const state_names[TASK_NSTATES] = {"queued", "running",   "succeeded",
-							"failed", "cancelled", "waiting"};
+						      "failed", "cancelled", "waiting"};
 
 #define T(type, member) FIELD(struct task, type, member)
 static const struct field task_fields[] = {

@@ -12,21 +12,19 @@
 #include "store/exec.h"
 #include "store/tasks.h"
 
-static struct db_stmt s_signal =
-	DB_STMT("signal", "SELECT x.outcome, (x.t).* FROM taskq.signal($1::uuid, $2, $3::jsonb) x",
-		3);
-static struct db_stmt s_signal_token = DB_STMT(
-	"signal_token",
-	"SELECT taskq.signal_token($1::uuid, $2, make_interval(secs => $3::float8))", 3);
+static struct db_stmt s_signal = DB_STMT(
+	"signal", "SELECT x.outcome, (x.t).* FROM taskq.signal($1::uuid, $2, $3::jsonb) x", 3);
+static struct db_stmt s_signal_token =
+	DB_STMT("signal_token",
+		"SELECT taskq.signal_token($1::uuid, $2, make_interval(secs => $3::float8))", 3);
 static struct db_stmt s_signal_by_token =
 	DB_STMT("signal_by_token",
 		"SELECT x.outcome, (x.t).* FROM taskq.signal_by_token($1, $2::jsonb) x", 2);
-static struct db_stmt s_wait = DB_STMT(
-	"wait", "SELECT taskq.wait($1::uuid, $2, $3::int, $4, $5::float8, $6)", 6);
+static struct db_stmt s_wait =
+	DB_STMT("wait", "SELECT taskq.wait($1::uuid, $2, $3::int, $4, $5::float8, $6)", 6);
 static struct db_stmt s_checkpoint =
 	DB_STMT("checkpoint", "SELECT taskq.checkpoint($1::uuid, $2, $3::int, $4::jsonb)", 4);
-static struct db_stmt s_wait_timeouts =
-	DB_STMT("wait_timeouts", "SELECT taskq.wait_timeouts()", 0);
+static struct db_stmt s_wait_timeouts = DB_STMT("wait_timeouts", "SELECT taskq.wait_timeouts()", 0);
 
 static enum signal_outcome outcome_of(const char *name)
 {
@@ -90,9 +88,8 @@ static void holder_params(const struct holder *h, const char **p, char as[16])
 	p[2] = as;
 }
 
-enum taskq_rc store_wait(struct db *db, const struct holder *h, const char *name,
-			 double timeout_s, bool on_timeout_run, int *state_out,
-			 struct taskq_err *err)
+enum taskq_rc store_wait(struct db *db, const struct holder *h, const char *name, double timeout_s,
+			 bool on_timeout_run, int *state_out, struct taskq_err *err)
 {
 	char as[16], ts[32];
 	const char *p[6];

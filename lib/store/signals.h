@@ -42,9 +42,8 @@ enum taskq_rc store_signal_by_token(struct db *db, const char *token, const char
  * limit; on_timeout_run: then it runs without it, else it fails). *state_out receives the
  * state it moved to (waiting, queued when it held the signal already, cancelled when that
  * was asked), or -1 when h no longer held it. */
-enum taskq_rc store_wait(struct db *db, const struct holder *h, const char *name,
-			 double timeout_s, bool on_timeout_run, int *state_out,
-			 struct taskq_err *err);
+enum taskq_rc store_wait(struct db *db, const struct holder *h, const char *name, double timeout_s,
+			 bool on_timeout_run, int *state_out, struct taskq_err *err);
 /* Stores checkpoint (JSON text) for the attempt h; *held false when h no longer held it. */
 enum taskq_rc store_checkpoint(struct db *db, const struct holder *h, const char *checkpoint,
 			       bool *held, struct taskq_err *err);

@@ -33,11 +33,11 @@ static struct db_stmt s_history =
 		"SELECT at, event, attempt, worker_id, detail FROM taskq.task_history"
 		" WHERE task_id = $1::uuid ORDER BY n LIMIT 1000",
 		1);
-static struct db_stmt s_queues =
-	DB_STMT("queues",
-		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
-		" finished_last_minute, delayed, blocked, workers, waiting FROM taskq.queue_overview",
-		0);
+static struct db_stmt s_queues = DB_STMT(
+	"queues",
+	"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"
+	" finished_last_minute, delayed, blocked, workers, waiting FROM taskq.queue_overview",
+	0);
 static struct db_stmt s_queues_of =
 	DB_STMT("queues_of",
 		"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s,"

@@ -77,7 +77,7 @@ BEGIN
     RETURN;
   END IF;
   UPDATE taskq.tasks x
-     SET signals = x.signals || jsonb_build_object(name, coalesce(payload, 'null'::jsonb)),
+     SET signals = x.signals || jsonb_build_object(name, coalesce(signal.payload, 'null'::jsonb)),
          state = CASE WHEN x.state = 'waiting' AND x.waiting_for->>'signal' = name
                       THEN 'queued'::taskq.state ELSE x.state END,
          run_at = CASE WHEN x.state = 'waiting' AND x.waiting_for->>'signal' = name
@@ -237,6 +237,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 DECLARE
   h bytea := sha256(convert_to(coalesce(token, ''), 'UTF8'));
   st taskq.signal_tokens;
+  r record;
 BEGIN
   UPDATE taskq.signal_tokens s SET used_at = now()
    WHERE s.hash = h AND s.used_at IS NULL AND s.expires_at > now()
@@ -248,5 +249,7 @@ BEGIN
                     THEN 'used' ELSE 'invalid' END;
     RETURN;
   END IF;
-  SELECT x.outcome, x.t INTO outcome, t FROM taskq.signal(st.task_id, st.name, payload) x;
+  SELECT * INTO r FROM taskq.signal(st.task_id, st.name, payload);
+  outcome := r.outcome;
+  t := r.t;
 END $$;

@@ -242,9 +242,9 @@ static void checkpoint_line(struct cmdout *co, const char *s)
 				 "bad checkpoint line: want \"checkpoint JSON\", one JSON value "
 				 "(not null) on the line");
 	} else if (co->checkpoint) {
-		co->checkpoint(co->arg, json_object_to_json_string_ext(
-						v, JSON_C_TO_STRING_PLAIN |
-							   JSON_C_TO_STRING_NOSLASHESCAPE));
+		co->checkpoint(co->arg,
+			       json_object_to_json_string_ext(
+				       v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	}
 	json_object_put(v);
 }

@@ -226,8 +226,7 @@ static int supervise(struct run *r)
 /* JSON text for the program's environment (see the contract above) as variable name: into
  * r->env[k] "NAME=json", or for a large one a file (r->env_file[k]) and "NAME_FILE=path".
  * Takes json (freed here; NULL: no variable). false with err set when it cannot be written. */
-static bool env_json(struct run *r, int k, const char *name, char *json, char *err,
-		     size_t errsize)
+static bool env_json(struct run *r, int k, const char *name, char *json, char *err, size_t errsize)
 {
 	const char *tmp = getenv("TMPDIR");
 	size_t len, nlen = strlen(name);
@@ -282,8 +281,7 @@ static bool env_prepare(struct run *r, char *err, size_t errsize)
 	if (!kind_parents(r->ctx, &parents, err, errsize))
 		return false;
 	return env_json(r, 0, "TASKQ_PARENTS", parents, err, errsize) &&
-	       env_json(r, 1, "TASKQ_SIGNALS", xstrdup(signals ? signals : "{}"), err,
-			errsize) &&
+	       env_json(r, 1, "TASKQ_SIGNALS", xstrdup(signals ? signals : "{}"), err, errsize) &&
 	       env_json(r, 2, "TASKQ_CHECKPOINT", cp ? xstrdup(cp) : NULL, err, errsize);
 }
 
