@@ -342,7 +342,7 @@ const queueNames = new Set(["default"]);
 const queueRows = new Map();     // queue → <tr>
 // Cells after the queue's name, in the order of the header (index.html); the queue cell also
 // holds the warning of a queue whose queued tasks no live worker serves.
-const QUEUE_CELLS = ["queued", "delayed", "blocked", "running", "succeeded", "failed", "cancelled", "longest wait", "done / min", "workers"];
+const QUEUE_CELLS = ["queued", "delayed", "blocked", "running", "succeeded", "failed", "cancelled", "longest wait", "done / min", "workers", "waiting"];
 
 function makeQueueRow(name) {
   const link = el("a", { href: `?queue=${encodeURIComponent(name)}`, text: name, title: `show the tasks of queue ${name}` });
@@ -404,6 +404,7 @@ function renderQueues(queues) {
     setCell(cells[9], q.finished_last_minute, !q.finished_last_minute);
     setCell(cells[10], q.workers, !q.workers && !q.warning);
     cells[10].classList.toggle("warn", !!q.warning);
+    setCell(cells[11], c.waiting, !c.waiting);
     setQueueWarning(tr, q.warning);
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
   });

@@ -8,7 +8,6 @@ worker, and each step's side effect is done once.
 import os
 import shutil
 import tempfile
-import time
 
 from taskq_harness import TOP, TaskqTestCase, api, wait_until
 
@@ -32,14 +31,7 @@ class CheckpointTests(TaskqTestCase):
             return []
 
     def submit(self, payload, queue):
-        deadline = time.monotonic() + 5
-        while True:
-            r = api.submit("t_steps", payload, queue=queue, max_attempts=5)
-            if r.status != 400 or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        self.assertEqual(r.status, 202, str(r))
-        return self.track(r.json["id"])
+        return self.submit_new_kind("t_steps", payload, queue=queue, max_attempts=5)["id"]
 
     def test_five_steps_killed_in_step_3_finish_each_step_once_on_another_worker(self):
         q = self.own_queue("steps")
@@ -78,13 +70,7 @@ class CheckpointTests(TaskqTestCase):
                           args=["--commands", "t_badcp=%s" % os.path.join(PROGRAMS,
                                                                            "bad-protocol.sh")])
         for mode, words in (("checkpoint", "bad checkpoint line"), ("wait", "bad wait line")):
-            deadline = time.monotonic() + 5
-            while True:
-                r = api.submit("t_badcp", {"mode": mode}, queue=q)
-                if r.status != 400 or time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
-            self.assertEqual(r.status, 202, str(r))
-            done = api.wait_for(self.track(r.json["id"]), ("succeeded", "failed"), timeout=15)
+            t = self.submit_new_kind("t_badcp", {"mode": mode}, queue=q)
+            done = api.wait_for(t["id"], ("succeeded", "failed"), timeout=15)
             self.assertEqual((done["state"], done["attempts"]), ("failed", 1), repr(done))
             self.assertIn(words, done["error"])

@@ -49,6 +49,7 @@ class SignalTests(TaskqTestCase):
         listed = api.list(state="waiting", queue=t["queue"]).json["tasks"]
         self.assertEqual([x["id"] for x in listed], [t["id"]])
 
+        self.start_worker(t["queue"], lease=5, concurrency=2)
         r = self.signal(t["id"], "approve", {"approved": True, "by": "ana"})
         self.assertEqual(r.status, 202, str(r))
         self.assertEqual(r.json["state"], "queued")

@@ -6,7 +6,6 @@ Each test starts its own taskq-worker on its own queue, with the test programs a
 kinds (tests/integration/programs/waiter.py).
 """
 
-import json
 import os
 import tempfile
 import time
@@ -27,16 +26,7 @@ class WaitTests(TaskqTestCase):
         return q, w
 
     def submit(self, kind, payload, **fields):
-        """Rides out the second in which taskq-fcgi may not know a kind just registered."""
-        deadline = time.monotonic() + 5
-        while True:
-            r = api.submit(kind, payload, **fields)
-            if r.status != 400 or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        self.assertEqual(r.status, 202, str(r))
-        self.track(r.json["id"])
-        return r.json
+        return self.submit_new_kind(kind, payload, **fields)
 
     def runs_file(self):
         fd, path = tempfile.mkstemp(prefix="taskq-waits-")
