@@ -7,10 +7,11 @@ so, so the tests need nothing from the stack's worker but the claims of the resu
 """
 
 import json
+import os
 import threading
 import time
 
-from taskq_harness import Client, TaskqTestCase, api, wait_until
+from taskq_harness import ENV, Client, TaskqTestCase, api
 
 
 class SignalTests(TaskqTestCase):
@@ -149,6 +150,12 @@ class SignalTests(TaskqTestCase):
         self.assert_error(anon.request("POST", "/api/signals/ts_short"), 401, "invalid_token")
         self.assert_error(anon.request("POST", "/api/signals/" + "tv_" + tok[3:]), 401,
                           "invalid_token")
+        # the access log keeps the link's place, not the link
+        time.sleep(0.2)
+        with open(os.path.join(ENV.var, "log", "nginx-access.log"), "rb") as f:
+            log = f.read()
+        self.assertNotIn(tok[3:].encode(), log, "a signal link in nginx's access log")
+        self.assertIn(b"POST /api/signals/- ", log)
         self.report("20 concurrent uses of one link: %d x 202, %d x 409" % (
             statuses.count(202), statuses.count(409)))
 

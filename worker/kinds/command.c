@@ -13,7 +13,7 @@
  *   TASKQ_PARENTS_FILE instead, a file of the worker's TMPDIR (else /tmp) holding it, mode
  *   0600, removed when the program is done). TASKQ_SIGNALS: the signals the task received
  *   so far, a JSON object {name: payload}; TASKQ_CHECKPOINT: the last checkpoint it stored
- *   (absent when none); each, when too large, as a _FILE variable likewise.
+ *   (each absent while there is none); each, when too large, as a _FILE variable likewise.
  *   Limits: RLIMIT_CORE 0 (no core files), RLIMIT_NOFILE soft 1024 (the hard limit stays, a
  *   program may raise it); memory and CPU are left to the service manager (cgroups).
  * - stdin: the payload as one line of JSON and a newline, then end of file. Unread is fine.
@@ -281,7 +281,8 @@ static bool env_prepare(struct run *r, char *err, size_t errsize)
 	if (!kind_parents(r->ctx, &parents, err, errsize))
 		return false;
 	return env_json(r, 0, "TASKQ_PARENTS", parents, err, errsize) &&
-	       env_json(r, 1, "TASKQ_SIGNALS", xstrdup(signals ? signals : "{}"), err, errsize) &&
+	       env_json(r, 1, "TASKQ_SIGNALS",
+			signals && strcmp(signals, "{}") ? xstrdup(signals) : NULL, err, errsize) &&
 	       env_json(r, 2, "TASKQ_CHECKPOINT", cp ? xstrdup(cp) : NULL, err, errsize);
 }
 

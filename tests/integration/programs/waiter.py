@@ -15,7 +15,7 @@ if p.get("runs_file"):
         f.write("run\n")
     with open(p["runs_file"]) as f:
         runs = len(f.readlines())
-signals = json.loads(os.environ["TASKQ_SIGNALS"])
+signals = json.loads(os.environ.get("TASKQ_SIGNALS", "{}"))
 cp = json.loads(os.environ.get("TASKQ_CHECKPOINT", "null"))
 name = p["signal"]
 if name in signals and (not p.get("always_wait") or runs > 1):
