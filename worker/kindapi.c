@@ -174,11 +174,9 @@ bool kind_checkpoint(struct kind_ctx *ctx, const char *json, char *err, size_t e
 	struct taskq_err e;
 	bool held = false;
 
-	if (kind_should_stop(ctx)) {
-		snprintf(err, errsize, "checkpoint not stored: the attempt is stopping");
-		return false;
-	}
-	/* on the executor's connection, at once: it must outlive a crash the next instant */
+	/* on the executor's connection, at once: it must outlive a crash the next instant. A
+	 * stopping attempt (a cancel, a shutdown) may still store one: the write is fenced by
+	 * the holder, so it lands only while the task is this attempt's */
 	if (store_checkpoint(ctx->ex->db, &ctx->holder, json, &held, &e)) {
 		snprintf(err, errsize, "checkpoint not stored: %s", e.msg);
 		return false;

@@ -81,8 +81,9 @@ bool kind_parents(struct kind_ctx *ctx, char **json, char *err, size_t errsize);
 const char *kind_signals(const struct kind_ctx *ctx);
 const char *kind_last_checkpoint(const struct kind_ctx *ctx);
 /* Stores a checkpoint (JSON text) for the task now, before it returns: the next run gets it
- * (kind_last_checkpoint). false, with a reason in err, when it could not be stored; the kind
- * must then stop (kind_should_stop() says true when the task is no longer this worker's). */
+ * (kind_last_checkpoint). Fenced by the attempt, so also safe while the kind stops. false,
+ * with a reason in err, when it could not be stored; the kind must then stop
+ * (kind_should_stop() says true when the task is no longer this worker's). */
 bool kind_checkpoint(struct kind_ctx *ctx, const char *json, char *err, size_t errsize);
 /* Asks that the task wait for signal name (a valid signal name, model/signal.h) once this
  * attempt returns KIND_WAIT: at most timeout_s seconds (<= 0: no limit), then it fails, or

@@ -104,14 +104,16 @@ static void on_progress(void *arg, int pct, const char *msg)
 }
 
 /* cmdout's checkpoint callback: stores it before the next line is read (a statement on the
- * executor's connection); one that cannot be stored stops the program, whose attempt fails. */
+ * executor's connection), also while the program stops (its last step may end in the
+ * grace); one that cannot be stored stops the program, whose attempt fails. */
 static void on_checkpoint(void *arg, const char *json)
 {
 	struct run *r = arg;
 
-	if (r->stopping || r->cp_error[0])
+	if (r->cp_error[0])
 		return;
-	if (!kind_checkpoint(r->ctx, json, r->cp_error, sizeof r->cp_error) && !r->exited)
+	if (!kind_checkpoint(r->ctx, json, r->cp_error, sizeof r->cp_error) && !r->exited &&
+	    !r->stopping)
 		stop(r);
 }
 
