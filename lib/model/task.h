@@ -42,7 +42,7 @@ struct task {
 	char *parents;       /* JSON array text of the parents' ids, or NULL: none */
 	char *after_policy;  /* "success" or "always" (with parents), or NULL */
 	int pending_parents; /* parents not finished yet: > 0 while queued means blocked */
-	/* JSON text: the signals received so far ({name: payload}), what it waits for
+	/* JSON text: the signals received so far ({name: payload}; NULL: none), what it waits for
 	 * ({"signal","until","on_timeout"} or NULL), the last checkpoint of its program */
 	char *signals, *waiting_for, *checkpoint;
 };

@@ -14,9 +14,12 @@
 
 static struct db_stmt s_signal = DB_STMT(
 	"signal", "SELECT x.outcome, (x.t).* FROM taskq.signal($1::uuid, $2, $3::jsonb) x", 3);
+/* NULL (no link made) for an unknown task: the same 404 as the other task routes' */
 static struct db_stmt s_signal_token =
 	DB_STMT("signal_token",
-		"SELECT taskq.signal_token($1::uuid, $2, make_interval(secs => $3::float8))", 3);
+		"SELECT CASE WHEN EXISTS (SELECT 1 FROM taskq.tasks WHERE id = $1::uuid)"
+		" THEN taskq.signal_token($1::uuid, $2, make_interval(secs => $3::float8)) END",
+		3);
 static struct db_stmt s_signal_by_token =
 	DB_STMT("signal_by_token",
 		"SELECT x.outcome, (x.t).* FROM taskq.signal_by_token($1, $2::jsonb) x", 2);
@@ -57,7 +60,7 @@ enum taskq_rc store_signal_token(struct db *db, const char *id, const char *name
 	snprintf(ttl, sizeof ttl, "%ld", ttl_s);
 	rc = store_exec_value(db, &s_signal_token, p, token, err);
 	if (rc == TASKQ_OK && !*token)
-		return taskq_fail(err, TASKQ_INTERNAL, "taskq.signal_token returned nothing");
+		return taskq_fail(err, TASKQ_NOTFOUND, STORE_NO_TASK);
 	return rc;
 }
 

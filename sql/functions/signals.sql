@@ -5,7 +5,7 @@
 --
 -- A waiting task holds no worker and no lease; it is never claimed (claims take state
 -- 'queued' only). Every signal a task receives is kept in its signals (name → payload, a
--- later one of the same name replaces the payload), so a signal that came before the wait
+-- later one of the same name replaces the payload; NULL until the first), so a signal that came before the wait
 -- satisfies it at once. A wait made by a running attempt does not count as an attempt: the
 -- run that follows the signal does not exhaust max_attempts because of waits.
 
@@ -77,7 +77,7 @@ BEGIN
     RETURN;
   END IF;
   UPDATE taskq.tasks x
-     SET signals = x.signals || jsonb_build_object(name, coalesce(signal.payload, 'null'::jsonb)),
+     SET signals = coalesce(x.signals, '{}') || jsonb_build_object(name, coalesce(signal.payload, 'null'::jsonb)),
          state = CASE WHEN x.state = 'waiting' AND x.waiting_for->>'signal' = name
                       THEN 'queued'::taskq.state ELSE x.state END,
          run_at = CASE WHEN x.state = 'waiting' AND x.waiting_for->>'signal' = name
@@ -114,12 +114,13 @@ BEGIN
   END IF;
   UPDATE taskq.tasks x
      SET state = CASE WHEN x.cancel_requested THEN 'cancelled'::taskq.state
-                      WHEN x.signals ? name THEN 'queued'::taskq.state
+                      WHEN coalesce(x.signals ? name, false) THEN 'queued'::taskq.state
                       ELSE 'waiting'::taskq.state END,
          finished_at = CASE WHEN x.cancel_requested THEN now() END,
-         waiting_for = CASE WHEN NOT x.cancel_requested AND NOT x.signals ? name
+         waiting_for = CASE WHEN NOT x.cancel_requested AND NOT coalesce(x.signals ? name, false)
                             THEN taskq.waiting_for(name, until, on_timeout) END,
-         wait_until = CASE WHEN NOT x.cancel_requested AND NOT x.signals ? name THEN until END,
+         wait_until = CASE WHEN NOT x.cancel_requested AND NOT coalesce(x.signals ? name, false)
+                           THEN until END,
          attempts = greatest(x.attempts - 1, 0), run_at = now(),
          lease_until = NULL, worker_id = NULL,
          message = CASE WHEN x.cancel_requested THEN coalesce(x.message, 'cancelled')

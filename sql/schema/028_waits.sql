@@ -4,7 +4,7 @@
 -- A task in state 'waiting' holds no worker slot and no lease and is never claimed: it waits
 -- for a named signal (waiting_for: {"signal","until","on_timeout"}), until wait_until at the
 -- latest (NULL: for ever). The signals a task received so far are kept in signals (name →
--- payload), so a signal sent before the wait satisfies it at once. checkpoint: the JSON a
+-- payload; NULL: none yet), so a signal sent before the wait satisfies it at once. checkpoint: the JSON a
 -- command program last stored, handed to its next run. The partial index on wait_until
 -- covers the waiting tasks that have a deadline (wait_until is set only while waiting), so
 -- the workers' sweep of due timeouts reads only those. (The new state cannot be named in an
@@ -13,7 +13,7 @@
 ALTER TYPE taskq.state ADD VALUE IF NOT EXISTS 'waiting';
 
 ALTER TABLE taskq.tasks
-  ADD COLUMN signals     jsonb NOT NULL DEFAULT '{}',
+  ADD COLUMN signals     jsonb,
   ADD COLUMN waiting_for jsonb,
   ADD COLUMN wait_until  timestamptz,
   ADD COLUMN checkpoint  jsonb;

@@ -63,6 +63,11 @@ class NotFoundTests(AuthCase):
                                                {"ttl_s": 60, "cancel": True})],
         ("GET", "/api/tasks/*/history"): [("GET", "/api/tasks/{id}/history", None)],
         ("GET", "/_taskq/authorize/task/*"): [("GET", "/api/tasks/{id}/events", None)],
+        ("POST", "/api/tasks/*/signals/*"): [("POST", "/api/tasks/{id}/signals/approve", None),
+                                             ("POST", "/api/tasks/{id}/signals/approve",
+                                              {"approved": True})],
+        ("POST", "/api/tasks/*/signal_token"): [("POST", "/api/tasks/{id}/signal_token",
+                                                 {"name": "approve"})],
     }
 
     def test_every_task_id_route_is_covered(self):
@@ -148,6 +153,12 @@ class DuplicateKeyTests(TaskqTestCase):
              '{%s,"kind":"sleep"}' % sched, "kind"),
             (("PUT", "/api/rate_limits/*/*"), "/api/rate_limits/queue/%s" % q,
              '{"max_starts":5,"per_s":1,"max_starts":500}', "max_starts"),
+            (("POST", "/api/tasks/*/signals/*"), "/api/tasks/%s/signals/approve" % tid,
+             '{"approved":true,"approved":false}', "approved"),
+            (("POST", "/api/tasks/*/signal_token"), "/api/tasks/%s/signal_token" % tid,
+             '{"name":"a","name":"b"}', "name"),
+            (("POST", "/api/signals/*"), "/api/signals/ts_" + "A" * 43,
+             '{"approved":true,"x":{"y":1,"y":2}}', "y"),
         ]
 
     def undo(self, path, r, name):
@@ -213,6 +224,9 @@ class QueryTests(AuthCase):
             ("POST", "/api/tasks/*/retry"): ("POST", "/api/tasks/%s/retry" % tid),
             ("POST", "/api/tasks/*/view_token"): ("POST", "/api/tasks/%s/view_token" % tid),
             ("GET", "/api/tasks/*/history"): ("GET", "/api/tasks/%s/history" % tid),
+            ("POST", "/api/tasks/*/signals/*"): ("POST", "/api/tasks/%s/signals/go" % tid),
+            ("POST", "/api/tasks/*/signal_token"): ("POST", "/api/tasks/%s/signal_token" % tid),
+            ("POST", "/api/signals/*"): ("POST", "/api/signals/ts_" + "A" * 43),
             ("GET", "/api/queues"): ("GET", "/api/queues"),
             ("GET", "/api/rate_limits"): ("GET", "/api/rate_limits"),
             ("PUT", "/api/rate_limits/*/*"): ("PUT", "/api/rate_limits/queue/%s" % owner),

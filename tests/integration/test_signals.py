@@ -8,6 +8,7 @@ so, so the tests need nothing from the stack's worker but the claims of the resu
 
 import json
 import os
+import subprocess
 import threading
 import time
 
@@ -44,7 +45,7 @@ class SignalTests(TaskqTestCase):
         self.assertEqual(t["waiting_for"]["signal"], "approve")
         self.assertEqual(t["waiting_for"]["on_timeout"], "fail")
         self.assertIsNotNone(t["waiting_for"]["until"])
-        self.assertEqual((t["signals"], t["checkpoint"], t["attempts"]), ({}, None, 0))
+        self.assertEqual((t["signals"], t["checkpoint"], t["attempts"]), (None, None, 0))
         time.sleep(1.0)  # no worker takes it meanwhile
         self.assertEqual(api.get(t["id"]).json["state"], "waiting")
         listed = api.list(state="waiting", queue=t["queue"]).json["tasks"]
@@ -88,7 +89,7 @@ class SignalTests(TaskqTestCase):
         r = self.signal(tid, "approve", raw="{}", headers={"Content-Type": "text/plain"})
         self.assertEqual(r.status, 415, str(r))
         after = api.get(tid).json
-        self.assertEqual((after["state"], after["signals"]), ("waiting", {}), repr(after))
+        self.assertEqual((after["state"], after["signals"]), ("waiting", None), repr(after))
         self.assertEqual(self.events(tid, "signal"), 0)
         # submits: a clear 400 for each bad wait_for
         for wf, words in (({"signal": "Bad Name"}, "wait_for.signal"),
@@ -210,3 +211,37 @@ class SignalTests(TaskqTestCase):
         self.assertEqual(row["outcome"], "final")
         row = self.db.query("SELECT outcome FROM taskq.signal_by_token(%s)", (tok,))[0]
         self.assertEqual(row["outcome"], "used")
+
+
+class SignalCliTests(TaskqTestCase):
+    """taskq submit --wait-for and taskq signal (cli/verbs.c)."""
+
+    def cli(self, *args):
+        exe = os.path.join(ENV.build, "taskq")
+        return subprocess.run([exe, "--db", ENV.db] + list(args), capture_output=True,
+                              text=True, timeout=30)
+
+    def test_submit_wait_for_then_signal_from_the_shell(self):
+        q = self.own_queue("sigcli")
+        r = self.cli("submit", "noop", "--queue", q, "--wait-for",
+                     '{"signal": "go", "timeout_s": 600}')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tid = self.track(r.stdout.strip())
+        row = self.db.task(tid)
+        self.assertEqual((row["state"], row["waiting_for"]["signal"]), ("waiting", "go"))
+        r = self.cli("signal", tid, "note", '{"text": "hi"}')
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "stored"), r.stderr)
+        r = self.cli("signal", tid, "Bad")
+        self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertIn("signal names", r.stderr)
+        r = self.cli("signal", tid, "go", "{not json")
+        self.assertEqual(r.returncode, 65, r.stderr)
+        r = self.cli("signal", tid, "go")
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "resumed"), r.stderr)
+        self.assertEqual(self.db.task(tid)["signals"], {"note": {"text": "hi"}, "go": None})
+        self.assertEqual(api.delete(tid).status, 200)  # queued, no worker: cancelled
+        r = self.cli("signal", tid, "go")
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        r = self.cli("submit", "noop", "--queue", q, "--wait-for", "Not A Name")
+        self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertIn("--wait-for", r.stderr)
