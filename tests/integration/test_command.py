@@ -91,15 +91,7 @@ class CommandKindTest(TaskqTestCase):
     def submit_cmd(self, kind, payload, **fields):
         """submit_ok on this module's queue; rides out the second in which taskq-fcgi may not
         know the kinds the worker just registered."""
-        deadline = time.monotonic() + 5
-        while True:
-            r = api.submit(kind, payload, queue=self.queue, **fields)
-            if r.status != 400 or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        self.assertEqual(r.status, 202, str(r))
-        self.track(r.json["id"])
-        return r.json
+        return self.submit_new_kind(kind, payload, queue=self.queue, **fields)
 
     def final(self, tid, timeout=15.0, history=None):
         return api.wait_for(tid, ("succeeded", "failed", "cancelled"), timeout=timeout,
