@@ -40,7 +40,8 @@ struct cli_opts {
 	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note, *file, *tz,
 		*after, *after_policy, *token, *before, *wait_for;
 	const char *priority, *delay, *max_attempts, *timeout, *dedupe_key, *concurrency_key,
-		*limit, *backfill;
+		*limit, *backfill, *ordering;
+	const char *debounce_ms, *max_delay_ms, *on_conflict, *start_by; /* flow control */
 	long wait, admin, read_only;
 	bool as_owner; /* acting with an owner's token: that owner's rights, no admin's */
 };
@@ -86,6 +87,10 @@ int cmd_cancel(struct db *db, const char *id);
 int cmd_retry(struct db *db, const char *id);
 /* taskq signal ID NAME [JSON]: sends the task signal NAME with the payload JSON. */
 int cmd_signal(struct db *db, const char *id, const char *name, const char *payload);
+/* queue pause|resume NAME */
+int cmd_queue(struct db *db, char **args);
+int cmd_hold(struct db *db, const char *id);
+int cmd_unhold(struct db *db, const char *id);
 int cmd_list(struct db *db, const struct cli_opts *o);
 int cmd_history(struct db *db, const char *id);
 /* Per queue counts: of owner's tasks (NULL: all); the workers too, for an admin. */
@@ -94,5 +99,9 @@ int cmd_stats(struct db *db, const struct cli_opts *o);
 int cmd_token(struct db *db, const struct cli_opts *o, const char *verb, const char *arg);
 /* db must LISTEN on taskq_task (store_open_watcher). */
 int cmd_watch(struct db *db, const char *id);
+/* owner weight OWNER W | list */
+int cmd_owner(struct db *db, char **args);
+/* queue aging QUEUE SECONDS */
+int cmd_queue_aging(struct db *db, char **args);
 
 #endif

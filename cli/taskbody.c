@@ -20,11 +20,16 @@ static const struct {
 	{"timeout_s", "--timeout"},
 	{"dedupe_key", "--dedupe-key"},
 	{"concurrency_key", "--concurrency-key"},
+	{"ordering", "--ordering"},
 	{"after_policy", "--after-policy"},
 	{"after", "--after"},
 	{"wait_for", "--wait-for"},
 	{"tz", "--tz"},
 	{"backfill", "--backfill"},
+	{"debounce_ms", "--debounce-ms"},
+	{"max_delay_ms", "--max-delay-ms"},
+	{"on_conflict", "--on-conflict"},
+	{"start_by_s", "--start-by"},
 };
 
 static void add_string(json_object *body, const char *field, const char *text)
@@ -134,8 +139,13 @@ json_object *taskbody_submit(const struct cli_opts *o, const char *kind, const c
 	add_number(body, "delay_s", o->delay);
 	add_string(body, "dedupe_key", o->dedupe_key);
 	add_string(body, "concurrency_key", o->concurrency_key);
+	add_string(body, "ordering", o->ordering);
 	add_after(body, o->after);
 	add_string(body, "after_policy", o->after_policy);
+	add_number(body, "debounce_ms", o->debounce_ms);
+	add_number(body, "max_delay_ms", o->max_delay_ms);
+	add_string(body, "on_conflict", o->on_conflict);
+	add_number(body, "start_by_s", o->start_by);
 	if (!add_wait_for(body, o->wait_for, code) || !add_payload(body, payload, code)) {
 		json_object_put(body);
 		return NULL;

@@ -45,12 +45,29 @@ static const struct config_opt g_opts[] = {
 	{"concurrency-key", NULL, CFG_STR, NULL, 0, 0,
 	 "tasks with this key run within the key's concurrency limit (submit)",
 	 &g_cli.concurrency_key},
+	{"ordering", NULL, CFG_STR, NULL, 0, 0,
+	 "strict: the key's tasks start in submit order, none after a failed one (submit)",
+	 &g_cli.ordering},
 	{"after", NULL, CFG_STR, NULL, 0, 0,
 	 "run after these tasks (ID[,ID...]) have succeeded; until then it is blocked (submit)",
 	 &g_cli.after},
 	{"after-policy", NULL, CFG_STR, NULL, 0, 0,
 	 "success (default: a failed or cancelled parent cancels it) or always (submit)",
 	 &g_cli.after_policy},
+	{"debounce-ms", NULL, CFG_STR, NULL, 0, 0,
+	 "with --dedupe-key: a submit while the key's task is queued moves its start to now + this"
+	 " and gives it this payload (submit)",
+	 &g_cli.debounce_ms},
+	{"max-delay-ms", NULL, CFG_STR, NULL, 0, 0,
+	 "with --debounce-ms: never start later than this after the first submit (submit)",
+	 &g_cli.max_delay_ms},
+	{"on-conflict", NULL, CFG_STR, NULL, 0, 0,
+	 "with --dedupe-key: keep (default: the live task answers) or supersede (it is cancelled"
+	 " and this one queued) (submit)",
+	 &g_cli.on_conflict},
+	{"start-by", NULL, CFG_STR, NULL, 0, 0,
+	 "seconds: a task not started this long after it became runnable is cancelled (submit)",
+	 &g_cli.start_by},
 	{"wait-for", NULL, CFG_STR, NULL, 0, 0,
 	 "wait for this signal before the first run: NAME, or a JSON object {\"signal\", "
 	 "\"timeout_s\", \"on_timeout\"} as POST /api/tasks takes it (submit)",
@@ -92,7 +109,8 @@ static const char synopsis[] =
 	"                          (safe to run again)\n"
 	"  submit KIND [PAYLOAD]   submit a task (PAYLOAD: a JSON object); prints its id;\n"
 	"                          --queue, --priority, --delay, --max-attempts, --timeout,\n"
-	"                          --dedupe-key, --concurrency-key as POST /api/tasks takes them;\n"
+	"                          --dedupe-key, --concurrency-key, --ordering as POST /api/tasks\n"
+	"                          takes them;\n"
 	"                          with --wait, then follows it as watch does; with --after\n"
 	"                          ID[,ID...], it runs once those tasks have succeeded\n"
 	"  submit --file F         submit the tasks of F (JSON lines, as POST /api/tasks takes\n"
@@ -106,6 +124,10 @@ static const char synopsis[] =
 	"  retry ID                queue a failed or cancelled task again\n"
 	"  signal ID NAME [JSON]   send the task signal NAME (JSON: its payload); a task that\n"
 	"                          waits for it runs again (submit --wait-for NAME waits first)\n"
+	"  hold ID                 keep a queued task from starting until unhold\n"
+	"  unhold ID               queue a held task again\n"
+	"  queue pause|resume NAME no task of a paused queue starts (running ones finish);\n"
+	"                          resume lets them start again\n"
 	"  list                    newest tasks first (--state, --queue, --kind, --limit); when\n"
 	"                          more follow, \"next: ID\" on stderr: --before ID lists them\n"
 	"  stats                   per queue counts (delayed and blocked apart), the longest wait\n"
@@ -129,10 +151,16 @@ static const char synopsis[] =
 	"  limit list              the rate limits and the starts in their current window; the\n"
 	"                          caps on owners' unfinished tasks\n"
 	"  limit rm queue|key|owner NAME\n"
-	"                          remove a rate limit, or an owner's cap\n\n"
+	"                          remove a rate limit, or an owner's cap\n"
+	"  owner weight OWNER W    OWNER's share of the starts when owners compete for workers\n"
+	"                          (0.01-100; every other owner's is 1)\n"
+	"  owner list              the owners with a weight of their own\n"
+	"  queue aging QUEUE SECONDS\n"
+	"                          QUEUE's waiting tasks gain one step of priority per SECONDS\n"
+	"                          of wait (0: no aging)\n\n"
 	"The CLI talks to PostgreSQL directly: whoever can connect is an admin, unless a token\n"
 	"(--token, TASKQ_TOKEN) says otherwise: an owner's token acts as that owner, as the HTTP\n"
-	"API does, and may not run token or limit (migrate takes no token).\n\n"
+	"API does, and may not run token, limit, owner or queue (migrate takes no token).\n\n"
 	"exit status: 0 ok (watch, submit --wait: the task succeeded), 1 the task failed,\n"
 	"2 it was cancelled, 3 not found, 4 wrong state (cancel of a finished task, retry of\n"
 	"one not failed or cancelled), 5 database error, 64 usage (unknown command or option,\n"
@@ -186,6 +214,21 @@ static int run_signal(struct db *db, char **a)
 	return cmd_signal(db, a[0], a[1], a[2]);
 }
 
+static int run_hold(struct db *db, char **a)
+{
+	return cmd_hold(db, a[0]);
+}
+
+static int run_unhold(struct db *db, char **a)
+{
+	return cmd_unhold(db, a[0]);
+}
+
+static int run_queue(struct db *db, char **a)
+{
+	return cmd_queue(db, a);
+}
+
 static int run_list(struct db *db, char **a)
 {
 	(void)a;
@@ -206,6 +249,11 @@ static int run_schedule(struct db *db, char **a)
 static int run_limit(struct db *db, char **a)
 {
 	return cmd_limit(db, a);
+}
+
+static int run_owner(struct db *db, char **a)
+{
+	return cmd_owner(db, a);
 }
 
 static int run_token(struct db *db, char **a)
@@ -231,6 +279,9 @@ static const struct command {
 	{"cancel", 1, 1, run_cancel, " ID", true, false, false},
 	{"retry", 1, 1, run_retry, " ID", true, false, false},
 	{"signal", 2, 3, run_signal, " ID NAME [JSON]", true, false, false},
+	{"hold", 1, 1, run_hold, " ID", true, false, false},
+	{"unhold", 1, 1, run_unhold, " ID", true, false, false},
+	{"queue", 2, 3, run_queue, " pause|resume NAME | aging QUEUE SECONDS", false, true, false},
 	{"list", 0, 0, run_list, "", false, false, true},
 	{"stats", 0, 0, run_stats, "", false, false, true},
 	{"token", 1, 2, run_token, " create OWNER | list | revoke ID|PREFIX", false, true, false},
@@ -238,6 +289,7 @@ static const struct command {
 	 false, false},
 	{"limit", 1, 5, run_limit, " set queue|key NAME N SECONDS | list | rm queue|key NAME",
 	 false, true, false},
+	{"owner", 1, 3, run_owner, " weight OWNER W | list", false, true, false},
 };
 
 int main(int argc, char **argv)

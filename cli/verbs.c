@@ -41,13 +41,18 @@ int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const 
 	if (o->owner)
 		n.owner = o->owner;
 	/* with --owner, as that owner: its own tasks only may be parents */
-	if (n.after || n.wait_for ? store_submit_after(db, &n, o->owner, &t, &created, &err)
-				  : store_submit(db, &n, &t, &created, &err)) {
+	if (n.after || n.wait_for || n.debounce_ms >= 0 || n.supersede
+		    ? store_submit_after(db, &n, o->owner, &t, &created, &err)
+		    : store_submit(db, &n, &t, &created, &err)) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	if (created)
 		store_wake(db, &err); /* best effort: the workers' poll picks the task up anyway */
+	else if (n.debounce_ms >= 0 && t.state == TASK_QUEUED)
+		fprintf(stderr,
+			"taskq: debounced: the queued task %s starts later, with this payload\n",
+			t.id);
 	else
 		fprintf(stderr,
 			"taskq: the live task %s holds this dedupe key: not submitted again\n",

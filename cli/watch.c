@@ -34,7 +34,7 @@ struct watch {
 	long long last_read_ms;
 	/* what was last shown, so that writes that change nothing visible (lease renewals)
 	 * print nothing */
-	int shown_state, shown_progress, shown_attempts;
+	int shown_state, shown_progress, shown_attempts, shown_position, shown_eta;
 	bool shown_cancel;
 	char *shown_msg;
 };
@@ -118,21 +118,44 @@ static int term_cols(void)
 	return 80;
 }
 
+/* "12th in line, about 40 s" (or without the time when there is no rate to go by) after a
+ * queued task's state words; nothing when it has no place in line (delayed, blocked). */
+static void place_words(const struct task *t, char *buf, size_t size)
+{
+	int n = t->position, tens = n % 100;
+	const char *th = tens >= 11 && tens <= 13 ? "th"
+			 : n % 10 == 1            ? "st"
+			 : n % 10 == 2            ? "nd"
+			 : n % 10 == 3            ? "rd"
+						  : "th";
+
+	buf[0] = '\0';
+	if (t->state != TASK_QUEUED || n < 1)
+		return;
+	if (t->eta_s >= 0)
+		snprintf(buf, size, ", %d%s in line, about %d s", n, th, t->eta_s);
+	else
+		snprintf(buf, size, ", %d%s in line", n, th);
+}
+
 /* "running", "running (attempt 2/3)", "running (cancel requested)", "queued (attempt 1/3
- * failed)": the state name first, so that lines stay easy to match. */
+ * failed)", "queued, 12th in line, about 40 s": the state name first, so that lines stay
+ * easy to match. */
 static void state_words(const struct task *t, char *buf, size_t size)
 {
 	const char *state = task_state_name(t->state);
+	char place[64];
 
+	place_words(t, place, sizeof place);
 	if (t->state == TASK_QUEUED && t->attempts > 0)
-		snprintf(buf, size, "%s (attempt %d/%d failed)", state, t->attempts,
-			 t->max_attempts);
+		snprintf(buf, size, "%s (attempt %d/%d failed)%s", state, t->attempts,
+			 t->max_attempts, place);
 	else if (t->state == TASK_RUNNING && t->cancel_requested)
 		snprintf(buf, size, "%s (cancel requested)", state);
 	else if (t->attempts > 1)
 		snprintf(buf, size, "%s (attempt %d/%d)", state, t->attempts, t->max_attempts);
 	else
-		snprintf(buf, size, "%s", state);
+		snprintf(buf, size, "%s%s", state, place);
 }
 
 /* Ends the bar's line, so that what follows starts on a line of its own. */
@@ -150,7 +173,7 @@ static void draw_bar(struct watch *w)
 	const struct task *t = &w->cur;
 	int cols = term_cols(), width = cols >= 70 ? 30 : cols >= 45 ? 15 : 5;
 	int filled = t->progress * width / 100, n;
-	char head[128], bar[31], words[64];
+	char head[160], bar[31], words[112];
 
 	for (int i = 0; i < width; i++)
 		bar[i] = i < filled ? '#' : '.';
@@ -170,7 +193,7 @@ static void draw_bar(struct watch *w)
 /* "40% running step 4/10": one line, for logs and pipes. */
 static void print_line(const struct task *t)
 {
-	char words[64];
+	char words[112];
 
 	state_words(t, words, sizeof words);
 	printf("%d%% %s", t->progress, words);
@@ -189,8 +212,11 @@ static void show(struct watch *w, bool force)
 
 	if (!force && w->shown_msg && w->shown_state == (int)t->state &&
 	    w->shown_progress == t->progress && w->shown_attempts == t->attempts &&
-	    w->shown_cancel == t->cancel_requested && !strcmp(w->shown_msg, msg))
+	    w->shown_cancel == t->cancel_requested && w->shown_position == t->position &&
+	    w->shown_eta == t->eta_s && !strcmp(w->shown_msg, msg))
 		return;
+	w->shown_position = t->position;
+	w->shown_eta = t->eta_s;
 	w->shown_state = (int)t->state;
 	w->shown_progress = t->progress;
 	w->shown_attempts = t->attempts;

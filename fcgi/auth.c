@@ -212,11 +212,16 @@ bool auth_request(struct req *r)
 	return true;
 }
 
-bool auth_sees(const struct req *r, const struct task *t)
+bool auth_sees_owner(const struct req *r, const char *id, const char *owner)
 {
 	if (r->who.view)
-		return !strcasecmp(t->id, r->who.view_task);
-	return r->who.admin || (t->owner && !strcmp(t->owner, r->who.owner));
+		return !strcasecmp(id, r->who.view_task);
+	return r->who.admin || (owner && !strcmp(owner, r->who.owner));
+}
+
+bool auth_sees(const struct req *r, const struct task *t)
+{
+	return auth_sees_owner(r, t->id, t->owner);
 }
 
 bool auth_view_admits(struct req *r, int flags)

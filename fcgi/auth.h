@@ -25,6 +25,8 @@ bool auth_on(void);
 bool auth_request(struct req *r);
 /* May r's sender see (and act on) t: its owner, an admin, or a view token for it. */
 bool auth_sees(const struct req *r, const struct task *t);
+/* The same for the task id whose owner is owner (NULL: none). */
+bool auth_sees_owner(const struct req *r, const char *id, const char *owner);
 /* For the bearer of a view token: may it use a route with these flags (router.h's ROUTE_VIEW*)
  * on r->cap[0]; when not, it has answered 403. Everyone else: true. */
 bool auth_view_admits(struct req *r, int flags);

@@ -19,6 +19,7 @@
 #include "bg/combine.h"
 #include "bg/watch.h"
 #include "base/clock.h"
+#include "fresh.h"
 #include "handlers.h"
 #include "base/log.h"
 #include "metrics.h"
@@ -50,10 +51,10 @@ static const struct {
 
 struct qagg {
 	const char *queue;
-	long long count[TASK_NSTATES], last_minute[TASK_NSTATES];
+	long long count[TASK_STATES], last_minute[TASK_STATES];
 	double oldest;
-	long long delayed, blocked, workers;
-	long long finished_total[TASK_NSTATES];
+	long long delayed, blocked, workers, paused;
+	long long finished_total[TASK_STATES];
 };
 
 /* The entry of queue in a[0..*n), added when missing. */
@@ -73,14 +74,14 @@ static struct qagg *entry(struct qagg *a, int *n, const char *queue)
  * series: taskq.prune_queue_series.) */
 static struct qagg *aggregate(const struct metrics_db *m, int *nout)
 {
-	struct qagg *a = xcalloc((size_t)(m->nq + m->nc + m->ns) + 1, sizeof *a), *e;
+	struct qagg *a = xcalloc((size_t)(m->nq + m->nc + m->ns + m->np) + 1, sizeof *a), *e;
 	int n = 0;
 
 	for (int i = 0; i < m->nq; i++) {
 		int s = task_state_parse(m->q[i].state);
 
 		e = entry(a, &n, m->q[i].queue);
-		if (s < 0 || s >= TASK_NSTATES)
+		if (s < 0 || s >= TASK_STATES)
 			continue;
 		e->count[s] = m->q[i].count;
 		e->last_minute[s] = m->q[i].finished_last_minute;
@@ -94,16 +95,18 @@ static struct qagg *aggregate(const struct metrics_db *m, int *nout)
 		int s = task_state_parse(m->c[i].state);
 
 		e = entry(a, &n, m->c[i].queue);
-		if (s >= 0 && s < TASK_NSTATES)
+		if (s >= 0 && s < TASK_STATES)
 			e->finished_total[s] += m->c[i].n;
 	}
 	for (int i = 0; i < m->ns; i++)
 		entry(a, &n, m->s[i].queue)->workers = m->s[i].workers;
+	for (int i = 0; i < m->np; i++)
+		entry(a, &n, m->paused[i])->paused = 1;
 	*nout = n;
 	return a;
 }
 
-enum qfig { QF_DELAYED, QF_BLOCKED, QF_WORKERS };
+enum qfig { QF_DELAYED, QF_BLOCKED, QF_WORKERS, QF_PAUSED };
 
 /* A family of one gauge per queue: its figure fig. */
 static void write_per_queue(struct ptext *t, const struct qagg *a, int n, const char *name,
@@ -114,6 +117,7 @@ static void write_per_queue(struct ptext *t, const struct qagg *a, int n, const 
 		pt_sample(t, "", (const char *const[]){"queue", a[i].queue, NULL},
 			  (double)(fig == QF_DELAYED   ? a[i].delayed
 				   : fig == QF_BLOCKED ? a[i].blocked
+				   : fig == QF_PAUSED  ? a[i].paused
 						       : a[i].workers));
 }
 
@@ -140,7 +144,7 @@ static void write_queues(struct ptext *t, const struct metrics_db *m)
 
 	pt_family(t, "taskq_tasks", "gauge", "Tasks in the table now, by queue and state.");
 	for (int i = 0; i < n; i++)
-		for (int s = 0; s < TASK_NSTATES; s++)
+		for (int s = 0; s < TASK_STATES; s++)
 			pt_sample(t, "",
 				  (const char *const[]){"queue", a[i].queue, "state",
 							task_state_name((enum task_state)s), NULL},
@@ -162,6 +166,11 @@ static void write_queues(struct ptext *t, const struct metrics_db *m)
 			"Live workers (a heartbeat in the last minute) whose --queues list the "
 			"queue; 0: its queued tasks wait until one starts.",
 			QF_WORKERS);
+	write_per_queue(
+		t, a, n, "taskq_queue_paused",
+		"1 while the queue is paused (taskq.pause_queue): none of its tasks starts; "
+		"0 otherwise.",
+		QF_PAUSED);
 
 	write_per_final(t, a, n, "taskq_tasks_finished_last_minute", "gauge",
 			"Tasks of the queue in this final state that finished in the last 60 "
@@ -411,6 +420,7 @@ static void write_process(struct ptext *t)
 {
 	metrics_write_http(t);
 	watch_write_metrics(t);
+	fresh_write_metrics(t);
 	metrics_write_db(t);
 	combine_write_metrics(t);
 	replica_write_metrics(t);

@@ -1,5 +1,6 @@
 /* h_queues: GET /api/queues — per-queue counts, oldest queued age, finished in the last
- * minute, and the upstream hosts of the http kind that asked the workers to wait. For admins
+ * minute, whether it is paused, and the upstream hosts of the http kind that asked the
+ * workers to wait; POST /api/queues/{name}/pause and /resume (admins). For admins
  * the answer is one pass over the tasks table, so it is cached for a second and shared by
  * every request thread: a wall of dashboards costs the database one query a second. An owner
  * sees the counts of its own tasks (read through its index), and only the throttled hosts its
@@ -72,4 +73,42 @@ void h_queues(struct req *r)
 	o = json_tokener_parse(g_cached);
 	pthread_mutex_unlock(&g_lock);
 	resp_json(r, 200, o, NULL);
+}
+
+/* POST /api/queues/{name}/pause (pause) or /resume: 200 {"queue","paused","changed"}; the
+ * pause answers once no claim can start a task of the queue any more (taskq.pause_queue). */
+static void pause_or_resume(struct req *r, bool pause)
+{
+	struct taskq_err err;
+	json_object *o;
+	bool changed;
+
+	if (!task_name_valid(r->cap[0])) {
+		resp_error(
+			r, TASKQ_INVAL,
+			"queue must be 1-64 characters of letters, digits, '_', '.', ':' or '-'");
+		return;
+	}
+	if (store_pause_queue(r->db, r->cap[0], r->who.owner, pause, &changed, &err)) {
+		resp_error(r, err.rc, err.msg);
+		return;
+	}
+	pthread_mutex_lock(&g_lock);
+	g_cached_at = -1e9; /* the next GET /api/queues shows it */
+	pthread_mutex_unlock(&g_lock);
+	o = json_object_new_object();
+	json_object_object_add(o, "queue", json_object_new_string(r->cap[0]));
+	json_object_object_add(o, "paused", json_object_new_boolean(pause));
+	json_object_object_add(o, "changed", json_object_new_boolean(changed));
+	resp_json(r, 200, o, NULL);
+}
+
+void h_queue_pause(struct req *r)
+{
+	pause_or_resume(r, true);
+}
+
+void h_queue_resume(struct req *r)
+{
+	pause_or_resume(r, false);
 }

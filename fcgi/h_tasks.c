@@ -9,11 +9,13 @@
 #include "auth.h"
 #include "bg/wake.h"
 #include "bg/watch.h"
+#include "fresh.h"
 #include "body.h"
 #include "handlers.h"
 #include "query.h"
 #include "replica.h"
 #include "resp.h"
+#include "search.h"
 #include "served.h"
 #include "settings.h"
 #include "store/tasks.h"
@@ -33,9 +35,8 @@ const char *path_id(struct req *r)
 }
 
 /* Reads task id for r: TASKQ_NOTFOUND also for another owner's task, so that ids do not
- * reveal that a task exists. */
-static enum taskq_rc visible_task(struct req *r, const char *id, struct task *t,
-				  struct taskq_err *err)
+ * reveal that a task exists. (handlers.h) */
+enum taskq_rc visible_task(struct req *r, const char *id, struct task *t, struct taskq_err *err)
 {
 	enum taskq_rc rc = store_get(r->db, id, t, err);
 
@@ -112,19 +113,6 @@ out:
 	json_object_put(body);
 }
 
-/* True when If-None-Match names this version (or is "*"). */
-static bool etag_matches(const char *inm, long long version)
-{
-	char tag[32];
-
-	if (!inm)
-		return false;
-	if (!strcmp(inm, "*"))
-		return true;
-	snprintf(tag, sizeof tag, "\"%lld\"", version);
-	return strstr(inm, tag) != NULL;
-}
-
 void h_task_get(struct req *r)
 {
 	struct task t = {0};
@@ -132,16 +120,23 @@ void h_task_get(struct req *r)
 	const char *id = path_id(r), *inm = req_param(r, "HTTP_IF_NONE_MATCH");
 	long wait = query_long(r->query, "wait", 0); /* 0..30, checked (fcgi/params.c) */
 	bool fresh;
+	uint64_t since = fresh_begin();
 
 	if (!id)
 		return;
+	if (wait == 0 && fresh_not_modified(r, id, inm, &t.version)) {
+		resp_not_modified(r, t.version);
+		return;
+	}
 	/* a long-poll parks on the primary's version; a plain read may come from the replica */
 	if (wait > 0 ? visible_task(r, id, &t, &err)
 		     : visible_read(r, id, replica_known_version(inm), &t, &err)) {
 		resp_error(r, err.rc, err.msg);
 		return;
 	}
-	fresh = etag_matches(inm, t.version);
+	if (!r->rdb)
+		fresh_put(&t, since); /* read from the primary */
+	fresh = etag_names(inm, t.version);
 	/* a long-poll waits while the client's version (or, without one, this one) is current */
 	if (wait > 0 && (fresh || !inm) && !task_state_final(t.state)) {
 		if (watch_park(r, id, t.version, (double)wait, fresh)) {
@@ -153,9 +148,7 @@ void h_task_get(struct req *r)
 				  "too many long-polls at once; poll again shortly",
 				  "Retry-After: 1\r\n");
 	} else if (fresh) {
-		char extra[48];
-		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t.version);
-		resp_empty(r, 304, extra);
+		resp_not_modified(r, t.version);
 	} else {
 		if (t.state == TASK_QUEUED)
 			served_refresh(r->db);
@@ -207,7 +200,12 @@ void h_task_cancel(struct req *r)
 	task_cleanup(&t);
 }
 
-void h_task_retry(struct req *r)
+/* A verb that moves one task of r's (retry, hold, release): answers with the task, and
+ * wakes the workers when it may have become claimable (wake). */
+static void task_verb(struct req *r,
+		      enum taskq_rc (*verb)(struct db *, const char *, struct task *,
+					    struct taskq_err *),
+		      bool wake)
 {
 	struct task t = {0};
 	struct taskq_err err;
@@ -215,14 +213,30 @@ void h_task_retry(struct req *r)
 
 	if (!id || !may_act(r, id))
 		return;
-	if (store_retry(r->db, id, &t, &err))
+	if (verb(r->db, id, &t, &err))
 		resp_error(r, err.rc, err.msg);
 	else {
-		wake_signal();
+		if (wake)
+			wake_signal();
 		served_refresh(r->db);
 		resp_task(r, 200, &t, 0);
 	}
 	task_cleanup(&t);
+}
+
+void h_task_retry(struct req *r)
+{
+	task_verb(r, store_retry, true);
+}
+
+void h_task_hold(struct req *r)
+{
+	task_verb(r, store_hold, false);
+}
+
+void h_task_release(struct req *r)
+{
+	task_verb(r, store_release_hold, true);
 }
 
 /* The optional body of POST /api/tasks/{id}/view_token: {"ttl_s": 1…VIEW_TTL_MAX_S,
@@ -304,34 +318,16 @@ void h_task_view_token(struct req *r)
 	task_cleanup(&t);
 }
 
-struct list_args {
-	struct task_filter f;
-	char state[QUERY_MAX_VALUE + 1], queue[QUERY_MAX_VALUE + 1], kind[QUERY_MAX_VALUE + 1],
-		before[QUERY_MAX_VALUE + 1], owner[QUERY_MAX_VALUE + 1];
-};
-
-/* Points *field at buf holding the value of parameter name, when the query has it. */
-static void list_arg(const struct req *r, const char *name, char *buf, const char **field)
-{
-	if (query_get(r->query, name, buf))
-		*field = buf;
-}
-
 void h_task_list(struct req *r)
 {
 	/* the parameters are checked (fcgi/params.c): here they are only read */
-	struct list_args a = {.f = {.limit = (int)query_long(r->query, "limit", LIST_DEFAULT)}};
+	struct search_args a;
 	struct task_list l = {0};
 	struct taskq_err err;
 	json_object *o;
 
-	list_arg(r, "state", a.state, &a.f.state);
-	list_arg(r, "queue", a.queue, &a.f.queue);
-	list_arg(r, "kind", a.kind, &a.f.kind);
-	list_arg(r, "before", a.before, &a.f.before);
-	list_arg(r, "owner", a.owner, &a.f.owner);
-	if (!r->who.admin)
-		a.f.owner = r->who.owner; /* an owner lists its own tasks, whatever it asks */
+	if (!search_read(r, r->query, LIST_DEFAULT, &a))
+		return;
 	if (store_list(r->db, &a.f, &l, &err)) {
 		resp_error(r, err.rc, err.msg);
 		return;

@@ -1,7 +1,7 @@
 /*
- * taskq-fcgi: the FastCGI responder behind nginx. N threads, each with its own PostgreSQL
- * connection, take turns accepting connections (a mutex around the accept of a NEW
- * connection only: nginx runs with fastcgi_keep_conn off), route the request and answer.
+ * taskq-fcgi: the FastCGI responder behind nginx. N request threads, each with its own
+ * PostgreSQL connection, route the requests that fcgi/conns.c hands them (read from
+ * connections nginx keeps open) and answer.
  * Signals are taken by the main thread with sigwait; nothing happens in a signal handler.
  */
 #include <errno.h>
@@ -20,7 +20,9 @@
 
 #include "auth.h"
 #include "base/config.h"
+#include "conns.h"
 #include "fair.h"
+#include "fresh.h"
 #include "handlers.h"
 #include "kindcache.h"
 #include "base/log.h"
@@ -38,6 +40,7 @@
 #include "store/live.h"
 #include <curl/curl.h>
 
+#include "bg/outpub.h"
 #include "bg/publish.h"
 #include "bg/wake.h"
 #include "bg/watch.h"
@@ -48,7 +51,6 @@
 static const struct route g_routes[] = {TASKQ_ROUTES(ROUTE){NULL, NULL, NULL, 0, NULL}};
 
 static int g_listen_fd;
-static pthread_mutex_t g_accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Whether r may use a route with these flags; when not, it has answered (401, 403, 503). */
 static bool admitted(struct req *r, int flags)
@@ -102,6 +104,10 @@ static void handle(struct req *r)
 			return;
 		}
 		m.route->handler(r);
+		/* a change made here is known to this process before its answer leaves */
+		if (strcmp(r->method, "GET") != 0 && r->cap[0] &&
+		    !strncmp(r->path, "/api/tasks/", 11))
+			fresh_changed(r->cap[0]);
 	} else if (m.status == 405) {
 		char extra[96];
 		snprintf(extra, sizeof extra, "Allow: %s\r\n", m.allow);
@@ -125,93 +131,24 @@ static void log_request(const struct req *r)
 		r->who.owner[0] ? r->who.owner : "-");
 }
 
-/* A request on the heap: a parked long-poll keeps its own until the watcher answers it. */
-static FCGX_Request *new_request(void)
-{
-	FCGX_Request *fr = xmalloc(sizeof *fr);
-	FCGX_InitRequest(fr, g_listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	return fr;
-}
-
-/* The request threads' wake-up signal (join_serve_threads), blocked in every other thread. */
-#define WAKE_SIGNAL SIGUSR2
-static atomic_bool g_stopping;
-
 /* A request thread's connections: the primary's, and the replica's for status reads. */
-struct conns {
+struct conns_of_thread {
 	struct db *db, *rdb;
 };
 
-static void *serve(void *arg)
+/* Serves one request on a request thread (conns.h); true when the watcher keeps it. */
+static bool serve(FCGX_Request *fr, void *ctx)
 {
-	struct conns *c = arg;
-	FCGX_Request *fr = new_request();
-	sigset_t wake;
+	struct conns_of_thread *c = ctx;
+	struct req r;
 
-	sigemptyset(&wake);
-	sigaddset(&wake, WAKE_SIGNAL);
-	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
-	for (;;) {
-		struct req r;
-		int rc;
-
-		pthread_mutex_lock(&g_accept_lock);
-		rc = FCGX_Accept_r(fr);
-		pthread_mutex_unlock(&g_accept_lock);
-		if (rc < 0 && atomic_load(&g_stopping))
-			break;
-		if (rc < 0) { /* a stray signal, or a failed accept: go on, without spinning */
-			const struct timespec pause = {0, 10 * 1000000L};
-			log_debug("event=accept_failed rc=%d", rc);
-			nanosleep(&pause, NULL);
-			continue;
-		}
-		req_init(&r, fr, c->db, settings_max_body());
-		r.rdb = c->rdb;
-		metrics_request_start(&r);
-		handle(&r);
-		log_request(&r);
-		metrics_request_end(&r);
-		if (r.parked) {
-			fr = new_request(); /* the watcher owns the parked one */
-			continue;
-		}
-		FCGX_Finish_r(fr);
-	}
-	FCGX_Free(fr, 1);
-	free(fr);
-	return NULL;
-}
-
-static void on_wake(int sig)
-{
-	(void)sig; /* only to interrupt accept() */
-}
-
-/* Stops the request threads. On a socket of its own (--listen) shutdown() wakes every
- * accept(); a socket handed over on fd 0 (systemd, spawn-fcgi) stays usable for the next
- * process, so each thread instead gets a no-op SIGUSR2 (no SA_RESTART: accept() returns
- * EINTR, and libfcgi gives up since shutdown is pending), again until it has returned. */
-static void join_serve_threads(pthread_t *threads, long n, bool own_socket)
-{
-	const struct timespec pause = {0, 20 * 1000000L};
-	bool *done = xcalloc((size_t)n, sizeof *done);
-	long left = n;
-
-	if (own_socket)
-		shutdown(g_listen_fd, SHUT_RDWR);
-	while (left > 0) {
-		for (long i = 0; i < n && !own_socket; i++)
-			if (!done[i])
-				pthread_kill(threads[i], WAKE_SIGNAL);
-		nanosleep(&pause, NULL);
-		for (long i = 0; i < n; i++)
-			if (!done[i] && pthread_tryjoin_np(threads[i], NULL) == 0) {
-				done[i] = true;
-				left--;
-			}
-	}
-	free(done);
+	req_init(&r, fr, c->db, settings_max_body());
+	r.rdb = c->rdb;
+	metrics_request_start(&r);
+	handle(&r);
+	log_request(&r);
+	metrics_request_end(&r);
+	return r.parked;
 }
 
 /* Opens the listening socket: a unix path (stale socket replaced, mode 0660), host:port,
@@ -236,9 +173,9 @@ static int open_listener(void)
 int main(int argc, char **argv)
 {
 	struct signal_actions actions = {settings_reload, NULL};
-	pthread_t *threads;
 	int rc;
-	struct conns *dbs;
+	struct conns_of_thread *dbs;
+	void **ctx;
 	sigset_t set;
 
 	log_set_program("taskq-fcgi");
@@ -259,31 +196,25 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signals_setup(&set);
-	{
-		struct sigaction sa = {.sa_handler = on_wake}; /* no SA_RESTART */
-		sigemptyset(&sa.sa_mask);
-		sigaction(WAKE_SIGNAL, &sa, NULL);
-		sigaddset(&sa.sa_mask, WAKE_SIGNAL); /* only the request threads take it */
-		pthread_sigmask(SIG_BLOCK, &sa.sa_mask, NULL);
-	}
+	/* SIGUSR2 once woke request threads blocked in accept(); a stray one must not stop us */
+	signal(SIGUSR2, SIG_IGN);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	publish_start(g_cfg.publish);
 	wake_start(g_cfg.db);
 	watch_start(g_cfg.db, (int)g_cfg.max_waiters);
 	replica_init(g_cfg.read_db);
-	threads = xcalloc((size_t)g_cfg.threads, sizeof *threads);
 	dbs = xcalloc((size_t)g_cfg.threads, sizeof *dbs);
+	ctx = xcalloc((size_t)g_cfg.threads, sizeof *ctx);
 	for (long i = 0; i < g_cfg.threads; i++) {
 		dbs[i].db = store_open(g_cfg.db, "taskq-fcgi");
 		/* submits announce new tasks through the wake-up thread, not in their commit */
 		db_session(dbs[i].db, DB_OWN_INSERTS);
 		dbs[i].rdb = replica_open();
-		if (pthread_create(&threads[i], NULL, serve, &dbs[i]) != 0) {
-			log_error("event=thread_failed");
-			return 1;
-		}
+		ctx[i] = &dbs[i];
 	}
+	if (!conns_start(g_listen_fd, g_cfg.threads, ctx, serve))
+		return 1;
 	log_info("event=started listen=\"%s\" threads=%ld max_body=%ld replica_reads=%s",
 		 g_cfg.listen ? g_cfg.listen : "fd0", g_cfg.threads, g_cfg.max_body,
 		 replica_on() ? "on" : "off");
@@ -296,9 +227,7 @@ int main(int argc, char **argv)
 			"every task; keep taskq-fcgi behind a trusted network or set --auth on\"");
 
 	signals_wait(&set, &actions);
-	atomic_store(&g_stopping, true);
-	FCGX_ShutdownPending();
-	join_serve_threads(threads, g_cfg.threads, g_cfg.listen && *g_cfg.listen);
+	conns_stop();
 	for (long i = 0; i < g_cfg.threads; i++) {
 		db_free(dbs[i].db);
 		db_free(dbs[i].rdb);
@@ -308,10 +237,11 @@ int main(int argc, char **argv)
 	watch_stop();
 	wake_stop();
 	publish_stop();
+	outpub_stop();
 	curl_global_cleanup();
 	kindcache_free();
 	served_free();
-	free(threads);
+	free(ctx);
 	free(dbs);
 	log_info("event=stopped");
 	config_cleanup();

@@ -166,3 +166,23 @@ void resp_task(struct req *r, int status, const struct task *t, int with_locatio
 {
 	resp_task_json(r, status, t, served_task_json(t), with_location);
 }
+
+bool etag_names(const char *inm, long long version)
+{
+	char tag[32];
+
+	if (!inm)
+		return false;
+	if (!strcmp(inm, "*"))
+		return true;
+	snprintf(tag, sizeof tag, "\"%lld\"", version);
+	return strstr(inm, tag) != NULL;
+}
+
+void resp_not_modified(struct req *r, long long version)
+{
+	char extra[48];
+
+	snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", version);
+	resp_empty(r, 304, extra);
+}

@@ -34,4 +34,9 @@ void resp_task(struct req *r, int status, const struct task *t, int with_locatio
 void resp_task_json(struct req *r, int status, const struct task *t, json_object *o,
 		    int with_location);
 
+/* True when If-None-Match value inm names ETag version (or is "*"). */
+bool etag_names(const char *inm, long long version);
+/* 304 with ETag version. */
+void resp_not_modified(struct req *r, long long version);
+
 #endif

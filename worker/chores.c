@@ -4,9 +4,13 @@
  *    the local queue holds, keeps this worker's row of taskq.workers (registration, running count, its counters for
  *    /metrics) and says which held tasks were asked to cancel (their executors are told);
  *  - the sweep of waits for a signal past their deadline (every half second);
- *  - rescue of tasks whose lease expired (their worker died), re-read of the circuit
+ *  - rescue of tasks whose lease expired (their worker died) and the cancel of tasks past
+ *    their start deadline (start_by_s), re-read of the circuit
  *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks
- *    and of the counters (/metrics series) of queues that are gone;
+ *    and of the counters (/metrics series) of queues that are gone, the queues' start
+ *    rates and priority aging (about once a second: taskq.measure_rates, taskq.age), and the
+ *    per-minute rollup of each queue that the console's charts draw (each whole minute,
+ *    looked for every 20 s, unless --rollup-days 0);
  *  - registration of the kinds of the current table in taskq.kinds (at start and on reload).
  * It must not claim or run tasks; it only reads the executors' running ids under the lock.
  */
@@ -23,6 +27,7 @@
 #include "base/log.h"
 #include "pool_impl.h"
 #include "store/signals.h"
+#include "store/console.h"
 #include "store/tasks.h"
 #include "store/worker.h"
 #include "base/xalloc.h"
@@ -31,6 +36,8 @@
 #define PRUNE_EVERY_S 60.0
 #define PRUNE_BATCH 1000
 #define WAITS_EVERY_S 0.5 /* waits past their deadline end within a second */
+#define ROLLUP_EVERY_S 20.0
+#define AGE_EVERY_S 1.0
 
 static void mark_cancel(const char *id, void *ctx)
 {
@@ -108,7 +115,18 @@ void chores_run(struct pool *p, struct chores_due *next)
 			log_info("event=rescued count=%d", n);
 			counters_rescued(n);
 		}
+		if (store_expire(p->cdb, &n, &err))
+			log_warn("event=expire_failed msg=\"%s\"", err.msg);
+		else if (n > 0)
+			log_info("event=expired count=%d", n);
 		next->rescue = now + (every < RESCUE_EVERY_MAX_S ? every : RESCUE_EVERY_MAX_S);
+	}
+	if (now >= next->age) {
+		if (store_age(p->cdb, &n, &err))
+			log_warn("event=age_failed msg=\"%s\"", err.msg);
+		else if (n > 0)
+			log_debug("event=aged count=%d", n);
+		next->age = now + AGE_EVERY_S;
 	}
 	if (now >= next->breakers || p->breakers_changed) {
 		p->breakers_changed = false;
@@ -141,6 +159,11 @@ void chores_run(struct pool *p, struct chores_due *next)
 		else if (n > 0)
 			log_info("event=queue_series_pruned queues=%d", n);
 		next->prune = now + PRUNE_EVERY_S;
+	}
+	if (p->cfg.rollup_days > 0 && now >= next->rollup) {
+		if (store_rollup(p->cdb, p->cfg.rollup_days, &n, &err))
+			log_warn("event=rollup_failed msg=\"%s\"", err.msg);
+		next->rollup = now + ROLLUP_EVERY_S;
 	}
 }
 

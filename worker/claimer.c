@@ -205,7 +205,7 @@ static int drain(struct pool *p)
 void *claimer_main(void *arg)
 {
 	struct pool *p = arg;
-	struct chores_due next = {0, 0, 0, 0, 0};
+	struct chores_due next = {0};
 	double backoff = 0.1;
 	int rotor = 0;
 	while (!atomic_load(&p->stopping)) {

@@ -176,7 +176,8 @@ static bool run_task(struct executor *ex, const struct task *t)
 		snprintf(errmsg, sizeof errmsg, "kind %s asked to wait without a signal", k->name);
 		kr = KIND_FAIL_HARD;
 	}
-	/* its last progress lands before its outcome */
+	/* its last output and progress land before its outcome */
+	output_settle(ex->pool->output, (int)(ex - ex->pool->ex));
 	progress_settle(ex->pool->progress, (int)(ex - ex->pool->ex));
 	counters_run(k->name, t0);
 	pthread_mutex_lock(&ex->pool->lock);

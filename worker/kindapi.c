@@ -1,8 +1,9 @@
 /*
  * kindapi: the implementation of worker/kinds/api.h, what a running kind may call: its task's
  * id, attempt and time left, progress (throttled, handed to worker/progress.c's flusher, which
- * tells of a cancel or a lost lease), stop checks, interruptible sleeps, its parents' results, the
- * circuit breakers, the upstream throttles, signals, checkpoints and waits.
+ * tells of a cancel or a lost lease), streamed output (worker/output.c's flusher), stop checks,
+ * interruptible sleeps, its parents' results, the circuit breakers, the upstream throttles,
+ * signals, checkpoints and waits.
  * It works on the executor's kind_ctx and connection; it must not claim, record outcomes or
  * touch the ring of claimed tasks (worker/executor.c and worker/claimer.c do).
  */
@@ -79,6 +80,11 @@ bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg)
 	 * it learns is seen at the next call */
 	progress_post(ctx->pool->progress, (int)(ctx->ex - ctx->pool->ex), &ctx->holder, pct, msg);
 	return !kind_should_stop(ctx);
+}
+
+void kind_output(struct kind_ctx *ctx, const char *text, size_t len)
+{
+	output_post(ctx->pool->output, (int)(ctx->ex - ctx->pool->ex), &ctx->holder, text, len);
 }
 
 bool kind_sleep_ms(struct kind_ctx *ctx, long ms)

@@ -28,7 +28,8 @@
 static struct {
 	const char *config, *db, *queues, *commands, *http_allow, *http_headers, *callback_secret,
 		*log_level, *log_format, *log_file, *scheduler;
-	long http_max_body, concurrency, claim_ahead, lease_s, poll_s, grace_s, retention_h;
+	long http_max_body, output_max, concurrency, claim_ahead, lease_s, poll_s, grace_s,
+		retention_h, rollup_days;
 	long breaker_failures, breaker_cooldown_s, breaker_max_cooldown_s, http_retry_after_max_s;
 } g_cfg;
 
@@ -59,6 +60,9 @@ static const struct config_opt g_opts[] = {
 	{"http-headers", "TASKQ_HTTP_HEADERS", CFG_STR, NULL, 0, 0,
 	 "http kind: named headers payloads attach by name: name=Header: value;...",
 	 &g_cfg.http_headers},
+	{"output-max", "TASKQ_OUTPUT_MAX", CFG_INT, "1048576", 1024, 64L << 20,
+	 "octets of streamed output a task keeps (past it the output is cut, and the cut reported)",
+	 &g_cfg.output_max},
 	{"breaker-failures", "TASKQ_BREAKER_FAILURES", CFG_INT, "5", 0, 1000000,
 	 "http kind: consecutive failures of a host that open its circuit breaker (0: off)",
 	 &g_cfg.breaker_failures},
@@ -76,6 +80,9 @@ static const struct config_opt g_opts[] = {
 	 "key of the X-Taskq-Signature HMAC-SHA256 on completion webhooks", &g_cfg.callback_secret},
 	{"retention-h", "TASKQ_RETENTION_H", CFG_INT, "168", 1, 87600,
 	 "hours finished tasks are kept before pruning", &g_cfg.retention_h},
+	{"rollup-days", "TASKQ_ROLLUP_DAYS", CFG_INT, "7", 0, 3650,
+	 "days the per-minute rollup of each queue (the console's charts) is kept; 0: no rollup",
+	 &g_cfg.rollup_days},
 	{"scheduler", "TASKQ_SCHEDULER", CFG_STR, "on", 0, 0,
 	 "on: fire recurring schedules here too (each fire time runs once, however many fire)",
 	 &g_cfg.scheduler},
@@ -85,7 +92,7 @@ static const struct config_opt g_opts[] = {
 
 /* What a reload (SIGHUP) cannot change in a running worker: these take a restart. */
 static const char *const g_fixed[] = {"config", "db",       "concurrency", "claim-ahead", "queues",
-				      "lease",  "log-file", "scheduler",   NULL};
+				      "lease",  "log-file", "scheduler",   "output-max",  NULL};
 
 /* Checks --queues: comma-separated name[=limit]. */
 static bool queues_valid(const char *s)
@@ -123,10 +130,12 @@ static struct pool_config pool_config(void)
 				    .queues = g_cfg.queues,
 				    .concurrency = (int)g_cfg.concurrency,
 				    .claim_ahead = (int)g_cfg.claim_ahead,
+				    .output_max = g_cfg.output_max,
 				    .lease_s = (int)g_cfg.lease_s,
 				    .poll_s = (int)g_cfg.poll_s,
 				    .grace_s = (int)g_cfg.grace_s,
-				    .retention_h = (int)g_cfg.retention_h};
+				    .retention_h = (int)g_cfg.retention_h,
+				    .rollup_days = (int)g_cfg.rollup_days};
 }
 
 struct running {

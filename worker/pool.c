@@ -107,6 +107,7 @@ struct pool *pool_start(const struct pool_config *cfg)
 	p->ex = xcalloc((size_t)cfg->concurrency, sizeof *p->ex);
 	p->progress = progress_start(cfg->db, p->worker_id, cfg->concurrency, cfg->lease_s,
 				     progress_verdict, p);
+	p->output = output_start(cfg->db, p->worker_id, cfg->concurrency, cfg->output_max);
 	for (int i = 0; i < cfg->concurrency; i++) {
 		p->ex[i].pool = p;
 		p->ex[i].db = store_open(cfg->db, "taskq-worker");
@@ -192,6 +193,7 @@ void pool_stop(struct pool *p)
 		db_free(p->ex[i].db);
 	}
 	progress_stop(p->progress);
+	output_stop(p->output);
 	completer_stop(p->completer);
 	if (store_worker_exit(p->cdb, p->worker_id, &err))
 		log_warn("event=worker_exit_failed msg=\"%s\"", err.msg);

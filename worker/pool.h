@@ -19,6 +19,8 @@ struct pool_config {
 	int grace_s;
 	int retention_h; /* finished tasks older than this are pruned */
 	int claim_ahead; /* the most tasks claimed beyond the free executors (0: none) */
+	int rollup_days; /* days of the per-minute queue rollup kept (0: no rollup) */
+	long output_max; /* octets of streamed output a task keeps */
 };
 
 struct pool;

@@ -7,7 +7,8 @@
  *                       row), rescue, breakers re-read, pruning, kind registration;
  *  - worker/executor.c  the executor threads: run a kind, record its outcome;
  *  - worker/kindapi.c   worker/kinds/api.h, what a running kind may call;
- *  - worker/progress.c  the flusher of the kinds' progress (one statement per round).
+ *  - worker/progress.c  the flusher of the kinds' progress (one statement per round);
+ *  - worker/output.c    the flusher of the kinds' streamed output (idem; no pool access).
  * Only those files include this header; kinds never do. Locking: pool->lock guards the ring of
  * claimed tasks and the counters marked "guarded by lock"; atomics are read without it.
  */
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 
 #include "completer.h"
+#include "output.h"
 #include "progress.h"
 #include "kinds.h"
 #include "pool.h"
@@ -73,6 +75,7 @@ struct pool {
 	struct db *cdb;
 	struct completer *completer;
 	struct progress *progress;
+	struct output *output;
 	struct executor *ex;
 };
 
@@ -115,7 +118,7 @@ void *executor_main(void *arg);
 
 /* chores.c. When each chore is due next (monotonic seconds; 0: at once). */
 struct chores_due {
-	double heartbeat, rescue, prune, breakers, waits;
+	double heartbeat, rescue, prune, breakers, rollup, age, waits;
 };
 /* Runs the chores that are due, on the claimer's connection (claimer thread only). */
 void chores_run(struct pool *p, struct chores_due *next);

@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,10 @@
 #include "base/xalloc.h"
 
 static struct {
+	pthread_mutex_t lock; /* one request at a time on the handle */
 	CURL *h;
 	char *socket;
-} g;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 struct answer {
 	char buf[512];
@@ -42,11 +44,13 @@ bool nchan_open(const char *socket)
 
 void nchan_close(void)
 {
+	pthread_mutex_lock(&g.lock);
 	if (g.h)
 		curl_easy_cleanup(g.h);
 	free(g.socket);
 	g.h = NULL;
 	g.socket = NULL;
+	pthread_mutex_unlock(&g.lock);
 }
 
 /* One request to the channel's publisher URL: method, and for a POST the body; the answer's
@@ -59,8 +63,11 @@ static long request(const char *method, const char *channel, const char *body, s
 	long status = 0;
 	CURLcode rc;
 
-	if (!g.h)
+	pthread_mutex_lock(&g.lock);
+	if (!g.h) {
+		pthread_mutex_unlock(&g.lock);
 		return 0;
+	}
 	snprintf(url, sizeof url, "http://localhost/_pub/%s", channel);
 	hdr = curl_slist_append(hdr, "Accept: application/json");
 	curl_easy_reset(g.h);
@@ -82,6 +89,7 @@ static long request(const char *method, const char *channel, const char *body, s
 	rc = curl_easy_perform(g.h);
 	curl_slist_free_all(hdr);
 	curl_easy_getinfo(g.h, CURLINFO_RESPONSE_CODE, &status);
+	pthread_mutex_unlock(&g.lock);
 	if (rc != CURLE_OK) {
 		log_warn(
 			"event=publish_failed method=%s channel=%s status=%ld bytes=%zu msg=\"%s\"",

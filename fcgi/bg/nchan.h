@@ -2,8 +2,8 @@
  * nchan: the client of nginx's nchan publisher (the server on a unix socket of
  * nginx/taskq-publisher.conf.in, never reachable from outside): POST a message to a channel,
  * DELETE a channel (which ends the connections of its subscribers). One kept-alive libcurl
- * handle; it knows nothing of tasks or feeds, and the caller serialises the calls (publish.c
- * makes them under its lock).
+ * handle, one request at a time (a lock of its own: publish.c and outpub.c both call it);
+ * it knows nothing of tasks or feeds.
  */
 #ifndef TASKQ_NCHAN_H
 #define TASKQ_NCHAN_H

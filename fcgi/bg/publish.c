@@ -168,12 +168,7 @@ static int watch(const char *id)
 
 	if (i >= 0)
 		return i;
-	if (g.n == g.cap) {
-		g.cap = g.cap ? g.cap * 2 : 64;
-		g.w = xrealloc(g.w, (size_t)g.cap * sizeof *g.w);
-	}
-	i = g.n++;
-	memset(&g.w[i], 0, sizeof g.w[i]);
+	i = xpush(&g.w, &g.n, &g.cap, sizeof *g.w, 64);
 	snprintf(g.w[i].id, sizeof g.w[i].id, "%s", id);
 	g.w[i].version = -1;
 	g.w[i].heard = clock_mono_s();

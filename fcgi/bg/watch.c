@@ -14,15 +14,17 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "conns.h"
+#include "fresh.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "metrics.h"
 #include "promtext.h"
+#include "outpub.h"
 #include "publish.h"
 #include "resp.h"
 #include "served.h"
 #include "store/live.h"
-#include "store/tasks.h"
 #include "store/tasks.h"
 #include "base/xalloc.h"
 
@@ -110,15 +112,12 @@ static void answer(struct waiter *w, const struct task *t)
 {
 	if (!t)
 		resp_error(&w->r, TASKQ_NOTFOUND, STORE_NO_TASK);
-	else if (t->version == w->version && w->not_modified_ok) {
-		char extra[48];
-		snprintf(extra, sizeof extra, "ETag: \"%lld\"\r\n", t->version);
-		resp_empty(&w->r, 304, extra);
-	} else
+	else if (t->version == w->version && w->not_modified_ok)
+		resp_not_modified(&w->r, t->version);
+	else
 		resp_task(&w->r, 200, t, 0);
 	metrics_parked_answered(&w->r);
-	FCGX_Finish_r(w->r.fr);
-	free(w->r.fr);
+	conns_finish(w->r.fr);
 	free(w);
 }
 
@@ -127,12 +126,17 @@ static void on_notify(const char *channel, const char *payload, void *ctx)
 	(void)ctx;
 	if (!strcmp(channel, "taskq_watch")) {
 		publish_note(payload);
+		outpub_note(payload);
 		return;
 	}
+	outpub_announced(payload, false); /* new output, or the task's final state */
+	if (!strcmp(channel, "taskq_output"))
+		return;
 	if (!strcmp(channel, "taskq_tokens")) {
 		auth_flush();
 		return;
 	}
+	fresh_changed(payload);
 	for (const char *p = payload; *p;) {
 		size_t n = strcspn(p, ",");
 		if (n == TASK_ID_LEN && g.nnotified < NOTIFIED_MAX) {
@@ -204,7 +208,7 @@ static void settle(struct waiter *due, double now, bool all)
 	n = 0;
 	for (struct waiter *w = due; w; w = w->next)
 		ids[n++] = w->id;
-	rc = store_get_many(g.db, ids, n, &l, &err);
+	rc = store_get_many_placed(g.db, ids, n, &l, &err); /* answers to GETs: with positions */
 	free(ids);
 	if (rc == TASKQ_OK && served_any_queued(&l))
 		served_refresh(g.db); /* answers carry a queued task's warning */
@@ -218,8 +222,7 @@ static void settle(struct waiter *due, double now, bool all)
 			if (all || now >= w->deadline) {
 				resp_error(&w->r, rc, err.msg);
 				metrics_parked_answered(&w->r);
-				FCGX_Finish_r(w->r.fr);
-				free(w->r.fr);
+				conns_finish(w->r.fr);
 				free(w);
 			} else {
 				w->recheck = true; /* look again once the database answers */
@@ -338,18 +341,30 @@ static void *watch_main(void *arg)
 					struct task_list running = {0};
 					publish_set_leader(true);
 					if (store_running(g.db, ADOPT_MAX, &running, &err) ==
-					    TASKQ_OK)
+					    TASKQ_OK) {
 						publish_adopt(&running);
+						outpub_adopt(&running);
+					}
 					task_list_cleanup(&running);
 				}
 				next_election = clock_mono_s() + 1.0;
 			}
+			fresh_set_listening(true);
 			db_each_notify(g.db, on_notify, NULL);
+			if (!was_connected || g.overflow || elected)
+				outpub_announced("", true);
 			publish_changes(!was_connected || g.overflow || elected);
+			if (publish_is_leader())
+				outpub_flush(g.db);
 		} else {
+			fresh_set_listening(false);
 			publish_set_leader(false);
 		}
 		due_s = publish_enabled() ? publish_held() : 1.0;
+		if (publish_enabled()) {
+			double out_s = outpub_due();
+			due_s = out_s < due_s ? out_s : due_s;
+		}
 		was_connected = db_connected(g.db);
 		now = clock_mono_s();
 		if ((due = take_due(now, false)) != NULL)

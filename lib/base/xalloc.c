@@ -1,4 +1,4 @@
-/* xalloc: allocation wrappers that abort on exhaustion. */
+/* xalloc: allocation wrappers that abort on exhaustion, and the growing array they serve. */
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -50,4 +50,18 @@ char *xstrndup(const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+int xpush(void *arr, int *n, int *cap, size_t size, int first)
+{
+	char *v;
+
+	memcpy(&v, arr, sizeof v);
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : first;
+		v = xrealloc(v, (size_t)*cap * size);
+		memcpy(arr, &v, sizeof v);
+	}
+	memset(v + (size_t)*n * size, 0, size);
+	return (*n)++;
 }

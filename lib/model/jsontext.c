@@ -12,31 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the UTF-8 character at s (n > 0 bytes left) if PostgreSQL stores it, else 0:
- * no overlong forms, no surrogates, nothing past U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t k;
-
-	if (s[0] < 0x80)
-		return 1;
-	k = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (k == 0 || n < k || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < k; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return k;
-}
+#include "base/utf8.h"
 
 static size_t skip_digits(const char *s, size_t n, size_t i)
 {
@@ -135,7 +111,7 @@ enum taskq_rc jsontext_check(const char *text, size_t len, struct taskq_err *err
 					err, TASKQ_BAD_JSON,
 					"invalid JSON at byte %zu: control character in a string",
 					i);
-			} else if ((k = utf8_len(s + i, len - i)) == 0) {
+			} else if ((k = utf8_char_len(s + i, len - i)) == 0) {
 				return taskq_fail(err, TASKQ_BAD_JSON,
 						  "invalid JSON at byte %zu: invalid UTF-8", i);
 			} else {

@@ -8,8 +8,8 @@
 
 #include "model/record.h"
 
-static const char *const state_names[TASK_NSTATES] = {"queued", "running",   "succeeded",
-						      "failed", "cancelled", "waiting"};
+static const char *const state_names[TASK_STATES] = {
+	"queued", "running", "succeeded", "failed", "cancelled", "held", "waiting"};
 
 #define T(type, member) FIELD(struct task, type, member)
 static const struct field task_fields[] = {
@@ -17,7 +17,7 @@ static const struct field task_fields[] = {
 	T(FIELD_STR, kind),
 	T(FIELD_STR, queue),
 	T(FIELD_STR, owner),
-	FIELD_ENUM_OF(struct task, state, state_names, TASK_NSTATES),
+	FIELD_ENUM_OF(struct task, state, state_names, TASK_STATES),
 	T(FIELD_INT, progress),
 	T(FIELD_STR, message),
 	T(FIELD_JSON, payload),
@@ -44,6 +44,10 @@ static const struct field task_fields[] = {
 	T(FIELD_JSON, signals),
 	T(FIELD_JSON, waiting_for),
 	T(FIELD_JSON, checkpoint),
+	FIELD_DFLT(struct task, FIELD_INT_OPT, position, -1),
+	FIELD_DFLT(struct task, FIELD_INT_OPT, eta_s, -1),
+	T(FIELD_STR, ordering),
+	FIELD_DFLT(struct task, FIELD_INT_OPT, start_by_s, -1),
 };
 #undef T
 _Static_assert(sizeof(enum task_state) == sizeof(int), "FIELD_ENUM reads an int");
@@ -112,16 +116,17 @@ void task_new_init(struct task_new *n)
 	n->max_attempts = 3;
 	n->timeout_s = -1;
 	n->owner = "anonymous";
+	n->debounce_ms = n->max_delay_ms = n->start_by_s = -1;
 }
 
 const char *task_state_name(enum task_state s)
 {
-	return (unsigned)s < TASK_NSTATES ? state_names[s] : "unknown";
+	return (unsigned)s < TASK_STATES ? state_names[s] : "unknown";
 }
 
 int task_state_parse(const char *s)
 {
-	for (int i = 0; i < TASK_NSTATES; i++)
+	for (int i = 0; i < TASK_STATES; i++)
 		if (s && strcmp(s, state_names[i]) == 0)
 			return i;
 	return -1;

@@ -20,9 +20,10 @@ enum task_state {
 	TASK_SUCCEEDED,
 	TASK_FAILED,
 	TASK_CANCELLED,
+	TASK_HELD,
 	TASK_WAITING, /* for a signal: not claimable, holds no worker (sql/functions/signals.sql) */
 };
-#define TASK_NSTATES 6
+#define TASK_STATES 7 /* how many values enum task_state has */
 
 /* One task row. Every pointer is owned by the task (task_cleanup frees them); NULL stands for
  * SQL NULL. payload and result hold JSON text; times hold RFC 3339 UTC text. */
@@ -45,6 +46,10 @@ struct task {
 	/* JSON text: the signals received so far ({name: payload}; NULL: none), what it waits for
 	 * ({"signal","until","on_timeout"} or NULL), the last checkpoint of its program */
 	char *signals, *waiting_for, *checkpoint;
+	int position;        /* a ready queued task's place in line (1: next); -1: none */
+	int eta_s;           /* seconds until it starts, as expected; -1: unknown */
+	char *ordering;      /* "strict" (started in submit order within its key), or NULL */
+	int start_by_s;      /* -1: none (flow control: expires unless started by then) */
 };
 
 /* The task record's fields, in the order of the task JSON (model/record.h): row_task decodes
@@ -83,22 +88,33 @@ struct task_new {
 	/* {"signal", "timeout_s"?, "on_timeout"?}: it waits for that signal before its first run
 	 * (borrowed, checked by taskjson_parse_submit); NULL: none */
 	struct json_object *wait_for;
+	bool strict;       /* ordering "strict": its key starts it in submit order */
+	/* Flow control (docs/flow-control.md); -1: none. debounce_ms and supersede need a
+	 * dedupe_key, max_delay_ms needs debounce_ms. */
+	int debounce_ms, max_delay_ms, start_by_s;
+	bool supersede; /* on_conflict "supersede": the live holder of the key is cancelled */
 };
 
-/* Filters of GET /api/tasks; NULL / 0 means "any". */
+/* Filters of GET /api/tasks; NULL / 0 means "any". id_lo, id_hi: the ids an id prefix spans;
+ * created_from, created_to: RFC 3339 times; payload: a JSON fragment the payload contains;
+ * worker: a worker's running tasks; parent: a task's children; waiting: "delayed", "blocked" or
+ * "retrying" queued tasks. */
 struct task_filter {
 	const char *state, *queue, *kind, *before, *owner;
 	int limit;
+	const char *id_lo, *id_hi, *created_from, *created_to, *payload, *worker, *parent, *waiting;
 };
 
 /* One row of GET /api/queues. */
 struct queue_stat {
 	char *queue;
-	long long count[TASK_NSTATES]; /* by enum task_state */
+	long long count[TASK_STATES]; /* by enum task_state */
 	double oldest_queued_s; /* the longest wait of a runnable task; < 0: none is runnable */
 	long long finished_last_minute;
 	long long delayed, blocked; /* of the queued: run_at ahead; waiting for parents */
 	long long workers;          /* live workers serving the queue */
+	double aging_s;             /* priority aging: seconds per step; < 0: none */
+	bool paused;                /* taskq.pause_queue: no task of it starts */
 };
 
 /* An upstream host of the http kind that asked the workers to wait (a row of

@@ -85,7 +85,7 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 
 	for (int i = 0; i < n; i++) {
 		json_object *row = json_object_new_object(), *counts = json_object_new_object();
-		for (int s = 0; s < TASK_NSTATES; s++)
+		for (int s = 0; s < TASK_STATES; s++)
 			json_object_object_add(counts, task_state_name((enum task_state)s),
 					       json_object_new_int64(q[i].count[s]));
 		add_str(row, "queue", q[i].queue);
@@ -99,6 +99,10 @@ json_object *taskjson_encode_queues(const struct queue_stat *q, int n)
 		json_object_object_add(row, "delayed", json_object_new_int64(q[i].delayed));
 		json_object_object_add(row, "blocked", json_object_new_int64(q[i].blocked));
 		json_object_object_add(row, "workers", json_object_new_int64(q[i].workers));
+		json_object_object_add(row, "aging_s",
+				       q[i].aging_s > 0 ? json_object_new_double(q[i].aging_s)
+							: NULL);
+		json_object_object_add(row, "paused", json_object_new_boolean(q[i].paused));
 		if (q[i].workers == 0 && q[i].count[TASK_QUEUED] > 0) {
 			char text[200];
 			task_unserved_warning(q[i].queue, text, sizeof text);
@@ -280,15 +284,49 @@ static enum taskq_rc get_after(json_object *v, struct task_new *n, struct taskq_
 	return TASKQ_OK;
 }
 
-static enum taskq_rc get_policy(json_object *v, struct task_new *n, struct taskq_err *err)
+static bool flow_field(const char *key)
+{
+	return !strcmp(key, "debounce_ms") || !strcmp(key, "max_delay_ms") ||
+	       !strcmp(key, "start_by_s") || !strcmp(key, "on_conflict");
+}
+
+/* A field that must be one of two words (on_conflict: "keep" or "supersede"; after_policy:
+ * "success" or "always"); *second receives whether it is the second. */
+static enum taskq_rc get_either(json_object *v, const char *field, const char *first,
+				const char *second, bool *is_second, struct taskq_err *err)
 {
 	const char *s = json_object_get_string(v);
 
-	if (!json_object_is_type(v, json_type_string) ||
-	    (strcmp(s, "success") && strcmp(s, "always")))
+	if (!json_object_is_type(v, json_type_string) || (strcmp(s, first) && strcmp(s, second)))
+		return taskq_fail(err, TASKQ_INVAL, "%s must be \"%s\" or \"%s\"", field, first,
+				  second);
+	*is_second = !strcmp(s, second);
+	return TASKQ_OK;
+}
+
+/* The rules between flow-control fields (the same as taskq.flow_refusal, sql/functions/flow.sql). */
+static enum taskq_rc check_flow(const struct task_new *n, struct taskq_err *err)
+{
+	if (n->debounce_ms >= 0 && !n->dedupe_key)
+		return taskq_fail(
+			err, TASKQ_INVAL,
+			"debounce_ms needs a dedupe_key (the key of the task it debounces)");
+	if (n->supersede && !n->dedupe_key)
+		return taskq_fail(
+			err, TASKQ_INVAL,
+			"on_conflict \"supersede\" needs a dedupe_key (the key of the task"
+			" it supersedes)");
+	if (n->max_delay_ms >= 0 && n->debounce_ms < 0)
+		return taskq_fail(err, TASKQ_INVAL, "max_delay_ms needs debounce_ms");
+	if (n->max_delay_ms >= 0 && n->max_delay_ms < n->debounce_ms)
 		return taskq_fail(err, TASKQ_INVAL,
-				  "after_policy must be \"success\" or \"always\"");
-	n->after_always = !strcmp(s, "always");
+				  "max_delay_ms must not be less than debounce_ms");
+	if (n->debounce_ms >= 0 && n->delay_s > 0)
+		return taskq_fail(err, TASKQ_INVAL,
+				  "debounce_ms sets the delay: leave delay_s out");
+	if (n->debounce_ms >= 0 && n->supersede)
+		return taskq_fail(err, TASKQ_INVAL,
+				  "debounce_ms and on_conflict \"supersede\" do not go together");
 	return TASKQ_OK;
 }
 
@@ -305,6 +343,8 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 		return taskq_fail(err, TASKQ_BAD_JSON, "body must be a JSON object");
 
 	json_object_object_foreach(body, key, v) {
+		if (json_object_is_type(v, json_type_null) && flow_field(key))
+			continue; /* null: the field's default (none) */
 		if (!strcmp(key, "kind")) {
 			rc = get_name(v, "kind", &n->kind, err);
 			have_kind = true;
@@ -347,10 +387,27 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 			if ((rc = signal_check_wait_for(v, err)) == TASKQ_OK &&
 			    !json_object_is_type(v, json_type_null))
 				n->wait_for = v;
+		} else if (!strcmp(key, "ordering")) {
+			if (json_object_is_type(v, json_type_null))
+				continue;
+			if (!json_object_is_type(v, json_type_string) ||
+			    strcmp(json_object_get_string(v), "strict") != 0)
+				return taskq_fail(err, TASKQ_INVAL,
+						  "ordering must be \"strict\" or null");
+			n->strict = true;
+		} else if (!strcmp(key, "debounce_ms")) {
+			rc = get_int(v, "debounce_ms", 1, 86400000, &n->debounce_ms, err);
+		} else if (!strcmp(key, "max_delay_ms")) {
+			rc = get_int(v, "max_delay_ms", 1, 2147483647, &n->max_delay_ms, err);
+		} else if (!strcmp(key, "start_by_s")) {
+			rc = get_int(v, "start_by_s", 1, 31536000, &n->start_by_s, err);
+		} else if (!strcmp(key, "on_conflict")) {
+			rc = get_either(v, "on_conflict", "keep", "supersede", &n->supersede, err);
 		} else if (!strcmp(key, "after_policy")) {
 			if (json_object_is_type(v, json_type_null))
 				continue;
-			rc = get_policy(v, n, err);
+			rc = get_either(v, "after_policy", "success", "always", &n->after_always,
+					err);
 			have_policy = true;
 		} else {
 			return taskq_fail(err, TASKQ_INVAL, "unknown field '%s'",
@@ -365,6 +422,10 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 		return taskq_fail(err, TASKQ_INVAL, "after_policy needs after");
 	if (n->wait_for && n->after)
 		return taskq_fail(err, TASKQ_INVAL, "wait_for cannot be combined with after");
+	if (n->strict && !n->concurrency_key)
+		return taskq_fail(err, TASKQ_INVAL, "ordering \"strict\" needs a concurrency_key");
+	if ((rc = check_flow(n, err)) != TASKQ_OK)
+		return rc;
 
 	json_object *payload;
 	if (json_object_object_get_ex(body, "payload", &payload) && payload) {
@@ -404,6 +465,8 @@ json_object *taskjson_batch_element(const struct task_new *n)
 				       json_object_new_string(n->concurrency_key));
 	if (n->callback_url)
 		json_object_object_add(o, "callback_url", json_object_new_string(n->callback_url));
+	if (n->strict)
+		json_object_object_add(o, "ordering", json_object_new_string("strict"));
 	if (n->after) {
 		json_object_object_add(o, "after", json_object_get(n->after));
 		json_object_object_add(
@@ -412,6 +475,14 @@ json_object *taskjson_batch_element(const struct task_new *n)
 	}
 	if (n->wait_for)
 		json_object_object_add(o, "wait_for", json_object_get(n->wait_for));
+	if (n->debounce_ms >= 0)
+		json_object_object_add(o, "debounce_ms", json_object_new_int(n->debounce_ms));
+	if (n->max_delay_ms >= 0)
+		json_object_object_add(o, "max_delay_ms", json_object_new_int(n->max_delay_ms));
+	if (n->start_by_s >= 0)
+		json_object_object_add(o, "start_by_s", json_object_new_int(n->start_by_s));
+	if (n->supersede)
+		json_object_object_add(o, "on_conflict", json_object_new_string("supersede"));
 	if (n->fair) {
 		json_object_object_add(o, "fair", json_object_new_boolean(1));
 		if (n->fair_after)

@@ -26,6 +26,7 @@ struct db *store_open_watcher(const char *conninfo, const char *app_name)
 	db_listen(db, "taskq_task");
 	db_listen(db, "taskq_watch");
 	db_listen(db, "taskq_tokens");
+	db_listen(db, "taskq_output");
 	return db;
 }
 

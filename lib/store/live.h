@@ -16,8 +16,8 @@
  * caller frees it with db_free. */
 struct db *store_open(const char *conninfo, const char *app_name);
 /* The same, LISTENing for task changes (channel taskq_task: comma-separated ids), for
- * subscriptions other processes authorised (channel taskq_watch) and for token changes
- * (taskq_tokens). */
+ * subscriptions other processes authorised (channel taskq_watch), for token changes
+ * (taskq_tokens) and for tasks' new streamed output (taskq_output: comma-separated ids). */
 struct db *store_open_watcher(const char *conninfo, const char *app_name);
 /* The same, LISTENing for worker wake-ups (channel taskq_wake) and changes of the circuit
  * breakers (taskq_breakers) on every (re)connect. */

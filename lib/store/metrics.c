@@ -16,6 +16,8 @@ static struct db_stmt s_metrics_counters =
 	DB_STMT("metrics_counters", "SELECT queue, state, n FROM taskq.counter_totals", 0);
 static struct db_stmt s_served = DB_STMT(
 	"served_queues", "SELECT queue, workers FROM taskq.served_queues ORDER BY queue", 0);
+static struct db_stmt s_paused =
+	DB_STMT("paused_queues", "SELECT queue FROM taskq.queue_pauses ORDER BY queue", 0);
 static struct db_stmt s_metrics_workers =
 	DB_STMT("metrics_workers",
 		"SELECT id, running, concurrency, extract(epoch FROM now() - last_seen),"
@@ -109,7 +111,9 @@ enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_
 	    (rc = store_exec_rows(db, &s_metrics_workers, NULL, sizeof *out->w,
 				  decode_metrics_worker, &out->w, &out->nw, err)) ||
 	    (rc = store_exec_rows(db, &s_metrics_breakers, NULL, sizeof *out->b, decode_breaker,
-				  &out->b, &out->nb, err)))
+				  &out->b, &out->nb, err)) ||
+	    (rc = store_exec_rows(db, &s_paused, NULL, sizeof *out->paused, row_dup_first,
+				  &out->paused, &out->np, err)))
 		store_metrics_free(out);
 	return rc;
 }
@@ -126,6 +130,9 @@ void store_metrics_free(struct metrics_db *m)
 	}
 	for (int i = 0; i < m->ns; i++)
 		free(m->s[i].queue);
+	for (int i = 0; i < m->np; i++)
+		free(m->paused[i]);
+	free(m->paused);
 	for (int i = 0; i < m->nw; i++) {
 		free(m->w[i].id);
 		free(m->w[i].metrics);

@@ -48,9 +48,11 @@ struct metrics_db {
 	struct served_queue *s;
 	struct metrics_worker *w;
 	struct metrics_breaker *b;
-	int nq, nc, ns, nw, nb;
+	char **paused; /* the paused queues' names */
+	int nq, nc, ns, nw, nb, np;
 };
-/* The queue, counter, served queue, fleet and breaker figures of /metrics (five statements);
+/* The queue, counter, served queue, fleet, breaker and pause figures of /metrics (six
+ * statements);
  * free with store_metrics_free (also after a failure, which leaves *out empty). */
 enum taskq_rc store_metrics(struct db *db, struct metrics_db *out, struct taskq_err *err);
 void store_metrics_free(struct metrics_db *m);

@@ -18,47 +18,56 @@
 #include "store/exec.h"
 #include "store/tasks.h"
 
-/* A task's place in line: taskq.fair_run_at (sql/functions/submit.sql), with $12 (fair)
- * and one microsecond after the owner's previous task in this line ($13, remembered by the
- * caller), the line of its queue, priority and concurrency key ($9). The planner inlines
- * the function into the INSERT. */
-#define FAIR_RUN_AT                                                     \
-	"taskq.fair_run_at($3, $4::smallint, $5::float8, $12::boolean," \
-	" $13::timestamptz + interval '1 microsecond', $9)"
+/* The strict order's number of a task whose ordering is the SQL text o. */
+#define STRICT_SEQ(o) "CASE WHEN " o " = 'strict' THEN nextval('taskq.strict_seq') END"
 
-/* $14: the id, made before the first try */
+/* A task's place in line: taskq.fair_run_at (sql/functions/submit.sql), with $12 (fair)
+ * and one step of its owner ($10, taskq.fair_step: 100 µs / its weight) after the owner's
+ * previous task in this line ($13, remembered by the caller), the line of its queue, priority
+ * and concurrency key ($9). The planner inlines the function into the INSERT; the step is
+ * looked up for fair submits only. */
+#define FAIR_RUN_AT                                                                 \
+	"taskq.fair_run_at($3, $4::smallint, $5::float8, $12::boolean,"             \
+	" CASE WHEN $12::boolean THEN $13::timestamptz + taskq.fair_step($10) END," \
+	" $9)"
+
+/* $14: the id, made before the first try; $15: its ordering ("strict": the next number of the
+ * strict order, sql/functions/claim.sql); $16: start_by_s */
 #define INSERT_TASK                                                                               \
 	"INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts," \
-	" timeout_s, dedupe_key, concurrency_key, owner, callback_url)"                           \
+	" timeout_s, dedupe_key, concurrency_key, owner, callback_url, ordering, strict_seq,"     \
+	" start_by_s)"                                                                            \
 	" VALUES ($14::uuid, $1, $2::jsonb, $3, $4::smallint, " FAIR_RUN_AT ", $6::int,"          \
-	" $7::int, $8, $9, $10, $11)"
+	" $7::int, $8, $9, $10, $11, $15, " STRICT_SEQ("$15") ", $16::int)"
 
 /* Several submits of concurrent requests in one statement (fcgi/bg/combine.c): a JSON array of
  * elements as taskjson_batch_element() makes them, plus "id" (made by the caller, so that each
  * returned row is known by it) and "owner". Same place in line as FAIR_RUN_AT. */
 #define INSERT_GROUP                                                                              \
 	"INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts," \
-	" timeout_s, concurrency_key, owner, callback_url)"                                       \
+	" timeout_s, concurrency_key, owner, callback_url, ordering, strict_seq,"                 \
+	" start_by_s)"                                                                            \
 	" SELECT (e.v->>'id')::uuid, e.v->>'kind', e.v->'payload', e.v->>'queue',"                \
 	" (e.v->>'priority')::smallint,"                                                          \
 	" taskq.fair_run_at(e.v->>'queue', (e.v->>'priority')::smallint,"                         \
 	" (e.v->>'delay_s')::float8, e.v->'fair' IS NOT NULL,"                                    \
-	" (e.v->>'fair_after')::timestamptz + make_interval(secs => e.o / 1e6),"                  \
+	" (e.v->>'fair_after')::timestamptz + e.o * taskq.fair_step(e.v->>'owner'),"              \
 	" e.v->>'concurrency_key'),"                                                              \
 	" (e.v->>'max_attempts')::int, (e.v->>'timeout_s')::int, e.v->>'concurrency_key',"        \
-	" e.v->>'owner', e.v->>'callback_url'"                                                    \
-	" FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, o)"
+	" e.v->>'owner', e.v->>'callback_url', e.v->>'ordering', " STRICT_SEQ(                    \
+		"e.v->>'ordering'") ", (e.v->>'start_by_s')::int"                                 \
+				    " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, o)"
 
-static struct db_stmt s_submit = DB_STMT("submit", INSERT_TASK " RETURNING t.*", 14);
+static struct db_stmt s_submit = DB_STMT("submit", INSERT_TASK " RETURNING t.*", 16);
 static struct db_stmt s_submit_dedupe =
 	DB_STMT("submit_dedupe",
 		INSERT_TASK " ON CONFLICT (owner, dedupe_key) WHERE dedupe_key IS NOT NULL"
 			    " AND state IN ('queued', 'running') DO NOTHING RETURNING t.*",
-		14);
+		16);
 /* The second try after a lost connection: nothing when the first one's row is there (its id)
  * or a live task holds the dedupe key. */
 static struct db_stmt s_submit_again =
-	DB_STMT("submit_again", INSERT_TASK " ON CONFLICT DO NOTHING RETURNING t.*", 14);
+	DB_STMT("submit_again", INSERT_TASK " ON CONFLICT DO NOTHING RETURNING t.*", 16);
 static struct db_stmt s_find_dedupe =
 	DB_STMT("find_dedupe",
 		"SELECT * FROM taskq.tasks WHERE owner = $1 AND dedupe_key = $2"
@@ -119,8 +128,8 @@ static enum taskq_rc submit_one(struct db *db, void *ctx, bool again, struct tas
 enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task *out, bool *created,
 			   struct taskq_err *err)
 {
-	char prio[16], delay[32], maxa[16], tmo[16], id[TASK_ID_LEN + 1];
-	const char *p[14];
+	char prio[16], delay[32], maxa[16], tmo[16], sby[16], id[TASK_ID_LEN + 1];
+	const char *p[16];
 	struct one s = {n, p, out, created};
 
 	if (!uuid7_make(id))
@@ -143,6 +152,9 @@ enum taskq_rc store_submit(struct db *db, const struct task_new *n, struct task 
 	p[11] = n->fair ? "t" : "f";
 	p[12] = n->fair_after;
 	p[13] = id;
+	p[14] = n->strict ? "strict" : NULL;
+	snprintf(sby, sizeof sby, "%d", n->start_by_s);
+	p[15] = n->start_by_s >= 0 ? sby : NULL;
 	return db_retry_lost(db, submit_one, &s, err);
 }
 

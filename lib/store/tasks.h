@@ -18,9 +18,12 @@
 
 /* TASKQ_NOTFOUND (STORE_NO_TASK) for an unknown id. */
 enum taskq_rc store_get(struct db *db, const char *id, struct task *out, struct taskq_err *err);
-/* The tasks among ids[0..n) (canonical UUIDs) that exist, in no promised order. */
+/* The tasks among ids[0..n) (canonical UUIDs) that exist, in no promised order; without a
+ * queued task's position and eta_s (null), which store_get and store_get_many_placed read. */
 enum taskq_rc store_get_many(struct db *db, const char *const *ids, int n, struct task_list *out,
 			     struct taskq_err *err);
+enum taskq_rc store_get_many_placed(struct db *db, const char *const *ids, int n,
+				    struct task_list *out, struct taskq_err *err);
 enum taskq_rc store_list(struct db *db, const struct task_filter *f, struct task_list *out,
 			 struct taskq_err *err);
 /* Up to limit running tasks. */
@@ -42,6 +45,17 @@ struct db_stmt;
 enum taskq_rc store_exec_outcome(struct db *db, struct db_stmt *stmt, const char *const *p,
 				 char name[STORE_OUTCOME_MAX], struct task *t,
 				 struct taskq_err *err);
+
+/* Queued → held (store_hold), held → queued (store_release_hold): TASKQ_CONFLICT (with *out
+ * filled) from any other state, or when the dedupe key of the task to release was taken. */
+enum taskq_rc store_hold(struct db *db, const char *id, struct task *out, struct taskq_err *err);
+enum taskq_rc store_release_hold(struct db *db, const char *id, struct task *out,
+				 struct taskq_err *err);
+/* Pauses (pause) or resumes a queue; *changed is false when it was so already. by: who
+ * paused it (kept in taskq.queue_pauses), or NULL. A pause returns after the claims of the
+ * queue under way: no task of it starts after. */
+enum taskq_rc store_pause_queue(struct db *db, const char *queue, const char *by, bool pause,
+				bool *changed, struct taskq_err *err);
 
 /* A task's history (taskq.task_history), oldest first (at most 1000 rows); free with
  * task_events_free. */

@@ -30,6 +30,9 @@ static struct db_stmt s_ack_cancel =
 static struct db_stmt s_release =
 	DB_STMT("release", "SELECT taskq.release($1::uuid, $2, $3::int)", 3);
 static struct db_stmt s_rescue = DB_STMT("rescue", "SELECT taskq.rescue()", 0);
+static struct db_stmt s_age = DB_STMT("age", "SELECT taskq.age()", 0);
+static struct db_stmt s_rates = DB_STMT("rates", "SELECT taskq.measure_rates()", 0);
+static struct db_stmt s_expire = DB_STMT("expire", "SELECT taskq.expire()", 0);
 static struct db_stmt s_heartbeat = DB_STMT(
 	"heartbeat",
 	"SELECT id, cancel_requested FROM taskq.heartbeat($1, $2::int, $3::uuid[], $4::int[],"
@@ -165,13 +168,32 @@ enum taskq_rc store_release(struct db *db, const struct holder *h, struct taskq_
 	return exec_fenced(db, &s_release, h, err);
 }
 
-enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err)
+/* A count-returning maintenance statement. */
+static enum taskq_rc exec_count(struct db *db, struct db_stmt *st, int *moved,
+				struct taskq_err *err)
 {
 	long long n;
-	enum taskq_rc rc = store_exec_ll(db, &s_rescue, NULL, 0, &n, err);
+	enum taskq_rc rc = store_exec_ll(db, st, NULL, 0, &n, err);
 
 	*moved = (int)n;
 	return rc;
+}
+
+enum taskq_rc store_age(struct db *db, int *raised, struct taskq_err *err)
+{
+	enum taskq_rc rc = exec_count(db, &s_rates, raised, err);
+
+	return rc == TASKQ_OK ? exec_count(db, &s_age, raised, err) : rc;
+}
+
+enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err)
+{
+	return exec_count(db, &s_rescue, moved, err);
+}
+
+enum taskq_rc store_expire(struct db *db, int *moved, struct taskq_err *err)
+{
+	return exec_count(db, &s_expire, moved, err);
 }
 
 /* The heartbeat's answer: the held tasks whose cancellation was requested. */

@@ -50,6 +50,14 @@ enum taskq_rc store_ack_cancel(struct db *db, const struct holder *h, struct tas
 enum taskq_rc store_release(struct db *db, const struct holder *h, struct taskq_err *err);
 /* Re-queues (or fails) tasks whose lease expired; *moved receives the count. */
 enum taskq_rc store_rescue(struct db *db, int *moved, struct taskq_err *err);
+/* The flow chores of about once a second: the queues' start rates (taskq.measure_rates, what
+ * a queued task's eta_s divides by), then priority aging (taskq.age: raises the priority of
+ * tasks that waited long in queues with an aging setting, a bounded batch; *raised receives
+ * the count). */
+enum taskq_rc store_age(struct db *db, int *raised, struct taskq_err *err);
+/* Cancels queued tasks past their start deadline (start_by_s, taskq.expire); *moved receives
+ * the count. */
+enum taskq_rc store_expire(struct db *db, int *moved, struct taskq_err *err);
 
 /* What a worker tells the fleet table about itself (strings borrowed). */
 struct worker_info {

@@ -334,6 +334,7 @@ document.addEventListener("visibilitychange", () => {
 // ---- queues ------------------------------------------------------------------------------
 let queuesTimer = null;
 let queuesSeq = 0;
+let queuesAdmin = false;           // GET /api/me: only an admin may pause a queue
 const queueNames = new Set(["default"]);
 
 // The queue table is updated in place, like the task table: a row per queue, kept while the
@@ -342,7 +343,7 @@ const queueNames = new Set(["default"]);
 const queueRows = new Map();     // queue → <tr>
 // Cells after the queue's name, in the order of the header (index.html); the queue cell also
 // holds the warning of a queue whose queued tasks no live worker serves.
-const QUEUE_CELLS = ["queued", "delayed", "blocked", "running", "succeeded", "failed", "cancelled", "longest wait", "done / min", "workers", "waiting"];
+const QUEUE_CELLS = ["queued", "delayed", "blocked", "running", "succeeded", "failed", "cancelled", "longest wait", "done / min", "workers", "held", "waiting"];
 
 function makeQueueRow(name) {
   const link = el("a", { href: `?queue=${encodeURIComponent(name)}`, text: name, title: `show the tasks of queue ${name}` });
@@ -357,8 +358,40 @@ function makeQueueRow(name) {
     $("queue-list").append(el("option", { value: name }));
   }
   const warn = el("span", { class: "q-warn", hidden: true, text: "no worker" });
-  return el("tr", { "data-queue": name }, el("td", { class: "q" }, link, " ", warn),
-    ...QUEUE_CELLS.map((label) => el("td", { class: "num", "data-label": label })));
+  const aging = el("span", { class: "q-aging", hidden: true });
+  const paused = el("span", { class: "q-paused", hidden: true, text: "paused" });
+  const button = el("button", { type: "button", class: "secondary small", text: "Pause" });
+  button.addEventListener("click", () => pauseOrResume(name, button));
+  return el("tr", { "data-queue": name }, el("td", { class: "q" }, link, " ", warn, " ", paused, " ", aging),
+    ...QUEUE_CELLS.map((label) => el("td", { class: "num", "data-label": label })),
+    el("td", { "data-label": "pause" }, button));
+}
+
+// Pause or resume a queue (POST /api/queues/{name}/pause|resume, admins): the button says
+// what a click does; the row says "paused" while the queue is.
+async function pauseOrResume(name, button) {
+  const verb = button.dataset.paused === "1" ? "resume" : "pause";
+  button.disabled = true;
+  try {
+    const resp = await api(`/api/queues/${encodeURIComponent(name)}/${verb}`, { method: "POST", timeoutMs: 15000 });
+    button.title = resp.ok ? "" : `Could not ${verb} the queue. ${describeError(errorOf(resp))}`;
+  } catch (err) {
+    button.title = `Could not ${verb} the queue. ${describeError(err)}`;
+  } finally {
+    button.disabled = false;
+    refreshQueues();
+  }
+}
+
+function setQueuePaused(tr, paused, admin) {
+  const button = tr.querySelector("button");
+  tr.querySelector(".q-paused").hidden = !paused;
+  tr.classList.toggle("paused", paused);
+  button.dataset.paused = paused ? "1" : "0";
+  const text = paused ? "Resume" : "Pause";
+  if (button.textContent !== text) button.textContent = text;
+  button.setAttribute("aria-label", `${text} queue ${tr.dataset.queue}`);
+  button.hidden = !admin;
 }
 
 // The queue's warning (GET /api/queues: "no live worker serves queue …" while tasks are
@@ -404,8 +437,15 @@ function renderQueues(queues) {
     setCell(cells[9], q.finished_last_minute, !q.finished_last_minute);
     setCell(cells[10], q.workers, !q.workers && !q.warning);
     cells[10].classList.toggle("warn", !!q.warning);
-    setCell(cells[11], c.waiting, !c.waiting);
     setQueueWarning(tr, q.warning);
+    // priority aging (aging_s): its waiting tasks gain a step of priority per aging_s seconds
+    const aging = tr.querySelector(".q-aging");
+    aging.hidden = !q.aging_s;
+    aging.textContent = q.aging_s ? `aging ${fmtDuration(q.aging_s)}` : "";
+    aging.title = q.aging_s ? `priority aging: +1 priority per ${fmtDuration(q.aging_s)} of wait` : "";
+    setCell(cells[11], c.held, !c.held);
+    setCell(cells[12], c.waiting, !c.waiting);
+    setQueuePaused(tr, !!q.paused, queuesAdmin);
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
   });
   for (const [name, tr] of queueRows) {
@@ -445,6 +485,8 @@ async function refreshQueues() {
   try {
     const resp = await api("/api/queues", { timeoutMs: 10000 });
     if (my !== queuesSeq) return;
+    const who = await whoAmI();
+    queuesAdmin = !!who && (who.admin || !who.auth);
     if (resp.status === 200 && resp.data && Array.isArray(resp.data.queues)) {
       renderQueues(resp.data.queues);
       renderThrottles(resp.data.throttled);

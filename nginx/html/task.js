@@ -1,11 +1,14 @@
 // task.js — one task's page (task.html?id=<uuid>): everything about it, live, with Cancel
 // and Retry. taskq.follow() (client/taskq-client.js, the same follower any page embedding
 // taskq uses) keeps it current; the history is re-read when the task changes (at most once a
-// second).
+// second); its streamed output (client/taskq-output.js, read every second) shows in the
+// Output card.
 
 import { api, errorOf, describeError, errorTitle, taskPath, whoAmI, taskq } from "./api.js";
 import { el, shortId, renderState, stateText, progressBar, setProgress, fmtTime, fmtAge, fmtDuration, renderLive, initAuth, signInNeeded } from "./ui.js";
 import { FINAL } from "./client/taskq-client.js";
+import { mountChain } from "./graph.js";
+import { followOutput } from "./client/taskq-output.js";
 
 const $ = (id) => document.getElementById(id);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -13,6 +16,7 @@ const id = (new URLSearchParams(location.search).get("id") || "").trim().toLower
 
 let task = null;
 let follower = null;
+let output = null;              // the output's follower (client/taskq-output.js)
 let showOwner = false;          // with auth on, the details say whose task it is
 const progress = progressBar("task progress", true);
 $("t-progress").append(progress);
@@ -67,7 +71,9 @@ function renderFacts(t) {
   timeFact(dl, "updated", t.updated_at);
   fact(dl, "version", String(t.version));
   if (t.dedupe_key) fact(dl, "dedupe key", t.dedupe_key);
-  if (t.concurrency_key) fact(dl, "concurrency key", t.concurrency_key);
+  if (t.concurrency_key) fact(dl, "concurrency key", t.concurrency_key + (t.ordering === "strict" ? " (strict order)" : ""));
+  // a queued task's place in line and its expected wait (position, eta_s)
+  if (t.state === "queued" && t.position) fact(dl, "in line", `${t.position === 1001 ? "past 1,000th" : "#" + t.position}${t.eta_s != null ? `, starts in about ${fmtDuration(t.eta_s)}` : ""}`);
   if (t.callback_url) fact(dl, "callback", `${t.callback_url} (${t.callback_state || "not yet"})`);
 }
 
@@ -95,9 +101,12 @@ function render(t) {
   const final = FINAL.has(t.state);
   $("btn-cancel").disabled = final || !!t.cancel_requested || busy;
   $("btn-retry").disabled = !(t.state === "failed" || t.state === "cancelled") || busy;
+  $("btn-hold").disabled = !(t.state === "queued" || t.state === "held") || busy;
+  setText($("btn-hold"), t.state === "held" ? "Release" : "Hold");
   document.title = `taskq · ${shortId(t.id)} · ${stateText(t)}${final ? "" : " " + (t.progress ?? 0) + "%"}`;
   noticeFollows(t);
   historySoon();
+  if (output && FINAL.has(t.state)) output.finish();
 }
 
 // what the task waits for, the signals it received and its checkpoint (docs/waits.md); the
@@ -245,12 +254,13 @@ async function act(kind) {
   busy = true;
   $("btn-cancel").disabled = true;
   $("btn-retry").disabled = true;
-  const label = kind === "cancel" ? "cancel" : "retry";
-  outcome(kind === "cancel" ? "Cancelling…" : "Retrying…", true, { sticky: true });
+  $("btn-hold").disabled = true;
+  const label = kind;
+  outcome(kind === "cancel" ? "Cancelling…" : kind === "retry" ? "Retrying…" : kind === "hold" ? "Holding…" : "Releasing…", true, { sticky: true });
   try {
     const resp = kind === "cancel"
       ? await api(taskPath(id), { method: "DELETE", timeoutMs: 15000 })
-      : await api(`${taskPath(id)}/retry`, { method: "POST", timeoutMs: 15000 });
+      : await api(`${taskPath(id)}/${kind}`, { method: "POST", timeoutMs: 15000 });
     const isTask = resp.data && resp.data.id === id;
     const version = isTask ? resp.data.version : task ? task.version : 0;
     const state = isTask ? resp.data.state : null;
@@ -259,6 +269,10 @@ async function act(kind) {
       outcome("Cancel requested: the worker stops the task at its next step.", true, { pending: "cancel", version, state, title });
     } else if (resp.ok && kind === "cancel") {
       outcome("Cancelled: the task had not started yet.", true, { state, title });
+    } else if (resp.ok && kind === "hold") {
+      outcome("Held: no worker starts the task until it is released.", true, { state, title });
+    } else if (resp.ok && kind === "release") {
+      outcome("Released: the task is queued again in its place.", true, { state, title });
     } else if (resp.ok) {
       outcome("Queued again: the task runs once more.", true, { pending: "retry", version, state, title });
     } else {
@@ -271,6 +285,7 @@ async function act(kind) {
       if (follower && follower.status.state !== "ended") follower.apply(resp.data);
       else if (!FINAL.has(resp.data.state)) follow(resp.data);
       else render(resp.data);
+      if (kind === "retry" && resp.ok) showOutput();   // the next attempt's output follows
     }
   } catch (err) {
     outcome(`Could not ${label} the task. ${describeError(err)}`, false, { title: errorTitle(err) });
@@ -309,6 +324,7 @@ $("signal-form").addEventListener("submit", async (ev) => {
   }
 });
 $("btn-retry").addEventListener("click", () => act("retry"));
+$("btn-hold").addEventListener("click", () => act(task && task.state === "held" ? "release" : "hold"));
 
 // ---- start -------------------------------------------------------------------------------
 async function main() {
@@ -352,6 +368,30 @@ async function main() {
   }
   render(first);
   follow(first);
+  mountChain($("chain"), first);
+  showOutput();
+}
+
+// showOutput — the task's streamed output, appended chunk by chunk; the card shows once
+// there is some. Read by pages every second (live: false): the task's own stream keeps the
+// page's live slot, and a second is soon enough here (<taskq-progress output> streams it).
+// It ends after the task's final state (render calls finish).
+function showOutput() {
+  if (output) output.stop();
+  const pre = $("t-output");
+  pre.textContent = "";
+  output = followOutput(taskq, id, {
+    live: false,
+    onChunk: (c) => {
+      const stick = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      $("output-card").hidden = false;
+      if (c.truncated) $("output-note").hidden = false;
+      else pre.append(c.data);
+      if (stick) pre.scrollTop = pre.scrollHeight;
+    },
+    onDone: (info) => { if (info.truncated) $("output-note").hidden = false; },
+  });
+  if (task && FINAL.has(task.state)) output.finish();
 }
 
 // follow(t) — live updates of the task (t: the copy we have); one follower at a time.

@@ -34,10 +34,10 @@ const AUTH_PANEL = `
   header.insertAdjacentHTML("afterend", AUTH_PANEL);
 }
 
-export const STATES = ["queued", "running", "succeeded", "failed", "cancelled", "waiting"];
+export const STATES = ["queued", "running", "succeeded", "failed", "cancelled", "held", "waiting"];
 
 // A symbol for each state, always next to the word (never colour alone).
-const SYMBOLS = { queued: "◷", running: "▶", succeeded: "✓", failed: "✗", cancelled: "⊘", waiting: "⏸" };
+const SYMBOLS = { queued: "◷", running: "▶", succeeded: "✓", failed: "✗", cancelled: "⊘", held: "⏸", waiting: "⏳" };
 
 export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);

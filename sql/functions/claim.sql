@@ -25,7 +25,42 @@ BEGIN
          progress = 0, message = NULL, error = NULL, updated_at = now(),
          version = t.version + 1
    WHERE t.id = ANY (ids) AND t.state = 'queued'
+     -- never late: a task past its start deadline (flow.sql) is left to taskq.expire
+     AND (t.start_by_s IS NULL
+          OR taskq.start_deadline(t.created_at, t.run_at, t.start_by_s) > at)
   RETURNING t.*;
+END $$;
+
+-- Strict order per key (tasks submitted with "ordering": "strict", schema/027_fair_shares.sql):
+-- the ids of the first tasks of key ckey in queue q by their strict_seq (submit order), up to
+-- n of them, as far as they are ready (run_at due, priority at least floor_prio): a task that
+-- waits for its retry's back-off holds the ones after it. NULL while the key has a failed
+-- strict task (it blocks its key until it is retried or cancelled). Locked without SKIP
+-- LOCKED: claims of one key already take turns (the claim's advisory lock), and skipping a
+-- row another transaction holds for a moment would start the next one first. A key whose
+-- strict tasks are all taken has none: an empty array.
+CREATE OR REPLACE FUNCTION taskq.strict_head(q text, ckey text, n integer, floor_prio integer)
+RETURNS uuid[]
+LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off AS $$
+DECLARE
+  r record;
+  ids uuid[] := '{}';
+BEGIN
+  IF EXISTS (SELECT 1 FROM taskq.tasks f
+              WHERE f.state = 'failed' AND f.concurrency_key = ckey AND f.strict_seq IS NOT NULL) THEN
+    RETURN NULL;
+  END IF;
+  FOR r IN SELECT t.id, t.run_at <= now() AND t.priority >= floor_prio AS ready
+             FROM taskq.tasks t
+            WHERE t.state = 'queued' AND t.concurrency_key = ckey AND t.strict_seq IS NOT NULL
+              AND t.queue = q
+            ORDER BY t.strict_seq LIMIT n FOR UPDATE OF t
+  LOOP
+    EXIT WHEN NOT r.ready;
+    ids := ids || r.id;
+  END LOOP;
+  RETURN ids;
 END $$;
 
 -- Claims up to k ready tasks of one queue for a worker, leased for lease_s seconds, in
@@ -35,7 +70,8 @@ END $$;
 -- count the same key at once (the count runs in its own statement, after the lock, so it sees
 -- every committed claim). Keys come from a loose index scan (one probe per distinct key), so
 -- a backlog of thousands of tasks waiting for one key costs a claim nothing. The queue's rate
--- limit caps the whole claim, a key's limit caps what that key gives.
+-- limit caps the whole claim, a key's limit caps what that key gives. A key with strict tasks
+-- gives them in submit order only (taskq.strict_head).
 --
 -- Its plans are made once per session (force_generic_plan, as every statement of
 -- taskq-worker) and may only walk indexes in order (sequential scans, bitmap scans and sorts
@@ -45,6 +81,12 @@ END $$;
 -- knows neither the queue nor the batch size (beside 10M finished rows it chose a bitmap scan
 -- of every queued row and a sort). The walk of tasks_ready in order that stops after k rows
 -- is the one plan left.
+--
+-- A paused queue (taskq.queue_pauses, functions/flow.sql) gives nothing: the claim holds the
+-- queue's pause lock in share mode for its transaction and then reads the table (a statement
+-- of its own, so it sees a pause that committed while it waited), so a pause that returned
+-- was after every claim that could still start a task of the queue. Tasks past their start
+-- deadline (start_by_s) are skipped and refused by taskq.take.
 CREATE OR REPLACE FUNCTION taskq.claim(worker text, queue_name text, k integer, lease_s integer)
 RETURNS SETOF taskq.tasks
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
@@ -63,6 +105,10 @@ DECLARE
   q_allowed integer;
   k_allowed integer;
 BEGIN
+  PERFORM pg_advisory_xact_lock_shared(taskq.pause_lock_key(), hashtext(queue_name));
+  IF EXISTS (SELECT 1 FROM taskq.queue_pauses p WHERE p.queue = queue_name) THEN
+    RETURN;
+  END IF;
   q_allowed := taskq.rate_allow('queue', queue_name);
   IF q_allowed IS NOT NULL THEN
     IF q_allowed < k THEN
@@ -73,6 +119,8 @@ BEGIN
 
   SELECT r.priority INTO plain_best FROM taskq.tasks r
    WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
+     AND (r.start_by_s IS NULL
+          OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
      AND r.concurrency_key IS NULL
    ORDER BY r.priority DESC, r.run_at, r.id LIMIT 1;
 
@@ -82,6 +130,8 @@ BEGIN
       SELECT array_agg(r.id) INTO ids FROM (
         SELECT r.id FROM taskq.tasks r
          WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
+           AND (r.start_by_s IS NULL
+          OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
            AND r.concurrency_key IS NULL
          ORDER BY r.priority DESC, r.run_at, r.id
          LIMIT k - got
@@ -121,13 +171,22 @@ BEGIN
         room := k_allowed;
       END IF;
       CONTINUE WHEN room <= 0;
-      SELECT array_agg(r.id) INTO ids FROM (
-        SELECT r.id FROM taskq.tasks r
-         WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
-           AND r.concurrency_key = ckey AND r.priority >= floor_prio
-         ORDER BY r.priority DESC, r.run_at, r.id
-         LIMIT room
-         FOR UPDATE SKIP LOCKED) r;
+      IF EXISTS (SELECT 1 FROM taskq.tasks r
+                  WHERE r.state = 'queued' AND r.concurrency_key = ckey
+                    AND r.strict_seq IS NOT NULL) THEN
+        -- a strict key: in submit order, and nothing after a failure
+        ids := taskq.strict_head(queue_name, ckey, room, floor_prio);
+      ELSE
+        SELECT array_agg(r.id) INTO ids FROM (
+          SELECT r.id FROM taskq.tasks r
+           WHERE r.state = 'queued' AND r.queue = queue_name AND r.run_at <= now()
+             AND (r.start_by_s IS NULL
+                  OR taskq.start_deadline(r.created_at, r.run_at, r.start_by_s) > now())
+             AND r.concurrency_key = ckey AND r.priority >= floor_prio
+           ORDER BY r.priority DESC, r.run_at, r.id
+           LIMIT room
+           FOR UPDATE SKIP LOCKED) r;
+      END IF;
       RETURN QUERY SELECT * FROM taskq.take(worker, ids, lease_s);
       GET DIAGNOSTICS n = ROW_COUNT;
       got := got + n;

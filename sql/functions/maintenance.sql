@@ -59,7 +59,7 @@ BEGIN
 END $$;
 
 -- Retention: deletes up to `batch` finished tasks older than older_than, and their events
--- (no foreign key: pruning deletes them in batches of its own). Small batches keep locks
+-- and streamed output (no foreign key: pruning deletes them in batches of its own). Small batches keep locks
 -- short; the workers' maintenance calls it until it returns < batch. Fire rows of schedules
 -- go with the finished tasks (the worker's --retention-h); the latest fire time of each
 -- schedule lives on in taskq.schedules.last_fire_at.
@@ -80,6 +80,10 @@ BEGIN
     DELETE FROM taskq.tasks t USING old WHERE t.id = old.id RETURNING t.id
   ), ev AS (
     DELETE FROM taskq.task_events e USING gone WHERE e.task_id = gone.id
+  ), out AS (
+    DELETE FROM taskq.task_output o USING gone WHERE o.task_id = gone.id
+  ), outh AS (
+    DELETE FROM taskq.task_output_heads h USING gone WHERE h.task_id = gone.id
   )
   SELECT count(*) INTO n FROM gone;
   -- signal links past their lifetime by as long (functions/signals.sql)

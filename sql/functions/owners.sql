@@ -180,3 +180,23 @@ BEGIN
   cap := taskq.owner_cap(o);
   unfinished := CASE WHEN cap IS NULL THEN 0 ELSE taskq.owner_unfinished(o, cap + 1) END;
 END $$;
+
+-- Fair shares: sets owner o's weight (taskq.owner_weights), its share of the starts when
+-- owners compete for workers (taskq.fair_step); an owner without a row has weight 1.
+-- Returns the weight.
+CREATE OR REPLACE FUNCTION taskq.set_owner_weight(owner text, weight double precision)
+RETURNS double precision
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+  IF set_owner_weight.owner IS NULL OR set_owner_weight.owner !~ '^[A-Za-z0-9_.@:-]{1,64}$' THEN
+    RAISE EXCEPTION 'an owner is 1-64 of A-Z a-z 0-9 _ . @ : -' USING ERRCODE = '22023';
+  END IF;
+  IF NOT (set_owner_weight.weight BETWEEN 0.01 AND 100) THEN
+    RAISE EXCEPTION 'a weight is 0.01-100' USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO taskq.owner_weights AS w (owner, weight)
+  VALUES (set_owner_weight.owner, set_owner_weight.weight)
+  ON CONFLICT (owner) DO UPDATE SET weight = excluded.weight, updated_at = now();
+  RETURN set_owner_weight.weight;
+END $$;

@@ -37,6 +37,9 @@ REVOKE ALL ON taskq.signal_tokens FROM PUBLIC;
 -- signatures go (the function files make them anew; IF EXISTS: a fresh install has none yet).
 DROP FUNCTION IF EXISTS taskq.submit(text, jsonb, text, integer, double precision, integer,
                                      integer, text, text, text, uuid[], text);
+DROP FUNCTION IF EXISTS taskq.submit(text, jsonb, text, integer, double precision, integer,
+                                     integer, text, text, text, uuid[], text, text, integer,
+                                     integer, text, integer);
 DROP FUNCTION IF EXISTS taskq.view_token(uuid, interval, boolean);
 -- taskq.queue_overview_of answers the waiting tasks' count as a new column.
 DROP FUNCTION IF EXISTS taskq.queue_overview_of(text);

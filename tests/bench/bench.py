@@ -21,6 +21,9 @@ free port) and hands over its paths in the environment. The measurements (issue 
              exact count by id at the end (not in the default set)      (endurance.py)
   drain1m    1,000,000 tasks submitted and drained (not in the default set)
   peers      ../shared/bench/peers/run.sh, folded in (not in the default set) (peers.py)
+  console    the console's reads (task list, payload search, charts) with 10,000,000
+             finished tasks, and the rollup chore's cost to the drain (on vs off; not in
+             the default set)                                              (console.py)
 
 Each is run after a warm-up and repeated REPS times (default 3, interleaved: rep 1 of every
 group, then rep 2 ...); QUICK=1 means 1 rep and short runs; ONLY="raw submit …" picks groups.
@@ -40,6 +43,7 @@ sys.path.insert(1, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import benchlib as B  # noqa: E402
 from benchlib import S  # noqa: E402
+import console  # noqa: E402
 import endurance  # noqa: E402
 import peers  # noqa: E402
 import scale  # noqa: E402
@@ -134,12 +138,13 @@ def main():
     writes.define()
     progress.define()
     endurance.define()
+    console.define()
     groups = [("raw", raw.run_rep), ("submit", T.run_submit), ("batch", T.run_batch),
               ("drain", T.run_drain),
               ("pickup", T.run_pickup), ("poll", T.run_poll), ("footprint", T.run_footprint),
               ("scale", scale.run_scale), ("writes", writes.run_writes),
               ("progress", progress.run_progress), ("endurance", endurance.run_endurance),
-              ("drain1m", endurance.run_drain1m)]
+              ("drain1m", endurance.run_drain1m), ("console", console.run_console)]
     for rep in range(1, S.reps + 1):
         for name, fn in groups:
             if not S.want(name):

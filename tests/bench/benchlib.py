@@ -41,7 +41,7 @@ class Settings:
     """Everything the run is told by tools/dev/bench.sh (and the user's knobs)."""
 
     ALL_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint", "scale",
-                  "writes", "progress", "endurance", "drain1m", "peers"]
+                  "writes", "progress", "endurance", "drain1m", "peers", "console"]
     DEFAULT_GROUPS = ["raw", "submit", "batch", "drain", "pickup", "poll", "footprint", "scale",
                       "writes", "progress"]
 

@@ -39,6 +39,10 @@ DETAIL = {
     "run_twice": "run twice {}", "submitted": "{} submitted", "succeeded": "{} succeeded",
     "unacknowledged": "{} unacknowledged", "autovacuums": "{} autovacuums",
     "autoanalyzes": "{} autoanalyzes",
+    # console
+    "cpu_share_pct": "its CPU per task {}% of the drain's", "call_ms": "one call {} ms",
+    "rolled": "over {} tasks",
+    "requests": "{} requests",
 }
 # detail fields shown by their worst rep (max): a count of errors or of lost tasks
 WORST = {"non2xx", "socket_errors", "run_twice", "unacknowledged"}
@@ -163,6 +167,14 @@ class Judge:
                        m("endurance.claim"), m("endurance.claim", "clean_p99_ms"))
         self.add_ratio(self.vs_raw, "drain1m.drain", f"drain {S.drain_n:,}",
                        m("drain1m.drain"), m("drain1m.base"))
+        # the console: reads p99 ≤ 200 ms with 10M tasks, the rollup ≤ 3% of the drain
+        for k in ("console.list", "console.payload", "console.charts"):
+            if m(k) is not None:
+                self.target(k, "p99 ≤ 200 ms", m(k) <= 200)
+        if m("console.rollup_cost") is not None:
+            self.target("console.rollup_cost", "A/B ≤ 3%", m("console.rollup_cost") <= 3)
+            share = m("console.rollup_cost", "cpu_share_pct")
+            self.target("console.rollup_cost", "CPU share ≤ 3%", None if share is None else share <= 3)
         if m("endurance.exact") is not None:
             self.target("endurance.exact", "0 lost", m("endurance.exact") == 0)
             self.target("endurance.exact", "0 run twice", m("endurance.exact", "run_twice") == 0)

@@ -58,6 +58,9 @@ def define():
           main="rps", details=poll)
     R.get("poll.304", "poll", "poll with If-None-Match → 304 during a drain (wrk)", 16, "req/s",
           main="rps", details=poll)
+    R.get("poll.queued", "poll",
+          "poll GET of queued tasks 100th–800th in line (position, eta_s; vs poll.200)", 16,
+          "req/s", main="rps", details=poll)
     mem = [("idle_mib", ""), ("after_mib", ""), ("threads", "")]
     R.get("footprint.fcgi", "footprint", "taskq-fcgi RSS peak under load (--threads 32)", 32,
           "MiB", main="load_mib", higher_better=False, details=mem)
@@ -344,6 +347,18 @@ def poll_targets(n=8):
     return ",".join(f"{i}={v}" for i, v in pairs)
 
 
+def queued_targets(n=8):
+    """n queued tasks of a queue no worker serves, 100th to 800th in line (their GET counts
+    their position), and their versions, as BENCH_IDS for taskq.lua."""
+    B.sql("INSERT INTO taskq.tasks (kind, queue, payload) "
+          "SELECT 'noop', 'bench-position', '{}' FROM generate_series(1, 1000)")
+    rows = B.sql("SELECT id::text, version FROM (SELECT id, version, row_number() OVER "
+                 "(ORDER BY priority DESC, run_at, id) AS rn FROM taskq.tasks "
+                 "WHERE queue = 'bench-position' AND state = 'queued') x "
+                 "WHERE rn %% 100 = 0 ORDER BY rn LIMIT %s", (n,))
+    return ",".join(f"{i}={v}" for i, v in rows)
+
+
 def succeeded():
     return B.scalar("SELECT count(*) FROM taskq.tasks WHERE state = 'succeeded'")
 
@@ -351,8 +366,11 @@ def succeeded():
 def poll(ids, inm):
     B.wrk("/", 16, S.warmup_s, "poll", BENCH_IDS=ids, BENCH_INM=int(inm))
     s0, t0 = succeeded(), time.monotonic()
-    r = B.wrk("/", 16, S.wrk_s, "poll", BENCH_IDS=ids, BENCH_INM=int(inm))
+    # nginx's and taskq-fcgi's CPU per request (PostgreSQL's includes the drain's)
+    with B.CpuWindow(["fcgi", "nginx"]) as w:
+        r = B.wrk("/", 16, S.wrk_s, "poll", BENCH_IDS=ids, BENCH_INM=int(inm))
     s1, t1 = succeeded(), time.monotonic()
+    r.update({k: v for k, v in w.result(r["requests"]).items() if k != "pg_cpu_ms_per_1k"})
     r["drain_tasks_per_s"] = (s1 - s0) / (t1 - t0)
     r["drain_active"] = 1 if B.scalar(
         "SELECT EXISTS (SELECT 1 FROM taskq.tasks WHERE state = 'queued')") else 0
@@ -365,6 +383,7 @@ def run_poll(rep):
     try:
         ids = poll_targets()
         B.worker(None)
+        queued = queued_targets()
         rate = R.median(f"drain.{S.concurrency}") or R.median("drain.8") or 8000
         window = 2 * (S.warmup_s + S.wrk_s) + 10
         n = B._int_env("POLL_DRAIN_N", 0) or int(min(600000, max(20000, rate * window * 1.5)))
@@ -379,8 +398,9 @@ def run_poll(rep):
             conn.close()
         B.measure(R.rows["poll.200"], rep, poll, ids, False)
         B.measure(R.rows["poll.304"], rep, poll, ids, True)
+        B.measure(R.rows["poll.queued"], rep, poll, queued, False)
     except Exception as e:
-        for k in ("poll.200", "poll.304"):
+        for k in ("poll.200", "poll.304", "poll.queued"):
             R.rows[k].fail(f"rep {rep}: {e}")
         B.say(f"[rep {rep}/{S.reps}] poll: FAILED: {e}")
     finally:

@@ -25,6 +25,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { registerEmbedTests } from "./embed.mjs";
+import { registerConsoleTests } from "./console.mjs";
+import { registerOutputTests } from "./output.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TOP = path.resolve(HERE, "../..");
@@ -1120,6 +1122,35 @@ test("queues: delayed and blocked tasks are counted apart and do not make the lo
   }
 });
 
+test("flow control: a queue's Pause button pauses it and Resume resumes it; a task's Hold button holds it and Release queues it again", async (t) => {
+  const queue = `flow-${uniq()}`;  // no worker serves it
+  let id = null;
+  try {
+    id = (await submit({ kind: "noop", payload: {}, queue })).id;
+    const page = await newPage(t);
+    await page.goto(`${BASE}/`);
+    const row = page.locator(`#queues tr[data-queue="${queue}"]`);
+    const button = row.locator('td[data-label="pause"] button');
+    await waitFor(async () => (await row.count()) === 1 && (await button.textContent()) === "Pause", "the queue's Pause button");
+    await button.click();
+    await waitFor(async () => (await button.textContent()) === "Resume" && await row.locator(".q-paused").isVisible(), "the queue shown paused");
+    const paused = await apiCall("GET", "/api/queues");
+    assert(paused.data.queues.find((q) => q.queue === queue).paused === true, "GET /api/queues does not say paused");
+    await button.click();
+    await waitFor(async () => (await button.textContent()) === "Pause" && !(await row.locator(".q-paused").isVisible()), "the queue shown resumed");
+    const tp = await openTask(t, id);
+    const hold = tp.locator("#btn-hold");
+    await waitFor(async () => (await hold.textContent()) === "Hold" && await hold.isEnabled(), "the Hold button");
+    await hold.click();
+    await waitFor(async () => (await hold.textContent()) === "Release" && (await tp.locator("#t-state").textContent()).includes("held"), "the task shown held");
+    await hold.click();
+    await waitFor(async () => (await hold.textContent()) === "Hold" && (await tp.locator("#t-state").textContent()).includes("queued"), "the task shown queued again");
+  } finally {
+    await apiCall("POST", `/api/queues/${queue}/resume`);
+    if (id) await apiCall("DELETE", `/api/tasks/${id}`);
+  }
+});
+
 test("queues: an upstream host that asked to wait shows as a line under the queue table, and goes", async (t) => {
   // the answer of GET /api/queues as the stack gives it, with a throttled host added while
   // `held` (tests/integration/test_http_throttle.py makes real ones)
@@ -1148,6 +1179,11 @@ test("queues: an upstream host that asked to wait shows as a line under the queu
 // ---- embedding: the client, <taskq-progress>, view tokens, the example app (embed.mjs) ----
 const finishers = [];
 await registerEmbedTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, noHorizontalScroll, wordsOnly, BASE, TOKEN, AUTH, DEV, SHOTS, TOP, HERE, ARTIFACTS, onFinish: (fn) => finishers.push(fn) });
+// ---- streamed output (output.mjs) ----
+await registerOutputTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, BASE, TOKEN, AUTH, DEV, TOP, onFinish: (fn) => finishers.push(fn) });
+
+// ---- the console: fleet, queues, search, bulk actions, schedules, limits, breakers ----------
+await registerConsoleTests({ test, assert, Failure, waitFor, sleep, apiCall, submit, newContext, noHorizontalScroll, BASE, AUTH, DEV, SHOTS, TOP });
 
 if (DEV) {
   // the daemon comes back with the auth the stack has (./dev does not remember TASKQ_AUTH)

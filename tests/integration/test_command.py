@@ -13,8 +13,8 @@ import random
 import subprocess
 import time
 
-from taskq_harness import (TOP, TaskqTestCase, WorkerProc, api,
-                           cancel_queues, parse_time, unique, wait_until)
+from taskq_harness import (TOP, ClassWorkerTestCase, api, parse_time, unique,
+                           wait_until)
 
 PROGRAMS = os.path.join(TOP, "tests", "integration", "programs")
 KINDS = {
@@ -64,34 +64,17 @@ def rss_kb(pid):
     raise AssertionError("no VmRSS for pid %d" % pid)
 
 
-class CommandKindTest(TaskqTestCase):
-    worker = None
-    queue = None
+class CommandKindTest(ClassWorkerTestCase):
+    queue_prefix = "cmd"
 
     @classmethod
-    def setUpClass(cls):
-        cls.queue = unique("cmd")
-        cls.worker = WorkerProc(cls.queue, name="command", lease=3, concurrency=4,
-                                args=["--commands", COMMANDS])
-        cls.worker.start()
-        try:
-            cls.worker.worker_id()  # up, and its kinds registered in taskq.kinds
-        except Exception:
-            cls.worker.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cancel_queues([cls.queue])
-        except Exception:
-            pass
-        cls.worker.stop()
+    def worker_options(cls):
+        return dict(name="command", lease=3, concurrency=4, args=["--commands", COMMANDS])
 
     def submit_cmd(self, kind, payload, **fields):
         """submit_ok on this module's queue; rides out the second in which taskq-fcgi may not
         know the kinds the worker just registered."""
-        return self.submit_new_kind(kind, payload, queue=self.queue, **fields)
+        return self.submit_registered(kind, payload, **fields)
 
     def final(self, tid, timeout=15.0, history=None):
         return api.wait_for(tid, ("succeeded", "failed", "cancelled"), timeout=timeout,

@@ -58,10 +58,13 @@ class NotFoundTests(AuthCase):
                                   ("GET", "/api/tasks/{id}?wait=1", None)],
         ("DELETE", "/api/tasks/*"): [("DELETE", "/api/tasks/{id}", None)],
         ("POST", "/api/tasks/*/retry"): [("POST", "/api/tasks/{id}/retry", None)],
+        ("POST", "/api/tasks/*/hold"): [("POST", "/api/tasks/{id}/hold", None)],
+        ("POST", "/api/tasks/*/release"): [("POST", "/api/tasks/{id}/release", None)],
         ("POST", "/api/tasks/*/view_token"): [("POST", "/api/tasks/{id}/view_token", None),
                                               ("POST", "/api/tasks/{id}/view_token",
                                                {"ttl_s": 60, "cancel": True})],
         ("GET", "/api/tasks/*/history"): [("GET", "/api/tasks/{id}/history", None)],
+        ("GET", "/api/tasks/*/output"): [("GET", "/api/tasks/{id}/output", None)],
         ("GET", "/_taskq/authorize/task/*"): [("GET", "/api/tasks/{id}/events", None)],
         ("POST", "/api/tasks/*/signals/*"): [("POST", "/api/tasks/{id}/signals/approve", None),
                                              ("POST", "/api/tasks/{id}/signals/approve",
@@ -123,9 +126,12 @@ class NotFoundTests(AuthCase):
 class DuplicateKeyTests(TaskqTestCase):
 
     def body_routes(self):
-        """The routes of fcgi/routes.h that read a JSON body: every POST and PUT but retry."""
+        """The routes of fcgi/routes.h that read a JSON body: every POST and PUT but retry,
+        hold, release, pause, resume, a breaker's reset and a schedule's run."""
         return {(m, p) for m, p, _ in routes()
-                if m in ("POST", "PUT") and not p.endswith("/retry")}
+                if m in ("POST", "PUT")
+                and not p.endswith(("/retry", "/hold", "/release", "/pause", "/resume",
+                                    "/reset", "/run"))}
 
     def cases(self, q, tid, name):
         """(route, method, path, body text, the repeated key) for each route that reads a
@@ -159,6 +165,10 @@ class DuplicateKeyTests(TaskqTestCase):
              '{"name":"a","name":"b"}', "name"),
             (("POST", "/api/signals/*"), "/api/signals/ts_" + "A" * 43,
              '{"approved":true,"x":{"y":1,"y":2}}', "y"),
+            (("POST", "/api/tasks/bulk"), "/api/tasks/bulk",
+             '{"action":"retry","ids":["%s"],"action":"cancel"}' % tid, "action"),
+            (("PUT", "/api/owners/*/weight"), "/api/owners/%s/weight" % name,
+             '{"weight":2,"weight":3}', "weight"),
         ]
 
     def undo(self, path, r, name):
@@ -222,6 +232,10 @@ class QueryTests(AuthCase):
             ("GET", "/api/tasks/*"): ("GET", "/api/tasks/%s" % tid),
             ("DELETE", "/api/tasks/*"): ("DELETE", "/api/tasks/%s" % tid),
             ("POST", "/api/tasks/*/retry"): ("POST", "/api/tasks/%s/retry" % tid),
+            ("POST", "/api/tasks/*/hold"): ("POST", "/api/tasks/%s/hold" % tid),
+            ("POST", "/api/tasks/*/release"): ("POST", "/api/tasks/%s/release" % tid),
+            ("POST", "/api/queues/*/pause"): ("POST", "/api/queues/%s/pause" % owner),
+            ("POST", "/api/queues/*/resume"): ("POST", "/api/queues/%s/resume" % owner),
             ("POST", "/api/tasks/*/view_token"): ("POST", "/api/tasks/%s/view_token" % tid),
             ("GET", "/api/tasks/*/history"): ("GET", "/api/tasks/%s/history" % tid),
             ("POST", "/api/tasks/*/signals/*"): ("POST", "/api/tasks/%s/signals/go" % tid),
@@ -242,6 +256,16 @@ class QueryTests(AuthCase):
             ("GET", "/_taskq/authorize/stream/*"): ("GET", "/api/stream/%s" % owner),
             ("GET", "/healthz"): ("GET", "/healthz"),
             ("GET", "/metrics"): ("GET", "/metrics"),
+            ("GET", "/api/tasks/*/output"): ("GET", "/api/tasks/%s/output" % tid),
+            ("GET", "/_taskq/authorize/out/*"): ("GET", "/api/tasks/%s/output/stream" % tid),
+            ("POST", "/api/tasks/bulk"): ("POST", "/api/tasks/bulk"),
+            ("GET", "/api/workers"): ("GET", "/api/workers"),
+            ("GET", "/api/queues/*/series"): ("GET", "/api/queues/%s/series" % owner),
+            ("GET", "/api/breakers"): ("GET", "/api/breakers"),
+            ("POST", "/api/breakers/*/reset"): ("POST", "/api/breakers/%s/reset" % owner),
+            ("POST", "/api/schedules/*/run"): ("POST", "/api/schedules/%s/run" % owner),
+            ("GET", "/api/owners"): ("GET", "/api/owners"),
+            ("PUT", "/api/owners/*/weight"): ("PUT", "/api/owners/%s/weight" % owner),
         }
 
     def assert_refused(self, r, *parts):

@@ -231,7 +231,7 @@ class FcgiReloadTests(TaskqTestCase):
         self.assertEqual(self.api.healthz().status, 200)
 
     def test_stray_signals_do_not_stop_request_threads(self):
-        # SIGUSR2 is the request threads' own wake-up; SIGUSR1 reopens the log (none here)
+        # SIGUSR2 once woke the request threads (ignored now); SIGUSR1 reopens the log (none here)
         for _ in range(3):
             os.kill(self.pid, signal.SIGUSR2)
             os.kill(self.pid, signal.SIGUSR1)

@@ -635,6 +635,45 @@ class TaskqTestCase(unittest.TestCase):
                 parse_time(t[f])
 
 
+class ClassWorkerTestCase(TaskqTestCase):
+    """Base class for a module whose tests share one worker daemon on a queue of their own:
+    queue_prefix names the queue, worker_options() the WorkerProc's keywords. The worker is up
+    (its kinds registered in taskq.kinds) before the first test; after the last, the queue's
+    leftovers are cancelled and the worker stopped."""
+
+    worker = None
+    queue = None
+    queue_prefix = "q"
+
+    @classmethod
+    def worker_options(cls):
+        return {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.queue = unique(cls.queue_prefix)
+        cls.worker = WorkerProc(cls.queue, **cls.worker_options())
+        cls.worker.start()
+        try:
+            cls.worker.worker_id()
+        except Exception:
+            cls.worker.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cancel_queues([cls.queue])
+        except Exception:
+            pass
+        cls.worker.stop()
+
+    def submit_registered(self, kind, payload, **fields):
+        """submit_ok on the class's queue; rides out the seconds in which taskq-fcgi may not
+        know the kinds the worker just registered (400 unknown kind)."""
+        return self.submit_new_kind(kind, payload, queue=self.queue, **fields)
+
+
 # The fault-test helpers live in their own module; importing them here keeps one import line
 # for the tests. (At the end: taskq_faults imports from this module.)
 from taskq_faults import *  # noqa: E402,F401,F403

@@ -10,7 +10,7 @@ int main(void)
 		suite_config,   suite_router,     suite_task,     suite_taskjson, suite_queues,
 		suite_netallow, suite_cmdout,     suite_token,    suite_log,      suite_promtext,
 		suite_cron,     suite_cron_props, suite_tz,       suite_tz_zones, suite_breakers,
-		suite_wstats,   suite_jsondup,    suite_httpwait, suite_change,
+		suite_wstats,   suite_jsondup,    suite_httpwait, suite_change,   suite_httpstream,
 	};
 	SRunner *sr = srunner_create(NULL);
 	int failed;

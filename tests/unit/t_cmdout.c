@@ -1,5 +1,5 @@
-/* Unit tests: a command program's output (worker/kinds/cmdout.c): progress lines, the result rule,
- * the stdout fallback, the line cap, the tails, and input split at any byte. */
+/* Unit tests: a command program's output (worker/kinds/cmdout.c): progress lines, output lines,
+ * the result rule, the stdout fallback, the line cap, the tails, and input split at any byte. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +12,12 @@
 
 static const size_t steps[] = {0, 1, 2, 3, 5, 64}; /* bytes per feed; 0: all at once */
 
-/* The progress calls, as "P msg;" (msg "-" for NULL). */
+/* The progress calls, as "P msg;" (msg "-" for NULL); the output chunks, each as "[chunk]". */
 struct plog {
 	char buf[1024];
 	size_t len;
+	char out[1024];
+	size_t olen;
 };
 
 static void on_progress(void *arg, int pct, const char *msg)
@@ -27,11 +29,20 @@ static void on_progress(void *arg, int pct, const char *msg)
 	l->len += (size_t)n;
 }
 
+static void on_output(void *arg, const char *text, size_t len)
+{
+	struct plog *l = arg;
+	int n = snprintf(l->out + l->olen, sizeof l->out - l->olen, "[%.*s]", (int)len, text);
+
+	ck_assert(n > 0 && (size_t)n < sizeof l->out - l->olen);
+	l->olen += (size_t)n;
+}
+
 /* A reader that has taken out (n bytes), step bytes per call (0: all at once), and its end;
  * its progress calls go to *l. The caller frees it. */
 static struct cmdout *feed(const char *out, size_t n, size_t step, struct plog *l)
 {
-	struct cmdout *co = cmdout_new(on_progress, l);
+	struct cmdout *co = cmdout_new(on_progress, on_output, l);
 
 	memset(l, 0, sizeof *l);
 	ck_assert_ptr_nonnull(co);
@@ -316,7 +327,7 @@ START_TEST(fail_messages)
 		 26, "exit status 1: …\xc3\xa9\xc3\xa9"},
 	};
 	for (size_t i = 0; i < N_OF(cases); i++) {
-		struct cmdout *co = cmdout_new(NULL, NULL);
+		struct cmdout *co = cmdout_new(NULL, NULL, NULL);
 		char err[256];
 
 		ck_assert_ptr_nonnull(co);
@@ -342,7 +353,7 @@ START_TEST(stderr_tail_keeps_the_end)
 	snprintf(want, sizeof want, "exit status 2: %.*s", CMDOUT_ERR_TAIL,
 		 err + n - CMDOUT_ERR_TAIL);
 	for (size_t step = 1; step <= 4097; step += 1024) {
-		struct cmdout *co = cmdout_new(NULL, NULL);
+		struct cmdout *co = cmdout_new(NULL, NULL, NULL);
 
 		ck_assert_ptr_nonnull(co);
 		cmdout_stdout(co, "out\n", 4);
@@ -358,7 +369,7 @@ END_TEST
 /* cmdout_result moves the value out; cmdout_end twice is harmless; free(NULL) is a no-op. */
 START_TEST(ownership)
 {
-	struct cmdout *co = cmdout_new(NULL, NULL);
+	struct cmdout *co = cmdout_new(NULL, NULL, NULL);
 	json_object *a, *b;
 
 	ck_assert_ptr_nonnull(co);
@@ -410,7 +421,7 @@ START_TEST(wait_and_checkpoint_lines)
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct cmdout *co = cmdout_new(NULL, NULL);
+		struct cmdout *co = cmdout_new(NULL, NULL, NULL);
 		const char *name;
 		double t;
 		bool run, got;
@@ -433,7 +444,7 @@ START_TEST(wait_and_checkpoint_lines)
 			"checkpoint {\"next\": 2}\nprogress 40 two\n"
 			"checkpoint [1, \"x\"]\nwait first\nwait second 5\n{\"r\":1}\n";
 		struct plog l = {0};
-		struct cmdout *co = cmdout_new(NULL, &l);
+		struct cmdout *co = cmdout_new(NULL, NULL, &l);
 		const char *name;
 		double t;
 		bool run;
@@ -457,7 +468,7 @@ START_TEST(wait_and_checkpoint_lines)
 		cmdout_free(co);
 	}
 	{
-		struct cmdout *co = cmdout_new(NULL, NULL);
+		struct cmdout *co = cmdout_new(NULL, NULL, NULL);
 
 		ck_assert_ptr_nonnull(co);
 		cmdout_stdout(co, S("checkpoint {oops\ncheckpoint null\n"));
@@ -468,6 +479,32 @@ START_TEST(wait_and_checkpoint_lines)
 }
 END_TEST
 
-UNITS_SUITE(cmdout, 60, progress_lines, results, stdout_fallback, stdout_fallback_keeps_the_end,
-	    value_size_limit, line_cap, value_depth_limit, split_anywhere, fail_messages,
-	    stderr_tail_keeps_the_end, ownership, wait_and_checkpoint_lines)
+/* "output TEXT" lines: TEXT and a line break, a JSON string decoded as it is, "output" alone a
+ * line break; they are neither the result nor the stdout tail, and progress goes on. */
+START_TEST(output_lines)
+{
+	static const char out[] = "output hello world\r\n"
+				  "output \"tok\"\n"
+				  "progress 50 half\n"
+				  "output\n"
+				  "output \"a\\nb \\u00e9\"\n"
+				  "outputs are not output lines\n"
+				  "output [1]\n"
+				  "{\"r\": 1}\n";
+
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		struct plog l;
+		char *result = run(S(out), steps[i], &l);
+
+		ck_assert_str_eq(l.out, "[hello world\n][tok][\n][a\nb \xc3\xa9][[1]\n]");
+		ck_assert_str_eq(l.buf, "50 half;");
+		ck_assert_str_eq(result, "{\"r\":1}");
+		free(result);
+	}
+}
+END_TEST
+
+UNITS_SUITE(cmdout, 60, progress_lines, output_lines, results, stdout_fallback,
+	    stdout_fallback_keeps_the_end, value_size_limit, line_cap, value_depth_limit,
+	    split_anywhere, fail_messages, stderr_tail_keeps_the_end, ownership,
+	    wait_and_checkpoint_lines)

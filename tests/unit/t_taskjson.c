@@ -227,6 +227,25 @@ START_TEST(submit_after)
 }
 END_TEST
 
+/* "ordering": "strict" needs a concurrency key; null is no ordering; nothing else goes. */
+START_TEST(submit_ordering)
+{
+	static const struct pcase cases[] = {
+		{"{\"kind\":\"noop\",\"concurrency_key\":\"k\",\"ordering\":\"strict\"}", TASKQ_OK,
+		 NULL},
+		{"{\"kind\":\"noop\",\"ordering\":null}", TASKQ_OK, NULL},
+		{"{\"kind\":\"noop\",\"ordering\":\"strict\"}", TASKQ_INVAL,
+		 "needs a concurrency_key"},
+		{"{\"kind\":\"noop\",\"concurrency_key\":\"k\",\"ordering\":\"fifo\"}", TASKQ_INVAL,
+		 "ordering must be"},
+		{"{\"kind\":\"noop\",\"concurrency_key\":\"k\",\"ordering\":true}", TASKQ_INVAL,
+		 "ordering must be"},
+	};
+
+	check_submits(cases, N_OF(cases));
+}
+END_TEST
+
 /* 101 ids is one too many; 100 are fine. */
 START_TEST(submit_after_limit)
 {
@@ -382,4 +401,4 @@ END_TEST
 
 UNITS_SUITE(taskjson, 0, submit_bodies, submit_fields_and_defaults, nul_byte_and_depth, encode_task,
 	    submit_after, submit_after_limit, submit_after_fields, ids_from_pg, encode_parents,
-	    encode_unserved)
+	    encode_unserved, submit_ordering)

@@ -67,5 +67,6 @@ Suite *suite_breakers(void);
 Suite *suite_wstats(void);
 Suite *suite_jsondup(void);
 Suite *suite_httpwait(void);
+Suite *suite_httpstream(void);
 
 #endif

@@ -5,8 +5,9 @@
 # Builds var/build (-O2), copies its binaries to var/bench/bin (a rebuild by someone else
 # during the run cannot swap them), starts a fresh stack in var/bench on a free port, runs
 # tests/bench/bench.py and stops the stack. Knobs (environment): REPS (3), QUICK=1, ONLY
-# (raw submit batch drain pickup poll footprint scale writes progress endurance drain1m peers;
-# default all but endurance, drain1m and peers), PGBENCH_SECONDS (10),
+# (raw submit batch drain pickup poll footprint scale writes progress endurance drain1m peers
+# console; default all but endurance, drain1m, peers and console), CONSOLE_N (10,000,000
+# finished tasks for the console's reads; QUICK=1: 1,000,000), CONSOLE_DRAIN_N (200,000), PGBENCH_SECONDS (10),
 # WRK_SECONDS (8), WARMUP_SECONDS (2), DRAIN_N (50000), DRAIN_CONCURRENCY ("8 32"),
 # PICKUP_N (500), PEERS_ONLY (ONLY for the peers' run.sh). Output: the table on stdout,
 # var/bench/results.json and results.md.

@@ -4,7 +4,8 @@
 #
 # Two processes, like an application team would run them: the app itself (python3, a unix
 # socket in run/ that the stack's nginx proxies as /example/) and a taskq-worker of its own
-# that serves the queue "approve" with the command kind "approve" (approve-task.py). Both
+# that serves the queue "approve" with the command kinds "approve" (approve-task.py) and
+# "approve_summary" (summary-task.py: a summary streamed from an LLM API as output). Both
 # log to log/ and stop with ./dev example stop, ./dev stop or the end of ./dev test.
 
 EXAMPLE_QUEUE=approve
@@ -27,7 +28,8 @@ start_example_worker() {
 	running example-worker >/dev/null && return 0
 	launch example-worker "$LOG/example-worker.log" 1 \
 		"$BUILD/taskq-worker" --db "$CONNINFO" --queues "$EXAMPLE_QUEUE" \
-		--commands "approve=$dir/approve-task.py" --concurrency 8 --scheduler off || return 1
+		--commands "approve=$dir/approve-task.py,approve_summary=$dir/summary-task.py" \
+		--concurrency 8 --scheduler off || return 1
 	sleep 0.2
 	running example-worker >/dev/null || {
 		show_tail "$LOG/example-worker.log" 20

@@ -66,6 +66,11 @@ void kind_retry_after(struct kind_ctx *ctx, double seconds);
  * 100. Returns false when the kind must stop now (cancelled, timed out, shutting down, or
  * the task is no longer this worker's). */
 bool kind_progress(struct kind_ctx *ctx, int pct, const char *msg);
+/* Appends len bytes of text to the task's streamed output (GET /api/tasks/{id}/output, the
+ * output stream), apart from its progress: a chunk, written within milliseconds with the
+ * other executors' chunks. Invalid UTF-8 becomes U+FFFD and NUL bytes are dropped; past the
+ * worker's --output-max a task's output is cut (and the cut reported). text is copied. */
+void kind_output(struct kind_ctx *ctx, const char *text, size_t len);
 /* True when the kind must stop now. */
 bool kind_should_stop(struct kind_ctx *ctx);
 /* Sleeps ms milliseconds unless told to stop; returns false when it must stop. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmdout.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "model/signal.h"
 
@@ -25,6 +26,7 @@ struct tail {
 
 struct cmdout {
 	void (*progress)(void *arg, int pct, const char *msg);
+	void (*output)(void *arg, const char *text, size_t len);
 	void *arg;
 	char *line; /* the stdout line being read, with room for '\n' and NUL; owned */
 	size_t linelen, linecap;
@@ -63,27 +65,6 @@ static const char *tail_get(const struct tail *t, size_t *n)
 	return t->buf + t->len - *n;
 }
 
-/* Length of the UTF-8 character at s (n bytes left) if PostgreSQL accepts it, else 0. */
-static size_t utf8_char(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80   ? 1
-		     : s[0] < 0xc2 ? 0
-		     : s[0] < 0xe0 ? 2
-		     : s[0] < 0xf0 ? 3
-		     : s[0] < 0xf5 ? 4
-				   : 0;
-
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-		return 0; /* overlong, surrogate, past U+10FFFF */
-	return len;
-}
-
 /* Copies program output into out (NUL-terminated) as text PostgreSQL stores: NUL and invalid
  * bytes become '?', a character cut at the start is dropped; with one_line, runs of line
  * breaks become " | " and other control characters spaces. */
@@ -95,7 +76,7 @@ static void clean_text(const char *in, size_t n, char *out, size_t outsize, bool
 	while (i < n && i < 3 && (s[i] & 0xc0) == 0x80)
 		i++;
 	while (i < n && o + 4 < outsize) {
-		size_t len = s[i] ? utf8_char(s + i, n - i) : 0;
+		size_t len = s[i] ? utf8_char_len(s + i, n - i) : 0;
 
 		if (one_line && (s[i] == '\n' || s[i] == '\r')) {
 			while (i < n && (s[i] == '\n' || s[i] == '\r'))
@@ -249,6 +230,38 @@ static void checkpoint_line(struct cmdout *co, const char *s)
 	json_object_put(v);
 }
 
+/* "output TEXT" (or "output" alone): hands over the chunk it streams. TEXT that is one JSON
+ * string (it starts with '"') is that string decoded, as it is (a token, a text with its own
+ * line breaks); any other TEXT is that line, with its line break. true when it was one. */
+static bool output_line(struct cmdout *co)
+{
+	const char *text = co->line + 7;
+	size_t len = co->linelen - 7;
+	json_object *v;
+
+	if (strncmp(co->line, "output", 6) || (co->line[6] != ' ' && co->line[6] != '\0'))
+		return false;
+	if (co->line[6] == '\0') {
+		text = co->line + 6; /* the line break alone */
+		len = 0;
+	}
+	if (!co->output)
+		return true;
+	if (len > 0 && text[0] == '"' && (v = json_tokener_parse(text)) != NULL) {
+		if (json_object_is_type(v, json_type_string)) {
+			co->output(co->arg, json_object_get_string(v),
+				   (size_t)json_object_get_string_len(v));
+			json_object_put(v);
+			return true;
+		}
+		json_object_put(v);
+	}
+	co->line[co->linelen] = '\n';
+	co->output(co->arg, text, len + 1);
+	co->line[co->linelen] = '\0';
+	return true;
+}
+
 /* Handles the complete stdout line in co->line (without its '\n'). */
 static void out_line(struct cmdout *co)
 {
@@ -267,7 +280,7 @@ static void out_line(struct cmdout *co)
 			clean_text(msg, strlen(msg), co->msg, sizeof co->msg, true);
 		if (co->progress)
 			co->progress(co->arg, pct, co->msg[0] ? co->msg : NULL);
-	} else {
+	} else if (!output_line(co)) {
 		co->line[co->linelen++] = '\n';
 		co->line[co->linelen] = '\0';
 		tail_put(&co->outtail, co->line, co->linelen);
@@ -292,11 +305,13 @@ static void line_append(struct cmdout *co, const char *p, size_t n)
 	co->linelen += n;
 }
 
-struct cmdout *cmdout_new(void (*progress)(void *arg, int pct, const char *msg), void *arg)
+struct cmdout *cmdout_new(void (*progress)(void *arg, int pct, const char *msg),
+			  void (*output)(void *arg, const char *text, size_t len), void *arg)
 {
 	struct cmdout *co = xcalloc(1, sizeof *co);
 
 	co->progress = progress;
+	co->output = output;
 	co->arg = arg;
 	co->outtail.cap = CMDOUT_OUT_TAIL;
 	co->errtail.cap = CMDOUT_ERR_TAIL;

@@ -4,7 +4,7 @@
  * process, a descriptor or a kind_ctx (command.c does that and feeds it). It owns the stdout
  * and stderr half of the command kind's contract (stated in command.c's header): splitting
  * stdout into lines (cut at CMDOUT_LINE_MAX, a trailing CR dropped), "progress P[ message]"
- * lines, the result (the last complete JSON value jsonb takes, else {"stdout": <tail>}), the
+ * lines, "output TEXT" lines (streamed output), the result (the last complete JSON value jsonb takes, else {"stdout": <tail>}), the
  * bounded tails of stdout and stderr, and cleaning what it hands out into text PostgreSQL
  * stores (valid UTF-8, no NUL). It keeps no more than the two tails, the line being read and
  * the value being read, whatever the program prints. It also reads the lines of the wait
@@ -29,10 +29,13 @@ struct cmdout;
  * A reader of one program run. progress(arg, pct, msg) is called for each progress line, in
  * order, from inside cmdout_stdout or cmdout_end: pct is 0..100, msg the latest non-empty
  * message so far cleaned to one line, or NULL when there has been none; msg is borrowed for the
- * call. progress may be NULL. Returns NULL when out of memory (the JSON tokener); the caller
+ * call. output(arg, text, len) is called for each "output TEXT" line with the chunk it
+ * streams (TEXT decoded when it is one JSON string, else TEXT and a '\n'; raw bytes, borrowed
+ * for the call). Either may be NULL. Returns NULL when out of memory (the JSON tokener); the caller
  * frees the reader with cmdout_free.
  */
-struct cmdout *cmdout_new(void (*progress)(void *arg, int pct, const char *msg), void *arg);
+struct cmdout *cmdout_new(void (*progress)(void *arg, int pct, const char *msg),
+			  void (*output)(void *arg, const char *text, size_t len), void *arg);
 /* Frees the reader and what it holds; cmdout_free(NULL) is a no-op. */
 void cmdout_free(struct cmdout *co);
 

@@ -23,8 +23,11 @@
  *   is read (the next run gets it as TASKQ_CHECKPOINT); "wait NAME [TIMEOUT_S [fail|run]]"
  *   makes an exit 0 a wait for signal NAME (the task turns waiting, its attempt not
  *   counted, and runs again when the signal comes, or fails at the timeout, or runs
- *   without it with "run"); a malformed wait or checkpoint line fails the task for good.
- *   Any other line is output. The result is the last JSON value in the
+ *   without it with "run"); a malformed wait or checkpoint line fails the task for good;
+ *   "output TEXT" appends a chunk to the task's streamed output (TEXT that is one JSON
+ *   string, "output \"tok\"", is that string decoded, without a line break added; any
+ *   other TEXT is the line with its '\n'; "output" alone is a line break). Any other line
+ *   is output. The result is the last JSON value in the
  *   output: a line continues the value an earlier line left open (pretty-printed JSON), or
  *   else is tried as the start of a new one. A value fills its lines alone (whitespace aside),
  *   is at most 1 MiB and 32 levels deep, is not null, and holds no NaN, Infinity or U+0000
@@ -115,6 +118,14 @@ static void on_checkpoint(void *arg, const char *json)
 	if (!kind_checkpoint(r->ctx, json, r->cp_error, sizeof r->cp_error) && !r->exited &&
 	    !r->stopping)
 		stop(r);
+}
+
+/* cmdout's output callback: an "output TEXT" line's chunk goes to the task's output. */
+static void on_output(void *arg, const char *text, size_t len)
+{
+	struct run *r = arg;
+
+	kind_output(r->ctx, text, len);
 }
 
 /* Writes what the stdin pipe takes; closes it when all is written or the program is gone.
@@ -479,7 +490,7 @@ enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload, js
 	r.input = xmalloc(r.inlen);
 	memcpy(r.input, json, r.inlen - 1);
 	r.input[r.inlen - 1] = '\n';
-	if (!(r.co = cmdout_new(on_progress, &r))) {
+	if (!(r.co = cmdout_new(on_progress, on_output, &r))) {
 		snprintf(err, errsize, "out of memory");
 		goto out;
 	}

@@ -1,7 +1,7 @@
 /*
  * http: the kind that makes one HTTP request with libcurl (an LLM API, a partner API, a
  * webhook). Payload {"method","url","headers"?,"body"?|"json"?,"timeout_s"?,"expect_status"?,
- * "config_headers"?}. Every connection's address passes the SSRF policy
+ * "config_headers"?,"stream"?}. Every connection's address passes the SSRF policy
  * (worker/kinds/netallow.c) before it is opened; redirects are followed here, not by libcurl,
  * so each hop's URL is checked too. The exchange itself is worker/kinds/httpreq.c's (the
  * kind's client), the payload and result JSON worker/kinds/httpjson.c's: this file decides
@@ -11,6 +11,9 @@
  * asks to wait (worker/kinds/httpwait.c: a 429 or 503 with Retry-After, a spent rate-limit
  * budget) throttles the host for every worker instead, and a 429 or 503 (or a 403 whose budget
  * is spent) puts its task back in the queue until then without spending its attempt.
+ * With "stream": true, a 2xx answer's body is relayed to the task's streamed output as it
+ * arrives (worker/kinds/httpstream.c cuts it into chunks: one per Server-Sent Event), besides
+ * the result it makes as usual.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 #include "api.h"
 #include "httpjson.h"
 #include "httpreq.h"
+#include "httpstream.h"
 #include "httpwait.h"
 
 #define HTTP_DEFAULT_TIMEOUT_S 30
@@ -70,6 +74,28 @@ static bool on_progress(void *arg, long long now, long long total)
 		return !kind_should_stop(ctx);
 	snprintf(msg, sizeof msg, "received %lld of %lld bytes", now, total);
 	return kind_progress(ctx, (int)(now * 99 / total), msg);
+}
+
+/* What a streamed exchange relays. */
+struct relay {
+	struct kind_ctx *ctx;
+	struct http_exchange *x;
+	struct httpstream *s;
+};
+
+static void relay_emit(void *arg, const char *text, size_t len)
+{
+	kind_output(((struct relay *)arg)->ctx, text, len);
+}
+
+/* httpreq's sink: a piece of a 2xx body, as it arrives. */
+static void relay_body(void *arg, const char *data, size_t len)
+{
+	struct relay *r = arg;
+	json_object *ct = NULL;
+
+	json_object_object_get_ex(r->x->headers, "content-type", &ct);
+	httpstream_data(r->s, ct ? json_object_get_string(ct) : NULL, data, len);
 }
 
 /* Turns a finished exchange into the task's result or failure. */
@@ -174,6 +200,7 @@ static enum kind_result http_run(struct kind_ctx *ctx, json_object *payload, jso
 	double timeout;
 	char host[KIND_HOST_KEY_MAX + 1];
 	bool guarded;
+	struct relay relay = {.ctx = ctx, .x = &x};
 
 	if (!httpjson_parse(payload, &rq, err, errsize))
 		return KIND_FAIL_HARD;
@@ -194,6 +221,11 @@ static enum kind_result http_run(struct kind_ctx *ctx, json_object *payload, jso
 	}
 
 	httpreq_exchange_init(&x);
+	if (rq.stream) {
+		relay.s = httpstream_new(relay_emit, &relay);
+		x.sink = relay_body;
+		x.sink_arg = &relay;
+	}
 	for (int hop = 0;; hop++) {
 		o = httpreq_perform(&rq, &x, timeout, on_progress, ctx, err, errsize);
 		if (o != HTTP_DONE || !x.redirect || hop >= HTTP_MAX_REDIRECTS)
@@ -202,6 +234,10 @@ static enum kind_result http_run(struct kind_ctx *ctx, json_object *payload, jso
 			o = HTTP_REFUSED; /* a redirect it cannot follow fails the task for good */
 			break;
 		}
+	}
+	if (relay.s) {
+		httpstream_end(relay.s);
+		httpstream_free(relay.s);
 	}
 	if (guarded && o == HTTP_DONE &&
 	    (kr = throttle(ctx, host, &x, codes, ncodes, err, errsize)) != KIND_OK) {

@@ -106,6 +106,12 @@ static bool parse_fields(json_object *payload, struct http_request *rq, char *er
 		} else if (!strcmp(key, "config_headers")) {
 			if (!httpreq_config_headers(v, rq, err, errsize))
 				return false;
+		} else if (!strcmp(key, "stream")) {
+			if (!json_object_is_type(v, json_type_boolean)) {
+				snprintf(err, errsize, "http: stream must be true or false");
+				return false;
+			}
+			rq->stream = json_object_get_boolean(v);
 		} else if (strcmp(key, "expect_status") != 0) {
 			snprintf(err, errsize, "http: unknown payload field '%.60s'", key);
 			return false;

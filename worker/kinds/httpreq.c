@@ -227,6 +227,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	struct http_exchange *x = t->x;
 	size_t max_body = (size_t)t->conf->max_body, len = size * n, room = max_body - x->body_len;
 
+	if (x->sink && x->status >= 200 && x->status < 300)
+		x->sink(x->sink_arg, data, len);
 	if (len > room) {
 		len = room;
 		x->truncated = true;
@@ -253,6 +255,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	const char *colon = memchr(data, ':', len);
 
 	if (len >= 5 && !strncmp(data, "HTTP/", 5)) { /* a new response (after a 100 Continue) */
+		const char *sp = memchr(data, ' ', len);
+		x->status = sp ? strtol(sp + 1, NULL, 10) : 0; /* for the sink; curl's at the end */
 		json_object_put(x->headers);
 		x->headers = json_object_new_object();
 		memset(&x->wait, 0, sizeof x->wait);
@@ -511,7 +515,13 @@ bool httpreq_follow(struct http_request *rq, struct http_exchange *x, char *err,
 		rq->body = NULL;
 		rq->body_len = 0;
 	}
-	httpreq_exchange_cleanup(x);
-	httpreq_exchange_init(x);
+	{
+		void (*sink)(void *, const char *, size_t) = x->sink;
+		void *sink_arg = x->sink_arg;
+		httpreq_exchange_cleanup(x);
+		httpreq_exchange_init(x);
+		x->sink = sink;
+		x->sink_arg = sink_arg;
+	}
 	return true;
 }

@@ -25,6 +25,7 @@ struct http_request {
 	char *body; /* NULL: no body */
 	size_t body_len;
 	double timeout_s; /* 0: the caller's default */
+	bool stream;      /* the payload's "stream": relay the body as it arrives */
 };
 
 struct http_exchange {
@@ -39,6 +40,11 @@ struct http_exchange {
 	double retry_after_s;          /* from Retry-After, 0 when absent (or malformed) */
 	struct http_wait_headers wait; /* Retry-After and the rate-limit headers, raw */
 	char refused[64];              /* the address a connection was refused to */
+	/* NULL, or called with each piece of a 2xx response's body as libcurl hands it over
+	 * (before the cap cuts it): a streamed body relayed as it arrives. Kept by
+	 * httpreq_follow. */
+	void (*sink)(void *arg, const char *data, size_t len);
+	void *sink_arg;
 };
 
 enum http_outcome { HTTP_DONE, HTTP_STOPPED, HTTP_REFUSED, HTTP_NET_ERROR };

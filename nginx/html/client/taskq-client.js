@@ -150,7 +150,7 @@ export function setViewCookie(url, token, nowMs = Date.now()) {
   if (u.origin !== loc.origin) return false;
   const left = Math.floor(viewTokenExpiry(token) - nowMs / 1000);
   // an expired one is sent a minute all the same: the server says what is wrong with it
-  doc.cookie = `taskq_view=${token}; path=${u.pathname.replace(/\/events$/, "")}; max-age=${left > 0 ? left : 60}; ` +
+  doc.cookie = `taskq_view=${token}; path=${u.pathname.replace(/\/(events|output\/stream)$/, "")}; max-age=${left > 0 ? left : 60}; ` +
     `SameSite=Strict${loc.protocol === "https:" ? "; Secure" : ""}`;
   return true;
 }
