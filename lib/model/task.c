@@ -8,8 +8,8 @@
 
 #include "model/record.h"
 
-static const char *const state_names[TASK_STATES] = {
-	"queued", "running", "succeeded", "failed", "cancelled", "held", "waiting"};
+static const char *const state_names[TASK_STATES] = {"queued",    "running", "succeeded", "failed",
+						     "cancelled", "held",    "waiting"};
 
 #define T(type, member) FIELD(struct task, type, member)
 static const struct field task_fields[] = {

@@ -46,10 +46,10 @@ struct task {
 	/* JSON text: the signals received so far ({name: payload}; NULL: none), what it waits for
 	 * ({"signal","until","on_timeout"} or NULL), the last checkpoint of its program */
 	char *signals, *waiting_for, *checkpoint;
-	int position;        /* a ready queued task's place in line (1: next); -1: none */
-	int eta_s;           /* seconds until it starts, as expected; -1: unknown */
-	char *ordering;      /* "strict" (started in submit order within its key), or NULL */
-	int start_by_s;      /* -1: none (flow control: expires unless started by then) */
+	int position;   /* a ready queued task's place in line (1: next); -1: none */
+	int eta_s;      /* seconds until it starts, as expected; -1: unknown */
+	char *ordering; /* "strict" (started in submit order within its key), or NULL */
+	int start_by_s; /* -1: none (flow control: expires unless started by then) */
 };
 
 /* The task record's fields, in the order of the task JSON (model/record.h): row_task decodes
@@ -88,7 +88,7 @@ struct task_new {
 	/* {"signal", "timeout_s"?, "on_timeout"?}: it waits for that signal before its first run
 	 * (borrowed, checked by taskjson_parse_submit); NULL: none */
 	struct json_object *wait_for;
-	bool strict;       /* ordering "strict": its key starts it in submit order */
+	bool strict; /* ordering "strict": its key starts it in submit order */
 	/* Flow control (docs/flow-control.md); -1: none. debounce_ms and supersede need a
 	 * dedupe_key, max_delay_ms needs debounce_ms. */
 	int debounce_ms, max_delay_ms, start_by_s;
