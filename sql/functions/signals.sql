@@ -55,8 +55,8 @@ END $$;
 
 -- A signal for a task: stored in its signals; a task that waits for it goes back to the
 -- queue at once (and the workers are woken). Outcomes: 'resumed' (it waited for this one),
--- 'stored' (queued, running, or waiting for another), 'final' (the task is finished: nothing
--- stored), 'not_found'; t is the task as it is now.
+-- 'stored' (queued, running, held, or waiting for another), 'final' (the task is finished:
+-- nothing stored), 'not_found'; t is the task as it is now.
 CREATE OR REPLACE FUNCTION taskq.signal(task uuid, name text, payload jsonb DEFAULT NULL,
                                         OUT outcome text, OUT t taskq.tasks)
 LANGUAGE plpgsql AS $$
@@ -71,7 +71,7 @@ BEGIN
     outcome := 'not_found';
     RETURN;
   END IF;
-  IF was NOT IN ('queued', 'running', 'waiting') THEN
+  IF was NOT IN ('queued', 'running', 'held', 'waiting') THEN
     SELECT * INTO t FROM taskq.tasks x WHERE x.id = task;
     outcome := 'final';
     RETURN;
