@@ -101,8 +101,8 @@ static int print_queues(struct db *db, const char *owner)
 {
 	struct table t = {.ncols = 14,
 			  .head = {"QUEUE", "QUEUED", "DELAYED", "BLOCKED", "RUNNING", "SUCCEEDED",
-				   "FAILED", "CANCELLED", "OLDEST", "DONE/MIN", "WORKERS", "HELD",
-				   "PAUSED", "WAITING"},
+				   "FAILED", "CANCELLED", "OLDEST", "DONE/MIN", "WORKERS",
+				   "WAITING", "HELD", "PAUSED"},
 			  .right = {false, true, true, true, true, true, true, true, true, true,
 				    true, true, true, true}};
 	struct queue_stat *q;
@@ -123,9 +123,9 @@ static int print_queues(struct db *db, const char *owner)
 		row[8] = age(q[i].oldest_queued_s);
 		row[9] = cell("%lld", q[i].finished_last_minute);
 		row[10] = cell("%lld", q[i].workers);
-		row[11] = cell("%lld", q[i].count[TASK_HELD]);
-		row[12] = xstrdup(q[i].paused ? "paused" : "-");
-		row[13] = cell("%lld", q[i].count[TASK_WAITING]);
+		row[11] = cell("%lld", q[i].count[TASK_WAITING]);
+		row[12] = cell("%lld", q[i].count[TASK_HELD]);
+		row[13] = xstrdup(q[i].paused ? "paused" : "-");
 		table_add(&t, row);
 	}
 	if (n == 0)
