@@ -38,7 +38,7 @@ enum cli_exit {
  * text: the task's fields are checked by the HTTP API's rules (cli/taskbody.c). */
 struct cli_opts {
 	const char *db, *sql_dir, *queue, *state, *kind, *owner, *expires, *note, *file, *tz,
-		*after, *after_policy, *token, *before;
+		*after, *after_policy, *token, *before, *wait_for;
 	const char *priority, *delay, *max_attempts, *timeout, *dedupe_key, *concurrency_key,
 		*limit, *backfill, *ordering;
 	const char *debounce_ms, *max_delay_ms, *on_conflict, *start_by; /* flow control */
@@ -85,6 +85,8 @@ int cmd_submit_file(struct db *db, const struct cli_opts *o, const char *path);
 int cmd_status(struct db *db, const char *id);
 int cmd_cancel(struct db *db, const char *id);
 int cmd_retry(struct db *db, const char *id);
+/* taskq signal ID NAME [JSON]: sends the task signal NAME with the payload JSON. */
+int cmd_signal(struct db *db, const char *id, const char *name, const char *payload);
 /* queue pause|resume NAME */
 int cmd_queue(struct db *db, char **args);
 int cmd_hold(struct db *db, const char *id);

@@ -16,7 +16,7 @@
 #include "store/metrics.h"
 #include "base/xalloc.h"
 
-#define NCOLS 13
+#define NCOLS 14
 
 /* A table of text cells printed in aligned columns: numbers right-aligned, text left-aligned
  * (unpadded in the last column). */
@@ -99,12 +99,12 @@ static char *age(double s)
 
 static int print_queues(struct db *db, const char *owner)
 {
-	struct table t = {.ncols = 13,
+	struct table t = {.ncols = 14,
 			  .head = {"QUEUE", "QUEUED", "DELAYED", "BLOCKED", "RUNNING", "SUCCEEDED",
-				   "FAILED", "CANCELLED", "OLDEST", "DONE/MIN", "WORKERS", "HELD",
-				   "PAUSED"},
+				   "FAILED", "CANCELLED", "OLDEST", "DONE/MIN", "WORKERS",
+				   "WAITING", "HELD", "PAUSED"},
 			  .right = {false, true, true, true, true, true, true, true, true, true,
-				    true, true, true}};
+				    true, true, true, true}};
 	struct queue_stat *q;
 	struct taskq_err err;
 	char warning[200];
@@ -123,8 +123,9 @@ static int print_queues(struct db *db, const char *owner)
 		row[8] = age(q[i].oldest_queued_s);
 		row[9] = cell("%lld", q[i].finished_last_minute);
 		row[10] = cell("%lld", q[i].workers);
-		row[11] = cell("%lld", q[i].count[TASK_HELD]);
-		row[12] = xstrdup(q[i].paused ? "paused" : "-");
+		row[11] = cell("%lld", q[i].count[TASK_WAITING]);
+		row[12] = cell("%lld", q[i].count[TASK_HELD]);
+		row[13] = xstrdup(q[i].paused ? "paused" : "-");
 		table_add(&t, row);
 	}
 	if (n == 0)

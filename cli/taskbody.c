@@ -23,6 +23,7 @@ static const struct {
 	{"ordering", "--ordering"},
 	{"after_policy", "--after-policy"},
 	{"after", "--after"},
+	{"wait_for", "--wait-for"},
 	{"tz", "--tz"},
 	{"backfill", "--backfill"},
 	{"debounce_ms", "--debounce-ms"},
@@ -100,6 +101,26 @@ static void add_after(json_object *body, const char *list)
 	json_object_object_add(body, "after", a);
 }
 
+/* --wait-for NAME, or a JSON object as the API's wait_for; false after saying why its JSON
+ * does not parse. */
+static bool add_wait_for(json_object *body, const char *text, int *code)
+{
+	struct taskq_err err;
+	json_object *v;
+
+	if (!text)
+		return true;
+	if (*text != '{') {
+		v = json_object_new_object();
+		json_object_object_add(v, "signal", json_object_new_string(text));
+	} else if (taskjson_parse(text, strlen(text), &v, &err) != TASKQ_OK) {
+		*code = cli_data_error("--wait-for: %s", err.msg);
+		return false;
+	}
+	json_object_object_add(body, "wait_for", v);
+	return true;
+}
+
 static void add_template(json_object *body, const struct cli_opts *o, const char *kind)
 {
 	add_string(body, "kind", kind);
@@ -125,7 +146,7 @@ json_object *taskbody_submit(const struct cli_opts *o, const char *kind, const c
 	add_number(body, "max_delay_ms", o->max_delay_ms);
 	add_string(body, "on_conflict", o->on_conflict);
 	add_number(body, "start_by_s", o->start_by);
-	if (!add_payload(body, payload, code)) {
+	if (!add_wait_for(body, o->wait_for, code) || !add_payload(body, payload, code)) {
 		json_object_put(body);
 		return NULL;
 	}

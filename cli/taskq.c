@@ -68,6 +68,10 @@ static const struct config_opt g_opts[] = {
 	{"start-by", NULL, CFG_STR, NULL, 0, 0,
 	 "seconds: a task not started this long after it became runnable is cancelled (submit)",
 	 &g_cli.start_by},
+	{"wait-for", NULL, CFG_STR, NULL, 0, 0,
+	 "wait for this signal before the first run: NAME, or a JSON object {\"signal\", "
+	 "\"timeout_s\", \"on_timeout\"} as POST /api/tasks takes it (submit)",
+	 &g_cli.wait_for},
 	{"file", NULL, CFG_STR, NULL, 0, 0,
 	 "tasks to submit, one JSON object a line (- for stdin), in statements of 1,000 (submit)",
 	 &g_cli.file},
@@ -118,6 +122,8 @@ static const char synopsis[] =
 	"  history ID              the task's events: claims, retries, the outcome\n"
 	"  cancel ID               cancel a queued task, or ask a running one to stop\n"
 	"  retry ID                queue a failed or cancelled task again\n"
+	"  signal ID NAME [JSON]   send the task signal NAME (JSON: its payload); a task that\n"
+	"                          waits for it runs again (submit --wait-for NAME waits first)\n"
 	"  hold ID                 keep a queued task from starting until unhold\n"
 	"  unhold ID               queue a held task again\n"
 	"  queue pause|resume NAME no task of a paused queue starts (running ones finish);\n"
@@ -203,6 +209,11 @@ static int run_retry(struct db *db, char **a)
 	return cmd_retry(db, a[0]);
 }
 
+static int run_signal(struct db *db, char **a)
+{
+	return cmd_signal(db, a[0], a[1], a[2]);
+}
+
 static int run_hold(struct db *db, char **a)
 {
 	return cmd_hold(db, a[0]);
@@ -267,6 +278,7 @@ static const struct command {
 	{"history", 1, 1, run_history, " ID", true, false, true},
 	{"cancel", 1, 1, run_cancel, " ID", true, false, false},
 	{"retry", 1, 1, run_retry, " ID", true, false, false},
+	{"signal", 2, 3, run_signal, " ID NAME [JSON]", true, false, false},
 	{"hold", 1, 1, run_hold, " ID", true, false, false},
 	{"unhold", 1, 1, run_unhold, " ID", true, false, false},
 	{"queue", 2, 3, run_queue, " pause|resume NAME | aging QUEUE SECONDS", false, true, false},

@@ -1,6 +1,6 @@
 /*
  * verbs: the one-shot commands on one task: submit (then maybe follow it), status, cancel and
- * retry. A submit's options are checked by the HTTP API's own rules (taskbody.h); the queue's
+ * retry, signal. A submit's options are checked by the HTTP API's own rules (taskbody.h); the queue's
  * rules live in sql/.
  */
 #include <stdlib.h>
@@ -12,6 +12,8 @@
 #include "store/tasks.h"
 #include "store/submit.h"
 #include "store/chains.h"
+#include "store/signals.h"
+#include "model/signal.h"
 #include "cred/token.h"
 #include "model/taskjson.h"
 
@@ -39,7 +41,7 @@ int cmd_submit(struct db *db, const struct cli_opts *o, const char *kind, const 
 	if (o->owner)
 		n.owner = o->owner;
 	/* with --owner, as that owner: its own tasks only may be parents */
-	if (n.after || n.debounce_ms >= 0 || n.supersede
+	if (n.after || n.wait_for || n.debounce_ms >= 0 || n.supersede
 		    ? store_submit_after(db, &n, o->owner, &t, &created, &err)
 		    : store_submit(db, &n, &t, &created, &err)) {
 		rc = cli_fail(&err);
@@ -125,4 +127,35 @@ int cmd_retry(struct db *db, const char *id)
 	store_wake(db, &err);
 	puts("queued");
 	return CLI_OK;
+}
+
+int cmd_signal(struct db *db, const char *id, const char *name, const char *payload)
+{
+	struct task t = {0};
+	struct taskq_err err;
+	enum signal_outcome oc;
+	json_object *v = NULL;
+	int rc;
+
+	if ((rc = cli_check_id(id)))
+		return rc;
+	if (!signal_name_valid(name))
+		return cli_data_error("signal names are " SIGNAL_NAME_RULE);
+	if (payload && taskjson_parse(payload, strlen(payload), &v, &err) != TASKQ_OK)
+		return cli_data_error("the payload: %s", err.msg);
+	json_object_put(v);
+	if (payload && strlen(payload) > SIGNAL_PAYLOAD_MAX)
+		return cli_data_error("a signal's payload is at most 65536 bytes");
+	if (store_signal(db, id, name, payload, &t, &oc, &err))
+		return cli_fail(&err);
+	if (oc == SIGNAL_FINAL) {
+		printf("task already %s\n", task_state_name(t.state));
+		rc = CLI_WRONG_STATE;
+	} else {
+		puts(oc == SIGNAL_RESUMED ? "resumed" : "stored");
+		if (oc == SIGNAL_RESUMED)
+			store_wake(db, &err);
+	}
+	task_cleanup(&t);
+	return rc;
 }

@@ -228,7 +228,7 @@ bool auth_view_admits(struct req *r, int flags)
 {
 	if (!r->who.view)
 		return true;
-	if (!(flags & (ROUTE_VIEW | ROUTE_VIEW_CANCEL))) {
+	if (!(flags & (ROUTE_VIEW | ROUTE_VIEW_CANCEL | ROUTE_VIEW_SIGNAL))) {
 		resp_error_status(r, 403, "forbidden", "a view token reads only its own task",
 				  NULL);
 		return false;
@@ -236,6 +236,11 @@ bool auth_view_admits(struct req *r, int flags)
 	if ((flags & ROUTE_VIEW_CANCEL) && !r->who.view_cancel) {
 		resp_error_status(r, 403, "forbidden", "this view token may not cancel the task",
 				  NULL);
+		return false;
+	}
+	if ((flags & ROUTE_VIEW_SIGNAL) && !r->who.view_signal) {
+		resp_error_status(r, 403, "forbidden",
+				  "this view token may not send the task signals", NULL);
 		return false;
 	}
 	if (r->cap[0] && strcasecmp(r->cap[0], r->who.view_task) != 0) {

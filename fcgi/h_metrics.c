@@ -54,7 +54,7 @@ struct qagg {
 	long long count[TASK_STATES], last_minute[TASK_STATES];
 	double oldest;
 	long long delayed, blocked, workers, paused;
-	long long finished_total[5];
+	long long finished_total[TASK_STATES];
 };
 
 /* The entry of queue in a[0..*n), added when missing. */
@@ -81,7 +81,7 @@ static struct qagg *aggregate(const struct metrics_db *m, int *nout)
 		int s = task_state_parse(m->q[i].state);
 
 		e = entry(a, &n, m->q[i].queue);
-		if (s < 0)
+		if (s < 0 || s >= TASK_STATES)
 			continue;
 		e->count[s] = m->q[i].count;
 		e->last_minute[s] = m->q[i].finished_last_minute;
@@ -95,7 +95,7 @@ static struct qagg *aggregate(const struct metrics_db *m, int *nout)
 		int s = task_state_parse(m->c[i].state);
 
 		e = entry(a, &n, m->c[i].queue);
-		if (s >= 0 && s <= 4)
+		if (s >= 0 && s < TASK_STATES)
 			e->finished_total[s] += m->c[i].n;
 	}
 	for (int i = 0; i < m->ns; i++)

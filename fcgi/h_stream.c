@@ -79,7 +79,7 @@ void h_authorize_owner_stream(struct req *r)
 
 /* GET /api/me: {"owner","admin","read_only","auth"} (a read-only token: admin and read_only,
  * it sees all and changes nothing) — what the dashboard needs to pick its feed; for a
- * view token also {"view":{"task","cancel","expires_in_s"}}. */
+ * view token also {"view":{"task","cancel","signal","expires_in_s"}}. */
 void h_me(struct req *r)
 {
 	json_object *o = json_object_new_object();
@@ -92,6 +92,7 @@ void h_me(struct req *r)
 		json_object *v = json_object_new_object();
 		json_object_object_add(v, "task", json_object_new_string(r->who.view_task));
 		json_object_object_add(v, "cancel", json_object_new_boolean(r->who.view_cancel));
+		json_object_object_add(v, "signal", json_object_new_boolean(r->who.view_signal));
 		json_object_object_add(
 			v, "expires_in_s",
 			json_object_new_int64(r->who.view_expires - (long long)time(NULL)));

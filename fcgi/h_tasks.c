@@ -25,8 +25,7 @@
 
 #define LIST_DEFAULT 50
 
-/* The {id} of the route, checked; answers 400 and returns NULL when it is not a UUID. */
-static const char *path_id(struct req *r)
+const char *path_id(struct req *r)
 {
 	if (!task_id_valid(r->cap[0])) {
 		resp_error(r, TASKQ_BAD_ID, "task id must be a UUID");
@@ -64,8 +63,7 @@ static enum taskq_rc visible_read(struct req *r, const char *id, long long known
 	return rc;
 }
 
-/* For verbs that change a task: may r act on it (checked first; owners never change). */
-static bool may_act(struct req *r, const char *id)
+bool may_act(struct req *r, const char *id)
 {
 	struct task t = {0};
 	struct taskq_err err;
@@ -242,8 +240,9 @@ void h_task_release(struct req *r)
 }
 
 /* The optional body of POST /api/tasks/{id}/view_token: {"ttl_s": 1…VIEW_TTL_MAX_S,
- * "cancel": bool}. false: it answered 400 (or 411/413/415 from body_read_json). */
-static bool view_token_args(struct req *r, long *ttl_s, bool *cancel)
+ * "cancel": bool, "signal": bool}. false: it answered 400 (or 411/413/415 from
+ * body_read_json). */
+static bool view_token_args(struct req *r, long *ttl_s, bool *cancel, bool *signal)
 {
 	const char *cl = req_param(r, "CONTENT_LENGTH");
 	json_object *body;
@@ -265,11 +264,15 @@ static bool view_token_args(struct req *r, long *ttl_s, bool *cancel)
 			*ttl_s = (long)v;
 		else if (!strcmp(key, "cancel") && json_object_is_type(val, json_type_boolean))
 			*cancel = json_object_get_boolean(val);
+		else if (!strcmp(key, "signal") && json_object_is_type(val, json_type_boolean))
+			*signal = json_object_get_boolean(val);
 		else
 			bad = !strcmp(key, "ttl_s")
 				      ? "ttl_s must be a whole number of seconds, 1 to 2592000"
 			      : !strcmp(key, "cancel") ? "cancel must be true or false"
-						       : "the fields here are ttl_s and cancel";
+			      : !strcmp(key, "signal")
+				      ? "signal must be true or false"
+				      : "the fields here are ttl_s, cancel and signal";
 		if (bad)
 			break;
 	}
@@ -285,20 +288,20 @@ void h_task_view_token(struct req *r)
 	struct taskq_err err;
 	const char *id = path_id(r);
 	long ttl_s = settings_view_ttl() > 0 ? settings_view_ttl() : 3600;
-	bool cancel = false;
+	bool cancel = false, signal = false;
 	long long expires;
 	char tok[VIEW_TOKEN_LEN + 1], at[32];
 	struct tm tm;
 	time_t e;
 	json_object *o;
 
-	if (!id || !view_token_args(r, &ttl_s, &cancel))
+	if (!id || !view_token_args(r, &ttl_s, &cancel, &signal))
 		return;
 	if (visible_task(r, id, &t, &err)) {
 		resp_error(r, err.rc, err.msg);
 		return;
 	}
-	if (!viewauth_sign(r, t.id, ttl_s, cancel, tok, &expires)) {
+	if (!viewauth_sign(r, t.id, ttl_s, cancel, signal, tok, &expires)) {
 		resp_error(r, TASKQ_DB_DOWN, "no view key");
 		task_cleanup(&t);
 		return;
@@ -309,6 +312,7 @@ void h_task_view_token(struct req *r)
 	json_object_object_add(o, "task", json_object_new_string(t.id));
 	json_object_object_add(o, "view_token", json_object_new_string(tok));
 	json_object_object_add(o, "cancel", json_object_new_boolean(cancel));
+	json_object_object_add(o, "signal", json_object_new_boolean(signal));
 	json_object_object_add(o, "expires_at", json_object_new_string(at));
 	resp_json(r, 200, o, NULL);
 	task_cleanup(&t);

@@ -39,6 +39,16 @@ void h_authorize_stream(struct req *r);
 void h_authorize_owner_stream(struct req *r);
 void h_me(struct req *r);
 void h_metrics(struct req *r);
+void h_task_signal(struct req *r);
+void h_task_signal_token(struct req *r);
+void h_signal_link(struct req *r);
+
+/* Shared by the /api/tasks/{id}… handlers (fcgi/h_tasks.c). The {id} of the route, checked;
+ * answers 400 and returns NULL when it is not a UUID. */
+const char *path_id(struct req *r);
+/* For verbs that change a task: may r act on it (checked first; owners never change); when
+ * not, it has answered (404). */
+bool may_act(struct req *r, const char *id);
 /* the console's (h_console.c, h_bulk.c) */
 void h_workers(struct req *r);
 void h_queue_series(struct req *r);

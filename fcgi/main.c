@@ -56,21 +56,30 @@ static int g_listen_fd;
 static bool admitted(struct req *r, int flags)
 {
 	const char *gate;
+	bool reads = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
 
-	if (flags & ROUTE_PUBLIC)
-		return true;
-	/* nginx's loopback-only location sets this FastCGI parameter (a client cannot: its
-	 * headers arrive as HTTP_*), so a local scraper needs no token */
-	if ((flags & ROUTE_LOOPBACK) && (gate = req_param(r, "TASKQ_LOOPBACK_ONLY")) &&
-	    !strcmp(gate, "1"))
-		return true;
-	if (!auth_request(r) || !auth_view_admits(r, flags))
-		return false;
-	if ((flags & ROUTE_ADMIN) && !r->who.admin) {
-		resp_error_status(r, 403, "forbidden", "this route needs an admin token", NULL);
-		return false;
+	if (flags & ROUTE_PUBLIC) {
+		/* no token needed; but one sent along to a route that changes something (a
+		 * signal link) is honoured: a read-only token changes nothing, there either */
+		if (reads || !req_param(r, "HTTP_AUTHORIZATION"))
+			return true;
+		if (!auth_request(r))
+			return false;
+	} else {
+		/* nginx's loopback-only location sets this FastCGI parameter (a client cannot:
+		 * its headers arrive as HTTP_*), so a local scraper needs no token */
+		if ((flags & ROUTE_LOOPBACK) && (gate = req_param(r, "TASKQ_LOOPBACK_ONLY")) &&
+		    !strcmp(gate, "1"))
+			return true;
+		if (!auth_request(r) || !auth_view_admits(r, flags))
+			return false;
+		if ((flags & ROUTE_ADMIN) && !r->who.admin) {
+			resp_error_status(r, 403, "forbidden", "this route needs an admin token",
+					  NULL);
+			return false;
+		}
 	}
-	if (r->who.read_only && strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+	if (r->who.read_only && !reads) {
 		resp_error_status(r, 403, "forbidden", "a read-only token changes nothing", NULL);
 		return false;
 	}

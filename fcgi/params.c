@@ -24,7 +24,7 @@ static bool any_text(const char *s)
 
 const struct query_param params_task_list[] = {
 	QUERY_TEXT("state", state_valid,
-		   "one of queued, running, succeeded, failed, cancelled, held"),
+		   "one of queued, running, succeeded, failed, cancelled, held, waiting"),
 	QUERY_TEXT("queue", task_name_valid, NAME_RULE),
 	QUERY_TEXT("kind", task_name_valid, NAME_RULE),
 	QUERY_TEXT("before", task_id_valid, "a task id (a UUID)"),

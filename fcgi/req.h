@@ -14,12 +14,12 @@
 
 /* Who sent a request (fcgi/auth.c fills it in). With auth off: "anonymous", admin. The
  * bearer of a view token (view) has no owner: it may read view_task, and cancel it when
- * view_cancel, until view_expires (Unix seconds). */
+ * view_cancel, send it signals when view_signal, until view_expires (Unix seconds). */
 struct who {
 	char owner[65];
 	bool admin;     /* sees every owner's tasks, may use admin routes */
 	bool read_only; /* (with admin) a read-only token: every route that is not a read: 403 */
-	bool view, view_cancel;
+	bool view, view_cancel, view_signal;
 	char view_task[37];
 	long long view_expires;
 };

@@ -17,13 +17,15 @@ typedef void (*handler_fn)(struct req *r);
  * needed when nginx's loopback-only location passed the request (FastCGI parameter
  * TASKQ_LOOPBACK_ONLY=1, see nginx/taskq.conf.in); else the other flags apply. */
 /* ROUTE_VIEW: open to a view token for the task in the route's capture (or without one, to
- * any view token); ROUTE_VIEW_CANCEL: only when the token allows cancelling. */
+ * any view token); ROUTE_VIEW_CANCEL: only when the token allows cancelling;
+ * ROUTE_VIEW_SIGNAL: only when it allows sending signals. */
 enum {
 	ROUTE_PUBLIC = 1,
 	ROUTE_ADMIN = 2,
 	ROUTE_LOOPBACK = 4,
 	ROUTE_VIEW = 8,
 	ROUTE_VIEW_CANCEL = 16,
+	ROUTE_VIEW_SIGNAL = 32,
 };
 
 struct query_param;

@@ -32,6 +32,9 @@
 	R("GET", "/_taskq/authorize/out/*", h_authorize_out, ROUTE_VIEW, params_task_stream)   \
 	R("GET", "/_taskq/authorize/stream", h_authorize_stream, 0, params_feed)               \
 	R("GET", "/_taskq/authorize/stream/*", h_authorize_owner_stream, 0, params_feed)       \
+	R("POST", "/api/tasks/*/signals/*", h_task_signal, ROUTE_VIEW_SIGNAL, NULL)            \
+	R("POST", "/api/tasks/*/signal_token", h_task_signal_token, 0, NULL)                   \
+	R("POST", "/api/signals/*", h_signal_link, ROUTE_PUBLIC, NULL)                         \
 	R("GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL)                                    \
 	R("POST", "/api/tasks/bulk", h_task_bulk, 0, NULL)                                     \
 	R("GET", "/api/workers", h_workers, ROUTE_ADMIN, NULL)                                 \

@@ -54,10 +54,11 @@ enum taskq_rc submit_store(struct req *r, struct submit_task *s, struct task *t,
 			   struct taskq_err *err)
 {
 	/* a dedupe key may answer with the live task that holds it, parents are locked and
-	 * linked, debounce and supersede act on the key's holder (taskq.insert_tasks): those
-	 * go alone; an owner names only its own tasks as parents */
+	 * linked, debounce and supersede act on the key's holder, a wait for a signal is
+	 * checked (taskq.insert_tasks): those go alone; an owner names only its own tasks as
+	 * parents */
 	*created = true;
-	if (s->n.after || s->n.debounce_ms >= 0 || s->n.supersede)
+	if (s->n.after || s->n.wait_for || s->n.debounce_ms >= 0 || s->n.supersede)
 		return store_submit_after(r->db, &s->n, r->who.admin ? NULL : r->who.owner, t,
 					  created, err);
 	if (s->n.dedupe_key)

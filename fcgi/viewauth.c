@@ -100,15 +100,17 @@ int viewauth_check(struct req *r, const char *tok)
 	r->who.admin = false;
 	r->who.view = true;
 	r->who.view_cancel = c.cancel;
+	r->who.view_signal = c.signal;
 	r->who.view_expires = c.expires;
 	memcpy(r->who.view_task, c.task, sizeof r->who.view_task);
 	return 1;
 }
 
-bool viewauth_sign(struct req *r, const char *id, long ttl_s, bool cancel,
+bool viewauth_sign(struct req *r, const char *id, long ttl_s, bool cancel, bool signal,
 		   char out[VIEW_TOKEN_LEN + 1], long long *expires)
 {
-	struct view_claims c = {.expires = (long long)time(NULL) + ttl_s, .cancel = cancel};
+	struct view_claims c = {
+		.expires = (long long)time(NULL) + ttl_s, .cancel = cancel, .signal = signal};
 	unsigned char k[VIEW_KEY_LEN];
 	bool ok;
 
@@ -126,6 +128,6 @@ void viewauth_add(struct req *r, json_object *o, const char *id, long ttl_s)
 	char tok[VIEW_TOKEN_LEN + 1];
 	long long expires;
 
-	if (ttl_s > 0 && viewauth_sign(r, id, ttl_s, false, tok, &expires))
+	if (ttl_s > 0 && viewauth_sign(r, id, ttl_s, false, false, tok, &expires))
 		json_object_object_add(o, "view_token", json_object_new_string(tok));
 }

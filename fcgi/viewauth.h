@@ -19,9 +19,10 @@
 /* Checks tok (a view token's shape); on success fills r->who as its bearer.
  * 1 valid, 0 forged / malformed / expired / signed by a deleted key, -1 database down. */
 int viewauth_check(struct req *r, const char *tok);
-/* Signs a token for task id, valid ttl_s seconds from now, into out; *expires its Unix
- * time. false when no key could be loaded (database down, or taskq.view_keys empty). */
-bool viewauth_sign(struct req *r, const char *id, long ttl_s, bool cancel,
+/* Signs a token for task id, valid ttl_s seconds from now, that may cancel it (cancel) and
+ * send it signals (signal), into out; *expires its Unix time. false when no key could be
+ * loaded (database down, or taskq.view_keys empty). */
+bool viewauth_sign(struct req *r, const char *id, long ttl_s, bool cancel, bool signal,
 		   char out[VIEW_TOKEN_LEN + 1], long long *expires);
 /* Adds "view_token" (read-only, ttl_s seconds) for task id to the answer o; nothing when
  * ttl_s is 0 or no key could be had (the answer stands without it). */

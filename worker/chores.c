@@ -3,6 +3,7 @@
  *  - the lease heartbeat: one statement renews the leases of every task the executors run or
  *    the local queue holds, keeps this worker's row of taskq.workers (registration, running count, its counters for
  *    /metrics) and says which held tasks were asked to cancel (their executors are told);
+ *  - the sweep of waits for a signal past their deadline (every half second);
  *  - rescue of tasks whose lease expired (their worker died) and the cancel of tasks past
  *    their start deadline (start_by_s), re-read of the circuit
  *    breakers (every second and on NOTIFY taskq_breakers), pruning of old finished tasks
@@ -25,6 +26,7 @@
 #include "kinds.h"
 #include "base/log.h"
 #include "pool_impl.h"
+#include "store/signals.h"
 #include "store/console.h"
 #include "store/tasks.h"
 #include "store/worker.h"
@@ -33,6 +35,7 @@
 #define RESCUE_EVERY_MAX_S 5.0
 #define PRUNE_EVERY_S 60.0
 #define PRUNE_BATCH 1000
+#define WAITS_EVERY_S 0.5 /* waits past their deadline end within a second */
 #define ROLLUP_EVERY_S 20.0
 #define AGE_EVERY_S 1.0
 
@@ -130,6 +133,13 @@ void chores_run(struct pool *p, struct chores_due *next)
 		if (breakers_refresh(p->cdb, &err))
 			log_warn("event=breakers_refresh_failed msg=\"%s\"", err.msg);
 		next->breakers = now + BREAKERS_REFRESH_S;
+	}
+	if (now >= next->waits) {
+		if (store_wait_timeouts(p->cdb, &n, &err))
+			log_warn("event=wait_timeouts_failed msg=\"%s\"", err.msg);
+		else if (n > 0)
+			log_info("event=wait_timed_out count=%d", n);
+		next->waits = now + WAITS_EVERY_S;
 	}
 	if (now >= next->prune) {
 		int total = 0, rounds = 0;

@@ -246,10 +246,13 @@ void *claimer_main(void *arg)
 				wait_s = due;
 		}
 		{
-			/* the next heartbeat or re-read of the breakers, whichever comes first */
+			/* the next heartbeat, re-read of the breakers or sweep of the waits,
+			 * whichever comes first */
 			double now = clock_mono_s(), until = next.heartbeat - now;
 			if (next.breakers - now < until)
 				until = next.breakers - now;
+			if (next.waits - now < until)
+				until = next.waits - now;
 			if (until < wait_s)
 				wait_s = until > 0 ? until : 0;
 		}

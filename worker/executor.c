@@ -20,6 +20,7 @@
 #include "kinds.h"
 #include "base/log.h"
 #include "pool_impl.h"
+#include "store/signals.h"
 #include "store/worker.h"
 #include "model/task.h"
 
@@ -65,6 +66,14 @@ static enum taskq_rc record_once(struct kind_ctx *ctx, const struct kind *k, enu
 				 state < 0 ? "not_holder" : task_state_name(state), errmsg);
 			counters_outcome(fail_outcome(state));
 		}
+		break;
+	case KIND_WAIT:
+		rc = store_wait(ex->db, h, ctx->wait_signal, ctx->wait_timeout_s, ctx->wait_run,
+				&state, err);
+		if (rc == TASKQ_OK)
+			log_task(LOG_INFO, t->id, "event=waiting kind=%s signal=%s next=%s",
+				 t->kind, ctx->wait_signal,
+				 state < 0 ? "not_holder" : task_state_name(state));
 		break;
 	case KIND_DEFERRED:
 		/* recorded by taskq.breaker_admit already; a backlog is deferred again at every
@@ -163,6 +172,10 @@ static bool run_task(struct executor *ex, const struct task *t)
 	t0 = clock_mono_s();
 	kr = k->run(&ctx, payload, &result, errmsg, sizeof errmsg);
 	t0 = clock_mono_s() - t0;
+	if (kr == KIND_WAIT && !ctx.wait_signal[0]) {
+		snprintf(errmsg, sizeof errmsg, "kind %s asked to wait without a signal", k->name);
+		kr = KIND_FAIL_HARD;
+	}
 	/* its last output and progress land before its outcome */
 	output_settle(ex->pool->output, (int)(ex - ex->pool->ex));
 	progress_settle(ex->pool->progress, (int)(ex - ex->pool->ex));

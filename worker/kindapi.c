@@ -1,8 +1,9 @@
 /*
  * kindapi: the implementation of worker/kinds/api.h, what a running kind may call: its task's
  * id, attempt and time left, progress (throttled, handed to worker/progress.c's flusher, which
- * tells of a cancel or a lost lease), streamed output (worker/output.c's flusher), stop checks, interruptible sleeps, its parents' results, the
- * circuit breakers and the upstream throttles.
+ * tells of a cancel or a lost lease), streamed output (worker/output.c's flusher), stop checks,
+ * interruptible sleeps, its parents' results, the circuit breakers, the upstream throttles,
+ * signals, checkpoints and waits.
  * It works on the executor's kind_ctx and connection; it must not claim, record outcomes or
  * touch the ring of claimed tasks (worker/executor.c and worker/claimer.c do).
  */
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "announce.h"
 #include "breakers.h"
 #include "base/clock.h"
 #include "kinds/api.h"
@@ -18,6 +20,7 @@
 #include "pool_impl.h"
 #include "store/breakers.h"
 #include "store/chains.h"
+#include "store/signals.h"
 #include "store/worker.h"
 
 #define PROGRESS_MIN_GAP_S 0.05
@@ -160,4 +163,43 @@ bool kind_parents(struct kind_ctx *ctx, char **json, char *err, size_t errsize)
 bool kind_breaker_key(const char *url, char *out, size_t size)
 {
 	return breakers_host_key(url, out, size);
+}
+
+const char *kind_signals(const struct kind_ctx *ctx)
+{
+	return ctx->task->signals;
+}
+
+const char *kind_last_checkpoint(const struct kind_ctx *ctx)
+{
+	return ctx->task->checkpoint;
+}
+
+bool kind_checkpoint(struct kind_ctx *ctx, const char *json, char *err, size_t errsize)
+{
+	struct taskq_err e;
+	bool held = false;
+
+	/* on the executor's connection, at once: it must outlive a crash the next instant. A
+	 * stopping attempt (a cancel, a shutdown) may still store one: the write is fenced by
+	 * the holder, so it lands only while the task is this attempt's */
+	if (store_checkpoint(ctx->ex->db, &ctx->holder, json, &held, &e)) {
+		snprintf(err, errsize, "checkpoint not stored: %s", e.msg);
+		return false;
+	}
+	if (!held) {
+		ctx->stop = STOP_LOST;
+		snprintf(err, errsize,
+			 "checkpoint not stored: the task is no longer this worker's");
+		return false;
+	}
+	announce_id(ctx->task->id);
+	return true;
+}
+
+void kind_wait(struct kind_ctx *ctx, const char *name, double timeout_s, bool on_timeout_run)
+{
+	snprintf(ctx->wait_signal, sizeof ctx->wait_signal, "%s", name);
+	ctx->wait_timeout_s = timeout_s;
+	ctx->wait_run = on_timeout_run;
 }

@@ -92,6 +92,9 @@ struct kind_ctx {
 	double deadline;      /* monotonic seconds; 0: none */
 	double last_progress;
 	enum stop_reason stop;
+	char wait_signal[65]; /* kind_wait(): the signal to wait for ("": none) */
+	double wait_timeout_s;
+	bool wait_run; /* on timeout, run without it */
 };
 
 /* pool.c. The index of queue in p->queue, -1 if none. */
@@ -115,7 +118,7 @@ void *executor_main(void *arg);
 
 /* chores.c. When each chore is due next (monotonic seconds; 0: at once). */
 struct chores_due {
-	double heartbeat, rescue, prune, breakers, rollup, age;
+	double heartbeat, rescue, prune, breakers, rollup, age, waits;
 };
 /* Runs the chores that are due, on the claimer's connection (claimer thread only). */
 void chores_run(struct pool *p, struct chores_due *next);

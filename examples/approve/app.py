@@ -23,8 +23,10 @@ the dev stack's nginx proxies as /example/, beside taskq's /api/ and /client/ (o
     ./dev start && ./dev example        # http://127.0.0.1:8080/example/
     python3 app.py --socket PATH --db CONNINFO    # by hand
 
-Routes: GET /example/?request=REQ-… (the page); POST /example/approvals {"request_id"} →
-201 {"approval_id","task_id","view_token",…} for a new approval, 200 with
+Routes: GET /example/?request=REQ-… (the page); POST /example/approvals {"request_id",
+"by_link"?} → 201 {"approval_id","task_id","view_token",…} for a new approval (with by_link:
+its task waits for the approver, and "link" is the one-time signal link that approves it,
+POST /api/signals/ts_… with {"approved": true} or false; docs/waits.md), 200 with
 "already_approved": true and the standing approval's task for a request approved before;
 POST /example/requests → 201 {"request_id"} (a new request to approve); GET /example/recent
 (the "Recent approvals" table, an HTML fragment); GET /example/healthz.
@@ -60,7 +62,7 @@ SAMPLES = [
     ("Tom Eriksen", "Replacement phone", Decimal("729.00")),
     ("Nadia Aziz", "Training course: PostgreSQL", Decimal("1350.00")),
 ]
-LIVE = ("queued", "running")
+LIVE = ("queued", "running", "waiting")
 
 
 def money(amount):
@@ -82,7 +84,7 @@ class App:
         with self.db() as conn, conn.cursor() as cur:
             with open(os.path.join(HERE, "schema.sql"), encoding="utf-8") as f:
                 cur.execute(f.read())
-            cur.execute("SELECT to_regprocedure('taskq.view_token(uuid,interval,boolean)')"
+            cur.execute("SELECT to_regprocedure('taskq.view_token(uuid,interval,boolean,boolean)')"
                         " IS NOT NULL")
             self.view_tokens = cur.fetchone()[0]
         if not self.view_tokens:
@@ -92,10 +94,13 @@ class App:
         return Connection(self.pool)
 
     # ---- the three steps of README.md: submit in the app's transaction, hand over the token
-    def approve(self, request_id, approver):
+    def approve(self, request_id, approver, by_link=False):
         """Approve a request: (approval, True) when this call made it, (approval, False) when
         an approval already stood (no second task then); (None, False) for an unknown
-        request. An approval is a dict (see standing())."""
+        request. An approval is a dict (see standing()). by_link: the task waits for the
+        approver's signal (docs/waits.md) before its steps run, and the approval carries a
+        one-time link that sends it ("link"), and a view token that may send it too (the
+        page's <taskq-progress> shows Approve and Reject)."""
         with self.db() as conn, conn.cursor() as cur:     # one transaction: all or nothing
             # an approval whose task failed or was cancelled no longer stands
             cur.execute("UPDATE approve_example.approvals a SET voided_at = now()"
@@ -119,17 +124,25 @@ class App:
             payload = {"approval_id": approval_id, "request_id": request_id,
                        "approver": approver, "amount": money(amount),
                        "step_ms": self.step_ms}
+            wait_for = {"signal": "approve", "timeout_s": 86400} if by_link else None
             cur.execute("SELECT taskq.submit(%s, %s::jsonb, queue => %s, owner => %s,"
-                        " max_attempts => 3, timeout_s => 60)",
-                        (KIND, json.dumps(payload), QUEUE, OWNER))
+                        " max_attempts => 3, timeout_s => 60, wait_for => %s::jsonb)",
+                        (KIND, json.dumps(payload), QUEUE, OWNER,
+                         json.dumps(wait_for) if wait_for else None))
             task_id = cur.fetchone()[0]
             cur.execute("UPDATE approve_example.approvals SET task_id = %s WHERE id = %s",
                         (task_id, approval_id))
-            return self.standing(cur, request_id), True
+            approval = self.standing(cur, request_id, can_signal=by_link)
+            if by_link:
+                # the approver's link: only its hash is stored; mail it, or show it
+                cur.execute("SELECT taskq.signal_token(%s, 'approve', interval '1 day')",
+                            (task_id,))
+                approval["link"] = "/api/signals/" + cur.fetchone()[0]
+            return approval, True
 
-    def standing(self, cur, request_id):
+    def standing(self, cur, request_id, can_signal=False):
         """The request's standing approval with its task's state (None: not approved), and a
-        view token for the task while it runs."""
+        view token for the task while it runs (or waits for the approver)."""
         cur.execute("SELECT a.id, a.task_id, a.approver, a.created_at, t.state,"
                     "       t.result->>'reference'"
                     "  FROM approve_example.approvals a"
@@ -142,12 +155,14 @@ class App:
         return {"approval_id": aid, "request_id": request_id, "task_id": str(task_id),
                 "approved_by": approver, "approved_at": created.isoformat(),
                 "state": state or "pruned", "reference": ref or (None if state else reference(aid)),
-                "view_token": self.view_token(cur, task_id, can_cancel=True) if state in LIVE else None}
+                "view_token": self.view_token(cur, task_id, True, can_signal or state == "waiting")
+                if state in LIVE else None}
 
-    def view_token(self, cur, task_id, can_cancel=False):
+    def view_token(self, cur, task_id, can_cancel=False, can_signal=False):
         if not self.view_tokens:
             return None
-        cur.execute("SELECT taskq.view_token(%s, interval '1 hour', %s)", (task_id, can_cancel))
+        cur.execute("SELECT taskq.view_token(%s, interval '1 hour', %s, %s)",
+                    (task_id, can_cancel, can_signal))
         return cur.fetchone()[0]
 
     def request(self, cur, request_id):
@@ -222,8 +237,10 @@ class App:
         request_id = body.get("request_id") if isinstance(body, dict) else None
         if not isinstance(request_id, str):
             return self.json(start_response, 400, {"error": "request_id is missing"})
-        # a real app takes the approver from whoever is signed in
-        approval, made = self.approve(request_id, "Sam Carter (manager)")
+        # a real app takes the approver from whoever is signed in; "by_link": true asks the
+        # approver by a one-time link instead (the task waits for its signal)
+        approval, made = self.approve(request_id, "Sam Carter (manager)",
+                                      by_link=body.get("by_link") is True)
         if approval is None:
             with self.db() as conn, conn.cursor() as cur:
                 known = self.request(cur, request_id) is not None

@@ -119,7 +119,7 @@ bool view_token_sign(const struct view_claims *c, const unsigned char key[VIEW_K
 		return false;
 	raw[0] = 1;
 	raw[1] = (unsigned char)c->key_id;
-	raw[2] = c->cancel ? 1 : 0;
+	raw[2] = (unsigned char)((c->cancel ? 1 : 0) | (c->signal ? 2 : 0));
 	for (int i = 0; i < 8; i++)
 		raw[3 + i] = (unsigned char)(e >> (56 - 8 * i));
 	if (!mac(key, raw, raw + MSG_LEN))
@@ -132,7 +132,7 @@ bool view_token_sign(const struct view_claims *c, const unsigned char key[VIEW_K
 static bool decode_raw(const char *tok, unsigned char raw[RAW_LEN])
 {
 	return view_token_like(tok) && b64_decode(tok + 3, raw) && raw[0] == 1 && raw[1] != 0 &&
-	       raw[2] <= 1;
+	       raw[2] <= 3;
 }
 
 bool view_token_decode(const char *tok, struct view_claims *c)
@@ -144,6 +144,7 @@ bool view_token_decode(const char *tok, struct view_claims *c)
 		return false;
 	c->key_id = raw[1];
 	c->cancel = raw[2] & 1;
+	c->signal = (raw[2] & 2) != 0;
 	for (int i = 0; i < 8; i++)
 		e = e << 8 | raw[3 + i];
 	c->expires = (long long)e;

@@ -1,7 +1,7 @@
 /*
  * viewtoken: per-task view tokens, the capability a browser holds to follow one task (read it,
  * stream it and, when the token says so, cancel it). "tv_" + base64url (no padding) of
- *   version 1 | key id | flags (bit 0: may cancel) | expiry (int64 BE, Unix s) | task id (16)
+ *   version 1 | key id | flags (bit 0: may cancel, bit 1: may send signals) | expiry (int64 BE, Unix s) | task id (16)
  *   | HMAC-SHA256 of those 27 bytes (32)
  * sql/functions/view_tokens.sql makes the same bytes in SQL (taskq.view_token()). Pure code
  * (OpenSSL's HMAC), unit-tested; the keys live in PostgreSQL (taskq.view_keys).
@@ -19,7 +19,8 @@ struct view_claims {
 	char task[37];     /* lowercase UUID text */
 	long long expires; /* Unix seconds */
 	bool cancel;
-	int key_id; /* 1-255 */
+	bool signal; /* may send the task signals (POST /api/tasks/{id}/signals/{name}) */
+	int key_id;  /* 1-255 */
 };
 
 /* True when s starts like a view token (then it is never looked up as a bearer token). */

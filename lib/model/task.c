@@ -8,8 +8,8 @@
 
 #include "model/record.h"
 
-static const char *const state_names[TASK_STATES] = {"queued", "running",   "succeeded",
-						     "failed", "cancelled", "held"};
+static const char *const state_names[TASK_STATES] = {"queued",    "running", "succeeded", "failed",
+						     "cancelled", "held",    "waiting"};
 
 #define T(type, member) FIELD(struct task, type, member)
 static const struct field task_fields[] = {
@@ -41,6 +41,9 @@ static const struct field task_fields[] = {
 	T(FIELD_IDS, parents),
 	T(FIELD_STR, after_policy),
 	FIELD_HIDDEN(struct task, FIELD_INT, pending_parents),
+	T(FIELD_JSON, signals),
+	T(FIELD_JSON, waiting_for),
+	T(FIELD_JSON, checkpoint),
 	FIELD_DFLT(struct task, FIELD_INT_OPT, position, -1),
 	FIELD_DFLT(struct task, FIELD_INT_OPT, eta_s, -1),
 	T(FIELD_STR, ordering),

@@ -20,9 +20,10 @@ enum task_state {
 	TASK_SUCCEEDED,
 	TASK_FAILED,
 	TASK_CANCELLED,
-	TASK_HELD
+	TASK_HELD,
+	TASK_WAITING, /* for a signal: not claimable, holds no worker (sql/functions/signals.sql) */
 };
-#define TASK_STATES 6 /* how many values enum task_state has */
+#define TASK_STATES 7 /* how many values enum task_state has */
 
 /* One task row. Every pointer is owned by the task (task_cleanup frees them); NULL stands for
  * SQL NULL. payload and result hold JSON text; times hold RFC 3339 UTC text. */
@@ -42,10 +43,13 @@ struct task {
 	char *parents;       /* JSON array text of the parents' ids, or NULL: none */
 	char *after_policy;  /* "success" or "always" (with parents), or NULL */
 	int pending_parents; /* parents not finished yet: > 0 while queued means blocked */
-	int position;        /* a ready queued task's place in line (1: next); -1: none */
-	int eta_s;           /* seconds until it starts, as expected; -1: unknown */
-	char *ordering;      /* "strict" (started in submit order within its key), or NULL */
-	int start_by_s;      /* -1: none (flow control: expires unless started by then) */
+	/* JSON text: the signals received so far ({name: payload}; NULL: none), what it waits for
+	 * ({"signal","until","on_timeout"} or NULL), the last checkpoint of its program */
+	char *signals, *waiting_for, *checkpoint;
+	int position;   /* a ready queued task's place in line (1: next); -1: none */
+	int eta_s;      /* seconds until it starts, as expected; -1: unknown */
+	char *ordering; /* "strict" (started in submit order within its key), or NULL */
+	int start_by_s; /* -1: none (flow control: expires unless started by then) */
 };
 
 /* The task record's fields, in the order of the task JSON (model/record.h): row_task decodes
@@ -81,7 +85,10 @@ struct task_new {
 	struct json_object *after;
 	bool after_index;  /* after holds an index (only a batch may) */
 	bool after_always; /* after_policy "always": runs even if a parent failed or was cancelled */
-	bool strict;       /* ordering "strict": its key starts it in submit order */
+	/* {"signal", "timeout_s"?, "on_timeout"?}: it waits for that signal before its first run
+	 * (borrowed, checked by taskjson_parse_submit); NULL: none */
+	struct json_object *wait_for;
+	bool strict; /* ordering "strict": its key starts it in submit order */
 	/* Flow control (docs/flow-control.md); -1: none. debounce_ms and supersede need a
 	 * dedupe_key, max_delay_ms needs debounce_ms. */
 	int debounce_ms, max_delay_ms, start_by_s;

@@ -10,6 +10,7 @@
 #include "model/jsondup.h"
 #include "model/jsontext.h"
 #include "model/record.h"
+#include "model/signal.h"
 
 /* ---- encoding ------------------------------------------------------------------------ */
 
@@ -382,6 +383,10 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 			rc = get_url(v, "callback_url", &n->callback_url, err);
 		} else if (!strcmp(key, "after")) {
 			rc = get_after(v, n, err);
+		} else if (!strcmp(key, "wait_for")) {
+			if ((rc = signal_check_wait_for(v, err)) == TASKQ_OK &&
+			    !json_object_is_type(v, json_type_null))
+				n->wait_for = v;
 		} else if (!strcmp(key, "ordering")) {
 			if (json_object_is_type(v, json_type_null))
 				continue;
@@ -415,6 +420,8 @@ enum taskq_rc taskjson_parse_submit(json_object *body, struct task_new *n, char 
 		return taskq_fail(err, TASKQ_INVAL, "kind is required");
 	if (have_policy && !n->after)
 		return taskq_fail(err, TASKQ_INVAL, "after_policy needs after");
+	if (n->wait_for && n->after)
+		return taskq_fail(err, TASKQ_INVAL, "wait_for cannot be combined with after");
 	if (n->strict && !n->concurrency_key)
 		return taskq_fail(err, TASKQ_INVAL, "ordering \"strict\" needs a concurrency_key");
 	if ((rc = check_flow(n, err)) != TASKQ_OK)
@@ -466,6 +473,8 @@ json_object *taskjson_batch_element(const struct task_new *n)
 			o, "after_policy",
 			json_object_new_string(n->after_always ? "always" : "success"));
 	}
+	if (n->wait_for)
+		json_object_object_add(o, "wait_for", json_object_get(n->wait_for));
 	if (n->debounce_ms >= 0)
 		json_object_object_add(o, "debounce_ms", json_object_new_int(n->debounce_ms));
 	if (n->max_delay_ms >= 0)

@@ -52,7 +52,7 @@ static struct db_stmt s_history =
  * (sql/functions/aging.sql): seconds per step, NULL: none. */
 #define QUEUE_ROW                                                                       \
 	"SELECT queue, queued, running, succeeded, failed, cancelled, oldest_queued_s," \
-	" finished_last_minute, delayed, blocked, workers, held, paused,"               \
+	" finished_last_minute, delayed, blocked, workers, held, paused, waiting,"      \
 	" (SELECT a.seconds_per_step FROM taskq.queue_aging a WHERE a.queue = o.queue)"
 static struct db_stmt s_queues = DB_STMT("queues", QUEUE_ROW " FROM taskq.queue_overview o", 0);
 static struct db_stmt s_queues_of =
@@ -121,7 +121,7 @@ enum taskq_rc store_running(struct db *db, int limit, struct task_list *out, str
 
 /* The outcome column and the task of a cancel or retry. */
 struct outcome {
-	char name[32];
+	char name[STORE_OUTCOME_MAX];
 	struct task *t;
 };
 
@@ -134,17 +134,18 @@ static void decode_outcome(const struct row *r, void *elem)
 		row_task(r, o->t);
 }
 
-/* Runs a statement returning (outcome, task columns...) with one row. */
-static enum taskq_rc exec_outcome(struct db *db, struct db_stmt *stmt, const char *id,
-				  struct outcome *o, struct taskq_err *err)
+enum taskq_rc store_exec_outcome(struct db *db, struct db_stmt *stmt, const char *const *p,
+				 char name[STORE_OUTCOME_MAX], struct task *t,
+				 struct taskq_err *err)
 {
-	const char *p[1] = {id};
+	struct outcome o = {.t = t};
 	bool found;
-	enum taskq_rc rc = store_exec_row(db, stmt, p, decode_outcome, o, &found, err);
+	enum taskq_rc rc = store_exec_row(db, stmt, p, decode_outcome, &o, &found, err);
 
 	if (rc)
 		return rc;
-	if (!found || !strcmp(o->name, "not_found"))
+	memcpy(name, o.name, sizeof o.name);
+	if (!found || !strcmp(o.name, "not_found"))
 		return taskq_fail(err, TASKQ_NOTFOUND, STORE_NO_TASK);
 	return TASKQ_OK;
 }
@@ -152,14 +153,15 @@ static enum taskq_rc exec_outcome(struct db *db, struct db_stmt *stmt, const cha
 enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out, enum cancel_outcome *oc,
 			   struct taskq_err *err)
 {
-	struct outcome o = {.t = out};
-	enum taskq_rc rc = exec_outcome(db, &s_cancel, id, &o, err);
+	const char *p[1] = {id};
+	char name[STORE_OUTCOME_MAX];
+	enum taskq_rc rc = store_exec_outcome(db, &s_cancel, p, name, out, err);
 
 	if (rc)
 		return rc;
-	*oc = !strcmp(o.name, "cancelled")   ? CANCEL_DONE
-	      : !strcmp(o.name, "requested") ? CANCEL_REQUESTED
-					     : CANCEL_FINISHED;
+	*oc = !strcmp(name, "cancelled")   ? CANCEL_DONE
+	      : !strcmp(name, "requested") ? CANCEL_REQUESTED
+					   : CANCEL_FINISHED;
 	return TASKQ_OK;
 }
 
@@ -169,16 +171,17 @@ static enum taskq_rc exec_move(struct db *db, struct db_stmt *stmt, const char *
 			       const char *want, const char *only, struct task *out,
 			       struct taskq_err *err)
 {
-	struct outcome o = {.t = out};
-	enum taskq_rc rc = exec_outcome(db, stmt, id, &o, err);
+	const char *p[1] = {id};
+	char name[STORE_OUTCOME_MAX];
+	enum taskq_rc rc = store_exec_outcome(db, stmt, p, name, out, err);
 
 	if (rc)
 		return rc;
-	if (!strcmp(o.name, "key_taken"))
+	if (!strcmp(name, "key_taken"))
 		return taskq_fail(
 			err, TASKQ_CONFLICT,
 			"another live task holds this task's dedupe_key now; it stays held");
-	if (strcmp(o.name, want) != 0)
+	if (strcmp(name, want) != 0)
 		return taskq_fail(err, TASKQ_CONFLICT, "task is %s; %s",
 				  task_state_name(out->state), only);
 	return TASKQ_OK;
@@ -222,7 +225,7 @@ static void decode_queue(const struct row *r, void *elem)
 	struct queue_stat *q = elem;
 
 	q->queue = row_dup(r, 0);
-	for (int s = 0; s < 5; s++)
+	for (int s = 0; s < TASK_CANCELLED + 1; s++)
 		q->count[s] = row_ll(r, 1 + s, 0);
 	q->oldest_queued_s = row_double(r, 6, -1);
 	q->finished_last_minute = row_ll(r, 7, 0);
@@ -231,7 +234,8 @@ static void decode_queue(const struct row *r, void *elem)
 	q->workers = row_ll(r, 10, 0);
 	q->count[TASK_HELD] = row_ll(r, 11, 0);
 	q->paused = row_bool(r, 12);
-	q->aging_s = row_double(r, 13, -1);
+	q->count[TASK_WAITING] = row_ll(r, 13, 0);
+	q->aging_s = row_double(r, 14, -1);
 }
 
 enum taskq_rc store_queues(struct db *db, const char *owner, struct queue_stat **out, int *n,

@@ -37,6 +37,15 @@ enum taskq_rc store_cancel(struct db *db, const char *id, struct task *out, enum
 /* Failed or cancelled → queued; TASKQ_CONFLICT (with *out filled) from any other state. */
 enum taskq_rc store_retry(struct db *db, const char *id, struct task *out, struct taskq_err *err);
 
+/* Runs stmt with parameters p: a call of a function answering one row (outcome text, then a
+ * task's columns, as taskq.cancel does). The outcome goes into name, the task into *t
+ * (unless the outcome is not_found). TASKQ_NOTFOUND (STORE_NO_TASK) for no row or not_found. */
+#define STORE_OUTCOME_MAX 32
+struct db_stmt;
+enum taskq_rc store_exec_outcome(struct db *db, struct db_stmt *stmt, const char *const *p,
+				 char name[STORE_OUTCOME_MAX], struct task *t,
+				 struct taskq_err *err);
+
 /* Queued → held (store_hold), held → queued (store_release_hold): TASKQ_CONFLICT (with *out
  * filled) from any other state, or when the dedupe key of the task to release was taken. */
 enum taskq_rc store_hold(struct db *db, const char *id, struct task *out, struct taskq_err *err);

@@ -343,7 +343,7 @@ const queueNames = new Set(["default"]);
 const queueRows = new Map();     // queue → <tr>
 // Cells after the queue's name, in the order of the header (index.html); the queue cell also
 // holds the warning of a queue whose queued tasks no live worker serves.
-const QUEUE_CELLS = ["queued", "delayed", "blocked", "running", "succeeded", "failed", "cancelled", "longest wait", "done / min", "workers", "held"];
+const QUEUE_CELLS = ["queued", "delayed", "blocked", "running", "succeeded", "failed", "cancelled", "longest wait", "done / min", "workers", "held", "waiting"];
 
 function makeQueueRow(name) {
   const link = el("a", { href: `?queue=${encodeURIComponent(name)}`, text: name, title: `show the tasks of queue ${name}` });
@@ -444,6 +444,7 @@ function renderQueues(queues) {
     aging.textContent = q.aging_s ? `aging ${fmtDuration(q.aging_s)}` : "";
     aging.title = q.aging_s ? `priority aging: +1 priority per ${fmtDuration(q.aging_s)} of wait` : "";
     setCell(cells[11], c.held, !c.held);
+    setCell(cells[12], c.waiting, !c.waiting);
     setQueuePaused(tr, !!q.paused, queuesAdmin);
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
   });

@@ -97,6 +97,7 @@ function render(t) {
   setText($("t-result"), t.result === null && !FINAL.has(t.state) ? "no result yet" : json(t.result));
   setText($("t-payload"), json(t.payload));
   renderFacts(t);
+  renderWaits(t);
   const final = FINAL.has(t.state);
   $("btn-cancel").disabled = final || !!t.cancel_requested || busy;
   $("btn-retry").disabled = !(t.state === "failed" || t.state === "cancelled") || busy;
@@ -106,6 +107,20 @@ function render(t) {
   noticeFollows(t);
   historySoon();
   if (output && FINAL.has(t.state)) output.finish();
+}
+
+// what the task waits for, the signals it received and its checkpoint (docs/waits.md); the
+// Signal form while it can take one (any state but a final one)
+function renderWaits(t) {
+  const w = t.waiting_for;
+  const any = !!w || (t.signals && Object.keys(t.signals).length > 0) || (t.checkpoint ?? null) !== null;
+  $("waits-card").hidden = !any;
+  setText($("t-waiting"), w ? `signal ${w.signal}${w.until ? `, until ${fmtTime(w.until)} (then ${w.on_timeout === "run" ? "it runs without it" : "it fails"})` : ""}` : "—");
+  setText($("t-signals"), json(t.signals && Object.keys(t.signals).length ? t.signals : null));
+  setText($("t-checkpoint"), json(t.checkpoint ?? null));
+  const form = $("signal-form");
+  form.hidden = FINAL.has(t.state);
+  if (w && !form.dataset.touched) form.elements.name.value = w.signal;
 }
 
 function queuedText(t) {
@@ -280,6 +295,34 @@ async function act(kind) {
   }
 }
 $("btn-cancel").addEventListener("click", () => act("cancel"));
+$("signal-form").addEventListener("input", () => { $("signal-form").dataset.touched = "1"; });
+$("signal-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = ev.target, name = f.elements.name.value.trim(), text = f.elements.payload.value.trim();
+  let body;
+  try { body = text ? JSON.parse(text) : undefined; } catch (err) {
+    outcome(`The payload is not JSON: ${err.message}`, false);
+    return;
+  }
+  $("btn-signal").disabled = true;
+  try {
+    const resp = await api(`${taskPath(id)}/signals/${encodeURIComponent(name)}`,
+      { method: "POST", body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 15000 });
+    if (resp.ok) {
+      outcome(resp.data.state === "queued" && task && task.state === "waiting"
+        ? `Signal ${name} sent: the task runs again.` : `Signal ${name} sent and kept.`, true, { title: `HTTP ${resp.status}` });
+      if (follower && follower.status.state !== "ended") follower.apply(resp.data);
+      else render(resp.data);
+    } else {
+      const e = errorOf(resp);
+      outcome(`Could not send the signal. ${describeError(e)}`, false, { title: errorTitle(e) });
+    }
+  } catch (err) {
+    outcome(`Could not send the signal. ${describeError(err)}`, false, { title: errorTitle(err) });
+  } finally {
+    $("btn-signal").disabled = false;
+  }
+});
 $("btn-retry").addEventListener("click", () => act("retry"));
 $("btn-hold").addEventListener("click", () => act(task && task.state === "held" ? "release" : "hold"));
 

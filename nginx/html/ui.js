@@ -34,10 +34,10 @@ const AUTH_PANEL = `
   header.insertAdjacentHTML("afterend", AUTH_PANEL);
 }
 
-export const STATES = ["queued", "running", "succeeded", "failed", "cancelled", "held"];
+export const STATES = ["queued", "running", "succeeded", "failed", "cancelled", "held", "waiting"];
 
 // A symbol for each state, always next to the word (never colour alone).
-const SYMBOLS = { queued: "◷", running: "▶", succeeded: "✓", failed: "✗", cancelled: "⊘", held: "⏸" };
+const SYMBOLS = { queued: "◷", running: "▶", succeeded: "✓", failed: "✗", cancelled: "⊘", held: "⏸", waiting: "⏳" };
 
 export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -65,6 +65,7 @@ export function stateText(task) {
   const s = task.state || "unknown";
   if (task.cancel_requested && s === "running") return "running (cancelling)";
   if (task.blocked && s === "queued") return "queued (blocked)";
+  if (s === "waiting" && task.waiting_for) return `waiting for ${task.waiting_for.signal}`;
   return s;
 }
 

@@ -49,8 +49,9 @@ SELECT id, kind, queue, attempts, error, finished_at
 -- are delayed and blocked; how many finished in the last minute; and how many live workers
 -- serve the queue (taskq.served_queues; 0: its tasks wait until one starts); how many are
 -- held, and whether the queue is paused (functions/flow.sql: a paused queue without tasks is
--- listed too, so that it can be resumed from where it shows). One pass over the table and
--- one over its queued rows: taskq-fcgi caches the answer for a second.
+-- listed too, so that it can be resumed from where it shows); last, how many wait for a
+-- signal (functions/signals.sql). One pass over the table and one over its queued rows:
+-- taskq-fcgi caches the answer for a second.
 CREATE OR REPLACE VIEW taskq.queue_overview AS
 SELECT coalesce(c.queue, p.queue) AS queue, coalesce(c.queued, 0) AS queued,
        coalesce(c.running, 0) AS running, coalesce(c.succeeded, 0) AS succeeded,
@@ -59,13 +60,14 @@ SELECT coalesce(c.queue, p.queue) AS queue, coalesce(c.queued, 0) AS queued,
        coalesce(c.finished_last_minute, 0) AS finished_last_minute,
        coalesce(w.delayed, 0) AS delayed, coalesce(w.blocked, 0) AS blocked,
        coalesce(v.workers, 0) AS workers, coalesce(c.held, 0) AS held,
-       p.queue IS NOT NULL AS paused
+       p.queue IS NOT NULL AS paused, coalesce(c.waiting, 0) AS waiting
   FROM (SELECT queue,
                count(*) FILTER (WHERE state = 'queued')    AS queued,
                count(*) FILTER (WHERE state = 'running')   AS running,
                count(*) FILTER (WHERE state = 'succeeded') AS succeeded,
                count(*) FILTER (WHERE state = 'failed')    AS failed,
                count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
+               count(*) FILTER (WHERE state = 'waiting')   AS waiting,
                count(*) FILTER (WHERE finished_at > now() - interval '1 minute')
                  AS finished_last_minute,
                count(*) FILTER (WHERE state = 'held')      AS held
@@ -82,18 +84,20 @@ SELECT coalesce(c.queue, p.queue) AS queue, coalesce(c.queued, 0) AS queued,
 CREATE OR REPLACE FUNCTION taskq.queue_overview_of(who text)
 RETURNS TABLE (queue text, queued bigint, running bigint, succeeded bigint, failed bigint,
                cancelled bigint, oldest_queued_s numeric, finished_last_minute bigint,
-               delayed bigint, blocked bigint, workers bigint, held bigint, paused boolean)
+               delayed bigint, blocked bigint, workers bigint, held bigint, paused boolean,
+               waiting bigint)
 LANGUAGE sql STABLE AS $$
   SELECT c.queue, c.queued, c.running, c.succeeded, c.failed, c.cancelled,
          extract(epoch FROM now() - w.runnable_since), c.finished_last_minute,
          coalesce(w.delayed, 0), coalesce(w.blocked, 0), coalesce(v.workers, 0), c.held,
-         EXISTS (SELECT 1 FROM taskq.queue_pauses p WHERE p.queue = c.queue)
+         EXISTS (SELECT 1 FROM taskq.queue_pauses p WHERE p.queue = c.queue), c.waiting
     FROM (SELECT t.queue,
                  count(*) FILTER (WHERE t.state = 'queued')    AS queued,
                  count(*) FILTER (WHERE t.state = 'running')   AS running,
                  count(*) FILTER (WHERE t.state = 'succeeded') AS succeeded,
                  count(*) FILTER (WHERE t.state = 'failed')    AS failed,
                  count(*) FILTER (WHERE t.state = 'cancelled') AS cancelled,
+                 count(*) FILTER (WHERE t.state = 'waiting')   AS waiting,
                  count(*) FILTER (WHERE t.finished_at > now() - interval '1 minute')
                    AS finished_last_minute,
                  count(*) FILTER (WHERE t.state = 'held')      AS held

@@ -2,7 +2,7 @@
 -- stops it) and retrying a failed or cancelled one. Must not record a worker's other
 -- outcomes: complete.sql does.
 
--- Cancel: queued or held → cancelled at once ('cancelled'); running → cancel_requested
+-- Cancel: queued, held or waiting → cancelled at once ('cancelled'); running → cancel_requested
 -- ('requested'): only its worker can stop it, and says so with taskq.ack_cancel; finished →
 -- unchanged ('finished'). Returns the outcome and the task. A running task's claim, implied
 -- by its row until now, is stored before the cancel_requested (functions/history.sql).
@@ -10,11 +10,13 @@ CREATE OR REPLACE FUNCTION taskq.cancel(task uuid, OUT outcome text, OUT t taskq
 LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE taskq.tasks x
-     SET state = CASE WHEN x.state IN ('queued', 'held') THEN 'cancelled'::taskq.state
+     SET state = CASE WHEN x.state IN ('queued', 'held', 'waiting') THEN 'cancelled'::taskq.state
                       ELSE x.state END,
-         finished_at = CASE WHEN x.state IN ('queued', 'held') THEN now() ELSE x.finished_at END,
+         finished_at = CASE WHEN x.state IN ('queued', 'held', 'waiting') THEN now()
+                            ELSE x.finished_at END,
+         waiting_for = NULL, wait_until = NULL,
          cancel_requested = true, updated_at = now(), version = x.version + 1
-   WHERE x.id = task AND x.state IN ('queued', 'running', 'held')
+   WHERE x.id = task AND x.state IN ('queued', 'running', 'held', 'waiting')
   RETURNING * INTO t;
   IF FOUND THEN
     outcome := CASE WHEN t.state = 'cancelled' THEN 'cancelled' ELSE 'requested' END;

@@ -86,6 +86,10 @@ BEGIN
     DELETE FROM taskq.task_output_heads h USING gone WHERE h.task_id = gone.id
   )
   SELECT count(*) INTO n FROM gone;
+  -- signal links past their lifetime by as long (functions/signals.sql)
+  DELETE FROM taskq.signal_tokens s
+   WHERE s.hash = ANY (ARRAY(SELECT x.hash FROM taskq.signal_tokens x
+                              WHERE x.expires_at < now() - older_than LIMIT batch));
   DELETE FROM taskq.schedule_fires f
    WHERE f.ctid = ANY (ARRAY(SELECT x.ctid FROM taskq.schedule_fires x
                               WHERE x.fired_at < now() - older_than LIMIT batch));

@@ -132,6 +132,17 @@ BEGIN
     RAISE EXCEPTION '%unknown task kind %', taskq.label_of(label, bad.i::integer), coalesce(bad.kind, '(none)')
       USING ERRCODE = '22023';
   END IF;
+  -- a task that waits for a signal before its first run (functions/signals.sql); not with
+  -- parents, which hold it back already
+  FOR bad IN SELECT (e.o - 1)::integer AS i, e.v FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
+              WHERE e.v ? 'wait_for' AND e.v->'wait_for' <> 'null'
+  LOOP
+    PERFORM taskq.check_wait_for(bad.v->'wait_for', label, bad.i);
+    IF bad.v ? 'after' THEN
+      RAISE EXCEPTION '%wait_for cannot be combined with after', taskq.label_of(label, bad.i)
+        USING ERRCODE = '22023';
+    END IF;
+  END LOOP;
   SELECT e.o - 1 AS i INTO bad
     FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
    WHERE coalesce(e.v->'ordering', 'null') <> 'null'
@@ -181,6 +192,7 @@ BEGIN
            e.v->>'ordering' AS ordering,
            coalesce((e.v->>'fair')::boolean, false) AS fair,
            (e.v->>'fair_after')::timestamptz AS fair_after,
+           nullif(e.v->'wait_for', 'null') AS wait_for,
            -- the element's rank among the batch's elements of its line, and their number
            (row_number() OVER (line ORDER BY e.o) - 1)::integer AS r, count(*) OVER line AS n_line
       FROM jsonb_array_elements(tasks) WITH ORDINALITY AS e(v, o)
@@ -194,7 +206,8 @@ BEGIN
   ), ins AS (
     INSERT INTO taskq.tasks AS t (id, kind, payload, queue, priority, run_at, max_attempts,
                                   timeout_s, dedupe_key, concurrency_key, owner, callback_url,
-                                  ordering, strict_seq, start_by_s, debounce_limit)
+                                  ordering, strict_seq, start_by_s, debounce_limit,
+                                  state, waiting_for, wait_until)
     SELECT s.id, s.kind, s.payload, s.q, s.prio,
            least(taskq.fair_place(s.delay_s, s.fair, h.head,
                                   coalesce(s.fair_after + (s.i + 1) * step, h.head + s.r * step,
@@ -202,8 +215,14 @@ BEGIN
                  s.debounce_limit),
            s.max_attempts, s.timeout_s, s.dedupe_key, s.concurrency_key, who, s.callback_url,
            s.ordering, CASE WHEN s.ordering = 'strict' THEN nextval('taskq.strict_seq') END,
-           s.start_by_s, s.debounce_limit
-      FROM src s
+           s.start_by_s, s.debounce_limit,
+           CASE WHEN s.wait_for IS NULL THEN 'queued' ELSE 'waiting' END::taskq.state,
+           CASE WHEN s.wait_for IS NOT NULL
+                THEN taskq.waiting_for(s.wait_for->>'signal', s.wait_until, s.wait_for->>'on_timeout')
+           END,
+           s.wait_until
+      FROM (SELECT x.*, now() + make_interval(secs => (x.wait_for->>'timeout_s')::float8) AS wait_until
+              FROM src x) s
       LEFT JOIN heads h ON h.q = s.q AND h.prio = s.prio
                        AND h.ckey IS NOT DISTINCT FROM s.concurrency_key
      ORDER BY s.i
@@ -300,7 +319,9 @@ END $$;
 -- parents, debounces and supersedes (functions/flow.sql), and so does a strict one (ordering
 -- 'strict', with a concurrency_key: started in submit order, see claim.sql); otherwise one
 -- INSERT. start_by_s: the task is cancelled, never started, when not started that many
--- seconds after it became runnable.
+-- seconds after it became runnable. wait_for ({"signal", "timeout_s"?, "on_timeout"?}): it
+-- waits for that signal before its first run (functions/signals.sql), also through
+-- taskq.insert_tasks.
 CREATE OR REPLACE FUNCTION taskq.submit(
   kind text,
   payload jsonb DEFAULT '{}',
@@ -318,7 +339,8 @@ CREATE OR REPLACE FUNCTION taskq.submit(
   debounce_ms integer DEFAULT NULL,
   max_delay_ms integer DEFAULT NULL,
   on_conflict text DEFAULT NULL,
-  start_by_s integer DEFAULT NULL
+  start_by_s integer DEFAULT NULL,
+  wait_for jsonb DEFAULT NULL
 ) RETURNS uuid
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -329,7 +351,7 @@ DECLARE
 BEGIN
   IF cardinality(submit.after) > 0 OR submit.ordering IS NOT NULL
      OR submit.debounce_ms IS NOT NULL OR submit.max_delay_ms IS NOT NULL
-     OR submit.on_conflict IS NOT NULL THEN
+     OR submit.on_conflict IS NOT NULL OR submit.wait_for IS NOT NULL THEN
     SELECT jsonb_object_agg(f.key, f.value) INTO el
       FROM jsonb_each(jsonb_build_object(
              'kind', submit.kind, 'payload', coalesce(submit.payload, '{}'), 'queue', submit.queue,
@@ -339,7 +361,8 @@ BEGIN
              'after', to_jsonb(submit.after), 'after_policy', submit.after_policy,
              'ordering', submit.ordering,
              'debounce_ms', submit.debounce_ms, 'max_delay_ms', submit.max_delay_ms,
-             'on_conflict', submit.on_conflict, 'start_by_s', submit.start_by_s)) AS f
+             'on_conflict', submit.on_conflict, 'start_by_s', submit.start_by_s,
+             'wait_for', submit.wait_for)) AS f
      WHERE f.value <> 'null' AND NOT (f.key = 'after' AND f.value = '[]');
     FOR tries IN 1..5 LOOP
       SELECT s.id INTO new_id

@@ -50,11 +50,13 @@ BEGIN
   RETURN sha256(opad || sha256(ipad || msg));
 END $$;
 
--- A view token for one task: read and follow it, and cancel it when can_cancel. Raises
+-- A view token for one task: read and follow it, cancel it when can_cancel, and send it
+-- signals when can_signal (flags bit 1: the Approve / Reject of <taskq-progress>). Raises
 -- no_data_found for an unknown task. Runs with its owner's rights (it reads the key), so an
 -- app's role needs only EXECUTE on it; call it in the transaction that submitted the task.
 CREATE OR REPLACE FUNCTION taskq.view_token(task uuid, ttl interval DEFAULT '1 hour',
-                                            can_cancel boolean DEFAULT false) RETURNS text
+                                            can_cancel boolean DEFAULT false,
+                                            can_signal boolean DEFAULT false) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   key_id smallint;
@@ -73,7 +75,8 @@ BEGIN
     RAISE EXCEPTION 'no view key (taskq.view_key_rotate() makes one)' USING ERRCODE = '55000';
   END IF;
   msg := '\x01'::bytea || decode(lpad(to_hex(key_id::integer), 2, '0'), 'hex')
-         || CASE WHEN can_cancel THEN '\x01'::bytea ELSE '\x00'::bytea END
+         || set_byte('\x00'::bytea, 0,
+                     CASE WHEN can_cancel THEN 1 ELSE 0 END | CASE WHEN can_signal THEN 2 ELSE 0 END)
          || int8send(extract(epoch FROM now() + ttl)::bigint)
          || uuid_send(task);
   RETURN 'tv_' || translate(rtrim(replace(encode(msg || taskq.hmac_sha256(key, msg), 'base64'),

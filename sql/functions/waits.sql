@@ -38,3 +38,14 @@ SELECT queue,
        extract(epoch FROM now() - min(runnable_since)) AS oldest_runnable_s
   FROM taskq.queue_waits
  GROUP BY queue;
+
+-- Tasks waiting for a signal (state 'waiting', functions/signals.sql) are not queued: they
+-- hold no worker and count in none of the figures above. Per queue and signal: how many wait,
+-- since when the longest has waited (its last change: its submit or the attempt that asked),
+-- and the next deadline (NULL: none has one). Reads the waiting rows only (tasks_state_id).
+CREATE OR REPLACE VIEW taskq.signal_waits AS
+SELECT queue, waiting_for->>'signal' AS signal, count(*) AS waiting,
+       min(updated_at) AS waiting_since, min(wait_until) AS next_deadline
+  FROM taskq.tasks
+ WHERE state = 'waiting'
+ GROUP BY queue, waiting_for->>'signal';

@@ -72,6 +72,8 @@ class CommandKindTest(ClassWorkerTestCase):
         return dict(name="command", lease=3, concurrency=4, args=["--commands", COMMANDS])
 
     def submit_cmd(self, kind, payload, **fields):
+        """submit_ok on this module's queue; rides out the second in which taskq-fcgi may not
+        know the kinds the worker just registered."""
         return self.submit_registered(kind, payload, **fields)
 
     def final(self, tid, timeout=15.0, history=None):

@@ -388,6 +388,97 @@ START_TEST(ownership)
 }
 END_TEST
 
+/* The checkpoint callback's calls, as "json;" each. */
+static void on_checkpoint(void *arg, const char *json)
+{
+	struct plog *l = arg;
+	int n = snprintf(l->buf + l->len, sizeof l->buf - l->len, "%s;", json);
+
+	ck_assert(n > 0 && (size_t)n < sizeof l->buf - l->len);
+	l->len += (size_t)n;
+}
+
+/* "wait NAME [TIMEOUT_S [fail|run]]": the last one kept, a malformed one a protocol error;
+ * "checkpoint JSON": each handed over compact, in order; neither is output nor a result. */
+START_TEST(wait_and_checkpoint_lines)
+{
+	static const struct {
+		const char *line, *name;
+		double timeout;
+		bool run, bad;
+	} cases[] = {
+		{"wait approve\n", "approve", 0, false, false},
+		{"wait a.b-c_9 30\n", "a.b-c_9", 30, false, false},
+		{"wait go 1.5 run\n", "go", 1.5, true, false},
+		{"wait go 10 fail\r\n", "go", 10, false, false},
+		{"wait Go\n", NULL, 0, false, true},
+		{"wait go 0\n", NULL, 0, false, true},
+		{"wait go -3\n", NULL, 0, false, true},
+		{"wait go 10 maybe\n", NULL, 0, false, true},
+		{"wait go ten\n", NULL, 0, false, true},
+		{"wait \n", NULL, 0, false, true},
+		{"wait go 31536001\n", NULL, 0, false, true},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct cmdout *co = cmdout_new(NULL, NULL, NULL);
+		const char *name;
+		double t;
+		bool run, got;
+
+		ck_assert_ptr_nonnull(co);
+		cmdout_stdout(co, cases[i].line, strlen(cases[i].line));
+		cmdout_end(co);
+		got = cmdout_wait(co, &name, &t, &run);
+		ck_assert_msg(got == !cases[i].bad, "%s", cases[i].line);
+		ck_assert_msg((cmdout_protocol_error(co) != NULL) == cases[i].bad, "%s",
+			      cases[i].line);
+		if (got) {
+			ck_assert_str_eq(name, cases[i].name);
+			ck_assert(t == cases[i].timeout && run == cases[i].run);
+		}
+		cmdout_free(co);
+	}
+	for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+		static const char out[] =
+			"checkpoint {\"next\": 2}\nprogress 40 two\n"
+			"checkpoint [1, \"x\"]\nwait first\nwait second 5\n{\"r\":1}\n";
+		struct plog l = {0};
+		struct cmdout *co = cmdout_new(NULL, NULL, &l);
+		const char *name;
+		double t;
+		bool run;
+		json_object *result;
+
+		ck_assert_ptr_nonnull(co);
+		cmdout_on_checkpoint(co, on_checkpoint);
+		for (size_t off = 0, n = sizeof out - 1; off < n;) {
+			size_t take = steps[k] && steps[k] < n - off ? steps[k] : n - off;
+			cmdout_stdout(co, out + off, take);
+			off += take;
+		}
+		cmdout_end(co);
+		ck_assert_str_eq(l.buf, "{\"next\":2};[1,\"x\"];");
+		ck_assert(cmdout_wait(co, &name, &t, &run) && !strcmp(name, "second") && t == 5);
+		ck_assert_ptr_null(cmdout_protocol_error(co));
+		result = cmdout_result(co);
+		ck_assert_str_eq(json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN),
+				 "{\"r\":1}");
+		json_object_put(result);
+		cmdout_free(co);
+	}
+	{
+		struct cmdout *co = cmdout_new(NULL, NULL, NULL);
+
+		ck_assert_ptr_nonnull(co);
+		cmdout_stdout(co, S("checkpoint {oops\ncheckpoint null\n"));
+		cmdout_end(co);
+		ck_assert_ptr_nonnull(cmdout_protocol_error(co));
+		cmdout_free(co);
+	}
+}
+END_TEST
+
 /* "output TEXT" lines: TEXT and a line break, a JSON string decoded as it is, "output" alone a
  * line break; they are neither the result nor the stdout tail, and progress goes on. */
 START_TEST(output_lines)
@@ -415,4 +506,5 @@ END_TEST
 
 UNITS_SUITE(cmdout, 60, progress_lines, output_lines, results, stdout_fallback,
 	    stdout_fallback_keeps_the_end, value_size_limit, line_cap, value_depth_limit,
-	    split_anywhere, fail_messages, stderr_tail_keeps_the_end, ownership)
+	    split_anywhere, fail_messages, stderr_tail_keeps_the_end, ownership,
+	    wait_and_checkpoint_lines)

@@ -96,8 +96,16 @@ START_TEST(view_token_known_answer)
 	ck_assert_str_eq(d.task, "01234567-89ab-7def-8123-456789abcdef");
 	ck_assert_int_eq(d.expires, 1893456000);
 	ck_assert(d.cancel);
+	ck_assert(!d.signal);
 	ck_assert_int_eq(d.key_id, 7);
 	ck_assert(view_token_verify(out, test_key));
+	/* flags bit 1: may send the task signals, alone or with cancel */
+	c.signal = true;
+	ck_assert(view_token_sign(&c, test_key, out) && view_token_decode(out, &d));
+	ck_assert(d.cancel && d.signal && view_token_verify(out, test_key));
+	c.cancel = false;
+	ck_assert(view_token_sign(&c, test_key, out) && view_token_decode(out, &d));
+	ck_assert(!d.cancel && d.signal);
 }
 END_TEST
 

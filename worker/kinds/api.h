@@ -27,6 +27,8 @@ enum kind_result {
 	KIND_STOPPED,   /* it stopped because kind_should_stop() said so */
 	KIND_DEFERRED,  /* kind_breaker_admit() or kind_breaker_throttle() put the task back in
 			 * the queue: nothing to record */
+	KIND_WAIT,      /* the task waits for the signal kind_wait() named (its attempt does not
+			 * count); the executor records it */
 };
 
 struct kind {
@@ -77,6 +79,22 @@ bool kind_sleep_ms(struct kind_ctx *ctx, long ms);
  * caller frees *json), or NULL when it names none (then no query is made). false, with a
  * reason in err, when the database could not say. */
 bool kind_parents(struct kind_ctx *ctx, char **json, char *err, size_t errsize);
+
+/* Signals and checkpoints (sql/functions/signals.sql). The signals the task received so
+ * far, a JSON object text ({name: payload}), and its last checkpoint's JSON text, or NULL
+ * when it has none; both borrowed for the attempt. */
+const char *kind_signals(const struct kind_ctx *ctx);
+const char *kind_last_checkpoint(const struct kind_ctx *ctx);
+/* Stores a checkpoint (JSON text) for the task now, before it returns: the next run gets it
+ * (kind_last_checkpoint). Fenced by the attempt, so also safe while the kind stops. false,
+ * with a reason in err, when it could not be stored; the kind must then stop
+ * (kind_should_stop() says true when the task is no longer this worker's). */
+bool kind_checkpoint(struct kind_ctx *ctx, const char *json, char *err, size_t errsize);
+/* Asks that the task wait for signal name (a valid signal name, model/signal.h) once this
+ * attempt returns KIND_WAIT: at most timeout_s seconds (<= 0: no limit), then it fails, or
+ * runs without the signal when on_timeout_run. A signal it holds already (kind_signals) ends
+ * the wait at once. */
+void kind_wait(struct kind_ctx *ctx, const char *name, double timeout_s, bool on_timeout_run);
 
 /* Circuit breakers (worker/breakers.c), for kinds that call upstream hosts. The key of the
  * breaker that guards url: its host in lower case, with ":port" when the port is not the

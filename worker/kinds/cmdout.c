@@ -14,6 +14,7 @@
 #include "cmdout.h"
 #include "base/utf8.h"
 #include "base/xalloc.h"
+#include "model/signal.h"
 
 #define MSG_MAX 512
 
@@ -35,6 +36,11 @@ struct cmdout {
 	size_t openbytes;
 	json_object *value; /* the last JSON value so far; owned */
 	char msg[MSG_MAX];  /* the last progress message */
+	void (*checkpoint)(void *arg, const char *json);
+	char wait_name[SIGNAL_NAME_MAX + 1]; /* the last wait line's ("": none) */
+	double wait_timeout_s;
+	bool wait_run;
+	char protocol_error[160]; /* the first bad wait or checkpoint line ("": none) */
 };
 
 static void tail_put(struct tail *t, const char *p, size_t n)
@@ -169,6 +175,61 @@ static bool progress_line(const char *line, int *pct, const char **msg)
 	return true;
 }
 
+/* "wait NAME [TIMEOUT_S [fail|run]]" (after "wait "): kept as the wait, or a protocol
+ * error. */
+static void wait_line(struct cmdout *co, const char *s)
+{
+	char name[SIGNAL_NAME_MAX + 2] = "", *end;
+	size_t n = strcspn(s, " ");
+	double t = 0;
+	bool run = false, ok = n <= SIGNAL_NAME_MAX;
+
+	if (ok) {
+		memcpy(name, s, n);
+		ok = signal_name_valid(name);
+	}
+	s += n;
+	if (ok && *s == ' ') {
+		errno = 0;
+		t = strtod(s + 1, &end);
+		ok = !errno && end != s + 1 && isfinite(t) && t > 0 && t <= SIGNAL_WAIT_MAX_S;
+		s = end;
+		if (ok && (!strcmp(s, " run") || !strcmp(s, " fail"))) {
+			run = !strcmp(s, " run");
+			s += strlen(s);
+		}
+	}
+	if (!ok || *s) {
+		if (!co->protocol_error[0])
+			snprintf(co->protocol_error, sizeof co->protocol_error,
+				 "bad wait line: want \"wait NAME [TIMEOUT_S [fail|run]]\", NAME "
+				 "being " SIGNAL_NAME_RULE);
+		return;
+	}
+	memcpy(co->wait_name, name, sizeof co->wait_name);
+	co->wait_timeout_s = t;
+	co->wait_run = run;
+}
+
+/* "checkpoint JSON" (after "checkpoint "): handed to the callback, or a protocol error. */
+static void checkpoint_line(struct cmdout *co, const char *s)
+{
+	enum json_tokener_error e;
+	json_object *v = json_tokener_parse_verbose(s, &e);
+
+	if (!v || !storable(v)) {
+		if (!co->protocol_error[0])
+			snprintf(co->protocol_error, sizeof co->protocol_error,
+				 "bad checkpoint line: want \"checkpoint JSON\", one JSON value "
+				 "(not null) on the line");
+	} else if (co->checkpoint) {
+		co->checkpoint(co->arg,
+			       json_object_to_json_string_ext(
+				       v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	json_object_put(v);
+}
+
 /* "output TEXT" (or "output" alone): hands over the chunk it streams. TEXT that is one JSON
  * string (it starts with '"') is that string decoded, as it is (a token, a text with its own
  * line breaks); any other TEXT is that line, with its line break. true when it was one. */
@@ -210,7 +271,11 @@ static void out_line(struct cmdout *co)
 	if (co->linelen > 0 && co->line[co->linelen - 1] == '\r')
 		co->linelen--;
 	co->line[co->linelen] = '\0';
-	if (progress_line(co->line, &pct, &msg)) {
+	if (!strncmp(co->line, "wait ", 5)) {
+		wait_line(co, co->line + 5);
+	} else if (!strncmp(co->line, "checkpoint ", 11)) {
+		checkpoint_line(co, co->line + 11);
+	} else if (progress_line(co->line, &pct, &msg)) {
 		if (msg && *msg)
 			clean_text(msg, strlen(msg), co->msg, sizeof co->msg, true);
 		if (co->progress)
@@ -333,4 +398,24 @@ void cmdout_fail_message(const struct cmdout *co, const char *what, char *err, s
 	} else {
 		snprintf(err, errsize, "%s%s%s", what, n ? ": " : "", text);
 	}
+}
+
+void cmdout_on_checkpoint(struct cmdout *co, void (*fn)(void *arg, const char *json))
+{
+	co->checkpoint = fn;
+}
+
+bool cmdout_wait(const struct cmdout *co, const char **name, double *timeout_s, bool *run)
+{
+	if (!co->wait_name[0])
+		return false;
+	*name = co->wait_name;
+	*timeout_s = co->wait_timeout_s;
+	*run = co->wait_run;
+	return true;
+}
+
+const char *cmdout_protocol_error(const struct cmdout *co)
+{
+	return co->protocol_error[0] ? co->protocol_error : NULL;
 }

@@ -7,12 +7,15 @@
  * lines, "output TEXT" lines (streamed output), the result (the last complete JSON value jsonb takes, else {"stdout": <tail>}), the
  * bounded tails of stdout and stderr, and cleaning what it hands out into text PostgreSQL
  * stores (valid UTF-8, no NUL). It keeps no more than the two tails, the line being read and
- * the value being read, whatever the program prints.
+ * the value being read, whatever the program prints. It also reads the lines of the wait
+ * protocol: "checkpoint JSON" (handed to a callback as it is read) and "wait NAME
+ * [TIMEOUT_S [fail|run]]" (the last one kept); neither is output.
  */
 #ifndef TASKQ_CMDOUT_H
 #define TASKQ_CMDOUT_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CMDOUT_LINE_MAX (1 << 20)  /* a longer stdout line is cut; the rest of it is lost */
@@ -35,6 +38,16 @@ struct cmdout *cmdout_new(void (*progress)(void *arg, int pct, const char *msg),
 			  void (*output)(void *arg, const char *text, size_t len), void *arg);
 /* Frees the reader and what it holds; cmdout_free(NULL) is a no-op. */
 void cmdout_free(struct cmdout *co);
+
+/* For each "checkpoint JSON" line, in order, from inside cmdout_stdout or cmdout_end:
+ * fn(arg, json), json the value as compact text, borrowed for the call (arg: cmdout_new's).
+ * A line whose JSON is not one storable value is a protocol error (cmdout_protocol_error). */
+void cmdout_on_checkpoint(struct cmdout *co, void (*fn)(void *arg, const char *json));
+/* The last "wait NAME [TIMEOUT_S [fail|run]]" line: true with its signal name (borrowed
+ * from co), its timeout (0: none) and whether it runs on timeout; false when none. */
+bool cmdout_wait(const struct cmdout *co, const char **name, double *timeout_s, bool *run);
+/* The first malformed wait or checkpoint line, said in a message (borrowed), or NULL. */
+const char *cmdout_protocol_error(const struct cmdout *co);
 
 /* Takes the next n bytes of stdout (borrowed), split anywhere: lines are reassembled. */
 void cmdout_stdout(struct cmdout *co, const char *p, size_t n);

@@ -11,16 +11,23 @@
  *   task with parents TASKQ_PARENTS, a JSON array of {id, kind, state, result}, one per
  *   parent in the order it named them (past the kernel's 128 KiB limit on one variable:
  *   TASKQ_PARENTS_FILE instead, a file of the worker's TMPDIR (else /tmp) holding it, mode
- *   0600, removed when the program is done).
+ *   0600, removed when the program is done). TASKQ_SIGNALS: the signals the task received
+ *   so far, a JSON object {name: payload}; TASKQ_CHECKPOINT: the last checkpoint it stored
+ *   (each absent while there is none); each, when too large, as a _FILE variable likewise.
  *   Limits: RLIMIT_CORE 0 (no core files), RLIMIT_NOFILE soft 1024 (the hard limit stays, a
  *   program may raise it); memory and CPU are left to the service manager (cgroups).
  * - stdin: the payload as one line of JSON and a newline, then end of file. Unread is fine.
  * - stdout, line by line (a line is cut at 1 MiB; a trailing CR is dropped):
  *   "progress P[ message]" with P an integer 0..100 records progress (no message: the
- *   previous one stays); "output TEXT" appends a chunk to the task's streamed output (TEXT
- *   that is one JSON string, "output \"tok\"", is that string decoded, without a line break
- *   added; any other TEXT is the line with its '\n'; "output" alone is a line break); any
- *   other line is output. The result is the last JSON value in the
+ *   previous one stays); "checkpoint JSON" stores that value at once, before the next line
+ *   is read (the next run gets it as TASKQ_CHECKPOINT); "wait NAME [TIMEOUT_S [fail|run]]"
+ *   makes an exit 0 a wait for signal NAME (the task turns waiting, its attempt not
+ *   counted, and runs again when the signal comes, or fails at the timeout, or runs
+ *   without it with "run"); a malformed wait or checkpoint line fails the task for good;
+ *   "output TEXT" appends a chunk to the task's streamed output (TEXT that is one JSON
+ *   string, "output \"tok\"", is that string decoded, without a line break added; any
+ *   other TEXT is the line with its '\n'; "output" alone is a line break). Any other line
+ *   is output. The result is the last JSON value in the
  *   output: a line continues the value an earlier line left open (pretty-printed JSON), or
  *   else is tried as the start of a new one. A value fills its lines alone (whitespace aside),
  *   is at most 1 MiB and 32 levels deep, is not null, and holds no NaN, Infinity or U+0000
@@ -29,6 +36,8 @@
  * - exit 0 succeeds; exit N fails the attempt "exit status N: <tail>"; a signal fails it
  *   "killed by signal N (SIGX): <tail>" (tail: stderr's, else the output's, on one line, its
  *   end kept); a program that cannot be executed fails the task for good.
+ * - the program is SIGKILLed when the worker dies (PR_SET_PDEATHSIG), so that it never runs
+ *   beside the run that the lease rescue starts elsewhere.
  * - stop (cancel, timeout, shutdown): SIGTERM to the group, SIGKILL 5 s later. Whenever the
  *   program exits, what it left running in its group is SIGKILLed; a process that left the
  *   group (setsid, setpgid) escapes, as it escapes any process-group kill.
@@ -42,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,6 +68,7 @@
 #define NOFILE_MAX 1024
 #define DRAIN_ROUNDS 16 /* reads after the exit: what the pipes still hold, not a flood */
 #define ENV_STRING_MAX (32 * 4096) /* MAX_ARG_STRLEN: one "NAME=value" string, its NUL included */
+#define ENV_JSON_N 3               /* the JSON variables: parents, signals, checkpoint */
 /* strerrordesc_np and sigabbrev_np: thread-safe, unlike strerror and strsignal */
 
 struct run {
@@ -67,10 +78,13 @@ struct run {
 	char *input;             /* payload + '\n'; owned */
 	size_t inlen, inoff;
 	struct cmdout *co; /* stdout and stderr; owned */
-	char *parents_env; /* TASKQ_PARENTS=… or TASKQ_PARENTS_FILE=…; owned; NULL: none */
-	char parents_file[4096]; /* to remove afterwards; "" when none */
+	/* TASKQ_PARENTS, TASKQ_SIGNALS, TASKQ_CHECKPOINT: "NAME=…" or "NAME_FILE=…", owned
+	 * (NULL: none), and the file to remove afterwards ("" when none) */
+	char *env[ENV_JSON_N];
+	char env_file[ENV_JSON_N][4096];
 	bool stopping, killed, exited;
 	double kill_at;
+	char cp_error[256]; /* a checkpoint that could not be stored ("": none) */
 };
 
 /* Asks the program's group to stop: SIGTERM now, SIGKILL when the grace is over. */
@@ -89,6 +103,20 @@ static void on_progress(void *arg, int pct, const char *msg)
 	struct run *r = arg;
 
 	if (!r->stopping && !kind_progress(r->ctx, pct, msg) && !r->exited)
+		stop(r);
+}
+
+/* cmdout's checkpoint callback: stores it before the next line is read (a statement on the
+ * executor's connection), also while the program stops (its last step may end in the
+ * grace); one that cannot be stored stops the program, whose attempt fails. */
+static void on_checkpoint(void *arg, const char *json)
+{
+	struct run *r = arg;
+
+	if (r->cp_error[0])
+		return;
+	if (!kind_checkpoint(r->ctx, json, r->cp_error, sizeof r->cp_error) && !r->exited &&
+	    !r->stopping)
 		stop(r);
 }
 
@@ -208,75 +236,87 @@ static int supervise(struct run *r)
 	return status;
 }
 
-/* The parents' results for the program (see the contract above): r->parents_env, and for a
- * large one r->parents_file. false with err set when they cannot be had. */
-static bool parents_prepare(struct run *r, char *err, size_t errsize)
+/* JSON text for the program's environment (see the contract above) as variable name: into
+ * r->env[k] "NAME=json", or for a large one a file (r->env_file[k]) and "NAME_FILE=path".
+ * Takes json (freed here; NULL: no variable). false with err set when it cannot be written. */
+static bool env_json(struct run *r, int k, const char *name, char *json, char *err, size_t errsize)
 {
-	static const char var[] = "TASKQ_PARENTS=", file_var[] = "TASKQ_PARENTS_FILE=";
 	const char *tmp = getenv("TMPDIR");
-	char *json;
-	size_t len;
+	size_t len, nlen = strlen(name);
 	int fd;
 	bool ok;
 
-	if (!kind_parents(r->ctx, &json, err, errsize))
-		return false;
 	if (!json)
 		return true;
 	len = strlen(json);
-	if (sizeof var + len <= ENV_STRING_MAX) {
-		r->parents_env = xmalloc(sizeof var + len);
-		memcpy(r->parents_env, var, sizeof var - 1);
-		memcpy(r->parents_env + sizeof var - 1, json, len + 1);
+	if (nlen + len + 2 <= ENV_STRING_MAX) {
+		r->env[k] = xmalloc(nlen + len + 2);
+		snprintf(r->env[k], nlen + len + 2, "%s=%s", name, json);
 		free(json);
 		return true;
 	}
-	snprintf(r->parents_file, sizeof r->parents_file, "%s/taskq-parents-XXXXXX",
+	snprintf(r->env_file[k], sizeof r->env_file[k], "%s/taskq-env-XXXXXX",
 		 tmp && *tmp == '/' ? tmp : "/tmp");
-	fd = mkostemp(r->parents_file, O_CLOEXEC);
+	fd = mkostemp(r->env_file[k], O_CLOEXEC);
 	ok = fd >= 0;
 	for (size_t at = 0; ok && at < len;) {
 		ssize_t n = write(fd, json + at, len - at);
 		ok = n > 0 || (n < 0 && errno == EINTR);
 		at += n > 0 ? (size_t)n : 0;
 	}
-	if (!ok)
-		snprintf(err, errsize, "cannot write the parents' results to %s: %s",
-			 r->parents_file, strerrordesc_np(errno));
-	if (fd >= 0 && close(fd) < 0 && ok) {
-		snprintf(err, errsize, "cannot write the parents' results to %s: %s",
-			 r->parents_file, strerrordesc_np(errno));
+	if (ok && close(fd) < 0)
 		ok = false;
-	}
+	else if (!ok && fd >= 0)
+		close(fd);
+	if (!ok)
+		snprintf(err, errsize, "cannot write %s to %s: %s", name, r->env_file[k],
+			 strerrordesc_np(errno));
 	free(json);
 	if (!ok) {
 		if (fd >= 0)
-			unlink(r->parents_file);
-		r->parents_file[0] = '\0';
+			unlink(r->env_file[k]);
+		r->env_file[k][0] = '\0';
 		return false;
 	}
-	len = sizeof file_var + strlen(r->parents_file);
-	r->parents_env = xmalloc(len);
-	snprintf(r->parents_env, len, "%s%s", file_var, r->parents_file);
+	len = nlen + strlen(r->env_file[k]) + 7;
+	r->env[k] = xmalloc(len);
+	snprintf(r->env[k], len, "%s_FILE=%s", name, r->env_file[k]);
 	return true;
+}
+
+/* The program's JSON variables: its parents' results, the signals it received and its last
+ * checkpoint (those with a value). false with err set when they cannot be had. */
+static bool env_prepare(struct run *r, char *err, size_t errsize)
+{
+	char *parents;
+	const char *signals = kind_signals(r->ctx), *cp = kind_last_checkpoint(r->ctx);
+
+	if (!kind_parents(r->ctx, &parents, err, errsize))
+		return false;
+	return env_json(r, 0, "TASKQ_PARENTS", parents, err, errsize) &&
+	       env_json(r, 1, "TASKQ_SIGNALS",
+			signals && strcmp(signals, "{}") ? xstrdup(signals) : NULL, err, errsize) &&
+	       env_json(r, 2, "TASKQ_CHECKPOINT", cp ? xstrdup(cp) : NULL, err, errsize);
 }
 
 /* What the child needs, prepared before fork: in the child of a threaded process only
  * async-signal-safe calls are allowed (no malloc, no locks, no stdio). */
 struct child {
 	const char *path;
-	char *argv[2], *envp[8];
+	char *argv[2], *envp[6 + ENV_JSON_N + 1];
 	char home[4096], id[64], attempt[32], kind[96];
 	int fd[3];     /* become stdin, stdout, stderr */
 	int status_fd; /* reports a failure before exec: {stage, errno} */
 	int maxfd;
+	pid_t parent; /* the worker: the child stops when it is gone */
 	struct rlimit core, nofile;
 	sigset_t nomask;
 };
 
-static void child_prepare(struct child *c, struct kind_ctx *ctx, char *parents_env)
+static void child_prepare(struct child *c, struct kind_ctx *ctx, char *const *env)
 {
 	const char *home = getenv("HOME");
+	int n = 6;
 
 	c->path = kind_of(ctx)->path;
 	c->argv[0] = (char *)c->path;
@@ -287,14 +327,19 @@ static void child_prepare(struct child *c, struct kind_ctx *ctx, char *parents_e
 	snprintf(c->kind, sizeof c->kind, "TASKQ_KIND=%s", kind_of(ctx)->name);
 	memcpy(c->envp,
 	       (char *[]){"PATH=/usr/local/bin:/usr/bin:/bin", c->home, "LANG=C.UTF-8", c->id,
-			  c->attempt, c->kind, parents_env, NULL},
-	       sizeof c->envp);
+			  c->attempt, c->kind},
+	       6 * sizeof *c->envp);
+	for (int k = 0; k < ENV_JSON_N; k++)
+		if (env[k])
+			c->envp[n++] = env[k];
+	c->envp[n] = NULL;
 	c->core = (struct rlimit){0, 0};
 	getrlimit(RLIMIT_NOFILE, &c->nofile);
 	c->maxfd = c->nofile.rlim_cur < 65536 ? (int)c->nofile.rlim_cur : 65536;
 	if (c->nofile.rlim_cur > NOFILE_MAX)
 		c->nofile.rlim_cur = NOFILE_MAX;
 	sigemptyset(&c->nomask);
+	c->parent = getpid();
 }
 
 /* In the child: pipes to 0-2, everything else closed at exec, its own group, limits, default
@@ -314,6 +359,10 @@ static void child_exec(const struct child *c)
 		for (int i = 3; i < c->maxfd; i++)
 			if (i != c->status_fd)
 				close(i);
+	/* dies with the worker (its executor thread): a program left running by a worker that
+	 * was killed would go on beside the run that the rescue starts elsewhere */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent)
+		goto fail;
 	if (setpgid(0, 0) < 0 || setrlimit(RLIMIT_CORE, &c->core) < 0 ||
 	    setrlimit(RLIMIT_NOFILE, &c->nofile) < 0 || chdir("/") < 0)
 		goto fail;
@@ -346,7 +395,7 @@ static enum kind_result spawn(struct run *r, char *err, size_t errsize)
 			snprintf(err, errsize, "cannot create pipes: %s", strerrordesc_np(errno));
 			goto out;
 		}
-	child_prepare(&c, r->ctx, r->parents_env);
+	child_prepare(&c, r->ctx, r->env);
 	c.fd[0] = p[0];
 	c.fd[1] = p[3];
 	c.fd[2] = p[5];
@@ -395,6 +444,14 @@ static enum kind_result outcome(struct run *r, int status, json_object **result,
 	char what[64];
 	const char *sig;
 
+	const char *name, *bad = cmdout_protocol_error(r->co);
+	double wait_s;
+	bool run;
+
+	if (r->cp_error[0] && !kind_should_stop(r->ctx)) {
+		snprintf(err, errsize, "%s", r->cp_error);
+		return KIND_FAIL;
+	}
 	if (r->stopping)
 		return KIND_STOPPED;
 	if (status == -1) {
@@ -405,6 +462,12 @@ static enum kind_result outcome(struct run *r, int status, json_object **result,
 			 sig ? sig : "?");
 	} else if (WEXITSTATUS(status) != 0) {
 		snprintf(what, sizeof what, "exit status %d", WEXITSTATUS(status));
+	} else if (bad) {
+		snprintf(err, errsize, "%s", bad);
+		return KIND_FAIL_HARD;
+	} else if (cmdout_wait(r->co, &name, &wait_s, &run)) {
+		kind_wait(r->ctx, name, wait_s, run);
+		return KIND_WAIT;
 	} else {
 		*result = cmdout_result(r->co);
 		return KIND_OK;
@@ -431,7 +494,8 @@ enum kind_result kind_command_run(struct kind_ctx *ctx, json_object *payload, js
 		snprintf(err, errsize, "out of memory");
 		goto out;
 	}
-	if (!parents_prepare(&r, err, errsize))
+	cmdout_on_checkpoint(r.co, on_checkpoint);
+	if (!env_prepare(&r, err, errsize))
 		goto out;
 	if ((kr = spawn(&r, err, errsize)) != KIND_OK)
 		goto out;
@@ -440,10 +504,12 @@ out:
 	for (int i = 0, fds[] = {r.pidfd, r.in, r.out, r.err}; i < 4; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	if (r.parents_file[0])
-		unlink(r.parents_file);
+	for (int k = 0; k < ENV_JSON_N; k++) {
+		if (r.env_file[k][0])
+			unlink(r.env_file[k]);
+		free(r.env[k]);
+	}
 	cmdout_free(r.co);
-	free(r.parents_env);
 	free(r.input);
 	return kr;
 }

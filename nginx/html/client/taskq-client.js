@@ -219,6 +219,13 @@ export class TaskqClient {
     return bodyOf(await this.request("DELETE", this.taskPath(id), { viewToken }));
   }
 
+  // signal(id, name, payload) → the task: sends it signal name with payload (any JSON value;
+  // undefined: none) (POST /api/tasks/{id}/signals/{name}; docs/waits.md)
+  async signal(id, name, payload, { viewToken } = {}) {
+    const path = `${this.taskPath(id)}/signals/${encodeURIComponent(name)}`;
+    return bodyOf(await this.request("POST", path, { body: payload, viewToken }));
+  }
+
   // follow(id, {onUpdate, onDone, onError, onStatus, signal, viewToken, task}) → a handle
   // {stop(), apply(task), task, status}; task (optional) is a copy the caller already has.
   // A follower joined by a later follow() keeps making its requests with the first one's

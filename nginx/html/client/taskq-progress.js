@@ -10,12 +10,15 @@
 //   task        the task id (without it: "starting…", e.g. while the page submits)
 //   view-token  a view token (tv_…) for the task; without it the page's cookie counts
 //   cancel      show a Cancel button (the view token must allow cancel)
+// While the task waits for a signal (state waiting) and its view token allows signals (minted
+// with "signal": true), it shows Approve and Reject: Approve sends the signal it waits for
+// with {"approved": true}, Reject the same signal with {"approved": false} (docs/waits.md).
 //   base        the API's origin (default: where this module was loaded from)
 //   label       the progress bar's accessible name (default "Task progress")
 //   output      show the task's streamed output below the bar, live (taskq-output.js: every
 //               chunk once, in order); output="llm" shows the text of an LLM API's streamed
 //               events (an http task with "stream": true) instead of their JSON
-// The host reflects data-state (queued, running, succeeded, failed, cancelled, error) and
+// The host reflects data-state (queued, running, held, waiting, succeeded, failed, cancelled, error) and
 // data-live (connecting, live, reconnecting, offline, ended) for styling.
 // Events (bubbling, composed): taskq-update, taskq-done, taskq-error, taskq-output; detail
 // {task}, {error} or {chunk}. Properties: .task (the latest task JSON), .error, .output (the
@@ -26,7 +29,7 @@
 // Theming: CSS custom properties --taskq-bar-color, --taskq-track-color, --taskq-font,
 // --taskq-radius, --taskq-height, --taskq-text-color, --taskq-muted-color,
 // --taskq-success-color, --taskq-error-color; parts: state, elapsed, track, bar, message,
-// percent, error, cancel, output, output-note.
+// percent, error, cancel, approve, reject, output, output-note.
 
 import { createClient, FINAL, explain, errorDetail } from "./taskq-client.js";
 import { followOutput, llmText } from "./taskq-output.js";
@@ -50,7 +53,13 @@ function keepPlace(prev, task) {
   return { ...task, position: prev.position, eta_s: prev.eta_s };
 }
 
-const STATE_TEXT = { queued: "Queued", running: "Processing…", succeeded: "Done", failed: "Failed", cancelled: "Cancelled" };
+const STATE_TEXT = { queued: "Queued", running: "Processing…", succeeded: "Done", failed: "Failed", cancelled: "Cancelled", held: "Held", waiting: "Waiting for approval" };
+
+// Whether a view token (tv_ + base64url; byte 2: flags, bit 1 "may signal") allows signals.
+function tokenSignals(tok) {
+  if (!tok || !tok.startsWith("tv_")) return false;
+  try { return (atob(tok.slice(3, 7).replace(/-/g, "+").replace(/_/g, "/")).charCodeAt(2) & 2) !== 0; } catch { return false; }
+}
 const LIVE_TEXT = { reconnecting: "reconnecting…", offline: "offline, retrying" };
 
 const TEMPLATE = `<style>
@@ -85,6 +94,8 @@ button:focus-visible { outline: 2px solid var(--taskq-bar-color, #2563eb); outli
 <pre class="output" part="output" aria-label="Output" hidden></pre>
 <p class="note" part="output-note" hidden>The output was cut: it reached the worker's limit.</p>
 <button type="button" part="cancel" hidden>Cancel</button>
+<button type="button" part="approve" class="approve" hidden>Approve</button>
+<button type="button" part="reject" class="reject" hidden>Reject</button>
 <div class="sr" role="status" aria-live="polite"></div>`;
 
 // "0:07", "12:05", "1:02:03"
@@ -103,8 +114,10 @@ export class TaskqProgress extends HTMLElement {
     root.innerHTML = TEMPLATE;
     const $ = (sel) => root.querySelector(sel);
     this.ui = { state: $(".state"), elapsed: $(".elapsed"), bar: $(".track"), fill: $(".fill"), message: $(".message"),
-      pct: $(".pct"), error: $(".error"), cancel: $("button"), live: $(".sr"), output: $(".output"), note: $(".note") };
+      pct: $(".pct"), error: $(".error"), cancel: $("button"), approve: $(".approve"), reject: $(".reject"), live: $(".sr"), output: $(".output"), note: $(".note") };
     this.ui.cancel.addEventListener("click", () => this.cancelTask());
+    this.ui.approve.addEventListener("click", () => this.decide(true));
+    this.ui.reject.addEventListener("click", () => this.decide(false));
     this.task = null;
     this.error = null;
     this.cancelError = "";
@@ -236,6 +249,25 @@ export class TaskqProgress extends HTMLElement {
     }
   }
 
+  // decide(approved) — sends the signal the task waits for with {"approved": approved}
+  async decide(approved) {
+    const t = this.task;
+    if (!t || t.state !== "waiting" || !t.waiting_for) return;
+    const handle = this.handle;
+    this.ui.approve.disabled = this.ui.reject.disabled = true;
+    this.cancelError = "";
+    try {
+      const task = await this.taskq.signal(t.id, t.waiting_for.signal, { approved });
+      if (handle && handle === this.handle && task) handle.apply(task);
+    } catch (err) {
+      this.cancelError = `${approved ? "Approve" : "Reject"} refused. ${explain(err)}`;
+      this.cancelDetail = errorDetail(err);
+      this.render();
+    } finally {
+      this.ui.approve.disabled = this.ui.reject.disabled = false;
+    }
+  }
+
   render() {
     const t = this.task, ui = this.ui, err = this.error;
     const state = err ? "error" : t ? t.state : "";
@@ -247,7 +279,8 @@ export class TaskqProgress extends HTMLElement {
     if (t && t.cancel_requested && t.state === "running") word = "Cancelling…";
     if (!err && LIVE_TEXT[this.live] && !(t && FINAL.has(t.state))) word += ` (${LIVE_TEXT[this.live]})`;
     this.setText(ui.state, word);
-    const message = err ? "" : (t && t.message) || (t && t.state === "queued" ? placeText(t) : "");
+    const message = err ? "" : (t && t.message) || (t && t.state === "queued" ? placeText(t) : "")
+      || (t && t.state === "waiting" && t.waiting_for ? `waiting for ${t.waiting_for.signal}` : "");
     this.setText(ui.message, message);
     this.setText(ui.pct, `${p}%`);
     ui.fill.style.width = `${p}%`;
@@ -262,6 +295,8 @@ export class TaskqProgress extends HTMLElement {
     ui.error.hidden = !errText;
     ui.cancel.hidden = !this.hasAttribute("cancel") || !t || FINAL.has(t.state) || !!err;
     if (t && t.cancel_requested) ui.cancel.disabled = true;
+    const asks = !!t && !err && t.state === "waiting" && !!t.waiting_for && tokenSignals(this.getAttribute("view-token"));
+    ui.approve.hidden = ui.reject.hidden = !asks;
     // announced: the state in words and the message, not every percent
     const say = err ? `Task unavailable. ${errText}` : this.cancelError || (t ? `${word}${message ? ". " + message : ""}` : "");
     if (say !== this.announced) { this.announced = say; ui.live.textContent = say; }
