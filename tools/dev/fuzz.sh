@@ -21,7 +21,7 @@ FUZZ_PACKAGES=(clang libclang-rt-dev)
 # fuzz_sources TARGET — the project sources a target links, one a line.
 fuzz_sources() {
 	case $1 in
-	submit) printf '%s\n' tests/fuzz/refjson.c lib/model/taskjson.c lib/model/jsondup.c lib/model/jsontext.c lib/base/utf8.c lib/model/task.c lib/model/record.c lib/base/err.c lib/base/xalloc.c ;;
+	submit) printf '%s\n' tests/fuzz/refjson.c lib/model/taskjson.c lib/model/jsondup.c lib/model/jsontext.c lib/model/signal.c lib/base/utf8.c lib/model/task.c lib/model/record.c lib/base/err.c lib/base/xalloc.c ;;
 	router) printf '%s\n' fcgi/router.c ;;
 	query) printf '%s\n' fcgi/query.c fcgi/params.c fcgi/filters.c lib/model/task.c lib/model/record.c lib/cred/token.c lib/base/config.c lib/base/strlist.c lib/base/log.c lib/base/err.c lib/base/xalloc.c ;;
 	config) printf '%s\n' lib/base/config.c lib/base/strlist.c lib/base/log.c lib/base/err.c lib/base/xalloc.c ;;
