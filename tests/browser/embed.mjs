@@ -232,7 +232,7 @@ export async function registerEmbedTests(h) {
     const ctx = await testContext(t);
     const page = await elementPage(t, ctx, [{ task: task.id, cancel: true, ...(await credentials(ctx, task.id, { cancel: true })) }]);
     await waitFor(async () => (await host(page, "data-state")) === "running", "running", 8000);
-    const button = page.locator("taskq-progress").locator("button");
+    const button = page.locator("taskq-progress").locator("button[part=cancel]");
     assert(await button.isVisible(), "no Cancel button");
     assert((await button.textContent()) === "Cancel", "the button has no name");
     await button.click();
