@@ -76,8 +76,11 @@ void fresh_put(const struct task *t, uint64_t since)
 	m = lock_of(i);
 	pthread_mutex_lock(m);
 	if (s->heard <= since) { /* nothing mapping here was heard of since the read began */
+		size_t olen =
+			t->owner ? strlen(t->owner) : 0; /* < sizeof s->owner: checked above */
 		memcpy(s->id, key, sizeof key);
-		strcpy(s->owner, t->owner ? t->owner : "");
+		memcpy(s->owner, t->owner ? t->owner : "", olen);
+		s->owner[olen] = '\0';
 		s->version = t->version;
 		s->expires = clock_mono_s() + FRESH_TTL_S;
 		s->filled = since;
